@@ -1,0 +1,69 @@
+/*
+ * optkern: what every part of the C library shares: status codes, the
+ * instruction-set selection and the thread count.
+ */
+#ifndef OPTKERN_COMMON_H
+#define OPTKERN_COMMON_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum ok_status {
+    OK_SUCCESS = 0,
+    OK_ERR_NULL_POINTER = 1,   /* a required pointer was NULL */
+    OK_ERR_HYPERPARAMETER = 2, /* a hyperparameter is out of its valid range */
+    OK_ERR_INDEX = 3,          /* an index (hyperparameter set, class) is out of range */
+    OK_ERR_ALIASING = 4,       /* an array that is written overlaps another stream */
+    OK_ERR_UNSUPPORTED = 5,    /* the request is not available on this CPU or build */
+    OK_ERR_NO_MEMORY = 6       /* a small bookkeeping allocation failed */
+} ok_status;
+
+/* A short English description of a status code. */
+const char *ok_status_string(ok_status status);
+
+/* The library version, "MAJOR.MINOR.PATCH". */
+const char *ok_version(void);
+
+/*
+ * Instruction sets. Every kernel is compiled once per instruction set; the
+ * best one the CPU and the operating system support is chosen on first use
+ * (CPUID plus XGETBV). The environment variable OPTKERN_ISA (scalar, avx2 or
+ * avx512) caps that choice.
+ */
+typedef enum ok_isa {
+    OK_ISA_SCALAR = 0, /* portable C, the reference; every CPU */
+    OK_ISA_AVX2 = 1,   /* x86-64 with AVX2 and FMA */
+    OK_ISA_AVX512 = 2  /* x86-64 with AVX-512 F, BW, DQ and VL */
+} ok_isa;
+#define OK_ISA_COUNT 3
+
+/* Bit (1 << isa) is set for every instruction set this build has kernels
+ * for and this CPU and OS can run. */
+unsigned ok_isa_available(void);
+/* The best available instruction set, ignoring OPTKERN_ISA. */
+ok_isa ok_isa_best(void);
+/* The instruction set kernels currently run with. */
+ok_isa ok_get_isa(void);
+/* Select an instruction set; OK_ERR_UNSUPPORTED if it is not available. */
+ok_status ok_set_isa(ok_isa isa);
+/* "scalar", "avx2", "avx512"; NULL for an unknown value. */
+const char *ok_isa_name(ok_isa isa);
+/* Parse a name as above (case-insensitive); OK_ERR_UNSUPPORTED if unknown. */
+ok_status ok_isa_from_name(const char *name, ok_isa *isa);
+
+/* Threads. n <= 0 restores the default: OMP_NUM_THREADS, or the number of
+ * processors. Results are bitwise identical for every thread count. */
+void ok_set_num_threads(int n);
+int ok_get_num_threads(void);
+/* 1 when the library was built with OpenMP, 0 when it runs single-threaded. */
+int ok_has_openmp(void);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* OPTKERN_COMMON_H */

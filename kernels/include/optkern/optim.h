@@ -1,0 +1,99 @@
+/*
+ * optkern optimizers: in-place multi-tensor updates with torch.optim's rules.
+ *
+ * Every update takes a LIST of tensors (count arrays of numel[i] elements,
+ * given as arrays of pointers, one per stream) and one or more hyperparameter
+ * sets; hp_index[i] picks the set of tensor i (hp_index may be NULL when
+ * n_hp == 1). The whole list is one threaded pass, so a thousand small
+ * tensors cost one call. Formulas: shared/spec/optimizers.md, which follows
+ * torch.optim 2.13; the per-element arithmetic runs in the array's dtype.
+ *
+ * Preconditions checked (nothing is written when one fails):
+ *   - hyperparameters in their torch ranges (OK_ERR_HYPERPARAMETER);
+ *   - hp_index[i] < n_hp (OK_ERR_INDEX);
+ *   - no NULL pointer where numel[i] > 0 (OK_ERR_NULL_POINTER);
+ *   - within one tensor, no written stream overlaps another (OK_ERR_ALIASING).
+ * Not checked here (it costs a sort): overlaps BETWEEN different tensors;
+ * ok_check_overlap below does that for callers who cannot vouch for it.
+ */
+#ifndef OPTKERN_OPTIM_H
+#define OPTKERN_OPTIM_H
+
+#include "optkern/common.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* torch.optim.SGD(lr, momentum, dampening, weight_decay, nesterov, maximize). */
+typedef struct ok_sgd_hparams {
+    double lr;           /* >= 0 */
+    double momentum;     /* >= 0; 0 means no momentum buffer */
+    double dampening;    /* not applied on the first step */
+    double weight_decay; /* >= 0, coupled: g += weight_decay * param */
+    int nesterov;        /* requires momentum > 0 and dampening == 0 */
+    int maximize;
+    int first_step;      /* the buffer is empty: it becomes a copy of g */
+} ok_sgd_hparams;
+
+#define OK_SGD_DEFAULTS {1e-3, 0.0, 0.0, 0.0, 0, 0, 0}
+
+/* torch.optim.Adam; AdamW is decoupled_weight_decay = 1. */
+typedef struct ok_adam_hparams {
+    double lr;           /* >= 0 */
+    double beta1;        /* in [0, 1) */
+    double beta2;        /* in [0, 1) */
+    double eps;          /* >= 0 */
+    double weight_decay; /* >= 0 */
+    int64_t step;        /* >= 1: the number of this step (torch's state "step" after its increment) */
+    int amsgrad;         /* needs max_exp_avg_sq */
+    int maximize;
+    int decoupled_weight_decay; /* param *= 1 - lr * weight_decay (AdamW) instead of g += weight_decay * param */
+} ok_adam_hparams;
+
+#define OK_ADAM_DEFAULTS {1e-3, 0.9, 0.999, 1e-8, 0.0, 1, 0, 0, 0}
+
+/* momentum_buffer may be NULL when every set has momentum == 0. */
+ok_status ok_sgd_f32(const ok_sgd_hparams *hp, size_t n_hp, const uint32_t *hp_index,
+                     size_t count, const size_t *numel, float *const *param,
+                     const float *const *grad, float *const *momentum_buffer);
+ok_status ok_sgd_f64(const ok_sgd_hparams *hp, size_t n_hp, const uint32_t *hp_index,
+                     size_t count, const size_t *numel, double *const *param,
+                     const double *const *grad, double *const *momentum_buffer);
+
+/* max_exp_avg_sq may be NULL when no set has amsgrad. */
+ok_status ok_adam_f32(const ok_adam_hparams *hp, size_t n_hp, const uint32_t *hp_index,
+                      size_t count, const size_t *numel, float *const *param,
+                      const float *const *grad, float *const *exp_avg,
+                      float *const *exp_avg_sq, float *const *max_exp_avg_sq);
+ok_status ok_adam_f64(const ok_adam_hparams *hp, size_t n_hp, const uint32_t *hp_index,
+                      size_t count, const size_t *numel, double *const *param,
+                      const double *const *grad, double *const *exp_avg,
+                      double *const *exp_avg_sq, double *const *max_exp_avg_sq);
+
+/* Hyperparameter checks alone, as the updates do them (torch's messages are
+ * the Python layer's business; these say only valid or not). */
+ok_status ok_sgd_check(const ok_sgd_hparams *hp);
+ok_status ok_adam_check(const ok_adam_hparams *hp);
+
+/*
+ * Overlap check for callers that assemble arrays from untrusted places.
+ * spans[k] is the byte range [begin, end) of one array; an overlap between
+ * two spans is an error when at least one of them is written. The spans are
+ * sorted in place. On OK_ERR_ALIASING, *first and *second receive the ids of
+ * one offending pair (either may be NULL).
+ */
+typedef struct ok_span {
+    uintptr_t begin;
+    uintptr_t end;
+    size_t id;
+    int written;
+} ok_span;
+
+ok_status ok_check_overlap(ok_span *spans, size_t n, size_t *first, size_t *second);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* OPTKERN_OPTIM_H */

@@ -1,0 +1,17 @@
+/*
+ * optkern: optimizer updates and loss gradients as plain C kernels.
+ *
+ * The umbrella header of the C library: include this one. Every function
+ * returns an ok_status and never aborts, exits or prints; a call that returns
+ * an error has written nothing.
+ *
+ *   optkern/common.h  status codes, instruction sets, threads
+ *   optkern/optim.h   optimizer updates (SGD, Adam, AdamW)
+ */
+#ifndef OPTKERN_OPTKERN_H
+#define OPTKERN_OPTKERN_H
+
+#include "optkern/common.h"
+#include "optkern/optim.h"
+
+#endif /* OPTKERN_OPTKERN_H */

@@ -1,0 +1,100 @@
+/* The multi-tensor driver; see multi_tensor.h. */
+#include "multi_tensor.h"
+
+#include "optkern/common.h"
+
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+/*
+ * Below this many elements a pass stays on one thread: waking a second
+ * thread costs more than it saves. Measured with bench/threshold.py (Adam
+ * float32, 2 threads): see bench/RESULTS.md.
+ */
+#define OK_PARALLEL_MIN_ELEMENTS ((size_t)1 << 15)
+
+int ok_threads_for(size_t elements) {
+    int n = ok_get_num_threads();
+    if (elements < OK_PARALLEL_MIN_ELEMENTS || n < 2) return 1;
+    /* Keep every thread's share at least the break-even size. */
+    size_t most = elements / (OK_PARALLEL_MIN_ELEMENTS / 2);
+    return (size_t)n > most ? (int)most : n;
+}
+
+/* Where the global element index `at` falls: tensor *tensor, local offset
+ * *offset rounded up to the grain (or to the tensor's end). Adjacent threads
+ * compute the same answer for their shared boundary, so pieces neither
+ * overlap nor leave gaps. */
+static void locate(const ok_mt_task *task, size_t at, size_t *tensor, size_t *offset) {
+    size_t i = 0;
+    while (i < task->count && at >= task->numel[i]) {
+        at -= task->numel[i];
+        i++;
+    }
+    if (i == task->count) {
+        *tensor = task->count;
+        *offset = 0;
+        return;
+    }
+    size_t rounded = (at + OK_MT_GRAIN - 1) / OK_MT_GRAIN * OK_MT_GRAIN;
+    *tensor = i;
+    *offset = rounded < task->numel[i] ? rounded : task->numel[i];
+}
+
+static void run_piece(const ok_mt_task *task, ok_mt_span_fn fn, size_t lo, size_t hi) {
+    size_t t0, o0, t1, o1;
+    locate(task, lo, &t0, &o0);
+    locate(task, hi, &t1, &o1);
+    for (size_t i = t0; i <= t1 && i < task->count; i++) {
+        size_t begin = i == t0 ? o0 : 0;
+        size_t end = i == t1 ? o1 : task->numel[i];
+        if (begin < end) fn(task, i, begin, end);
+    }
+}
+
+void ok_mt_run(const ok_mt_task *task, ok_mt_span_fn fn) {
+    size_t total = 0;
+    for (size_t i = 0; i < task->count; i++) total += task->numel[i];
+    if (total == 0) return;
+    int threads = ok_threads_for(total);
+    if (threads <= 1) {
+        for (size_t i = 0; i < task->count; i++)
+            if (task->numel[i]) fn(task, i, 0, task->numel[i]);
+        return;
+    }
+#ifdef _OPENMP
+#pragma omp parallel num_threads(threads)
+    {
+        size_t nth = (size_t)omp_get_num_threads();
+        size_t tid = (size_t)omp_get_thread_num();
+        /* total * tid / nth without overflow for any realistic total */
+        size_t lo = total / nth * tid + total % nth * tid / nth;
+        size_t hi = total / nth * (tid + 1) + total % nth * (tid + 1) / nth;
+        run_piece(task, fn, lo, hi);
+    }
+#else
+    run_piece(task, fn, 0, total);
+#endif
+}
+
+static int ranges_overlap(const char *a, const char *b, size_t nbytes) {
+    return a < b + nbytes && b < a + nbytes;
+}
+
+int ok_mt_streams_overlap(const ok_mt_task *task, size_t elem_size, int n_written, int n_streams) {
+    for (size_t i = 0; i < task->count; i++) {
+        size_t nbytes = task->numel[i] * elem_size;
+        if (nbytes == 0) continue;
+        for (int w = 0; w < n_written; w++) {
+            if (!task->stream[w]) continue;
+            const char *a = (const char *)task->stream[w][i];
+            if (!a) continue;
+            for (int s = 0; s < n_streams; s++) {
+                if (s == w || !task->stream[s] || !task->stream[s][i]) continue;
+                if (ranges_overlap(a, (const char *)task->stream[s][i], nbytes)) return 1;
+            }
+        }
+    }
+    return 0;
+}

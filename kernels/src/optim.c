@@ -1,0 +1,192 @@
+/*
+ * The optimizer entry points: check the preconditions, derive each
+ * hyperparameter set's coefficients in double, run the selected target's
+ * kernel over the whole tensor list.
+ */
+#include <math.h>
+#include <stdlib.h>
+
+#include "kernel_table.h"
+#include "optim/coeffs.h"
+#include "optkern/optim.h"
+
+/* Coefficient sets live on the stack up to this many, else on the heap. */
+#define OK_STACK_SETS 16
+
+ok_status ok_sgd_check(const ok_sgd_hparams *hp) {
+    if (!hp) return OK_ERR_NULL_POINTER;
+    /* Written as !(x >= 0) so that NaN fails too. */
+    if (!(hp->lr >= 0) || !(hp->momentum >= 0) || !(hp->weight_decay >= 0) || isnan(hp->dampening))
+        return OK_ERR_HYPERPARAMETER;
+    if (hp->nesterov && (hp->momentum <= 0 || hp->dampening != 0)) return OK_ERR_HYPERPARAMETER;
+    return OK_SUCCESS;
+}
+
+ok_status ok_adam_check(const ok_adam_hparams *hp) {
+    if (!hp) return OK_ERR_NULL_POINTER;
+    if (!(hp->lr >= 0) || !(hp->eps >= 0) || !(hp->weight_decay >= 0)) return OK_ERR_HYPERPARAMETER;
+    if (!(hp->beta1 >= 0 && hp->beta1 < 1) || !(hp->beta2 >= 0 && hp->beta2 < 1)) return OK_ERR_HYPERPARAMETER;
+    if (hp->step < 1) return OK_ERR_HYPERPARAMETER;
+    return OK_SUCCESS;
+}
+
+static void sgd_coeffs(const ok_sgd_hparams *hp, ok_sgd_coeffs *c) {
+    c->lr = hp->lr;
+    c->momentum = hp->momentum;
+    c->one_minus_dampening = 1.0 - hp->dampening;
+    c->weight_decay = hp->weight_decay;
+    c->maximize = hp->maximize != 0;
+    c->has_weight_decay = hp->weight_decay != 0;
+    c->has_momentum = hp->momentum != 0;
+    c->nesterov = hp->nesterov != 0;
+    c->first_step = hp->first_step != 0;
+}
+
+static void adam_coeffs(const ok_adam_hparams *hp, ok_adam_coeffs *c) {
+    double t = (double)hp->step;
+    c->lerp_weight = 1.0 - hp->beta1;
+    c->beta2 = hp->beta2;
+    c->one_minus_beta2 = 1.0 - hp->beta2;
+    c->eps = hp->eps;
+    c->weight_decay = hp->weight_decay;
+    c->decay = 1.0 - hp->lr * hp->weight_decay;
+    c->step_size = hp->lr / (1.0 - pow(hp->beta1, t));
+    c->inv_bias_correction2_sqrt = 1.0 / sqrt(1.0 - pow(hp->beta2, t));
+    c->maximize = hp->maximize != 0;
+    c->amsgrad = hp->amsgrad != 0;
+    c->wd_mode = hp->weight_decay == 0 ? OK_WD_NONE : hp->decoupled_weight_decay ? OK_WD_DECOUPLED : OK_WD_COUPLED;
+}
+
+/* The checks every multi-tensor call shares. needs_stream(set, s) says
+ * whether stream s must be present for a tensor using that set. */
+typedef int (*needs_stream_fn)(const void *set, int stream);
+
+static ok_status check_task(const ok_mt_task *task, size_t n_sets, size_t elem_size, int n_written,
+                            int n_streams, needs_stream_fn needs) {
+    if (task->count == 0) return OK_SUCCESS;
+    if (!task->numel) return OK_ERR_NULL_POINTER;
+    for (size_t i = 0; i < task->count; i++) {
+        if (task->coeff_index && task->coeff_index[i] >= n_sets) return OK_ERR_INDEX;
+        if (task->numel[i] == 0) continue;
+        const void *set = ok_mt_coeffs(task, i);
+        for (int s = 0; s < n_streams; s++)
+            if (needs(set, s) && (!task->stream[s] || !task->stream[s][i])) return OK_ERR_NULL_POINTER;
+    }
+    if (ok_mt_streams_overlap(task, elem_size, n_written, n_streams)) return OK_ERR_ALIASING;
+    return OK_SUCCESS;
+}
+
+static int sgd_needs(const void *set, int s) {
+    return s != OK_SGD_BUF || ((const ok_sgd_coeffs *)set)->has_momentum;
+}
+
+static int adam_needs(const void *set, int s) {
+    return s != OK_ADAM_MAX_EXP_AVG_SQ || ((const ok_adam_coeffs *)set)->amsgrad;
+}
+
+static ok_status sgd_run(int dtype, size_t elem_size, const ok_sgd_hparams *hp, size_t n_hp,
+                         const uint32_t *hp_index, size_t count, const size_t *numel, void *const *param,
+                         const void *const *grad, void *const *buf) {
+    if (count == 0) return OK_SUCCESS;
+    if (!hp) return OK_ERR_NULL_POINTER;
+    if (n_hp == 0) return OK_ERR_INDEX;
+    ok_sgd_coeffs stack[OK_STACK_SETS];
+    ok_sgd_coeffs *sets = n_hp <= OK_STACK_SETS ? stack : malloc(n_hp * sizeof *sets);
+    if (!sets) return OK_ERR_NO_MEMORY;
+    ok_status st = OK_SUCCESS;
+    for (size_t k = 0; k < n_hp && st == OK_SUCCESS; k++) {
+        st = ok_sgd_check(&hp[k]);
+        sgd_coeffs(&hp[k], &sets[k]);
+    }
+    ok_mt_task task = {count, numel, {(void *const *)param, (void *const *)buf, (void *const *)grad},
+                       sets, sizeof *sets, hp_index};
+    if (st == OK_SUCCESS) st = check_task(&task, n_hp, elem_size, 2, 3, sgd_needs);
+    if (st == OK_SUCCESS) ok_mt_run(&task, ok_active_kernels()->sgd[dtype]);
+    if (sets != stack) free(sets);
+    return st;
+}
+
+static ok_status adam_run(int dtype, size_t elem_size, const ok_adam_hparams *hp, size_t n_hp,
+                          const uint32_t *hp_index, size_t count, const size_t *numel, void *const *param,
+                          const void *const *grad, void *const *exp_avg, void *const *exp_avg_sq,
+                          void *const *max_exp_avg_sq) {
+    if (count == 0) return OK_SUCCESS;
+    if (!hp) return OK_ERR_NULL_POINTER;
+    if (n_hp == 0) return OK_ERR_INDEX;
+    ok_adam_coeffs stack[OK_STACK_SETS];
+    ok_adam_coeffs *sets = n_hp <= OK_STACK_SETS ? stack : malloc(n_hp * sizeof *sets);
+    if (!sets) return OK_ERR_NO_MEMORY;
+    ok_status st = OK_SUCCESS;
+    for (size_t k = 0; k < n_hp && st == OK_SUCCESS; k++) {
+        st = ok_adam_check(&hp[k]);
+        adam_coeffs(&hp[k], &sets[k]);
+    }
+    ok_mt_task task = {count, numel,
+                       {(void *const *)param, (void *const *)exp_avg, (void *const *)exp_avg_sq,
+                        (void *const *)max_exp_avg_sq, (void *const *)grad},
+                       sets, sizeof *sets, hp_index};
+    if (st == OK_SUCCESS) st = check_task(&task, n_hp, elem_size, 4, 5, adam_needs);
+    if (st == OK_SUCCESS) ok_mt_run(&task, ok_active_kernels()->adam[dtype]);
+    if (sets != stack) free(sets);
+    return st;
+}
+
+ok_status ok_sgd_f32(const ok_sgd_hparams *hp, size_t n_hp, const uint32_t *hp_index, size_t count,
+                     const size_t *numel, float *const *param, const float *const *grad,
+                     float *const *momentum_buffer) {
+    return sgd_run(OK_F32, sizeof(float), hp, n_hp, hp_index, count, numel, (void *const *)param,
+                   (const void *const *)grad, (void *const *)momentum_buffer);
+}
+
+ok_status ok_sgd_f64(const ok_sgd_hparams *hp, size_t n_hp, const uint32_t *hp_index, size_t count,
+                     const size_t *numel, double *const *param, const double *const *grad,
+                     double *const *momentum_buffer) {
+    return sgd_run(OK_F64, sizeof(double), hp, n_hp, hp_index, count, numel, (void *const *)param,
+                   (const void *const *)grad, (void *const *)momentum_buffer);
+}
+
+ok_status ok_adam_f32(const ok_adam_hparams *hp, size_t n_hp, const uint32_t *hp_index, size_t count,
+                      const size_t *numel, float *const *param, const float *const *grad,
+                      float *const *exp_avg, float *const *exp_avg_sq, float *const *max_exp_avg_sq) {
+    return adam_run(OK_F32, sizeof(float), hp, n_hp, hp_index, count, numel, (void *const *)param,
+                    (const void *const *)grad, (void *const *)exp_avg, (void *const *)exp_avg_sq,
+                    (void *const *)max_exp_avg_sq);
+}
+
+ok_status ok_adam_f64(const ok_adam_hparams *hp, size_t n_hp, const uint32_t *hp_index, size_t count,
+                      const size_t *numel, double *const *param, const double *const *grad,
+                      double *const *exp_avg, double *const *exp_avg_sq, double *const *max_exp_avg_sq) {
+    return adam_run(OK_F64, sizeof(double), hp, n_hp, hp_index, count, numel, (void *const *)param,
+                    (const void *const *)grad, (void *const *)exp_avg, (void *const *)exp_avg_sq,
+                    (void *const *)max_exp_avg_sq);
+}
+
+static int span_before(const void *a, const void *b) {
+    const ok_span *x = a, *y = b;
+    if (x->begin != y->begin) return x->begin < y->begin ? -1 : 1;
+    return x->id < y->id ? -1 : x->id > y->id;
+}
+
+ok_status ok_check_overlap(ok_span *spans, size_t n, size_t *first, size_t *second) {
+    if (n == 0) return OK_SUCCESS;
+    if (!spans) return OK_ERR_NULL_POINTER;
+    qsort(spans, n, sizeof *spans, span_before);
+    /* Sweep in order of start: a span overlaps an earlier one iff it starts
+     * before that one's end. Track the furthest end of all earlier spans
+     * and of the earlier written ones; a read-only span conflicts only with
+     * a written one. */
+    const ok_span *far_any = NULL, *far_written = NULL;
+    for (size_t k = 0; k < n; k++) {
+        const ok_span *s = &spans[k];
+        if (s->end <= s->begin) continue;
+        const ok_span *other = s->written ? far_any : far_written;
+        if (other && s->begin < other->end) {
+            if (first) *first = other->id;
+            if (second) *second = s->id;
+            return OK_ERR_ALIASING;
+        }
+        if (!far_any || s->end > far_any->end) far_any = s;
+        if (s->written && (!far_written || s->end > far_written->end)) far_written = s;
+    }
+    return OK_SUCCESS;
+}

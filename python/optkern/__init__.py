@@ -1,0 +1,45 @@
+"""optkern: fast, exact optimizer updates for NumPy arrays.
+
+Hand-written C kernels (AVX2 / AVX-512 with a scalar fallback, threaded with
+OpenMP) apply the optimizer update to every parameter in place, in one call
+per step, with torch.optim's names, defaults, checks and numbers:
+
+    import optkern
+    opt = optkern.Adam(params, lr=1e-3)
+    opt.step(grads)
+
+optkern.functional has the same updates as functions over explicit state.
+"""
+
+from optkern import _core, functional, optim
+from optkern._config import (
+    _apply_isa_cap,
+    config,
+    get_isa,
+    get_num_threads,
+    set_isa,
+    set_num_threads,
+    show_config,
+)
+from optkern.optim import SGD, Adam, AdamW, Optimizer
+
+__version__ = _core.version()
+
+__all__ = [
+    "SGD",
+    "Adam",
+    "AdamW",
+    "Optimizer",
+    "optim",
+    "functional",
+    "config",
+    "show_config",
+    "set_num_threads",
+    "get_num_threads",
+    "set_isa",
+    "get_isa",
+    "__version__",
+]
+
+_apply_isa_cap()
+del _apply_isa_cap

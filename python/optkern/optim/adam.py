@@ -1,0 +1,87 @@
+"""Adam and AdamW (torch.optim.Adam / AdamW semantics)."""
+
+import numpy as np
+
+from optkern import _core
+from optkern.optim._checks import check_adam
+from optkern.optim.optimizer import Optimizer
+
+__all__ = ["Adam", "AdamW"]
+
+
+class Adam(Optimizer):
+    """Adam, as torch.optim.Adam: same arguments, defaults, checks and numbers.
+
+    Per parameter, at step t (counted from 1):
+
+        g <- -g if maximize
+        weight_decay != 0:  decoupled_weight_decay ? p <- p(1 - lr wd) : g <- g + wd p
+        m <- beta1 m + (1 - beta1) g
+        v <- beta2 v + (1 - beta2) g^2
+        amsgrad:  vmax <- max(vmax, v), used for v below
+        p <- p - lr/(1 - beta1^t) * m / (sqrt(v)/sqrt(1 - beta2^t) + eps)
+
+    State (torch's names): step, exp_avg, exp_avg_sq, max_exp_avg_sq (amsgrad).
+
+    Raises ValueError for lr < 0, eps < 0, a beta outside [0, 1),
+    weight_decay < 0 (NaN included), both here and at each step.
+    """
+
+    _state_names = ("exp_avg", "exp_avg_sq", "max_exp_avg_sq")
+    _has_step = True
+
+    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0, amsgrad=False, *,
+                 maximize=False, decoupled_weight_decay=False):
+        check_adam(lr, betas, eps, weight_decay, amsgrad, maximize, decoupled_weight_decay)
+        defaults = {
+            "lr": lr,
+            "betas": betas,
+            "eps": eps,
+            "weight_decay": weight_decay,
+            "amsgrad": amsgrad,
+            "maximize": maximize,
+            "decoupled_weight_decay": decoupled_weight_decay,
+        }
+        super().__init__(params, defaults)
+
+    def _check_group(self, group):
+        return check_adam(group["lr"], group["betas"], group["eps"], group["weight_decay"],
+                          group["amsgrad"], group["maximize"], group["decoupled_weight_decay"])
+
+    @staticmethod
+    def _set(checked, step):
+        lr, beta1, beta2, eps, weight_decay, amsgrad, maximize, decoupled = checked
+        return (lr, beta1, beta2, eps, weight_decay, step, amsgrad, maximize, decoupled)
+
+    def _update(self, plan, grads, present, checked):
+        exp_avgs = self._with_new_state(plan, present, "exp_avg")
+        exp_avg_sqs = self._with_new_state(plan, present, "exp_avg_sq")
+        amsgrad = [c[5] for c in checked]
+        max_exp_avg_sqs = None
+        if any(amsgrad):
+            only = None if all(amsgrad) else np.repeat(np.array(amsgrad), plan.sizes)
+            max_exp_avg_sqs = self._with_new_state(plan, present, "max_exp_avg_sq", only)
+        if present is None and plan.uniform:
+            sets, start = [], 0
+            for c, size in zip(checked, plan.sizes):
+                sets.append(self._set(c, int(plan.steps[start]) + 1 if size else 1))
+                start += size
+            hp_index = plan.group_of if len(sets) > 1 else None
+        else:
+            sets, hp_index = self._sets_by_group_and(
+                plan, present, plan.steps + 1, lambda k, t: self._set(checked[k], t))
+        _core.adam(plan.params, grads, exp_avgs, exp_avg_sqs, max_exp_avg_sqs, sets, hp_index, plan.index)
+        plan.states["exp_avg"] = exp_avgs
+        plan.states["exp_avg_sq"] = exp_avg_sqs
+        if max_exp_avg_sqs is not None:
+            plan.states["max_exp_avg_sq"] = max_exp_avg_sqs
+
+
+class AdamW(Adam):
+    """AdamW, as torch.optim.AdamW: Adam with decoupled weight decay
+    (p <- p(1 - lr wd) before the Adam step) and weight_decay=1e-2 by default."""
+
+    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2, amsgrad=False, *,
+                 maximize=False):
+        super().__init__(params, lr, betas, eps, weight_decay, amsgrad, maximize=maximize,
+                         decoupled_weight_decay=True)

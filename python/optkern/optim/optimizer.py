@@ -1,0 +1,332 @@
+"""The optimizer base class: torch.optim.Optimizer's interface over NumPy arrays."""
+
+from collections.abc import Mapping
+from itertools import chain
+
+import numpy as np
+
+from optkern import _core
+
+__all__ = ["Optimizer"]
+
+
+class _Plan:
+    """What a step needs, flattened across param groups and kept between steps.
+
+    params        every parameter, group by group, in order
+    index         their byte ranges (_core.ParamIndex): overlaps between
+                  parameters are refused when the plan is built, and each
+                  gradient is checked against all of them at every step
+    sizes         the number of parameters in each group
+    group_of      uint32 array: the group of each parameter
+    steps         int64 array: steps each parameter has taken (0: no state yet)
+    states        {name: list aligned with params; None where not created}
+    uniform       every parameter of a group has the same step count
+    """
+
+    __slots__ = ("params", "index", "sizes", "group_of", "steps", "states", "uniform")
+
+    def __init__(self, params, sizes, state_names):
+        self.params = params
+        self.index = _core.ParamIndex(params)
+        self.sizes = sizes
+        self.group_of = np.repeat(np.arange(len(sizes), dtype=np.uint32), sizes)
+        self.steps = np.zeros(len(params), dtype=np.int64)
+        self.states = {name: [None] * len(params) for name in state_names}
+        self.uniform = True
+
+    def bounds(self):
+        """(start, stop) of each group in the flat lists."""
+        stops = np.cumsum(self.sizes).tolist()
+        return list(zip([0] + stops[:-1], stops))
+
+    def refresh_uniform(self):
+        s = self.steps
+        self.uniform = all((s[a:b] == s[a]).all() for a, b in self.bounds() if b > a)
+
+
+class _StateView(Mapping):
+    """opt.state: the state of each parameter that has one, keyed by the
+    parameter array itself (looked up by identity), as torch's opt.state.
+    The values are the live arrays; the dicts are fresh views."""
+
+    def __init__(self, optimizer):
+        self._opt = optimizer
+
+    def _position(self, param):
+        plan = self._opt._sync()
+        for i, p in enumerate(plan.params):
+            if p is param:
+                return plan, i
+        raise KeyError("not a parameter of this optimizer")
+
+    def __getitem__(self, param):
+        plan, i = self._position(param)
+        entry = self._opt._state_entry(plan, i)
+        if entry is None:
+            raise KeyError("this parameter has no state yet")
+        return entry
+
+    def __iter__(self):
+        plan = self._opt._sync()
+        return iter([p for i, p in enumerate(plan.params) if self._opt._state_entry(plan, i) is not None])
+
+    def __len__(self):
+        return sum(1 for _ in self)
+
+
+class Optimizer:
+    """Base class of optkern's optimizers, with torch.optim.Optimizer's interface.
+
+    params: a list of arrays, or a list of param-group dicts
+    ({"params": [...], "lr": ..., ...}); a group's missing hyperparameters
+    take the optimizer's defaults. Arrays must be float32 or float64,
+    C-contiguous, writeable, and may not overlap one another.
+
+    step(grads) updates every parameter in place, in one call into C.
+    """
+
+    #: names of the per-parameter state arrays, as torch names them
+    _state_names = ()
+    #: whether the state has a "step" entry
+    _has_step = False
+
+    def __init__(self, params, defaults):
+        self.defaults = dict(defaults)
+        self.param_groups = []
+        self._plan = None
+        if isinstance(params, np.ndarray):
+            raise TypeError("params argument given to the optimizer should be an iterable of arrays "
+                            "or dicts, but got a single numpy.ndarray; wrap it in a list")
+        param_groups = list(params)
+        if len(param_groups) == 0:
+            raise ValueError("optimizer got an empty parameter list")
+        if not isinstance(param_groups[0], dict):
+            param_groups = [{"params": param_groups}]
+        for group in param_groups:
+            self.add_param_group(group)
+
+    # ----------------------------------------------------------------- groups
+
+    def _check_group(self, group):
+        """The group's hyperparameters, checked, as the kernel wants them."""
+        raise NotImplementedError
+
+    def add_param_group(self, param_group):
+        """Add a param group (a dict with "params" and any hyperparameters)."""
+        if not isinstance(param_group, dict):
+            raise TypeError(f"param_group must be a dict, but got {type(param_group).__name__}")
+        group = dict(param_group)
+        params = group.get("params")
+        if params is None:
+            raise ValueError('a param group needs a "params" entry')
+        if isinstance(params, np.ndarray):
+            params = [params]
+        elif isinstance(params, (set, frozenset)):
+            raise TypeError("optimizer parameters need to be organized in ordered collections, but "
+                            "the ordering of tensors in sets will change between runs. "
+                            "Please use a list instead.")
+        else:
+            params = list(params)
+        if params and isinstance(params[0], tuple):  # named parameters, as torch allows
+            group["param_names"] = [name for name, _ in params]
+            params = [p for _, p in params]
+        group["params"] = params
+        for name, default in self.defaults.items():
+            group.setdefault(name, default)
+        self._check_group(group)
+        # Checks every array and refuses overlaps with the existing groups.
+        _core.ParamIndex([p for g in self.param_groups for p in g["params"]] + params)
+        self.param_groups.append(group)
+
+    def _sync(self):
+        """The plan for the current param_groups, rebuilt when they changed
+        (state follows its parameter, matched by identity)."""
+        groups = self.param_groups
+        flat = groups[0]["params"] if len(groups) == 1 else list(chain.from_iterable(g["params"] for g in groups))
+        plan = self._plan
+        if plan is not None and _core.same_objects(flat, plan.params) and \
+                plan.sizes == [len(g["params"]) for g in groups]:
+            return plan
+        new = _Plan(list(flat), [len(g["params"]) for g in groups], self._state_names)
+        if plan is not None:
+            where = {id(p): i for i, p in enumerate(plan.params)}
+            for j, p in enumerate(new.params):
+                i = where.get(id(p))
+                if i is not None:
+                    new.steps[j] = plan.steps[i]
+                    for name in self._state_names:
+                        new.states[name][j] = plan.states[name][i]
+            new.refresh_uniform()
+        self._plan = new
+        return new
+
+    # ------------------------------------------------------------------- step
+
+    def step(self, grads):
+        """Update every parameter in place from its gradient.
+
+        grads: a sequence with one array per parameter, group by group, in
+        order (the same shape and dtype as its parameter), or None for a
+        parameter that has no gradient this step (it is left alone, as torch
+        leaves a parameter whose .grad is None). Everything is checked
+        before anything is written: on an exception nothing has changed.
+        """
+        if isinstance(grads, np.ndarray) or not hasattr(grads, "__len__"):
+            raise TypeError("grads must be a sequence with one array per parameter")
+        grads = grads if type(grads) is list else list(grads)
+        plan = self._sync()
+        if len(grads) != len(plan.params):
+            raise ValueError(f"expected {len(plan.params)} grads, one per parameter; got {len(grads)}")
+        checked = [self._check_group(g) for g in self.param_groups]
+        present = _core.present_mask(grads)
+        self._update(plan, grads, present, checked)
+        if present is None:
+            plan.steps += 1
+        else:
+            plan.steps[present] += 1
+            plan.refresh_uniform()
+
+    def _update(self, plan, grads, present, checked):
+        """Create missing state and call the kernel."""
+        raise NotImplementedError
+
+    def _with_new_state(self, plan, present, name, only=None, fill=np.zeros):
+        """plan.states[name], with an array (from `fill`) for each present
+        parameter that lacks one; `only`, a bool array, narrows that down.
+        A new list is returned when something was added, and the caller
+        commits it only once the kernel has run, so a step that raises
+        leaves no half-made state behind."""
+        lst = plan.states[name]
+        has = _core.present_mask(lst)
+        if has is None:
+            return lst
+        want = ~has
+        if present is not None:
+            want &= present
+        if only is not None:
+            want &= only
+        if not want.any():
+            return lst
+        lst = list(lst)
+        for i in np.flatnonzero(want).tolist():
+            p = plan.params[i]
+            lst[i] = fill(p.shape, dtype=p.dtype)
+        return lst
+
+    def _sets_by_group_and(self, plan, present, phase, make):
+        """Hyperparameter sets for the kernel, one per (group, phase) pair in use.
+
+        phase: int64 array, per parameter (for Adam the step number about to
+        be taken); make(group_index, phase) builds a set. Returns (sets, hp_index).
+        """
+        n = len(plan.params)
+        idx = np.arange(n) if present is None else np.flatnonzero(present)
+        key = (plan.group_of[idx].astype(np.int64) << 40) | phase[idx]
+        uniq, inverse = np.unique(key, return_inverse=True)
+        sets = [make(int(k >> 40), int(k & ((1 << 40) - 1))) for k in uniq.tolist()]
+        hp_index = np.zeros(n, dtype=np.uint32)
+        hp_index[idx] = inverse.reshape(-1)
+        return sets, hp_index
+
+    # ------------------------------------------------------------ state dicts
+
+    def _state_entry(self, plan, i):
+        """The state of parameter i as torch lays it out, or None."""
+        entry = {}
+        if self._has_step and plan.steps[i] > 0:
+            entry["step"] = int(plan.steps[i])
+        for name in self._state_names:
+            if plan.states[name][i] is not None:
+                entry[name] = plan.states[name][i]
+        return entry or None
+
+    @property
+    def state(self):
+        return _StateView(self)
+
+    def state_dict(self):
+        """All state, laid out as torch's: {"state": {index: {...}}, "param_groups": [...]}.
+
+        Parameters are numbered in order across groups. As with torch, the
+        arrays are the live state, not copies: deep-copy the dict to keep a
+        snapshot while training goes on.
+        """
+        plan = self._sync()
+        state = {}
+        for i in range(len(plan.params)):
+            entry = self._state_entry(plan, i)
+            if entry is not None:
+                state[i] = entry
+        groups, start = [], 0
+        for g in self.param_groups:
+            packed = {k: v for k, v in g.items() if k != "params"}
+            packed["params"] = list(range(start, start + len(g["params"])))
+            start += len(g["params"])
+            groups.append(packed)
+        return {"state": state, "param_groups": groups}
+
+    def load_state_dict(self, state_dict):
+        """Load a state_dict() (optkern's, or torch's with its tensors as
+        arrays). State arrays are copied and cast to their parameter's dtype.
+        Everything is checked before anything changes."""
+        if not isinstance(state_dict, dict) or "state" not in state_dict or "param_groups" not in state_dict:
+            raise ValueError('state_dict must be a dict with "state" and "param_groups"')
+        saved_groups = state_dict["param_groups"]
+        if len(saved_groups) != len(self.param_groups):
+            raise ValueError("loaded state dict has a different number of parameter groups")
+        if any(len(s["params"]) != len(g["params"]) for s, g in zip(saved_groups, self.param_groups)):
+            raise ValueError("loaded state dict contains a parameter group that doesn't match the size of optimizer's group")
+        plan = self._sync()
+        position = {}
+        for s, g_start in zip(saved_groups, np.cumsum([0] + plan.sizes[:-1]).tolist()):
+            for k, saved_id in enumerate(s["params"]):
+                position[saved_id] = g_start + k
+        new_groups = []
+        for s, g in zip(saved_groups, self.param_groups):
+            group = {k: v for k, v in s.items() if k != "params"}
+            group["params"] = g["params"]
+            self._check_group(group)
+            new_groups.append(group)
+        steps = np.zeros(len(plan.params), dtype=np.int64)
+        states = {name: [None] * len(plan.params) for name in self._state_names}
+        for saved_id, entry in state_dict["state"].items():
+            if saved_id not in position:
+                raise ValueError(f"state for parameter {saved_id!r}, which no param group lists")
+            i = position[saved_id]
+            p = plan.params[i]
+            for name, value in entry.items():
+                if name == "step":
+                    if self._has_step:
+                        steps[i] = _as_step(value)
+                    continue
+                if name not in states:
+                    raise ValueError(f"unexpected state {name!r} for parameter {saved_id}")
+                if value is None:
+                    continue
+                array = np.array(value, dtype=p.dtype, copy=True, order="C")
+                if array.shape != p.shape:
+                    raise ValueError(f"state {name!r} of parameter {saved_id} has shape {array.shape}, "
+                                     f"but the parameter has shape {p.shape}")
+                states[name][i] = array
+        self.param_groups[:] = new_groups
+        plan.steps = steps
+        plan.states = states
+        plan.refresh_uniform()
+
+    def __repr__(self):
+        lines = [self.__class__.__name__ + " ("]
+        for k, group in enumerate(self.param_groups):
+            lines.append(f"Parameter Group {k}")
+            for key in sorted(group):
+                if key not in ("params", "param_names"):
+                    lines.append(f"    {key}: {group[key]}")
+        lines.append(")")
+        return "\n".join(lines)
+
+
+def _as_step(value):
+    step = float(np.asarray(value, dtype=np.float64))
+    if not step >= 0 or step != int(step):
+        raise ValueError(f"a state step must be a non-negative whole number, got {value!r}")
+    return int(step)
