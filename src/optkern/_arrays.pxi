@@ -1,0 +1,307 @@
+# Array checks, overlap detection and gathering the pointers of a multi-tensor call.
+
+cdef int dtype_index(cnp.ndarray a) noexcept:
+    cdef int t = cnp.PyArray_TYPE(a)
+    if t == cnp.NPY_FLOAT32:
+        return 0
+    if t == cnp.NPY_FLOAT64:
+        return 1
+    return -1
+
+
+cdef inline uintptr_t begin_of(cnp.ndarray a) noexcept:
+    return <uintptr_t>cnp.PyArray_DATA(a)
+
+
+cdef inline uintptr_t end_of(cnp.ndarray a) noexcept:
+    return <uintptr_t>cnp.PyArray_DATA(a) + <uintptr_t>(cnp.PyArray_SIZE(a) * cnp.PyArray_ITEMSIZE(a))
+
+
+cdef check_layout(cnp.ndarray a, str name, Py_ssize_t i, bint writable):
+    if not cnp.PyArray_ISNOTSWAPPED(a):
+        raise TypeError(f"{name}[{i}] has non-native byte order ({a.dtype.str}); use .astype({a.dtype.name!r})")
+    if not cnp.PyArray_IS_C_CONTIGUOUS(a):
+        raise ValueError(f"{name}[{i}] is not C-contiguous; pass numpy.ascontiguousarray(...)")
+    if not cnp.PyArray_ISALIGNED(a):
+        raise ValueError(f"{name}[{i}] is not aligned to its dtype")
+    if writable and not cnp.PyArray_ISWRITEABLE(a):
+        raise ValueError(f"{name}[{i}] is read-only; it is updated in place")
+
+
+cdef cnp.ndarray as_param(object obj, str name, Py_ssize_t i):
+    """A tensor's leading array (a parameter, a prediction): any float array."""
+    if not cnp.PyArray_Check(obj):
+        raise TypeError(f"{name}[{i}] must be a numpy.ndarray, got {type(obj).__name__}")
+    cdef cnp.ndarray a = <cnp.ndarray>obj
+    if dtype_index(a) < 0:
+        raise TypeError(f"{name}[{i}] has dtype {a.dtype}; optkern supports float32 and float64")
+    check_layout(a, name, i, True)
+    return a
+
+
+cdef cnp.ndarray as_companion(object obj, str name, Py_ssize_t i, cnp.ndarray lead, str lead_name, bint writable):
+    """An array that goes with `lead` element for element: same dtype and shape."""
+    if not cnp.PyArray_Check(obj):
+        raise TypeError(f"{name}[{i}] must be a numpy.ndarray, got {type(obj).__name__}")
+    cdef cnp.ndarray a = <cnp.ndarray>obj
+    if cnp.PyArray_TYPE(a) != cnp.PyArray_TYPE(lead):
+        raise TypeError(f"{name}[{i}] has dtype {a.dtype} but {lead_name}[{i}] has dtype {lead.dtype}")
+    cdef int nd = cnp.PyArray_NDIM(a)
+    cdef bint same = nd == cnp.PyArray_NDIM(lead)
+    cdef int d
+    if same:
+        for d in range(nd):
+            if cnp.PyArray_DIMS(a)[d] != cnp.PyArray_DIMS(lead)[d]:
+                same = False
+                break
+    if not same:
+        raise ValueError(f"{name}[{i}] has shape {(<object>a).shape} but {lead_name}[{i}] has shape {(<object>lead).shape}")
+    check_layout(a, name, i, writable)
+    return a
+
+# --------------------------------------------------------------------------
+# Overlap between tensors
+
+cdef class ParamIndex:
+    """The byte ranges of a list of arrays that are updated in place, sorted.
+
+    Built once per parameter list: construction raises ValueError when two
+    of the arrays overlap (the same array listed twice, or two views of one
+    buffer). find() then tells in O(log n) which of them, if any, another
+    array overlaps.
+    """
+    cdef ok_span *spans
+    cdef size_t n
+
+    def __cinit__(self, list arrays, str name="params"):
+        self.n = 0
+        self.spans = <ok_span *>PyMem_Calloc(len(arrays) + 1, sizeof(ok_span))
+        if self.spans == NULL:
+            raise MemoryError()
+        cdef Py_ssize_t i
+        cdef cnp.ndarray a
+        for i in range(len(arrays)):
+            a = as_param(arrays[i], name, i)
+            if cnp.PyArray_SIZE(a) == 0:
+                continue
+            self.spans[self.n].begin = begin_of(a)
+            self.spans[self.n].end = end_of(a)
+            self.spans[self.n].id = <size_t>i
+            self.spans[self.n].written = 1
+            self.n += 1
+        cdef size_t first = 0, second = 0
+        if ok_check_overlap(self.spans, self.n, &first, &second) != OK_SUCCESS:
+            raise ValueError(f"{name}[{first}] and {name}[{second}] overlap in memory; "
+                             "each array must be listed once")
+
+    def __dealloc__(self):
+        PyMem_Free(self.spans)
+
+    cdef Py_ssize_t find(self, uintptr_t begin, uintptr_t end) noexcept:
+        """The id of an indexed array overlapping [begin, end), or -1."""
+        if end <= begin:
+            return -1
+        # The spans are disjoint, so sorted by begin they are sorted by end
+        # too: find the first one that ends after `begin`.
+        cdef size_t lo = 0, hi = self.n, mid
+        while lo < hi:
+            mid = (lo + hi) // 2
+            if self.spans[mid].end <= begin:
+                lo = mid + 1
+            else:
+                hi = mid
+        if lo < self.n and self.spans[lo].begin < end:
+            return <Py_ssize_t>self.spans[lo].id
+        return -1
+
+# --------------------------------------------------------------------------
+# Gathering a multi-tensor call
+
+cdef class Gathered:
+    """The pointers of one multi-tensor call, split by dtype.
+
+    Stream 0 is the tensor's leading array (written), stream 1 its gradient
+    or other read-only input, streams 2... its states (written). Tensors
+    whose stream 1 is None are skipped, as torch skips a parameter whose
+    .grad is None.
+    """
+    cdef size_t count[N_DTYPES]
+    cdef size_t *numel[N_DTYPES]
+    cdef uint32_t *index[N_DTYPES]
+    cdef void **stream[N_DTYPES][MAX_STREAMS]
+    cdef void *memory
+    cdef int n_streams
+
+    def __dealloc__(self):
+        PyMem_Free(self.memory)
+
+    cdef allocate(self, int n_streams):
+        cdef size_t words_per_tensor = 2 + <size_t>n_streams  # numel, index (padded), pointers
+        cdef size_t total = (self.count[0] + self.count[1]) * words_per_tensor + 1
+        self.memory = PyMem_Malloc(total * sizeof(void *))
+        if self.memory == NULL:
+            raise MemoryError()
+        cdef void **cursor = <void **>self.memory
+        cdef int dt, s
+        for dt in range(N_DTYPES):
+            self.numel[dt] = <size_t *>cursor
+            cursor += self.count[dt]
+            self.index[dt] = <uint32_t *>cursor
+            cursor += self.count[dt]
+            for s in range(n_streams):
+                self.stream[dt][s] = cursor
+                cursor += self.count[dt]
+        self.n_streams = n_streams
+
+
+cdef Gathered gather(str lead_name, list leads, str input_name, list inputs, tuple state_names,
+                     tuple states, object hp_index, uint32_t n_sets, const uint32_t *required,
+                     ParamIndex lead_index):
+    """Check every array of a call and collect the pointers.
+
+    required[k] has bit s set when stream s must be present for a tensor
+    using hyperparameter set k. lead_index, when given, holds the leading
+    arrays already checked for overlaps among themselves; inputs are then
+    checked against all of them. Without it, every array of the call is
+    checked against every other (a sort: fine for the functional API).
+    """
+    cdef Py_ssize_t n = len(leads), i
+    cdef int n_states = len(states), n_streams = 2 + n_states, s, t, dt
+    if n_streams > MAX_STREAMS:
+        raise ValueError("too many state lists")
+    if len(inputs) != n:
+        raise ValueError(f"expected {n} {input_name}, one per entry of {lead_name}; got {len(inputs)}")
+    for s in range(n_states):
+        if states[s] is not None and len(states[s]) != n:
+            raise ValueError(f"expected {n} {state_names[s]}, got {len(states[s])}")
+    cdef const uint32_t[::1] idx
+    if hp_index is not None:
+        idx = hp_index
+        if idx.shape[0] != n:
+            raise ValueError(f"hp_index has {idx.shape[0]} entries for {n} tensors")
+
+    cdef Gathered g = Gathered()
+    g.count[0] = g.count[1] = 0
+    cdef cnp.ndarray lead
+    for i in range(n):
+        if inputs[i] is None:
+            continue
+        lead = as_param(leads[i], lead_name, i)
+        g.count[dtype_index(lead)] += 1
+    g.allocate(n_streams)
+
+    cdef tuple names = (lead_name, input_name) + state_names
+    cdef char *ptr[MAX_STREAMS]
+    cdef size_t fill[N_DTYPES]
+    fill[0] = fill[1] = 0
+    cdef size_t k, nbytes
+    cdef uint32_t set_k
+    cdef object entry
+    cdef cnp.ndarray a
+    cdef Py_ssize_t other
+    for i in range(n):
+        if inputs[i] is None:
+            continue
+        lead = <cnp.ndarray>leads[i]
+        dt = dtype_index(lead)
+        set_k = idx[i] if hp_index is not None else 0
+        if set_k >= n_sets:
+            raise ValueError(f"hp_index[{i}] = {set_k} but there are {n_sets} hyperparameter sets")
+        ptr[0] = <char *>cnp.PyArray_DATA(lead)
+        a = as_companion(inputs[i], input_name, i, lead, lead_name, False)
+        ptr[1] = <char *>cnp.PyArray_DATA(a)
+        for s in range(n_states):
+            entry = states[s][i] if states[s] is not None else None
+            if entry is None:
+                if required[set_k] & (1u << (2 + s)):
+                    raise ValueError(f"{state_names[s]}[{i}] is missing (None) but the update needs it")
+                ptr[2 + s] = NULL
+            else:
+                a = as_companion(entry, state_names[s], i, lead, lead_name, True)
+                ptr[2 + s] = <char *>cnp.PyArray_DATA(a)
+        # Within the tensor: a written stream (all but 1) may overlap nothing else.
+        nbytes = <size_t>(cnp.PyArray_SIZE(lead) * cnp.PyArray_ITEMSIZE(lead))
+        if nbytes:
+            for s in range(n_streams):
+                if ptr[s] == NULL:
+                    continue
+                for t in range(s + 1, n_streams):
+                    if ptr[t] != NULL and ptr[s] < ptr[t] + nbytes and ptr[t] < ptr[s] + nbytes:
+                        raise ValueError(f"{names[t]}[{i}] overlaps {names[s]}[{i}]; "
+                                         "they must be separate arrays")
+            if lead_index is not None:
+                other = lead_index.find(<uintptr_t>ptr[1], <uintptr_t>ptr[1] + nbytes)
+                if other >= 0:
+                    raise ValueError(f"{input_name}[{i}] overlaps {lead_name}[{other}], which is updated in place")
+        k = fill[dt]
+        g.numel[dt][k] = <size_t>cnp.PyArray_SIZE(lead)
+        g.index[dt][k] = set_k
+        for s in range(n_streams):
+            g.stream[dt][s][k] = ptr[s]
+        fill[dt] += 1
+    if lead_index is None:
+        check_all_overlaps(g, names)
+    return g
+
+
+cdef check_all_overlaps(Gathered g, tuple names):
+    """Every written array of the call against every other array."""
+    cdef size_t total = 0, k, n = 0, first = 0, second = 0
+    cdef int dt, s
+    for dt in range(N_DTYPES):
+        total += g.count[dt] * <size_t>g.n_streams
+    if total < 2:
+        return
+    cdef ok_span *spans = <ok_span *>PyMem_Malloc(total * sizeof(ok_span))
+    if spans == NULL:
+        raise MemoryError()
+    cdef size_t elem
+    for dt in range(N_DTYPES):
+        elem = 4 if dt == 0 else 8
+        for s in range(g.n_streams):
+            for k in range(g.count[dt]):
+                if g.stream[dt][s][k] == NULL or g.numel[dt][k] == 0:
+                    continue
+                spans[n].begin = <uintptr_t>g.stream[dt][s][k]
+                spans[n].end = spans[n].begin + g.numel[dt][k] * elem
+                spans[n].id = <size_t>s
+                spans[n].written = s != 1
+                n += 1
+    cdef ok_status st = ok_check_overlap(spans, n, &first, &second)
+    PyMem_Free(spans)
+    if st != OK_SUCCESS:
+        raise ValueError(f"an array of {names[first]} overlaps an array of {names[second]} "
+                         "(is one array listed twice?); every array must be separate")
+
+
+cdef raise_for(ok_status st):
+    if st == OK_SUCCESS:
+        return
+    msg = ok_status_string(st).decode()
+    if st == OK_ERR_NO_MEMORY:
+        raise MemoryError(msg)
+    if st == OK_ERR_INDEX:
+        raise IndexError(msg)
+    if st == OK_ERR_UNSUPPORTED:
+        raise RuntimeError(msg)
+    raise ValueError(msg)
+
+
+def present_mask(list items):
+    """None when no entry of `items` is None, else a bool array: entry is not None."""
+    cdef Py_ssize_t i, n = len(items)
+    for i in range(n):
+        if items[i] is None:
+            return np.array([x is not None for x in items], dtype=bool)
+    return None
+
+
+def same_objects(list a, list b):
+    """True when a and b hold the very same objects in the same order."""
+    cdef Py_ssize_t i, n = len(a)
+    if n != len(b):
+        return False
+    for i in range(n):
+        if a[i] is not b[i]:
+            return False
+    return True
