@@ -7,7 +7,7 @@
 
 #include "kernel_table.h"
 #include "optim/coeffs.h"
-#include "roofline_api.h"
+#include "bench_api.h"
 
 #define OK_DTYPE 32
 #include "dtype.h"

@@ -1,6 +1,8 @@
 /* The multi-tensor driver; see multi_tensor.h. */
 #include "multi_tensor.h"
 
+#include "bench_api.h"
+
 #include "optkern/common.h"
 
 #ifdef _OPENMP
@@ -10,15 +12,22 @@
 /*
  * Below this many elements a pass stays on one thread: waking a second
  * thread costs more than it saves. Measured with bench/threshold.py (Adam
- * float32, 2 threads): see bench/RESULTS.md.
+ * float32, 1 vs 2 threads): see bench/RESULTS.md.
  */
 #define OK_PARALLEL_MIN_ELEMENTS ((size_t)1 << 15)
 
+static size_t parallel_min = OK_PARALLEL_MIN_ELEMENTS;
+
+void ok_mt_set_parallel_min(size_t elements) {
+    __atomic_store_n(&parallel_min, elements ? elements : OK_PARALLEL_MIN_ELEMENTS, __ATOMIC_RELAXED);
+}
+
 int ok_threads_for(size_t elements) {
     int n = ok_get_num_threads();
-    if (elements < OK_PARALLEL_MIN_ELEMENTS || n < 2) return 1;
-    /* Keep every thread's share at least the break-even size. */
-    size_t most = elements / (OK_PARALLEL_MIN_ELEMENTS / 2);
+    size_t min = __atomic_load_n(&parallel_min, __ATOMIC_RELAXED);
+    if (elements < min || n < 2) return 1;
+    /* Keep every thread's share at least half the break-even size. */
+    size_t most = elements / (min / 2 ? min / 2 : 1);
     return (size_t)n > most ? (int)most : n;
 }
 

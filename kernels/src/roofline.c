@@ -1,5 +1,5 @@
-/* The memory roofline entry point; see roofline_api.h. */
-#include "roofline_api.h"
+/* The memory roofline entry point; see bench_api.h. */
+#include "bench_api.h"
 
 #include "kernel_table.h"
 

@@ -1,4 +1,4 @@
-# Benchmark support: the memory roofline.
+# Benchmark support: the memory roofline and the threading break-even size.
 
 def roofline(list streams, int n_inplace, int n_writeonly):
     """The memory roofline over a tensor list (see kernels/src/roofline.h).
@@ -39,3 +39,9 @@ def roofline(list streams, int n_inplace, int n_writeonly):
         PyMem_Free(numel)
         PyMem_Free(table)
     raise_for(st)
+
+
+def set_parallel_min(size_t elements):
+    """Move the size below which kernels stay on one thread (0: the measured
+    default). For bench/threshold.py, which measures that size."""
+    ok_mt_set_parallel_min(elements)

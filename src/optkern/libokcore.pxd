@@ -76,6 +76,7 @@ cdef extern from "optkern/optkern.h" nogil:
 
     ok_status ok_check_overlap(ok_span *spans, size_t n, size_t *first, size_t *second)
 
-cdef extern from "roofline_api.h" nogil:
+cdef extern from "bench_api.h" nogil:
     ok_status ok_roofline(size_t elem_size, int n_inplace, int n_writeonly, int n_readonly,
                           size_t count, const size_t *numel, void ***streams)
+    void ok_mt_set_parallel_min(size_t elements)

@@ -9,6 +9,9 @@ from optkern import _core
 
 __all__ = ["Optimizer"]
 
+_UNORDERED = ("optimizer parameters need to be organized in ordered collections, but the ordering of "
+              "tensors in sets will change between runs. Please use a list instead.")
+
 
 class _Plan:
     """What a step needs, flattened across param groups and kept between steps.
@@ -98,6 +101,8 @@ class Optimizer:
         if isinstance(params, np.ndarray):
             raise TypeError("params argument given to the optimizer should be an iterable of arrays "
                             "or dicts, but got a single numpy.ndarray; wrap it in a list")
+        if isinstance(params, (set, frozenset)):
+            raise TypeError(_UNORDERED)
         param_groups = list(params)
         if len(param_groups) == 0:
             raise ValueError("optimizer got an empty parameter list")
@@ -123,9 +128,7 @@ class Optimizer:
         if isinstance(params, np.ndarray):
             params = [params]
         elif isinstance(params, (set, frozenset)):
-            raise TypeError("optimizer parameters need to be organized in ordered collections, but "
-                            "the ordering of tensors in sets will change between runs. "
-                            "Please use a list instead.")
+            raise TypeError(_UNORDERED)
         else:
             params = list(params)
         if params and isinstance(params[0], tuple):  # named parameters, as torch allows
@@ -180,6 +183,8 @@ class Optimizer:
             raise ValueError(f"expected {len(plan.params)} grads, one per parameter; got {len(grads)}")
         checked = [self._check_group(g) for g in self.param_groups]
         present = _core.present_mask(grads)
+        if present is not None and not present.any():
+            return
         self._update(plan, grads, present, checked)
         if present is None:
             plan.steps += 1

@@ -1,0 +1,154 @@
+/*
+ * The C library on its own: preconditions return status codes and write
+ * nothing, updates compute the documented rule, instruction sets switch.
+ * Built and run by tests/test_c_api.py; prints one line per failed check and
+ * exits non-zero if any failed.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "optkern/optkern.h"
+
+static int failures;
+
+#define CHECK(cond)                                                   \
+    do {                                                              \
+        if (!(cond)) {                                                \
+            printf("FAILED %s:%d: %s\n", __FILE__, __LINE__, #cond);  \
+            failures++;                                               \
+        }                                                             \
+    } while (0)
+
+#define N 37
+
+static void test_adam_rule(void) {
+    float p[N], g[N], m[N], v[N];
+    for (int i = 0; i < N; i++) {
+        p[i] = (float)(i - 18) / 7.0f;
+        g[i] = (float)((i * 7) % 11 - 5) / 3.0f;
+        m[i] = v[i] = 0.0f;
+    }
+    float p0[N];
+    memcpy(p0, p, sizeof p);
+    ok_adam_hparams hp = OK_ADAM_DEFAULTS;
+    hp.lr = 0.01;
+    size_t numel = N;
+    float *pp = p, *mp = m, *vp = v;
+    const float *gp = g;
+    CHECK(ok_adam_f32(&hp, 1, NULL, 1, &numel, &pp, &gp, &mp, &vp, NULL) == OK_SUCCESS);
+    for (int i = 0; i < N; i++) {
+        /* First step: m = 0.1 g, v = 0.001 g^2, both bias-corrected to g and g^2. */
+        double gi = g[i];
+        double want = p0[i] - 0.01 * gi / (fabs(gi) + 1e-8);
+        CHECK(fabs(p[i] - want) <= 1e-6 * (1 + fabs(want)));
+        CHECK(fabsf(m[i] - 0.1f * g[i]) <= 1e-7f);
+    }
+}
+
+static void test_preconditions_write_nothing(void) {
+    double p[N], g[N], b[N];
+    for (int i = 0; i < N; i++) p[i] = g[i] = b[i] = 1.0;
+    size_t numel = N;
+    double *pp = p, *bp = b;
+    const double *gp = g;
+    ok_sgd_hparams hp = OK_SGD_DEFAULTS;
+    hp.momentum = 0.9;
+
+    ok_sgd_hparams bad = hp;
+    bad.lr = -1;
+    CHECK(ok_sgd_f64(&bad, 1, NULL, 1, &numel, &pp, &gp, &bp) == OK_ERR_HYPERPARAMETER);
+    bad = hp;
+    bad.lr = NAN;
+    CHECK(ok_sgd_f64(&bad, 1, NULL, 1, &numel, &pp, &gp, &bp) == OK_ERR_HYPERPARAMETER);
+    bad = hp;
+    bad.nesterov = 1;
+    bad.dampening = 0.5;
+    CHECK(ok_sgd_f64(&bad, 1, NULL, 1, &numel, &pp, &gp, &bp) == OK_ERR_HYPERPARAMETER);
+
+    CHECK(ok_sgd_f64(NULL, 1, NULL, 1, &numel, &pp, &gp, &bp) == OK_ERR_NULL_POINTER);
+    CHECK(ok_sgd_f64(&hp, 1, NULL, 1, &numel, &pp, &gp, NULL) == OK_ERR_NULL_POINTER); /* momentum needs b */
+    double *null_param = NULL;
+    CHECK(ok_sgd_f64(&hp, 1, NULL, 1, &numel, &null_param, &gp, &bp) == OK_ERR_NULL_POINTER);
+
+    uint32_t index = 1; /* only one set */
+    CHECK(ok_sgd_f64(&hp, 1, &index, 1, &numel, &pp, &gp, &bp) == OK_ERR_INDEX);
+    CHECK(ok_sgd_f64(&hp, 0, NULL, 1, &numel, &pp, &gp, &bp) == OK_ERR_INDEX);
+
+    const double *alias = p; /* grad is the parameter */
+    CHECK(ok_sgd_f64(&hp, 1, NULL, 1, &numel, &pp, &alias, &bp) == OK_ERR_ALIASING);
+    double *buf_alias = p + 3; /* buffer overlaps the parameter */
+    CHECK(ok_sgd_f64(&hp, 1, NULL, 1, &numel, &pp, &gp, &buf_alias) == OK_ERR_ALIASING);
+
+    for (int i = 0; i < N; i++) CHECK(p[i] == 1.0 && b[i] == 1.0);
+
+    /* momentum == 0 needs no buffer; nothing to do is fine too */
+    hp.momentum = 0;
+    CHECK(ok_sgd_f64(&hp, 1, NULL, 1, &numel, &pp, &gp, NULL) == OK_SUCCESS);
+    CHECK(fabs(p[0] - (1.0 - 1e-3)) < 1e-15);
+    CHECK(ok_sgd_f64(NULL, 0, NULL, 0, NULL, NULL, NULL, NULL) == OK_SUCCESS);
+
+    ok_adam_hparams ahp = OK_ADAM_DEFAULTS;
+    ahp.step = 0;
+    CHECK(ok_adam_check(&ahp) == OK_ERR_HYPERPARAMETER);
+    ahp.step = 1;
+    ahp.beta2 = 1.0;
+    CHECK(ok_adam_check(&ahp) == OK_ERR_HYPERPARAMETER);
+}
+
+static void test_overlap_check(void) {
+    char buf[100];
+    ok_span spans[3] = {
+        {(uintptr_t)buf, (uintptr_t)buf + 40, 0, 1},
+        {(uintptr_t)buf + 40, (uintptr_t)buf + 80, 1, 1},
+        {(uintptr_t)buf + 80, (uintptr_t)buf + 100, 2, 0},
+    };
+    size_t a = 99, b = 99;
+    CHECK(ok_check_overlap(spans, 3, &a, &b) == OK_SUCCESS);
+    ok_span reads[2] = {
+        {(uintptr_t)buf, (uintptr_t)buf + 50, 0, 0},
+        {(uintptr_t)buf + 10, (uintptr_t)buf + 20, 1, 0},
+    };
+    CHECK(ok_check_overlap(reads, 2, &a, &b) == OK_SUCCESS); /* two readers may share */
+    ok_span clash[3] = {
+        {(uintptr_t)buf + 60, (uintptr_t)buf + 70, 7, 0},
+        {(uintptr_t)buf, (uintptr_t)buf + 50, 5, 0},
+        {(uintptr_t)buf + 45, (uintptr_t)buf + 55, 6, 1},
+    };
+    CHECK(ok_check_overlap(clash, 3, &a, &b) == OK_ERR_ALIASING);
+    CHECK((a == 5 && b == 6) || (a == 6 && b == 5));
+}
+
+static void test_isa_selection(void) {
+    unsigned available = ok_isa_available();
+    CHECK(available & (1u << OK_ISA_SCALAR));
+    CHECK(ok_get_isa() == ok_isa_best() || getenv("OPTKERN_ISA"));
+    for (int k = 0; k < OK_ISA_COUNT; k++) {
+        ok_isa isa;
+        CHECK(ok_isa_from_name(ok_isa_name((ok_isa)k), &isa) == OK_SUCCESS && isa == (ok_isa)k);
+        if (available & (1u << k)) {
+            CHECK(ok_set_isa((ok_isa)k) == OK_SUCCESS && ok_get_isa() == (ok_isa)k);
+            test_adam_rule();
+        } else {
+            CHECK(ok_set_isa((ok_isa)k) == OK_ERR_UNSUPPORTED);
+        }
+    }
+    ok_isa isa;
+    CHECK(ok_isa_from_name("AVX2", &isa) == OK_SUCCESS && isa == OK_ISA_AVX2);
+    CHECK(ok_isa_from_name("sse9", &isa) == OK_ERR_UNSUPPORTED);
+    CHECK(ok_isa_name((ok_isa)7) == NULL);
+    CHECK(strcmp(ok_status_string(OK_ERR_ALIASING), "unknown status") != 0);
+}
+
+int main(void) {
+    printf("optkern %s, isa %s, %d threads\n", ok_version(), ok_isa_name(ok_get_isa()), ok_get_num_threads());
+    ok_set_num_threads(2);
+    CHECK(ok_get_num_threads() == 2);
+    test_adam_rule();
+    test_preconditions_write_nothing();
+    test_overlap_check();
+    test_isa_selection();
+    if (failures) printf("%d checks failed\n", failures);
+    return failures != 0;
+}

@@ -1,0 +1,22 @@
+import pytest
+
+import optkern
+
+ISAS = optkern._core.available_isas()
+
+
+@pytest.fixture(params=ISAS)
+def isa(request):
+    """Run the test once per instruction set this CPU has."""
+    before = optkern.get_isa()
+    optkern.set_isa(request.param)
+    yield request.param
+    optkern.set_isa(before)
+
+
+@pytest.fixture
+def num_threads():
+    """optkern.set_num_threads, with the count restored afterwards."""
+    before = optkern.get_num_threads()
+    yield optkern.set_num_threads
+    optkern.set_num_threads(before)

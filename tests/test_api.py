@@ -1,0 +1,273 @@
+"""The Python API: configuration, optimizer objects, state dicts, functional layer."""
+
+import copy
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import optkern
+from optkern import functional as F
+from optim_cases import CASES, case_id
+
+# ------------------------------------------------------------ configuration
+
+
+def test_config():
+    cfg = optkern.config()
+    assert {"version", "isa", "isas", "openmp", "num_threads"} <= set(cfg)
+    assert cfg["version"] == optkern.__version__
+    assert cfg["isa"] in cfg["isas"] and "scalar" in cfg["isas"]
+    assert isinstance(cfg["openmp"], bool) and cfg["num_threads"] >= 1
+
+
+def test_show_config(capsys):
+    optkern.show_config()
+    out = capsys.readouterr().out
+    for key in ["version", "isa", "isas", "openmp", "num_threads"]:
+        assert f"{key}:" in out
+
+
+def test_threads(num_threads):
+    num_threads(3)
+    assert optkern.get_num_threads() == 3 == optkern.config()["num_threads"]
+
+
+def run_python(code, **env):
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                          env={**os.environ, **env})
+
+
+def test_default_threads_follow_omp_num_threads():
+    if not optkern.config()["openmp"]:
+        pytest.skip("built without OpenMP")
+    out = run_python("import optkern; print(optkern.get_num_threads())", OMP_NUM_THREADS="3")
+    assert out.stdout.strip() == "3"
+
+
+@pytest.mark.parametrize("isa", optkern._core.available_isas())
+def test_optkern_isa_caps_the_choice(isa):
+    out = run_python("import optkern; print(optkern.config()['isa'])", OPTKERN_ISA=isa.upper())
+    assert out.stdout.strip() == isa
+    assert "Warning" not in out.stderr
+
+
+def test_optkern_isa_beyond_the_cpu_falls_back_with_a_warning():
+    best = optkern._core.best_isa()
+    names = optkern._core.isa_names()
+    out = run_python("import optkern; print(optkern.config()['isa'])", OPTKERN_ISA=names[-1])
+    assert out.stdout.strip() == best
+    assert ("not available" in out.stderr) == (best != names[-1])
+
+
+def test_optkern_isa_unknown_warns():
+    out = run_python("import optkern; print(optkern.config()['isa'])", OPTKERN_ISA="sse9")
+    assert out.stdout.strip() == optkern._core.best_isa()
+    assert "not one of" in out.stderr
+
+
+def test_set_isa_switches_kernels():
+    before = optkern.get_isa()
+    try:
+        for isa in optkern.config()["isas"]:
+            optkern.set_isa(isa)
+            assert optkern.get_isa() == isa
+    finally:
+        optkern.set_isa(before)
+
+# -------------------------------------------------------- optimizer objects
+
+
+def test_param_groups_and_defaults():
+    a, b = np.zeros(3), np.zeros(4)
+    opt = optkern.Adam([{"params": [a]}, {"params": b, "lr": 0.5}], lr=0.1, betas=(0.8, 0.9))
+    g0, g1 = opt.param_groups
+    assert g0["params"][0] is a and g1["params"][0] is b
+    assert g0["lr"] == 0.1 and g1["lr"] == 0.5 and g1["betas"] == (0.8, 0.9)
+    assert opt.defaults["lr"] == 0.1
+
+
+def test_changed_lr_takes_effect_at_next_step():
+    p = np.zeros(2)
+    opt = optkern.SGD([p], lr=0.1)
+    opt.step([np.ones(2)])
+    opt.param_groups[0]["lr"] = 1.0
+    opt.step([np.ones(2)])
+    np.testing.assert_array_equal(p, -1.1)
+
+
+def test_add_param_group():
+    a, b = np.zeros(2), np.zeros(3)
+    opt = optkern.SGD([a], lr=0.1)
+    opt.step([np.ones(2)])
+    opt.add_param_group({"params": [b], "lr": 1.0})
+    opt.step([np.ones(2), np.ones(3)])
+    np.testing.assert_allclose(a, -0.2)
+    np.testing.assert_allclose(b, -1.0)
+
+
+def test_replacing_a_parameter_keeps_the_others_state():
+    a, b, c = np.zeros(2), np.zeros(3), np.zeros(3)
+    opt = optkern.Adam([a, b], lr=0.1)
+    opt.step([np.ones(2), np.ones(3)])
+    opt.param_groups[0]["params"][1] = c
+    opt.step([np.ones(2), np.ones(3)])
+    assert opt.state[a]["step"] == 2 and opt.state[c]["step"] == 1
+    assert b not in opt.state
+
+
+def test_state_view():
+    a, b = np.zeros(2), np.zeros(3)
+    opt = optkern.Adam([a, b])
+    assert len(opt.state) == 0
+    opt.step([np.ones(2), None])
+    assert len(opt.state) == 1 and a in opt.state and b not in opt.state
+    assert set(opt.state[a]) == {"step", "exp_avg", "exp_avg_sq"}
+    with pytest.raises(KeyError):
+        opt.state[b]
+    with pytest.raises(KeyError):
+        opt.state[np.zeros(2)]
+
+
+def test_none_grad_leaves_param_and_state_alone():
+    a, b = np.zeros(2), np.zeros(3)
+    opt = optkern.SGD([a, b], lr=0.1, momentum=0.9)
+    opt.step([np.ones(2), None])
+    assert np.all(b == 0) and b not in opt.state
+    opt.step([None, None])
+    np.testing.assert_allclose(a, -0.1)
+
+
+def test_named_parameters():
+    a = np.zeros(2)
+    opt = optkern.SGD([("weight", a)], lr=0.1)
+    assert opt.param_groups[0]["param_names"] == ["weight"]
+    opt.step([np.ones(2)])
+    np.testing.assert_allclose(a, -0.1)
+
+
+def test_repr():
+    text = repr(optkern.AdamW([np.zeros(1)]))
+    assert text.startswith("AdamW (") and "Parameter Group 0" in text and "weight_decay: 0.01" in text
+
+
+def test_adamw_is_decoupled():
+    assert optkern.AdamW([np.zeros(1)]).param_groups[0]["decoupled_weight_decay"] is True
+
+# ---------------------------------------------------------------- state dicts
+
+
+@pytest.mark.parametrize("case", CASES, ids=case_id)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_state_dict_round_trip_mid_training(case, dtype):
+    """Save mid-training, keep going; a fresh optimizer loaded from the save
+    on a copy of the parameters continues bit for bit."""
+    name, kwargs = case
+    rng = np.random.default_rng(5)
+    shapes = [(33,), (4, 9), (1,)]
+    params = [rng.standard_normal(s).astype(dtype) for s in shapes]
+    opt = getattr(optkern, name)(params, **kwargs)
+    grads = [[rng.standard_normal(s).astype(dtype) for s in shapes] for _ in range(10)]
+    for g in grads[:5]:
+        opt.step(g)
+    saved = copy.deepcopy(opt.state_dict())
+    resumed_params = [p.copy() for p in params]
+    for g in grads[5:]:
+        opt.step(g)
+    fresh = getattr(optkern, name)(resumed_params, lr=123.0)  # hyperparameters come from the save
+    fresh.load_state_dict(saved)
+    for g in grads[5:]:
+        fresh.step(g)
+    for p, q in zip(params, resumed_params):
+        assert p.tobytes() == q.tobytes()
+
+
+def test_load_state_dict_copies_and_casts():
+    p = np.zeros(3, np.float32)
+    opt = optkern.Adam([p])
+    state = {"step": 2, "exp_avg": np.ones(3), "exp_avg_sq": np.ones(3)}
+    opt.load_state_dict({"state": {0: state}, "param_groups": [{**optkern.Adam([np.zeros(1)]).defaults, "params": [0]}]})
+    loaded = opt.state[p]
+    assert loaded["exp_avg"].dtype == np.float32 and loaded["exp_avg"] is not state["exp_avg"]
+    assert loaded["step"] == 2
+
+
+@pytest.mark.parametrize("mutate, match", [
+    (lambda sd: sd["param_groups"].append(dict(sd["param_groups"][0])), "number of parameter groups"),
+    (lambda sd: sd["param_groups"][0]["params"].pop(), "doesn't match the size"),
+    (lambda sd: sd["state"][1].__setitem__("exp_avg", np.zeros(5)), "shape"),
+    (lambda sd: sd["state"][0].__setitem__("bogus", np.zeros(2)), "unexpected state"),
+    (lambda sd: sd["param_groups"][0].__setitem__("lr", -1.0), "Invalid learning rate"),
+    (lambda sd: sd["state"][0].__setitem__("step", -1), "step"),
+])
+def test_bad_state_dict_changes_nothing(mutate, match):
+    params = [np.zeros(2), np.zeros(3)]
+    opt = optkern.Adam(params, lr=0.1)
+    opt.step([np.ones(2), np.ones(3)])
+    sd = copy.deepcopy(opt.state_dict())
+    before = copy.deepcopy(opt.state_dict())
+    mutate(sd)
+    with pytest.raises(ValueError, match=match):
+        opt.load_state_dict(sd)
+    after = opt.state_dict()
+    assert after["param_groups"] == before["param_groups"]
+    for i in before["state"]:
+        for key, value in before["state"][i].items():
+            np.testing.assert_array_equal(after["state"][i][key], value)
+
+# ----------------------------------------------------------------- functional
+
+
+@pytest.mark.parametrize("case", CASES, ids=case_id)
+def test_functional_equals_class(isa, case):
+    name, kwargs = case
+    rng = np.random.default_rng(6)
+    shapes = [(7,), (3, 4)]
+    a = [rng.standard_normal(s).astype(np.float32) for s in shapes]
+    b = [x.copy() for x in a]
+    opt = getattr(optkern, name)(a, **kwargs)
+    bufs = [None, None]
+    m = [np.zeros_like(x) for x in b]
+    v = [np.zeros_like(x) for x in b]
+    vmax = [np.zeros_like(x) for x in b]
+    for t in range(1, 5):
+        grads = [rng.standard_normal(s).astype(np.float32) for s in shapes]
+        opt.step(grads)
+        if name == "SGD":
+            F.sgd_(b, grads, bufs, **kwargs)
+        else:
+            fn = F.adam_ if name == "Adam" else F.adamw_
+            fn(b, grads, m, v, vmax, step=t, **kwargs)
+    for x, y in zip(a, b):
+        assert x.tobytes() == y.tobytes()
+
+
+def test_functional_sgd_fills_momentum_buffers():
+    p = [np.zeros(3)]
+    bufs = [None]
+    F.sgd_(p, [np.ones(3)], bufs, lr=0.1, momentum=0.9, dampening=0.5)
+    np.testing.assert_array_equal(bufs[0], 1.0)  # the first step copies g: no dampening
+    F.sgd_(p, [np.ones(3)], bufs, lr=0.1, momentum=0.9, dampening=0.5)
+    np.testing.assert_allclose(bufs[0], 0.9 + 0.5)
+
+
+def test_functional_adam_per_tensor_steps():
+    """step may differ per tensor: one call with step=[3, 2] equals separate calls."""
+    def state(n):
+        return [np.zeros(4) for _ in range(n)], [np.zeros(4) for _ in range(n)]
+
+    g = [np.full(4, 0.5)]
+    x, sx = [np.zeros(4)], state(1)
+    y, sy = [np.zeros(4)], state(1)
+    for t in (1, 2, 3):
+        F.adam_(x, g, *sx, step=t)
+    for t in (1, 2):
+        F.adam_(y, g, *sy, step=t)
+    both, sboth = [np.zeros(4), np.zeros(4)], state(2)
+    F.adam_(both, g + g, *sboth, step=1)
+    F.adam_(both[:1], g, sboth[0][:1], sboth[1][:1], step=2)
+    F.adam_(both, g + g, *sboth, step=[3, 2])
+    assert both[0].tobytes() == x[0].tobytes()
+    assert both[1].tobytes() == y[0].tobytes()

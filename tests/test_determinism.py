@@ -1,0 +1,66 @@
+"""Bitwise reproducibility: any thread count, any alignment, any run."""
+
+import numpy as np
+import pytest
+
+import optkern
+from optim_cases import CASES, case_id
+
+# Large enough that the kernels do use several threads (the break-even
+# size is 32768 elements), with sizes that split at awkward places.
+SHAPES = [(65537,), (1,), (40000,), (3, 11, 1001), (17,), (0,), (100003,)]
+
+
+def train(name, kwargs, dtype, shapes, steps=3, make=None, seed=0):
+    rng = np.random.default_rng(seed)
+    make = make or (lambda a: a)
+    params = [make(rng.standard_normal(s).astype(dtype)) for s in shapes]
+    opt = getattr(optkern, name)(params, **kwargs)
+    for _ in range(steps):
+        opt.step([make(rng.standard_normal(s).astype(dtype)) for s in shapes])
+    return [p.copy() for p in params]
+
+
+def assert_bitwise_equal(a, b):
+    for x, y in zip(a, b):
+        assert x.tobytes() == y.tobytes()
+
+
+@pytest.mark.parametrize("case", CASES, ids=case_id)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_one_and_two_threads_bitwise_equal(isa, num_threads, case, dtype):
+    name, kwargs = case
+    num_threads(1)
+    one = train(name, kwargs, dtype, SHAPES)
+    num_threads(2)
+    two = train(name, kwargs, dtype, SHAPES)
+    num_threads(3)  # more threads than cores, uneven split
+    three = train(name, kwargs, dtype, SHAPES)
+    assert_bitwise_equal(one, two)
+    assert_bitwise_equal(one, three)
+
+
+def unaligned(a):
+    """A copy of `a` that starts one element past an aligned boundary."""
+    buf = np.empty(a.size + 1, dtype=a.dtype)
+    view = buf[1:].reshape(a.shape)
+    view[...] = a
+    return view
+
+
+@pytest.mark.parametrize("case", CASES, ids=case_id)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_unaligned_views_bitwise_equal(isa, case, dtype):
+    """Arrays offset by one element give exactly the aligned result: every
+    element goes through the same arithmetic wherever it lies."""
+    name, kwargs = case
+    shapes = [(1023,), (17,), (65537,), (3, 5, 7)]
+    aligned = train(name, kwargs, dtype, shapes)
+    offset = train(name, kwargs, dtype, shapes, make=unaligned)
+    assert_bitwise_equal(aligned, offset)
+
+
+def test_repeated_runs_bitwise_equal(isa):
+    a = train("Adam", {"lr": 0.01, "amsgrad": True}, np.float32, SHAPES)
+    b = train("Adam", {"lr": 0.01, "amsgrad": True}, np.float32, SHAPES)
+    assert_bitwise_equal(a, b)

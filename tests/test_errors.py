@@ -1,0 +1,224 @@
+"""Bad input: a clear exception, raised before anything is written."""
+
+import numpy as np
+import pytest
+
+import optkern
+from optkern import functional as F
+
+
+def trained(name="Adam", n=3, dtype=np.float32, **kwargs):
+    """An optimizer with state, and a snapshot function of everything it owns."""
+    rng = np.random.default_rng(0)
+    params = [rng.standard_normal(s).astype(dtype) for s in [(10,), (4, 5), (7,)][:n]]
+    opt = getattr(optkern, name)(params, **kwargs)
+    opt.step([rng.standard_normal(p.shape).astype(dtype) for p in params])
+
+    def snapshot():
+        sd = opt.state_dict()
+        arrays = [p.tobytes() for p in params]
+        for i in sorted(sd["state"]):
+            arrays += [v.tobytes() if isinstance(v, np.ndarray) else v for _, v in sorted(sd["state"][i].items())]
+        return arrays
+
+    return opt, params, snapshot
+
+
+def good_grads(params):
+    return [np.ones_like(p) for p in params]
+
+
+BAD_GRADS = {
+    "float64 grad for float32 param": (TypeError, "dtype", lambda ps: [ps[0].astype(np.float64)] + good_grads(ps)[1:]),
+    "integer grad": (TypeError, "dtype", lambda ps: [np.ones(ps[0].shape, np.int32)] + good_grads(ps)[1:]),
+    "shape mismatch": (ValueError, "shape", lambda ps: [np.ones(ps[0].size + 1, np.float32)] + good_grads(ps)[1:]),
+    "transposed shape": (ValueError, "shape", lambda ps: good_grads(ps)[:1] + [np.ones((5, 4), np.float32)] + good_grads(ps)[2:]),
+    "too few grads": (ValueError, "expected 3 grads", lambda ps: good_grads(ps)[:2]),
+    "too many grads": (ValueError, "expected 3 grads", lambda ps: good_grads(ps) + [np.ones(1, np.float32)]),
+    "non-contiguous grad": (ValueError, "contiguous", lambda ps: [np.ones(20, np.float32)[::2]] + good_grads(ps)[1:]),
+    "grad is its param": (ValueError, "overlaps", lambda ps: [ps[0]] + good_grads(ps)[1:]),
+    "grad is another param": (ValueError, "overlaps params\\[0\\]", lambda ps: good_grads(ps)[:2] + [ps[0][:7]]),
+    "grad is a list": (TypeError, "numpy.ndarray", lambda ps: [list(range(10))] + good_grads(ps)[1:]),
+    "byte-swapped grad": (TypeError, "byte order", lambda ps: [ps[0].astype(">f4")] + good_grads(ps)[1:]),
+    "a bare array": (TypeError, "sequence", lambda ps: np.ones((3, 10), np.float32)),
+    "a late bad grad": (TypeError, "dtype", lambda ps: good_grads(ps)[:2] + [np.ones(7, np.float64)]),
+}
+
+
+@pytest.mark.parametrize("name", ["SGD", "Adam", "AdamW"])
+@pytest.mark.parametrize("case", sorted(BAD_GRADS))
+def test_bad_grads_change_nothing(name, case):
+    kwargs = {"momentum": 0.9} if name == "SGD" else {"amsgrad": True}
+    opt, params, snapshot = trained(name, **kwargs)
+    error, match, make = BAD_GRADS[case]
+    before = snapshot()
+    with pytest.raises(error, match=match):
+        opt.step(make(params))
+    assert snapshot() == before
+
+
+def test_bad_grad_on_first_step_creates_no_state():
+    params = [np.zeros(4, np.float32), np.zeros(3, np.float32)]
+    for opt in [optkern.Adam(params), optkern.SGD(params, momentum=0.9)]:
+        with pytest.raises(TypeError):
+            opt.step([np.ones(4, np.float32), np.ones(3, np.float64)])
+        assert opt.state_dict()["state"] == {}
+        assert len(opt.state) == 0
+        opt.step([np.ones(4, np.float32), np.ones(3, np.float32)])
+        assert np.all(params[0] != 0)
+
+
+@pytest.mark.parametrize("key, value, match", [
+    ("lr", -1.0, "Invalid learning rate"),
+    ("lr", float("nan"), "Invalid learning rate"),
+    ("eps", -1e-8, "Invalid epsilon value"),
+    ("betas", (1.0, 0.999), "Invalid beta parameter at index 0"),
+    ("betas", (0.9, -0.1), "Invalid beta parameter at index 1"),
+    ("betas", (0.9,), "betas must be a pair"),
+    ("weight_decay", -0.1, "Invalid weight_decay value"),
+])
+def test_bad_hyperparameter_in_group_is_caught_at_step(key, value, match):
+    opt, params, snapshot = trained("Adam")
+    before = snapshot()
+    opt.param_groups[0][key] = value
+    with pytest.raises(ValueError, match=match):
+        opt.step(good_grads(params))
+    assert snapshot() == before
+
+
+@pytest.mark.parametrize("name, kwargs, match", [
+    ("SGD", {"lr": -0.1}, "Invalid learning rate"),
+    ("SGD", {"lr": float("nan")}, "Invalid learning rate"),
+    ("SGD", {"momentum": -0.5}, "Invalid momentum value"),
+    ("SGD", {"weight_decay": -1}, "Invalid weight_decay value"),
+    ("SGD", {"nesterov": True}, "Nesterov momentum requires a momentum and zero dampening"),
+    ("SGD", {"nesterov": True, "momentum": 0.9, "dampening": 0.1}, "Nesterov momentum requires"),
+    ("Adam", {"lr": -1e-3}, "Invalid learning rate"),
+    ("Adam", {"eps": -1.0}, "Invalid epsilon value"),
+    ("Adam", {"betas": (0.9, 1.0)}, "Invalid beta parameter at index 1"),
+    ("Adam", {"betas": (-0.1, 0.9)}, "Invalid beta parameter at index 0"),
+    ("Adam", {"weight_decay": float("nan")}, "Invalid weight_decay value"),
+    ("AdamW", {"lr": float("nan")}, "Invalid learning rate"),
+    ("AdamW", {"weight_decay": -1e-2}, "Invalid weight_decay value"),
+])
+def test_bad_hyperparameters_at_construction(name, kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        getattr(optkern, name)([np.zeros(3)], **kwargs)
+
+
+def test_hyperparameter_of_wrong_type():
+    with pytest.raises(TypeError, match="lr must be a real number"):
+        optkern.Adam([np.zeros(3)], lr="0.1")
+
+
+@pytest.mark.parametrize("params, error, match", [
+    ([], ValueError, "empty parameter list"),
+    (np.zeros(3), TypeError, "single numpy.ndarray"),
+    ([np.zeros(3, np.int64)], TypeError, "dtype int64"),
+    ([np.zeros(3, np.float16)], TypeError, "dtype float16"),
+    ([[0.0, 1.0]], TypeError, "numpy.ndarray"),
+    ([np.zeros((4, 4))[:, 1]], ValueError, "contiguous"),
+    ([np.zeros((4, 4)).T], ValueError, "contiguous"),
+    ([np.zeros(3)[::-1]], ValueError, "contiguous"),
+    ([np.broadcast_to(np.zeros(1), (3,))], ValueError, "read-only|contiguous"),
+    ([np.zeros(3, ">f8")], TypeError, "byte order"),
+    ({np.float64(1.0)}, TypeError, "ordered collections"),
+    ([{"lr": 0.1}], ValueError, "params"),
+])
+def test_bad_params(params, error, match):
+    with pytest.raises(error, match=match):
+        optkern.Adam(params)
+
+
+def test_read_only_param():
+    p = np.zeros(3)
+    p.flags.writeable = False
+    with pytest.raises(ValueError, match="read-only"):
+        optkern.SGD([p])
+
+
+def test_param_made_read_only_after_construction():
+    p = np.zeros(3)
+    opt = optkern.SGD([p], lr=0.1)
+    p.flags.writeable = False
+    with pytest.raises(ValueError, match="read-only"):
+        opt.step([np.ones(3)])
+    assert np.all(p == 0)
+
+
+def test_overlapping_params():
+    buf = np.zeros(10)
+    with pytest.raises(ValueError, match="overlap"):
+        optkern.Adam([buf, buf])
+    with pytest.raises(ValueError, match="overlap"):
+        optkern.Adam([buf[:6], buf[4:]])
+    opt = optkern.Adam([buf[:5]])
+    with pytest.raises(ValueError, match="overlap"):
+        opt.add_param_group({"params": [buf[3:]]})
+    optkern.Adam([buf[:5], buf[5:]])  # adjacent, not overlapping: fine
+
+
+# ------------------------------------------------------------- functional
+
+def adam_args(n=3, dtype=np.float32):
+    rng = np.random.default_rng(1)
+    params = [rng.standard_normal(5 + i).astype(dtype) for i in range(n)]
+    return params, good_grads(params), [np.zeros_like(p) for p in params], [np.zeros_like(p) for p in params]
+
+
+def test_functional_state_listed_twice():
+    """The classic slip: [np.zeros_like(p)] * n makes one state array shared."""
+    params = [np.zeros(4, np.float32) for _ in range(3)]
+    grads = good_grads(params)
+    shared = [np.zeros(4, np.float32)] * 3
+    with pytest.raises(ValueError, match="overlaps"):
+        F.adam_(params, grads, shared, [np.zeros(4, np.float32) for _ in range(3)], step=1)
+    assert all(np.all(p == 0) for p in params) and np.all(shared[0] == 0)
+
+
+@pytest.mark.parametrize("mutate, error, match", [
+    (lambda a: a[2].__setitem__(0, a[0][0]), ValueError, "overlaps"),  # exp_avg is its param
+    (lambda a: a[3].__setitem__(1, a[2][1]), ValueError, "overlaps"),  # exp_avg_sq is exp_avg
+    (lambda a: a[2].__setitem__(2, np.zeros(7, np.float64)), TypeError, "dtype"),
+    (lambda a: a[3].__setitem__(0, np.zeros(6, np.float32)), ValueError, "shape"),
+    (lambda a: a[2].pop(), ValueError, "expected 3 exp_avgs"),
+    (lambda a: a[3].__setitem__(0, None), ValueError, "missing"),
+])
+def test_functional_bad_state(mutate, error, match):
+    args = adam_args()
+    mutate(args)
+    params = args[0]
+    before = [p.tobytes() for p in params]
+    with pytest.raises(error, match=match):
+        F.adam_(*args, step=1)
+    assert [p.tobytes() for p in params] == before
+
+
+@pytest.mark.parametrize("step, match", [(0, ">= 1"), (-3, ">= 1"), ([1, 2], "sequence of 3"), (1.5, "int")])
+def test_functional_bad_step(step, match):
+    with pytest.raises(ValueError, match=match):
+        F.adam_(*adam_args(), step=step)
+
+
+def test_functional_amsgrad_needs_max_state():
+    with pytest.raises(ValueError, match="max_exp_avg_sqs"):
+        F.adam_(*adam_args(), step=1, amsgrad=True)
+
+
+def test_functional_sgd_momentum_needs_buffers():
+    params, grads = adam_args()[:2]
+    with pytest.raises(ValueError, match="momentum_buffers"):
+        F.sgd_(params, grads, momentum=0.9)
+    with pytest.raises(TypeError, match="must be a list"):
+        F.sgd_(params, grads, (None, None, None), momentum=0.9)
+
+
+def test_set_num_threads_rejects_nonsense():
+    for bad in [0, -1, 1.5, "2", True]:
+        with pytest.raises(ValueError):
+            optkern.set_num_threads(bad)
+
+
+def test_set_isa_rejects_unknown():
+    with pytest.raises(ValueError, match="unknown instruction set"):
+        optkern.set_isa("sse9")

@@ -1,0 +1,146 @@
+"""optkern against torch.optim itself, 50 steps on random data.
+
+Tolerances from shared/spec/optimizers.md: float64 within 1e-12 relative,
+float32 within ~1e-5 relative (FMA and ordering choices differ by an ULP
+here and there, and the differences compound over the steps).
+"""
+
+import numpy as np
+import pytest
+
+import optkern
+from optim_cases import CASES, case_id
+
+torch = pytest.importorskip("torch")
+
+STEPS = 50
+TOLERANCE = {np.float32: dict(rtol=1e-5, atol=1e-6), np.float64: dict(rtol=1e-12, atol=1e-13)}
+TORCH_DTYPE = {np.float32: torch.float32, np.float64: torch.float64}
+
+
+def torch_optimizer(name, tensors, kwargs, **impl):
+    return getattr(torch.optim, name)(tensors, foreach=False, **kwargs, **impl)
+
+
+def step_both(opt, topt, params, tensors, grads):
+    for t, g in zip(tensors, grads):
+        t.grad = None if g is None else torch.from_numpy(g.copy())
+    topt.step()
+    opt.step(grads)
+
+
+@pytest.mark.parametrize("case", CASES, ids=case_id)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_fifty_steps(isa, case, dtype):
+    name, kwargs = case
+    rng = np.random.default_rng(10)
+    shapes = [(17,), (4, 33), (1,), (1029,)]
+    params = [rng.standard_normal(s).astype(dtype) for s in shapes]
+    tensors = [torch.tensor(p) for p in params]
+    opt = getattr(optkern, name)(params, **kwargs)
+    topt = torch_optimizer(name, tensors, kwargs)
+    for _ in range(STEPS):
+        step_both(opt, topt, params, tensors, [rng.standard_normal(s).astype(dtype) for s in shapes])
+    for p, t in zip(params, tensors):
+        np.testing.assert_allclose(p, t.numpy(), **TOLERANCE[dtype])
+
+
+@pytest.mark.parametrize("name", ["SGD", "Adam", "AdamW"])
+def test_fused_float32(name):
+    """torch's fused CPU kernel, the fastest peer, agrees too."""
+    kwargs = {"lr": 0.01, "momentum": 0.9} if name == "SGD" else {"lr": 0.01, "weight_decay": 0.01}
+    rng = np.random.default_rng(11)
+    params = [rng.standard_normal(4099).astype(np.float32)]
+    tensors = [torch.tensor(p) for p in params]
+    opt = getattr(optkern, name)(params, **kwargs)
+    topt = getattr(torch.optim, name)(tensors, fused=True, **kwargs)
+    for _ in range(STEPS):
+        step_both(opt, topt, params, tensors, [rng.standard_normal(4099).astype(np.float32)])
+    np.testing.assert_allclose(params[0], tensors[0].numpy(), **TOLERANCE[np.float32])
+
+
+@pytest.mark.parametrize("name", ["SGD", "Adam"])
+def test_param_groups_missing_grads_and_lr_changes(name):
+    """Groups with their own hyperparameters; parameters without a gradient
+    on some steps (their own step counts drift apart, as in torch); an lr
+    changed between steps takes effect at the next step."""
+    rng = np.random.default_rng(12)
+    params = [rng.standard_normal(s) for s in [(8,), (3, 3), (5,), (40,)]]
+    tensors = [torch.tensor(p) for p in params]
+    extra = {"momentum": 0.9, "dampening": 0.1} if name == "SGD" else {"amsgrad": True}
+    groups = [{"params": params[:2], "lr": 0.05}, {"params": params[2:], "weight_decay": 0.1, **extra}]
+    tgroups = [{"params": tensors[:2], "lr": 0.05}, {"params": tensors[2:], "weight_decay": 0.1, **extra}]
+    opt = getattr(optkern, name)(groups, lr=0.01)
+    topt = torch_optimizer(name, tgroups, {"lr": 0.01})
+    for k in range(30):
+        grads = [None if k % (i + 2) == 0 else rng.standard_normal(p.shape) for i, p in enumerate(params)]
+        if k == 10:
+            opt.param_groups[1]["lr"] = topt.param_groups[1]["lr"] = 0.2
+        step_both(opt, topt, params, tensors, grads)
+    for p, t in zip(params, tensors):
+        np.testing.assert_allclose(p, t.numpy(), **TOLERANCE[np.float64])
+    if name == "Adam":
+        steps = [opt.state[p]["step"] for p in params]
+        assert steps == [int(topt.state[t]["step"]) for t in tensors]
+        assert len(set(steps)) > 1
+
+
+@pytest.mark.parametrize("name", ["SGD", "Adam", "AdamW"])
+def test_load_torch_state_dict(name):
+    """A torch state_dict, its tensors turned into arrays, resumes in optkern
+    exactly where torch goes on."""
+    kwargs = {"lr": 0.01, "momentum": 0.9, "nesterov": True} if name == "SGD" else {"lr": 0.01, "amsgrad": True}
+    rng = np.random.default_rng(13)
+    params = [rng.standard_normal(s) for s in [(6,), (2, 7)]]
+    tensors = [torch.tensor(p) for p in params]
+    topt = torch_optimizer(name, tensors, kwargs)
+    for _ in range(5):
+        for t in tensors:
+            t.grad = torch.from_numpy(rng.standard_normal(tuple(t.shape)))
+        topt.step()
+    sd = topt.state_dict()
+    sd = {"state": {k: {n: (v.numpy() if hasattr(v, "numpy") else v) for n, v in s.items()}
+                    for k, s in sd["state"].items()},
+          "param_groups": sd["param_groups"]}
+    mine = [t.numpy().copy() for t in tensors]
+    opt = getattr(optkern, name)(mine, **kwargs)
+    opt.load_state_dict(sd)
+    for _ in range(5):
+        step_both(opt, topt, mine, tensors, [rng.standard_normal(p.shape) for p in mine])
+    for p, t in zip(mine, tensors):
+        np.testing.assert_allclose(p, t.numpy(), **TOLERANCE[np.float64])
+
+
+def test_state_dict_layout_matches_torch():
+    """Same keys, same numbering, same state names as torch."""
+    params = [np.zeros(3), np.zeros(2)]
+    tensors = [torch.zeros(3, dtype=torch.float64), torch.zeros(2, dtype=torch.float64)]
+    opt = optkern.Adam([{"params": params[:1]}, {"params": params[1:], "lr": 0.1}], amsgrad=True)
+    topt = torch.optim.Adam([{"params": tensors[:1]}, {"params": tensors[1:], "lr": 0.1}], amsgrad=True)
+    opt.step([np.ones(3), np.ones(2)])
+    for t in tensors:
+        t.grad = torch.ones_like(t)
+    topt.step()
+    sd, tsd = opt.state_dict(), topt.state_dict()
+    assert sd["state"].keys() == tsd["state"].keys()
+    for k in sd["state"]:
+        assert sd["state"][k].keys() == tsd["state"][k].keys()
+    for g, tg in zip(sd["param_groups"], tsd["param_groups"]):
+        assert g["params"] == tg["params"]
+        assert set(g) <= set(tg)
+        for key in g:
+            if key != "params":
+                assert g[key] == tg[key], key
+
+
+def test_defaults_match_torch():
+    """Every default of every optimizer is torch's."""
+    import inspect
+
+    for name in ["SGD", "Adam", "AdamW"]:
+        mine = inspect.signature(getattr(optkern, name)).parameters
+        theirs = inspect.signature(getattr(torch.optim, name)).parameters
+        for arg, p in mine.items():
+            assert arg in theirs, (name, arg)
+            assert p.default == theirs[arg].default, (name, arg)
+            assert p.kind == theirs[arg].kind, (name, arg)
