@@ -78,3 +78,22 @@ def markdown_table(header, rows):
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
     return "\n".join(lines)
+
+
+RESULTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "RESULTS.md")
+RESULTS_TITLE = "# optkern benchmark results\n"
+
+
+def record(section, body, path=RESULTS):
+    """Replace (or add) the section "## <section>" of bench/RESULTS.md with body."""
+    text = open(path).read() if os.path.exists(path) else RESULTS_TITLE
+    heading = f"## {section}\n"
+    start = text.find(heading)
+    block = heading + "\n" + body.strip("\n") + "\n\n"
+    if start < 0:
+        text = text.rstrip("\n") + "\n\n" + block
+    else:
+        end = text.find("\n## ", start + len(heading))
+        text = text[:start] + block + (text[end + 1:] if end >= 0 else "")
+    with open(path, "w") as f:
+        f.write(text.rstrip("\n") + "\n")

@@ -7,7 +7,7 @@ import optkern
 from optim_cases import CASES, case_id
 
 # Large enough that the kernels do use several threads (the break-even
-# size is 32768 elements), with sizes that split at awkward places.
+# size is 16384 elements), with sizes that split at awkward places.
 SHAPES = [(65537,), (1,), (40000,), (3, 11, 1001), (17,), (0,), (100003,)]
 
 

@@ -14,7 +14,7 @@
  * thread costs more than it saves. Measured with bench/threshold.py (Adam
  * float32, 1 vs 2 threads): see bench/RESULTS.md.
  */
-#define OK_PARALLEL_MIN_ELEMENTS ((size_t)1 << 15)
+#define OK_PARALLEL_MIN_ELEMENTS ((size_t)1 << 14)
 
 static size_t parallel_min = OK_PARALLEL_MIN_ELEMENTS;
 

@@ -1,0 +1,149 @@
+"""The optimizer benchmark workloads and the implementations compared on them.
+
+Shared by the pytest-benchmark suite (test_bench_optim.py) and the report
+(report_optim.py). Each implementation is built by a factory that takes a
+workload and returns a zero-argument callable doing one optimizer step on
+its own copy of the data (so implementations never share arrays).
+"""
+
+import math
+
+import numpy as np
+
+import optkern
+
+try:
+    import torch
+except ImportError:  # torch is optional: its columns are then left out
+    torch = None
+
+
+def vit_s_shapes():
+    """A ViT-S/16-like parameter list: 200 arrays, 22.05M parameters.
+
+    ViT-S/16 (patch 16, width 384, depth 12, 6 heads, MLP 1536, 1000
+    classes) with the attention's query, key and value projections kept as
+    separate arrays, as some implementations do: per block 2 LayerNorms,
+    q/k/v/out projections and the two MLP layers, each weight with a bias.
+    """
+    d, mlp = 384, 1536
+    shapes = [(d, 3, 16, 16), (d,), (1, 1, d), (1, 197, d)]
+    for _ in range(12):
+        shapes += [(d,), (d,)]                    # norm1
+        for _ in range(4):
+            shapes += [(d, d), (d,)]              # q, k, v, out projections
+        shapes += [(d,), (d,)]                    # norm2
+        shapes += [(mlp, d), (mlp,), (d, mlp), (d,)]
+    shapes += [(d,), (d,), (1000, d), (1000,)]    # final norm, head
+    return shapes
+
+
+WORKLOADS = {
+    "64K": [(1 << 16,)],
+    "1M": [(1 << 20,)],
+    "16M": [(1 << 24,)],
+    "1000x1024": [(1024,)] * 1000,
+    "ViT-S (200 arrays)": vit_s_shapes(),
+}
+
+OPTIMIZERS = {
+    # name: (optkern/torch class, kwargs, bytes moved per element, streams in place / read-only)
+    "Adam": ("Adam", {"lr": 1e-3}, 28, (3, 1)),
+    "AdamW": ("AdamW", {"lr": 1e-3, "weight_decay": 1e-2}, 28, (3, 1)),
+    "SGD momentum": ("SGD", {"lr": 1e-3, "momentum": 0.9}, 20, (2, 1)),
+}
+
+
+def make_data(shapes, dtype=np.float32, seed=0):
+    rng = np.random.default_rng(seed)
+    params = [rng.standard_normal(s, dtype=np.float32).astype(dtype) for s in shapes]
+    grads = [rng.standard_normal(s, dtype=np.float32).astype(dtype) * 1e-2 for s in shapes]
+    return params, grads
+
+
+def elements(shapes):
+    return sum(math.prod(s) for s in shapes)
+
+
+def optkern_step(opt_name, shapes):
+    cls, kwargs, _, _ = OPTIMIZERS[opt_name]
+    params, grads = make_data(shapes)
+    opt = getattr(optkern, cls)(params, **kwargs)
+    return lambda: opt.step(grads)
+
+
+def torch_step(opt_name, shapes, variant):
+    """variant: "fused", "foreach" or "for-loop"."""
+    cls, kwargs, _, _ = OPTIMIZERS[opt_name]
+    params, grads = make_data(shapes)
+    tensors = [torch.from_numpy(p) for p in params]
+    for t, g in zip(tensors, grads):
+        t.grad = torch.from_numpy(g)
+    impl = {"fused": {"fused": True}, "foreach": {"foreach": True}, "for-loop": {"foreach": False}}[variant]
+    opt = getattr(torch.optim, cls)(tensors, **kwargs, **impl)
+    return opt.step
+
+
+def numpy_step(opt_name, shapes):
+    """The best plain-NumPy version: in-place ufuncs with out=, one scratch
+    array per parameter, a Python loop over the list."""
+    cls, kwargs, _, _ = OPTIMIZERS[opt_name]
+    params, grads = make_data(shapes)
+    scratch = [np.empty_like(p) for p in params]
+    lr = kwargs["lr"]
+    if cls == "SGD":
+        mu = kwargs["momentum"]
+        bufs = [g.copy() for g in grads]
+
+        def step():
+            for p, g, b, tmp in zip(params, grads, bufs, scratch):
+                b *= mu
+                b += g
+                np.multiply(b, lr, out=tmp)
+                p -= tmp
+        return step
+
+    beta1, beta2, eps = 0.9, 0.999, 1e-8
+    decay = 1 - lr * kwargs.get("weight_decay", 0.0) if cls == "AdamW" else None
+    ms = [np.zeros_like(p) for p in params]
+    vs = [np.zeros_like(p) for p in params]
+    t = [0]
+
+    def step():
+        t[0] += 1
+        step_size = lr / (1 - beta1 ** t[0])
+        inv_bc2 = 1 / math.sqrt(1 - beta2 ** t[0])
+        for p, g, m, v, tmp in zip(params, grads, ms, vs, scratch):
+            if decay is not None:
+                p *= decay
+            m *= beta1
+            np.multiply(g, 1 - beta1, out=tmp)
+            m += tmp
+            v *= beta2
+            np.multiply(g, g, out=tmp)
+            tmp *= 1 - beta2
+            v += tmp
+            np.sqrt(v, out=tmp)
+            tmp *= inv_bc2
+            tmp += eps
+            np.divide(m, tmp, out=tmp)
+            tmp *= step_size
+            p -= tmp
+    return step
+
+
+def roofline_step(opt_name, shapes):
+    """The bandwidth limit: the same streams read and written back, no arithmetic."""
+    _, _, _, (inplace, readonly) = OPTIMIZERS[opt_name]
+    arrays = [make_data(shapes, seed=s)[0] for s in range(inplace + readonly)]
+    return lambda: optkern._core.roofline(arrays, inplace, 0)
+
+
+FACTORIES = {
+    "optkern": optkern_step,
+    "roofline": roofline_step,
+    "numpy": numpy_step,
+}
+if torch is not None:
+    for _variant in ("fused", "foreach", "for-loop"):
+        FACTORIES[f"torch {_variant}"] = lambda o, s, v=_variant: torch_step(o, s, v)

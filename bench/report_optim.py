@@ -1,0 +1,74 @@
+"""The optimizer comparison recorded in bench/RESULTS.md.
+
+    python bench/report_optim.py [--rounds 15] [--record]
+
+For each optimizer and workload, every implementation is timed interleaved
+(one call each per round), all in this one process and run:
+
+  ms/step          median time of one optkern step
+  GB/s             bytes the update must move (Adam: 28 per float32
+                   element, SGD with momentum: 20) / median time
+  of roofline      roofline time / optkern time, paired per round; the
+                   roofline is a C loop moving the same bytes with no
+                   arithmetic, same ISA, same threads (optkern._core.roofline)
+  x torch fused    torch fused time / optkern time, paired (higher: optkern faster)
+  x best torch     the same against the fastest torch variant of the row
+  x numpy          the same against the best in-place NumPy implementation
+"""
+
+import argparse
+import gc
+
+import benchutil
+from optim_workloads import FACTORIES, OPTIMIZERS, WORKLOADS, elements
+
+
+def measure(optimizer, workload, rounds):
+    shapes = WORKLOADS[workload]
+    impls = {name: make(optimizer, shapes) for name, make in FACTORIES.items()}
+    times = benchutil.interleaved(impls, rounds=rounds)
+    del impls
+    gc.collect()
+    ours = times["optkern"]
+    nbytes = elements(shapes) * OPTIMIZERS[optimizer][2]
+    row = [optimizer, workload, f"{benchutil.median_ms(ours):.3f}", f"{benchutil.gbps(nbytes, ours):.1f}",
+           f"{benchutil.paired_ratio(times['roofline'], ours):.0%}"]
+    torch_names = [n for n in times if n.startswith("torch")]
+    if torch_names:
+        best = min(torch_names, key=lambda n: benchutil.median_ms(times[n]))
+        row += [f"{benchutil.median_ms(times['torch fused']):.3f}",
+                f"{benchutil.paired_ratio(times['torch fused'], ours):.2f}",
+                f"{best[6:]} {benchutil.paired_ratio(times[best], ours):.2f}"]
+    else:
+        row += ["-", "-", "-"]
+    row += [f"{benchutil.median_ms(times['numpy']):.3f}", f"{benchutil.paired_ratio(times['numpy'], ours):.2f}"]
+    return row
+
+
+HEADER = ["optimizer", "workload", "optkern ms/step", "GB/s", "of roofline", "torch fused ms",
+          "x torch fused", "x best torch", "numpy ms", "x numpy"]
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rounds", type=int, default=15)
+    parser.add_argument("--record", action="store_true", help="write the table into bench/RESULTS.md")
+    parser.add_argument("--only", nargs="*", help="optimizers to run (default: all)")
+    args = parser.parse_args()
+    rows = []
+    for optimizer in args.only or OPTIMIZERS:
+        for workload in WORKLOADS:
+            rows.append(measure(optimizer, workload, args.rounds))
+            print(" | ".join(rows[-1]), flush=True)
+    table = benchutil.markdown_table(HEADER, rows)
+    body = (f"{benchutil.machine_line()}\n\n"
+            f"`python bench/report_optim.py --rounds {args.rounds}`: float32, medians of {args.rounds} "
+            "interleaved rounds; ratios are paired per round (x: peer time / optkern time, higher is "
+            "faster for optkern).\n\n" + table)
+    print("\n" + body)
+    if args.record:
+        benchutil.record("Optimizers", body)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,18 @@
+"""pytest-benchmark suite: one optimizer step, every implementation.
+
+    python -m pytest bench/test_bench_optim.py --benchmark-group-by=param:workload,param:optimizer
+
+(bench/report_optim.py prints the interleaved comparison recorded in RESULTS.md.)
+"""
+
+import pytest
+
+from optim_workloads import FACTORIES, OPTIMIZERS, WORKLOADS
+
+
+@pytest.mark.parametrize("impl", list(FACTORIES))
+@pytest.mark.parametrize("workload", list(WORKLOADS))
+@pytest.mark.parametrize("optimizer", list(OPTIMIZERS))
+def test_step(benchmark, optimizer, workload, impl):
+    step = FACTORIES[impl](optimizer, WORKLOADS[workload])
+    benchmark(step)
