@@ -81,5 +81,8 @@
  * in the main loops, so the test folds away), a masked part otherwise. */
 #undef vld
 #undef vst
+#undef vprefetch
 #define vld(p, lanes) ((lanes) == (size_t)W ? vload(p) : vload_part((p), (lanes)))
 #define vst(p, v, lanes) ((lanes) == (size_t)W ? vstore((p), (v)) : vstore_part((p), (v), (lanes)))
+/* Prefetch a stream ahead of the element about to be processed. */
+#define vprefetch(p) OK_PREFETCH(p)

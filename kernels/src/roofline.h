@@ -10,6 +10,7 @@
  * a load or a store whose value it could otherwise prove unchanged.
  */
 OK_INLINE void DT_NAME(roofline_lanes)(T *const *s, size_t at, size_t lanes, const int ni, const int nw, const int nr) {
+    for (int k = 0; k < ni + nw + nr; k++) vprefetch(s[k] + at); /* as the kernels do */
     for (int k = 0; k < ni; k++) {
         V x = vld(s[k] + at, lanes);
         OK_OPAQUE(x);

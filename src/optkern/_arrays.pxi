@@ -59,6 +59,28 @@ cdef cnp.ndarray as_companion(object obj, str name, Py_ssize_t i, cnp.ndarray le
     check_layout(a, name, i, writable)
     return a
 
+cdef inline char *companion_data(object obj, cnp.ndarray lead, bint writable) noexcept:
+    """The data of obj when it is a well-formed companion of lead, else NULL.
+
+    The hot path of gather(): C-level tests only. On NULL the caller goes
+    through as_companion(), which says what is wrong (or, for an array whose
+    data pointer happens to be NULL, returns it after all).
+    """
+    if not cnp.PyArray_Check(obj):
+        return NULL
+    cdef cnp.ndarray a = <cnp.ndarray>obj
+    cdef int nd = cnp.PyArray_NDIM(a), d
+    if cnp.PyArray_TYPE(a) != cnp.PyArray_TYPE(lead) or nd != cnp.PyArray_NDIM(lead):
+        return NULL
+    for d in range(nd):
+        if cnp.PyArray_DIMS(a)[d] != cnp.PyArray_DIMS(lead)[d]:
+            return NULL
+    cdef int need = cnp.NPY_ARRAY_C_CONTIGUOUS | cnp.NPY_ARRAY_ALIGNED | (cnp.NPY_ARRAY_WRITEABLE if writable else 0)
+    if (cnp.PyArray_FLAGS(a) & need) != need or not cnp.PyArray_ISNOTSWAPPED(a):
+        return NULL
+    return <char *>cnp.PyArray_DATA(a)
+
+
 # --------------------------------------------------------------------------
 # Overlap between tensors
 
@@ -113,6 +135,40 @@ cdef class ParamIndex:
         if lo < self.n and self.spans[lo].begin < end:
             return <Py_ssize_t>self.spans[lo].id
         return -1
+
+cdef class StateTable:
+    """The data pointers of a list of state arrays, checked once.
+
+    An optimizer's state arrays are its own and stay put between steps, so
+    it checks them once (each against its parameter: dtype, shape, layout,
+    writeable) and hands the table to every step instead of the list:
+    touching thousands of array objects at each step is what costs when
+    they have dropped out of the cache. None entries are states not created
+    yet (NULL pointers).
+    """
+    cdef readonly list arrays
+    cdef char **data
+    cdef Py_ssize_t n
+
+    def __cinit__(self, list params, list arrays, str name):
+        self.n = len(arrays)
+        if len(params) != self.n:
+            raise ValueError(f"expected {len(params)} {name}, got {self.n}")
+        self.arrays = list(arrays)  # a private copy: keeps the arrays alive and the table true
+        self.data = <char **>PyMem_Calloc(self.n + 1, sizeof(char *))
+        if self.data == NULL:
+            raise MemoryError()
+        cdef Py_ssize_t i
+        cdef cnp.ndarray lead
+        for i in range(self.n):
+            if self.arrays[i] is None:
+                continue
+            lead = as_param(params[i], "params", i)
+            self.data[i] = <char *>cnp.PyArray_DATA(as_companion(self.arrays[i], name, i, lead, "params", True))
+
+    def __dealloc__(self):
+        PyMem_Free(self.data)
+
 
 # --------------------------------------------------------------------------
 # Gathering a multi-tensor call
@@ -172,7 +228,15 @@ cdef Gathered gather(str lead_name, list leads, str input_name, list inputs, tup
     if len(inputs) != n:
         raise ValueError(f"expected {n} {input_name}, one per entry of {lead_name}; got {len(inputs)}")
     for s in range(n_states):
-        if states[s] is not None and len(states[s]) != n:
+        if states[s] is None:
+            continue
+        if isinstance(states[s], StateTable):
+            if (<StateTable>states[s]).n != n:
+                raise ValueError(f"expected {n} {state_names[s]}, got {(<StateTable>states[s]).n}")
+            continue
+        if not isinstance(states[s], list):
+            raise TypeError(f"{state_names[s]} must be a list")
+        if len(states[s]) != n:
             raise ValueError(f"expected {n} {state_names[s]}, got {len(states[s])}")
     cdef const uint32_t[::1] idx
     if hp_index is not None:
@@ -197,7 +261,6 @@ cdef Gathered gather(str lead_name, list leads, str input_name, list inputs, tup
     cdef size_t k, nbytes
     cdef uint32_t set_k
     cdef object entry
-    cdef cnp.ndarray a
     cdef Py_ssize_t other
     for i in range(n):
         if inputs[i] is None:
@@ -208,17 +271,25 @@ cdef Gathered gather(str lead_name, list leads, str input_name, list inputs, tup
         if set_k >= n_sets:
             raise ValueError(f"hp_index[{i}] = {set_k} but there are {n_sets} hyperparameter sets")
         ptr[0] = <char *>cnp.PyArray_DATA(lead)
-        a = as_companion(inputs[i], input_name, i, lead, lead_name, False)
-        ptr[1] = <char *>cnp.PyArray_DATA(a)
+        entry = inputs[i]
+        ptr[1] = companion_data(entry, lead, False)
+        if ptr[1] == NULL:
+            ptr[1] = <char *>cnp.PyArray_DATA(as_companion(entry, input_name, i, lead, lead_name, False))
         for s in range(n_states):
-            entry = states[s][i] if states[s] is not None else None
-            if entry is None:
-                if required[set_k] & (1u << (2 + s)):
-                    raise ValueError(f"{state_names[s]}[{i}] is missing (None) but the update needs it")
-                ptr[2 + s] = NULL
+            ptr[2 + s] = NULL
+            if states[s] is None:
+                pass
+            elif isinstance(states[s], StateTable):
+                ptr[2 + s] = (<StateTable>states[s]).data[i]
             else:
-                a = as_companion(entry, state_names[s], i, lead, lead_name, True)
-                ptr[2 + s] = <char *>cnp.PyArray_DATA(a)
+                entry = (<list>states[s])[i]
+                if entry is not None:
+                    ptr[2 + s] = companion_data(entry, lead, True)
+                    if ptr[2 + s] == NULL:
+                        ptr[2 + s] = <char *>cnp.PyArray_DATA(
+                            as_companion(entry, state_names[s], i, lead, lead_name, True))
+            if ptr[2 + s] == NULL and required[set_k] & (1u << (2 + s)):
+                raise ValueError(f"{state_names[s]}[{i}] is missing (None) but the update needs it")
         # Within the tensor: a written stream (all but 1) may overlap nothing else.
         nbytes = <size_t>(cnp.PyArray_SIZE(lead) * cnp.PyArray_ITEMSIZE(lead))
         if nbytes:

@@ -1,12 +1,12 @@
 # Optimizer updates over tensor lists.
 
-def sgd(list params, list grads, list momentum_buffers, list hparams, hp_index=None,
+def sgd(list params, list grads, momentum_buffers, list hparams, hp_index=None,
         ParamIndex param_index=None):
     """SGD over a tensor list; see optkern.functional.sgd_.
 
     hparams: list of (lr, momentum, dampening, weight_decay, nesterov,
     maximize, first_step) tuples; hp_index: uint32 array, the set of each
-    tensor (None: set 0).
+    tensor (None: set 0). State arguments: a list, a StateTable, or None.
     """
     cdef Py_ssize_t n_sets = len(hparams), k
     if n_sets == 0:
@@ -41,7 +41,7 @@ def sgd(list params, list grads, list momentum_buffers, list hparams, hp_index=N
     raise_for(st)
 
 
-def adam(list params, list grads, list exp_avgs, list exp_avg_sqs, list max_exp_avg_sqs,
+def adam(list params, list grads, exp_avgs, exp_avg_sqs, max_exp_avg_sqs,
          list hparams, hp_index=None, ParamIndex param_index=None):
     """Adam / AdamW over a tensor list; see optkern.functional.adam_.
 

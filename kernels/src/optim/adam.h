@@ -38,6 +38,10 @@ static void DT_NAME(adam_span)(const ok_mt_task *task, size_t i, size_t begin, s
     T *v = OK_MT_PTR(T, task, OK_ADAM_EXP_AVG_SQ, i, begin);
     T *vmax = c->amsgrad ? OK_MT_PTR(T, task, OK_ADAM_MAX_EXP_AVG_SQ, i, begin) : NULL;
     size_t n = end - begin, j = 0;
-    for (; j + W <= n; j += W) DT_NAME(adam_lanes)(c, p + j, g + j, m + j, v + j, vmax ? vmax + j : NULL, W);
+    for (; j + W <= n; j += W) {
+        vprefetch(p + j), vprefetch(g + j), vprefetch(m + j), vprefetch(v + j);
+        if (vmax) vprefetch(vmax + j);
+        DT_NAME(adam_lanes)(c, p + j, g + j, m + j, v + j, vmax ? vmax + j : NULL, W);
+    }
     if (j < n) DT_NAME(adam_lanes)(c, p + j, g + j, m + j, v + j, vmax ? vmax + j : NULL, n - j);
 }

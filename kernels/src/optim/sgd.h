@@ -32,6 +32,10 @@ static void DT_NAME(sgd_span)(const ok_mt_task *task, size_t i, size_t begin, si
     const T *g = OK_MT_PTR(const T, task, OK_SGD_GRAD, i, begin);
     T *b = c->has_momentum ? OK_MT_PTR(T, task, OK_SGD_BUF, i, begin) : NULL;
     size_t n = end - begin, j = 0;
-    for (; j + W <= n; j += W) DT_NAME(sgd_lanes)(c, p + j, g + j, b ? b + j : NULL, W);
+    for (; j + W <= n; j += W) {
+        vprefetch(p + j), vprefetch(g + j);
+        if (b) vprefetch(b + j);
+        DT_NAME(sgd_lanes)(c, p + j, g + j, b ? b + j : NULL, W);
+    }
     if (j < n) DT_NAME(sgd_lanes)(c, p + j, g + j, b ? b + j : NULL, n - j);
 }

@@ -61,16 +61,15 @@ class Adam(Optimizer):
         if any(amsgrad):
             only = None if all(amsgrad) else np.repeat(np.array(amsgrad), plan.sizes)
             max_exp_avg_sqs = self._with_new_state(plan, present, "max_exp_avg_sq", only)
-        if present is None and plan.uniform:
-            sets, start = [], 0
-            for c, size in zip(checked, plan.sizes):
-                sets.append(self._set(c, int(plan.steps[start]) + 1 if size else 1))
-                start += size
+        if present is None and plan.group_steps is not None:
+            sets = [self._set(c, t + 1) for c, t in zip(checked, plan.group_steps)]
             hp_index = plan.group_of if len(sets) > 1 else None
         else:
             sets, hp_index = self._sets_by_group_and(
-                plan, present, plan.steps + 1, lambda k, t: self._set(checked[k], t))
-        _core.adam(plan.params, grads, exp_avgs, exp_avg_sqs, max_exp_avg_sqs, sets, hp_index, plan.index)
+                plan, present, plan.step_counts() + 1, lambda k, t: self._set(checked[k], t))
+        _core.adam(plan.params, grads, plan.table("exp_avg", exp_avgs), plan.table("exp_avg_sq", exp_avg_sqs),
+                   None if max_exp_avg_sqs is None else plan.table("max_exp_avg_sq", max_exp_avg_sqs),
+                   sets, hp_index, plan.index)
         plan.states["exp_avg"] = exp_avgs
         plan.states["exp_avg_sq"] = exp_avg_sqs
         if max_exp_avg_sqs is not None:

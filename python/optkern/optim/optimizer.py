@@ -22,30 +22,63 @@ class _Plan:
                   gradient is checked against all of them at every step
     sizes         the number of parameters in each group
     group_of      uint32 array: the group of each parameter
-    steps         int64 array: steps each parameter has taken (0: no state yet)
     states        {name: list aligned with params; None where not created}
-    uniform       every parameter of a group has the same step count
+    group_steps   when every parameter of each group has taken the same
+                  number of steps (the usual case), those numbers, one per
+                  group; else None. step_counts() has them per parameter.
+    tables        {name: (list, _core.StateTable)}: the checked pointers of a
+                  state list, reused while the list is unchanged
     """
 
-    __slots__ = ("params", "index", "sizes", "group_of", "steps", "states", "uniform")
+    __slots__ = ("params", "index", "sizes", "group_of", "group_steps", "_steps", "states", "tables")
 
     def __init__(self, params, sizes, state_names):
         self.params = params
         self.index = _core.ParamIndex(params)
         self.sizes = sizes
         self.group_of = np.repeat(np.arange(len(sizes), dtype=np.uint32), sizes)
-        self.steps = np.zeros(len(params), dtype=np.int64)
+        self.group_steps = [0] * len(sizes)
+        self._steps = None
         self.states = {name: [None] * len(params) for name in state_names}
-        self.uniform = True
+        self.tables = {}
+
+    def table(self, name, states):
+        """A StateTable of `states`, the list that will become plan.states[name]."""
+        cached = self.tables.get(name)
+        if cached is None or cached[0] is not states:
+            cached = self.tables[name] = (states, _core.StateTable(self.params, states, name))
+        return cached[1]
 
     def bounds(self):
         """(start, stop) of each group in the flat lists."""
         stops = np.cumsum(self.sizes).tolist()
         return list(zip([0] + stops[:-1], stops))
 
-    def refresh_uniform(self):
-        s = self.steps
-        self.uniform = all((s[a:b] == s[a]).all() for a, b in self.bounds() if b > a)
+    def step_counts(self):
+        """int64 array: the steps each parameter has taken (0: no state yet)."""
+        if self._steps is None:
+            self._steps = np.repeat(np.array(self.group_steps, dtype=np.int64), self.sizes)
+        return self._steps
+
+    def set_step_counts(self, steps):
+        self._steps = steps
+        firsts = [int(steps[a]) if b > a else 0 for a, b in self.bounds()]
+        uniform = all((steps[a:b] == f).all() for (a, b), f in zip(self.bounds(), firsts))
+        self.group_steps = firsts if uniform else None
+
+    def advance(self, present):
+        """Count a step for every parameter that had a gradient (present:
+        None for all). The usual case touches one number per group."""
+        if present is None and self.group_steps is not None:
+            self.group_steps = [s + 1 for s in self.group_steps]
+            self._steps = None
+            return
+        steps = self.step_counts().copy()
+        if present is None:
+            steps += 1
+        else:
+            steps[present] += 1
+        self.set_step_counts(steps)
 
 
 class _StateView(Mapping):
@@ -154,13 +187,14 @@ class Optimizer:
         new = _Plan(list(flat), [len(g["params"]) for g in groups], self._state_names)
         if plan is not None:
             where = {id(p): i for i, p in enumerate(plan.params)}
+            old_steps, steps = plan.step_counts(), np.zeros(len(new.params), dtype=np.int64)
             for j, p in enumerate(new.params):
                 i = where.get(id(p))
                 if i is not None:
-                    new.steps[j] = plan.steps[i]
+                    steps[j] = old_steps[i]
                     for name in self._state_names:
                         new.states[name][j] = plan.states[name][i]
-            new.refresh_uniform()
+            new.set_step_counts(steps)
         self._plan = new
         return new
 
@@ -186,11 +220,7 @@ class Optimizer:
         if present is not None and not present.any():
             return
         self._update(plan, grads, present, checked)
-        if present is None:
-            plan.steps += 1
-        else:
-            plan.steps[present] += 1
-            plan.refresh_uniform()
+        plan.advance(present)
 
     def _update(self, plan, grads, present, checked):
         """Create missing state and call the kernel."""
@@ -239,8 +269,8 @@ class Optimizer:
     def _state_entry(self, plan, i):
         """The state of parameter i as torch lays it out, or None."""
         entry = {}
-        if self._has_step and plan.steps[i] > 0:
-            entry["step"] = int(plan.steps[i])
+        if self._has_step and plan.step_counts()[i] > 0:
+            entry["step"] = int(plan.step_counts()[i])
         for name in self._state_names:
             if plan.states[name][i] is not None:
                 entry[name] = plan.states[name][i]
@@ -315,9 +345,8 @@ class Optimizer:
                                      f"but the parameter has shape {p.shape}")
                 states[name][i] = array
         self.param_groups[:] = new_groups
-        plan.steps = steps
+        plan.set_step_counts(steps)
         plan.states = states
-        plan.refresh_uniform()
 
     def __repr__(self):
         lines = [self.__class__.__name__ + " ("]
