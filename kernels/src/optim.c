@@ -30,7 +30,11 @@ ok_status ok_adam_check(const ok_adam_hparams *hp) {
     return OK_SUCCESS;
 }
 
-static void sgd_coeffs(const ok_sgd_hparams *hp, ok_sgd_coeffs *c) {
+/* Check one hyperparameter set and derive its coefficients. */
+static ok_status sgd_prepare(const void *hparams, void *coeffs) {
+    const ok_sgd_hparams *hp = hparams;
+    ok_sgd_coeffs *c = coeffs;
+    ok_status st = ok_sgd_check(hp);
     c->lr = hp->lr;
     c->momentum = hp->momentum;
     c->one_minus_dampening = 1.0 - hp->dampening;
@@ -40,9 +44,13 @@ static void sgd_coeffs(const ok_sgd_hparams *hp, ok_sgd_coeffs *c) {
     c->has_momentum = hp->momentum != 0;
     c->nesterov = hp->nesterov != 0;
     c->first_step = hp->first_step != 0;
+    return st;
 }
 
-static void adam_coeffs(const ok_adam_hparams *hp, ok_adam_coeffs *c) {
+static ok_status adam_prepare(const void *hparams, void *coeffs) {
+    const ok_adam_hparams *hp = hparams;
+    ok_adam_coeffs *c = coeffs;
+    ok_status st = ok_adam_check(hp);
     double t = (double)hp->step;
     c->lerp_weight = 1.0 - hp->beta1;
     c->beta2 = hp->beta2;
@@ -55,110 +63,98 @@ static void adam_coeffs(const ok_adam_hparams *hp, ok_adam_coeffs *c) {
     c->maximize = hp->maximize != 0;
     c->amsgrad = hp->amsgrad != 0;
     c->wd_mode = hp->weight_decay == 0 ? OK_WD_NONE : hp->decoupled_weight_decay ? OK_WD_DECOUPLED : OK_WD_COUPLED;
+    return st;
 }
 
-/* The checks every multi-tensor call shares. needs_stream(set, s) says
- * whether stream s must be present for a tensor using that set. */
-typedef int (*needs_stream_fn)(const void *set, int stream);
+/* Whether stream s must be present for a tensor using these coefficients. */
+static int sgd_needs(const void *coeffs, int s) {
+    return s != OK_SGD_BUF || ((const ok_sgd_coeffs *)coeffs)->has_momentum;
+}
 
-static ok_status check_task(const ok_mt_task *task, size_t n_sets, size_t elem_size, int n_written,
-                            int n_streams, needs_stream_fn needs) {
-    if (task->count == 0) return OK_SUCCESS;
+static int adam_needs(const void *coeffs, int s) {
+    return s != OK_ADAM_MAX_EXP_AVG_SQ || ((const ok_adam_coeffs *)coeffs)->amsgrad;
+}
+
+/* What tells one optimizer's entry points from another's. Streams are in
+ * the task order of optim/coeffs.h: the first n_written are written. */
+typedef struct optimizer_kind {
+    size_t hparams_size, coeffs_size;
+    ok_status (*prepare)(const void *hparams, void *coeffs);
+    int (*needs)(const void *coeffs, int stream);
+    int n_written, n_streams;
+} optimizer_kind;
+
+static const optimizer_kind sgd_kind = {sizeof(ok_sgd_hparams), sizeof(ok_sgd_coeffs), sgd_prepare, sgd_needs, 2, 3};
+static const optimizer_kind adam_kind = {sizeof(ok_adam_hparams), sizeof(ok_adam_coeffs), adam_prepare, adam_needs,
+                                         4, 5};
+
+static ok_status check_task(const optimizer_kind *kind, const ok_mt_task *task, size_t n_sets, size_t elem_size) {
     if (!task->numel) return OK_ERR_NULL_POINTER;
     for (size_t i = 0; i < task->count; i++) {
         if (task->coeff_index && task->coeff_index[i] >= n_sets) return OK_ERR_INDEX;
         if (task->numel[i] == 0) continue;
-        const void *set = ok_mt_coeffs(task, i);
-        for (int s = 0; s < n_streams; s++)
-            if (needs(set, s) && (!task->stream[s] || !task->stream[s][i])) return OK_ERR_NULL_POINTER;
+        const void *coeffs = ok_mt_coeffs(task, i);
+        for (int s = 0; s < kind->n_streams; s++)
+            if (kind->needs(coeffs, s) && (!task->stream[s] || !task->stream[s][i])) return OK_ERR_NULL_POINTER;
     }
-    if (ok_mt_streams_overlap(task, elem_size, n_written, n_streams)) return OK_ERR_ALIASING;
+    if (ok_mt_streams_overlap(task, elem_size, kind->n_written, kind->n_streams)) return OK_ERR_ALIASING;
     return OK_SUCCESS;
 }
 
-static int sgd_needs(const void *set, int s) {
-    return s != OK_SGD_BUF || ((const ok_sgd_coeffs *)set)->has_momentum;
-}
-
-static int adam_needs(const void *set, int s) {
-    return s != OK_ADAM_MAX_EXP_AVG_SQ || ((const ok_adam_coeffs *)set)->amsgrad;
-}
-
-static ok_status sgd_run(int dtype, size_t elem_size, const ok_sgd_hparams *hp, size_t n_hp,
-                         const uint32_t *hp_index, size_t count, const size_t *numel, void *const *param,
-                         const void *const *grad, void *const *buf) {
+/* Check everything, derive every set's coefficients, then run fn over the
+ * tensor list. Nothing is written unless every check passes. */
+static ok_status run_optimizer(const optimizer_kind *kind, ok_mt_span_fn fn, size_t elem_size, const void *hp,
+                               size_t n_hp, const uint32_t *hp_index, size_t count, const size_t *numel,
+                               void *const *const *streams) {
     if (count == 0) return OK_SUCCESS;
     if (!hp) return OK_ERR_NULL_POINTER;
     if (n_hp == 0) return OK_ERR_INDEX;
-    ok_sgd_coeffs stack[OK_STACK_SETS];
-    ok_sgd_coeffs *sets = n_hp <= OK_STACK_SETS ? stack : malloc(n_hp * sizeof *sets);
+    ok_any_coeffs stack[OK_STACK_SETS];
+    char *sets = n_hp <= OK_STACK_SETS ? (char *)stack : malloc(n_hp * kind->coeffs_size);
     if (!sets) return OK_ERR_NO_MEMORY;
     ok_status st = OK_SUCCESS;
-    for (size_t k = 0; k < n_hp && st == OK_SUCCESS; k++) {
-        st = ok_sgd_check(&hp[k]);
-        sgd_coeffs(&hp[k], &sets[k]);
-    }
-    ok_mt_task task = {count, numel, {(void *const *)param, (void *const *)buf, (void *const *)grad},
-                       sets, sizeof *sets, hp_index};
-    if (st == OK_SUCCESS) st = check_task(&task, n_hp, elem_size, 2, 3, sgd_needs);
-    if (st == OK_SUCCESS) ok_mt_run(&task, ok_active_kernels()->sgd[dtype]);
-    if (sets != stack) free(sets);
-    return st;
-}
-
-static ok_status adam_run(int dtype, size_t elem_size, const ok_adam_hparams *hp, size_t n_hp,
-                          const uint32_t *hp_index, size_t count, const size_t *numel, void *const *param,
-                          const void *const *grad, void *const *exp_avg, void *const *exp_avg_sq,
-                          void *const *max_exp_avg_sq) {
-    if (count == 0) return OK_SUCCESS;
-    if (!hp) return OK_ERR_NULL_POINTER;
-    if (n_hp == 0) return OK_ERR_INDEX;
-    ok_adam_coeffs stack[OK_STACK_SETS];
-    ok_adam_coeffs *sets = n_hp <= OK_STACK_SETS ? stack : malloc(n_hp * sizeof *sets);
-    if (!sets) return OK_ERR_NO_MEMORY;
-    ok_status st = OK_SUCCESS;
-    for (size_t k = 0; k < n_hp && st == OK_SUCCESS; k++) {
-        st = ok_adam_check(&hp[k]);
-        adam_coeffs(&hp[k], &sets[k]);
-    }
-    ok_mt_task task = {count, numel,
-                       {(void *const *)param, (void *const *)exp_avg, (void *const *)exp_avg_sq,
-                        (void *const *)max_exp_avg_sq, (void *const *)grad},
-                       sets, sizeof *sets, hp_index};
-    if (st == OK_SUCCESS) st = check_task(&task, n_hp, elem_size, 4, 5, adam_needs);
-    if (st == OK_SUCCESS) ok_mt_run(&task, ok_active_kernels()->adam[dtype]);
-    if (sets != stack) free(sets);
+    for (size_t k = 0; k < n_hp && st == OK_SUCCESS; k++)
+        st = kind->prepare((const char *)hp + k * kind->hparams_size, sets + k * kind->coeffs_size);
+    ok_mt_task task = {count, numel, {0}, sets, kind->coeffs_size, hp_index};
+    for (int s = 0; s < kind->n_streams; s++) task.stream[s] = streams[s];
+    if (st == OK_SUCCESS) st = check_task(kind, &task, n_hp, elem_size);
+    if (st == OK_SUCCESS) ok_mt_run(&task, fn);
+    if (sets != (char *)stack) free(sets);
     return st;
 }
 
 ok_status ok_sgd_f32(const ok_sgd_hparams *hp, size_t n_hp, const uint32_t *hp_index, size_t count,
                      const size_t *numel, float *const *param, const float *const *grad,
                      float *const *momentum_buffer) {
-    return sgd_run(OK_F32, sizeof(float), hp, n_hp, hp_index, count, numel, (void *const *)param,
-                   (const void *const *)grad, (void *const *)momentum_buffer);
+    void *const *streams[] = {(void *const *)param, (void *const *)momentum_buffer, (void *const *)grad};
+    return run_optimizer(&sgd_kind, ok_active_kernels()->sgd[OK_F32], sizeof(float), hp, n_hp, hp_index, count,
+                         numel, streams);
 }
 
 ok_status ok_sgd_f64(const ok_sgd_hparams *hp, size_t n_hp, const uint32_t *hp_index, size_t count,
                      const size_t *numel, double *const *param, const double *const *grad,
                      double *const *momentum_buffer) {
-    return sgd_run(OK_F64, sizeof(double), hp, n_hp, hp_index, count, numel, (void *const *)param,
-                   (const void *const *)grad, (void *const *)momentum_buffer);
+    void *const *streams[] = {(void *const *)param, (void *const *)momentum_buffer, (void *const *)grad};
+    return run_optimizer(&sgd_kind, ok_active_kernels()->sgd[OK_F64], sizeof(double), hp, n_hp, hp_index, count,
+                         numel, streams);
 }
 
 ok_status ok_adam_f32(const ok_adam_hparams *hp, size_t n_hp, const uint32_t *hp_index, size_t count,
                       const size_t *numel, float *const *param, const float *const *grad,
                       float *const *exp_avg, float *const *exp_avg_sq, float *const *max_exp_avg_sq) {
-    return adam_run(OK_F32, sizeof(float), hp, n_hp, hp_index, count, numel, (void *const *)param,
-                    (const void *const *)grad, (void *const *)exp_avg, (void *const *)exp_avg_sq,
-                    (void *const *)max_exp_avg_sq);
+    void *const *streams[] = {(void *const *)param, (void *const *)exp_avg, (void *const *)exp_avg_sq,
+                              (void *const *)max_exp_avg_sq, (void *const *)grad};
+    return run_optimizer(&adam_kind, ok_active_kernels()->adam[OK_F32], sizeof(float), hp, n_hp, hp_index, count,
+                         numel, streams);
 }
 
 ok_status ok_adam_f64(const ok_adam_hparams *hp, size_t n_hp, const uint32_t *hp_index, size_t count,
                       const size_t *numel, double *const *param, const double *const *grad,
                       double *const *exp_avg, double *const *exp_avg_sq, double *const *max_exp_avg_sq) {
-    return adam_run(OK_F64, sizeof(double), hp, n_hp, hp_index, count, numel, (void *const *)param,
-                    (const void *const *)grad, (void *const *)exp_avg, (void *const *)exp_avg_sq,
-                    (void *const *)max_exp_avg_sq);
+    void *const *streams[] = {(void *const *)param, (void *const *)exp_avg, (void *const *)exp_avg_sq,
+                              (void *const *)max_exp_avg_sq, (void *const *)grad};
+    return run_optimizer(&adam_kind, ok_active_kernels()->adam[OK_F64], sizeof(double), hp, n_hp, hp_index, count,
+                         numel, streams);
 }
 
 static int span_before(const void *a, const void *b) {

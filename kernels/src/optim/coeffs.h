@@ -25,6 +25,12 @@ typedef struct ok_adam_coeffs {
     int maximize, amsgrad, wd_mode;
 } ok_adam_coeffs;
 
+/* Room for any one set: optim.c keeps a few on the stack. */
+typedef union ok_any_coeffs {
+    ok_sgd_coeffs sgd;
+    ok_adam_coeffs adam;
+} ok_any_coeffs;
+
 /* Stream order of each optimizer's task (param first; written streams
  * before read-only ones). */
 enum { OK_SGD_PARAM = 0, OK_SGD_BUF = 1, OK_SGD_GRAD = 2 };
