@@ -14,6 +14,7 @@ typedef struct ok_kernel_table {
     ok_mt_span_fn sgd[2];
     ok_mt_span_fn adam[2];
     ok_mt_span_fn roofline[2];
+    void (*vmath[2])(int op, size_t n, const void *x, void *y);
 } ok_kernel_table;
 
 extern const ok_kernel_table ok_kernels_scalar;

@@ -79,3 +79,6 @@ cdef extern from "optkern/optkern.h" nogil:
 cdef extern from "roofline_api.h" nogil:
     ok_status ok_roofline(size_t elem_size, int n_inplace, int n_writeonly, int n_readonly,
                           size_t count, const size_t *numel, void ***streams)
+
+cdef extern from "vmath_api.h" nogil:
+    ok_status ok_vmath(int op, size_t elem_size, size_t n, const void *x, void *y)
