@@ -4,12 +4,14 @@
  * body is so compiled once per dtype (and, through simd.h, once per target).
  *
  *   T, V, W          element type, vector type, lanes per vector
+ *   T_MAX            the largest finite T
  *   DT_NAME(f)       f_f32 / f_f64, the name of this dtype's variant
  *   vload ... vmaximum  the simd.h operations of this dtype, with the
  *   vclamp ... vacc_*   loss kernels' additions (M: the mask type, VA: the
  *                       double accumulator; mand, mor, mfirst: mask ops)
  */
 #undef T
+#undef T_MAX
 #undef V
 #undef W
 #undef DT_NAME
@@ -30,6 +32,7 @@
 #undef vabs
 #undef vmaximum
 #undef vload_fill
+#undef vmax
 #undef vclamp
 #undef vcopysign
 #undef vround
@@ -57,6 +60,7 @@
 
 #if OK_DTYPE == 32
 #define T float
+#define T_MAX FLT_MAX
 #define V vf32
 #define W VF32_WIDTH
 #define DT_NAME(f) OK_PASTE(f, f32)
@@ -82,6 +86,7 @@
 #define mor mf32_or
 #define mfirst mf32_first
 #define vload_fill vf32_load_fill
+#define vmax vf32_max
 #define vclamp vf32_clamp
 #define vcopysign vf32_copysign
 #define vround vf32_round
@@ -100,6 +105,7 @@
 #define vacc_store vf32_acc_store
 #elif OK_DTYPE == 64
 #define T double
+#define T_MAX DBL_MAX
 #define V vf64
 #define W VF64_WIDTH
 #define DT_NAME(f) OK_PASTE(f, f64)
@@ -125,6 +131,7 @@
 #define mor mf64_or
 #define mfirst mf64_first
 #define vload_fill vf64_load_fill
+#define vmax vf64_max
 #define vclamp vf64_clamp
 #define vcopysign vf64_copysign
 #define vround vf64_round

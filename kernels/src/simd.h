@@ -22,6 +22,8 @@
  * and, for the loss kernels and their math functions (vmath.h):
  *
  *   *_load_fill(p, n, f)   the first n <= WIDTH lanes, the rest f
+ *   max(a, b)              the larger; b when either is NaN (x86's rule:
+ *                          cheaper than maximum where NaN flows on anyway)
  *   clamp(x, lo, hi)       lo <= x <= hi; NaN stays NaN
  *   copysign(a, s)         |a| with the sign of s
  *   round(a)               nearest integer, ties to even (as a float)
@@ -51,8 +53,9 @@
 #ifndef OPTKERN_SIMD_H
 #define OPTKERN_SIMD_H
 
-#include <stddef.h>
+#include <float.h>
 #include <math.h>
+#include <stddef.h>
 
 #define OK_INLINE static inline __attribute__((always_inline))
 
@@ -98,6 +101,7 @@ OK_INLINE vf32 vf32_maximum(vf32 a, vf32 b) {
     return _mm512_mask_blend_ps(_mm512_cmp_ps_mask(a, a, _CMP_UNORD_Q), _mm512_max_ps(a, b), a);
 }
 
+OK_INLINE vf32 vf32_max(vf32 a, vf32 b) { return _mm512_max_ps(a, b); }
 OK_INLINE vf32 vf32_load_fill(const float *p, size_t n, float fill) {
     return _mm512_mask_loadu_ps(_mm512_set1_ps(fill), (__mmask16)((1u << n) - 1u), p);
 }
@@ -174,6 +178,7 @@ OK_INLINE vf64 vf64_maximum(vf64 a, vf64 b) {
     return _mm512_mask_blend_pd(_mm512_cmp_pd_mask(a, a, _CMP_UNORD_Q), _mm512_max_pd(a, b), a);
 }
 
+OK_INLINE vf64 vf64_max(vf64 a, vf64 b) { return _mm512_max_pd(a, b); }
 OK_INLINE vf64 vf64_load_fill(const double *p, size_t n, double fill) {
     return _mm512_mask_loadu_pd(_mm512_set1_pd(fill), (__mmask8)((1u << n) - 1u), p);
 }
@@ -247,6 +252,7 @@ OK_INLINE vf32 vf32_maximum(vf32 a, vf32 b) {
     return _mm256_blendv_ps(_mm256_max_ps(a, b), a, _mm256_cmp_ps(a, a, _CMP_UNORD_Q));
 }
 
+OK_INLINE vf32 vf32_max(vf32 a, vf32 b) { return _mm256_max_ps(a, b); }
 OK_INLINE vf32 vf32_load_fill(const float *p, size_t n, float fill) {
     __m256 m = _mm256_castsi256_ps(ok_mask32(n));
     return _mm256_blendv_ps(_mm256_set1_ps(fill), _mm256_maskload_ps(p, ok_mask32(n)), m);
@@ -336,6 +342,7 @@ OK_INLINE vf64 vf64_maximum(vf64 a, vf64 b) {
     return _mm256_blendv_pd(_mm256_max_pd(a, b), a, _mm256_cmp_pd(a, a, _CMP_UNORD_Q));
 }
 
+OK_INLINE vf64 vf64_max(vf64 a, vf64 b) { return _mm256_max_pd(a, b); }
 OK_INLINE vf64 vf64_load_fill(const double *p, size_t n, double fill) {
     __m256d m = _mm256_castsi256_pd(ok_mask64(n));
     return _mm256_blendv_pd(_mm256_set1_pd(fill), _mm256_maskload_pd(p, ok_mask64(n)), m);
@@ -421,6 +428,7 @@ OK_INLINE vf32 vf32_neg(vf32 a) { return -a; }
 OK_INLINE vf32 vf32_abs(vf32 a) { return fabsf(a); }
 OK_INLINE vf32 vf32_maximum(vf32 a, vf32 b) { return (a != a || a > b) ? a : b; }
 
+OK_INLINE vf32 vf32_max(vf32 a, vf32 b) { return a > b ? a : b; }
 OK_INLINE vf32 vf32_load_fill(const float *p, size_t n, float fill) { return n ? *p : fill; }
 OK_INLINE vf32 vf32_clamp(vf32 x, vf32 lo, vf32 hi) { return x < lo ? lo : x > hi ? hi : x; }
 OK_INLINE vf32 vf32_copysign(vf32 a, vf32 s) { return copysignf(a, s); }
@@ -468,6 +476,7 @@ OK_INLINE vf64 vf64_neg(vf64 a) { return -a; }
 OK_INLINE vf64 vf64_abs(vf64 a) { return fabs(a); }
 OK_INLINE vf64 vf64_maximum(vf64 a, vf64 b) { return (a != a || a > b) ? a : b; }
 
+OK_INLINE vf64 vf64_max(vf64 a, vf64 b) { return a > b ? a : b; }
 OK_INLINE vf64 vf64_load_fill(const double *p, size_t n, double fill) { return n ? *p : fill; }
 OK_INLINE vf64 vf64_clamp(vf64 x, vf64 lo, vf64 hi) { return x < lo ? lo : x > hi ? hi : x; }
 OK_INLINE vf64 vf64_copysign(vf64 a, vf64 s) { return copysign(a, s); }

@@ -14,6 +14,7 @@
  *
  *   vexp    1.2 ULP (f32; 0.8 with FMA), 1.0 ULP (f64), every input; subnormal
  *           results are rounded once. exp(-inf) = 0, exp(+inf) = +inf.
+ *           vexp_flush: the same, but 0 below e^-87 (f32) / e^-708 (f64).
  *   vlog    2.0 ULP (f32 and f64) for every x > 0, subnormals included;
  *           log(0) = -inf, log(x < 0) = NaN, log(+inf) = +inf.
  *   vlog1p  2.0 ULP (f32), 1.9 ULP (f64) for every a > -1; log1p(-1) = -inf.
@@ -26,6 +27,7 @@
 #undef VM_SQRT2
 #undef VM_EXP_MIN
 #undef VM_EXP_MAX
+#undef VM_EXP_NORMAL
 #undef VM_EXP_TERMS
 #undef VM_ATANH_TERMS
 #undef VM_TANH_ONE
@@ -41,6 +43,8 @@
  * overflows above 89: clamping there changes no result. */
 #define VM_EXP_MIN -104.0f
 #define VM_EXP_MAX 89.0f
+/* exp(x) >= 1.6e-38, a normal number, for x >= -87 (vexp_flush). */
+#define VM_EXP_NORMAL -87.0f
 /* exp(r), |r| <= ln2/2: degree 7, truncation error < r^8/8! < 2^-28 relative. */
 #define VM_EXP_TERMS 8
 /* atanh series of log: 5 terms after 2s, truncation < z^5/13 < 2^-28 relative. */
@@ -55,6 +59,7 @@
 #define VM_SQRT2 0x1.6a09e667f3bcdp+0
 #define VM_EXP_MIN -746.0
 #define VM_EXP_MAX 710.0
+#define VM_EXP_NORMAL -708.0
 /* degree 13: truncation < r^14/14! < 2^-56 relative. */
 #define VM_EXP_TERMS 14
 /* 11 terms: truncation < z^11/25 < 2^-60 relative. */
@@ -93,11 +98,25 @@ OK_INLINE V DT_NAME(vexp_reduce)(V x, V *n) {
     return vfnma(*n, vset1(VM_LN2_LO), r);
 }
 
-/* e^x = 2^n e^r: the Taylor polynomial of e^r, scaled by 2^n with one
- * rounding (vldexp), so subnormal results keep their accuracy. */
-OK_INLINE V DT_NAME(vexp)(V x) {
-    V n, r = DT_NAME(vexp_reduce)(vclamp(x, vset1(VM_EXP_MIN), vset1(VM_EXP_MAX)), &n);
+/* e^x = 2^n e^r for x clamped to [lo, VM_EXP_MAX]: the Taylor polynomial of
+ * e^r, scaled by 2^n with one rounding (vldexp), so subnormal results keep
+ * their accuracy. */
+OK_INLINE V DT_NAME(vexp_from)(V x, T lo) {
+    V n, r = DT_NAME(vexp_reduce)(vclamp(x, vset1(lo), vset1(VM_EXP_MAX)), &n);
     return vldexp(DT_NAME(vpoly)(r, DT_NAME(ok_exp_taylor), VM_EXP_TERMS), n);
+}
+
+OK_INLINE V DT_NAME(vexp)(V x) { return DT_NAME(vexp_from)(x, VM_EXP_MIN); }
+
+/*
+ * e^x, but 0 where x < VM_EXP_NORMAL, where e^x is below about 2^-125: for
+ * the terms of a softmax, whose sum holds e^0 = 1, such a term is lost in
+ * rounding anyway. No subnormal number is ever produced, and so no
+ * microcode assist, which costs over a hundred cycles on x86 and is
+ * otherwise hit by every -inf (a masked lane, a running max not yet set).
+ */
+OK_INLINE V DT_NAME(vexp_flush)(V x) {
+    return vselect(vlt(x, vset1(VM_EXP_NORMAL)), vzero(), DT_NAME(vexp_from)(x, VM_EXP_NORMAL));
 }
 
 /*

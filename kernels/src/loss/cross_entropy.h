@@ -1,0 +1,351 @@
+/*
+ * Cross-entropy with its gradient (a kernel body: included once per dtype by
+ * kernels_target.c): torch.nn.functional.cross_entropy with class-index or
+ * probability targets, class weights, ignore_index and label smoothing
+ * (shared/spec/losses.md), plus PaLM's z-loss and Gemma 2's logit soft cap.
+ *
+ * Per sample, with x' = cap tanh(x / cap) (or x without a soft cap),
+ * m = max_k x'_k, s = sum_k exp(x'_k - m), lse = m + log s, the target
+ * weights
+ *   a_k = w_k ((1 - eps) [k = y] + eps / C)     class target y
+ *   a_k = w_k ((1 - eps) t_k + eps / C)         probability target t
+ * their total A = sum_k a_k and the row weight rho (w_y, or 1 for
+ * probabilities):
+ *   loss_i     = sum_k a_k (lse - x'_k) + z rho lse^2
+ *   dloss/dx'_k = softmax_k (A + 2 z rho lse) - a_k
+ * computed as g_k = exp(x'_k - m) alpha - r a_k, alpha = r (A + 2 z rho lse) / s
+ * (r: the reduction's scale), times 1 - (x'_k / cap)^2 through the soft cap.
+ * lse - x'_k is taken as log s - (x'_k - m): no cancellation for large
+ * logits, and no probability or log-probability is ever stored.
+ *
+ * Rows (inner == 1, logits (N, C)), one sample at a time:
+ *   pass 1 reads the row once. Each lane keeps its own running max and sum
+ *   (the online softmax of Milakov and Gimelshein, 2018), rescaled once per
+ *   chunk of CE_CHUNK vectors rather than per vector; sums are kept in double.
+ *   The lanes are merged at the end of the row.
+ *   pass 2 reads the row again (a row of up to about a megabyte is still in
+ *   L2), writes the gradient, over the logits if they are the same array,
+ *   and sums the loss terms sum_k a_k (log s - (x'_k - m)).
+ *   The class target's own terms, -r (1 - eps) rho and (1 - eps) rho
+ *   (lse - x'_y), are applied after pass 2 from x_y, read before it.
+ * Columns (inner > 1, logits (N, C, d1, ...)): the same per-sample algebra
+ * with the vector lanes running along the contiguous inner axis, W samples
+ * at a time; each lane is its own sample, finished one by one in double.
+ *
+ * Ignored samples: loss 0 and a gradient of exactly 0 (not read at all as
+ * rows). Non-finite logits: NaN (or +-inf) spreads through s to the sample's
+ * loss and whole gradient row, as in torch.
+ */
+
+#undef CE_CHUNK
+#define CE_CHUNK 4
+
+/* Logits at p: x' (soft-capped when capped, *tc = x'/cap), `lanes` of them
+ * (the other lanes 0). */
+OK_INLINE V DT_NAME(ce_load)(const T *p, size_t lanes, const int capped, T cap, V *tc) {
+    V x = vld(p, lanes);
+    if (!capped) return x;
+    *tc = DT_NAME(vtanh)(vmul(x, vset1((T)1 / cap)));
+    return vmul(vset1(cap), *tc);
+}
+
+/* The max of x' from the max of x: the soft cap is increasing. */
+OK_INLINE V DT_NAME(ce_cap_max)(V m, const int capped, T cap) {
+    return capped ? vmul(vset1(cap), DT_NAME(vtanh)(vmul(m, vset1((T)1 / cap)))) : m;
+}
+
+/* e^d, with d = x' - m <= 0. */
+#define ce_exp DT_NAME(vexp_flush)
+
+/* a_k for a vector of classes at k (the mode's formula above, without the
+ * class target's own term), 0 in masked-off lanes; tp: the probability
+ * target at k, w: the class weights at k (NULL: none). */
+OK_INLINE V DT_NAME(ce_weights)(const ok_ce_task *t, const int mode, const T *w, const T *tp, size_t lanes) {
+    V a;
+    if (mode == OK_CE_PROBS)
+        a = vfma(vset1((T)t->keep), vld(tp, lanes), vset1((T)t->eps_over_c));
+    else
+        a = vset1((T)t->eps_over_c);
+    if (w) a = vmul(a, vld(w, lanes));
+    return lanes < (size_t)W ? vselect(mfirst(lanes), a, vzero()) : a;
+}
+
+/* What pass 2 stores in the gradient's place for pass 3: e = exp(x' - m),
+ * or, soft-capped, tc = x'/cap (from which pass 3 recomputes e, and needs
+ * tc itself for the chain rule). */
+OK_INLINE V DT_NAME(ce_kept)(const int capped, V e, V tc) { return capped ? tc : e; }
+
+/* Pass 3 on one vector of what pass 2 kept: the gradient, less the scaled
+ * target weights a when has_a. e is recomputed from x'/cap exactly as pass
+ * 2 computed it, so it is the very term that went into s. */
+OK_INLINE V DT_NAME(ce_grad)(const ok_ce_task *t, const int capped, const int has_a, V kept, V m, V alpha, V a) {
+    V e = capped ? ce_exp(vsub(vmul(vset1((T)t->softcap), kept), m)) : kept;
+    V grad = vmul(e, alpha);
+    if (has_a) grad = vfnma(vset1((T)t->scale), a, grad);
+    if (capped) grad = vmul(grad, vfnma(kept, kept, vset1((T)1)));
+    return grad;
+}
+
+/* ---------------------------------------------------------------- rows */
+
+/* Pass 1: the max of a row of c logits (of x; ce_cap_max makes it x'). */
+OK_INLINE V DT_NAME(ce_row_max)(const T *x, size_t c) {
+    const T low = (T)-INFINITY;
+    V m[CE_CHUNK];
+    for (int k = 0; k < CE_CHUNK; k++) m[k] = vset1(low);
+    size_t j = 0;
+    for (; j + CE_CHUNK * W <= c; j += CE_CHUNK * W)
+        for (int k = 0; k < CE_CHUNK; k++) m[k] = vmax(m[k], vload(x + j + k * W));
+    for (; j < c; j += W) m[0] = vmax(m[0], vld_fill(x + j, c - j < (size_t)W ? c - j : (size_t)W, low));
+    for (int k = 1; k < CE_CHUNK; k++) m[0] = vmax(m[0], m[k]);
+    return vset1(vhmax(m[0]));
+}
+
+/* Sums of pass 2 over a row. */
+typedef struct DT_NAME(ce_sums) {
+    VA s;    /* sum_k e_k */
+    VA mass; /* sum_k a_k (probability targets) */
+    VA ad;   /* sum_k a_k d_k, d_k = x'_k - m */
+} DT_NAME(ce_sums);
+
+/* Pass 2 on `count` vectors of a row at x (the last one `lanes` wide): e_k
+ * summed (in T within the chunk, then in double) and kept in g. */
+OK_INLINE void DT_NAME(ce_row_exp_chunk)(const ok_ce_task *t, const int capped, const int mode, const T *x, T *g,
+                                         const T *w, const T *tp, int count, size_t lanes, V m,
+                                         DT_NAME(ce_sums) *sums) {
+    V chunk = vzero();
+    for (int k = 0; k < count; k++) {
+        size_t n = k == count - 1 ? lanes : (size_t)W;
+        V tc, d = vsub(DT_NAME(ce_load)(x + k * W, n, capped, (T)t->softcap, &tc), m);
+        V e = ce_exp(d);
+        if (n < (size_t)W) e = vselect(mfirst(n), e, vzero());
+        chunk = vadd(chunk, e);
+        if (mode != OK_CE_CLASS) {
+            V a = DT_NAME(ce_weights)(t, mode, w ? w + k * W : NULL, tp ? tp + k * W : NULL, n);
+            if (mode == OK_CE_PROBS) sums->mass = vacc_add(sums->mass, a);
+            sums->ad = vacc_add(sums->ad, vmul(a, vselect(mfirst(n), d, vzero())));
+        }
+        vst(g + k * W, DT_NAME(ce_kept)(capped, e, tc), n);
+    }
+    sums->s = vacc_add(sums->s, chunk);
+}
+
+OK_INLINE DT_NAME(ce_sums) DT_NAME(ce_row_exp)(const ok_ce_task *t, const int capped, const int mode, const T *x,
+                                               T *g, const T *tp, V m) {
+    const size_t c = t->c;
+    const T *w = (const T *)t->weight;
+    DT_NAME(ce_sums) sums = {vacc_zero(), vacc_zero(), vacc_zero()};
+    size_t j = 0;
+    for (; j + CE_CHUNK * W <= c; j += CE_CHUNK * W)
+        DT_NAME(ce_row_exp_chunk)(t, capped, mode, x + j, g + j, w ? w + j : NULL, tp ? tp + j : NULL, CE_CHUNK, W,
+                                  m, &sums);
+    if (j < c) {
+        size_t rest = c - j, count = (rest + W - 1) / W;
+        DT_NAME(ce_row_exp_chunk)(t, capped, mode, x + j, g + j, w ? w + j : NULL, tp ? tp + j : NULL, (int)count,
+                                  rest - (count - 1) * W, m, &sums);
+    }
+    return sums;
+}
+
+/* Pass 3 over a row: what pass 2 kept in g becomes the gradient. */
+OK_INLINE void DT_NAME(ce_row_grad)(const ok_ce_task *t, const int capped, const int mode, T *g, const T *tp, V m,
+                                    V alpha) {
+    const size_t c = t->c;
+    const T *w = (const T *)t->weight;
+    size_t j = 0;
+    for (; j + W <= c; j += W) {
+        V a = mode == OK_CE_CLASS ? vzero() : DT_NAME(ce_weights)(t, mode, w ? w + j : NULL, tp ? tp + j : NULL, W);
+        vstore(g + j, DT_NAME(ce_grad)(t, capped, mode != OK_CE_CLASS, vload(g + j), m, alpha, a));
+    }
+    if (j < c) {
+        size_t n = c - j;
+        V a = mode == OK_CE_CLASS ? vzero() : DT_NAME(ce_weights)(t, mode, w ? w + j : NULL, tp ? tp + j : NULL, n);
+        vst(g + j, DT_NAME(ce_grad)(t, capped, mode != OK_CE_CLASS, vld(g + j, n), m, alpha, a), n);
+    }
+}
+
+OK_INLINE void DT_NAME(ce_zero_row)(T *g, size_t c) {
+    size_t j = 0;
+    for (; j + W <= c; j += W) vst(g + j, vzero(), W);
+    if (j < c) vst(g + j, vzero(), c - j);
+}
+
+/* Sample i of an (N, C) task: its loss. */
+OK_INLINE double DT_NAME(ce_row)(const ok_ce_task *t, const int capped, const int mode, size_t i) {
+    const size_t c = t->c;
+    const T *x = (const T *)t->logits + i * c;
+    T *g = (T *)t->grad + i * c;
+    const T *tp = mode == OK_CE_PROBS ? (const T *)t->target + i * c : NULL;
+    const T *w = (const T *)t->weight;
+    double rho = 1.0, x_y = 0.0;
+    int64_t y = 0;
+    if (mode != OK_CE_PROBS) {
+        y = ok_target_at(t, i);
+        if (y == t->ignore_index) {
+            DT_NAME(ce_zero_row)(g, c);
+            return 0.0;
+        }
+        rho = w ? (double)w[y] : 1.0;
+        x_y = (double)x[y]; /* before pass 2 may overwrite it */
+    }
+    V m = DT_NAME(ce_cap_max)(DT_NAME(ce_row_max)(x, c), capped, (T)t->softcap);
+    DT_NAME(ce_sums) sums = DT_NAME(ce_row_exp)(t, capped, mode, x, g, tp, m);
+    /* The vector part of the target weights: the smoothing's (eps/C) W, or
+     * the probabilities'; the class target's own (1 - eps) rho apart. */
+    double spread = mode == OK_CE_PROBS ? vacc_sum(sums.mass) : t->eps_over_c * t->weight_sum;
+    double own = mode == OK_CE_PROBS ? 0.0 : t->keep * rho;
+    double mtop = (double)vhmax(m);
+    ok_ce_row row = ok_ce_row_stats(t, mtop, vacc_sum(sums.s), spread + own, rho);
+    DT_NAME(ce_row_grad)(t, capped, mode, g, tp, m, vset1((T)row.alpha));
+    /* sum_k a_k (lse - x'_k) = sum_k a_k (log s - d_k) */
+    double loss = mode == OK_CE_CLASS ? 0.0 : spread * row.log_s - vacc_sum(sums.ad);
+    if (mode != OK_CE_PROBS) {
+        double chain = 1.0;
+        if (capped) {
+            double tc = tanh(x_y / t->softcap);
+            x_y = t->softcap * tc;
+            chain = 1.0 - tc * tc;
+        }
+        loss += own * (row.log_s - (x_y - mtop));
+        g[y] = (T)((double)g[y] - t->scale * own * chain);
+    }
+    return loss + ok_ce_z_term(t, rho, row.lse);
+}
+
+OK_INLINE double DT_NAME(ce_rows)(const ok_ce_task *t, const int capped, const int mode, size_t begin, size_t end) {
+    double sum = 0.0;
+    for (size_t i = begin; i < end; i++) {
+        double loss = DT_NAME(ce_row)(t, capped, mode, i);
+        if (t->loss)
+            ((T *)t->loss)[i] = (T)loss;
+        else
+            sum += loss;
+    }
+    return sum;
+}
+
+/* ------------------------------------------------------------- columns */
+
+/* Samples (n, d0 .. d0 + lanes) of an (N, C, inner) task: the sum of their
+ * losses, or each written to t->loss. The lanes of every vector are
+ * `lanes` samples; the class axis is walked with stride inner. */
+OK_INLINE double DT_NAME(ce_columns)(const ok_ce_task *t, const int capped, const int mode, size_t n, size_t d0,
+                                     size_t lanes) {
+    const size_t c = t->c, inner = t->inner, first = n * inner + d0;
+    const T *x = (const T *)t->logits + n * c * inner + d0;
+    T *g = (T *)t->grad + n * c * inner + d0;
+    const T *tp = mode == OK_CE_PROBS ? (const T *)t->target + n * c * inner + d0 : NULL;
+    const T *w = (const T *)t->weight;
+    const T cap = (T)t->softcap;
+    /* Per lane: its class (-1: none), the class's own weight (1 - eps) rho,
+     * and whether the sample counts. */
+    T cls[W], own[W], live[W];
+    double rho[W];
+    for (size_t l = 0; l < (size_t)W; l++) {
+        cls[l] = -1, own[l] = 0, live[l] = 0, rho[l] = 0.0;
+        if (l >= lanes) continue;
+        if (mode == OK_CE_PROBS) {
+            live[l] = 1, rho[l] = 1.0;
+            continue;
+        }
+        int64_t y = ok_target_at(t, first + l);
+        if (y == t->ignore_index) continue;
+        live[l] = 1, cls[l] = (T)y;
+        rho[l] = w ? (double)w[y] : 1.0;
+        own[l] = (T)(t->keep * rho[l]);
+    }
+    const V vcls = vload(cls), vown = vload(own);
+    /* pass 1 */
+    V m = vset1((T)-INFINITY), tc;
+    for (size_t k = 0; k < c; k++) m = vmax(m, vld(x + k * inner, lanes));
+    m = DT_NAME(ce_cap_max)(m, capped, cap);
+    /* pass 2: a_k here includes the class target's own term */
+    VA s = vacc_zero(), mass = vacc_zero(), ad = vacc_zero();
+    for (size_t k = 0; k < c; k++) {
+        V d = vsub(DT_NAME(ce_load)(x + k * inner, lanes, capped, cap, &tc), m);
+        V e = ce_exp(d);
+        s = vacc_add(s, e);
+        V a = mode == OK_CE_CLASS ? vzero() : DT_NAME(ce_weights)(t, mode, NULL, tp ? tp + k * inner : NULL, lanes);
+        if (w && mode != OK_CE_CLASS) a = vmul(a, vset1(w[k]));
+        a = vadd(a, vselect(veq(vcls, vset1((T)k)), vown, vzero()));
+        if (mode == OK_CE_PROBS) mass = vacc_add(mass, a);
+        ad = vacc_add(ad, vmul(a, d));
+        vst(g + k * inner, DT_NAME(ce_kept)(capped, e, tc), lanes);
+    }
+    /* per sample */
+    T mv[W], alpha[W];
+    double sv[W], massv[W], adv[W], loss[W];
+    vstore(mv, m);
+    vacc_store(sv, s);
+    vacc_store(massv, mass);
+    vacc_store(adv, ad);
+    for (size_t l = 0; l < (size_t)W; l++) {
+        alpha[l] = 0, loss[l] = 0.0;
+        if (!live[l]) continue;
+        if (mode != OK_CE_PROBS) massv[l] = t->keep * rho[l] + t->eps_over_c * t->weight_sum;
+        ok_ce_row row = ok_ce_row_stats(t, (double)mv[l], sv[l], massv[l], rho[l]);
+        alpha[l] = (T)row.alpha;
+        loss[l] = massv[l] * row.log_s - adv[l] + ok_ce_z_term(t, rho[l], row.lse);
+    }
+    /* pass 3 */
+    const V valpha = vload(alpha);
+    const M counts = vgt(vload(live), vzero());
+    for (size_t k = 0; k < c; k++) {
+        V a = mode == OK_CE_CLASS ? vzero() : DT_NAME(ce_weights)(t, mode, NULL, tp ? tp + k * inner : NULL, lanes);
+        if (w && mode != OK_CE_CLASS) a = vmul(a, vset1(w[k]));
+        a = vadd(a, vselect(veq(vcls, vset1((T)k)), vown, vzero()));
+        V grad = DT_NAME(ce_grad)(t, capped, 1, vld(g + k * inner, lanes), m, valpha, a);
+        vst(g + k * inner, vselect(counts, grad, vzero()), lanes);
+    }
+    double sum = 0.0;
+    for (size_t l = 0; l < lanes; l++) {
+        if (t->loss)
+            ((T *)t->loss)[first + l] = (T)loss[l];
+        else
+            sum += loss[l];
+    }
+    return sum;
+}
+
+/* The run of samples from p (< end) that share n, at most W along inner:
+ * sample (n, d) and the run's length. */
+OK_INLINE size_t DT_NAME(ce_run_at)(const ok_ce_task *t, size_t p, size_t end, size_t *n, size_t *d) {
+    *n = p / t->inner, *d = p % t->inner;
+    size_t lanes = t->inner - *d;
+    if (lanes > (size_t)W) lanes = W;
+    return lanes < end - p ? lanes : end - p;
+}
+
+/* Samples [begin, end) of an (N, C, inner) task, in runs along inner. */
+OK_INLINE double DT_NAME(ce_column_runs)(const ok_ce_task *t, const int capped, const int mode, size_t begin,
+                                         size_t end) {
+    double sum = 0.0;
+    for (size_t p = begin, n, d, lanes; p < end; p += lanes) {
+        lanes = DT_NAME(ce_run_at)(t, p, end, &n, &d);
+        sum += DT_NAME(ce_columns)(t, capped, mode, n, d, lanes);
+    }
+    return sum;
+}
+
+OK_INLINE double DT_NAME(ce_run)(const ok_ce_task *t, const int capped, const int mode, size_t begin, size_t end) {
+    return t->inner == 1 ? DT_NAME(ce_rows)(t, capped, mode, begin, end)
+                         : DT_NAME(ce_column_runs)(t, capped, mode, begin, end);
+}
+
+/* Samples [begin, end) of a cross-entropy task: their loss sum. */
+static double DT_NAME(cross_entropy_block)(const void *task, size_t begin, size_t end) {
+    const ok_ce_task k = *(const ok_ce_task *)task, *t = &k; /* a local copy: no reloads */
+    const int capped = t->softcap > 0;
+    const int mode = t->target_kind == OK_TARGET_PROBS ? OK_CE_PROBS
+                     : t->eps_over_c > 0               ? OK_CE_CLASS_SMOOTH
+                                                       : OK_CE_CLASS;
+#define OK_CE_CASE(cap, md) \
+    if (capped == cap && mode == md) return DT_NAME(ce_run)(t, cap, md, begin, end);
+    OK_CE_CASE(0, OK_CE_CLASS)
+    OK_CE_CASE(0, OK_CE_CLASS_SMOOTH)
+    OK_CE_CASE(0, OK_CE_PROBS)
+    OK_CE_CASE(1, OK_CE_CLASS)
+    OK_CE_CASE(1, OK_CE_CLASS_SMOOTH)
+#undef OK_CE_CASE
+    return DT_NAME(ce_run)(t, 1, OK_CE_PROBS, begin, end);
+}
