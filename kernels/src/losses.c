@@ -121,9 +121,16 @@ static ok_status mse(int dtype, size_t n, const void *input, const void *target,
     return ew_run(dtype, &t, n, reduction, 1, 0, loss, grad);
 }
 
-/* huber_loss, smooth_l1_loss and l1_loss: one kernel (regression.h). */
+static ok_status l1(int dtype, size_t n, const void *input, const void *target, const void *weight,
+                    ok_reduction reduction, void *loss, void *grad) {
+    ok_ew_task t = ew_task(OK_EW_L1, input, target, full_weight(weight, n));
+    t.lin_grad = 1.0;
+    return ew_run(dtype, &t, n, reduction, 1, 0, loss, grad);
+}
+
+/* huber_loss and smooth_l1_loss: one kernel (regression.h). */
 static ok_status huber(int dtype, size_t n, const void *input, const void *target, const void *weight, double delta,
-                       double quad, double lin, int mean_by_weight, ok_reduction reduction, void *loss, void *grad) {
+                       double quad, double lin, ok_reduction reduction, void *loss, void *grad) {
     ok_ew_task t = ew_task(OK_EW_HUBER, input, target, full_weight(weight, n));
     t.delta = delta;
     t.half_delta = 0.5 * delta;
@@ -131,25 +138,20 @@ static ok_status huber(int dtype, size_t n, const void *input, const void *targe
     t.lin = lin;
     t.quad_grad = 2.0 * quad;
     t.lin_grad = lin;
-    return ew_run(dtype, &t, n, reduction, mean_by_weight, 0, loss, grad);
-}
-
-static ok_status l1(int dtype, size_t n, const void *input, const void *target, const void *weight,
-                    ok_reduction reduction, void *loss, void *grad) {
-    return huber(dtype, n, input, target, weight, 0.0, 0.0, 1.0, 1, reduction, loss, grad);
+    return ew_run(dtype, &t, n, reduction, 0, 0, loss, grad);
 }
 
 static ok_status huber_delta(int dtype, size_t n, const void *input, const void *target, const void *weight,
                              double delta, ok_reduction reduction, void *loss, void *grad) {
     if (!(delta > 0)) return OK_ERR_HYPERPARAMETER; /* NaN fails too */
-    return huber(dtype, n, input, target, weight, delta, 0.5, delta, 0, reduction, loss, grad);
+    return huber(dtype, n, input, target, weight, delta, 0.5, delta, reduction, loss, grad);
 }
 
 static ok_status smooth_l1(int dtype, size_t n, const void *input, const void *target, double beta,
                            ok_reduction reduction, void *loss, void *grad) {
     if (!(beta >= 0)) return OK_ERR_HYPERPARAMETER;
     if (beta == 0) return l1(dtype, n, input, target, NULL, reduction, loss, grad); /* torch's rule */
-    return huber(dtype, n, input, target, NULL, beta, 0.5 / beta, 1.0, 0, reduction, loss, grad);
+    return huber(dtype, n, input, target, NULL, beta, 0.5 / beta, 1.0, reduction, loss, grad);
 }
 
 static ok_status kl_div(int dtype, size_t n, size_t batch, const void *input, const void *target, int log_target,

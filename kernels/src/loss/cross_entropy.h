@@ -39,14 +39,22 @@
 
 #undef CE_CHUNK
 #define CE_CHUNK 4
+/* Rows of up to CE_GROUP_BYTES go CE_GROUP at a time (ce_row_group). */
+#undef CE_GROUP
+#undef CE_GROUP_BYTES
+#define CE_GROUP 8
+#define CE_GROUP_BYTES 4096
 
-/* Logits at p: x' (soft-capped when capped, *tc = x'/cap), `lanes` of them
- * (the other lanes 0). */
-OK_INLINE V DT_NAME(ce_load)(const T *p, size_t lanes, const int capped, T cap, V *tc) {
-    V x = vld(p, lanes);
+/* x' from logits x (soft-capped when capped, *tc = x'/cap). */
+OK_INLINE V DT_NAME(ce_cap)(V x, const int capped, T cap, V *tc) {
     if (!capped) return x;
     *tc = DT_NAME(vtanh)(vmul(x, vset1((T)1 / cap)));
     return vmul(vset1(cap), *tc);
+}
+
+/* x' of `lanes` logits at p (the other lanes 0). */
+OK_INLINE V DT_NAME(ce_load)(const T *p, size_t lanes, const int capped, T cap, V *tc) {
+    return DT_NAME(ce_cap)(vld(p, lanes), capped, cap, tc);
 }
 
 /* The max of x' from the max of x: the soft cap is increasing. */
@@ -108,26 +116,23 @@ typedef struct DT_NAME(ce_sums) {
     VA ad;   /* sum_k a_k d_k, d_k = x'_k - m */
 } DT_NAME(ce_sums);
 
-/* Pass 2 on `count` vectors of a row at x (the last one `lanes` wide): e_k
- * summed (in T within the chunk, then in double) and kept in g. */
-OK_INLINE void DT_NAME(ce_row_exp_chunk)(const ok_ce_task *t, const int capped, const int mode, const T *x, T *g,
-                                         const T *w, const T *tp, int count, size_t lanes, V m,
-                                         DT_NAME(ce_sums) *sums) {
-    V chunk = vzero();
-    for (int k = 0; k < count; k++) {
-        size_t n = k == count - 1 ? lanes : (size_t)W;
-        V tc, d = vsub(DT_NAME(ce_load)(x + k * W, n, capped, (T)t->softcap, &tc), m);
-        V e = ce_exp(d);
-        if (n < (size_t)W) e = vselect(mfirst(n), e, vzero());
-        chunk = vadd(chunk, e);
-        if (mode != OK_CE_CLASS) {
-            V a = DT_NAME(ce_weights)(t, mode, w ? w + k * W : NULL, tp ? tp + k * W : NULL, n);
-            if (mode == OK_CE_PROBS) sums->mass = vacc_add(sums->mass, a);
-            sums->ad = vacc_add(sums->ad, vmul(a, vselect(mfirst(n), d, vzero())));
-        }
-        vst(g + k * W, DT_NAME(ce_kept)(capped, e, tc), n);
+/* Pass 2 on one vector of a row at x (`lanes` of it): e_k = exp(x'_k - m)
+ * added to the sums, in double: a float sum would round 1 + e (the max's
+ * term and a small one) and lose the loss of a confident prediction,
+ * log(1 + e). e (or tc) is kept in g for pass 3. */
+OK_INLINE void DT_NAME(ce_row_exp_step)(const ok_ce_task *t, const int capped, const int mode, const T *x, T *g,
+                                        const T *w, const T *tp, size_t lanes, V m, DT_NAME(ce_sums) *sums) {
+    V tc, d = vsub(DT_NAME(ce_load)(x, lanes, capped, (T)t->softcap, &tc), m);
+    V e = ce_exp(d);
+    if (lanes < (size_t)W) e = vselect(mfirst(lanes), e, vzero());
+    sums->s = vacc_add(sums->s, e);
+    if (mode != OK_CE_CLASS) {
+        V a = DT_NAME(ce_weights)(t, mode, w, tp, lanes);
+        if (mode == OK_CE_PROBS) sums->mass = vacc_add(sums->mass, a);
+        if (lanes < (size_t)W) d = vselect(mfirst(lanes), d, vzero());
+        sums->ad = vacc_add(sums->ad, vmul(a, d));
     }
-    sums->s = vacc_add(sums->s, chunk);
+    vst(g, DT_NAME(ce_kept)(capped, e, tc), lanes);
 }
 
 OK_INLINE DT_NAME(ce_sums) DT_NAME(ce_row_exp)(const ok_ce_task *t, const int capped, const int mode, const T *x,
@@ -136,14 +141,11 @@ OK_INLINE DT_NAME(ce_sums) DT_NAME(ce_row_exp)(const ok_ce_task *t, const int ca
     const T *w = (const T *)t->weight;
     DT_NAME(ce_sums) sums = {vacc_zero(), vacc_zero(), vacc_zero()};
     size_t j = 0;
-    for (; j + CE_CHUNK * W <= c; j += CE_CHUNK * W)
-        DT_NAME(ce_row_exp_chunk)(t, capped, mode, x + j, g + j, w ? w + j : NULL, tp ? tp + j : NULL, CE_CHUNK, W,
-                                  m, &sums);
-    if (j < c) {
-        size_t rest = c - j, count = (rest + W - 1) / W;
-        DT_NAME(ce_row_exp_chunk)(t, capped, mode, x + j, g + j, w ? w + j : NULL, tp ? tp + j : NULL, (int)count,
-                                  rest - (count - 1) * W, m, &sums);
-    }
+    for (; j + W <= c; j += W)
+        DT_NAME(ce_row_exp_step)(t, capped, mode, x + j, g + j, w ? w + j : NULL, tp ? tp + j : NULL, W, m, &sums);
+    if (j < c)
+        DT_NAME(ce_row_exp_step)(t, capped, mode, x + j, g + j, w ? w + j : NULL, tp ? tp + j : NULL, c - j, m,
+                                 &sums);
     return sums;
 }
 
@@ -170,57 +172,85 @@ OK_INLINE void DT_NAME(ce_zero_row)(T *g, size_t c) {
     if (j < c) vst(g + j, vzero(), c - j);
 }
 
-/* Sample i of an (N, C) task: its loss. */
-OK_INLINE double DT_NAME(ce_row)(const ok_ce_task *t, const int capped, const int mode, size_t i) {
+/*
+ * Samples [i, i + count) of an (N, C) task, each pass over all of them in
+ * turn: the rows are independent, so their dependency chains (max, exp,
+ * sum, log) overlap in the processor instead of running one after another.
+ * For short rows that is most of the time. Writes or sums the losses.
+ */
+OK_INLINE double DT_NAME(ce_row_group)(const ok_ce_task *t, const int capped, const int mode, size_t i0,
+                                       size_t count) {
     const size_t c = t->c;
-    const T *x = (const T *)t->logits + i * c;
-    T *g = (T *)t->grad + i * c;
-    const T *tp = mode == OK_CE_PROBS ? (const T *)t->target + i * c : NULL;
     const T *w = (const T *)t->weight;
-    double rho = 1.0, x_y = 0.0;
-    int64_t y = 0;
-    if (mode != OK_CE_PROBS) {
-        y = ok_target_at(t, i);
-        if (y == t->ignore_index) {
+    const T cap = (T)t->softcap;
+    int64_t y[CE_GROUP];
+    int live[CE_GROUP];
+    double rho[CE_GROUP], s[CE_GROUP], spread[CE_GROUP], ad[CE_GROUP];
+    T m[CE_GROUP], x_y[CE_GROUP];
+    for (size_t r = 0; r < count; r++) {
+        const T *x = (const T *)t->logits + (i0 + r) * c;
+        live[r] = 1, rho[r] = 1.0, y[r] = 0, x_y[r] = 0;
+        if (mode != OK_CE_PROBS) {
+            y[r] = ok_target_at(t, i0 + r);
+            live[r] = y[r] != t->ignore_index;
+            if (!live[r]) continue;
+            rho[r] = w ? (double)w[y[r]] : 1.0;
+            x_y[r] = x[y[r]]; /* before pass 2 may overwrite it */
+        }
+        m[r] = vhmax(DT_NAME(ce_cap_max)(DT_NAME(ce_row_max)(x, c), capped, cap));
+    }
+    for (size_t r = 0; r < count; r++) {
+        if (!live[r]) continue;
+        size_t at = (i0 + r) * c;
+        DT_NAME(ce_sums) sums = DT_NAME(ce_row_exp)(t, capped, mode, (const T *)t->logits + at, (T *)t->grad + at,
+                                                    mode == OK_CE_PROBS ? (const T *)t->target + at : NULL,
+                                                    vset1(m[r]));
+        s[r] = vacc_sum(sums.s);
+        ad[r] = vacc_sum(sums.ad);
+        /* The vector part of the target weights, sum_k a_k: the smoothing's
+         * (eps/C) W, or the probabilities'; the class target's own term apart. */
+        spread[r] = mode == OK_CE_PROBS ? vacc_sum(sums.mass) : t->eps_over_c * t->weight_sum;
+    }
+    double total = 0.0;
+    for (size_t r = 0; r < count; r++) {
+        T *g = (T *)t->grad + (i0 + r) * c;
+        double loss = 0.0;
+        if (!live[r]) {
             DT_NAME(ce_zero_row)(g, c);
-            return 0.0;
+        } else {
+            double own = mode == OK_CE_PROBS ? 0.0 : t->keep * rho[r];
+            ok_ce_row row = ok_ce_row_stats(t, (double)m[r], s[r], spread[r] + own, rho[r]);
+            T kept_y = mode == OK_CE_PROBS ? 0 : g[y[r]];
+            DT_NAME(ce_row_grad)(t, capped, mode, g, mode == OK_CE_PROBS ? (const T *)t->target + (i0 + r) * c : NULL,
+                                 vset1(m[r]), vset1((T)row.alpha));
+            /* sum_k a_k (lse - x'_k) = sum_k a_k (log s - d_k) */
+            loss = (mode == OK_CE_CLASS ? 0.0 : spread[r] * row.log_s - ad[r]) + ok_ce_z_term(t, rho[r], row.lse);
+            if (mode != OK_CE_PROBS) {
+                /* The class target's own terms, from what pass 2 kept there
+                 * (e_y, or x'_y/cap), computed as pass 2 did: x'_y - m is 0
+                 * exactly where x_y is the max. Its gradient entry is redone
+                 * in double, as p_y A - (1 - eps) rho cancels. */
+                T xc = capped ? cap * kept_y : x_y[r];
+                double e_y = capped ? exp((double)(T)(xc - m[r])) : (double)kept_y;
+                double chain = capped ? 1.0 - (double)kept_y * (double)kept_y : 1.0;
+                double a_y = mode == OK_CE_CLASS_SMOOTH ? t->eps_over_c * (w ? (double)w[y[r]] : 1.0) : 0.0;
+                loss += own * (row.log_s - (double)(T)(xc - m[r]));
+                g[y[r]] = (T)((e_y * row.alpha - t->scale * (a_y + own)) * chain);
+            }
         }
-        rho = w ? (double)w[y] : 1.0;
-        x_y = (double)x[y]; /* before pass 2 may overwrite it */
+        if (t->loss)
+            ((T *)t->loss)[i0 + r] = (T)loss;
+        else
+            total += loss;
     }
-    V m = DT_NAME(ce_cap_max)(DT_NAME(ce_row_max)(x, c), capped, (T)t->softcap);
-    DT_NAME(ce_sums) sums = DT_NAME(ce_row_exp)(t, capped, mode, x, g, tp, m);
-    /* The vector part of the target weights: the smoothing's (eps/C) W, or
-     * the probabilities'; the class target's own (1 - eps) rho apart. */
-    double spread = mode == OK_CE_PROBS ? vacc_sum(sums.mass) : t->eps_over_c * t->weight_sum;
-    double own = mode == OK_CE_PROBS ? 0.0 : t->keep * rho;
-    double mtop = (double)vhmax(m);
-    ok_ce_row row = ok_ce_row_stats(t, mtop, vacc_sum(sums.s), spread + own, rho);
-    DT_NAME(ce_row_grad)(t, capped, mode, g, tp, m, vset1((T)row.alpha));
-    /* sum_k a_k (lse - x'_k) = sum_k a_k (log s - d_k) */
-    double loss = mode == OK_CE_CLASS ? 0.0 : spread * row.log_s - vacc_sum(sums.ad);
-    if (mode != OK_CE_PROBS) {
-        double chain = 1.0;
-        if (capped) {
-            double tc = tanh(x_y / t->softcap);
-            x_y = t->softcap * tc;
-            chain = 1.0 - tc * tc;
-        }
-        loss += own * (row.log_s - (x_y - mtop));
-        g[y] = (T)((double)g[y] - t->scale * own * chain);
-    }
-    return loss + ok_ce_z_term(t, rho, row.lse);
+    return total;
 }
 
 OK_INLINE double DT_NAME(ce_rows)(const ok_ce_task *t, const int capped, const int mode, size_t begin, size_t end) {
+    const size_t group = t->c * sizeof(T) <= CE_GROUP_BYTES ? CE_GROUP : 1;
     double sum = 0.0;
-    for (size_t i = begin; i < end; i++) {
-        double loss = DT_NAME(ce_row)(t, capped, mode, i);
-        if (t->loss)
-            ((T *)t->loss)[i] = (T)loss;
-        else
-            sum += loss;
-    }
+    for (size_t i = begin; i < end; i += group)
+        sum += DT_NAME(ce_row_group)(t, capped, mode, i, end - i < group ? end - i : group);
     return sum;
 }
 

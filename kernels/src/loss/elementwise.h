@@ -18,6 +18,7 @@
 OK_INLINE V DT_NAME(ew_lanes)(const ok_ew_task *t, const int kind, V x, V y, V w, V p, V *g) {
     switch (kind) {
     case OK_EW_MSE: return DT_NAME(mse_lanes)(t, x, y, w, g);
+    case OK_EW_L1: return DT_NAME(l1_lanes)(t, x, y, w, g);
     case OK_EW_HUBER: return DT_NAME(huber_lanes)(t, x, y, w, g);
     case OK_EW_KL_DIV: return DT_NAME(kl_div_lanes)(t, x, y, g);
     case OK_EW_KL_DIV_LOG_TARGET: return DT_NAME(kl_div_log_target_lanes)(t, x, y, g);
@@ -83,6 +84,7 @@ static double DT_NAME(ew_block)(const void *task, size_t begin, size_t end) {
     const ok_ew_task k = *(const ok_ew_task *)task, *t = &k; /* a local copy: no reloads */
     switch (t->kind) {
     case OK_EW_MSE: return DT_NAME(ew_loop)(t, OK_EW_MSE, begin, end);
+    case OK_EW_L1: return DT_NAME(ew_loop)(t, OK_EW_L1, begin, end);
     case OK_EW_HUBER: return DT_NAME(ew_loop)(t, OK_EW_HUBER, begin, end);
     case OK_EW_KL_DIV: return DT_NAME(ew_loop)(t, OK_EW_KL_DIV, begin, end);
     case OK_EW_KL_DIV_LOG_TARGET: return DT_NAME(ew_loop)(t, OK_EW_KL_DIV_LOG_TARGET, begin, end);

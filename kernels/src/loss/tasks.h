@@ -15,7 +15,7 @@
 /* ------------------------------------------------------------ elementwise */
 
 /* Which formula an elementwise task runs (elementwise.h). */
-enum { OK_EW_MSE, OK_EW_HUBER, OK_EW_KL_DIV, OK_EW_KL_DIV_LOG_TARGET, OK_EW_BCE_WITH_LOGITS };
+enum { OK_EW_MSE, OK_EW_L1, OK_EW_HUBER, OK_EW_KL_DIV, OK_EW_KL_DIV_LOG_TARGET, OK_EW_BCE_WITH_LOGITS };
 
 typedef struct ok_ew_task {
     int kind;
@@ -27,7 +27,7 @@ typedef struct ok_ew_task {
     double grad_scale;   /* d(reduced loss) / d(element loss): 1/n for a mean, 1 otherwise */
     /* HUBER: loss quad d^2 where |d| < delta, else lin (|d| - delta/2);
      * gradient quad_grad d, else lin_grad sign(d) (grad_scale included).
-     * MSE uses quad_grad = 2 grad_scale only. */
+     * MSE uses quad_grad = 2 grad_scale only, L1 lin_grad = grad_scale. */
     double delta, half_delta, quad, lin, quad_grad, lin_grad;
 } ok_ew_task;
 
