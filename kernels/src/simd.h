@@ -59,6 +59,14 @@
 
 #define OK_INLINE static inline __attribute__((always_inline))
 
+/* Ask for the cache line at p to be brought into L2 (for writing when
+ * `write`), ahead of use; a no-op where the compiler has no such builtin. */
+#if defined(__GNUC__) || defined(__clang__)
+#define OK_PREFETCH_L2(p, write) __builtin_prefetch((p), (write), 2)
+#else
+#define OK_PREFETCH_L2(p, write) ((void)(p))
+#endif
+
 #if defined(OK_TARGET_AVX512) + defined(OK_TARGET_AVX2) + defined(OK_TARGET_SCALAR) != 1
 #error "define exactly one of OK_TARGET_SCALAR, OK_TARGET_AVX2, OK_TARGET_AVX512"
 #endif

@@ -4,9 +4,10 @@
  *
  * Each function is written once over the simd.h operations, so the scalar,
  * AVX2 and AVX-512 targets run the same algorithm (the scalar target in plain
- * C99: rint, ldexp, frexp). Every polynomial is a truncated Taylor series:
- * its coefficients are exact rationals, written as such, and its truncation
- * error is bounded in the comment. The errors below are the maxima measured
+ * C99: rint, ldexp, frexp). Every polynomial is a truncated Taylor series,
+ * its coefficients exact rationals written as such and its truncation
+ * error bounded in the comment, except float32 exp's, a minimax fit
+ * (tools/fit_exp_poly.py) two terms shorter. The errors below are the maxima measured
  * by tests/test_vmath.py on every target, against float64 (for float32) and
  * long double (for float64) references, over the whole input range (for
  * float32 about a million inputs spread evenly over the bit patterns, for
@@ -29,6 +30,7 @@
 #undef VM_EXP_MAX
 #undef VM_EXP_NORMAL
 #undef VM_EXP_TERMS
+#undef VM_EXPM1_TERMS
 #undef VM_ATANH_TERMS
 #undef VM_TANH_ONE
 
@@ -45,8 +47,9 @@
 #define VM_EXP_MAX 89.0f
 /* exp(x) >= 1.6e-38, a normal number, for x >= -87 (vexp_flush). */
 #define VM_EXP_NORMAL -87.0f
-/* exp(r), |r| <= ln2/2: degree 7, truncation error < r^8/8! < 2^-28 relative. */
-#define VM_EXP_TERMS 8
+#define VM_EXP_TERMS 6
+/* e^r - 1 to degree 7: truncation < r^8/8! < 2^-28 relative. */
+#define VM_EXPM1_TERMS 6
 /* atanh series of log: 5 terms after 2s, truncation < z^5/13 < 2^-28 relative. */
 #define VM_ATANH_TERMS 5
 /* tanh(x) rounds to 1 for x > 9.02. */
@@ -62,15 +65,30 @@
 #define VM_EXP_NORMAL -708.0
 /* degree 13: truncation < r^14/14! < 2^-56 relative. */
 #define VM_EXP_TERMS 14
+#define VM_EXPM1_TERMS 12
 /* 11 terms: truncation < z^11/25 < 2^-60 relative. */
 #define VM_ATANH_TERMS 11
 /* tanh(x) rounds to 1 for x > 18.72. */
 #define VM_TANH_ONE 19.1
 #endif
 
-/* 1/k!, k = 0 .. VM_EXP_TERMS-1. */
-static const T DT_NAME(ok_exp_taylor)[VM_EXP_TERMS] = {
+/* exp(r) on |r| <= ln2/2, c[0] + c[1] r + ...; c[0] = c[1] = 1 exactly, so
+ * exp(0) = 1. float32: degree 5, fitted for the least maximum relative
+ * error (tools/fit_exp_poly.py): 1.15e-7 with its float32 coefficients.
+ * float64: the degree-13 Taylor polynomial. */
+static const T DT_NAME(ok_exp_poly)[VM_EXP_TERMS] = {
+#if OK_DTYPE == 32
+    1.0f, 1.0f, 0x1.fffdfep-2f, 0x1.555736p-3f, 0x1.5729fcp-5f, 0x1.10a428p-7f,
+#else
     1.0, 1.0, 1.0 / 2, 1.0 / 6, 1.0 / 24, 1.0 / 120, 1.0 / 720, 1.0 / 5040,
+    1.0 / 40320, 1.0 / 362880, 1.0 / 3628800, 1.0 / 39916800, 1.0 / 479001600, 1.0 / 6227020800.0,
+#endif
+};
+
+/* (e^r - 1 - r) / r^2 = 1/2 + r/6 + r^2/24 + ...: 1/(k+2)!, Taylor, for
+ * e^r - 1 with full relative accuracy near 0. */
+static const T DT_NAME(ok_expm1_taylor)[VM_EXPM1_TERMS] = {
+    1.0 / 2, 1.0 / 6, 1.0 / 24, 1.0 / 120, 1.0 / 720, 1.0 / 5040,
 #if OK_DTYPE == 64
     1.0 / 40320, 1.0 / 362880, 1.0 / 3628800, 1.0 / 39916800, 1.0 / 479001600, 1.0 / 6227020800.0,
 #endif
@@ -98,25 +116,29 @@ OK_INLINE V DT_NAME(vexp_reduce)(V x, V *n) {
     return vfnma(*n, vset1(VM_LN2_LO), r);
 }
 
-/* e^x = 2^n e^r for x clamped to [lo, VM_EXP_MAX]: the Taylor polynomial of
- * e^r, scaled by 2^n with one rounding (vldexp), so subnormal results keep
+/* e^x = 2^n e^r for x in [VM_EXP_MIN, VM_EXP_MAX]: the polynomial of e^r,
+ * scaled by 2^n with one rounding (vldexp), so subnormal results keep
  * their accuracy. */
-OK_INLINE V DT_NAME(vexp_from)(V x, T lo) {
-    V n, r = DT_NAME(vexp_reduce)(vclamp(x, vset1(lo), vset1(VM_EXP_MAX)), &n);
-    return vldexp(DT_NAME(vpoly)(r, DT_NAME(ok_exp_taylor), VM_EXP_TERMS), n);
+OK_INLINE V DT_NAME(vexp_core)(V x) {
+    V n, r = DT_NAME(vexp_reduce)(x, &n);
+    return vldexp(DT_NAME(vpoly)(r, DT_NAME(ok_exp_poly), VM_EXP_TERMS), n);
 }
 
-OK_INLINE V DT_NAME(vexp)(V x) { return DT_NAME(vexp_from)(x, VM_EXP_MIN); }
+OK_INLINE V DT_NAME(vexp)(V x) {
+    return DT_NAME(vexp_core)(vclamp(x, vset1(VM_EXP_MIN), vset1(VM_EXP_MAX)));
+}
 
 /*
- * e^x, but 0 where x < VM_EXP_NORMAL, where e^x is below about 2^-125: for
- * the terms of a softmax, whose sum holds e^0 = 1, such a term is lost in
- * rounding anyway. No subnormal number is ever produced, and so no
- * microcode assist, which costs over a hundred cycles on x86 and is
- * otherwise hit by every -inf (a masked lane, a running max not yet set).
+ * e^x for x <= VM_EXP_MAX (a softmax's x - max <= 0), but 0 where
+ * x < VM_EXP_NORMAL, where e^x is below about 2^-125: in a sum that holds
+ * e^0 = 1 such a term is lost in rounding anyway. No subnormal number is
+ * ever produced, and so no microcode assist, which costs over a hundred
+ * cycles on x86 and is otherwise hit by every -inf (a masked-off lane, a
+ * logit of -inf).
  */
 OK_INLINE V DT_NAME(vexp_flush)(V x) {
-    return vselect(vlt(x, vset1(VM_EXP_NORMAL)), vzero(), DT_NAME(vexp_from)(x, VM_EXP_NORMAL));
+    V e = DT_NAME(vexp_core)(vmax(vset1(VM_EXP_NORMAL), x)); /* NaN stays NaN */
+    return vselect(vlt(x, vset1(VM_EXP_NORMAL)), vzero(), e);
 }
 
 /*
@@ -164,7 +186,7 @@ OK_INLINE V DT_NAME(vlog1p)(V a) {
  * ...) keeps full relative accuracy near 0 and 2^n - 1 is exact. */
 OK_INLINE V DT_NAME(vexpm1_small)(V x) {
     V n, r = DT_NAME(vexp_reduce)(x, &n);
-    V q = vfma(vmul(r, r), DT_NAME(vpoly)(r, DT_NAME(ok_exp_taylor) + 2, VM_EXP_TERMS - 2), r);
+    V q = vfma(vmul(r, r), DT_NAME(vpoly)(r, DT_NAME(ok_expm1_taylor), VM_EXPM1_TERMS), r);
     V t = vldexp(vset1((T)1), n);
     return vfma(t, q, vsub(t, vset1((T)1)));
 }

@@ -135,14 +135,23 @@ OK_INLINE void DT_NAME(ce_row_exp_step)(const ok_ce_task *t, const int capped, c
     vst(g, DT_NAME(ce_kept)(capped, e, tc), lanes);
 }
 
+/* Pass 2 over a row; next_x and next_g (or NULL): the next row's logits and
+ * gradient, prefetched into L2 a cache line per line of this row, so that
+ * the next pass 1 finds them there: the memory traffic then overlaps this
+ * pass's arithmetic instead of following it. */
 OK_INLINE DT_NAME(ce_sums) DT_NAME(ce_row_exp)(const ok_ce_task *t, const int capped, const int mode, const T *x,
-                                               T *g, const T *tp, V m) {
-    const size_t c = t->c;
+                                               T *g, const T *tp, V m, const T *next_x, T *next_g) {
+    const size_t c = t->c, line = 64 / sizeof(T);
     const T *w = (const T *)t->weight;
     DT_NAME(ce_sums) sums = {vacc_zero(), vacc_zero(), vacc_zero()};
     size_t j = 0;
-    for (; j + W <= c; j += W)
+    for (; j + W <= c; j += W) {
+        if (next_x && j % line < (size_t)W) {
+            OK_PREFETCH_L2(next_x + j, 0);
+            if (next_g != next_x) OK_PREFETCH_L2(next_g + j, 1);
+        }
         DT_NAME(ce_row_exp_step)(t, capped, mode, x + j, g + j, w ? w + j : NULL, tp ? tp + j : NULL, W, m, &sums);
+    }
     if (j < c)
         DT_NAME(ce_row_exp_step)(t, capped, mode, x + j, g + j, w ? w + j : NULL, tp ? tp + j : NULL, c - j, m,
                                  &sums);
@@ -202,9 +211,12 @@ OK_INLINE double DT_NAME(ce_row_group)(const ok_ce_task *t, const int capped, co
     for (size_t r = 0; r < count; r++) {
         if (!live[r]) continue;
         size_t at = (i0 + r) * c;
+        /* A long row (a group of one) prefetches the next: see ce_row_exp. */
+        int ahead = count == 1 && i0 + 1 < t->n;
         DT_NAME(ce_sums) sums = DT_NAME(ce_row_exp)(t, capped, mode, (const T *)t->logits + at, (T *)t->grad + at,
                                                     mode == OK_CE_PROBS ? (const T *)t->target + at : NULL,
-                                                    vset1(m[r]));
+                                                    vset1(m[r]), ahead ? (const T *)t->logits + at + c : NULL,
+                                                    ahead ? (T *)t->grad + at + c : NULL);
         s[r] = vacc_sum(sums.s);
         ad[r] = vacc_sum(sums.ad);
         /* The vector part of the target weights, sum_k a_k: the smoothing's
