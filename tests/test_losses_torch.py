@@ -63,6 +63,7 @@ def test_regression_matches_torch(isa, dtype):
                 torch_loss_and_grad(getattr(F, name), x, y, reduction=reduction, **kw), x, f"{name} {kw} {reduction}")
 
 
+@pytest.mark.filterwarnings("ignore:reduction. 'mean' divides the total loss")
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_kl_div_matches_torch(isa, dtype):
     rng = rng_for("torch kl")

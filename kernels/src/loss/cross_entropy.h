@@ -18,25 +18,33 @@
  * lse - x'_k is taken as log s - (x'_k - m): no cancellation for large
  * logits, and no probability or log-probability is ever stored.
  *
- * Rows (inner == 1, logits (N, C)), one sample at a time:
- *   pass 1 reads the row once. Each lane keeps its own running max and sum
- *   (the online softmax of Milakov and Gimelshein, 2018), rescaled once per
- *   chunk of CE_CHUNK vectors rather than per vector; sums are kept in double.
- *   The lanes are merged at the end of the row.
- *   pass 2 reads the row again (a row of up to about a megabyte is still in
- *   L2), writes the gradient, over the logits if they are the same array,
- *   and sums the loss terms sum_k a_k (log s - (x'_k - m)).
- *   The class target's own terms, -r (1 - eps) rho and (1 - eps) rho
- *   (lse - x'_y), are applied after pass 2 from x_y, read before it.
- * Columns (inner > 1, logits (N, C, d1, ...)): the same per-sample algebra
- * with the vector lanes running along the contiguous inner axis, W samples
- * at a time; each lane is its own sample, finished one by one in double.
+ * Three passes per sample; the logits are read twice, and the only array
+ * written is the gradient:
+ *   pass 1  m, the max of the logits (of x: the soft cap is increasing).
+ *   pass 2  e_k = exp(x'_k - m) and s = sum_k e_k (in double), and for
+ *           weighted targets sum_k a_k and sum_k a_k (x'_k - m); e_k is
+ *           kept in the gradient's place (soft-capped: x'_k / cap, from which
+ *           pass 3 recomputes e_k and the chain factor). One exp per element.
+ *   pass 3  over what pass 2 kept, now in cache: g_k = e_k alpha - r a_k.
+ * This spends one exp per element where an online softmax (a running max and
+ * rescaled sum in pass 1, Milakov and Gimelshein 2018) spends two, for the
+ * same two reads of the logits: the exp is most of the arithmetic.
+ * The class target's own terms, (1 - eps) rho (lse - x'_y) and its gradient
+ * entry, come last, from x_y read before pass 2 and e_y kept by it.
+ *
+ * Rows (inner == 1, logits (N, C)): rows of over CE_GROUP_BYTES run one at a
+ * time, the next row's lines prefetched into L2 during pass 2; shorter rows
+ * run CE_GROUP at a time, each pass over the whole group, so that their
+ * short dependency chains overlap. Columns (inner > 1, logits (N, C, d1,
+ * ...)): the same algebra with the vector lanes along the contiguous inner
+ * axis, W samples at a time, each lane finished on its own in double.
  *
  * Ignored samples: loss 0 and a gradient of exactly 0 (not read at all as
  * rows). Non-finite logits: NaN (or +-inf) spreads through s to the sample's
  * loss and whole gradient row, as in torch.
  */
 
+/* pass 1 keeps CE_CHUNK running maxima (independent chains). */
 #undef CE_CHUNK
 #define CE_CHUNK 4
 /* Rows of up to CE_GROUP_BYTES go CE_GROUP at a time (ce_row_group). */
