@@ -4,14 +4,12 @@
  * body is so compiled once per dtype (and, through simd.h, once per target).
  *
  *   T, V, W          element type, vector type, lanes per vector
- *   T_MAX            the largest finite T
  *   DT_NAME(f)       f_f32 / f_f64, the name of this dtype's variant
  *   vload ... vmaximum  the simd.h operations of this dtype, with the
  *   vclamp ... vacc_*   loss kernels' additions (M: the mask type, VA: the
- *                       double accumulator; mand, mor, mfirst: mask ops)
+ *                       double accumulator; mand, mfirst: mask ops)
  */
 #undef T
-#undef T_MAX
 #undef V
 #undef W
 #undef DT_NAME
@@ -46,13 +44,11 @@
 #undef vselect
 #undef vacc_zero
 #undef vacc_add
-#undef vacc_mul
 #undef vacc_sum
 #undef vacc_store
 #undef M
 #undef VA
 #undef mand
-#undef mor
 #undef mfirst
 
 #define OK_PASTE_(a, b) a##_##b
@@ -60,7 +56,6 @@
 
 #if OK_DTYPE == 32
 #define T float
-#define T_MAX FLT_MAX
 #define V vf32
 #define W VF32_WIDTH
 #define DT_NAME(f) OK_PASTE(f, f32)
@@ -83,7 +78,6 @@
 #define M mf32
 #define VA vf32_acc
 #define mand mf32_and
-#define mor mf32_or
 #define mfirst mf32_first
 #define vload_fill vf32_load_fill
 #define vmax vf32_max
@@ -100,12 +94,10 @@
 #define vselect vf32_select
 #define vacc_zero vf32_acc_zero
 #define vacc_add vf32_acc_add
-#define vacc_mul vf32_acc_mul
 #define vacc_sum vf32_acc_sum
 #define vacc_store vf32_acc_store
 #elif OK_DTYPE == 64
 #define T double
-#define T_MAX DBL_MAX
 #define V vf64
 #define W VF64_WIDTH
 #define DT_NAME(f) OK_PASTE(f, f64)
@@ -128,7 +120,6 @@
 #define M mf64
 #define VA vf64_acc
 #define mand mf64_and
-#define mor mf64_or
 #define mfirst mf64_first
 #define vload_fill vf64_load_fill
 #define vmax vf64_max
@@ -145,7 +136,6 @@
 #define vselect vf64_select
 #define vacc_zero vf64_acc_zero
 #define vacc_add vf64_acc_add
-#define vacc_mul vf64_acc_mul
 #define vacc_sum vf64_acc_sum
 #define vacc_store vf64_acc_store
 #else

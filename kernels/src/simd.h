@@ -33,12 +33,12 @@
  *                          (denormals included); other a: unspecified
  *   hmax(a)                the largest lane; NaN if any lane is NaN
  *   mf32 / mf64            a lane mask; lt le gt eq compare (false on NaN),
- *                          mask_and/or, first(n) the first n lanes,
+ *                          mask_and, first(n) the first n lanes,
  *                          select(m, a, b) a where m, else b
  *   vf32_acc / vf64_acc    double-precision lane accumulators for sums of
  *                          vectors: acc_zero, acc_add(acc, v) (v's lanes
- *                          converted to double), acc_mul (likewise),
- *                          acc_sum (the lanes added in a fixed order) and
+ *                          converted to double), acc_sum (the lanes
+ *                          added in a fixed order) and
  *                          acc_store (WIDTH doubles)
  *
  * Tails are handled with the masked forms, so every element of an array goes
@@ -53,7 +53,6 @@
 #ifndef OPTKERN_SIMD_H
 #define OPTKERN_SIMD_H
 
-#include <float.h>
 #include <math.h>
 #include <stddef.h>
 
@@ -138,7 +137,6 @@ OK_INLINE mf32 vf32_le(vf32 a, vf32 b) { return _mm512_cmp_ps_mask(a, b, _CMP_LE
 OK_INLINE mf32 vf32_gt(vf32 a, vf32 b) { return _mm512_cmp_ps_mask(a, b, _CMP_GT_OQ); }
 OK_INLINE mf32 vf32_eq(vf32 a, vf32 b) { return _mm512_cmp_ps_mask(a, b, _CMP_EQ_OQ); }
 OK_INLINE mf32 mf32_and(mf32 a, mf32 b) { return a & b; }
-OK_INLINE mf32 mf32_or(mf32 a, mf32 b) { return a | b; }
 OK_INLINE mf32 mf32_first(size_t n) { return (mf32)((1u << n) - 1u); }
 OK_INLINE vf32 vf32_select(mf32 m, vf32 a, vf32 b) { return _mm512_mask_blend_ps(m, b, a); }
 
@@ -149,11 +147,6 @@ OK_INLINE __m512d ok_hi_pd(vf32 v) { return _mm512_cvtps_pd(_mm512_extractf32x8_
 OK_INLINE vf32_acc vf32_acc_add(vf32_acc a, vf32 v) {
     a.lo = _mm512_add_pd(a.lo, ok_lo_pd(v));
     a.hi = _mm512_add_pd(a.hi, ok_hi_pd(v));
-    return a;
-}
-OK_INLINE vf32_acc vf32_acc_mul(vf32_acc a, vf32 v) {
-    a.lo = _mm512_mul_pd(a.lo, ok_lo_pd(v));
-    a.hi = _mm512_mul_pd(a.hi, ok_hi_pd(v));
     return a;
 }
 OK_INLINE double vf32_acc_sum(vf32_acc a) { return _mm512_reduce_add_pd(_mm512_add_pd(a.lo, a.hi)); }
@@ -211,14 +204,12 @@ OK_INLINE mf64 vf64_le(vf64 a, vf64 b) { return _mm512_cmp_pd_mask(a, b, _CMP_LE
 OK_INLINE mf64 vf64_gt(vf64 a, vf64 b) { return _mm512_cmp_pd_mask(a, b, _CMP_GT_OQ); }
 OK_INLINE mf64 vf64_eq(vf64 a, vf64 b) { return _mm512_cmp_pd_mask(a, b, _CMP_EQ_OQ); }
 OK_INLINE mf64 mf64_and(mf64 a, mf64 b) { return a & b; }
-OK_INLINE mf64 mf64_or(mf64 a, mf64 b) { return a | b; }
 OK_INLINE mf64 mf64_first(size_t n) { return (mf64)((1u << n) - 1u); }
 OK_INLINE vf64 vf64_select(mf64 m, vf64 a, vf64 b) { return _mm512_mask_blend_pd(m, b, a); }
 
 typedef vf64 vf64_acc;
 OK_INLINE vf64_acc vf64_acc_zero(void) { return _mm512_setzero_pd(); }
 OK_INLINE vf64_acc vf64_acc_add(vf64_acc a, vf64 v) { return _mm512_add_pd(a, v); }
-OK_INLINE vf64_acc vf64_acc_mul(vf64_acc a, vf64 v) { return _mm512_mul_pd(a, v); }
 OK_INLINE double vf64_acc_sum(vf64_acc a) { return _mm512_reduce_add_pd(a); }
 OK_INLINE void vf64_acc_store(double *p, vf64_acc a) { _mm512_storeu_pd(p, a); }
 
@@ -308,7 +299,6 @@ OK_INLINE mf32 vf32_le(vf32 a, vf32 b) { return _mm256_cmp_ps(a, b, _CMP_LE_OQ);
 OK_INLINE mf32 vf32_gt(vf32 a, vf32 b) { return _mm256_cmp_ps(a, b, _CMP_GT_OQ); }
 OK_INLINE mf32 vf32_eq(vf32 a, vf32 b) { return _mm256_cmp_ps(a, b, _CMP_EQ_OQ); }
 OK_INLINE mf32 mf32_and(mf32 a, mf32 b) { return _mm256_and_ps(a, b); }
-OK_INLINE mf32 mf32_or(mf32 a, mf32 b) { return _mm256_or_ps(a, b); }
 OK_INLINE mf32 mf32_first(size_t n) { return _mm256_castsi256_ps(ok_mask32(n)); }
 OK_INLINE vf32 vf32_select(mf32 m, vf32 a, vf32 b) { return _mm256_blendv_ps(b, a, m); }
 
@@ -317,11 +307,6 @@ OK_INLINE vf32_acc vf32_acc_zero(void) { vf32_acc r = {_mm256_setzero_pd(), _mm2
 OK_INLINE vf32_acc vf32_acc_add(vf32_acc a, vf32 v) {
     a.lo = _mm256_add_pd(a.lo, _mm256_cvtps_pd(_mm256_castps256_ps128(v)));
     a.hi = _mm256_add_pd(a.hi, _mm256_cvtps_pd(_mm256_extractf128_ps(v, 1)));
-    return a;
-}
-OK_INLINE vf32_acc vf32_acc_mul(vf32_acc a, vf32 v) {
-    a.lo = _mm256_mul_pd(a.lo, _mm256_cvtps_pd(_mm256_castps256_ps128(v)));
-    a.hi = _mm256_mul_pd(a.hi, _mm256_cvtps_pd(_mm256_extractf128_ps(v, 1)));
     return a;
 }
 OK_INLINE double ok_hsum_pd(__m256d a) {
@@ -396,14 +381,12 @@ OK_INLINE mf64 vf64_le(vf64 a, vf64 b) { return _mm256_cmp_pd(a, b, _CMP_LE_OQ);
 OK_INLINE mf64 vf64_gt(vf64 a, vf64 b) { return _mm256_cmp_pd(a, b, _CMP_GT_OQ); }
 OK_INLINE mf64 vf64_eq(vf64 a, vf64 b) { return _mm256_cmp_pd(a, b, _CMP_EQ_OQ); }
 OK_INLINE mf64 mf64_and(mf64 a, mf64 b) { return _mm256_and_pd(a, b); }
-OK_INLINE mf64 mf64_or(mf64 a, mf64 b) { return _mm256_or_pd(a, b); }
 OK_INLINE mf64 mf64_first(size_t n) { return _mm256_castsi256_pd(ok_mask64(n)); }
 OK_INLINE vf64 vf64_select(mf64 m, vf64 a, vf64 b) { return _mm256_blendv_pd(b, a, m); }
 
 typedef vf64 vf64_acc;
 OK_INLINE vf64_acc vf64_acc_zero(void) { return _mm256_setzero_pd(); }
 OK_INLINE vf64_acc vf64_acc_add(vf64_acc a, vf64 v) { return _mm256_add_pd(a, v); }
-OK_INLINE vf64_acc vf64_acc_mul(vf64_acc a, vf64 v) { return _mm256_mul_pd(a, v); }
 OK_INLINE double vf64_acc_sum(vf64_acc a) { return ok_hsum_pd(a); }
 OK_INLINE void vf64_acc_store(double *p, vf64_acc a) { _mm256_storeu_pd(p, a); }
 
@@ -456,14 +439,12 @@ OK_INLINE mf32 vf32_le(vf32 a, vf32 b) { return a <= b; }
 OK_INLINE mf32 vf32_gt(vf32 a, vf32 b) { return a > b; }
 OK_INLINE mf32 vf32_eq(vf32 a, vf32 b) { return a == b; }
 OK_INLINE mf32 mf32_and(mf32 a, mf32 b) { return a & b; }
-OK_INLINE mf32 mf32_or(mf32 a, mf32 b) { return a | b; }
 OK_INLINE mf32 mf32_first(size_t n) { return n > 0; }
 OK_INLINE vf32 vf32_select(mf32 m, vf32 a, vf32 b) { return m ? a : b; }
 
 typedef double vf32_acc;
 OK_INLINE vf32_acc vf32_acc_zero(void) { return 0.0; }
 OK_INLINE vf32_acc vf32_acc_add(vf32_acc a, vf32 v) { return a + (double)v; }
-OK_INLINE vf32_acc vf32_acc_mul(vf32_acc a, vf32 v) { return a * (double)v; }
 OK_INLINE double vf32_acc_sum(vf32_acc a) { return a; }
 OK_INLINE void vf32_acc_store(double *p, vf32_acc a) { *p = a; }
 
@@ -503,14 +484,12 @@ OK_INLINE mf64 vf64_le(vf64 a, vf64 b) { return a <= b; }
 OK_INLINE mf64 vf64_gt(vf64 a, vf64 b) { return a > b; }
 OK_INLINE mf64 vf64_eq(vf64 a, vf64 b) { return a == b; }
 OK_INLINE mf64 mf64_and(mf64 a, mf64 b) { return a & b; }
-OK_INLINE mf64 mf64_or(mf64 a, mf64 b) { return a | b; }
 OK_INLINE mf64 mf64_first(size_t n) { return n > 0; }
 OK_INLINE vf64 vf64_select(mf64 m, vf64 a, vf64 b) { return m ? a : b; }
 
 typedef double vf64_acc;
 OK_INLINE vf64_acc vf64_acc_zero(void) { return 0.0; }
 OK_INLINE vf64_acc vf64_acc_add(vf64_acc a, vf64 v) { return a + v; }
-OK_INLINE vf64_acc vf64_acc_mul(vf64_acc a, vf64 v) { return a * v; }
 OK_INLINE double vf64_acc_sum(vf64_acc a) { return a; }
 OK_INLINE void vf64_acc_store(double *p, vf64_acc a) { *p = a; }
 
