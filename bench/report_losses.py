@@ -10,21 +10,29 @@ callable once) and ratios are paired round by round before the median
 so each case is run again in a subprocess started with it, timing torch
 and the optkern variants interleaved there; the "vs torch tuned" ratios
 are paired within that subprocess (where optkern's own new arrays come from
-the tuned allocator too).
+the tuned allocator too). OpenMP threads wait passively (see below).
 
     python bench/report_losses.py                 # print the table
     python bench/report_losses.py --markdown      # as recorded in bench/RESULTS.md
     python bench/report_losses.py --only cross_entropy --rounds 9
 """
 
-import argparse
-import json
 import os
-import subprocess
-import sys
 
-import benchutil as bu
-import loss_cases
+# Before any OpenMP or BLAS runtime loads: optkern's OpenMP threads and
+# torch's own (a second runtime) would otherwise spin-wait on the same two
+# cores after each call and slow whichever runs next; NumPy's BLAS threads
+# likewise (the NumPy peer is single-threaded anyway).
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
+import argparse  # noqa: E402
+import json  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+
+import benchutil as bu  # noqa: E402
+import loss_cases  # noqa: E402
 
 TUNED_ALLOCATOR = "glibc.malloc.mmap_max=0:glibc.malloc.trim_threshold=17179869184"
 VARIANTS = ("optkern", "optkern out=", "optkern out=input")

@@ -135,9 +135,9 @@ typedef struct ok_cross_entropy_options {
  *            + (eps / c) sum_k w_k (lse_i - x_{i,k})
  * with lse_i = log sum_k exp(x_{i,k}). MEAN divides by the sum of w_{y_i}
  * over the samples not ignored (NaN when every sample is ignored). Ignored
- * samples get loss 0 and an exactly zero gradient, and their logits are
- * never read. Each logits row is read twice and the gradient written once;
- * grad may be the logits themselves.
+ * samples get loss 0 and an exactly zero gradient (with inner = 1 their
+ * logits are not even read; torch's gradient there is NaN when they hold
+ * NaN). The logits are read twice; grad may be the logits themselves.
  */
 ok_status ok_cross_entropy_f32(size_t n, size_t c, size_t inner, const float *logits, const void *target,
                                ok_index_type target_type, const ok_cross_entropy_options *options,

@@ -129,7 +129,8 @@ typedef struct DT_NAME(ce_sums) {
  * term and a small one) and lose the loss of a confident prediction,
  * log(1 + e). e (or tc) is kept in g for pass 3. */
 OK_INLINE void DT_NAME(ce_row_exp_step)(const ok_ce_task *t, const int capped, const int mode, const T *x, T *g,
-                                        const T *w, const T *tp, size_t lanes, V m, DT_NAME(ce_sums) *sums) {
+                                        const T *w, const T *tp, size_t lanes, V m, DT_NAME(ce_sums) *sums,
+                                        V *keep) {
     V tc, d = vsub(DT_NAME(ce_load)(x, lanes, capped, (T)t->softcap, &tc), m);
     V e = ce_exp(d);
     if (lanes < (size_t)W) e = vselect(mfirst(lanes), e, vzero());
@@ -140,15 +141,19 @@ OK_INLINE void DT_NAME(ce_row_exp_step)(const ok_ce_task *t, const int capped, c
         if (lanes < (size_t)W) d = vselect(mfirst(lanes), d, vzero());
         sums->ad = vacc_add(sums->ad, vmul(a, d));
     }
-    vst(g, DT_NAME(ce_kept)(capped, e, tc), lanes);
+    if (keep)
+        *keep = DT_NAME(ce_kept)(capped, e, tc);
+    else
+        vst(g, DT_NAME(ce_kept)(capped, e, tc), lanes);
 }
 
 /* Pass 2 over a row; next_x and next_g (or NULL): the next row's logits and
  * gradient, prefetched into L2 a cache line per line of this row, so that
  * the next pass 1 finds them there: the memory traffic then overlaps this
- * pass's arithmetic instead of following it. */
+ * pass's arithmetic instead of following it. keep (or NULL): for a row of
+ * one vector, where the kept values go instead of g (see ce_row_group). */
 OK_INLINE DT_NAME(ce_sums) DT_NAME(ce_row_exp)(const ok_ce_task *t, const int capped, const int mode, const T *x,
-                                               T *g, const T *tp, V m, const T *next_x, T *next_g) {
+                                               T *g, const T *tp, V m, const T *next_x, T *next_g, V *keep) {
     const size_t c = t->c, line = 64 / sizeof(T);
     const T *w = (const T *)t->weight;
     DT_NAME(ce_sums) sums = {vacc_zero(), vacc_zero(), vacc_zero()};
@@ -158,28 +163,30 @@ OK_INLINE DT_NAME(ce_sums) DT_NAME(ce_row_exp)(const ok_ce_task *t, const int ca
             OK_PREFETCH_L2(next_x + j, 0);
             if (next_g != next_x) OK_PREFETCH_L2(next_g + j, 1);
         }
-        DT_NAME(ce_row_exp_step)(t, capped, mode, x + j, g + j, w ? w + j : NULL, tp ? tp + j : NULL, W, m, &sums);
+        DT_NAME(ce_row_exp_step)(t, capped, mode, x + j, g + j, w ? w + j : NULL, tp ? tp + j : NULL, W, m, &sums,
+                                 keep);
     }
     if (j < c)
         DT_NAME(ce_row_exp_step)(t, capped, mode, x + j, g + j, w ? w + j : NULL, tp ? tp + j : NULL, c - j, m,
-                                 &sums);
+                                 &sums, keep);
     return sums;
 }
 
-/* Pass 3 over a row: what pass 2 kept in g becomes the gradient. */
+/* Pass 3 over a row: what pass 2 kept in g (or in *kept, for a row of one
+ * vector) becomes the gradient. */
 OK_INLINE void DT_NAME(ce_row_grad)(const ok_ce_task *t, const int capped, const int mode, T *g, const T *tp, V m,
-                                    V alpha) {
+                                    V alpha, const V *kept) {
     const size_t c = t->c;
     const T *w = (const T *)t->weight;
     size_t j = 0;
     for (; j + W <= c; j += W) {
         V a = mode == OK_CE_CLASS ? vzero() : DT_NAME(ce_weights)(t, mode, w ? w + j : NULL, tp ? tp + j : NULL, W);
-        vstore(g + j, DT_NAME(ce_grad)(t, capped, mode != OK_CE_CLASS, vload(g + j), m, alpha, a));
+        vstore(g + j, DT_NAME(ce_grad)(t, capped, mode != OK_CE_CLASS, kept ? *kept : vload(g + j), m, alpha, a));
     }
     if (j < c) {
         size_t n = c - j;
         V a = mode == OK_CE_CLASS ? vzero() : DT_NAME(ce_weights)(t, mode, w ? w + j : NULL, tp ? tp + j : NULL, n);
-        vst(g + j, DT_NAME(ce_grad)(t, capped, mode != OK_CE_CLASS, vld(g + j, n), m, alpha, a), n);
+        vst(g + j, DT_NAME(ce_grad)(t, capped, mode != OK_CE_CLASS, kept ? *kept : vld(g + j, n), m, alpha, a), n);
     }
 }
 
@@ -202,6 +209,12 @@ OK_INLINE double DT_NAME(ce_row_group)(const ok_ce_task *t, const int capped, co
     const T cap = (T)t->softcap;
     int64_t y[CE_GROUP];
     int live[CE_GROUP];
+    /* A row of one vector keeps pass 2's values here, not in g: the masked
+     * store of one short row and the masked load of the next would overlap
+     * (their vectors span the neighbour's elements), which stalls the load
+     * until the store is written back. */
+    V kept[CE_GROUP];
+    const int one_vector = c <= (size_t)W;
     double rho[CE_GROUP], s[CE_GROUP], spread[CE_GROUP], ad[CE_GROUP];
     T m[CE_GROUP], x_y[CE_GROUP];
     for (size_t r = 0; r < count; r++) {
@@ -224,7 +237,8 @@ OK_INLINE double DT_NAME(ce_row_group)(const ok_ce_task *t, const int capped, co
         DT_NAME(ce_sums) sums = DT_NAME(ce_row_exp)(t, capped, mode, (const T *)t->logits + at, (T *)t->grad + at,
                                                     mode == OK_CE_PROBS ? (const T *)t->target + at : NULL,
                                                     vset1(m[r]), ahead ? (const T *)t->logits + at + c : NULL,
-                                                    ahead ? (T *)t->grad + at + c : NULL);
+                                                    ahead ? (T *)t->grad + at + c : NULL,
+                                                    one_vector ? &kept[r] : NULL);
         s[r] = vacc_sum(sums.s);
         ad[r] = vacc_sum(sums.ad);
         /* The vector part of the target weights, sum_k a_k: the smoothing's
@@ -240,9 +254,14 @@ OK_INLINE double DT_NAME(ce_row_group)(const ok_ce_task *t, const int capped, co
         } else {
             double own = mode == OK_CE_PROBS ? 0.0 : t->keep * rho[r];
             ok_ce_row row = ok_ce_row_stats(t, (double)m[r], s[r], spread[r] + own, rho[r]);
-            T kept_y = mode == OK_CE_PROBS ? 0 : g[y[r]];
+            T kept_y = 0;
+            if (mode != OK_CE_PROBS) {
+                T lanes[W];
+                if (one_vector) vstore(lanes, kept[r]);
+                kept_y = one_vector ? lanes[y[r]] : g[y[r]];
+            }
             DT_NAME(ce_row_grad)(t, capped, mode, g, mode == OK_CE_PROBS ? (const T *)t->target + (i0 + r) * c : NULL,
-                                 vset1(m[r]), vset1((T)row.alpha));
+                                 vset1(m[r]), vset1((T)row.alpha), one_vector ? &kept[r] : NULL);
             /* sum_k a_k (lse - x'_k) = sum_k a_k (log s - d_k) */
             loss = (mode == OK_CE_CLASS ? 0.0 : spread[r] * row.log_s - ad[r]) + ok_ce_z_term(t, rho[r], row.lse);
             if (mode != OK_CE_PROBS) {
