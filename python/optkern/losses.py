@@ -46,11 +46,11 @@ Beyond torch: cross_entropy's z_loss (PaLM) and softcap (Gemma 2), and out.
 """
 
 import math
-import numbers
 
 import numpy as np
 
 from optkern import _core
+from optkern.optim._checks import real
 
 __all__ = [
     "mse_loss",
@@ -75,12 +75,6 @@ def _reduction(reduction, size_average=None, reduce=None, allowed=("none", "mean
     if not isinstance(reduction, str) or reduction not in allowed:
         raise ValueError(f"{reduction} is not a valid value for reduction")
     return _REDUCTIONS[reduction]
-
-
-def _real(value, name):
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be a real number, got {value!r}")
-    return float(value)
 
 
 def _array(value, name):
@@ -132,7 +126,7 @@ def huber_loss(input, target, reduction="mean", delta=1.0, weight=None, *, out=N
     Returns (loss, grad); see the module's docstring.
     """
     red = _reduction(reduction)
-    delta = _real(delta, "delta")
+    delta = real(delta, "delta")
     if not delta > 0:
         raise ValueError("huber_loss does not support non-positive values for delta.")
     _same_shape(input, target)
@@ -147,7 +141,7 @@ def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction="mea
     beta must be >= 0. Returns (loss, grad); see the module's docstring.
     """
     red = _reduction(reduction, size_average, reduce)
-    beta = _real(beta, "beta")
+    beta = real(beta, "beta")
     if not beta >= 0:
         raise ValueError("smooth_l1_loss does not support negative values for beta.")
     _same_shape(input, target)
@@ -225,13 +219,13 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
     """
     red = _reduction(reduction, size_average, reduce)
     n, c, inner, samples_shape = _rows_layout(input)
-    label_smoothing = _real(label_smoothing, "label_smoothing")
+    label_smoothing = real(label_smoothing, "label_smoothing")
     if not 0.0 <= label_smoothing <= 1.0:
         raise ValueError(f"label_smoothing must be between 0.0 and 1.0. Got: {label_smoothing}")
-    z_loss = _real(z_loss, "z_loss")
+    z_loss = real(z_loss, "z_loss")
     if not 0.0 <= z_loss < math.inf:
         raise ValueError(f"z_loss must be a finite number >= 0, got {z_loss}")
-    cap = 0.0 if softcap is None else _real(softcap, "softcap")
+    cap = 0.0 if softcap is None else real(softcap, "softcap")
     if softcap is not None and not 0.0 < cap < math.inf:
         raise ValueError(f"softcap must be None or a finite number > 0, got {softcap}")
     ignore_index = int(ignore_index)
