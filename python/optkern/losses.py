@@ -91,6 +91,14 @@ def _same_shape(input, target, name="target"):
 
 # ----------------------------------------------------------------- regression
 
+def _regression(kind, input, target, reduction_code, weight, param, out):
+    """The four regression losses share one kernel; param: delta or beta."""
+    _same_shape(input, target)
+    if weight is not None:
+        _same_shape(input, weight, "weight")
+    return _core.regression_loss(kind, input, target, weight, param, reduction_code, out)
+
+
 def mse_loss(input, target, size_average=None, reduce=None, reduction="mean", weight=None, *, out=None):
     """Mean squared error (x - y)^2 and its gradient 2 (x - y).
 
@@ -98,11 +106,7 @@ def mse_loss(input, target, size_average=None, reduce=None, reduction="mean", we
     'mean' then divides by weight.sum() instead of the element count.
     Returns (loss, grad); see the module's docstring.
     """
-    red = _reduction(reduction, size_average, reduce)
-    _same_shape(input, target)
-    if weight is not None:
-        _same_shape(input, weight, "weight")
-    return _core.regression_loss("mse", input, target, weight, 0.0, red, out)
+    return _regression("mse", input, target, _reduction(reduction, size_average, reduce), weight, 0.0, out)
 
 
 def l1_loss(input, target, size_average=None, reduce=None, reduction="mean", weight=None, *, out=None):
@@ -111,11 +115,7 @@ def l1_loss(input, target, size_average=None, reduce=None, reduction="mean", wei
     weight as for mse_loss ('mean' divides by weight.sum()).
     Returns (loss, grad); see the module's docstring.
     """
-    red = _reduction(reduction, size_average, reduce)
-    _same_shape(input, target)
-    if weight is not None:
-        _same_shape(input, weight, "weight")
-    return _core.regression_loss("l1", input, target, weight, 0.0, red, out)
+    return _regression("l1", input, target, _reduction(reduction, size_average, reduce), weight, 0.0, out)
 
 
 def huber_loss(input, target, reduction="mean", delta=1.0, weight=None, *, out=None):
@@ -129,10 +129,7 @@ def huber_loss(input, target, reduction="mean", delta=1.0, weight=None, *, out=N
     delta = real(delta, "delta")
     if not delta > 0:
         raise ValueError("huber_loss does not support non-positive values for delta.")
-    _same_shape(input, target)
-    if weight is not None:
-        _same_shape(input, weight, "weight")
-    return _core.regression_loss("huber", input, target, weight, delta, red, out)
+    return _regression("huber", input, target, red, weight, delta, out)
 
 
 def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction="mean", beta=1.0, *, out=None):
@@ -144,8 +141,7 @@ def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction="mea
     beta = real(beta, "beta")
     if not beta >= 0:
         raise ValueError("smooth_l1_loss does not support negative values for beta.")
-    _same_shape(input, target)
-    return _core.regression_loss("smooth_l1", input, target, None, beta, red, out)
+    return _regression("smooth_l1", input, target, red, None, beta, out)
 
 
 # --------------------------------------------------------- class-index losses
