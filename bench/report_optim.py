@@ -45,6 +45,29 @@ def measure(optimizer, workload, rounds):
     return row
 
 
+# The speed targets of the core issue: (optimizer, workload, minimum x torch fused).
+TARGETS = [
+    ("Adam", "16M", 1.0),
+    ("SGD momentum", "16M", 1.0),
+    ("Adam", "1000x1024", 10.0),
+    ("Adam", "ViT-S (200 arrays)", 1.0),
+]
+
+
+def targets_summary(rows):
+    """One line per target: the measured ratio to torch fused, met or not."""
+    lines = []
+    for optimizer, workload, goal in TARGETS:
+        row = next((r for r in rows if r[0] == optimizer and r[1] == workload), None)
+        if row is None or row[6] == "-":
+            continue
+        ratio = float(row[6])
+        verdict = "met" if ratio >= goal else "NOT met"
+        lines.append(f"- {optimizer}, {workload}: {ratio:.2f}x torch fused "
+                     f"(target at least {goal:g}x): {verdict}")
+    return "\n".join(lines)
+
+
 HEADER = ["optimizer", "workload", "optkern ms/step", "GB/s", "of roofline", "torch fused ms",
           "x torch fused", "x best torch", "numpy ms", "x numpy"]
 
@@ -65,6 +88,9 @@ def main():
             f"`python bench/report_optim.py --rounds {args.rounds}`: float32, medians of {args.rounds} "
             "interleaved rounds; ratios are paired per round (x: peer time / optkern time, higher is "
             "faster for optkern).\n\n" + table)
+    summary = targets_summary(rows)
+    if summary:
+        body += "\n\nSpeed targets, from this run:\n\n" + summary
     print("\n" + body)
     if args.record:
         benchutil.record("Optimizers", body)

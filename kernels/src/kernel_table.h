@@ -7,6 +7,7 @@
 #define OPTKERN_KERNEL_TABLE_H
 
 #include "multi_tensor.h"
+#include "reduce.h"
 
 enum { OK_F32 = 0, OK_F64 = 1 };
 
@@ -14,6 +15,12 @@ typedef struct ok_kernel_table {
     ok_mt_span_fn sgd[2];
     ok_mt_span_fn adam[2];
     ok_mt_span_fn roofline[2];
+    void (*vmath[2])(int op, size_t n, const void *x, void *y);
+    /* loss kernels: blocks of the reduction driver (reduce.h) */
+    ok_block_fn elementwise_loss[2]; /* an ok_ew_task */
+    ok_block_fn sum[2];              /* the sum of an array */
+    ok_block_fn cross_entropy[2];    /* an ok_ce_task */
+    ok_block_fn nll_loss[2];         /* an ok_ce_task */
 } ok_kernel_table;
 
 extern const ok_kernel_table ok_kernels_scalar;

@@ -1,4 +1,4 @@
-"""optkern: fast, exact optimizer updates for NumPy arrays.
+"""optkern: fast, exact optimizer updates and loss gradients for NumPy arrays.
 
 Hand-written C kernels (AVX2 / AVX-512 with a scalar fallback, threaded with
 OpenMP) apply the optimizer update to every parameter in place, in one call
@@ -9,9 +9,13 @@ per step, with torch.optim's names, defaults, checks and numbers:
     opt.step(grads)
 
 optkern.functional has the same updates as functions over explicit state.
+optkern.losses computes a loss and its gradient in one fused call, with
+torch.nn.functional's names and numbers:
+
+    loss, grad = optkern.losses.cross_entropy(logits, labels)
 """
 
-from optkern import _core, functional, optim
+from optkern import _core, functional, losses, optim
 from optkern._config import (
     _apply_isa_cap,
     config,
@@ -32,6 +36,7 @@ __all__ = [
     "Optimizer",
     "optim",
     "functional",
+    "losses",
     "config",
     "show_config",
     "set_num_threads",

@@ -17,35 +17,41 @@ cdef inline uintptr_t end_of(cnp.ndarray a) noexcept:
     return <uintptr_t>cnp.PyArray_DATA(a) + <uintptr_t>(cnp.PyArray_SIZE(a) * cnp.PyArray_ITEMSIZE(a))
 
 
+cdef str label(str name, Py_ssize_t i):
+    """How messages name an array: name[i] in a list, or name alone (i < 0)."""
+    return f"{name}[{i}]" if i >= 0 else name
+
+
 cdef check_layout(cnp.ndarray a, str name, Py_ssize_t i, bint writable):
+    cdef str what = label(name, i)
     if not cnp.PyArray_ISNOTSWAPPED(a):
-        raise TypeError(f"{name}[{i}] has non-native byte order ({a.dtype.str}); use .astype({a.dtype.name!r})")
+        raise TypeError(f"{what} has non-native byte order ({a.dtype.str}); use .astype({a.dtype.name!r})")
     if not cnp.PyArray_IS_C_CONTIGUOUS(a):
-        raise ValueError(f"{name}[{i}] is not C-contiguous; pass numpy.ascontiguousarray(...)")
+        raise ValueError(f"{what} is not C-contiguous; pass numpy.ascontiguousarray(...)")
     if not cnp.PyArray_ISALIGNED(a):
-        raise ValueError(f"{name}[{i}] is not aligned to its dtype")
+        raise ValueError(f"{what} is not aligned to its dtype")
     if writable and not cnp.PyArray_ISWRITEABLE(a):
-        raise ValueError(f"{name}[{i}] is read-only; it is updated in place")
+        raise ValueError(f"{what} is read-only; it is updated in place")
 
 
-cdef cnp.ndarray as_param(object obj, str name, Py_ssize_t i):
+cdef cnp.ndarray as_param(object obj, str name, Py_ssize_t i, bint writable=True):
     """A tensor's leading array (a parameter, a prediction): any float array."""
     if not cnp.PyArray_Check(obj):
-        raise TypeError(f"{name}[{i}] must be a numpy.ndarray, got {type(obj).__name__}")
+        raise TypeError(f"{label(name, i)} must be a numpy.ndarray, got {type(obj).__name__}")
     cdef cnp.ndarray a = <cnp.ndarray>obj
     if dtype_index(a) < 0:
-        raise TypeError(f"{name}[{i}] has dtype {a.dtype}; optkern supports float32 and float64")
-    check_layout(a, name, i, True)
+        raise TypeError(f"{label(name, i)} has dtype {a.dtype}; optkern supports float32 and float64")
+    check_layout(a, name, i, writable)
     return a
 
 
 cdef cnp.ndarray as_companion(object obj, str name, Py_ssize_t i, cnp.ndarray lead, str lead_name, bint writable):
     """An array that goes with `lead` element for element: same dtype and shape."""
     if not cnp.PyArray_Check(obj):
-        raise TypeError(f"{name}[{i}] must be a numpy.ndarray, got {type(obj).__name__}")
+        raise TypeError(f"{label(name, i)} must be a numpy.ndarray, got {type(obj).__name__}")
     cdef cnp.ndarray a = <cnp.ndarray>obj
     if cnp.PyArray_TYPE(a) != cnp.PyArray_TYPE(lead):
-        raise TypeError(f"{name}[{i}] has dtype {a.dtype} but {lead_name}[{i}] has dtype {lead.dtype}")
+        raise TypeError(f"{label(name, i)} has dtype {a.dtype} but {label(lead_name, i)} has dtype {lead.dtype}")
     cdef int nd = cnp.PyArray_NDIM(a)
     cdef bint same = nd == cnp.PyArray_NDIM(lead)
     cdef int d
@@ -55,7 +61,8 @@ cdef cnp.ndarray as_companion(object obj, str name, Py_ssize_t i, cnp.ndarray le
                 same = False
                 break
     if not same:
-        raise ValueError(f"{name}[{i}] has shape {(<object>a).shape} but {lead_name}[{i}] has shape {(<object>lead).shape}")
+        raise ValueError(f"{label(name, i)} has shape {(<object>a).shape} but {label(lead_name, i)} "
+                         f"has shape {(<object>lead).shape}")
     check_layout(a, name, i, writable)
     return a
 

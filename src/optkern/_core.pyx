@@ -26,4 +26,6 @@ cdef enum:
 include "_config.pxi"
 include "_arrays.pxi"
 include "_optim.pxi"
+include "_losses.pxi"
 include "_bench.pxi"
+include "_vmath.pxi"

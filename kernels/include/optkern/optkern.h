@@ -7,11 +7,13 @@
  *
  *   optkern/common.h  status codes, instruction sets, threads
  *   optkern/optim.h   optimizer updates (SGD, Adam, AdamW)
+ *   optkern/losses.h  losses with their gradients (cross-entropy, MSE, ...)
  */
 #ifndef OPTKERN_OPTKERN_H
 #define OPTKERN_OPTKERN_H
 
 #include "optkern/common.h"
 #include "optkern/optim.h"
+#include "optkern/losses.h"
 
 #endif /* OPTKERN_OPTKERN_H */

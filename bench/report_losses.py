@@ -1,0 +1,121 @@
+"""The loss benchmark report: for each case (loss_cases.py) and each optkern
+variant, the time, the effective bandwidth (the bytes the operation must
+move / time), the fraction of the memory roofline, and how many times
+faster it is than torch as installed, torch with the tuned allocator and
+NumPy, all measured in this run.
+
+Everything in one process is timed interleaved (each round runs every
+callable once) and ratios are paired round by round before the median
+(benchutil). torch's tuned allocator needs GLIBC_TUNABLES at process start,
+so each case is run again in a subprocess started with it, timing torch
+and the optkern variants interleaved there; the "vs torch tuned" ratios
+are paired within that subprocess (where optkern's own new arrays come from
+the tuned allocator too). OpenMP threads wait passively (see below).
+
+    python bench/report_losses.py                 # print the table
+    python bench/report_losses.py --markdown      # as recorded in bench/RESULTS.md
+    python bench/report_losses.py --only cross_entropy --rounds 9
+"""
+
+import os
+
+# Before any OpenMP or BLAS runtime loads: optkern's OpenMP threads and
+# torch's own (a second runtime) would otherwise spin-wait on the same two
+# cores after each call and slow whichever runs next; NumPy's BLAS threads
+# likewise (the NumPy peer is single-threaded anyway).
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
+import argparse  # noqa: E402
+import json  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+
+import benchutil as bu  # noqa: E402
+import loss_cases  # noqa: E402
+
+TUNED_ALLOCATOR = "glibc.malloc.mmap_max=0:glibc.malloc.trim_threshold=17179869184"
+VARIANTS = ("optkern", "optkern out=", "optkern out=input")
+
+
+def tuned_worker(index, rounds):
+    """Run in the subprocess: torch and the optkern variants of one case."""
+    loss_cases.setup_threads()
+    case = loss_cases.all_cases()[index][1]()
+    fns = {k: v for k, v in case.fns.items() if k in VARIANTS or k == "torch"}
+    if "torch" not in fns:
+        print(json.dumps({}))
+        return
+    times = bu.interleaved(fns, rounds=rounds)
+    print(json.dumps({"torch_ms": bu.median_ms(times["torch"]),
+                      **{v: bu.paired_ratio(times["torch"], times[v]) for v in VARIANTS if v in times}}))
+
+
+def run_tuned(index, rounds):
+    env = dict(os.environ, GLIBC_TUNABLES=TUNED_ALLOCATOR)
+    cmd = [sys.executable, os.path.abspath(__file__), "--tuned-worker", str(index), "--rounds", str(rounds)]
+    done = subprocess.run(cmd, env=env, capture_output=True, text=True, check=True)
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def measure(index, name, make, rounds):
+    """The rows of one case: one per optkern variant, then the peers."""
+    case = make()
+    times = bu.interleaved(case.fns, rounds=rounds)
+    del case.fns  # free the big arrays before the subprocess makes its own
+    tuned = run_tuned(index, rounds)
+    rows = []
+    for v in VARIANTS:
+        if v not in times:
+            continue
+        roof = times["roofline in place" if v == "optkern out=input" else "roofline"]
+        rows.append([
+            name, v, f"{bu.median_ms(times[v]):.2f}", f"{bu.gbps(case.nbytes, times[v]):.1f}",
+            f"{bu.paired_ratio(roof, times[v]):.0%}",
+            f"{bu.paired_ratio(times['torch'], times[v]):.1f}x" if "torch" in times else "n/a",
+            f"{tuned[v]:.1f}x" if v in tuned else "n/a",
+            f"{bu.paired_ratio(times['numpy'], times[v]):.1f}x",
+        ])
+    peers = [f"torch {bu.median_ms(times['torch']):.1f}" if "torch" in times else "torch n/a",
+             f"torch tuned {tuned['torch_ms']:.1f}" if tuned else "torch tuned n/a",
+             f"NumPy {bu.median_ms(times['numpy']):.1f}",
+             f"roofline {bu.median_ms(times['roofline']):.2f}"]
+    if "roofline in place" in times:
+        peers.append(f"in place {bu.median_ms(times['roofline in place']):.2f}")
+    rows.append([name, "peers (ms): " + ", ".join(peers), "", "", "", "", "", ""])
+    return rows
+
+
+HEADER = ["case", "variant", "ms", "GB/s", "of roofline", "vs torch", "vs torch tuned", "vs NumPy"]
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rounds", type=int, default=15)
+    parser.add_argument("--only", help="only the cases whose name contains this")
+    parser.add_argument("--markdown", action="store_true")
+    parser.add_argument("--tuned-worker", type=int, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.tuned_worker is not None:
+        tuned_worker(args.tuned_worker, args.rounds)
+        return
+    loss_cases.setup_threads()
+    rows = []
+    for index, (name, make) in enumerate(loss_cases.all_cases()):
+        if args.only and args.only not in name:
+            continue
+        case_rows = measure(index, name, make, args.rounds)
+        rows += case_rows
+        if not args.markdown:
+            for row in case_rows:
+                print("  ".join(cell for cell in row if cell), flush=True)
+    print()
+    print(bu.machine_line())
+    print(f"{args.rounds} interleaved rounds per case; medians and paired ratios "
+          f"(\"3.0x\": optkern 3 times faster).")
+    print()
+    print(bu.markdown_table(HEADER, rows))
+
+
+if __name__ == "__main__":
+    main()

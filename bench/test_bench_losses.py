@@ -1,0 +1,48 @@
+"""pytest-benchmark suite of the losses: every case of loss_cases.py, each
+optkern variant and each peer (torch forward + backward, NumPy), and the
+memory roofline, as separate benchmarks grouped by case.
+
+    python -m pytest bench/test_bench_losses.py --benchmark-only
+    python -m pytest bench/test_bench_losses.py --benchmark-only -k "65536"
+
+For the table with effective GB/s, roofline fractions and paired ratios
+(and torch with the tuned allocator), run bench/report_losses.py.
+"""
+
+import os
+
+# As in report_losses.py: two OpenMP runtimes (optkern's, torch's) must not
+# spin on the same cores between calls.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
+import pytest  # noqa: E402
+
+import loss_cases  # noqa: E402
+
+pytest.importorskip("pytest_benchmark")
+
+CASES = loss_cases.all_cases()
+NAMES = ("optkern", "optkern out=", "optkern out=input", "torch", "numpy", "roofline", "roofline in place")
+_built = {}
+
+
+def built(index):
+    """Each case's inputs are built once (the big ones take seconds), and
+    only one case is kept at a time."""
+    if index not in _built:
+        _built.clear()
+        loss_cases.setup_threads()
+        _built[index] = CASES[index][1]()
+    return _built[index]
+
+
+@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("index", range(len(CASES)), ids=[name for name, _ in CASES])
+def test_loss(benchmark, index, name):
+    case = built(index)
+    if name not in case.fns:
+        pytest.skip(f"{name} does not apply to {CASES[index][0]}")
+    benchmark.group = CASES[index][0]
+    benchmark.extra_info["effective_bytes"] = case.nbytes
+    benchmark.pedantic(case.fns[name], rounds=7, warmup_rounds=1)

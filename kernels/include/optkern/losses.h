@@ -1,0 +1,174 @@
+/*
+ * optkern losses: the loss value AND its gradient with respect to the input
+ * (prediction or logits), in one fused, threaded pass per call.
+ *
+ * Names, arguments, reductions and numbers follow torch.nn.functional 2.13
+ * (shared/spec/losses.md); the gradient is what torch.autograd gives for
+ * loss.backward(), and for OK_REDUCTION_NONE the gradient of the sum of the
+ * per-element (or per-row) losses. Sums are accumulated in double and are
+ * bitwise the same for any thread count.
+ *
+ * Outputs, for every loss:
+ *   loss  OK_REDUCTION_NONE: one value per element (elementwise losses) or
+ *         per sample (row losses); otherwise one value, the reduced loss.
+ *   grad  shaped like the input. It may be the input array itself (the
+ *         input is then overwritten by its gradient) but must not otherwise
+ *         overlap any array the call reads.
+ *
+ * Preconditions checked (nothing is written when one fails):
+ *   OK_ERR_NULL_POINTER    a required pointer is NULL (pointers to zero
+ *                          elements may be NULL);
+ *   OK_ERR_HYPERPARAMETER  a reduction or hyperparameter out of its range
+ *                          (torch's: delta > 0, beta >= 0, label smoothing
+ *                          in [0, 1]; optkern's: z_loss >= 0, softcap >= 0);
+ *   OK_ERR_INDEX           a class target outside [0, C) that is not
+ *                          ignore_index;
+ *   OK_ERR_ALIASING        grad partially overlaps the input, or overlaps
+ *                          another array; loss overlaps any array.
+ */
+#ifndef OPTKERN_LOSSES_H
+#define OPTKERN_LOSSES_H
+
+#include "optkern/common.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum ok_reduction {
+    OK_REDUCTION_NONE = 0,     /* no reduction: per-element (per-sample) losses */
+    OK_REDUCTION_MEAN = 1,     /* the mean (see each loss for its denominator) */
+    OK_REDUCTION_SUM = 2,      /* the sum */
+    OK_REDUCTION_BATCHMEAN = 3 /* kl_div only: the sum divided by the batch size */
+} ok_reduction;
+
+/* ------------------------------------------------------------ elementwise */
+/* n elements; input, target (and weight, when given) of n elements each. */
+
+/* (x - y)^2, gradient 2 (x - y). weight (torch 2.13's, may be NULL): each
+ * element's loss is multiplied by its weight, and MEAN divides by the sum
+ * of the weights instead of n. */
+ok_status ok_mse_loss_f32(size_t n, const float *input, const float *target, const float *weight,
+                          ok_reduction reduction, float *loss, float *grad);
+ok_status ok_mse_loss_f64(size_t n, const double *input, const double *target, const double *weight,
+                          ok_reduction reduction, double *loss, double *grad);
+
+/* |x - y|, gradient sign(x - y) (0 at x = y); weight as for mse_loss. */
+ok_status ok_l1_loss_f32(size_t n, const float *input, const float *target, const float *weight,
+                         ok_reduction reduction, float *loss, float *grad);
+ok_status ok_l1_loss_f64(size_t n, const double *input, const double *target, const double *weight,
+                         ok_reduction reduction, double *loss, double *grad);
+
+/* (x-y)^2/2 where |x - y| < delta, else delta (|x - y| - delta/2); delta > 0.
+ * weight (may be NULL) multiplies each element's loss; MEAN still divides
+ * by n (torch 2.13's rule for huber_loss). */
+ok_status ok_huber_loss_f32(size_t n, const float *input, const float *target, const float *weight,
+                            double delta, ok_reduction reduction, float *loss, float *grad);
+ok_status ok_huber_loss_f64(size_t n, const double *input, const double *target, const double *weight,
+                            double delta, ok_reduction reduction, double *loss, double *grad);
+
+/* huber_loss(delta = beta) / beta; beta >= 0, and beta = 0 is l1_loss. */
+ok_status ok_smooth_l1_loss_f32(size_t n, const float *input, const float *target, double beta,
+                                ok_reduction reduction, float *loss, float *grad);
+ok_status ok_smooth_l1_loss_f64(size_t n, const double *input, const double *target, double beta,
+                                ok_reduction reduction, double *loss, double *grad);
+
+/* y (log y - x), 0 where y = 0 (torch: xlogy(y, y) - y x); with log_target,
+ * e^y (y - x). Gradient -y (-e^y). MEAN divides by n, BATCHMEAN by `batch`
+ * (the input's first dimension; torch uses 1 for a 0-d input). */
+ok_status ok_kl_div_f32(size_t n, size_t batch, const float *input, const float *target, int log_target,
+                        ok_reduction reduction, float *loss, float *grad);
+ok_status ok_kl_div_f64(size_t n, size_t batch, const double *input, const double *target, int log_target,
+                        ok_reduction reduction, double *loss, double *grad);
+
+/*
+ * An array broadcast against the input of an elementwise loss: element i of
+ * the input pairs with data[(i / block) % period] (data in the loss's dtype;
+ * NULL: absent). A per-class weight of shape (C,) against an (N, C) input is
+ * {w, 1, C}; a per-sample weight of shape (N, 1) is {w, C, N}; a full-shape
+ * one {w, 1, n}. block and period must be >= 1.
+ */
+typedef struct ok_bcast {
+    const void *data;
+    size_t block;
+    size_t period;
+} ok_bcast;
+
+/* -w [p y log sigmoid(x) + (1 - y) log(1 - sigmoid(x))], computed as
+ * w [(1 - y) x + (1 + (p - 1) y) softplus(-x)]; gradient
+ * w [sigmoid(x) (1 + (p - 1) y) - p y]. weight w and pos_weight p may be
+ * NULL (all ones). MEAN divides by n. */
+ok_status ok_binary_cross_entropy_with_logits_f32(size_t n, const float *input, const float *target,
+                                                  const ok_bcast *weight, const ok_bcast *pos_weight,
+                                                  ok_reduction reduction, float *loss, float *grad);
+ok_status ok_binary_cross_entropy_with_logits_f64(size_t n, const double *input, const double *target,
+                                                  const ok_bcast *weight, const ok_bcast *pos_weight,
+                                                  ok_reduction reduction, double *loss, double *grad);
+
+/* --------------------------------------------------------------- row-wise */
+/*
+ * Logits (or log-probabilities) of shape n x c x inner, the class axis in the
+ * middle: (N, C) is inner = 1, torch's (N, C, d1, ...) is inner = d1 * ...
+ * There are n * inner samples; class targets hold one index per sample
+ * (shape n x inner), probability targets the logits' shape.
+ */
+
+typedef enum ok_index_type {
+    OK_INDEX_INT64 = 0,
+    OK_INDEX_INT32 = 1
+} ok_index_type;
+
+typedef struct ok_cross_entropy_options {
+    const void *weight;     /* c class weights in the logits' dtype, or NULL */
+    int64_t ignore_index;   /* class targets: samples with this target count for nothing */
+    double label_smoothing; /* epsilon in [0, 1] */
+    double z_loss;          /* >= 0: adds z_loss * lse^2 per sample (PaLM) */
+    double softcap;         /* 0: none; > 0: logits become softcap * tanh(x / softcap) (Gemma 2) */
+    ok_reduction reduction; /* NONE, MEAN or SUM */
+} ok_cross_entropy_options;
+
+#define OK_CROSS_ENTROPY_DEFAULTS {NULL, -100, 0.0, 0.0, 0.0, OK_REDUCTION_MEAN}
+
+/*
+ * Cross-entropy with class-index targets (torch.nn.functional.cross_entropy):
+ *   loss_i = w_{y_i} [(1 - eps) (lse_i - x_{i,y_i}) + z lse_i^2]
+ *            + (eps / c) sum_k w_k (lse_i - x_{i,k})
+ * with lse_i = log sum_k exp(x_{i,k}). MEAN divides by the sum of w_{y_i}
+ * over the samples not ignored (NaN when every sample is ignored). Ignored
+ * samples get loss 0 and an exactly zero gradient (with inner = 1 their
+ * logits are not even read; torch's gradient there is NaN when they hold
+ * NaN). The logits are read twice; grad may be the logits themselves.
+ */
+ok_status ok_cross_entropy_f32(size_t n, size_t c, size_t inner, const float *logits, const void *target,
+                               ok_index_type target_type, const ok_cross_entropy_options *options,
+                               float *loss, float *grad);
+ok_status ok_cross_entropy_f64(size_t n, size_t c, size_t inner, const double *logits, const void *target,
+                               ok_index_type target_type, const ok_cross_entropy_options *options,
+                               double *loss, double *grad);
+
+/*
+ * Cross-entropy with probability targets t (the logits' shape and dtype):
+ *   loss_i = -sum_k w_k t'_{i,k} log_softmax(x_i)_k + z lse_i^2,
+ *   t' = (1 - eps) t + eps / c.
+ * MEAN divides by the number of samples n * inner; ignore_index is unused.
+ */
+ok_status ok_cross_entropy_probs_f32(size_t n, size_t c, size_t inner, const float *logits, const float *target,
+                                     const ok_cross_entropy_options *options, float *loss, float *grad);
+ok_status ok_cross_entropy_probs_f64(size_t n, size_t c, size_t inner, const double *logits,
+                                     const double *target, const ok_cross_entropy_options *options,
+                                     double *loss, double *grad);
+
+/* -w_{y_i} x_{i,y_i} on log-probabilities x, with cross_entropy's targets,
+ * weight, ignore_index and MEAN denominator. */
+ok_status ok_nll_loss_f32(size_t n, size_t c, size_t inner, const float *input, const void *target,
+                          ok_index_type target_type, const float *weight, int64_t ignore_index,
+                          ok_reduction reduction, float *loss, float *grad);
+ok_status ok_nll_loss_f64(size_t n, size_t c, size_t inner, const double *input, const void *target,
+                          ok_index_type target_type, const double *weight, int64_t ignore_index,
+                          ok_reduction reduction, double *loss, double *grad);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* OPTKERN_LOSSES_H */

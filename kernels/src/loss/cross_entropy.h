@@ -1,0 +1,420 @@
+/*
+ * Cross-entropy with its gradient (a kernel body: included once per dtype by
+ * kernels_target.c): torch.nn.functional.cross_entropy with class-index or
+ * probability targets, class weights, ignore_index and label smoothing
+ * (shared/spec/losses.md), plus PaLM's z-loss and Gemma 2's logit soft cap.
+ *
+ * Per sample, with x' = cap tanh(x / cap) (or x without a soft cap),
+ * m = max_k x'_k, s = sum_k exp(x'_k - m), lse = m + log s, the target
+ * weights
+ *   a_k = w_k ((1 - eps) [k = y] + eps / C)     class target y
+ *   a_k = w_k ((1 - eps) t_k + eps / C)         probability target t
+ * their total A = sum_k a_k and the row weight rho (w_y, or 1 for
+ * probabilities):
+ *   loss_i     = sum_k a_k (lse - x'_k) + z rho lse^2
+ *   dloss/dx'_k = softmax_k (A + 2 z rho lse) - a_k
+ * computed as g_k = exp(x'_k - m) alpha - r a_k, alpha = r (A + 2 z rho lse) / s
+ * (r: the reduction's scale), times 1 - (x'_k / cap)^2 through the soft cap.
+ * lse - x'_k is taken as log s - (x'_k - m): no cancellation for large
+ * logits, and no probability or log-probability is ever stored.
+ *
+ * Three passes per sample; the logits are read twice, and the only array
+ * written is the gradient:
+ *   pass 1  m, the max of the logits (of x: the soft cap is increasing).
+ *   pass 2  e_k = exp(x'_k - m) and s = sum_k e_k (in double), and for
+ *           weighted targets sum_k a_k and sum_k a_k (x'_k - m); e_k is
+ *           kept in the gradient's place (soft-capped: x'_k / cap, from which
+ *           pass 3 recomputes e_k and the chain factor). One exp per element.
+ *   pass 3  over what pass 2 kept, now in cache: g_k = e_k alpha - r a_k.
+ * This spends one exp per element where an online softmax (a running max and
+ * rescaled sum in pass 1, Milakov and Gimelshein 2018) spends two, for the
+ * same two reads of the logits: the exp is most of the arithmetic.
+ * The class target's own terms, (1 - eps) rho (lse - x'_y) and its gradient
+ * entry, come last, from x_y read before pass 2 and e_y kept by it.
+ *
+ * Rows (inner == 1, logits (N, C)): rows of over CE_GROUP_BYTES run one at a
+ * time, the next row's lines prefetched into L2 during pass 2; shorter rows
+ * run CE_GROUP at a time, each pass over the whole group, so that their
+ * short dependency chains overlap. Columns (inner > 1, logits (N, C, d1,
+ * ...)): the same algebra with the vector lanes along the contiguous inner
+ * axis, W samples at a time, each lane finished on its own in double.
+ *
+ * Ignored samples: loss 0 and a gradient of exactly 0 (not read at all as
+ * rows). Non-finite logits: NaN (or +-inf) spreads through s to the sample's
+ * loss and whole gradient row, as in torch.
+ */
+
+/* pass 1 keeps CE_CHUNK running maxima (independent chains). */
+#undef CE_CHUNK
+#define CE_CHUNK 4
+/* Rows of up to CE_GROUP_BYTES go CE_GROUP at a time (ce_row_group). */
+#undef CE_GROUP
+#undef CE_GROUP_BYTES
+#define CE_GROUP 8
+#define CE_GROUP_BYTES 4096
+
+/* x' from logits x (soft-capped when capped, *tc = x'/cap). */
+OK_INLINE V DT_NAME(ce_cap)(V x, const int capped, T cap, V *tc) {
+    if (!capped) return x;
+    *tc = DT_NAME(vtanh)(vmul(x, vset1((T)1 / cap)));
+    return vmul(vset1(cap), *tc);
+}
+
+/* x' of `lanes` logits at p (the other lanes 0). */
+OK_INLINE V DT_NAME(ce_load)(const T *p, size_t lanes, const int capped, T cap, V *tc) {
+    return DT_NAME(ce_cap)(vld(p, lanes), capped, cap, tc);
+}
+
+/* The max of x' from the max of x: the soft cap is increasing. */
+OK_INLINE V DT_NAME(ce_cap_max)(V m, const int capped, T cap) {
+    return capped ? vmul(vset1(cap), DT_NAME(vtanh)(vmul(m, vset1((T)1 / cap)))) : m;
+}
+
+/* e^d, with d = x' - m <= 0. */
+#define ce_exp DT_NAME(vexp_flush)
+
+/* a_k for a vector of classes at k (the mode's formula above, without the
+ * class target's own term), 0 in masked-off lanes; tp: the probability
+ * target at k, w: the class weights at k (NULL: none). */
+OK_INLINE V DT_NAME(ce_weights)(const ok_ce_task *t, const int mode, const T *w, const T *tp, size_t lanes) {
+    V a;
+    if (mode == OK_CE_PROBS)
+        a = vfma(vset1((T)t->keep), vld(tp, lanes), vset1((T)t->eps_over_c));
+    else
+        a = vset1((T)t->eps_over_c);
+    if (w) a = vmul(a, vld(w, lanes));
+    return lanes < (size_t)W ? vselect(mfirst(lanes), a, vzero()) : a;
+}
+
+/* What pass 2 stores in the gradient's place for pass 3: e = exp(x' - m),
+ * or, soft-capped, tc = x'/cap (from which pass 3 recomputes e, and needs
+ * tc itself for the chain rule). */
+OK_INLINE V DT_NAME(ce_kept)(const int capped, V e, V tc) { return capped ? tc : e; }
+
+/* Pass 3 on one vector of what pass 2 kept: the gradient, less the scaled
+ * target weights a when has_a. e is recomputed from x'/cap exactly as pass
+ * 2 computed it, so it is the very term that went into s. */
+OK_INLINE V DT_NAME(ce_grad)(const ok_ce_task *t, const int capped, const int has_a, V kept, V m, V alpha, V a) {
+    V e = capped ? ce_exp(vsub(vmul(vset1((T)t->softcap), kept), m)) : kept;
+    V grad = vmul(e, alpha);
+    if (has_a) grad = vfnma(vset1((T)t->scale), a, grad);
+    if (capped) grad = vmul(grad, vfnma(kept, kept, vset1((T)1)));
+    return grad;
+}
+
+/* ---------------------------------------------------------------- rows */
+
+/* Pass 1: the max of a row of c logits (of x; ce_cap_max makes it x'). */
+OK_INLINE V DT_NAME(ce_row_max)(const T *x, size_t c) {
+    const T low = (T)-INFINITY;
+    V m[CE_CHUNK];
+    for (int k = 0; k < CE_CHUNK; k++) m[k] = vset1(low);
+    size_t j = 0;
+    for (; j + CE_CHUNK * W <= c; j += CE_CHUNK * W)
+        for (int k = 0; k < CE_CHUNK; k++) m[k] = vmax(m[k], vload(x + j + k * W));
+    for (; j < c; j += W) m[0] = vmax(m[0], vld_fill(x + j, c - j < (size_t)W ? c - j : (size_t)W, low));
+    for (int k = 1; k < CE_CHUNK; k++) m[0] = vmax(m[0], m[k]);
+    return vset1(vhmax(m[0]));
+}
+
+/* Sums of pass 2 over a row. */
+typedef struct DT_NAME(ce_sums) {
+    VA s;    /* sum_k e_k */
+    VA mass; /* sum_k a_k (probability targets) */
+    VA ad;   /* sum_k a_k d_k, d_k = x'_k - m */
+} DT_NAME(ce_sums);
+
+/* Pass 2 on one vector of a row at x (`lanes` of it): e_k = exp(x'_k - m)
+ * added to the sums, in double: a float sum would round 1 + e (the max's
+ * term and a small one) and lose the loss of a confident prediction,
+ * log(1 + e). e (or tc) is kept in g for pass 3. */
+OK_INLINE void DT_NAME(ce_row_exp_step)(const ok_ce_task *t, const int capped, const int mode, const T *x, T *g,
+                                        const T *w, const T *tp, size_t lanes, V m, DT_NAME(ce_sums) *sums,
+                                        V *keep) {
+    V tc, d = vsub(DT_NAME(ce_load)(x, lanes, capped, (T)t->softcap, &tc), m);
+    V e = ce_exp(d);
+    if (lanes < (size_t)W) e = vselect(mfirst(lanes), e, vzero());
+    sums->s = vacc_add(sums->s, e);
+    if (mode != OK_CE_CLASS) {
+        V a = DT_NAME(ce_weights)(t, mode, w, tp, lanes);
+        if (mode == OK_CE_PROBS) sums->mass = vacc_add(sums->mass, a);
+        if (lanes < (size_t)W) d = vselect(mfirst(lanes), d, vzero());
+        sums->ad = vacc_add(sums->ad, vmul(a, d));
+    }
+    if (keep)
+        *keep = DT_NAME(ce_kept)(capped, e, tc);
+    else
+        vst(g, DT_NAME(ce_kept)(capped, e, tc), lanes);
+}
+
+/* Pass 2 over a row; next_x and next_g (or NULL): the next row's logits and
+ * gradient, prefetched into L2 a cache line per line of this row, so that
+ * the next pass 1 finds them there: the memory traffic then overlaps this
+ * pass's arithmetic instead of following it. keep (or NULL): for a row of
+ * one vector, where the kept values go instead of g (see ce_row_group). */
+OK_INLINE DT_NAME(ce_sums) DT_NAME(ce_row_exp)(const ok_ce_task *t, const int capped, const int mode, const T *x,
+                                               T *g, const T *tp, V m, const T *next_x, T *next_g, V *keep) {
+    const size_t c = t->c, line = 64 / sizeof(T);
+    const T *w = (const T *)t->weight;
+    DT_NAME(ce_sums) sums = {vacc_zero(), vacc_zero(), vacc_zero()};
+    size_t j = 0;
+    for (; j + W <= c; j += W) {
+        if (next_x && j % line < (size_t)W) {
+            OK_PREFETCH_L2(next_x + j, 0);
+            if (next_g != next_x) OK_PREFETCH_L2(next_g + j, 1);
+        }
+        DT_NAME(ce_row_exp_step)(t, capped, mode, x + j, g + j, w ? w + j : NULL, tp ? tp + j : NULL, W, m, &sums,
+                                 keep);
+    }
+    if (j < c)
+        DT_NAME(ce_row_exp_step)(t, capped, mode, x + j, g + j, w ? w + j : NULL, tp ? tp + j : NULL, c - j, m,
+                                 &sums, keep);
+    return sums;
+}
+
+/* Pass 3 over a row: what pass 2 kept in g (or in *kept, for a row of one
+ * vector) becomes the gradient. */
+OK_INLINE void DT_NAME(ce_row_grad)(const ok_ce_task *t, const int capped, const int mode, T *g, const T *tp, V m,
+                                    V alpha, const V *kept) {
+    const size_t c = t->c;
+    const T *w = (const T *)t->weight;
+    size_t j = 0;
+    for (; j + W <= c; j += W) {
+        V a = mode == OK_CE_CLASS ? vzero() : DT_NAME(ce_weights)(t, mode, w ? w + j : NULL, tp ? tp + j : NULL, W);
+        vstore(g + j, DT_NAME(ce_grad)(t, capped, mode != OK_CE_CLASS, kept ? *kept : vload(g + j), m, alpha, a));
+    }
+    if (j < c) {
+        size_t n = c - j;
+        V a = mode == OK_CE_CLASS ? vzero() : DT_NAME(ce_weights)(t, mode, w ? w + j : NULL, tp ? tp + j : NULL, n);
+        vst(g + j, DT_NAME(ce_grad)(t, capped, mode != OK_CE_CLASS, kept ? *kept : vld(g + j, n), m, alpha, a), n);
+    }
+}
+
+OK_INLINE void DT_NAME(ce_zero_row)(T *g, size_t c) {
+    size_t j = 0;
+    for (; j + W <= c; j += W) vst(g + j, vzero(), W);
+    if (j < c) vst(g + j, vzero(), c - j);
+}
+
+/*
+ * Samples [i, i + count) of an (N, C) task, each pass over all of them in
+ * turn: the rows are independent, so their dependency chains (max, exp,
+ * sum, log) overlap in the processor instead of running one after another.
+ * For short rows that is most of the time. Writes or sums the losses.
+ */
+OK_INLINE double DT_NAME(ce_row_group)(const ok_ce_task *t, const int capped, const int mode, size_t i0,
+                                       size_t count) {
+    const size_t c = t->c;
+    const T *w = (const T *)t->weight;
+    const T cap = (T)t->softcap;
+    int64_t y[CE_GROUP];
+    int live[CE_GROUP];
+    /* A row of one vector keeps pass 2's values here, not in g: the masked
+     * store of one short row and the masked load of the next would overlap
+     * (their vectors span the neighbour's elements), which stalls the load
+     * until the store is written back. */
+    V kept[CE_GROUP];
+    const int one_vector = c <= (size_t)W;
+    double rho[CE_GROUP], s[CE_GROUP], spread[CE_GROUP], ad[CE_GROUP];
+    T m[CE_GROUP], x_y[CE_GROUP];
+    for (size_t r = 0; r < count; r++) {
+        const T *x = (const T *)t->logits + (i0 + r) * c;
+        live[r] = 1, rho[r] = 1.0, y[r] = 0, x_y[r] = 0;
+        if (mode != OK_CE_PROBS) {
+            y[r] = ok_target_at(t, i0 + r);
+            live[r] = y[r] != t->ignore_index;
+            if (!live[r]) continue;
+            rho[r] = w ? (double)w[y[r]] : 1.0;
+            x_y[r] = x[y[r]]; /* before pass 2 may overwrite it */
+        }
+        m[r] = vhmax(DT_NAME(ce_cap_max)(DT_NAME(ce_row_max)(x, c), capped, cap));
+    }
+    for (size_t r = 0; r < count; r++) {
+        if (!live[r]) continue;
+        size_t at = (i0 + r) * c;
+        /* A long row (a group of one) prefetches the next: see ce_row_exp. */
+        int ahead = count == 1 && i0 + 1 < t->n;
+        DT_NAME(ce_sums) sums = DT_NAME(ce_row_exp)(t, capped, mode, (const T *)t->logits + at, (T *)t->grad + at,
+                                                    mode == OK_CE_PROBS ? (const T *)t->target + at : NULL,
+                                                    vset1(m[r]), ahead ? (const T *)t->logits + at + c : NULL,
+                                                    ahead ? (T *)t->grad + at + c : NULL,
+                                                    one_vector ? &kept[r] : NULL);
+        s[r] = vacc_sum(sums.s);
+        ad[r] = vacc_sum(sums.ad);
+        /* The vector part of the target weights, sum_k a_k: the smoothing's
+         * (eps/C) W, or the probabilities'; the class target's own term apart. */
+        spread[r] = mode == OK_CE_PROBS ? vacc_sum(sums.mass) : t->eps_over_c * t->weight_sum;
+    }
+    double total = 0.0;
+    for (size_t r = 0; r < count; r++) {
+        T *g = (T *)t->grad + (i0 + r) * c;
+        double loss = 0.0;
+        if (!live[r]) {
+            DT_NAME(ce_zero_row)(g, c);
+        } else {
+            double own = mode == OK_CE_PROBS ? 0.0 : t->keep * rho[r];
+            ok_ce_row row = ok_ce_row_stats(t, (double)m[r], s[r], spread[r] + own, rho[r]);
+            T kept_y = 0;
+            if (mode != OK_CE_PROBS) {
+                T lanes[W];
+                if (one_vector) vstore(lanes, kept[r]);
+                kept_y = one_vector ? lanes[y[r]] : g[y[r]];
+            }
+            DT_NAME(ce_row_grad)(t, capped, mode, g, mode == OK_CE_PROBS ? (const T *)t->target + (i0 + r) * c : NULL,
+                                 vset1(m[r]), vset1((T)row.alpha), one_vector ? &kept[r] : NULL);
+            /* sum_k a_k (lse - x'_k) = sum_k a_k (log s - d_k) */
+            loss = (mode == OK_CE_CLASS ? 0.0 : spread[r] * row.log_s - ad[r]) + ok_ce_z_term(t, rho[r], row.lse);
+            if (mode != OK_CE_PROBS) {
+                /* The class target's own terms, from what pass 2 kept there
+                 * (e_y, or x'_y/cap), computed as pass 2 did: x'_y - m is 0
+                 * exactly where x_y is the max. Its gradient entry is redone
+                 * in double, as p_y A - (1 - eps) rho cancels. */
+                T xc = capped ? cap * kept_y : x_y[r];
+                double e_y = capped ? exp((double)(T)(xc - m[r])) : (double)kept_y;
+                double chain = capped ? 1.0 - (double)kept_y * (double)kept_y : 1.0;
+                double a_y = mode == OK_CE_CLASS_SMOOTH ? t->eps_over_c * (w ? (double)w[y[r]] : 1.0) : 0.0;
+                loss += own * (row.log_s - (double)(T)(xc - m[r]));
+                g[y[r]] = (T)((e_y * row.alpha - t->scale * (a_y + own)) * chain);
+            }
+        }
+        if (t->loss)
+            ((T *)t->loss)[i0 + r] = (T)loss;
+        else
+            total += loss;
+    }
+    return total;
+}
+
+OK_INLINE double DT_NAME(ce_rows)(const ok_ce_task *t, const int capped, const int mode, size_t begin, size_t end) {
+    const size_t group = t->c * sizeof(T) <= CE_GROUP_BYTES ? CE_GROUP : 1;
+    double sum = 0.0;
+    for (size_t i = begin; i < end; i += group)
+        sum += DT_NAME(ce_row_group)(t, capped, mode, i, end - i < group ? end - i : group);
+    return sum;
+}
+
+/* ------------------------------------------------------------- columns */
+
+/* Samples (n, d0 .. d0 + lanes) of an (N, C, inner) task: the sum of their
+ * losses, or each written to t->loss. The lanes of every vector are
+ * `lanes` samples; the class axis is walked with stride inner. */
+OK_INLINE double DT_NAME(ce_columns)(const ok_ce_task *t, const int capped, const int mode, size_t n, size_t d0,
+                                     size_t lanes) {
+    const size_t c = t->c, inner = t->inner, first = n * inner + d0;
+    const T *x = (const T *)t->logits + n * c * inner + d0;
+    T *g = (T *)t->grad + n * c * inner + d0;
+    const T *tp = mode == OK_CE_PROBS ? (const T *)t->target + n * c * inner + d0 : NULL;
+    const T *w = (const T *)t->weight;
+    const T cap = (T)t->softcap;
+    /* Per lane: its class (-1: none), the class's own weight (1 - eps) rho,
+     * and whether the sample counts. */
+    T cls[W], own[W], live[W];
+    double rho[W];
+    for (size_t l = 0; l < (size_t)W; l++) {
+        cls[l] = -1, own[l] = 0, live[l] = 0, rho[l] = 0.0;
+        if (l >= lanes) continue;
+        if (mode == OK_CE_PROBS) {
+            live[l] = 1, rho[l] = 1.0;
+            continue;
+        }
+        int64_t y = ok_target_at(t, first + l);
+        if (y == t->ignore_index) continue;
+        live[l] = 1, cls[l] = (T)y;
+        rho[l] = w ? (double)w[y] : 1.0;
+        own[l] = (T)(t->keep * rho[l]);
+    }
+    const V vcls = vload(cls), vown = vload(own);
+    /* pass 1 */
+    V m = vset1((T)-INFINITY), tc;
+    for (size_t k = 0; k < c; k++) m = vmax(m, vld(x + k * inner, lanes));
+    m = DT_NAME(ce_cap_max)(m, capped, cap);
+    /* pass 2: a_k here includes the class target's own term */
+    VA s = vacc_zero(), mass = vacc_zero(), ad = vacc_zero();
+    for (size_t k = 0; k < c; k++) {
+        V d = vsub(DT_NAME(ce_load)(x + k * inner, lanes, capped, cap, &tc), m);
+        V e = ce_exp(d);
+        s = vacc_add(s, e);
+        V a = mode == OK_CE_CLASS ? vzero() : DT_NAME(ce_weights)(t, mode, NULL, tp ? tp + k * inner : NULL, lanes);
+        if (w && mode != OK_CE_CLASS) a = vmul(a, vset1(w[k]));
+        a = vadd(a, vselect(veq(vcls, vset1((T)k)), vown, vzero()));
+        if (mode == OK_CE_PROBS) mass = vacc_add(mass, a);
+        ad = vacc_add(ad, vmul(a, d));
+        vst(g + k * inner, DT_NAME(ce_kept)(capped, e, tc), lanes);
+    }
+    /* per sample */
+    T mv[W], alpha[W];
+    double sv[W], massv[W], adv[W], loss[W];
+    vstore(mv, m);
+    vacc_store(sv, s);
+    vacc_store(massv, mass);
+    vacc_store(adv, ad);
+    for (size_t l = 0; l < (size_t)W; l++) {
+        alpha[l] = 0, loss[l] = 0.0;
+        if (!live[l]) continue;
+        if (mode != OK_CE_PROBS) massv[l] = t->keep * rho[l] + t->eps_over_c * t->weight_sum;
+        ok_ce_row row = ok_ce_row_stats(t, (double)mv[l], sv[l], massv[l], rho[l]);
+        alpha[l] = (T)row.alpha;
+        loss[l] = massv[l] * row.log_s - adv[l] + ok_ce_z_term(t, rho[l], row.lse);
+    }
+    /* pass 3 */
+    const V valpha = vload(alpha);
+    const M counts = vgt(vload(live), vzero());
+    for (size_t k = 0; k < c; k++) {
+        V a = mode == OK_CE_CLASS ? vzero() : DT_NAME(ce_weights)(t, mode, NULL, tp ? tp + k * inner : NULL, lanes);
+        if (w && mode != OK_CE_CLASS) a = vmul(a, vset1(w[k]));
+        a = vadd(a, vselect(veq(vcls, vset1((T)k)), vown, vzero()));
+        V grad = DT_NAME(ce_grad)(t, capped, 1, vld(g + k * inner, lanes), m, valpha, a);
+        vst(g + k * inner, vselect(counts, grad, vzero()), lanes);
+    }
+    double sum = 0.0;
+    for (size_t l = 0; l < lanes; l++) {
+        if (t->loss)
+            ((T *)t->loss)[first + l] = (T)loss[l];
+        else
+            sum += loss[l];
+    }
+    return sum;
+}
+
+/* The run of samples from p (< end) that share n, at most W along inner:
+ * sample (n, d) and the run's length. */
+OK_INLINE size_t DT_NAME(ce_run_at)(const ok_ce_task *t, size_t p, size_t end, size_t *n, size_t *d) {
+    *n = p / t->inner, *d = p % t->inner;
+    size_t lanes = t->inner - *d;
+    if (lanes > (size_t)W) lanes = W;
+    return lanes < end - p ? lanes : end - p;
+}
+
+/* Samples [begin, end) of an (N, C, inner) task, in runs along inner. */
+OK_INLINE double DT_NAME(ce_column_runs)(const ok_ce_task *t, const int capped, const int mode, size_t begin,
+                                         size_t end) {
+    double sum = 0.0;
+    for (size_t p = begin, n, d, lanes; p < end; p += lanes) {
+        lanes = DT_NAME(ce_run_at)(t, p, end, &n, &d);
+        sum += DT_NAME(ce_columns)(t, capped, mode, n, d, lanes);
+    }
+    return sum;
+}
+
+OK_INLINE double DT_NAME(ce_run)(const ok_ce_task *t, const int capped, const int mode, size_t begin, size_t end) {
+    return t->inner == 1 ? DT_NAME(ce_rows)(t, capped, mode, begin, end)
+                         : DT_NAME(ce_column_runs)(t, capped, mode, begin, end);
+}
+
+/* Samples [begin, end) of a cross-entropy task: their loss sum. */
+static double DT_NAME(cross_entropy_block)(const void *task, size_t begin, size_t end) {
+    const ok_ce_task k = *(const ok_ce_task *)task, *t = &k; /* a local copy: no reloads */
+    const int capped = t->softcap > 0;
+    const int mode = t->target_kind == OK_TARGET_PROBS ? OK_CE_PROBS
+                     : t->eps_over_c > 0               ? OK_CE_CLASS_SMOOTH
+                                                       : OK_CE_CLASS;
+#define OK_CE_CASE(cap, md) \
+    if (capped == cap && mode == md) return DT_NAME(ce_run)(t, cap, md, begin, end);
+    OK_CE_CASE(0, OK_CE_CLASS)
+    OK_CE_CASE(0, OK_CE_CLASS_SMOOTH)
+    OK_CE_CASE(0, OK_CE_PROBS)
+    OK_CE_CASE(1, OK_CE_CLASS)
+    OK_CE_CASE(1, OK_CE_CLASS_SMOOTH)
+#undef OK_CE_CASE
+    return DT_NAME(ce_run)(t, 1, OK_CE_PROBS, begin, end);
+}

@@ -1,0 +1,103 @@
+/*
+ * The loop every elementwise loss shares (a kernel body: included once per
+ * dtype by kernels_target.c, after the formulas in regression.h, kl_div.h
+ * and bce_with_logits.h): one block of elements [begin, end) of an
+ * ok_ew_task, returning the block's loss sum. It reads input and target,
+ * writes the gradient (over the input when they are the same array) and,
+ * for reduction 'none', the per-element losses.
+ *
+ * The weight and pos_weight operands are broadcast (ok_bcast): the block is
+ * cut into segments over which each is either contiguous or one value, so
+ * the inner loop only ever loads a vector or uses a constant. Tails are
+ * masked, and masked-off lanes are kept out of the sum, so every element is
+ * computed the same way wherever it lies.
+ */
+
+/* The loss lanes of `kind`; *g gets the gradient lanes. kind is a constant
+ * wherever this is inlined, so the switch folds away. */
+OK_INLINE V DT_NAME(ew_lanes)(const ok_ew_task *t, const int kind, V x, V y, V w, V p, V *g) {
+    switch (kind) {
+    case OK_EW_MSE: return DT_NAME(mse_lanes)(t, x, y, w, g);
+    case OK_EW_L1: return DT_NAME(l1_lanes)(t, x, y, w, g);
+    case OK_EW_HUBER: return DT_NAME(huber_lanes)(t, x, y, w, g);
+    case OK_EW_KL_DIV: return DT_NAME(kl_div_lanes)(t, x, y, g);
+    case OK_EW_KL_DIV_LOG_TARGET: return DT_NAME(kl_div_log_target_lanes)(t, x, y, g);
+    default: return DT_NAME(bce_with_logits_lanes)(t, x, y, w, p, g);
+    }
+}
+
+/* An operand at element i: a pointer to its contiguous values (*value
+ * unused), or NULL and the one value it has from i up to *stop, which is
+ * lowered to where that stops being true. */
+OK_INLINE const T *DT_NAME(ew_operand)(const ok_bcast *b, size_t i, T *value, size_t *stop) {
+    size_t next = SIZE_MAX;
+    const T *data = (const T *)b->data, *ptr = NULL;
+    if (!data) {
+        *value = (T)1;
+    } else if (b->block == 1 && b->period > 1) {
+        size_t k = i % b->period;
+        ptr = data + k;
+        next = i - k + b->period;
+    } else {
+        *value = data[(i / b->block) % b->period];
+        if (b->period > 1) next = i - i % b->block + b->block;
+    }
+    if (next < *stop) *stop = next;
+    return ptr;
+}
+
+OK_INLINE VA DT_NAME(ew_step)(const ok_ew_task *t, const int kind, size_t at, size_t lanes, const T *wp, T wv,
+                              const T *pp, T pv, VA acc) {
+    V w = wp ? vld(wp, lanes) : vset1(wv);
+    V p = pp ? vld(pp, lanes) : vset1(pv);
+    V g, loss = DT_NAME(ew_lanes)(t, kind, vld((const T *)t->input + at, lanes),
+                                  vld((const T *)t->target + at, lanes), w, p, &g);
+    vst((T *)t->grad + at, g, lanes);
+    if (t->loss) {
+        vst((T *)t->loss + at, loss, lanes);
+    } else {
+        if (lanes < (size_t)W) loss = vselect(mfirst(lanes), loss, vzero());
+        acc = vacc_add(acc, loss);
+    }
+    return acc;
+}
+
+OK_INLINE double DT_NAME(ew_loop)(const ok_ew_task *t, const int kind, size_t begin, size_t end) {
+    VA acc = vacc_zero();
+    size_t i = begin;
+    while (i < end) {
+        size_t stop = end;
+        T wv = 1, pv = 1;
+        const T *wp = DT_NAME(ew_operand)(&t->weight, i, &wv, &stop);
+        const T *pp = DT_NAME(ew_operand)(&t->pos_weight, i, &pv, &stop);
+        size_t j = 0, n = stop - i;
+        for (; j + W <= n; j += W)
+            acc = DT_NAME(ew_step)(t, kind, i + j, W, wp ? wp + j : NULL, wv, pp ? pp + j : NULL, pv, acc);
+        if (j < n)
+            acc = DT_NAME(ew_step)(t, kind, i + j, n - j, wp ? wp + j : NULL, wv, pp ? pp + j : NULL, pv, acc);
+        i = stop;
+    }
+    return vacc_sum(acc);
+}
+
+static double DT_NAME(ew_block)(const void *task, size_t begin, size_t end) {
+    const ok_ew_task k = *(const ok_ew_task *)task, *t = &k; /* a local copy: no reloads */
+    switch (t->kind) {
+    case OK_EW_MSE: return DT_NAME(ew_loop)(t, OK_EW_MSE, begin, end);
+    case OK_EW_L1: return DT_NAME(ew_loop)(t, OK_EW_L1, begin, end);
+    case OK_EW_HUBER: return DT_NAME(ew_loop)(t, OK_EW_HUBER, begin, end);
+    case OK_EW_KL_DIV: return DT_NAME(ew_loop)(t, OK_EW_KL_DIV, begin, end);
+    case OK_EW_KL_DIV_LOG_TARGET: return DT_NAME(ew_loop)(t, OK_EW_KL_DIV_LOG_TARGET, begin, end);
+    default: return DT_NAME(ew_loop)(t, OK_EW_BCE_WITH_LOGITS, begin, end);
+    }
+}
+
+/* The sum of x[begin, end) in double: the mean denominator of weighted losses. */
+static double DT_NAME(sum_block)(const void *task, size_t begin, size_t end) {
+    const T *x = (const T *)task;
+    VA acc = vacc_zero();
+    size_t j = begin;
+    for (; j + W <= end; j += W) acc = vacc_add(acc, vld(x + j, W));
+    if (j < end) acc = vacc_add(acc, vld(x + j, end - j));
+    return vacc_sum(acc);
+}

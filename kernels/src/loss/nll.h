@@ -1,0 +1,73 @@
+/*
+ * nll_loss with its gradient (a kernel body: included once per dtype by
+ * kernels_target.c): torch.nn.functional.nll_loss on log-probabilities x,
+ *   loss_i = -w_{y_i} x_{i, y_i},  dloss_i/dx_{i,k} = -w_{y_i} [k = y_i],
+ * scaled by the reduction's r; ignored samples: loss 0, gradient 0. Every
+ * gradient element is written (zeros but one per sample); x_{i,y_i} is read
+ * first, so the gradient may overwrite the input. Shares cross_entropy.h's
+ * helpers (ce_zero_row, ce_run_at).
+ */
+
+/* Rows (inner == 1): samples [begin, end). */
+OK_INLINE double DT_NAME(nll_rows)(const ok_ce_task *t, size_t begin, size_t end) {
+    const size_t c = t->c;
+    const T *w = (const T *)t->weight;
+    double sum = 0.0;
+    for (size_t i = begin; i < end; i++) {
+        const T *x = (const T *)t->logits + i * c;
+        T *g = (T *)t->grad + i * c;
+        int64_t y = ok_target_at(t, i);
+        double loss = 0.0, grad_y = 0.0;
+        if (y != t->ignore_index) {
+            double rho = w ? (double)w[y] : 1.0;
+            loss = -rho * (double)x[y];
+            grad_y = -t->scale * rho;
+        }
+        DT_NAME(ce_zero_row)(g, c);
+        if (y != t->ignore_index) g[y] = (T)grad_y;
+        if (t->loss)
+            ((T *)t->loss)[i] = (T)loss;
+        else
+            sum += loss;
+    }
+    return sum;
+}
+
+/* Columns (inner > 1): samples (n, d0 .. d0 + lanes). */
+OK_INLINE double DT_NAME(nll_columns)(const ok_ce_task *t, size_t n, size_t d0, size_t lanes) {
+    const size_t c = t->c, inner = t->inner, first = n * inner + d0;
+    const T *x = (const T *)t->logits + n * c * inner + d0;
+    T *g = (T *)t->grad + n * c * inner + d0;
+    const T *w = (const T *)t->weight;
+    T cls[W], grad_y[W];
+    double sum = 0.0;
+    for (size_t l = 0; l < (size_t)W; l++) {
+        cls[l] = -1, grad_y[l] = 0;
+        if (l >= lanes) continue;
+        int64_t y = ok_target_at(t, first + l);
+        double loss = 0.0;
+        if (y != t->ignore_index) {
+            double rho = w ? (double)w[y] : 1.0;
+            loss = -rho * (double)x[(size_t)y * inner + l];
+            cls[l] = (T)y, grad_y[l] = (T)(-t->scale * rho);
+        }
+        if (t->loss)
+            ((T *)t->loss)[first + l] = (T)loss;
+        else
+            sum += loss;
+    }
+    const V vcls = vload(cls), vgrad = vload(grad_y);
+    for (size_t k = 0; k < c; k++) vst(g + k * inner, vselect(veq(vcls, vset1((T)k)), vgrad, vzero()), lanes);
+    return sum;
+}
+
+static double DT_NAME(nll_block)(const void *task, size_t begin, size_t end) {
+    const ok_ce_task k = *(const ok_ce_task *)task, *t = &k;
+    if (t->inner == 1) return DT_NAME(nll_rows)(t, begin, end);
+    double sum = 0.0;
+    for (size_t p = begin, n, d, lanes; p < end; p += lanes) {
+        lanes = DT_NAME(ce_run_at)(t, p, end, &n, &d);
+        sum += DT_NAME(nll_columns)(t, n, d, lanes);
+    }
+    return sum;
+}

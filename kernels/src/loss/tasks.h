@@ -1,0 +1,88 @@
+/*
+ * What losses.c (the host side) hands the loss kernels: the arrays of one
+ * call and every coefficient that depends only on hyperparameters and sizes,
+ * computed once in double. Kernels round them to the array's dtype.
+ */
+#ifndef OPTKERN_LOSS_TASKS_H
+#define OPTKERN_LOSS_TASKS_H
+
+#include <math.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "optkern/losses.h"
+
+/* ------------------------------------------------------------ elementwise */
+
+/* Which formula an elementwise task runs (elementwise.h). */
+enum { OK_EW_MSE, OK_EW_L1, OK_EW_HUBER, OK_EW_KL_DIV, OK_EW_KL_DIV_LOG_TARGET, OK_EW_BCE_WITH_LOGITS };
+
+typedef struct ok_ew_task {
+    int kind;
+    const void *input, *target;
+    ok_bcast weight;     /* data NULL: all ones */
+    ok_bcast pos_weight; /* BCE only; data NULL: all ones */
+    void *loss;          /* per-element losses (reduction 'none'), else NULL */
+    void *grad;
+    double grad_scale;   /* d(reduced loss) / d(element loss): 1/n for a mean, 1 otherwise */
+    /* HUBER: loss quad d^2 where |d| < delta, else lin (|d| - delta/2);
+     * gradient quad_grad d, else lin_grad sign(d) (grad_scale included).
+     * MSE uses quad_grad = 2 grad_scale only, L1 lin_grad = grad_scale. */
+    double delta, half_delta, quad, lin, quad_grad, lin_grad;
+} ok_ew_task;
+
+/* -------------------------------------------------------------- row-wise */
+
+enum { OK_TARGET_INT64, OK_TARGET_INT32, OK_TARGET_PROBS };
+
+/* The three ways cross-entropy weighs its targets (cross_entropy.h). */
+enum { OK_CE_CLASS = 0, OK_CE_CLASS_SMOOTH = 1, OK_CE_PROBS = 2 };
+
+typedef struct ok_ce_task {
+    size_t n, c, inner;   /* logits[n][c][inner]; n * inner samples */
+    const void *logits;
+    const void *target;
+    int target_kind;      /* OK_TARGET_* */
+    const void *weight;   /* c class weights, or NULL */
+    int64_t ignore_index;
+    double keep;          /* 1 - label_smoothing */
+    double eps_over_c;    /* label_smoothing / c */
+    double weight_sum;    /* sum of the class weights (c without weights) */
+    double z_loss;
+    double softcap;       /* 0: none */
+    double scale;         /* the reduction's factor on each sample's gradient */
+    void *loss;           /* per-sample losses (reduction 'none'), else NULL */
+    void *grad;
+} ok_ce_task;
+
+/* The class target of sample i. */
+static inline int64_t ok_target_at(const ok_ce_task *t, size_t i) {
+    return t->target_kind == OK_TARGET_INT32 ? (int64_t)((const int32_t *)t->target)[i]
+                                             : ((const int64_t *)t->target)[i];
+}
+
+/* Per-sample quantities of cross-entropy, in double (cross_entropy.h). */
+typedef struct ok_ce_row {
+    double log_s;  /* log sum_k exp(x'_k - m) */
+    double lse;    /* m + log_s */
+    double alpha;  /* gradient g_k = exp(x'_k - m) alpha - scale a_k */
+} ok_ce_row;
+
+/* The z-loss of a sample, z rho lse^2; exactly 0 without z-loss (even where
+ * lse is infinite: a row with no class, or only -inf logits). */
+static inline double ok_ce_z_term(const ok_ce_task *t, double rho, double lse) {
+    return t->z_loss != 0.0 ? t->z_loss * rho * lse * lse : 0.0;
+}
+
+/* From pass 1's max m and sum s: mass = sum_k a_k, the row's total target
+ * weight; rho its row weight (w_y for class targets, 1 for probabilities). */
+static inline ok_ce_row ok_ce_row_stats(const ok_ce_task *t, double m, double s, double mass, double rho) {
+    ok_ce_row r;
+    r.log_s = log(s);
+    r.lse = m + r.log_s;
+    double z_grad = t->z_loss != 0.0 ? 2.0 * t->z_loss * rho * r.lse : 0.0;
+    r.alpha = t->scale * (mass + z_grad) / s;
+    return r;
+}
+
+#endif /* OPTKERN_LOSS_TASKS_H */

@@ -1,0 +1,45 @@
+/* The deterministic reduction driver; see reduce.h. */
+#include "reduce.h"
+
+#include "multi_tensor.h"
+
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+/* The first item of block b of `blocks`: b*n/blocks, rounded down to `align`. */
+static size_t block_start(size_t b, size_t blocks, size_t n, size_t align) {
+    if (b >= blocks) return n;
+    size_t at = n / blocks * b + n % blocks * b / blocks; /* n * b / blocks without overflow */
+    return at / align * align;
+}
+
+double ok_reduce_run(const void *task, ok_block_fn fn, size_t n, size_t align, size_t work_per_item) {
+    if (n == 0) return 0.0;
+    if (align == 0) align = 1;
+    if (work_per_item == 0) work_per_item = 1;
+    size_t work = n * work_per_item;
+    size_t blocks = work / OK_REDUCE_MIN_WORK;
+    if (blocks > (n + align - 1) / align) blocks = (n + align - 1) / align;
+    if (blocks > OK_REDUCE_MAX_BLOCKS) blocks = OK_REDUCE_MAX_BLOCKS;
+    if (blocks < 1) blocks = 1;
+
+    double partial[OK_REDUCE_MAX_BLOCKS];
+    int threads = ok_threads_for(work);
+    if ((size_t)threads > blocks) threads = (int)blocks;
+#ifdef _OPENMP
+#pragma omp parallel num_threads(threads) if (threads > 1)
+    {
+        size_t nth = (size_t)omp_get_num_threads(), tid = (size_t)omp_get_thread_num();
+        for (size_t b = blocks * tid / nth; b < blocks * (tid + 1) / nth; b++)
+            partial[b] = fn(task, block_start(b, blocks, n, align), block_start(b + 1, blocks, n, align));
+    }
+#else
+    (void)threads;
+    for (size_t b = 0; b < blocks; b++)
+        partial[b] = fn(task, block_start(b, blocks, n, align), block_start(b + 1, blocks, n, align));
+#endif
+    double sum = 0.0;
+    for (size_t b = 0; b < blocks; b++) sum += partial[b];
+    return sum;
+}

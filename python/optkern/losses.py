@@ -1,0 +1,320 @@
+"""Losses with their gradients, each in one fused, threaded C call.
+
+Every function has the name, arguments, defaults and numbers of its
+torch.nn.functional 2.13 namesake (shared/spec/losses.md), and returns both
+the loss and its gradient with respect to ``input``::
+
+    loss, grad = optkern.losses.cross_entropy(logits, labels)
+
+What is returned
+    loss  reduction 'mean' or 'sum' (and kl_div's 'batchmean'): a NumPy
+          scalar of the input's dtype (numpy.float32 or numpy.float64).
+          reduction 'none': an array of the input's dtype, one loss per
+          element (mse_loss, l1_loss, huber_loss, smooth_l1_loss,
+          binary_cross_entropy_with_logits, kl_div: the input's shape) or per
+          sample (cross_entropy, nll_loss: the shape of class targets,
+          (N, d1, ...), or () for a single sample).
+    grad  d loss / d input, as torch.autograd gives it (for 'none': the
+          gradient of loss.sum()), an array of the input's shape and dtype:
+          ``out`` when it is given, else a new array.
+
+``out`` (keyword-only, every loss): where to write the gradient, an array
+of the input's shape and dtype. It may be ``input`` itself: the input is
+then overwritten by its gradient and the call allocates nothing of the
+input's size (a (N, C) logits buffer becomes its own gradient). It may not
+otherwise overlap any array the call reads.
+
+Arrays: input, and every array that goes with it (target, weight, out), are
+C-contiguous NumPy arrays of float32 or float64, in native byte order; the
+others must have the input's dtype. Class targets are integers: int64 and
+int32 are read in place, other integer dtypes are converted (a copy).
+Sums are accumulated in double; results are the same bitwise for any
+number of threads.
+
+Errors (each raised before anything is written: a call that raises has
+changed nothing, out included)
+    TypeError   a non-array, an unsupported dtype, or mismatched dtypes;
+    ValueError  mismatched shapes, a non-contiguous array, a read-only or
+                overlapping out, an unknown reduction, an argument out of
+                its range;
+    IndexError  a class target outside [0, C) that is not ignore_index.
+
+Differences from torch: inputs are not broadcast against targets (the
+shapes must match; torch warns and broadcasts); the deprecated
+size_average and reduce arguments work as in torch, without the warning.
+Beyond torch: cross_entropy's z_loss (PaLM) and softcap (Gemma 2), and out.
+"""
+
+import math
+
+import numpy as np
+
+from optkern import _core
+from optkern.optim._checks import real
+
+__all__ = [
+    "mse_loss",
+    "l1_loss",
+    "huber_loss",
+    "smooth_l1_loss",
+    "cross_entropy",
+    "nll_loss",
+    "binary_cross_entropy_with_logits",
+    "kl_div",
+]
+
+_REDUCTIONS = {"none": 0, "mean": 1, "sum": 2, "batchmean": 3}
+
+
+def _reduction(reduction, size_average=None, reduce=None, allowed=("none", "mean", "sum")):
+    """The C reduction code of `reduction`, or of torch's legacy pair."""
+    if size_average is not None or reduce is not None:
+        size_average = True if size_average is None else size_average
+        reduce = True if reduce is None else reduce
+        reduction = "none" if not reduce else "mean" if size_average else "sum"
+    if not isinstance(reduction, str) or reduction not in allowed:
+        raise ValueError(f"{reduction} is not a valid value for reduction")
+    return _REDUCTIONS[reduction]
+
+
+def _array(value, name):
+    if not isinstance(value, np.ndarray):
+        raise TypeError(f"{name} must be a numpy.ndarray, got {type(value).__name__}")
+    return value
+
+
+def _same_shape(input, target, name="target"):
+    if _array(target, name).shape != _array(input, "input").shape:
+        raise ValueError(f"{name} has shape {target.shape} but input has shape {input.shape}; "
+                         "optkern does not broadcast them")
+
+
+# ----------------------------------------------------------------- regression
+
+def _regression(kind, input, target, reduction_code, weight, param, out):
+    """The four regression losses share one kernel; param: delta or beta."""
+    _same_shape(input, target)
+    if weight is not None:
+        _same_shape(input, weight, "weight")
+    return _core.regression_loss(kind, input, target, weight, param, reduction_code, out)
+
+
+def mse_loss(input, target, size_average=None, reduce=None, reduction="mean", weight=None, *, out=None):
+    """Mean squared error (x - y)^2 and its gradient 2 (x - y).
+
+    weight (optional, the input's shape): multiplies each element's loss;
+    'mean' then divides by weight.sum() instead of the element count.
+    Returns (loss, grad); see the module's docstring.
+    """
+    return _regression("mse", input, target, _reduction(reduction, size_average, reduce), weight, 0.0, out)
+
+
+def l1_loss(input, target, size_average=None, reduce=None, reduction="mean", weight=None, *, out=None):
+    """Absolute error |x - y| and its gradient sign(x - y) (0 where x = y).
+
+    weight as for mse_loss ('mean' divides by weight.sum()).
+    Returns (loss, grad); see the module's docstring.
+    """
+    return _regression("l1", input, target, _reduction(reduction, size_average, reduce), weight, 0.0, out)
+
+
+def huber_loss(input, target, reduction="mean", delta=1.0, weight=None, *, out=None):
+    """Huber loss: (x-y)^2/2 where |x - y| < delta, else delta (|x - y| - delta/2).
+
+    delta must be > 0. weight (optional, the input's shape) multiplies each
+    element's loss; 'mean' still divides by the element count (torch 2.13).
+    Returns (loss, grad); see the module's docstring.
+    """
+    red = _reduction(reduction)
+    delta = real(delta, "delta")
+    if not delta > 0:
+        raise ValueError("huber_loss does not support non-positive values for delta.")
+    return _regression("huber", input, target, red, weight, delta, out)
+
+
+def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction="mean", beta=1.0, *, out=None):
+    """Smooth L1 loss: huber_loss(delta=beta) / beta; beta = 0 is l1_loss.
+
+    beta must be >= 0. Returns (loss, grad); see the module's docstring.
+    """
+    red = _reduction(reduction, size_average, reduce)
+    beta = real(beta, "beta")
+    if not beta >= 0:
+        raise ValueError("smooth_l1_loss does not support negative values for beta.")
+    return _regression("smooth_l1", input, target, red, None, beta, out)
+
+
+# --------------------------------------------------------- class-index losses
+
+def _rows_layout(input, name="input"):
+    """(n, c, inner, per-sample shape) of logits of shape (C,) or (N, C, d1, ...)."""
+    shape = _array(input, name).shape
+    if len(shape) == 0:
+        raise ValueError(f"{name} must have at least one dimension (the classes), got a 0-d array")
+    if len(shape) == 1:
+        return 1, shape[0], 1, ()
+    inner = math.prod(shape[2:])
+    return shape[0], shape[1], inner, (shape[0],) + shape[2:]
+
+
+def _class_targets(input, target, samples_shape):
+    """target as int64/int32 indices of shape samples_shape, checked torch's way."""
+    if not np.issubdtype(target.dtype, np.integer):
+        raise TypeError(f"class targets must have an integer dtype, got {target.dtype} "
+                        f"(probability targets have the input's shape, {input.shape})")
+    if target.shape != samples_shape:
+        if input.ndim >= 2 and target.ndim >= 1 and target.shape[0] != input.shape[0]:
+            raise ValueError(f"Expected input batch_size ({input.shape[0]}) to match "
+                             f"target batch_size ({target.shape[0]}).")
+        raise ValueError(f"target has shape {target.shape}; for input of shape {input.shape} "
+                         f"class targets have shape {samples_shape}")
+    if target.dtype not in (np.int64, np.int32):
+        target = target.astype(np.int64)
+    return target
+
+
+def _class_weights(weight, c):
+    if weight is not None and _array(weight, "weight").shape != (c,):
+        raise ValueError(f"weight tensor should be defined either for all {c} classes or no classes "
+                         f"but got weight tensor of shape: {list(weight.shape)}")
+    return weight
+
+
+def _index_error(target, c, ignore_index):
+    """torch's message for the first class target out of range."""
+    flat = target.ravel()
+    bad = flat[(flat != ignore_index) & ((flat < 0) | (flat >= c))]
+    return IndexError(f"Target {bad[0] if bad.size else '?'} is out of bounds.")
+
+
+def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-100, reduce=None,
+                  reduction="mean", label_smoothing=0.0, *, z_loss=0.0, softcap=None, out=None):
+    """Cross-entropy of logits and its gradient, in one pass over the logits.
+
+    input: logits of shape (N, C), (C,) or (N, C, d1, ...), class axis 1.
+    target: class indices of shape (N,), () or (N, d1, ...), or class
+    probabilities of the input's shape and dtype (torch's rule: a target of
+    the input's shape holds probabilities).
+    weight: (C,) class weights. ignore_index: class targets with this value
+    count for nothing (loss 0, gradient 0; probability targets do not allow
+    ignore_index >= 0). label_smoothing in [0, 1].
+    reduction 'mean' divides by the summed weight of the non-ignored samples
+    (class targets; NaN when all are ignored) or by the sample count
+    (probability targets).
+
+    Beyond torch:
+    z_loss >= 0 adds z_loss * lse^2 per sample (PaLM), lse = logsumexp of the
+      sample's logits, with gradient 2 z_loss lse softmax; with class targets
+      it is weighted by w[y] like the rest of the sample's loss, so 'mean'
+      stays a weighted mean.
+    softcap None or > 0: the logits become softcap * tanh(x / softcap) first
+      (Gemma 2), with the chain rule in the gradient.
+
+    Returns (loss, grad); see the module's docstring. out=input overwrites
+    the logits with their gradient.
+    """
+    red = _reduction(reduction, size_average, reduce)
+    n, c, inner, samples_shape = _rows_layout(input)
+    label_smoothing = real(label_smoothing, "label_smoothing")
+    if not 0.0 <= label_smoothing <= 1.0:
+        raise ValueError(f"label_smoothing must be between 0.0 and 1.0. Got: {label_smoothing}")
+    z_loss = real(z_loss, "z_loss")
+    if not 0.0 <= z_loss < math.inf:
+        raise ValueError(f"z_loss must be a finite number >= 0, got {z_loss}")
+    cap = 0.0 if softcap is None else real(softcap, "softcap")
+    if softcap is not None and not 0.0 < cap < math.inf:
+        raise ValueError(f"softcap must be None or a finite number > 0, got {softcap}")
+    ignore_index = int(ignore_index)
+    _class_weights(weight, c)
+    if _array(target, "target").shape == input.shape:
+        if not np.issubdtype(target.dtype, np.floating):
+            raise TypeError(f"probability targets (the input's shape) must be floating, got {target.dtype}")
+        if ignore_index >= 0:
+            raise ValueError("ignore_index is not supported for floating point target")
+    else:
+        target = _class_targets(input, target, samples_shape)
+    try:
+        return _core.cross_entropy(input, target, n, c, inner, weight, ignore_index, label_smoothing, z_loss,
+                                   cap, red, out, samples_shape)
+    except IndexError:
+        raise _index_error(target, c, ignore_index) from None
+
+
+def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, reduce=None, reduction="mean", *,
+             out=None):
+    """Negative log-likelihood -w[y] x[y] of log-probabilities, and its gradient.
+
+    input, target, weight, ignore_index and the 'mean' denominator as for
+    cross_entropy with class targets. Returns (loss, grad); see the module's
+    docstring.
+    """
+    red = _reduction(reduction, size_average, reduce)
+    n, c, inner, samples_shape = _rows_layout(input)
+    ignore_index = int(ignore_index)
+    _class_weights(weight, c)
+    target = _class_targets(input, _array(target, "target"), samples_shape)
+    try:
+        return _core.nll_loss(input, target, n, c, inner, weight, ignore_index, red, out, samples_shape)
+    except IndexError:
+        raise _index_error(target, c, ignore_index) from None
+
+
+# ------------------------------------------------------------- other losses
+
+def _broadcast_layout(operand, name, shape):
+    """(array, block, period): element i of an array of `shape` pairs with
+    array.ravel()[(i // block) % period]. That holds whenever the operand's
+    non-broadcast dimensions are adjacent (a scalar, a per-class (C,) or a
+    per-sample (N, 1) weight, the full shape); any other broadcast is made
+    into a full-size contiguous copy."""
+    if operand is None:
+        return None, 1, 1
+    operand = _array(operand, name)
+    try:
+        if np.broadcast_shapes(operand.shape, shape) != tuple(shape):
+            raise ValueError
+    except ValueError:
+        raise ValueError(f"{name} of shape {operand.shape} does not broadcast to the input's shape {shape}") from None
+    padded = (1,) * (len(shape) - operand.ndim) + operand.shape
+    dims = [d for d, size in enumerate(shape) if size != 1]  # the others never matter
+    kept = [k for k, d in enumerate(dims) if padded[d] != 1]
+    if not kept:
+        return operand, 1, 1
+    if kept != list(range(kept[0], kept[-1] + 1)):
+        copy = np.ascontiguousarray(np.broadcast_to(operand, shape))
+        return copy, 1, max(copy.size, 1)
+    block = math.prod(shape[d] for d in dims[kept[-1] + 1:])
+    return operand, block, math.prod(shape[dims[k]] for k in kept)
+
+
+def binary_cross_entropy_with_logits(input, target, weight=None, size_average=None, reduce=None,
+                                     reduction="mean", pos_weight=None, *, out=None):
+    """Binary cross-entropy of logits x with targets y, and its gradient:
+    -w [p y log sigmoid(x) + (1 - y) log(1 - sigmoid(x))], computed stably.
+
+    target: the input's shape. weight and pos_weight (p): broadcastable to
+    the input's shape (pos_weight usually (C,), the last dimension).
+    Returns (loss, grad); see the module's docstring.
+    """
+    red = _reduction(reduction, size_average, reduce)
+    if _array(target, "target").shape != _array(input, "input").shape:
+        raise ValueError(f"Target size ({target.shape}) must be the same as input size ({input.shape})")
+    w, w_block, w_period = _broadcast_layout(weight, "weight", input.shape)
+    p, p_block, p_period = _broadcast_layout(pos_weight, "pos_weight", input.shape)
+    return _core.binary_cross_entropy_with_logits(input, target, w, w_block, w_period, p, p_block, p_period,
+                                                  red, out)
+
+
+def kl_div(input, target, size_average=None, reduce=None, reduction="mean", log_target=False, *, out=None):
+    """Kullback-Leibler divergence of log-probabilities x from targets y,
+    y (log y - x) (0 where y = 0), or e^y (y - x) with log_target, and its
+    gradient -y (or -e^y).
+
+    reduction 'mean' divides by the element count, 'batchmean' by the batch
+    size input.shape[0] (the KL divergence proper). Returns (loss, grad);
+    see the module's docstring.
+    """
+    red = _reduction(reduction, size_average, reduce, allowed=("none", "mean", "sum", "batchmean"))
+    _same_shape(input, target)
+    batch = input.shape[0] if input.ndim else 1
+    return _core.kl_div(input, target, bool(log_target), red, batch, out)

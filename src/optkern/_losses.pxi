@@ -1,0 +1,283 @@
+# Losses with their gradients (optkern/losses.h): check the arrays, allocate
+# what is returned, release the GIL, call C. optkern.losses checks the
+# arguments torch's way and works out shapes; this layer re-checks every
+# size the C call relies on, so no call here can read or write out of bounds.
+#
+# Every function returns (loss, grad): loss is a 0-d array's scalar of the
+# input's dtype for a reduction, else an array (per element, or per sample);
+# grad is `out` when given (it may be the input itself), else a new array.
+
+cdef enum:
+    LOSS_MSE = 0
+    LOSS_L1 = 1
+    LOSS_HUBER = 2
+    LOSS_SMOOTH_L1 = 3
+
+_REGRESSION_KINDS = {"mse": LOSS_MSE, "l1": LOSS_L1, "huber": LOSS_HUBER, "smooth_l1": LOSS_SMOOTH_L1}
+
+
+cdef bint spans_overlap(cnp.ndarray a, cnp.ndarray b) noexcept:
+    return begin_of(a) < end_of(b) and begin_of(b) < end_of(a)
+
+
+cdef cnp.ndarray gradient_output(object out, cnp.ndarray input, tuple reads, tuple names):
+    """The array the gradient goes to: a new one, or `out` checked. out may
+    be the input itself (same memory, overwritten by its gradient) but may
+    not overlap it otherwise, nor any other array in `reads`."""
+    if out is None:
+        return np.empty_like(input)
+    cdef cnp.ndarray g = as_companion(out, "out", -1, input, "input", True)
+    if cnp.PyArray_SIZE(g) == 0:
+        return g
+    if begin_of(g) != begin_of(input) and spans_overlap(g, input):
+        raise ValueError("out overlaps input without being the same array; "
+                         "pass out=input to overwrite the input, or a separate array")
+    cdef Py_ssize_t k
+    for k in range(len(reads)):
+        if reads[k] is not None and cnp.PyArray_SIZE(reads[k]) and spans_overlap(g, <cnp.ndarray>reads[k]):
+            raise ValueError(f"out overlaps {names[k]}; it may only be the input itself or a separate array")
+    return g
+
+
+cdef cnp.ndarray loss_output(cnp.ndarray input, int reduction, object per_sample_shape):
+    """Where C writes the loss: per element or sample for 'none', else one value."""
+    return np.empty(per_sample_shape if reduction == OK_REDUCTION_NONE else (), dtype=input.dtype)
+
+
+cdef tuple loss_and_grad(cnp.ndarray loss, cnp.ndarray grad, int reduction):
+    return (loss if reduction == OK_REDUCTION_NONE else loss[()]), grad
+
+
+cdef const void *data_or_null(cnp.ndarray a) noexcept:
+    return NULL if a is None else cnp.PyArray_DATA(a)
+
+
+def regression_loss(str kind, input, target, weight, double param, int reduction, out):
+    """mse, l1, huber (param: delta) or smooth_l1 (param: beta) loss and gradient.
+    weight: None or the input's shape."""
+    cdef int k = _REGRESSION_KINDS[kind]
+    cdef cnp.ndarray x = as_param(input, "input", -1, False)
+    cdef cnp.ndarray y = as_companion(target, "target", -1, x, "input", False)
+    cdef cnp.ndarray w = None if weight is None else as_companion(weight, "weight", -1, x, "input", False)
+    cdef cnp.ndarray g = gradient_output(out, x, (y, w), ("target", "weight"))
+    cdef cnp.ndarray loss = loss_output(x, reduction, (<object>x).shape)
+    cdef size_t n = <size_t>cnp.PyArray_SIZE(x)
+    cdef const void *xp = cnp.PyArray_DATA(x)
+    cdef const void *yp = cnp.PyArray_DATA(y)
+    cdef const void *wp = data_or_null(w)
+    cdef void *lp = cnp.PyArray_DATA(loss)
+    cdef void *gp = cnp.PyArray_DATA(g)
+    cdef ok_reduction red = <ok_reduction>reduction
+    cdef bint f64 = dtype_index(x) == 1
+    cdef ok_status st
+    with nogil:
+        if k == LOSS_MSE:
+            st = (ok_mse_loss_f64(n, <const double *>xp, <const double *>yp, <const double *>wp, red,
+                                  <double *>lp, <double *>gp) if f64 else
+                  ok_mse_loss_f32(n, <const float *>xp, <const float *>yp, <const float *>wp, red,
+                                  <float *>lp, <float *>gp))
+        elif k == LOSS_L1:
+            st = (ok_l1_loss_f64(n, <const double *>xp, <const double *>yp, <const double *>wp, red,
+                                 <double *>lp, <double *>gp) if f64 else
+                  ok_l1_loss_f32(n, <const float *>xp, <const float *>yp, <const float *>wp, red,
+                                 <float *>lp, <float *>gp))
+        elif k == LOSS_HUBER:
+            st = (ok_huber_loss_f64(n, <const double *>xp, <const double *>yp, <const double *>wp, param, red,
+                                    <double *>lp, <double *>gp) if f64 else
+                  ok_huber_loss_f32(n, <const float *>xp, <const float *>yp, <const float *>wp, param, red,
+                                    <float *>lp, <float *>gp))
+        else:
+            st = (ok_smooth_l1_loss_f64(n, <const double *>xp, <const double *>yp, param, red,
+                                        <double *>lp, <double *>gp) if f64 else
+                  ok_smooth_l1_loss_f32(n, <const float *>xp, <const float *>yp, param, red,
+                                        <float *>lp, <float *>gp))
+    raise_for(st)
+    return loss_and_grad(loss, g, reduction)
+
+
+def kl_div(input, target, bint log_target, int reduction, size_t batch, out):
+    """kl_div loss and gradient; batch: BATCHMEAN's divisor."""
+    cdef cnp.ndarray x = as_param(input, "input", -1, False)
+    cdef cnp.ndarray y = as_companion(target, "target", -1, x, "input", False)
+    cdef cnp.ndarray g = gradient_output(out, x, (y,), ("target",))
+    cdef cnp.ndarray loss = loss_output(x, reduction, (<object>x).shape)
+    cdef size_t n = <size_t>cnp.PyArray_SIZE(x)
+    cdef const void *xp = cnp.PyArray_DATA(x)
+    cdef const void *yp = cnp.PyArray_DATA(y)
+    cdef void *lp = cnp.PyArray_DATA(loss)
+    cdef void *gp = cnp.PyArray_DATA(g)
+    cdef ok_reduction red = <ok_reduction>reduction
+    cdef bint f64 = dtype_index(x) == 1
+    cdef ok_status st
+    with nogil:
+        if f64:
+            st = ok_kl_div_f64(n, batch, <const double *>xp, <const double *>yp, log_target, red,
+                               <double *>lp, <double *>gp)
+        else:
+            st = ok_kl_div_f32(n, batch, <const float *>xp, <const float *>yp, log_target, red,
+                               <float *>lp, <float *>gp)
+    raise_for(st)
+    return loss_and_grad(loss, g, reduction)
+
+
+cdef cnp.ndarray broadcast_operand(object obj, str name, cnp.ndarray x, size_t block, size_t period,
+                                   ok_bcast *b):
+    """An array broadcast against x as element i -> data[(i / block) % period]:
+    checked to hold `period` values of x's dtype."""
+    b.data = NULL
+    b.block = 1
+    b.period = 1
+    if obj is None:
+        return None
+    if not cnp.PyArray_Check(obj):
+        raise TypeError(f"{name} must be a numpy.ndarray, got {type(obj).__name__}")
+    cdef cnp.ndarray a = <cnp.ndarray>obj
+    if cnp.PyArray_TYPE(a) != cnp.PyArray_TYPE(x):
+        raise TypeError(f"{name} has dtype {a.dtype} but input has dtype {x.dtype}")
+    check_layout(a, name, -1, False)
+    if block < 1 or period < 1 or <size_t>cnp.PyArray_SIZE(a) != period:
+        raise ValueError(f"{name} of shape {(<object>a).shape} does not broadcast to {(<object>x).shape}")
+    b.data = cnp.PyArray_DATA(a)
+    b.block = block
+    b.period = period
+    return a
+
+
+def binary_cross_entropy_with_logits(input, target, weight, size_t weight_block, size_t weight_period,
+                                     pos_weight, size_t pos_block, size_t pos_period, int reduction, out):
+    """binary_cross_entropy_with_logits loss and gradient. weight and
+    pos_weight (or None): contiguous arrays of *_period values, element i of
+    the input using value (i / *_block) % *_period."""
+    cdef cnp.ndarray x = as_param(input, "input", -1, False)
+    cdef cnp.ndarray y = as_companion(target, "target", -1, x, "input", False)
+    cdef ok_bcast wb, pb
+    cdef cnp.ndarray w = broadcast_operand(weight, "weight", x, weight_block, weight_period, &wb)
+    cdef cnp.ndarray p = broadcast_operand(pos_weight, "pos_weight", x, pos_block, pos_period, &pb)
+    cdef cnp.ndarray g = gradient_output(out, x, (y, w, p), ("target", "weight", "pos_weight"))
+    cdef cnp.ndarray loss = loss_output(x, reduction, (<object>x).shape)
+    cdef size_t n = <size_t>cnp.PyArray_SIZE(x)
+    cdef const void *xp = cnp.PyArray_DATA(x)
+    cdef const void *yp = cnp.PyArray_DATA(y)
+    cdef void *lp = cnp.PyArray_DATA(loss)
+    cdef void *gp = cnp.PyArray_DATA(g)
+    cdef ok_reduction red = <ok_reduction>reduction
+    cdef bint f64 = dtype_index(x) == 1
+    cdef ok_status st
+    with nogil:
+        if f64:
+            st = ok_binary_cross_entropy_with_logits_f64(n, <const double *>xp, <const double *>yp, &wb, &pb, red,
+                                                         <double *>lp, <double *>gp)
+        else:
+            st = ok_binary_cross_entropy_with_logits_f32(n, <const float *>xp, <const float *>yp, &wb, &pb, red,
+                                                         <float *>lp, <float *>gp)
+    raise_for(st)
+    return loss_and_grad(loss, g, reduction)
+
+
+cdef cnp.ndarray class_targets(object target, size_t samples, ok_index_type *kind):
+    """Class-index targets: an int64 or int32 array of `samples` entries."""
+    if not cnp.PyArray_Check(target):
+        raise TypeError(f"target must be a numpy.ndarray, got {type(target).__name__}")
+    cdef cnp.ndarray t = <cnp.ndarray>target
+    cdef int tt = cnp.PyArray_TYPE(t)
+    if tt == cnp.NPY_INT64:
+        kind[0] = OK_INDEX_INT64
+    elif tt == cnp.NPY_INT32:
+        kind[0] = OK_INDEX_INT32
+    else:
+        raise TypeError(f"class targets must be int64 or int32, got {t.dtype}")
+    check_layout(t, "target", -1, False)
+    if <size_t>cnp.PyArray_SIZE(t) != samples:
+        raise ValueError(f"target has {cnp.PyArray_SIZE(t)} entries for {samples} samples")
+    return t
+
+
+cdef cnp.ndarray class_weights(object weight, cnp.ndarray x, size_t c):
+    if weight is None:
+        return None
+    cdef cnp.ndarray w = as_param(weight, "weight", -1, False)
+    if cnp.PyArray_TYPE(w) != cnp.PyArray_TYPE(x):
+        raise TypeError(f"weight has dtype {w.dtype} but input has dtype {x.dtype}")
+    if <size_t>cnp.PyArray_SIZE(w) != c:
+        raise ValueError(f"weight has {cnp.PyArray_SIZE(w)} entries for {c} classes")
+    return w
+
+
+cdef check_rows_shape(cnp.ndarray x, size_t n, size_t c, size_t inner):
+    if <size_t>cnp.PyArray_SIZE(x) != n * c * inner:
+        raise ValueError(f"input of shape {(<object>x).shape} is not {n} x {c} x {inner}")
+
+
+def cross_entropy(input, target, size_t n, size_t c, size_t inner, weight, int64_t ignore_index,
+                  double label_smoothing, double z_loss, double softcap, int reduction, out, loss_shape):
+    """cross_entropy loss and gradient over logits laid out n x c x inner.
+    target: class indices (int64/int32, n * inner of them) or probabilities
+    (the input's shape and dtype). loss_shape: the shape of 'none' losses."""
+    cdef cnp.ndarray x = as_param(input, "input", -1, False)
+    check_rows_shape(x, n, c, inner)
+    cdef ok_index_type kind = OK_INDEX_INT64
+    cdef bint probs = cnp.PyArray_Check(target) and cnp.PyArray_ISFLOAT(<cnp.ndarray>target)
+    cdef cnp.ndarray t = (as_companion(target, "target", -1, x, "input", False) if probs
+                          else class_targets(target, n * inner, &kind))
+    cdef cnp.ndarray w = class_weights(weight, x, c)
+    cdef cnp.ndarray g = gradient_output(out, x, (t, w), ("target", "weight"))
+    cdef cnp.ndarray loss = loss_output(x, reduction, loss_shape)
+    cdef ok_cross_entropy_options opt
+    opt.weight = data_or_null(w)
+    opt.ignore_index = ignore_index
+    opt.label_smoothing = label_smoothing
+    opt.z_loss = z_loss
+    opt.softcap = softcap
+    opt.reduction = <ok_reduction>reduction
+    cdef const void *xp = cnp.PyArray_DATA(x)
+    cdef const void *tp = cnp.PyArray_DATA(t)
+    cdef void *lp = cnp.PyArray_DATA(loss)
+    cdef void *gp = cnp.PyArray_DATA(g)
+    cdef bint f64 = dtype_index(x) == 1
+    cdef ok_status st
+    with nogil:
+        if probs and f64:
+            st = ok_cross_entropy_probs_f64(n, c, inner, <const double *>xp, <const double *>tp, &opt,
+                                            <double *>lp, <double *>gp)
+        elif probs:
+            st = ok_cross_entropy_probs_f32(n, c, inner, <const float *>xp, <const float *>tp, &opt,
+                                            <float *>lp, <float *>gp)
+        elif f64:
+            st = ok_cross_entropy_f64(n, c, inner, <const double *>xp, tp, kind, &opt, <double *>lp, <double *>gp)
+        else:
+            st = ok_cross_entropy_f32(n, c, inner, <const float *>xp, tp, kind, &opt, <float *>lp, <float *>gp)
+    if st == OK_ERR_INDEX:
+        raise IndexError("a class target is out of range (neither in [0, C) nor ignore_index)")
+    raise_for(st)
+    return loss_and_grad(loss, g, reduction)
+
+
+def nll_loss(input, target, size_t n, size_t c, size_t inner, weight, int64_t ignore_index, int reduction, out,
+             loss_shape):
+    """nll_loss and gradient over log-probabilities laid out n x c x inner."""
+    cdef cnp.ndarray x = as_param(input, "input", -1, False)
+    check_rows_shape(x, n, c, inner)
+    cdef ok_index_type kind = OK_INDEX_INT64
+    cdef cnp.ndarray t = class_targets(target, n * inner, &kind)
+    cdef cnp.ndarray w = class_weights(weight, x, c)
+    cdef cnp.ndarray g = gradient_output(out, x, (t, w), ("target", "weight"))
+    cdef cnp.ndarray loss = loss_output(x, reduction, loss_shape)
+    cdef const void *xp = cnp.PyArray_DATA(x)
+    cdef const void *tp = cnp.PyArray_DATA(t)
+    cdef const void *wp = data_or_null(w)
+    cdef void *lp = cnp.PyArray_DATA(loss)
+    cdef void *gp = cnp.PyArray_DATA(g)
+    cdef ok_reduction red = <ok_reduction>reduction
+    cdef bint f64 = dtype_index(x) == 1
+    cdef ok_status st
+    with nogil:
+        if f64:
+            st = ok_nll_loss_f64(n, c, inner, <const double *>xp, tp, kind, <const double *>wp, ignore_index, red,
+                                 <double *>lp, <double *>gp)
+        else:
+            st = ok_nll_loss_f32(n, c, inner, <const float *>xp, tp, kind, <const float *>wp, ignore_index, red,
+                                 <float *>lp, <float *>gp)
+    if st == OK_ERR_INDEX:
+        raise IndexError("a class target is out of range (neither in [0, C) nor ignore_index)")
+    raise_for(st)
+    return loss_and_grad(loss, g, reduction)
