@@ -12,7 +12,6 @@ import pytest
 
 import loss_reference as ref
 import optkern
-from optkern import _core
 from optkern import losses as L
 
 DTYPES = [np.float32, np.float64]
