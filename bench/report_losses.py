@@ -10,29 +10,21 @@ callable once) and ratios are paired round by round before the median
 so each case is run again in a subprocess started with it, timing torch
 and the optkern variants interleaved there; the "vs torch tuned" ratios
 are paired within that subprocess (where optkern's own new arrays come from
-the tuned allocator too). OpenMP threads wait passively (see below).
+the tuned allocator too).
 
     python bench/report_losses.py                 # print the table
-    python bench/report_losses.py --markdown      # as recorded in bench/RESULTS.md
+    python bench/report_losses.py --record        # and write it into bench/RESULTS.md
     python bench/report_losses.py --only cross_entropy --rounds 9
 """
 
+import argparse
+import json
 import os
+import subprocess
+import sys
 
-# Before any OpenMP or BLAS runtime loads: optkern's OpenMP threads and
-# torch's own (a second runtime) would otherwise spin-wait on the same two
-# cores after each call and slow whichever runs next; NumPy's BLAS threads
-# likewise (the NumPy peer is single-threaded anyway).
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
-
-import argparse  # noqa: E402
-import json  # noqa: E402
-import subprocess  # noqa: E402
-import sys  # noqa: E402
-
-import benchutil as bu  # noqa: E402
-import loss_cases  # noqa: E402
+import benchutil as bu
+import loss_cases
 
 TUNED_ALLOCATOR = "glibc.malloc.mmap_max=0:glibc.malloc.trim_threshold=17179869184"
 VARIANTS = ("optkern", "optkern out=", "optkern out=input")
@@ -88,12 +80,53 @@ def measure(index, name, make, rounds):
 
 HEADER = ["case", "variant", "ms", "GB/s", "of roofline", "vs torch", "vs torch tuned", "vs NumPy"]
 
+EXPLANATION = """\
+Loss and gradient together (optkern: one call; torch: forward + backward through autograd; NumPy:
+a careful, stable implementation on one thread), float32. Each case interleaves every callable;
+times are medians, ratios are paired by round ("6.3x": optkern 6.3 times faster). "vs torch tuned"
+is paired in a second process started with `GLIBC_TUNABLES={tuned}` (where optkern's own new arrays
+come from the tuned heap too). Variants: `optkern` returns a new gradient array (so it pays the
+first touch of fresh pages, which the OS zeroes), `out=` writes into a preallocated one,
+`out=input` overwrites the input. GB/s: the bytes the operation must move (inputs read once,
+gradient written once) over the time; "of roofline": the time of optkern's memory roofline (the
+same reads and writes with no arithmetic, `optkern._core.roofline`, in place for `out=input`) over
+the variant's."""
+
+# The speed targets of the losses issue: (case, column, minimum). Columns:
+# "vs torch", "vs torch tuned", "vs NumPy" (x faster), "of roofline".
+TARGETS = [
+    ("cross_entropy 4096x32000", "vs torch", 10.0),
+    ("cross_entropy 4096x32000", "vs torch tuned", 3.0),
+    ("cross_entropy 4096x32000", "vs NumPy", 3.0),
+    ("cross_entropy 65536x10", "vs torch", 5.0),
+    ("mse_loss 16M", "vs torch", 5.0),
+    ("mse_loss 16M", "vs torch tuned", 2.0),
+    ("mse_loss 16M", "of roofline", 1 / 1.15),  # within 15% of the roofline's time
+]
+
+
+def targets_summary(rows):
+    """Per target, each variant's figure, met or not."""
+    lines = []
+    for case, column, goal in TARGETS:
+        col = HEADER.index(column)
+        found = [(r[1], r[col]) for r in rows if r[0] == case and r[1] in VARIANTS and r[col] != "n/a"]
+        if not found:
+            continue
+        parts = []
+        for variant, cell in found:
+            value = float(cell.rstrip("x%")) / (100 if cell.endswith("%") else 1)
+            parts.append(f"{variant} {cell} ({'met' if value >= goal else 'not met'})")
+        want = f"at least {goal:.0%} (within 15% of its time)" if column == "of roofline" else f"at least {goal:g}x"
+        lines.append(f"- {case}, {column} (target {want}): " + "; ".join(parts))
+    return "\n".join(lines)
+
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rounds", type=int, default=15)
     parser.add_argument("--only", help="only the cases whose name contains this")
-    parser.add_argument("--markdown", action="store_true")
+    parser.add_argument("--record", action="store_true", help="write the table into bench/RESULTS.md")
     parser.add_argument("--tuned-worker", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.tuned_worker is not None:
@@ -106,15 +139,17 @@ def main():
             continue
         case_rows = measure(index, name, make, args.rounds)
         rows += case_rows
-        if not args.markdown:
-            for row in case_rows:
-                print("  ".join(cell for cell in row if cell), flush=True)
-    print()
-    print(bu.machine_line())
-    print(f"{args.rounds} interleaved rounds per case; medians and paired ratios "
-          f"(\"3.0x\": optkern 3 times faster).")
-    print()
-    print(bu.markdown_table(HEADER, rows))
+        for row in case_rows:
+            print("  ".join(cell for cell in row if cell), flush=True)
+    body = (f"{bu.machine_line()}\n\n`python bench/report_losses.py --rounds {args.rounds}`: "
+            f"{args.rounds} interleaved rounds per case.\n\n"
+            + EXPLANATION.format(tuned=TUNED_ALLOCATOR) + "\n\n" + bu.markdown_table(HEADER, rows))
+    summary = targets_summary(rows)
+    if summary:
+        body += "\n\nSpeed targets, from this run:\n\n" + summary
+    print("\n" + body)
+    if args.record:
+        bu.record("Losses", body)
 
 
 if __name__ == "__main__":

@@ -9,16 +9,9 @@ For the table with effective GB/s, roofline fractions and paired ratios
 (and torch with the tuned allocator), run bench/report_losses.py.
 """
 
-import os
+import pytest
 
-# As in report_losses.py: two OpenMP runtimes (optkern's, torch's) must not
-# spin on the same cores between calls.
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
-
-import pytest  # noqa: E402
-
-import loss_cases  # noqa: E402
+import loss_cases
 
 pytest.importorskip("pytest_benchmark")
 
