@@ -57,6 +57,20 @@ def test_bad_grads_change_nothing(name, case):
     assert snapshot() == before
 
 
+@pytest.mark.parametrize("name, state", [("SGD", "momentum_buffer"), ("Adam", "exp_avg"), ("Adam", "exp_avg_sq"),
+                                         ("AdamW", "max_exp_avg_sq")])
+def test_grad_that_is_another_params_state(name, state):
+    """A gradient that is (a view of) state the same step writes would race
+    with that write: refused, whichever parameter the state belongs to."""
+    kwargs = {"momentum": 0.9} if name == "SGD" else {"amsgrad": True}
+    opt, params, snapshot = trained(name, **kwargs)
+    before = snapshot()
+    theirs = opt.state[params[0]][state]
+    with pytest.raises(ValueError, match=f"grads\\[2\\] overlaps the {state} of params\\[0\\]"):
+        opt.step(good_grads(params)[:2] + [theirs[:7]])
+    assert snapshot() == before
+
+
 def test_bad_grad_on_first_step_creates_no_state():
     params = [np.zeros(4, np.float32), np.zeros(3, np.float32)]
     for opt in [optkern.Adam(params), optkern.SGD(params, momentum=0.9)]:

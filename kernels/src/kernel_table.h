@@ -9,7 +9,10 @@
 #include "multi_tensor.h"
 #include "reduce.h"
 
-enum { OK_F32 = 0, OK_F64 = 1 };
+#include "optkern/common.h"
+
+/* Table columns, by dtype. */
+enum { OK_F32 = OK_FLOAT32, OK_F64 = OK_FLOAT64 };
 
 typedef struct ok_kernel_table {
     ok_mt_span_fn sgd[2];

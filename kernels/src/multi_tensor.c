@@ -51,25 +51,25 @@ static void locate(const ok_mt_task *task, size_t at, size_t *tensor, size_t *of
     *offset = rounded < task->numel[i] ? rounded : task->numel[i];
 }
 
-static void run_piece(const ok_mt_task *task, ok_mt_span_fn fn, size_t lo, size_t hi) {
+static void run_piece(const ok_mt_task *task, const ok_mt_span_fn *fns, size_t lo, size_t hi) {
     size_t t0, o0, t1, o1;
     locate(task, lo, &t0, &o0);
     locate(task, hi, &t1, &o1);
     for (size_t i = t0; i <= t1 && i < task->count; i++) {
         size_t begin = i == t0 ? o0 : 0;
         size_t end = i == t1 ? o1 : task->numel[i];
-        if (begin < end) fn(task, i, begin, end);
+        if (begin < end) fns[ok_mt_dtype(task, i)](task, i, begin, end);
     }
 }
 
-void ok_mt_run(const ok_mt_task *task, ok_mt_span_fn fn) {
+void ok_mt_run(const ok_mt_task *task, const ok_mt_span_fn *fns) {
     size_t total = 0;
     for (size_t i = 0; i < task->count; i++) total += task->numel[i];
     if (total == 0) return;
     int threads = ok_threads_for(total);
     if (threads <= 1) {
         for (size_t i = 0; i < task->count; i++)
-            if (task->numel[i]) fn(task, i, 0, task->numel[i]);
+            if (task->numel[i]) fns[ok_mt_dtype(task, i)](task, i, 0, task->numel[i]);
         return;
     }
 #ifdef _OPENMP
@@ -80,29 +80,26 @@ void ok_mt_run(const ok_mt_task *task, ok_mt_span_fn fn) {
         /* total * tid / nth without overflow for any realistic total */
         size_t lo = total / nth * tid + total % nth * tid / nth;
         size_t hi = total / nth * (tid + 1) + total % nth * (tid + 1) / nth;
-        run_piece(task, fn, lo, hi);
+        run_piece(task, fns, lo, hi);
     }
 #else
-    run_piece(task, fn, 0, total);
+    run_piece(task, fns, 0, total);
 #endif
 }
 
-static int ranges_overlap(const char *a, const char *b, size_t nbytes) {
-    return a < b + nbytes && b < a + nbytes;
-}
-
-int ok_mt_streams_overlap(const ok_mt_task *task, size_t elem_size, int n_written, int n_streams) {
+int ok_mt_streams_overlap(const ok_mt_task *task, unsigned written, int n_streams) {
     for (size_t i = 0; i < task->count; i++) {
-        size_t nbytes = task->numel[i] * elem_size;
+        size_t nbytes = task->numel[i] * ok_dtype_size(ok_mt_dtype(task, i));
         if (nbytes == 0) continue;
-        for (int w = 0; w < n_written; w++) {
-            if (!task->stream[w]) continue;
-            const char *a = (const char *)task->stream[w][i];
-            if (!a) continue;
-            for (int s = 0; s < n_streams; s++) {
-                if (s == w || !task->stream[s] || !task->stream[s][i]) continue;
-                if (ranges_overlap(a, (const char *)task->stream[s][i], nbytes)) return 1;
-            }
+        const char *ptr[OK_MT_MAX_STREAMS];
+        for (int s = 0; s < n_streams; s++) ptr[s] = task->stream[s] ? (const char *)task->stream[s][i] : NULL;
+        /* Each pair once; a pair counts when either side is written. */
+        for (int a = 0; a < n_streams; a++) {
+            if (!ptr[a]) continue;
+            for (int b = a + 1; b < n_streams; b++)
+                if (ptr[b] && (written >> a & 1 || written >> b & 1) && ptr[a] < ptr[b] + nbytes &&
+                    ptr[b] < ptr[a] + nbytes)
+                    return 1;
         }
     }
     return 0;

@@ -1,11 +1,12 @@
 /*
  * The multi-tensor driver: one threaded pass over a LIST of tensors.
  *
- * A task is a list of `count` tensors; tensor i has numel[i] elements and up
- * to OK_MT_MAX_STREAMS arrays ("streams": param, grad, each state), all of
- * that length, at stream[s][i]. ok_mt_run splits the concatenated element
- * range into one contiguous piece per thread and calls the kernel's span
- * function on each (tensor, [begin, end)) piece. Piece boundaries fall on
+ * A task is a list of `count` tensors; tensor i has numel[i] elements of
+ * one dtype and up to OK_MT_MAX_STREAMS arrays ("streams": param, grad, each
+ * state), all of that length, at stream[s][i]. Tensors of different dtypes
+ * may share a task. ok_mt_run splits the concatenated element range into one
+ * contiguous piece per thread and calls the span function of the tensor's
+ * dtype on each (tensor, [begin, end)) piece. Piece boundaries fall on
  * multiples of OK_MT_GRAIN elements from the tensor's start. Since every
  * kernel treats each element with the same arithmetic wherever it lies (see
  * simd.h), the result does not depend on the thread count.
@@ -16,12 +17,16 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "optkern/common.h"
+
 #define OK_MT_MAX_STREAMS 8
 #define OK_MT_GRAIN 64
 
 typedef struct ok_mt_task {
     size_t count;
     const size_t *numel;
+    const ok_dtype *dtype;       /* dtype of tensor i; NULL: `uniform` for all */
+    ok_dtype uniform;
     void *const *stream[OK_MT_MAX_STREAMS];
     const void *coeffs;          /* coefficient sets, coeff_size bytes each */
     size_t coeff_size;
@@ -29,6 +34,12 @@ typedef struct ok_mt_task {
 } ok_mt_task;
 
 typedef void (*ok_mt_span_fn)(const ok_mt_task *task, size_t tensor, size_t begin, size_t end);
+
+static inline ok_dtype ok_mt_dtype(const ok_mt_task *task, size_t i) {
+    return task->dtype ? task->dtype[i] : task->uniform;
+}
+
+static inline size_t ok_dtype_size(ok_dtype dtype) { return dtype == OK_FLOAT64 ? sizeof(double) : sizeof(float); }
 
 /* The coefficient set of tensor i. */
 static inline const void *ok_mt_coeffs(const ok_mt_task *task, size_t i) {
@@ -39,17 +50,18 @@ static inline const void *ok_mt_coeffs(const ok_mt_task *task, size_t i) {
 /* Element-typed base pointer of stream s of tensor i, offset by `begin`. */
 #define OK_MT_PTR(type, task, s, i, begin) ((type *)(task)->stream[s][i] + (begin))
 
-/* Run fn over every element of the task, threaded when the work is large
- * enough to pay for it. */
-void ok_mt_run(const ok_mt_task *task, ok_mt_span_fn fn);
+/* Run the span function of each tensor's dtype (fns[OK_FLOAT32],
+ * fns[OK_FLOAT64]) over every element of the task, threaded when the work
+ * is large enough to pay for it. */
+void ok_mt_run(const ok_mt_task *task, const ok_mt_span_fn *fns);
 
 /* Threads to use for `elements` of elementwise work: 1 below the measured
  * break-even size, else the configured count. */
 int ok_threads_for(size_t elements);
 
 /* Within each tensor, does a written stream overlap any other stream?
- * Streams [0, n_written) are written, [n_written, n_streams) only read.
- * Entries of NULL stream lists are skipped. */
-int ok_mt_streams_overlap(const ok_mt_task *task, size_t elem_size, int n_written, int n_streams);
+ * Bit s of `written` is set for the streams that are written; NULL lists
+ * and NULL entries are skipped. */
+int ok_mt_streams_overlap(const ok_mt_task *task, unsigned written, int n_streams);
 
 #endif /* OPTKERN_MULTI_TENSOR_H */

@@ -76,36 +76,41 @@ static int adam_needs(const void *coeffs, int s) {
 }
 
 /* What tells one optimizer's entry points from another's. Streams are in
- * the task order of optim/coeffs.h: the first n_written are written. */
+ * the task order of optim/coeffs.h: parameter, gradient, states. */
 typedef struct optimizer_kind {
     size_t hparams_size, coeffs_size;
     ok_status (*prepare)(const void *hparams, void *coeffs);
     int (*needs)(const void *coeffs, int stream);
-    int n_written, n_streams;
+    int n_streams;
 } optimizer_kind;
 
-static const optimizer_kind sgd_kind = {sizeof(ok_sgd_hparams), sizeof(ok_sgd_coeffs), sgd_prepare, sgd_needs, 2, 3};
-static const optimizer_kind adam_kind = {sizeof(ok_adam_hparams), sizeof(ok_adam_coeffs), adam_prepare, adam_needs,
-                                         4, 5};
+static const optimizer_kind sgd_kind = {sizeof(ok_sgd_hparams), sizeof(ok_sgd_coeffs), sgd_prepare, sgd_needs, 3};
+static const optimizer_kind adam_kind = {sizeof(ok_adam_hparams), sizeof(ok_adam_coeffs), adam_prepare, adam_needs, 5};
 
-static ok_status check_task(const optimizer_kind *kind, const ok_mt_task *task, size_t n_sets, size_t elem_size) {
+/* Every stream but the gradient is written. */
+#define OK_OPT_WRITTEN (~(1u << OK_OPT_GRAD))
+
+static ok_status check_task(const optimizer_kind *kind, const ok_mt_task *task, size_t n_sets) {
     if (!task->numel) return OK_ERR_NULL_POINTER;
     for (size_t i = 0; i < task->count; i++) {
         if (task->coeff_index && task->coeff_index[i] >= n_sets) return OK_ERR_INDEX;
+        ok_dtype dtype = ok_mt_dtype(task, i);
+        if (dtype != OK_FLOAT32 && dtype != OK_FLOAT64) return OK_ERR_UNSUPPORTED;
         if (task->numel[i] == 0) continue;
         const void *coeffs = ok_mt_coeffs(task, i);
         for (int s = 0; s < kind->n_streams; s++)
             if (kind->needs(coeffs, s) && (!task->stream[s] || !task->stream[s][i])) return OK_ERR_NULL_POINTER;
     }
-    if (ok_mt_streams_overlap(task, elem_size, kind->n_written, kind->n_streams)) return OK_ERR_ALIASING;
+    if (ok_mt_streams_overlap(task, OK_OPT_WRITTEN, kind->n_streams)) return OK_ERR_ALIASING;
     return OK_SUCCESS;
 }
 
-/* Check everything, derive every set's coefficients, then run fn over the
- * tensor list. Nothing is written unless every check passes. */
-static ok_status run_optimizer(const optimizer_kind *kind, ok_mt_span_fn fn, size_t elem_size, const void *hp,
-                               size_t n_hp, const uint32_t *hp_index, size_t count, const size_t *numel,
-                               void *const *const *streams) {
+/* Check everything, derive every set's coefficients, then run the kernel
+ * (fns: one per dtype) over the tensor list. Nothing is written unless every
+ * check passes. */
+static ok_status run_optimizer(const optimizer_kind *kind, const ok_mt_span_fn *fns, const void *hp, size_t n_hp,
+                               const uint32_t *hp_index, size_t count, const size_t *numel, const ok_dtype *dtype,
+                               ok_dtype uniform, void *const *const *streams) {
     if (count == 0) return OK_SUCCESS;
     if (!hp) return OK_ERR_NULL_POINTER;
     if (n_hp == 0) return OK_ERR_INDEX;
@@ -115,47 +120,51 @@ static ok_status run_optimizer(const optimizer_kind *kind, ok_mt_span_fn fn, siz
     ok_status st = OK_SUCCESS;
     for (size_t k = 0; k < n_hp && st == OK_SUCCESS; k++)
         st = kind->prepare((const char *)hp + k * kind->hparams_size, sets + k * kind->coeffs_size);
-    ok_mt_task task = {count, numel, {0}, sets, kind->coeffs_size, hp_index};
+    ok_mt_task task = {count, numel, dtype, uniform, {0}, sets, kind->coeffs_size, hp_index};
     for (int s = 0; s < kind->n_streams; s++) task.stream[s] = streams[s];
-    if (st == OK_SUCCESS) st = check_task(kind, &task, n_hp, elem_size);
-    if (st == OK_SUCCESS) ok_mt_run(&task, fn);
+    if (st == OK_SUCCESS) st = check_task(kind, &task, n_hp);
+    if (st == OK_SUCCESS) ok_mt_run(&task, fns);
     if (sets != (char *)stack) free(sets);
     return st;
 }
 
-ok_status ok_sgd_f32(const ok_sgd_hparams *hp, size_t n_hp, const uint32_t *hp_index, size_t count,
-                     const size_t *numel, float *const *param, const float *const *grad,
-                     float *const *momentum_buffer) {
-    void *const *streams[] = {(void *const *)param, (void *const *)momentum_buffer, (void *const *)grad};
-    return run_optimizer(&sgd_kind, ok_active_kernels()->sgd[OK_F32], sizeof(float), hp, n_hp, hp_index, count,
-                         numel, streams);
+ok_status ok_sgd(const ok_sgd_hparams *hp, size_t n_hp, const uint32_t *hp_index, size_t count, const size_t *numel,
+                 const ok_dtype *dtype, void *const *param, const void *const *grad, void *const *momentum_buffer) {
+    if (count && !dtype) return OK_ERR_NULL_POINTER;
+    void *const *streams[] = {param, (void *const *)grad, momentum_buffer};
+    return run_optimizer(&sgd_kind, ok_active_kernels()->sgd, hp, n_hp, hp_index, count, numel, dtype, OK_FLOAT32,
+                         streams);
 }
 
-ok_status ok_sgd_f64(const ok_sgd_hparams *hp, size_t n_hp, const uint32_t *hp_index, size_t count,
-                     const size_t *numel, double *const *param, const double *const *grad,
-                     double *const *momentum_buffer) {
-    void *const *streams[] = {(void *const *)param, (void *const *)momentum_buffer, (void *const *)grad};
-    return run_optimizer(&sgd_kind, ok_active_kernels()->sgd[OK_F64], sizeof(double), hp, n_hp, hp_index, count,
-                         numel, streams);
+ok_status ok_adam(const ok_adam_hparams *hp, size_t n_hp, const uint32_t *hp_index, size_t count, const size_t *numel,
+                  const ok_dtype *dtype, void *const *param, const void *const *grad, void *const *exp_avg,
+                  void *const *exp_avg_sq, void *const *max_exp_avg_sq) {
+    if (count && !dtype) return OK_ERR_NULL_POINTER;
+    void *const *streams[] = {param, (void *const *)grad, exp_avg, exp_avg_sq, max_exp_avg_sq};
+    return run_optimizer(&adam_kind, ok_active_kernels()->adam, hp, n_hp, hp_index, count, numel, dtype, OK_FLOAT32,
+                         streams);
 }
 
-ok_status ok_adam_f32(const ok_adam_hparams *hp, size_t n_hp, const uint32_t *hp_index, size_t count,
-                      const size_t *numel, float *const *param, const float *const *grad,
-                      float *const *exp_avg, float *const *exp_avg_sq, float *const *max_exp_avg_sq) {
-    void *const *streams[] = {(void *const *)param, (void *const *)exp_avg, (void *const *)exp_avg_sq,
-                              (void *const *)max_exp_avg_sq, (void *const *)grad};
-    return run_optimizer(&adam_kind, ok_active_kernels()->adam[OK_F32], sizeof(float), hp, n_hp, hp_index, count,
-                         numel, streams);
-}
+/* The typed entry points: every tensor of one dtype. */
+#define OK_OPTIM_TYPED(T, suffix, DTYPE)                                                                            \
+    ok_status ok_sgd_##suffix(const ok_sgd_hparams *hp, size_t n_hp, const uint32_t *hp_index, size_t count,        \
+                              const size_t *numel, T *const *param, const T *const *grad,                          \
+                              T *const *momentum_buffer) {                                                         \
+        void *const *streams[] = {(void *const *)param, (void *const *)grad, (void *const *)momentum_buffer};      \
+        return run_optimizer(&sgd_kind, ok_active_kernels()->sgd, hp, n_hp, hp_index, count, numel, NULL, DTYPE,   \
+                             streams);                                                                             \
+    }                                                                                                              \
+    ok_status ok_adam_##suffix(const ok_adam_hparams *hp, size_t n_hp, const uint32_t *hp_index, size_t count,      \
+                               const size_t *numel, T *const *param, const T *const *grad, T *const *exp_avg,      \
+                               T *const *exp_avg_sq, T *const *max_exp_avg_sq) {                                   \
+        void *const *streams[] = {(void *const *)param, (void *const *)grad, (void *const *)exp_avg,               \
+                                  (void *const *)exp_avg_sq, (void *const *)max_exp_avg_sq};                       \
+        return run_optimizer(&adam_kind, ok_active_kernels()->adam, hp, n_hp, hp_index, count, numel, NULL, DTYPE, \
+                             streams);                                                                             \
+    }
 
-ok_status ok_adam_f64(const ok_adam_hparams *hp, size_t n_hp, const uint32_t *hp_index, size_t count,
-                      const size_t *numel, double *const *param, const double *const *grad,
-                      double *const *exp_avg, double *const *exp_avg_sq, double *const *max_exp_avg_sq) {
-    void *const *streams[] = {(void *const *)param, (void *const *)exp_avg, (void *const *)exp_avg_sq,
-                              (void *const *)max_exp_avg_sq, (void *const *)grad};
-    return run_optimizer(&adam_kind, ok_active_kernels()->adam[OK_F64], sizeof(double), hp, n_hp, hp_index, count,
-                         numel, streams);
-}
+OK_OPTIM_TYPED(float, f32, OK_FLOAT32)
+OK_OPTIM_TYPED(double, f64, OK_FLOAT64)
 
 static int span_before(const void *a, const void *b) {
     const ok_span *x = a, *y = b;

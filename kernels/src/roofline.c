@@ -11,11 +11,11 @@ ok_status ok_roofline(size_t elem_size, int n_inplace, int n_writeonly, int n_re
     if (count == 0) return OK_SUCCESS;
     if (!numel || !streams) return OK_ERR_NULL_POINTER;
     ok_roofline_coeffs c = {n_inplace, n_writeonly, n_readonly};
-    ok_mt_task task = {count, numel, {0}, &c, sizeof c, NULL};
+    ok_mt_task task = {count, numel, NULL, elem_size == 8 ? OK_FLOAT64 : OK_FLOAT32, {0}, &c, sizeof c, NULL};
     for (int s = 0; s < n; s++) {
         if (!streams[s]) return OK_ERR_NULL_POINTER;
         task.stream[s] = streams[s];
     }
-    ok_mt_run(&task, ok_active_kernels()->roofline[elem_size == 8 ? OK_F64 : OK_F32]);
+    ok_mt_run(&task, ok_active_kernels()->roofline);
     return OK_SUCCESS;
 }

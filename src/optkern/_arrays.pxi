@@ -91,40 +91,58 @@ cdef inline char *companion_data(object obj, cnp.ndarray lead, bint writable) no
 # --------------------------------------------------------------------------
 # Overlap between tensors
 
-cdef class ParamIndex:
-    """The byte ranges of a list of arrays that are updated in place, sorted.
+cdef class WrittenIndex:
+    """The byte ranges of the arrays a multi-tensor call writes, sorted.
 
-    Built once per parameter list: construction raises ValueError when two
-    of the arrays overlap (the same array listed twice, or two views of one
-    buffer). find() then tells in O(log n) which of them, if any, another
-    array overlaps.
+    Built from named lists of arrays (the parameters, then each list of
+    state arrays; None entries are skipped) whenever they change; building
+    raises ValueError when two of them overlap (the same array listed twice,
+    or two views of one buffer). find() then tells in O(log n) which of them,
+    if any, another array overlaps: each step checks its gradients so.
     """
     cdef ok_span *spans
     cdef size_t n
+    cdef list names     # the name of each list
+    cdef list starts    # the id of each list's first entry
 
-    def __cinit__(self, list arrays, str name="params"):
+    def __cinit__(self, list named_lists):
+        cdef Py_ssize_t total = 0, i
+        self.names, self.starts = [], []
+        for name, arrays in named_lists:
+            self.names.append(name)
+            self.starts.append(total)
+            total += len(arrays)
         self.n = 0
-        self.spans = <ok_span *>PyMem_Calloc(len(arrays) + 1, sizeof(ok_span))
+        self.spans = <ok_span *>PyMem_Calloc(total + 1, sizeof(ok_span))
         if self.spans == NULL:
             raise MemoryError()
-        cdef Py_ssize_t i
         cdef cnp.ndarray a
-        for i in range(len(arrays)):
-            a = as_param(arrays[i], name, i)
-            if cnp.PyArray_SIZE(a) == 0:
-                continue
-            self.spans[self.n].begin = begin_of(a)
-            self.spans[self.n].end = end_of(a)
-            self.spans[self.n].id = <size_t>i
-            self.spans[self.n].written = 1
-            self.n += 1
+        cdef size_t id = 0
+        for name, arrays in named_lists:
+            for i in range(len(arrays)):
+                if arrays[i] is not None:
+                    a = as_param(arrays[i], name, i)
+                    if cnp.PyArray_SIZE(a):
+                        self.spans[self.n].begin = begin_of(a)
+                        self.spans[self.n].end = end_of(a)
+                        self.spans[self.n].id = id
+                        self.spans[self.n].written = 1
+                        self.n += 1
+                id += 1
         cdef size_t first = 0, second = 0
         if ok_check_overlap(self.spans, self.n, &first, &second) != OK_SUCCESS:
-            raise ValueError(f"{name}[{first}] and {name}[{second}] overlap in memory; "
+            raise ValueError(f"{self.describe(first)} and {self.describe(second)} overlap in memory; "
                              "each array must be listed once")
 
     def __dealloc__(self):
         PyMem_Free(self.spans)
+
+    cdef str describe(self, size_t id):
+        """"name[i]" of entry id."""
+        cdef Py_ssize_t k = len(self.starts) - 1
+        while self.starts[k] > id:
+            k -= 1
+        return f"{self.names[k]}[{id - self.starts[k]}]"
 
     cdef Py_ssize_t find(self, uintptr_t begin, uintptr_t end) noexcept:
         """The id of an indexed array overlapping [begin, end), or -1."""
@@ -181,55 +199,58 @@ cdef class StateTable:
 # Gathering a multi-tensor call
 
 cdef class Gathered:
-    """The pointers of one multi-tensor call, split by dtype.
+    """The pointers of one multi-tensor call (any mix of float32 and float64).
 
     Stream 0 is the tensor's leading array (written), stream 1 its gradient
-    or other read-only input, streams 2... its states (written). Tensors
-    whose stream 1 is None are skipped, as torch skips a parameter whose
-    .grad is None.
+    or other read-only input, streams 2... its states (written): the order
+    of the C optimizer tasks too. Tensors whose stream 1 is None are
+    skipped, as torch skips a parameter whose .grad is None.
     """
-    cdef size_t count[N_DTYPES]
-    cdef size_t *numel[N_DTYPES]
-    cdef uint32_t *index[N_DTYPES]
-    cdef void **stream[N_DTYPES][MAX_STREAMS]
+    cdef size_t count
+    cdef size_t *numel
+    cdef uint32_t *index
+    cdef ok_dtype *dtype
+    cdef void **stream[MAX_STREAMS]
     cdef void *memory
     cdef int n_streams
 
     def __dealloc__(self):
         PyMem_Free(self.memory)
 
-    cdef allocate(self, int n_streams):
-        cdef size_t words_per_tensor = 2 + <size_t>n_streams  # numel, index (padded), pointers
-        cdef size_t total = (self.count[0] + self.count[1]) * words_per_tensor + 1
-        self.memory = PyMem_Malloc(total * sizeof(void *))
+    cdef allocate(self, size_t count, int n_streams):
+        # per tensor: numel (one word), index and dtype (4 bytes each: one
+        # word together), one pointer per stream
+        self.memory = PyMem_Malloc((count * (2 + <size_t>n_streams) + 1) * sizeof(void *))
         if self.memory == NULL:
             raise MemoryError()
         cdef void **cursor = <void **>self.memory
-        cdef int dt, s
-        for dt in range(N_DTYPES):
-            self.numel[dt] = <size_t *>cursor
-            cursor += self.count[dt]
-            self.index[dt] = <uint32_t *>cursor
-            cursor += self.count[dt]
-            for s in range(n_streams):
-                self.stream[dt][s] = cursor
-                cursor += self.count[dt]
+        self.numel = <size_t *>cursor
+        cursor += count
+        self.index = <uint32_t *>cursor
+        self.dtype = <ok_dtype *>(self.index + count)
+        cursor += (count * (sizeof(uint32_t) + sizeof(ok_dtype)) + sizeof(void *) - 1) // sizeof(void *)
+        cdef int s
+        for s in range(n_streams):
+            self.stream[s] = cursor
+            cursor += count
+        self.count = 0
         self.n_streams = n_streams
 
 
 cdef Gathered gather(str lead_name, list leads, str input_name, list inputs, tuple state_names,
                      tuple states, object hp_index, uint32_t n_sets, const uint32_t *required,
-                     ParamIndex lead_index):
+                     WrittenIndex written):
     """Check every array of a call and collect the pointers.
 
     required[k] has bit s set when stream s must be present for a tensor
-    using hyperparameter set k. lead_index, when given, holds the leading
-    arrays already checked for overlaps among themselves; inputs are then
-    checked against all of them. Without it, every array of the call is
-    checked against every other (a sort: fine for the functional API).
+    using hyperparameter set k. `written`, when given, indexes every array
+    the call writes (leads and states, already checked for overlaps among
+    themselves, as an optimizer keeps them); inputs are then checked against
+    all of them. Without it, every array of the call is checked against every
+    other (a sort: fine for the functional API).
     """
     cdef Py_ssize_t n = len(leads), i
-    cdef int n_states = len(states), n_streams = 2 + n_states, s, t, dt
+    cdef int n_states = len(states), n_streams = 2 + n_states, s, t
     if n_streams > MAX_STREAMS:
         raise ValueError("too many state lists")
     if len(inputs) != n:
@@ -252,19 +273,15 @@ cdef Gathered gather(str lead_name, list leads, str input_name, list inputs, tup
             raise ValueError(f"hp_index has {idx.shape[0]} entries for {n} tensors")
 
     cdef Gathered g = Gathered()
-    g.count[0] = g.count[1] = 0
     cdef cnp.ndarray lead
+    cdef size_t count = 0
     for i in range(n):
-        if inputs[i] is None:
-            continue
-        lead = as_param(leads[i], lead_name, i)
-        g.count[dtype_index(lead)] += 1
-    g.allocate(n_streams)
+        if inputs[i] is not None:
+            count += 1
+    g.allocate(count, n_streams)
 
     cdef tuple names = (lead_name, input_name) + state_names
     cdef char *ptr[MAX_STREAMS]
-    cdef size_t fill[N_DTYPES]
-    fill[0] = fill[1] = 0
     cdef size_t k, nbytes
     cdef uint32_t set_k
     cdef object entry
@@ -272,8 +289,7 @@ cdef Gathered gather(str lead_name, list leads, str input_name, list inputs, tup
     for i in range(n):
         if inputs[i] is None:
             continue
-        lead = <cnp.ndarray>leads[i]
-        dt = dtype_index(lead)
+        lead = as_param(leads[i], lead_name, i)
         set_k = idx[i] if hp_index is not None else 0
         if set_k >= n_sets:
             raise ValueError(f"hp_index[{i}] = {set_k} but there are {n_sets} hyperparameter sets")
@@ -307,44 +323,41 @@ cdef Gathered gather(str lead_name, list leads, str input_name, list inputs, tup
                     if ptr[t] != NULL and ptr[s] < ptr[t] + nbytes and ptr[t] < ptr[s] + nbytes:
                         raise ValueError(f"{names[t]}[{i}] overlaps {names[s]}[{i}]; "
                                          "they must be separate arrays")
-            if lead_index is not None:
-                other = lead_index.find(<uintptr_t>ptr[1], <uintptr_t>ptr[1] + nbytes)
+            if written is not None:
+                other = written.find(<uintptr_t>ptr[1], <uintptr_t>ptr[1] + nbytes)
                 if other >= 0:
-                    raise ValueError(f"{input_name}[{i}] overlaps {lead_name}[{other}], which is updated in place")
-        k = fill[dt]
-        g.numel[dt][k] = <size_t>cnp.PyArray_SIZE(lead)
-        g.index[dt][k] = set_k
+                    raise ValueError(f"{input_name}[{i}] overlaps {written.describe(other)}, "
+                                     "which is updated in place")
+        k = g.count
+        g.numel[k] = <size_t>cnp.PyArray_SIZE(lead)
+        g.index[k] = set_k
+        g.dtype[k] = OK_FLOAT64 if dtype_index(lead) == 1 else OK_FLOAT32
         for s in range(n_streams):
-            g.stream[dt][s][k] = ptr[s]
-        fill[dt] += 1
-    if lead_index is None:
+            g.stream[s][k] = ptr[s]
+        g.count += 1
+    if written is None:
         check_all_overlaps(g, names)
     return g
 
 
 cdef check_all_overlaps(Gathered g, tuple names):
     """Every written array of the call against every other array."""
-    cdef size_t total = 0, k, n = 0, first = 0, second = 0
-    cdef int dt, s
-    for dt in range(N_DTYPES):
-        total += g.count[dt] * <size_t>g.n_streams
+    cdef size_t total = g.count * <size_t>g.n_streams, k, n = 0, first = 0, second = 0
+    cdef int s
     if total < 2:
         return
     cdef ok_span *spans = <ok_span *>PyMem_Malloc(total * sizeof(ok_span))
     if spans == NULL:
         raise MemoryError()
-    cdef size_t elem
-    for dt in range(N_DTYPES):
-        elem = 4 if dt == 0 else 8
-        for s in range(g.n_streams):
-            for k in range(g.count[dt]):
-                if g.stream[dt][s][k] == NULL or g.numel[dt][k] == 0:
-                    continue
-                spans[n].begin = <uintptr_t>g.stream[dt][s][k]
-                spans[n].end = spans[n].begin + g.numel[dt][k] * elem
-                spans[n].id = <size_t>s
-                spans[n].written = s != 1
-                n += 1
+    for s in range(g.n_streams):
+        for k in range(g.count):
+            if g.stream[s][k] == NULL or g.numel[k] == 0:
+                continue
+            spans[n].begin = <uintptr_t>g.stream[s][k]
+            spans[n].end = spans[n].begin + g.numel[k] * (8 if g.dtype[k] == OK_FLOAT64 else 4)
+            spans[n].id = <size_t>s
+            spans[n].written = s != 1
+            n += 1
     cdef ok_status st = ok_check_overlap(spans, n, &first, &second)
     PyMem_Free(spans)
     if st != OK_SUCCESS:

@@ -27,6 +27,8 @@ def roofline(list streams, int n_inplace, int n_writeonly):
             lists[s] = table + s * n
         for i in range(n):
             lead = as_param(streams[0][i], "streams[0]", i)
+            if i and <size_t>cnp.PyArray_ITEMSIZE(lead) != elem:
+                raise TypeError("every array of a roofline run must have the same dtype")
             elem = <size_t>cnp.PyArray_ITEMSIZE(lead)
             numel[i] = <size_t>cnp.PyArray_SIZE(lead)
             for s in range(n_streams):

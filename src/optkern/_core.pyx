@@ -5,8 +5,8 @@ This layer only checks arrays, gathers their pointers, releases the GIL and
 calls C: no arithmetic here. Every check of a call runs before the first
 byte is written, so a call that raises has changed nothing.
 
-Tensor lists are split by dtype (float32, float64): one C call per dtype
-present, each threaded over its whole list.
+A tensor list, whatever mix of float32 and float64 it holds, is one C call,
+threaded over the whole list.
 """
 
 cimport numpy as cnp
@@ -21,7 +21,6 @@ cnp.import_array()
 
 cdef enum:
     MAX_STREAMS = 8     # param, grad and up to six states
-    N_DTYPES = 2        # float32, float64
 
 include "_config.pxi"
 include "_arrays.pxi"

@@ -11,6 +11,10 @@ cdef extern from "optkern/optkern.h" nogil:
         OK_ERR_UNSUPPORTED
         OK_ERR_NO_MEMORY
 
+    ctypedef enum ok_dtype:
+        OK_FLOAT32
+        OK_FLOAT64
+
     const char *ok_status_string(ok_status status)
     const char *ok_version()
 
@@ -51,6 +55,12 @@ cdef extern from "optkern/optkern.h" nogil:
         int maximize
         int decoupled_weight_decay
 
+    ok_status ok_sgd(const ok_sgd_hparams *hp, size_t n_hp, const uint32_t *hp_index,
+                     size_t count, const size_t *numel, const ok_dtype *dtype, void **param,
+                     const void **grad, void **momentum_buffer)
+    ok_status ok_adam(const ok_adam_hparams *hp, size_t n_hp, const uint32_t *hp_index,
+                      size_t count, const size_t *numel, const ok_dtype *dtype, void **param,
+                      const void **grad, void **exp_avg, void **exp_avg_sq, void **max_exp_avg_sq)
     ok_status ok_sgd_f32(const ok_sgd_hparams *hp, size_t n_hp, const uint32_t *hp_index,
                          size_t count, const size_t *numel, float **param,
                          const float **grad, float **momentum_buffer)

@@ -97,6 +97,40 @@ static void test_preconditions_write_nothing(void) {
     CHECK(ok_adam_check(&ahp) == OK_ERR_HYPERPARAMETER);
 }
 
+/* One call over a float32 and a float64 tensor: each updated in its own
+ * dtype, exactly as the typed entry points update it. */
+static void test_mixed_dtypes(void) {
+    float p32[N], g32[N], m32[N], v32[N], q32[N], n32[N], w32[N];
+    double p64[N], g64[N], m64[N], v64[N], q64[N], n64[N], w64[N];
+    for (int i = 0; i < N; i++) {
+        p32[i] = q32[i] = (float)i / 5.0f;
+        g32[i] = (float)(i % 7) - 3.0f;
+        p64[i] = q64[i] = (double)i / 3.0;
+        g64[i] = (double)(i % 5) - 2.0;
+        m32[i] = v32[i] = n32[i] = w32[i] = 0.0f;
+        m64[i] = v64[i] = n64[i] = w64[i] = 0.0;
+    }
+    ok_adam_hparams hp = OK_ADAM_DEFAULTS;
+    size_t numel[2] = {N, N};
+    ok_dtype dtype[2] = {OK_FLOAT32, OK_FLOAT64};
+    void *param[2] = {p32, p64}, *m[2] = {m32, m64}, *v[2] = {v32, v64};
+    const void *grad[2] = {g32, g64};
+    CHECK(ok_adam(&hp, 1, NULL, 2, numel, dtype, param, grad, m, v, NULL) == OK_SUCCESS);
+    float *qp32 = q32, *np32 = n32, *wp32 = w32;
+    const float *gp32 = g32;
+    double *qp64 = q64, *np64 = n64, *wp64 = w64;
+    const double *gp64 = g64;
+    size_t one = N;
+    CHECK(ok_adam_f32(&hp, 1, NULL, 1, &one, &qp32, &gp32, &np32, &wp32, NULL) == OK_SUCCESS);
+    CHECK(ok_adam_f64(&hp, 1, NULL, 1, &one, &qp64, &gp64, &np64, &wp64, NULL) == OK_SUCCESS);
+    CHECK(memcmp(p32, q32, sizeof p32) == 0 && memcmp(p64, q64, sizeof p64) == 0);
+
+    ok_dtype bad[2] = {OK_FLOAT32, (ok_dtype)7};
+    CHECK(ok_adam(&hp, 1, NULL, 2, numel, bad, param, grad, m, v, NULL) == OK_ERR_UNSUPPORTED);
+    CHECK(ok_adam(&hp, 1, NULL, 2, numel, NULL, param, grad, m, v, NULL) == OK_ERR_NULL_POINTER);
+    CHECK(memcmp(p32, q32, sizeof p32) == 0); /* the valid first tensor was not touched either */
+}
+
 static void test_overlap_check(void) {
     char buf[100];
     ok_span spans[3] = {
@@ -147,6 +181,7 @@ int main(void) {
     CHECK(ok_get_num_threads() == 2);
     test_adam_rule();
     test_preconditions_write_nothing();
+    test_mixed_dtypes();
     test_overlap_check();
     test_isa_selection();
     if (failures) printf("%d checks failed\n", failures);

@@ -22,6 +22,12 @@ typedef enum ok_status {
     OK_ERR_NO_MEMORY = 6       /* a small bookkeeping allocation failed */
 } ok_status;
 
+/* Element types of the arrays a kernel works on. */
+typedef enum ok_dtype {
+    OK_FLOAT32 = 0,
+    OK_FLOAT64 = 1
+} ok_dtype;
+
 /* A short English description of a status code. */
 const char *ok_status_string(ok_status status);
 

@@ -53,7 +53,20 @@ typedef struct ok_adam_hparams {
 
 #define OK_ADAM_DEFAULTS {1e-3, 0.9, 0.999, 1e-8, 0.0, 1, 0, 0, 0}
 
-/* momentum_buffer may be NULL when every set has momentum == 0. */
+/*
+ * Any mix of float32 and float64 tensors in one call: dtype[i] is the dtype
+ * of tensor i (all of its arrays share it), the pointers point at arrays of
+ * that type. momentum_buffer may be NULL when every set has momentum == 0;
+ * max_exp_avg_sq when no set has amsgrad.
+ */
+ok_status ok_sgd(const ok_sgd_hparams *hp, size_t n_hp, const uint32_t *hp_index, size_t count,
+                 const size_t *numel, const ok_dtype *dtype, void *const *param, const void *const *grad,
+                 void *const *momentum_buffer);
+ok_status ok_adam(const ok_adam_hparams *hp, size_t n_hp, const uint32_t *hp_index, size_t count,
+                  const size_t *numel, const ok_dtype *dtype, void *const *param, const void *const *grad,
+                  void *const *exp_avg, void *const *exp_avg_sq, void *const *max_exp_avg_sq);
+
+/* The same for a list of one dtype. */
 ok_status ok_sgd_f32(const ok_sgd_hparams *hp, size_t n_hp, const uint32_t *hp_index,
                      size_t count, const size_t *numel, float *const *param,
                      const float *const *grad, float *const *momentum_buffer);
@@ -61,7 +74,6 @@ ok_status ok_sgd_f64(const ok_sgd_hparams *hp, size_t n_hp, const uint32_t *hp_i
                      size_t count, const size_t *numel, double *const *param,
                      const double *const *grad, double *const *momentum_buffer);
 
-/* max_exp_avg_sq may be NULL when no set has amsgrad. */
 ok_status ok_adam_f32(const ok_adam_hparams *hp, size_t n_hp, const uint32_t *hp_index,
                       size_t count, const size_t *numel, float *const *param,
                       const float *const *grad, float *const *exp_avg,

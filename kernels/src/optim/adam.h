@@ -32,8 +32,8 @@ OK_INLINE void DT_NAME(adam_lanes)(const ok_adam_coeffs *c, T *p, const T *gp, T
 
 static void DT_NAME(adam_span)(const ok_mt_task *task, size_t i, size_t begin, size_t end) {
     const ok_adam_coeffs k = *(const ok_adam_coeffs *)ok_mt_coeffs(task, i), *c = &k; /* a local copy: no reloads */
-    T *p = OK_MT_PTR(T, task, OK_ADAM_PARAM, i, begin);
-    const T *g = OK_MT_PTR(const T, task, OK_ADAM_GRAD, i, begin);
+    T *p = OK_MT_PTR(T, task, OK_OPT_PARAM, i, begin);
+    const T *g = OK_MT_PTR(const T, task, OK_OPT_GRAD, i, begin);
     T *m = OK_MT_PTR(T, task, OK_ADAM_EXP_AVG, i, begin);
     T *v = OK_MT_PTR(T, task, OK_ADAM_EXP_AVG_SQ, i, begin);
     T *vmax = c->amsgrad ? OK_MT_PTR(T, task, OK_ADAM_MAX_EXP_AVG_SQ, i, begin) : NULL;

@@ -31,9 +31,11 @@ typedef union ok_any_coeffs {
     ok_adam_coeffs adam;
 } ok_any_coeffs;
 
-/* Stream order of each optimizer's task (param first; written streams
- * before read-only ones). */
-enum { OK_SGD_PARAM = 0, OK_SGD_BUF = 1, OK_SGD_GRAD = 2 };
-enum { OK_ADAM_PARAM = 0, OK_ADAM_EXP_AVG = 1, OK_ADAM_EXP_AVG_SQ = 2, OK_ADAM_MAX_EXP_AVG_SQ = 3, OK_ADAM_GRAD = 4 };
+/* Stream order of every optimizer's task, as the Python binding gathers
+ * them too: the parameter, its gradient (the one stream only read), then
+ * the states in the order of the C entry point's arguments. */
+enum { OK_OPT_PARAM = 0, OK_OPT_GRAD = 1, OK_OPT_STATE = 2 };
+enum { OK_SGD_BUF = OK_OPT_STATE };
+enum { OK_ADAM_EXP_AVG = OK_OPT_STATE, OK_ADAM_EXP_AVG_SQ, OK_ADAM_MAX_EXP_AVG_SQ };
 
 #endif /* OPTKERN_OPTIM_COEFFS_H */

@@ -28,8 +28,8 @@ OK_INLINE void DT_NAME(sgd_lanes)(const ok_sgd_coeffs *c, T *p, const T *gp, T *
 
 static void DT_NAME(sgd_span)(const ok_mt_task *task, size_t i, size_t begin, size_t end) {
     const ok_sgd_coeffs k = *(const ok_sgd_coeffs *)ok_mt_coeffs(task, i), *c = &k; /* a local copy: no reloads */
-    T *p = OK_MT_PTR(T, task, OK_SGD_PARAM, i, begin);
-    const T *g = OK_MT_PTR(const T, task, OK_SGD_GRAD, i, begin);
+    T *p = OK_MT_PTR(T, task, OK_OPT_PARAM, i, begin);
+    const T *g = OK_MT_PTR(const T, task, OK_OPT_GRAD, i, begin);
     T *b = c->has_momentum ? OK_MT_PTR(T, task, OK_SGD_BUF, i, begin) : NULL;
     size_t n = end - begin, j = 0;
     for (; j + W <= n; j += W) {

@@ -67,9 +67,12 @@ class Adam(Optimizer):
         else:
             sets, hp_index = self._sets_by_group_and(
                 plan, present, plan.step_counts() + 1, lambda k, t: self._set(checked[k], t))
-        _core.adam(plan.params, grads, plan.table("exp_avg", exp_avgs), plan.table("exp_avg_sq", exp_avg_sqs),
-                   None if max_exp_avg_sqs is None else plan.table("max_exp_avg_sq", max_exp_avg_sqs),
-                   sets, hp_index, plan.index)
+        states = {"exp_avg": exp_avgs, "exp_avg_sq": exp_avg_sqs}
+        if max_exp_avg_sqs is not None:
+            states["max_exp_avg_sq"] = max_exp_avg_sqs
+        tables, written = plan.prepare(states)
+        _core.adam(plan.params, grads, tables["exp_avg"], tables["exp_avg_sq"], tables.get("max_exp_avg_sq"),
+                   sets, hp_index, written)
         plan.states["exp_avg"] = exp_avgs
         plan.states["exp_avg_sq"] = exp_avg_sqs
         if max_exp_avg_sqs is not None:

@@ -16,38 +16,43 @@ _UNORDERED = ("optimizer parameters need to be organized in ordered collections,
 class _Plan:
     """What a step needs, flattened across param groups and kept between steps.
 
-    params        every parameter, group by group, in order
-    index         their byte ranges (_core.ParamIndex): overlaps between
-                  parameters are refused when the plan is built, and each
-                  gradient is checked against all of them at every step
+    params        every parameter, group by group, in order (checked for
+                  overlaps with one another when the plan is built)
     sizes         the number of parameters in each group
     group_of      uint32 array: the group of each parameter
     states        {name: list aligned with params; None where not created}
     group_steps   when every parameter of each group has taken the same
                   number of steps (the usual case), those numbers, one per
                   group; else None. step_counts() has them per parameter.
-    tables        {name: (list, _core.StateTable)}: the checked pointers of a
-                  state list, reused while the list is unchanged
     """
 
-    __slots__ = ("params", "index", "sizes", "group_of", "group_steps", "_steps", "states", "tables")
+    __slots__ = ("params", "sizes", "group_of", "group_steps", "_steps", "states", "_prepared")
 
     def __init__(self, params, sizes, state_names):
+        _core.WrittenIndex([("params", params)])  # refuses overlapping parameters
         self.params = params
-        self.index = _core.ParamIndex(params)
         self.sizes = sizes
         self.group_of = np.repeat(np.arange(len(sizes), dtype=np.uint32), sizes)
         self.group_steps = [0] * len(sizes)
         self._steps = None
         self.states = {name: [None] * len(params) for name in state_names}
-        self.tables = {}
+        self._prepared = None
 
-    def table(self, name, states):
-        """A StateTable of `states`, the list that will become plan.states[name]."""
-        cached = self.tables.get(name)
-        if cached is None or cached[0] is not states:
-            cached = self.tables[name] = (states, _core.StateTable(self.params, states, name))
-        return cached[1]
+    def prepare(self, states):
+        """What a step hands to C for the state lists `states` ({name: list},
+        the lists that become plan.states): a _core.StateTable of each (their
+        pointers, checked once) and the _core.WrittenIndex of the parameters
+        and those states, which every gradient is checked against. Rebuilt
+        only when one of the lists changes (when state is created or loaded).
+        """
+        lists = list(states.values())
+        cached = self._prepared
+        if cached is None or len(cached[0]) != len(lists) or any(a is not b for a, b in zip(cached[0], lists)):
+            tables = {name: _core.StateTable(self.params, lst, name) for name, lst in states.items()}
+            written = _core.WrittenIndex([("params", self.params)] +
+                                         [(f"the {name} of params", lst) for name, lst in states.items()])
+            cached = self._prepared = (lists, tables, written)
+        return cached[1], cached[2]
 
     def bounds(self):
         """(start, stop) of each group in the flat lists."""
@@ -172,7 +177,7 @@ class Optimizer:
             group.setdefault(name, default)
         self._check_group(group)
         # Checks every array and refuses overlaps with the existing groups.
-        _core.ParamIndex([p for g in self.param_groups for p in g["params"]] + params)
+        _core.WrittenIndex([("params", [p for g in self.param_groups for p in g["params"]] + params)])
         self.param_groups.append(group)
 
     def _sync(self):

@@ -71,7 +71,7 @@ class SGD(Optimizer):
             phase = first if first is not None else np.zeros(len(plan.params), dtype=np.int64)
             sets, hp_index = self._sets_by_group_and(
                 plan, present, phase, lambda k, f: self._set(checked[k], bool(f)))
-        _core.sgd(plan.params, grads, None if buffers is None else plan.table("momentum_buffer", buffers),
-                  sets, hp_index, plan.index)
+        tables, written = plan.prepare({} if buffers is None else {"momentum_buffer": buffers})
+        _core.sgd(plan.params, grads, tables.get("momentum_buffer"), sets, hp_index, written)
         if buffers is not None:
             plan.states["momentum_buffer"] = buffers
