@@ -45,6 +45,27 @@ def test_fifty_steps(isa, case, dtype):
         np.testing.assert_allclose(p, t.numpy(), **TOLERANCE[dtype])
 
 
+@pytest.mark.parametrize("beta1", [0.0, 0.3, 0.9])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_exp_avg_is_torchs_lerp(isa, beta1, dtype):
+    """exp_avg follows torch's two-sided lerp: with beta1 = 0 it is exactly
+    the last gradient, however large the one before (a one-sided lerp loses
+    a 1e-8 gradient after a 1e8 one entirely). Otherwise the same up to the
+    last bit (the scalar target rounds a*b + c twice where torch fuses)."""
+    params = [np.zeros(37, dtype=dtype)]
+    tensors = [torch.tensor(params[0])]
+    opt = optkern.Adam(params, betas=(beta1, 0.999))
+    topt = torch.optim.Adam(tensors, betas=(beta1, 0.999), foreach=False)
+    for scale in (1e8, 1e-8, 3.0, -2e-5):
+        g = (np.arange(37, dtype=dtype) - 18) * dtype(scale)
+        step_both(opt, topt, params, tensors, [g])
+        ours, theirs = opt.state[params[0]]["exp_avg"], topt.state[tensors[0]]["exp_avg"].numpy()
+        if beta1 == 0.0:
+            np.testing.assert_array_equal(ours, theirs)
+        else:
+            np.testing.assert_allclose(ours, theirs, rtol=4 * np.finfo(dtype).eps, atol=0)
+
+
 @pytest.mark.parametrize("name", ["SGD", "Adam", "AdamW"])
 def test_fused_float32(name):
     """torch's fused CPU kernel, the fastest peer, agrees too."""

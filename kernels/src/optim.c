@@ -52,7 +52,9 @@ static ok_status adam_prepare(const void *hparams, void *coeffs) {
     ok_adam_coeffs *c = coeffs;
     ok_status st = ok_adam_check(hp);
     double t = (double)hp->step;
-    c->lerp_weight = 1.0 - hp->beta1;
+    double w = 1.0 - hp->beta1;
+    c->lerp_from_grad = w >= 0.5;
+    c->lerp_coeff = c->lerp_from_grad ? w - 1.0 : w;
     c->beta2 = hp->beta2;
     c->one_minus_beta2 = 1.0 - hp->beta2;
     c->eps = hp->eps;

@@ -4,7 +4,7 @@
  *
  *   g <- -g if maximize
  *   wd != 0:  decoupled ? p <- p*(1 - lr*wd) : g <- g + wd*p
- *   m <- m + (1 - beta1)*(g - m)          (torch's lerp, = beta1*m + (1 - beta1)*g)
+ *   m <- lerp(m, g, 1 - beta1)           (torch's two-sided lerp, = beta1*m + (1 - beta1)*g)
  *   v <- beta2*v + (1 - beta2)*g*g
  *   amsgrad:  vmax <- maximum(vmax, v), used for v below
  *   p <- p - step_size * m / (sqrt(v)/sqrt(1 - beta2^t) + eps),  step_size = lr/(1 - beta1^t)
@@ -18,7 +18,7 @@ OK_INLINE void DT_NAME(adam_lanes)(const ok_adam_coeffs *c, T *p, const T *gp, T
     if (c->wd_mode == OK_WD_COUPLED) g = vfma(vset1((T)c->weight_decay), param, g);
     if (c->wd_mode == OK_WD_DECOUPLED) param = vmul(param, vset1((T)c->decay));
     V mm = vld(m, lanes);
-    mm = vfma(vset1((T)c->lerp_weight), vsub(g, mm), mm);
+    mm = vfma(vset1((T)c->lerp_coeff), vsub(g, mm), c->lerp_from_grad ? g : mm);
     V vv = vfma(vmul(vset1((T)c->one_minus_beta2), g), g, vmul(vset1((T)c->beta2), vld(v, lanes)));
     vst(m, mm, lanes);
     vst(v, vv, lanes);

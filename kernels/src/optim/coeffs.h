@@ -15,7 +15,7 @@ typedef struct ok_sgd_coeffs {
 } ok_sgd_coeffs;
 
 typedef struct ok_adam_coeffs {
-    double lerp_weight;           /* 1 - beta1 */
+    double lerp_coeff;            /* see lerp_from_grad */
     double beta2, one_minus_beta2;
     double eps;
     double weight_decay;          /* coupled: g += weight_decay * param */
@@ -23,6 +23,10 @@ typedef struct ok_adam_coeffs {
     double step_size;             /* lr / (1 - beta1^t) */
     double inv_bias_correction2_sqrt; /* 1 / sqrt(1 - beta2^t) */
     int maximize, amsgrad, wd_mode;
+    /* m <- lerp(m, g, w), w = 1 - beta1, as torch's lerp: m + w(g - m) when
+     * w < 0.5 (lerp_coeff = w), else g - (1 - w)(g - m) (lerp_coeff = w - 1),
+     * which is exact at w = 1 (beta1 = 0: m becomes g). */
+    int lerp_from_grad;
 } ok_adam_coeffs;
 
 /* Room for any one set: optim.c keeps a few on the stack. */
