@@ -16,7 +16,6 @@ def isa(request):
 
 @pytest.fixture
 def num_threads():
-    """optkern.set_num_threads, with the count restored afterwards."""
-    before = optkern.get_num_threads()
+    """optkern.set_num_threads, with the default restored afterwards."""
     yield optkern.set_num_threads
-    optkern.set_num_threads(before)
+    optkern.set_num_threads(None)

@@ -33,6 +33,39 @@ def test_show_config(capsys):
 def test_threads(num_threads):
     num_threads(3)
     assert optkern.get_num_threads() == 3 == optkern.config()["num_threads"]
+    num_threads(None)
+    assert optkern.get_num_threads() == run_default_threads()
+
+
+def run_default_threads():
+    return int(run_python("import optkern; print(optkern.get_num_threads())").stdout)
+
+
+def test_torch_implementation_switches():
+    """torch code passing foreach / fused runs unchanged; the modes optkern
+    does not have are refused."""
+    p = [np.zeros(3)]
+    opt = optkern.Adam(p, fused=True, foreach=False, capturable=False, differentiable=False)
+    assert opt.param_groups[0]["fused"] is True
+    optkern.SGD(p, foreach=True)
+    optkern.AdamW(p, fused=None)
+    for kwargs in [{"capturable": True}, {"differentiable": True}]:
+        with pytest.raises(ValueError, match="optkern has no"):
+            optkern.Adam(p, **kwargs)
+    with pytest.raises(TypeError, match="fused"):
+        optkern.SGD(p, fused="yes")
+
+
+def test_load_state_dict_fills_missing_hyperparameters():
+    """A state dict from an older torch lacks newer keys: they take the defaults."""
+    p = [np.zeros(3)]
+    opt = optkern.Adam(p, lr=0.1)
+    opt.step([np.ones(3)])
+    sd = copy.deepcopy(opt.state_dict())
+    del sd["param_groups"][0]["decoupled_weight_decay"]
+    fresh = optkern.Adam([np.zeros(3)])
+    fresh.load_state_dict(sd)
+    assert fresh.param_groups[0]["decoupled_weight_decay"] is False and fresh.param_groups[0]["lr"] == 0.1
 
 
 def run_python(code, **env):
@@ -125,10 +158,10 @@ def test_state_view():
     opt.step([np.ones(2), None])
     assert len(opt.state) == 1 and a in opt.state and b not in opt.state
     assert set(opt.state[a]) == {"step", "exp_avg", "exp_avg_sq"}
+    assert opt.state[b] == {}  # no state yet: an empty dict, as torch's defaultdict gives
+    assert b not in opt.state
     with pytest.raises(KeyError):
-        opt.state[b]
-    with pytest.raises(KeyError):
-        opt.state[np.zeros(2)]
+        opt.state[np.zeros(2)]  # not a parameter of this optimizer
 
 
 def test_none_grad_leaves_param_and_state_alone():

@@ -228,7 +228,7 @@ def test_functional_sgd_momentum_needs_buffers():
 
 
 def test_set_num_threads_rejects_nonsense():
-    for bad in [0, -1, 1.5, "2", True]:
+    for bad in [0, -1, 1.5, "2", True]:  # None is the default
         with pytest.raises(ValueError):
             optkern.set_num_threads(bad)
 

@@ -148,7 +148,7 @@ def test_state_dict_layout_matches_torch():
         assert sd["state"][k].keys() == tsd["state"][k].keys()
     for g, tg in zip(sd["param_groups"], tsd["param_groups"]):
         assert g["params"] == tg["params"]
-        assert set(g) <= set(tg)
+        assert set(g) == set(tg)
         for key in g:
             if key != "params":
                 assert g[key] == tg[key], key
@@ -161,6 +161,7 @@ def test_defaults_match_torch():
     for name in ["SGD", "Adam", "AdamW"]:
         mine = inspect.signature(getattr(optkern, name)).parameters
         theirs = inspect.signature(getattr(torch.optim, name)).parameters
+        assert list(mine) == list(theirs), name
         for arg, p in mine.items():
             assert arg in theirs, (name, arg)
             assert p.default == theirs[arg].default, (name, arg)

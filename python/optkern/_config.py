@@ -31,9 +31,14 @@ def _apply_isa_cap():
 
 
 def set_num_threads(n):
-    """Use `n` threads in every kernel (n >= 1). Results do not depend on it."""
+    """Use `n` threads in every kernel (n >= 1), or None for the default
+    (OMP_NUM_THREADS, else the number of processors). Results do not depend
+    on it."""
+    if n is None:
+        _core.set_num_threads(0)
+        return
     if isinstance(n, bool) or not isinstance(n, int) or n < 1:
-        raise ValueError(f"number of threads must be a positive int, got {n!r}")
+        raise ValueError(f"number of threads must be a positive int or None, got {n!r}")
     _core.set_num_threads(n)
 
 

@@ -4,7 +4,7 @@ import numpy as np
 
 from optkern import _core
 from optkern.optim._checks import check_adam
-from optkern.optim.optimizer import Optimizer
+from optkern.optim.optimizer import Optimizer, torch_flags
 
 __all__ = ["Adam", "AdamW"]
 
@@ -24,14 +24,17 @@ class Adam(Optimizer):
     State (torch's names): step, exp_avg, exp_avg_sq, max_exp_avg_sq (amsgrad).
 
     Raises ValueError for lr < 0, eps < 0, a beta outside [0, 1),
-    weight_decay < 0 (NaN included), both here and at each step.
+    weight_decay < 0 (NaN included), both here and at each step. foreach,
+    capturable, differentiable and fused are torch's implementation
+    switches: see optkern.optim.optimizer.torch_flags.
     """
 
     _state_names = ("exp_avg", "exp_avg_sq", "max_exp_avg_sq")
     _has_step = True
 
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0, amsgrad=False, *,
-                 maximize=False, decoupled_weight_decay=False):
+                 foreach=None, maximize=False, capturable=False, differentiable=False, fused=None,
+                 decoupled_weight_decay=False):
         check_adam(lr, betas, eps, weight_decay, amsgrad, maximize, decoupled_weight_decay)
         defaults = {
             "lr": lr,
@@ -40,6 +43,7 @@ class Adam(Optimizer):
             "weight_decay": weight_decay,
             "amsgrad": amsgrad,
             "maximize": maximize,
+            **torch_flags(foreach, fused, capturable, differentiable),
             "decoupled_weight_decay": decoupled_weight_decay,
         }
         super().__init__(params, defaults)
@@ -84,6 +88,7 @@ class AdamW(Adam):
     (p <- p(1 - lr wd) before the Adam step) and weight_decay=1e-2 by default."""
 
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2, amsgrad=False, *,
-                 maximize=False):
-        super().__init__(params, lr, betas, eps, weight_decay, amsgrad, maximize=maximize,
+                 maximize=False, foreach=None, capturable=False, differentiable=False, fused=None):
+        super().__init__(params, lr, betas, eps, weight_decay, amsgrad, foreach=foreach, maximize=maximize,
+                         capturable=capturable, differentiable=differentiable, fused=fused,
                          decoupled_weight_decay=True)

@@ -7,7 +7,29 @@ import numpy as np
 
 from optkern import _core
 
-__all__ = ["Optimizer"]
+__all__ = ["Optimizer", "torch_flags"]
+
+def torch_flags(foreach=None, fused=None, capturable=None, differentiable=None):
+    """torch.optim's implementation switches, accepted so torch code runs
+    unchanged, and kept in the param groups as torch keeps them. optkern
+    always runs a step as one fused multi-tensor kernel, so `foreach` and
+    `fused` change nothing; it has no capturable (CUDA graph) or
+    differentiable (autograd through the step) mode, so those must be False.
+    Arguments left None are not optkern's optimizer's: they are left out."""
+    flags = {}
+    for name, value in (("foreach", foreach), ("fused", fused)):
+        if value is not None and not isinstance(value, bool):
+            raise TypeError(f"{name} must be None or a bool, got {value!r}")
+        flags[name] = value
+    for name, value, what in (("capturable", capturable, "capturable (CUDA graph)"),
+                              ("differentiable", differentiable, "differentiable (autograd through the step)")):
+        if value is None:
+            continue
+        if value:
+            raise ValueError(f"optkern has no {what} mode; {name} must be False")
+        flags[name] = False
+    return flags
+
 
 _UNORDERED = ("optimizer parameters need to be organized in ordered collections, but the ordering of "
               "tensors in sets will change between runs. Please use a list instead.")
@@ -87,9 +109,10 @@ class _Plan:
 
 
 class _StateView(Mapping):
-    """opt.state: the state of each parameter that has one, keyed by the
-    parameter array itself (looked up by identity), as torch's opt.state.
-    The values are the live arrays; the dicts are fresh views."""
+    """opt.state: the state of each parameter, keyed by the parameter array
+    itself (looked up by identity), as torch's opt.state. Iteration and len()
+    cover the parameters that have state. The values are the live arrays; the
+    dicts are fresh views."""
 
     def __init__(self, optimizer):
         self._opt = optimizer
@@ -102,11 +125,17 @@ class _StateView(Mapping):
         raise KeyError("not a parameter of this optimizer")
 
     def __getitem__(self, param):
+        """The parameter's state; {} before its first step (torch's state is a
+        defaultdict(dict)). KeyError for an array that is not a parameter."""
         plan, i = self._position(param)
-        entry = self._opt._state_entry(plan, i)
-        if entry is None:
-            raise KeyError("this parameter has no state yet")
-        return entry
+        return self._opt._state_entry(plan, i) or {}
+
+    def __contains__(self, param):
+        try:
+            plan, i = self._position(param)
+        except KeyError:
+            return False
+        return self._opt._state_entry(plan, i) is not None
 
     def __iter__(self):
         plan = self._opt._sync()
@@ -324,7 +353,9 @@ class Optimizer:
                 position[saved_id] = g_start + k
         new_groups = []
         for s, g in zip(saved_groups, self.param_groups):
-            group = {k: v for k, v in s.items() if k != "params"}
+            # A dict from an older torch may lack newer hyperparameters:
+            # they take the defaults, as torch's __setstate__ gives them.
+            group = {**self.defaults, **{k: v for k, v in s.items() if k != "params"}}
             group["params"] = g["params"]
             self._check_group(group)
             new_groups.append(group)

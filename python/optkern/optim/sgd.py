@@ -4,7 +4,7 @@ import numpy as np
 
 from optkern import _core
 from optkern.optim._checks import check_sgd
-from optkern.optim.optimizer import Optimizer
+from optkern.optim.optimizer import Optimizer, torch_flags
 
 __all__ = ["SGD"]
 
@@ -22,13 +22,14 @@ class SGD(Optimizer):
     State (torch's name): momentum_buffer, only when momentum != 0.
 
     Raises ValueError for lr < 0 or NaN, momentum < 0, weight_decay < 0, and
-    nesterov without momentum > 0 and dampening == 0.
+    nesterov without momentum > 0 and dampening == 0. foreach, differentiable
+    and fused are torch's implementation switches: see torch_flags.
     """
 
     _state_names = ("momentum_buffer",)
 
     def __init__(self, params, lr=1e-3, momentum=0, dampening=0, weight_decay=0, nesterov=False, *,
-                 maximize=False):
+                 maximize=False, foreach=None, differentiable=False, fused=None):
         check_sgd(lr, momentum, dampening, weight_decay, nesterov, maximize)
         defaults = {
             "lr": lr,
@@ -37,6 +38,7 @@ class SGD(Optimizer):
             "weight_decay": weight_decay,
             "nesterov": nesterov,
             "maximize": maximize,
+            **torch_flags(foreach=foreach, differentiable=differentiable, fused=fused),
         }
         super().__init__(params, defaults)
 
