@@ -23,15 +23,16 @@ cdef str label(str name, Py_ssize_t i):
 
 
 cdef check_layout(cnp.ndarray a, str name, Py_ssize_t i, bint writable):
-    cdef str what = label(name, i)
+    # On the hot path of every call: messages are formatted only on failure.
     if not cnp.PyArray_ISNOTSWAPPED(a):
-        raise TypeError(f"{what} has non-native byte order ({a.dtype.str}); use .astype({a.dtype.name!r})")
+        raise TypeError(f"{label(name, i)} has non-native byte order ({a.dtype.str}); "
+                        f"use .astype({a.dtype.name!r})")
     if not cnp.PyArray_IS_C_CONTIGUOUS(a):
-        raise ValueError(f"{what} is not C-contiguous; pass numpy.ascontiguousarray(...)")
+        raise ValueError(f"{label(name, i)} is not C-contiguous; pass numpy.ascontiguousarray(...)")
     if not cnp.PyArray_ISALIGNED(a):
-        raise ValueError(f"{what} is not aligned to its dtype")
+        raise ValueError(f"{label(name, i)} is not aligned to its dtype")
     if writable and not cnp.PyArray_ISWRITEABLE(a):
-        raise ValueError(f"{what} is read-only; it is updated in place")
+        raise ValueError(f"{label(name, i)} is read-only; it is updated in place")
 
 
 cdef cnp.ndarray as_param(object obj, str name, Py_ssize_t i, bint writable=True):
