@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from optkern import losses as L
-from test_losses import DTYPES, REDUCTIONS, assert_close, ce_data, gradient_unit, isa, rng_for  # noqa: F401
+from test_losses import DTYPES, REDUCTIONS, assert_close, ce_data, gradient_unit, rng_for
 
 torch = pytest.importorskip("torch")
 F = torch.nn.functional

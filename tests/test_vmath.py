@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from optkern import _core
-from test_losses import isa  # noqa: F401  (every test runs on every ISA)
+# isa (conftest.py): every test runs on every instruction set
 
 MAX_ULP = 4.0
 POINTS = 200_001  # per range; every range is swept on every ISA and dtype
