@@ -204,6 +204,42 @@ def test_ignore_index_can_be_a_class(isa):
     check(L.nll_loss(x, t, ignore_index=2), ref.nll_loss(x, t, ignore_index=2), x, "nll ignore_index=2")
 
 
+def test_class_indices_beyond_float32_integers_match_exactly(isa):
+    # (N, C, d) logits run W samples per vector; a float32 holds integers
+    # exactly only up to 2^24, so classes 2^24 and 2^24 + 1 must still be
+    # told apart as integers. Lane 0's target is 2^24 + 1, its logit at
+    # 2^24 is 1: that class alone gets the softmax's extra mass.
+    c, big = 2**24 + 2, 2**24
+    t = np.array([[big + 1, 0]])
+    x = np.zeros((1, c, 2), np.float32)
+    loss, grad = L.nll_loss(x, t, reduction="none", out=x)
+    assert np.array_equal(loss, [[0.0, 0.0]])
+    assert np.array_equal(np.flatnonzero(grad[0, :, 0]), [big + 1]) and grad[0, big + 1, 0] == -1
+    assert np.array_equal(np.flatnonzero(grad[0, :, 1]), [0]) and grad[0, 0, 1] == -1
+    x = np.zeros((1, c, 2), np.float32)
+    x[0, big, 0] = 1.0
+    loss, grad = L.cross_entropy(x, t, reduction="none", out=x)
+    s = (c - 1) + np.e
+    assert_close(loss, [[np.log(s), np.log(c)]], np.float32, "loss")
+    assert_close(grad[0, [0, big - 1, big, big + 1], 0], [1 / s, 1 / s, np.e / s, 1 / s - 1], np.float32, "lane 0")
+    assert_close(grad[0, [0, 1, big, big + 1], 1], [1 / c - 1, 1 / c, 1 / c, 1 / c], np.float32, "lane 1")
+
+
+@pytest.mark.parametrize("kw", [{}, {"softcap": 30.0}, {"weight": np.array([2.0, 1.0, 1.0, 1.0])}])
+def test_confident_target_gradient_does_not_cancel(isa, kw):
+    # g_y = p_y - 1 = -6.2e-9 for logits [20, 0, 0, 0] and target 0: in
+    # float32 arithmetic p_y rounds to 1 and nothing is left. Every layout
+    # finishes the target's entry in double.
+    logits = np.array([20.0, 0.0, 0.0, 0.0], np.float32)
+    kw = dict(kw, weight=None if "weight" not in kw else kw["weight"].astype(np.float32))
+    for x, t in [(logits, np.array(0)), (logits[None], np.array([0])),
+                 (np.repeat(logits[None, :, None], 3, axis=2), np.zeros((1, 3), np.int64))]:
+        for reduction in REDUCTIONS:
+            what = f"{x.shape} {kw} {reduction}"
+            check(L.cross_entropy(x, t, reduction=reduction, **kw),
+                  ref.cross_entropy(x, t, reduction=reduction, **kw), x, what, reduction)
+
+
 # --------------------------------------------------------- finite differences
 
 def finite_difference(f, x, h=1e-6):
