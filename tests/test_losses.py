@@ -391,6 +391,23 @@ def test_empty_inputs(isa):
     assert loss.shape == (0,)
 
 
+@pytest.mark.parametrize("shape", [(3, 0), (0,), (3, 0, 2), (0, 4), (0, 4, 2)])
+def test_probability_targets_without_elements(isa, shape):
+    # torch: -(target * log_softmax).sum(1) is -0 per sample, and 'sum' -0;
+    # 'mean' of an input with no element is NaN. No 0 * log(0) NaN.
+    x = np.zeros(shape, np.float32)
+    samples = () if len(shape) == 1 else (shape[0],) + shape[2:]
+    for kw in ({}, {"label_smoothing": 0.1}, {"weight": np.zeros(shape[0 if len(shape) == 1 else 1], np.float32)}):
+        loss, grad = L.cross_entropy(x, x.copy(), reduction="none", **kw)
+        assert loss.shape == samples and np.all(loss == 0) and np.all(np.signbit(loss)), kw
+        assert grad.shape == shape
+        loss, _ = L.cross_entropy(x, x.copy(), reduction="sum", **kw)
+        assert loss == 0 and np.signbit(loss), kw
+        assert np.isnan(L.cross_entropy(x, x.copy(), **kw)[0]), kw
+    # z-loss: the logsumexp of no logit is -inf, so z lse^2 = +inf
+    assert np.all(L.cross_entropy(x, x.copy(), reduction="none", z_loss=0.01)[0] == np.inf)
+
+
 # ------------------------------------------------------------------ gradient out
 
 def all_losses(dtype, shape=(6, 37)):

@@ -151,6 +151,9 @@ ok_status ok_cross_entropy_f64(size_t n, size_t c, size_t inner, const double *l
  *   loss_i = -sum_k w_k t'_{i,k} log_softmax(x_i)_k + z lse_i^2,
  *   t' = (1 - eps) t + eps / c.
  * MEAN divides by the number of samples n * inner; ignore_index is unused.
+ * With no element (n = 0 or c = 0), as torch: each sample's loss is -0 (an
+ * empty sum, negated; +inf with z-loss, lse being -inf), SUM is -0 and
+ * MEAN is NaN.
  */
 ok_status ok_cross_entropy_probs_f32(size_t n, size_t c, size_t inner, const float *logits, const float *target,
                                      const ok_cross_entropy_options *options, float *loss, float *grad);
