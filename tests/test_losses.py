@@ -408,6 +408,21 @@ def test_probability_targets_without_elements(isa, shape):
     assert np.all(L.cross_entropy(x, x.copy(), reduction="none", z_loss=0.01)[0] == np.inf)
 
 
+@pytest.mark.parametrize("shape,wshape,pshape", [((0,), (0,), (0,)), ((0, 5), (0, 5), (5,)), ((0, 5), (0, 1), None),
+                                                 ((0, 5), (5,), (1,)), ((2, 0), (0,), (2, 1))])
+def test_bce_with_logits_empty_input_and_operands(isa, shape, wshape, pshape):
+    # torch: an empty loss for 'none', 0 for 'sum', NaN for 'mean'.
+    x = np.zeros(shape, np.float32)
+    w = np.ones(wshape, np.float32)
+    p = None if pshape is None else np.ones(pshape, np.float32)
+    loss, grad = L.binary_cross_entropy_with_logits(x, x, weight=w, pos_weight=p, reduction="none")
+    assert loss.shape == shape and grad.shape == shape
+    assert L.binary_cross_entropy_with_logits(x, x, weight=w, pos_weight=p, reduction="sum")[0] == 0
+    assert np.isnan(L.binary_cross_entropy_with_logits(x, x, weight=w, pos_weight=p)[0])
+    with pytest.raises(TypeError, match="weight has dtype"):
+        L.binary_cross_entropy_with_logits(x, x, weight=w.astype(np.float64))
+
+
 # ------------------------------------------------------------------ gradient out
 
 def all_losses(dtype, shape=(6, 37)):

@@ -123,7 +123,9 @@ def kl_div(input, target, bint log_target, int reduction, size_t batch, out):
 cdef cnp.ndarray broadcast_operand(object obj, str name, cnp.ndarray x, size_t block, size_t period,
                                    ok_bcast *b):
     """An array broadcast against x as element i -> data[(i / block) % period]:
-    checked to hold `period` values of x's dtype."""
+    checked to hold `period` values of x's dtype. An empty x reads none of
+    it (C gets NULL): its block and period may then be 0, as they are for
+    an operand with a dimension of size 0."""
     b.data = NULL
     b.block = 1
     b.period = 1
@@ -135,6 +137,8 @@ cdef cnp.ndarray broadcast_operand(object obj, str name, cnp.ndarray x, size_t b
     if cnp.PyArray_TYPE(a) != cnp.PyArray_TYPE(x):
         raise TypeError(f"{name} has dtype {a.dtype} but input has dtype {x.dtype}")
     check_layout(a, name, -1, False)
+    if cnp.PyArray_SIZE(x) == 0:
+        return a
     if block < 1 or period < 1 or <size_t>cnp.PyArray_SIZE(a) != period:
         raise ValueError(f"{name} of shape {(<object>a).shape} does not broadcast to {(<object>x).shape}")
     b.data = cnp.PyArray_DATA(a)
