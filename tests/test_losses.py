@@ -561,6 +561,20 @@ def test_bad_arrays_and_arguments_raise_value_error(isa):
                      match="ignore_index")
 
 
+def test_binding_checks_the_loss_shape(isa):
+    # optkern.losses passes the per-sample shape; the binding does not trust
+    # it to size what C writes (n * inner values for 'none').
+    x = np.zeros((4, 3, 2), np.float32)
+    t = np.zeros((4, 2), np.int64)
+    for bad in ((), (4,), (4, 3)):
+        with pytest.raises(ValueError, match="loss shape"):
+            optkern._core.cross_entropy(x, t, 4, 3, 2, None, -100, 0.0, 0.0, 0.0, 0, None, bad)
+        with pytest.raises(ValueError, match="loss shape"):
+            optkern._core.nll_loss(x, t, 4, 3, 2, None, -100, 0, None, bad)
+    assert optkern._core.cross_entropy(x, t, 4, 3, 2, None, -100, 0.0, 0.0, 0.0, 0, None, (8,))[0].shape == (8,)
+    assert optkern._core.nll_loss(x, t, 4, 3, 2, None, -100, 1, None, ())[0] == 0
+
+
 def test_legacy_reduction_arguments(isa):
     x, y, _ = regression_data((5, 4), np.float64, 1)
     assert L.mse_loss(x, y, size_average=False)[0] == L.mse_loss(x, y, reduction="sum")[0]
