@@ -122,7 +122,7 @@ typedef struct ok_cross_entropy_options {
     const void *weight;     /* c class weights in the logits' dtype, or NULL */
     int64_t ignore_index;   /* class targets: samples with this target count for nothing */
     double label_smoothing; /* epsilon in [0, 1] */
-    double z_loss;          /* >= 0: adds z_loss * lse^2 per sample (PaLM) */
+    double z_loss;          /* >= 0: adds z_loss w_y lse^2 per sample (PaLM; w_y: see below) */
     double softcap;         /* 0: none; > 0: logits become softcap * tanh(x / softcap) (Gemma 2) */
     ok_reduction reduction; /* NONE, MEAN or SUM */
 } ok_cross_entropy_options;
