@@ -204,6 +204,42 @@ def test_ignore_index_can_be_a_class(isa):
     check(L.nll_loss(x, t, ignore_index=2), ref.nll_loss(x, t, ignore_index=2), x, "nll ignore_index=2")
 
 
+def test_class_indices_beyond_float32_integers_match_exactly(isa):
+    # (N, C, d) logits run W samples per vector; a float32 holds integers
+    # exactly only up to 2^24, so classes 2^24 and 2^24 + 1 must still be
+    # told apart as integers. Lane 0's target is 2^24 + 1, its logit at
+    # 2^24 is 1: that class alone gets the softmax's extra mass.
+    c, big = 2**24 + 2, 2**24
+    t = np.array([[big + 1, 0]])
+    x = np.zeros((1, c, 2), np.float32)
+    loss, grad = L.nll_loss(x, t, reduction="none", out=x)
+    assert np.array_equal(loss, [[0.0, 0.0]])
+    assert np.array_equal(np.flatnonzero(grad[0, :, 0]), [big + 1]) and grad[0, big + 1, 0] == -1
+    assert np.array_equal(np.flatnonzero(grad[0, :, 1]), [0]) and grad[0, 0, 1] == -1
+    x = np.zeros((1, c, 2), np.float32)
+    x[0, big, 0] = 1.0
+    loss, grad = L.cross_entropy(x, t, reduction="none", out=x)
+    s = (c - 1) + np.e
+    assert_close(loss, [[np.log(s), np.log(c)]], np.float32, "loss")
+    assert_close(grad[0, [0, big - 1, big, big + 1], 0], [1 / s, 1 / s, np.e / s, 1 / s - 1], np.float32, "lane 0")
+    assert_close(grad[0, [0, 1, big, big + 1], 1], [1 / c - 1, 1 / c, 1 / c, 1 / c], np.float32, "lane 1")
+
+
+@pytest.mark.parametrize("kw", [{}, {"softcap": 30.0}, {"weight": np.array([2.0, 1.0, 1.0, 1.0])}])
+def test_confident_target_gradient_does_not_cancel(isa, kw):
+    # g_y = p_y - 1 = -6.2e-9 for logits [20, 0, 0, 0] and target 0: in
+    # float32 arithmetic p_y rounds to 1 and nothing is left. Every layout
+    # finishes the target's entry in double.
+    logits = np.array([20.0, 0.0, 0.0, 0.0], np.float32)
+    kw = dict(kw, weight=None if "weight" not in kw else kw["weight"].astype(np.float32))
+    for x, t in [(logits, np.array(0)), (logits[None], np.array([0])),
+                 (np.repeat(logits[None, :, None], 3, axis=2), np.zeros((1, 3), np.int64))]:
+        for reduction in REDUCTIONS:
+            what = f"{x.shape} {kw} {reduction}"
+            check(L.cross_entropy(x, t, reduction=reduction, **kw),
+                  ref.cross_entropy(x, t, reduction=reduction, **kw), x, what, reduction)
+
+
 # --------------------------------------------------------- finite differences
 
 def finite_difference(f, x, h=1e-6):
@@ -355,6 +391,38 @@ def test_empty_inputs(isa):
     assert loss.shape == (0,)
 
 
+@pytest.mark.parametrize("shape", [(3, 0), (0,), (3, 0, 2), (0, 4), (0, 4, 2)])
+def test_probability_targets_without_elements(isa, shape):
+    # torch: -(target * log_softmax).sum(1) is -0 per sample, and 'sum' -0;
+    # 'mean' of an input with no element is NaN. No 0 * log(0) NaN.
+    x = np.zeros(shape, np.float32)
+    samples = () if len(shape) == 1 else (shape[0],) + shape[2:]
+    for kw in ({}, {"label_smoothing": 0.1}, {"weight": np.zeros(shape[0 if len(shape) == 1 else 1], np.float32)}):
+        loss, grad = L.cross_entropy(x, x.copy(), reduction="none", **kw)
+        assert loss.shape == samples and np.all(loss == 0) and np.all(np.signbit(loss)), kw
+        assert grad.shape == shape
+        loss, _ = L.cross_entropy(x, x.copy(), reduction="sum", **kw)
+        assert loss == 0 and np.signbit(loss), kw
+        assert np.isnan(L.cross_entropy(x, x.copy(), **kw)[0]), kw
+    # z-loss: the logsumexp of no logit is -inf, so z lse^2 = +inf
+    assert np.all(L.cross_entropy(x, x.copy(), reduction="none", z_loss=0.01)[0] == np.inf)
+
+
+@pytest.mark.parametrize("shape,wshape,pshape", [((0,), (0,), (0,)), ((0, 5), (0, 5), (5,)), ((0, 5), (0, 1), None),
+                                                 ((0, 5), (5,), (1,)), ((2, 0), (0,), (2, 1))])
+def test_bce_with_logits_empty_input_and_operands(isa, shape, wshape, pshape):
+    # torch: an empty loss for 'none', 0 for 'sum', NaN for 'mean'.
+    x = np.zeros(shape, np.float32)
+    w = np.ones(wshape, np.float32)
+    p = None if pshape is None else np.ones(pshape, np.float32)
+    loss, grad = L.binary_cross_entropy_with_logits(x, x, weight=w, pos_weight=p, reduction="none")
+    assert loss.shape == shape and grad.shape == shape
+    assert L.binary_cross_entropy_with_logits(x, x, weight=w, pos_weight=p, reduction="sum")[0] == 0
+    assert np.isnan(L.binary_cross_entropy_with_logits(x, x, weight=w, pos_weight=p)[0])
+    with pytest.raises(TypeError, match="weight has dtype"):
+        L.binary_cross_entropy_with_logits(x, x, weight=w.astype(np.float64))
+
+
 # ------------------------------------------------------------------ gradient out
 
 def all_losses(dtype, shape=(6, 37)):
@@ -491,6 +559,20 @@ def test_bad_arrays_and_arguments_raise_value_error(isa):
         raises_unchanged(ValueError, lambda: L.cross_entropy(x, t, out=out, **kw), out)
     raises_unchanged(ValueError, lambda: L.cross_entropy(x, np.full_like(x, 1 / 3), ignore_index=1, out=out), out,
                      match="ignore_index")
+
+
+def test_binding_checks_the_loss_shape(isa):
+    # optkern.losses passes the per-sample shape; the binding does not trust
+    # it to size what C writes (n * inner values for 'none').
+    x = np.zeros((4, 3, 2), np.float32)
+    t = np.zeros((4, 2), np.int64)
+    for bad in ((), (4,), (4, 3)):
+        with pytest.raises(ValueError, match="loss shape"):
+            optkern._core.cross_entropy(x, t, 4, 3, 2, None, -100, 0.0, 0.0, 0.0, 0, None, bad)
+        with pytest.raises(ValueError, match="loss shape"):
+            optkern._core.nll_loss(x, t, 4, 3, 2, None, -100, 0, None, bad)
+    assert optkern._core.cross_entropy(x, t, 4, 3, 2, None, -100, 0.0, 0.0, 0.0, 0, None, (8,))[0].shape == (8,)
+    assert optkern._core.nll_loss(x, t, 4, 3, 2, None, -100, 1, None, ())[0] == 0
 
 
 def test_legacy_reduction_arguments(isa):

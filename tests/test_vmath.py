@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from optkern import _core
+# isa (conftest.py): every test runs on every instruction set
 
 MAX_ULP = 4.0
 POINTS = 200_001  # per range; every range is swept on every ISA and dtype
@@ -105,3 +106,13 @@ def test_subnormal_results_are_not_flushed(isa):
     exact = np.exp(x.astype(np.float64))
     assert np.all(np.abs(y - exact) <= MAX_ULP * 2.0 ** -149)
     assert np.all(y > 0)
+
+
+def test_read_only_input(isa):
+    # The hook only reads x: a read-only array is fine, and errors name x.
+    x = np.linspace(-5, 5, 101, dtype=np.float32)
+    want = _core.vmath("exp", x)
+    x.flags.writeable = False
+    assert np.array_equal(_core.vmath("exp", x), want)
+    with pytest.raises(ValueError, match=r"^x is not C-contiguous"):
+        _core.vmath("exp", np.linspace(-5, 5, 102, dtype=np.float32)[::2])

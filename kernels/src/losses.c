@@ -205,6 +205,24 @@ static double weight_sum(int dtype, const void *weight, size_t c) {
     return sum;
 }
 
+/*
+ * Probability targets over no element (N = 0, or C = 0 with N samples), as
+ * torch: each sample's loss -sum_k t_k log p_k is an empty sum negated, -0
+ * (the kernel's log s = log 0 = -inf would make 0 * -inf = NaN of it), and
+ * so is 'sum'; 'mean' of an input with no element is NaN. With z-loss a
+ * sample adds z lse^2 = +inf (lse of no logit is -inf). No gradient to write.
+ */
+static ok_status no_elements(int dtype, const ok_ce_task *t, size_t samples, ok_reduction reduction, void *loss) {
+    const double each = t->z_loss != 0.0 ? INFINITY : -0.0;
+    if (reduction == OK_REDUCTION_MEAN)
+        store_value(dtype, loss, NAN);
+    else if (reduction == OK_REDUCTION_SUM)
+        store_value(dtype, loss, samples ? each : -0.0);
+    else
+        for (size_t i = 0; i < samples; i++) store_value(dtype, (char *)loss + i * elem_size(dtype), each);
+    return OK_SUCCESS;
+}
+
 /* Run a cross-entropy or nll task whose arrays and hyperparameters are set. */
 static ok_status rows_run(int dtype, ok_ce_task *t, int nll, ok_reduction reduction, double label_smoothing,
                           void *loss, void *grad) {
@@ -225,6 +243,7 @@ static ok_status rows_run(int dtype, ok_ce_task *t, int nll, ok_reduction reduct
                                   reduction == OK_REDUCTION_NONE ? samples * elem : elem);
     if (st != OK_SUCCESS) return st;
 
+    if (probs && elements == 0) return no_elements(dtype, t, samples, reduction, loss);
     double denominator = (double)samples;
     if (!probs) {
         int bad = 0;

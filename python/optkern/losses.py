@@ -204,9 +204,10 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
 
     Beyond torch:
     z_loss >= 0 adds z_loss * lse^2 per sample (PaLM), lse = logsumexp of the
-      sample's logits, with gradient 2 z_loss lse softmax; with class targets
-      it is weighted by w[y] like the rest of the sample's loss, so 'mean'
-      stays a weighted mean.
+      sample's (soft-capped) logits, with gradient 2 z_loss lse softmax; with
+      class targets it is weighted by w[y] like the rest of the sample's
+      loss, so 'mean' (the same denominator, z-loss included) stays a
+      weighted mean.
     softcap None or > 0: the logits become softcap * tanh(x / softcap) first
       (Gemma 2), with the chain rule in the gradient.
 

@@ -39,9 +39,15 @@ cdef cnp.ndarray gradient_output(object out, cnp.ndarray input, tuple reads, tup
     return g
 
 
-cdef cnp.ndarray loss_output(cnp.ndarray input, int reduction, object per_sample_shape):
-    """Where C writes the loss: per element or sample for 'none', else one value."""
-    return np.empty(per_sample_shape if reduction == OK_REDUCTION_NONE else (), dtype=input.dtype)
+cdef cnp.ndarray loss_output(cnp.ndarray input, int reduction, object per_sample_shape, size_t count):
+    """Where C writes the loss: `count` values (per element or sample) of
+    per_sample_shape for 'none', else one value."""
+    if reduction != OK_REDUCTION_NONE:
+        return np.empty((), dtype=input.dtype)
+    cdef cnp.ndarray loss = np.empty(per_sample_shape, dtype=input.dtype)
+    if <size_t>cnp.PyArray_SIZE(loss) != count:
+        raise ValueError(f"loss shape {(<object>loss).shape} does not hold the {count} values of reduction 'none'")
+    return loss
 
 
 cdef tuple loss_and_grad(cnp.ndarray loss, cnp.ndarray grad, int reduction):
@@ -60,8 +66,8 @@ def regression_loss(str kind, input, target, weight, double param, int reduction
     cdef cnp.ndarray y = as_companion(target, "target", -1, x, "input", False)
     cdef cnp.ndarray w = None if weight is None else as_companion(weight, "weight", -1, x, "input", False)
     cdef cnp.ndarray g = gradient_output(out, x, (y, w), ("target", "weight"))
-    cdef cnp.ndarray loss = loss_output(x, reduction, (<object>x).shape)
     cdef size_t n = <size_t>cnp.PyArray_SIZE(x)
+    cdef cnp.ndarray loss = loss_output(x, reduction, (<object>x).shape, n)
     cdef const void *xp = cnp.PyArray_DATA(x)
     cdef const void *yp = cnp.PyArray_DATA(y)
     cdef const void *wp = data_or_null(w)
@@ -100,8 +106,8 @@ def kl_div(input, target, bint log_target, int reduction, size_t batch, out):
     cdef cnp.ndarray x = as_param(input, "input", -1, False)
     cdef cnp.ndarray y = as_companion(target, "target", -1, x, "input", False)
     cdef cnp.ndarray g = gradient_output(out, x, (y,), ("target",))
-    cdef cnp.ndarray loss = loss_output(x, reduction, (<object>x).shape)
     cdef size_t n = <size_t>cnp.PyArray_SIZE(x)
+    cdef cnp.ndarray loss = loss_output(x, reduction, (<object>x).shape, n)
     cdef const void *xp = cnp.PyArray_DATA(x)
     cdef const void *yp = cnp.PyArray_DATA(y)
     cdef void *lp = cnp.PyArray_DATA(loss)
@@ -123,7 +129,9 @@ def kl_div(input, target, bint log_target, int reduction, size_t batch, out):
 cdef cnp.ndarray broadcast_operand(object obj, str name, cnp.ndarray x, size_t block, size_t period,
                                    ok_bcast *b):
     """An array broadcast against x as element i -> data[(i / block) % period]:
-    checked to hold `period` values of x's dtype."""
+    checked to hold `period` values of x's dtype. An empty x reads none of
+    it (C gets NULL): its block and period may then be 0, as they are for
+    an operand with a dimension of size 0."""
     b.data = NULL
     b.block = 1
     b.period = 1
@@ -135,6 +143,8 @@ cdef cnp.ndarray broadcast_operand(object obj, str name, cnp.ndarray x, size_t b
     if cnp.PyArray_TYPE(a) != cnp.PyArray_TYPE(x):
         raise TypeError(f"{name} has dtype {a.dtype} but input has dtype {x.dtype}")
     check_layout(a, name, -1, False)
+    if cnp.PyArray_SIZE(x) == 0:
+        return a
     if block < 1 or period < 1 or <size_t>cnp.PyArray_SIZE(a) != period:
         raise ValueError(f"{name} of shape {(<object>a).shape} does not broadcast to {(<object>x).shape}")
     b.data = cnp.PyArray_DATA(a)
@@ -154,8 +164,8 @@ def binary_cross_entropy_with_logits(input, target, weight, size_t weight_block,
     cdef cnp.ndarray w = broadcast_operand(weight, "weight", x, weight_block, weight_period, &wb)
     cdef cnp.ndarray p = broadcast_operand(pos_weight, "pos_weight", x, pos_block, pos_period, &pb)
     cdef cnp.ndarray g = gradient_output(out, x, (y, w, p), ("target", "weight", "pos_weight"))
-    cdef cnp.ndarray loss = loss_output(x, reduction, (<object>x).shape)
     cdef size_t n = <size_t>cnp.PyArray_SIZE(x)
+    cdef cnp.ndarray loss = loss_output(x, reduction, (<object>x).shape, n)
     cdef const void *xp = cnp.PyArray_DATA(x)
     cdef const void *yp = cnp.PyArray_DATA(y)
     cdef void *lp = cnp.PyArray_DATA(loss)
@@ -221,7 +231,7 @@ def cross_entropy(input, target, size_t n, size_t c, size_t inner, weight, int64
                           else class_targets(target, n * inner, &kind))
     cdef cnp.ndarray w = class_weights(weight, x, c)
     cdef cnp.ndarray g = gradient_output(out, x, (t, w), ("target", "weight"))
-    cdef cnp.ndarray loss = loss_output(x, reduction, loss_shape)
+    cdef cnp.ndarray loss = loss_output(x, reduction, loss_shape, n * inner)
     cdef ok_cross_entropy_options opt
     opt.weight = data_or_null(w)
     opt.ignore_index = ignore_index
@@ -261,7 +271,7 @@ def nll_loss(input, target, size_t n, size_t c, size_t inner, weight, int64_t ig
     cdef cnp.ndarray t = class_targets(target, n * inner, &kind)
     cdef cnp.ndarray w = class_weights(weight, x, c)
     cdef cnp.ndarray g = gradient_output(out, x, (t, w), ("target", "weight"))
-    cdef cnp.ndarray loss = loss_output(x, reduction, loss_shape)
+    cdef cnp.ndarray loss = loss_output(x, reduction, loss_shape, n * inner)
     cdef const void *xp = cnp.PyArray_DATA(x)
     cdef const void *tp = cnp.PyArray_DATA(t)
     cdef const void *wp = data_or_null(w)

@@ -9,7 +9,7 @@ def vmath(str name, x):
     or "tanh"; x a C-contiguous float32 or float64 array. Returns a new array."""
     if name not in _VMATH_OPS:
         raise ValueError(f"unknown function {name!r}; expected one of {sorted(_VMATH_OPS)}")
-    cdef cnp.ndarray a = as_param(x, "x", 0)
+    cdef cnp.ndarray a = as_param(x, "x", -1, False)
     cdef cnp.ndarray y = np.empty_like(a)
     cdef int op = _VMATH_OPS[name]
     cdef size_t elem = <size_t>cnp.PyArray_ITEMSIZE(a), n = <size_t>cnp.PyArray_SIZE(a)

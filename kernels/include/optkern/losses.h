@@ -122,7 +122,7 @@ typedef struct ok_cross_entropy_options {
     const void *weight;     /* c class weights in the logits' dtype, or NULL */
     int64_t ignore_index;   /* class targets: samples with this target count for nothing */
     double label_smoothing; /* epsilon in [0, 1] */
-    double z_loss;          /* >= 0: adds z_loss * lse^2 per sample (PaLM) */
+    double z_loss;          /* >= 0: adds z_loss w_y lse^2 per sample (PaLM; w_y: see below) */
     double softcap;         /* 0: none; > 0: logits become softcap * tanh(x / softcap) (Gemma 2) */
     ok_reduction reduction; /* NONE, MEAN or SUM */
 } ok_cross_entropy_options;
@@ -151,6 +151,9 @@ ok_status ok_cross_entropy_f64(size_t n, size_t c, size_t inner, const double *l
  *   loss_i = -sum_k w_k t'_{i,k} log_softmax(x_i)_k + z lse_i^2,
  *   t' = (1 - eps) t + eps / c.
  * MEAN divides by the number of samples n * inner; ignore_index is unused.
+ * With no element (n = 0 or c = 0), as torch: each sample's loss is -0 (an
+ * empty sum, negated; +inf with z-loss, lse being -inf), SUM is -0 and
+ * MEAN is NaN.
  */
 ok_status ok_cross_entropy_probs_f32(size_t n, size_t c, size_t inner, const float *logits, const float *target,
                                      const ok_cross_entropy_options *options, float *loss, float *grad);

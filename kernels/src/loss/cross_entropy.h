@@ -30,7 +30,8 @@
  * rescaled sum in pass 1, Milakov and Gimelshein 2018) spends two, for the
  * same two reads of the logits: the exp is most of the arithmetic.
  * The class target's own terms, (1 - eps) rho (lse - x'_y) and its gradient
- * entry, come last, from x_y read before pass 2 and e_y kept by it.
+ * entry, come last, per sample in double (ce_target_term), from x_y read
+ * before pass 2 and what pass 2 kept at y; the vector passes leave them out.
  *
  * Rows (inner == 1, logits (N, C)): rows of over CE_GROUP_BYTES run one at a
  * time, the next row's lines prefetched into L2 during pass 2; shorter rows
@@ -197,6 +198,34 @@ OK_INLINE void DT_NAME(ce_zero_row)(T *g, size_t c) {
 }
 
 /*
+ * The class target's own terms, added last by rows and columns alike: its
+ * loss (1 - eps) rho (lse - x'_y) = own (log s - d_y), returned, and its
+ * gradient entry g_y, stored at *g_y. From x_y, read before pass 2 (which
+ * may overwrite it), and kept_y, what pass 2 kept at y (e_y, or x'_y/cap).
+ * d_y = x'_y - m is rounded to T as pass 2 rounded it, so it is 0 exactly
+ * where y holds the max. g_y = e_y alpha - r (a_y + own) is redone in
+ * double: where p_y is near 1 (y holds the max and e_y = 1 exactly) its two
+ * terms cancel, and pass 3's arithmetic in T would leave nothing of it.
+ * Without a soft cap e_y is pass 2's own, the very term that went into s.
+ * Soft-capped, pass 2 kept only x'_y/cap, and e_y = exp(d_y) is recomputed
+ * here in double with libm, not with pass 2's vexp_flush in T: the two
+ * differ by a rounding of T (not at all at d_y = 0, the case that cancels),
+ * and below the flush threshold (d_y < -87 in float32, -708 in float64),
+ * where pass 2 counted 0 and this counts a positive value under T's
+ * resolution of s >= 1.
+ */
+OK_INLINE double DT_NAME(ce_target_term)(const ok_ce_task *t, const int capped, const int mode, double rho, T x_y,
+                                         T kept_y, T m, const ok_ce_row *row, T *g_y) {
+    const double own = t->keep * rho;
+    const T d_y = capped ? (T)((T)t->softcap * kept_y - m) : (T)(x_y - m);
+    const double e_y = capped ? exp((double)d_y) : (double)kept_y;
+    const double chain = capped ? 1.0 - (double)kept_y * (double)kept_y : 1.0;
+    const double a_y = mode == OK_CE_CLASS_SMOOTH ? t->eps_over_c * rho : 0.0;
+    *g_y = (T)((e_y * row->alpha - t->scale * (a_y + own)) * chain);
+    return own * (row->log_s - (double)d_y);
+}
+
+/*
  * Samples [i, i + count) of an (N, C) task, each pass over all of them in
  * turn: the rows are independent, so their dependency chains (max, exp,
  * sum, log) overlap in the processor instead of running one after another.
@@ -264,18 +293,8 @@ OK_INLINE double DT_NAME(ce_row_group)(const ok_ce_task *t, const int capped, co
                                  vset1(m[r]), vset1((T)row.alpha), one_vector ? &kept[r] : NULL);
             /* sum_k a_k (lse - x'_k) = sum_k a_k (log s - d_k) */
             loss = (mode == OK_CE_CLASS ? 0.0 : spread[r] * row.log_s - ad[r]) + ok_ce_z_term(t, rho[r], row.lse);
-            if (mode != OK_CE_PROBS) {
-                /* The class target's own terms, from what pass 2 kept there
-                 * (e_y, or x'_y/cap), computed as pass 2 did: x'_y - m is 0
-                 * exactly where x_y is the max. Its gradient entry is redone
-                 * in double, as p_y A - (1 - eps) rho cancels. */
-                T xc = capped ? cap * kept_y : x_y[r];
-                double e_y = capped ? exp((double)(T)(xc - m[r])) : (double)kept_y;
-                double chain = capped ? 1.0 - (double)kept_y * (double)kept_y : 1.0;
-                double a_y = mode == OK_CE_CLASS_SMOOTH ? t->eps_over_c * (w ? (double)w[y[r]] : 1.0) : 0.0;
-                loss += own * (row.log_s - (double)(T)(xc - m[r]));
-                g[y[r]] = (T)((e_y * row.alpha - t->scale * (a_y + own)) * chain);
-            }
+            if (mode != OK_CE_PROBS)
+                loss += DT_NAME(ce_target_term)(t, capped, mode, rho[r], x_y[r], kept_y, m[r], &row, g + y[r]);
         }
         if (t->loss)
             ((T *)t->loss)[i0 + r] = (T)loss;
@@ -297,7 +316,11 @@ OK_INLINE double DT_NAME(ce_rows)(const ok_ce_task *t, const int capped, const i
 
 /* Samples (n, d0 .. d0 + lanes) of an (N, C, inner) task: the sum of their
  * losses, or each written to t->loss. The lanes of every vector are
- * `lanes` samples; the class axis is walked with stride inner. */
+ * `lanes` samples; the class axis is walked with stride inner. The vector
+ * passes leave the class target's own term out of a_k, as the rows do: a
+ * lane cannot match its class index in T (a float32 holds integers exactly
+ * only up to 2^24), and the target's gradient entry must be finished in
+ * double anyway. ce_target_term adds it per lane. */
 OK_INLINE double DT_NAME(ce_columns)(const ok_ce_task *t, const int capped, const int mode, size_t n, size_t d0,
                                      size_t lanes) {
     const size_t c = t->c, inner = t->inner, first = n * inner + d0;
@@ -306,68 +329,77 @@ OK_INLINE double DT_NAME(ce_columns)(const ok_ce_task *t, const int capped, cons
     const T *tp = mode == OK_CE_PROBS ? (const T *)t->target + n * c * inner + d0 : NULL;
     const T *w = (const T *)t->weight;
     const T cap = (T)t->softcap;
-    /* Per lane: its class (-1: none), the class's own weight (1 - eps) rho,
-     * and whether the sample counts. */
-    T cls[W], own[W], live[W];
+    /* Per lane: whether the sample counts, its class target y, row weight
+     * rho and x_y (read before pass 2 may overwrite it). */
+    T live[W], x_y[W];
+    int64_t y[W];
     double rho[W];
     for (size_t l = 0; l < (size_t)W; l++) {
-        cls[l] = -1, own[l] = 0, live[l] = 0, rho[l] = 0.0;
+        live[l] = 0, x_y[l] = 0, y[l] = 0, rho[l] = 0.0;
         if (l >= lanes) continue;
         if (mode == OK_CE_PROBS) {
             live[l] = 1, rho[l] = 1.0;
             continue;
         }
-        int64_t y = ok_target_at(t, first + l);
-        if (y == t->ignore_index) continue;
-        live[l] = 1, cls[l] = (T)y;
-        rho[l] = w ? (double)w[y] : 1.0;
-        own[l] = (T)(t->keep * rho[l]);
+        y[l] = ok_target_at(t, first + l);
+        if (y[l] == t->ignore_index) continue;
+        live[l] = 1;
+        rho[l] = w ? (double)w[y[l]] : 1.0;
+        x_y[l] = x[(size_t)y[l] * inner + l];
     }
-    const V vcls = vload(cls), vown = vload(own);
     /* pass 1 */
     V m = vset1((T)-INFINITY), tc;
     for (size_t k = 0; k < c; k++) m = vmax(m, vld(x + k * inner, lanes));
     m = DT_NAME(ce_cap_max)(m, capped, cap);
-    /* pass 2: a_k here includes the class target's own term */
+    /* pass 2 */
     VA s = vacc_zero(), mass = vacc_zero(), ad = vacc_zero();
     for (size_t k = 0; k < c; k++) {
         V d = vsub(DT_NAME(ce_load)(x + k * inner, lanes, capped, cap, &tc), m);
         V e = ce_exp(d);
         s = vacc_add(s, e);
-        V a = mode == OK_CE_CLASS ? vzero() : DT_NAME(ce_weights)(t, mode, NULL, tp ? tp + k * inner : NULL, lanes);
-        if (w && mode != OK_CE_CLASS) a = vmul(a, vset1(w[k]));
-        a = vadd(a, vselect(veq(vcls, vset1((T)k)), vown, vzero()));
-        if (mode == OK_CE_PROBS) mass = vacc_add(mass, a);
-        ad = vacc_add(ad, vmul(a, d));
+        if (mode != OK_CE_CLASS) {
+            V a = DT_NAME(ce_weights)(t, mode, NULL, tp ? tp + k * inner : NULL, lanes);
+            if (w) a = vmul(a, vset1(w[k]));
+            if (mode == OK_CE_PROBS) mass = vacc_add(mass, a);
+            ad = vacc_add(ad, vmul(a, d));
+        }
         vst(g + k * inner, DT_NAME(ce_kept)(capped, e, tc), lanes);
     }
-    /* per sample */
-    T mv[W], alpha[W];
+    /* per sample, as ce_row_group; kept_y: what pass 2 kept at the target */
+    T mv[W], alpha[W], kept_y[W];
     double sv[W], massv[W], adv[W], loss[W];
+    ok_ce_row row[W];
     vstore(mv, m);
     vacc_store(sv, s);
     vacc_store(massv, mass);
     vacc_store(adv, ad);
     for (size_t l = 0; l < (size_t)W; l++) {
-        alpha[l] = 0, loss[l] = 0.0;
+        alpha[l] = 0, loss[l] = 0.0, kept_y[l] = 0, row[l] = (ok_ce_row){0.0, 0.0, 0.0};
         if (!live[l]) continue;
-        if (mode != OK_CE_PROBS) massv[l] = t->keep * rho[l] + t->eps_over_c * t->weight_sum;
-        ok_ce_row row = ok_ce_row_stats(t, (double)mv[l], sv[l], massv[l], rho[l]);
-        alpha[l] = (T)row.alpha;
-        loss[l] = massv[l] * row.log_s - adv[l] + ok_ce_z_term(t, rho[l], row.lse);
+        double spread = mode == OK_CE_PROBS ? massv[l] : t->eps_over_c * t->weight_sum;
+        double own = mode == OK_CE_PROBS ? 0.0 : t->keep * rho[l];
+        if (mode != OK_CE_PROBS) kept_y[l] = g[(size_t)y[l] * inner + l];
+        row[l] = ok_ce_row_stats(t, (double)mv[l], sv[l], spread + own, rho[l]);
+        alpha[l] = (T)row[l].alpha;
+        loss[l] = (mode == OK_CE_CLASS ? 0.0 : spread * row[l].log_s - adv[l]) + ok_ce_z_term(t, rho[l], row[l].lse);
     }
     /* pass 3 */
     const V valpha = vload(alpha);
     const M counts = vgt(vload(live), vzero());
     for (size_t k = 0; k < c; k++) {
-        V a = mode == OK_CE_CLASS ? vzero() : DT_NAME(ce_weights)(t, mode, NULL, tp ? tp + k * inner : NULL, lanes);
-        if (w && mode != OK_CE_CLASS) a = vmul(a, vset1(w[k]));
-        a = vadd(a, vselect(veq(vcls, vset1((T)k)), vown, vzero()));
-        V grad = DT_NAME(ce_grad)(t, capped, 1, vld(g + k * inner, lanes), m, valpha, a);
+        V a = vzero();
+        if (mode != OK_CE_CLASS) {
+            a = DT_NAME(ce_weights)(t, mode, NULL, tp ? tp + k * inner : NULL, lanes);
+            if (w) a = vmul(a, vset1(w[k]));
+        }
+        V grad = DT_NAME(ce_grad)(t, capped, mode != OK_CE_CLASS, vld(g + k * inner, lanes), m, valpha, a);
         vst(g + k * inner, vselect(counts, grad, vzero()), lanes);
     }
     double sum = 0.0;
     for (size_t l = 0; l < lanes; l++) {
+        if (live[l] && mode != OK_CE_PROBS)
+            loss[l] += DT_NAME(ce_target_term)(t, capped, mode, rho[l], x_y[l], kept_y[l], mv[l], &row[l],
+                                               g + (size_t)y[l] * inner + l);
         if (t->loss)
             ((T *)t->loss)[first + l] = (T)loss[l];
         else

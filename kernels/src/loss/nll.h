@@ -33,31 +33,35 @@ OK_INLINE double DT_NAME(nll_rows)(const ok_ce_task *t, size_t begin, size_t end
     return sum;
 }
 
-/* Columns (inner > 1): samples (n, d0 .. d0 + lanes). */
+/* Columns (inner > 1): samples (n, d0 .. d0 + lanes). The gradient's columns
+ * are zeroed a vector at a time, then each lane's one entry is set on its
+ * own: the class index is matched as an integer, never in T (a float32
+ * holds integers exactly only up to 2^24). */
 OK_INLINE double DT_NAME(nll_columns)(const ok_ce_task *t, size_t n, size_t d0, size_t lanes) {
     const size_t c = t->c, inner = t->inner, first = n * inner + d0;
     const T *x = (const T *)t->logits + n * c * inner + d0;
     T *g = (T *)t->grad + n * c * inner + d0;
     const T *w = (const T *)t->weight;
-    T cls[W], grad_y[W];
-    double sum = 0.0;
+    int64_t y[W];
+    double grad_y[W], sum = 0.0;
     for (size_t l = 0; l < (size_t)W; l++) {
-        cls[l] = -1, grad_y[l] = 0;
+        y[l] = t->ignore_index, grad_y[l] = 0.0;
         if (l >= lanes) continue;
-        int64_t y = ok_target_at(t, first + l);
+        y[l] = ok_target_at(t, first + l);
         double loss = 0.0;
-        if (y != t->ignore_index) {
-            double rho = w ? (double)w[y] : 1.0;
-            loss = -rho * (double)x[(size_t)y * inner + l];
-            cls[l] = (T)y, grad_y[l] = (T)(-t->scale * rho);
+        if (y[l] != t->ignore_index) {
+            double rho = w ? (double)w[y[l]] : 1.0;
+            loss = -rho * (double)x[(size_t)y[l] * inner + l];
+            grad_y[l] = -t->scale * rho;
         }
         if (t->loss)
             ((T *)t->loss)[first + l] = (T)loss;
         else
             sum += loss;
     }
-    const V vcls = vload(cls), vgrad = vload(grad_y);
-    for (size_t k = 0; k < c; k++) vst(g + k * inner, vselect(veq(vcls, vset1((T)k)), vgrad, vzero()), lanes);
+    for (size_t k = 0; k < c; k++) vst(g + k * inner, vzero(), lanes);
+    for (size_t l = 0; l < lanes; l++)
+        if (y[l] != t->ignore_index) g[(size_t)y[l] * inner + l] = (T)grad_y[l];
     return sum;
 }
 

@@ -24,7 +24,10 @@ typedef struct ok_ew_task {
     ok_bcast pos_weight; /* BCE only; data NULL: all ones */
     void *loss;          /* per-element losses (reduction 'none'), else NULL */
     void *grad;
-    double grad_scale;   /* d(reduced loss) / d(element loss): 1/n for a mean, 1 otherwise */
+    /* d(reduced loss) / d(element loss): 1 / the reduction's denominator,
+     * n for a mean, sum(w) for mse/l1's weighted mean, the batch size for
+     * kl_div's batchmean; 1 for 'none' and 'sum'. */
+    double grad_scale;
     /* HUBER: loss quad d^2 where |d| < delta, else lin (|d| - delta/2);
      * gradient quad_grad d, else lin_grad sign(d) (grad_scale included).
      * MSE uses quad_grad = 2 grad_scale only, L1 lin_grad = grad_scale. */
