@@ -97,3 +97,15 @@ def record(section, body, path=RESULTS):
         text = text[:start] + block + (text[end + 1:] if end >= 0 else "")
     with open(path, "w") as f:
         f.write(text.rstrip("\n") + "\n")
+
+
+def finish_report(section, command, explanation, table, targets, record_it):
+    """Print a report, and with record_it write it as bench/RESULTS.md's
+    section: machine and date, the command, what the columns mean, the table
+    and the speed targets as this run measured them."""
+    body = f"{machine_line()}\n\n`{command}`: {explanation}\n\n{table}"
+    if targets:
+        body += "\n\nSpeed targets, from this run:\n\n" + targets
+    print("\n" + body)
+    if record_it:
+        record(section, body)

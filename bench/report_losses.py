@@ -141,15 +141,9 @@ def main():
         rows += case_rows
         for row in case_rows:
             print("  ".join(cell for cell in row if cell), flush=True)
-    body = (f"{bu.machine_line()}\n\n`python bench/report_losses.py --rounds {args.rounds}`: "
-            f"{args.rounds} interleaved rounds per case.\n\n"
-            + EXPLANATION.format(tuned=TUNED_ALLOCATOR) + "\n\n" + bu.markdown_table(HEADER, rows))
-    summary = targets_summary(rows)
-    if summary:
-        body += "\n\nSpeed targets, from this run:\n\n" + summary
-    print("\n" + body)
-    if args.record:
-        bu.record("Losses", body)
+    bu.finish_report("Losses", f"python bench/report_losses.py --rounds {args.rounds}",
+                     f"{args.rounds} interleaved rounds per case. " + EXPLANATION.format(tuned=TUNED_ALLOCATOR),
+                     bu.markdown_table(HEADER, rows), targets_summary(rows), args.record)
 
 
 if __name__ == "__main__":

@@ -83,17 +83,11 @@ def main():
         for workload in WORKLOADS:
             rows.append(measure(optimizer, workload, args.rounds))
             print(" | ".join(rows[-1]), flush=True)
-    table = benchutil.markdown_table(HEADER, rows)
-    body = (f"{benchutil.machine_line()}\n\n"
-            f"`python bench/report_optim.py --rounds {args.rounds}`: float32, medians of {args.rounds} "
-            "interleaved rounds; ratios are paired per round (x: peer time / optkern time, higher is "
-            "faster for optkern).\n\n" + table)
-    summary = targets_summary(rows)
-    if summary:
-        body += "\n\nSpeed targets, from this run:\n\n" + summary
-    print("\n" + body)
-    if args.record:
-        benchutil.record("Optimizers", body)
+    benchutil.finish_report(
+        "Optimizers", f"python bench/report_optim.py --rounds {args.rounds}",
+        f"float32, medians of {args.rounds} interleaved rounds; ratios are paired per round (x: peer time / "
+        "optkern time, higher is faster for optkern).", benchutil.markdown_table(HEADER, rows),
+        targets_summary(rows), args.record)
 
 
 if __name__ == "__main__":

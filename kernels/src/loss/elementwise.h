@@ -71,8 +71,12 @@ OK_INLINE double DT_NAME(ew_loop)(const ok_ew_task *t, const int kind, size_t be
         const T *wp = DT_NAME(ew_operand)(&t->weight, i, &wv, &stop);
         const T *pp = DT_NAME(ew_operand)(&t->pos_weight, i, &pv, &stop);
         size_t j = 0, n = stop - i;
-        for (; j + W <= n; j += W)
+        for (; j + W <= n; j += W) {
+            /* as the optimizers and the roofline loop do (simd.h) */
+            vprefetch((const T *)t->input + i + j), vprefetch((const T *)t->target + i + j);
+            vprefetch((const T *)t->grad + i + j);
             acc = DT_NAME(ew_step)(t, kind, i + j, W, wp ? wp + j : NULL, wv, pp ? pp + j : NULL, pv, acc);
+        }
         if (j < n)
             acc = DT_NAME(ew_step)(t, kind, i + j, n - j, wp ? wp + j : NULL, wv, pp ? pp + j : NULL, pv, acc);
         i = stop;
