@@ -26,11 +26,10 @@ def step_fn(n, threads, gap):
     rng = np.random.default_rng(0)
     p, g = rng.standard_normal(n, dtype=np.float32), rng.standard_normal(n, dtype=np.float32)
     m, v = np.zeros(n, np.float32), np.zeros(n, np.float32)
-    sets = [(1e-3, 0.9, 0.999, 1e-8, 0.0, 1, False, False, False)]
 
     def step():
         optkern.set_num_threads(threads)
-        _core.adam([p], [g], [m], [v], None, sets)
+        optkern.functional.adam_([p], [g], [m], [v], step=1)
 
     if not gap:
         return step

@@ -1,29 +1,32 @@
 /*
- * The per-target kernel table. kernels_target.c is compiled once per target
- * (scalar, avx2, avx512) and defines one table each; dispatch.c picks the
- * table of the selected instruction set. Index [0] is float32, [1] float64.
+ * The per-target kernel table. target/kernels_target.c is compiled once per
+ * target (scalar, avx2, avx512) and defines one table each; runtime.c picks
+ * the table of the selected instruction set. Every entry has one function
+ * per kernel variant (variants.h): index OK_VARIANT_F32, OK_VARIANT_F64.
  */
 #ifndef OPTKERN_KERNEL_TABLE_H
 #define OPTKERN_KERNEL_TABLE_H
 
 #include "multi_tensor.h"
+#include "optim/optimizers.h"
 #include "reduce.h"
-
-#include "optkern/common.h"
-
-/* Table columns, by dtype. */
-enum { OK_F32 = OK_FLOAT32, OK_F64 = OK_FLOAT64 };
+#include "variants.h"
 
 typedef struct ok_kernel_table {
-    ok_mt_span_fn sgd[2];
-    ok_mt_span_fn adam[2];
-    ok_mt_span_fn roofline[2];
-    void (*vmath[2])(int op, size_t n, const void *x, void *y);
+    /* optimizers, by row of OK_OPTIMIZERS: spans of the multi-tensor driver */
+    ok_mt_span_fn optimizer[OK_OPTIMIZER_COUNT][OK_VARIANT_COUNT];
     /* loss kernels: blocks of the reduction driver (reduce.h) */
-    ok_block_fn elementwise_loss[2]; /* an ok_ew_task */
-    ok_block_fn sum[2];              /* the sum of an array */
-    ok_block_fn cross_entropy[2];    /* an ok_ce_task */
-    ok_block_fn nll_loss[2];         /* an ok_ce_task */
+    ok_block_fn elementwise_loss[OK_VARIANT_COUNT]; /* an ok_ew_task */
+    ok_block_fn sum[OK_VARIANT_COUNT];              /* the sum of an array */
+    ok_block_fn cross_entropy[OK_VARIANT_COUNT];    /* an ok_rows_task */
+    ok_block_fn nll_loss[OK_VARIANT_COUNT];         /* an ok_rows_task */
+    /* the hooks of testing.h */
+    struct {
+        ok_mt_span_fn roofline[OK_VARIANT_COUNT];
+        void (*vmath[OK_VARIANT_COUNT])(int op, size_t n, const void *x, void *y);
+        void (*simd_probe[OK_VARIANT_COUNT])(int op, size_t n, const void *x, void *y, void *z);
+        size_t simd_width[OK_VARIANT_COUNT];
+    } testing;
 } ok_kernel_table;
 
 extern const ok_kernel_table ok_kernels_scalar;

@@ -16,7 +16,7 @@
  * elements: whole cache lines for either dtype. */
 #define OK_LOSS_ALIGN 64
 
-static size_t elem_size(int dtype) { return dtype == OK_F64 ? sizeof(double) : sizeof(float); }
+static size_t elem_size(int dtype) { return ok_dtype_size((ok_dtype)dtype); }
 
 /* Do the byte ranges [a, a + an) and [b, b + bn) overlap? */
 static int overlaps(const void *a, size_t an, const void *b, size_t bn) {
@@ -45,7 +45,7 @@ static ok_status check_aliasing(const void *input, size_t input_bytes, const rea
 }
 
 static void store_value(int dtype, void *loss, double value) {
-    if (dtype == OK_F64)
+    if (dtype == OK_FLOAT64)
         *(double *)loss = value;
     else
         *(float *)loss = (float)value;
@@ -171,7 +171,7 @@ static ok_status bce(int dtype, size_t n, const void *input, const void *target,
 
 /* What the target scan needs beside the task. */
 typedef struct target_scan {
-    const ok_ce_task *task;
+    const ok_rows_task *task;
     int dtype;
     int *bad; /* set when a target is out of range */
 } target_scan;
@@ -180,7 +180,7 @@ typedef struct target_scan {
  * weights of the samples not ignored (MEAN's denominator). */
 static double scan_targets(const void *scan_v, size_t begin, size_t end) {
     const target_scan *scan = (const target_scan *)scan_v;
-    const ok_ce_task *t = scan->task;
+    const ok_rows_task *t = scan->task;
     double sum = 0.0;
     for (size_t i = begin; i < end; i++) {
         int64_t y = ok_target_at(t, i);
@@ -192,7 +192,7 @@ static double scan_targets(const void *scan_v, size_t begin, size_t end) {
         if (!t->weight)
             sum += 1.0;
         else
-            sum += scan->dtype == OK_F64 ? ((const double *)t->weight)[y] : (double)((const float *)t->weight)[y];
+            sum += scan->dtype == OK_FLOAT64 ? ((const double *)t->weight)[y] : (double)((const float *)t->weight)[y];
     }
     return sum;
 }
@@ -201,7 +201,7 @@ static double weight_sum(int dtype, const void *weight, size_t c) {
     if (!weight) return (double)c;
     double sum = 0.0;
     for (size_t k = 0; k < c; k++)
-        sum += dtype == OK_F64 ? ((const double *)weight)[k] : (double)((const float *)weight)[k];
+        sum += dtype == OK_FLOAT64 ? ((const double *)weight)[k] : (double)((const float *)weight)[k];
     return sum;
 }
 
@@ -212,7 +212,7 @@ static double weight_sum(int dtype, const void *weight, size_t c) {
  * so is 'sum'; 'mean' of an input with no element is NaN. With z-loss a
  * sample adds z lse^2 = +inf (lse of no logit is -inf). No gradient to write.
  */
-static ok_status no_elements(int dtype, const ok_ce_task *t, size_t samples, ok_reduction reduction, void *loss) {
+static ok_status no_elements(int dtype, const ok_rows_task *t, size_t samples, ok_reduction reduction, void *loss) {
     const double each = t->z_loss != 0.0 ? INFINITY : -0.0;
     if (reduction == OK_REDUCTION_MEAN)
         store_value(dtype, loss, NAN);
@@ -224,20 +224,20 @@ static ok_status no_elements(int dtype, const ok_ce_task *t, size_t samples, ok_
 }
 
 /* Run a cross-entropy or nll task whose arrays and hyperparameters are set. */
-static ok_status rows_run(int dtype, ok_ce_task *t, int nll, ok_reduction reduction, double label_smoothing,
+static ok_status rows_run(int dtype, ok_rows_task *t, int nll, ok_reduction reduction, double label_smoothing,
                           void *loss, void *grad) {
     const size_t elem = elem_size(dtype), samples = t->n * t->inner, elements = samples * t->c;
-    const int probs = t->target_kind == OK_TARGET_PROBS;
+    const int probs = t->target_kind == OK_LABELS_PROBS;
     if ((unsigned)reduction > OK_REDUCTION_SUM) return OK_ERR_HYPERPARAMETER;
     if (!(label_smoothing >= 0 && label_smoothing <= 1) || !(t->z_loss >= 0 && t->z_loss < INFINITY) ||
         !(t->softcap >= 0 && t->softcap < INFINITY))
         return OK_ERR_HYPERPARAMETER;
-    if (t->target_kind != OK_TARGET_INT64 && t->target_kind != OK_TARGET_INT32 && !probs)
+    if (t->target_kind != OK_LABELS_INT64 && t->target_kind != OK_LABELS_INT32 && !probs)
         return OK_ERR_HYPERPARAMETER;
     if (reduction == OK_REDUCTION_NONE && samples == 0) return OK_SUCCESS;
     if (!loss || (elements > 0 && (!t->logits || !grad)) || (samples > 0 && !t->target))
         return OK_ERR_NULL_POINTER;
-    size_t target_bytes = probs ? elements * elem : samples * (t->target_kind == OK_TARGET_INT32 ? 4 : 8);
+    size_t target_bytes = probs ? elements * elem : samples * (t->target_kind == OK_LABELS_INT32 ? 4 : 8);
     read_set reads = {{t->target, t->weight, NULL}, {target_bytes, t->weight ? t->c * elem : 0, 0}};
     ok_status st = check_aliasing(t->logits, elements * elem, &reads, grad, loss,
                                   reduction == OK_REDUCTION_NONE ? samples * elem : elem);
@@ -265,9 +265,9 @@ static ok_status rows_run(int dtype, ok_ce_task *t, int nll, ok_reduction reduct
     return OK_SUCCESS;
 }
 
-static ok_ce_task rows_task(size_t n, size_t c, size_t inner, const void *logits, const void *target,
+static ok_rows_task rows_task(size_t n, size_t c, size_t inner, const void *logits, const void *target,
                             int target_kind, const void *weight, int64_t ignore_index) {
-    ok_ce_task t = {0};
+    ok_rows_task t = {0};
     t.n = n, t.c = c, t.inner = inner;
     t.logits = logits;
     t.target = target;
@@ -278,14 +278,14 @@ static ok_ce_task rows_task(size_t n, size_t c, size_t inner, const void *logits
 }
 
 static int class_kind(ok_index_type type) {
-    return type == OK_INDEX_INT64 ? OK_TARGET_INT64 : type == OK_INDEX_INT32 ? OK_TARGET_INT32 : -1;
+    return type == OK_INDEX_INT64 ? OK_LABELS_INT64 : type == OK_INDEX_INT32 ? OK_LABELS_INT32 : -1;
 }
 
 static ok_status cross_entropy(int dtype, size_t n, size_t c, size_t inner, const void *logits, const void *target,
                                int target_kind, const ok_cross_entropy_options *options, void *loss, void *grad) {
     ok_cross_entropy_options defaults = OK_CROSS_ENTROPY_DEFAULTS;
     const ok_cross_entropy_options *o = options ? options : &defaults;
-    ok_ce_task t = rows_task(n, c, inner, logits, target, target_kind, o->weight, o->ignore_index);
+    ok_rows_task t = rows_task(n, c, inner, logits, target, target_kind, o->weight, o->ignore_index);
     t.z_loss = o->z_loss;
     t.softcap = o->softcap;
     return rows_run(dtype, &t, 0, o->reduction, o->label_smoothing, loss, grad);
@@ -294,7 +294,7 @@ static ok_status cross_entropy(int dtype, size_t n, size_t c, size_t inner, cons
 static ok_status nll_loss(int dtype, size_t n, size_t c, size_t inner, const void *input, const void *target,
                           ok_index_type target_type, const void *weight, int64_t ignore_index,
                           ok_reduction reduction, void *loss, void *grad) {
-    ok_ce_task t = rows_task(n, c, inner, input, target, class_kind(target_type), weight, ignore_index);
+    ok_rows_task t = rows_task(n, c, inner, input, target, class_kind(target_type), weight, ignore_index);
     return rows_run(dtype, &t, 1, reduction, 0.0, loss, grad);
 }
 
@@ -333,7 +333,7 @@ static ok_status nll_loss(int dtype, size_t n, size_t c, size_t inner, const voi
     }                                                                                                          \
     ok_status ok_cross_entropy_probs_##S(size_t n, size_t c, size_t inner, const T *logits, const T *target,   \
                                          const ok_cross_entropy_options *options, T *loss, T *grad) {          \
-        return cross_entropy(DT, n, c, inner, logits, target, OK_TARGET_PROBS, options, loss, grad);           \
+        return cross_entropy(DT, n, c, inner, logits, target, OK_LABELS_PROBS, options, loss, grad);           \
     }                                                                                                          \
     ok_status ok_nll_loss_##S(size_t n, size_t c, size_t inner, const T *input, const void *target,            \
                               ok_index_type target_type, const T *weight, int64_t ignore_index,                \
@@ -342,5 +342,5 @@ static ok_status nll_loss(int dtype, size_t n, size_t c, size_t inner, const voi
                         grad);                                                                                 \
     }
 
-OK_LOSS_API(float, f32, OK_F32)
-OK_LOSS_API(double, f64, OK_F64)
+OK_LOSS_API(float, f32, OK_FLOAT32)
+OK_LOSS_API(double, f64, OK_FLOAT64)

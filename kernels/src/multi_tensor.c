@@ -1,7 +1,7 @@
 /* The multi-tensor driver; see multi_tensor.h. */
 #include "multi_tensor.h"
 
-#include "bench_api.h"
+#include "optkern/internal/testing.h"
 
 #include "optkern/common.h"
 
@@ -58,7 +58,7 @@ static void run_piece(const ok_mt_task *task, const ok_mt_span_fn *fns, size_t l
     for (size_t i = t0; i <= t1 && i < task->count; i++) {
         size_t begin = i == t0 ? o0 : 0;
         size_t end = i == t1 ? o1 : task->numel[i];
-        if (begin < end) fns[ok_mt_dtype(task, i)](task, i, begin, end);
+        if (begin < end) fns[ok_variant_of(ok_mt_dtypes(task, i))](task, i, begin, end);
     }
 }
 
@@ -69,7 +69,7 @@ void ok_mt_run(const ok_mt_task *task, const ok_mt_span_fn *fns) {
     int threads = ok_threads_for(total);
     if (threads <= 1) {
         for (size_t i = 0; i < task->count; i++)
-            if (task->numel[i]) fns[ok_mt_dtype(task, i)](task, i, 0, task->numel[i]);
+            if (task->numel[i]) fns[ok_variant_of(ok_mt_dtypes(task, i))](task, i, 0, task->numel[i]);
         return;
     }
 #ifdef _OPENMP
@@ -89,16 +89,20 @@ void ok_mt_run(const ok_mt_task *task, const ok_mt_span_fn *fns) {
 
 int ok_mt_streams_overlap(const ok_mt_task *task, unsigned written, int n_streams) {
     for (size_t i = 0; i < task->count; i++) {
-        size_t nbytes = task->numel[i] * ok_dtype_size(ok_mt_dtype(task, i));
-        if (nbytes == 0) continue;
+        if (task->numel[i] == 0) continue;
+        ok_dtypes dtypes = ok_mt_dtypes(task, i);
         const char *ptr[OK_MT_MAX_STREAMS];
-        for (int s = 0; s < n_streams; s++) ptr[s] = task->stream[s] ? (const char *)task->stream[s][i] : NULL;
+        size_t nbytes[OK_MT_MAX_STREAMS];
+        for (int s = 0; s < n_streams; s++) {
+            ptr[s] = task->stream[s] ? (const char *)task->stream[s][i] : NULL;
+            nbytes[s] = task->numel[i] * ok_dtype_size(ok_stream_dtype(dtypes, s));
+        }
         /* Each pair once; a pair counts when either side is written. */
         for (int a = 0; a < n_streams; a++) {
             if (!ptr[a]) continue;
             for (int b = a + 1; b < n_streams; b++)
-                if (ptr[b] && (written >> a & 1 || written >> b & 1) && ptr[a] < ptr[b] + nbytes &&
-                    ptr[b] < ptr[a] + nbytes)
+                if (ptr[b] && (written >> a & 1 || written >> b & 1) && ptr[a] < ptr[b] + nbytes[b] &&
+                    ptr[b] < ptr[a] + nbytes[a])
                     return 1;
         }
     }

@@ -1,12 +1,14 @@
 /*
  * The multi-tensor driver: one threaded pass over a LIST of tensors.
  *
- * A task is a list of `count` tensors; tensor i has numel[i] elements of
- * one dtype and up to OK_MT_MAX_STREAMS arrays ("streams": param, grad, each
- * state), all of that length, at stream[s][i]. Tensors of different dtypes
- * may share a task. ok_mt_run splits the concatenated element range into one
- * contiguous piece per thread and calls the span function of the tensor's
- * dtype on each (tensor, [begin, end)) piece. Piece boundaries fall on
+ * A task is a list of `count` tensors; tensor i has numel[i] elements and
+ * up to OK_MT_MAX_STREAMS arrays ("streams": param, grad, each state), all
+ * of that length, at stream[s][i]. Each tensor has its dtype signature
+ * (ok_dtypes: the parameter's, the gradient's, the states'), so tensors of
+ * different dtypes may share a task. ok_mt_run splits the concatenated
+ * element range into one contiguous piece per thread and calls the span
+ * function of the tensor's kernel variant (variants.h) on each
+ * (tensor, [begin, end)) piece. Piece boundaries fall on
  * multiples of OK_MT_GRAIN elements from the tensor's start. Since every
  * kernel treats each element with the same arithmetic wherever it lies (see
  * simd.h), the result does not depend on the thread count.
@@ -17,7 +19,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "optkern/common.h"
+#include "optkern/optim.h"
+#include "variants.h"
 
 #define OK_MT_MAX_STREAMS 8
 #define OK_MT_GRAIN 64
@@ -25,7 +28,10 @@
 typedef struct ok_mt_task {
     size_t count;
     const size_t *numel;
-    const ok_dtype *dtype;       /* dtype of tensor i; NULL: `uniform` for all */
+    /* The dtypes of tensor i: dtypes[i]; else every stream of dtype[i];
+     * else (both NULL) every stream of every tensor `uniform`. */
+    const ok_dtypes *dtypes;
+    const ok_dtype *dtype;
     ok_dtype uniform;
     void *const *stream[OK_MT_MAX_STREAMS];
     const void *coeffs;          /* coefficient sets, coeff_size bytes each */
@@ -35,11 +41,28 @@ typedef struct ok_mt_task {
 
 typedef void (*ok_mt_span_fn)(const ok_mt_task *task, size_t tensor, size_t begin, size_t end);
 
-static inline ok_dtype ok_mt_dtype(const ok_mt_task *task, size_t i) {
-    return task->dtype ? task->dtype[i] : task->uniform;
+static inline ok_dtypes ok_mt_dtypes(const ok_mt_task *task, size_t i) {
+    if (task->dtypes) return task->dtypes[i];
+    ok_dtype d = task->dtype ? task->dtype[i] : task->uniform;
+    ok_dtypes all = {d, d, d};
+    return all;
 }
 
-static inline size_t ok_dtype_size(ok_dtype dtype) { return dtype == OK_FLOAT64 ? sizeof(double) : sizeof(float); }
+/* The dtype of stream s of a tensor: the parameter's, the gradient's, or
+ * (any later stream) the states'. */
+static inline ok_dtype ok_stream_dtype(ok_dtypes d, int s) { return s == 0 ? d.param : s == 1 ? d.grad : d.state; }
+
+/* The kernel variant of a signature, or -1 when no variant covers it. */
+static inline int ok_variant_of(ok_dtypes d) {
+    if (d.grad != d.param || d.state != d.param) return -1;
+    return d.param == OK_FLOAT32 ? OK_VARIANT_F32 : d.param == OK_FLOAT64 ? OK_VARIANT_F64 : -1;
+}
+
+/* The variant whose every stream is of dtype d, or -1. */
+static inline int ok_uniform_variant(ok_dtype d) {
+    ok_dtypes all = {d, d, d};
+    return ok_variant_of(all);
+}
 
 /* The coefficient set of tensor i. */
 static inline const void *ok_mt_coeffs(const ok_mt_task *task, size_t i) {
@@ -50,9 +73,9 @@ static inline const void *ok_mt_coeffs(const ok_mt_task *task, size_t i) {
 /* Element-typed base pointer of stream s of tensor i, offset by `begin`. */
 #define OK_MT_PTR(type, task, s, i, begin) ((type *)(task)->stream[s][i] + (begin))
 
-/* Run the span function of each tensor's dtype (fns[OK_FLOAT32],
- * fns[OK_FLOAT64]) over every element of the task, threaded when the work
- * is large enough to pay for it. */
+/* Run the span function of each tensor's variant (fns[ok_variant_of(...)],
+ * which the caller has checked exists) over every element of the task,
+ * threaded when the work is large enough to pay for it. */
 void ok_mt_run(const ok_mt_task *task, const ok_mt_span_fn *fns);
 
 /* Threads to use for `elements` of elementwise work: 1 below the measured

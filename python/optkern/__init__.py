@@ -16,6 +16,7 @@ torch.nn.functional's names and numbers:
 """
 
 from optkern import _core, functional, losses, optim
+from optkern.optim import *  # noqa: F403 (every optimizer class: optim.__all__)
 from optkern._config import (
     _apply_isa_cap,
     config,
@@ -25,15 +26,11 @@ from optkern._config import (
     set_num_threads,
     show_config,
 )
-from optkern.optim import SGD, Adam, AdamW, Optimizer
 
 __version__ = _core.version()
 
 __all__ = [
-    "SGD",
-    "Adam",
-    "AdamW",
-    "Optimizer",
+    *optim.__all__,
     "optim",
     "functional",
     "losses",

@@ -50,7 +50,7 @@ import math
 import numpy as np
 
 from optkern import _core
-from optkern.optim._checks import real
+from optkern._checks import real
 
 __all__ = [
     "mse_loss",

@@ -1,96 +1,4 @@
-# Array checks, overlap detection and gathering the pointers of a multi-tensor call.
-
-cdef int dtype_index(cnp.ndarray a) noexcept:
-    cdef int t = cnp.PyArray_TYPE(a)
-    if t == cnp.NPY_FLOAT32:
-        return 0
-    if t == cnp.NPY_FLOAT64:
-        return 1
-    return -1
-
-
-cdef inline uintptr_t begin_of(cnp.ndarray a) noexcept:
-    return <uintptr_t>cnp.PyArray_DATA(a)
-
-
-cdef inline uintptr_t end_of(cnp.ndarray a) noexcept:
-    return <uintptr_t>cnp.PyArray_DATA(a) + <uintptr_t>(cnp.PyArray_SIZE(a) * cnp.PyArray_ITEMSIZE(a))
-
-
-cdef str label(str name, Py_ssize_t i):
-    """How messages name an array: name[i] in a list, or name alone (i < 0)."""
-    return f"{name}[{i}]" if i >= 0 else name
-
-
-cdef check_layout(cnp.ndarray a, str name, Py_ssize_t i, bint writable):
-    # On the hot path of every call: messages are formatted only on failure.
-    if not cnp.PyArray_ISNOTSWAPPED(a):
-        raise TypeError(f"{label(name, i)} has non-native byte order ({a.dtype.str}); "
-                        f"use .astype({a.dtype.name!r})")
-    if not cnp.PyArray_IS_C_CONTIGUOUS(a):
-        raise ValueError(f"{label(name, i)} is not C-contiguous; pass numpy.ascontiguousarray(...)")
-    if not cnp.PyArray_ISALIGNED(a):
-        raise ValueError(f"{label(name, i)} is not aligned to its dtype")
-    if writable and not cnp.PyArray_ISWRITEABLE(a):
-        raise ValueError(f"{label(name, i)} is read-only; it is updated in place")
-
-
-cdef cnp.ndarray as_param(object obj, str name, Py_ssize_t i, bint writable=True):
-    """A tensor's leading array (a parameter, a prediction): any float array."""
-    if not cnp.PyArray_Check(obj):
-        raise TypeError(f"{label(name, i)} must be a numpy.ndarray, got {type(obj).__name__}")
-    cdef cnp.ndarray a = <cnp.ndarray>obj
-    if dtype_index(a) < 0:
-        raise TypeError(f"{label(name, i)} has dtype {a.dtype}; optkern supports float32 and float64")
-    check_layout(a, name, i, writable)
-    return a
-
-
-cdef cnp.ndarray as_companion(object obj, str name, Py_ssize_t i, cnp.ndarray lead, str lead_name, bint writable):
-    """An array that goes with `lead` element for element: same dtype and shape."""
-    if not cnp.PyArray_Check(obj):
-        raise TypeError(f"{label(name, i)} must be a numpy.ndarray, got {type(obj).__name__}")
-    cdef cnp.ndarray a = <cnp.ndarray>obj
-    if cnp.PyArray_TYPE(a) != cnp.PyArray_TYPE(lead):
-        raise TypeError(f"{label(name, i)} has dtype {a.dtype} but {label(lead_name, i)} has dtype {lead.dtype}")
-    cdef int nd = cnp.PyArray_NDIM(a)
-    cdef bint same = nd == cnp.PyArray_NDIM(lead)
-    cdef int d
-    if same:
-        for d in range(nd):
-            if cnp.PyArray_DIMS(a)[d] != cnp.PyArray_DIMS(lead)[d]:
-                same = False
-                break
-    if not same:
-        raise ValueError(f"{label(name, i)} has shape {(<object>a).shape} but {label(lead_name, i)} "
-                         f"has shape {(<object>lead).shape}")
-    check_layout(a, name, i, writable)
-    return a
-
-cdef inline char *companion_data(object obj, cnp.ndarray lead, bint writable) noexcept:
-    """The data of obj when it is a well-formed companion of lead, else NULL.
-
-    The hot path of gather(): C-level tests only. On NULL the caller goes
-    through as_companion(), which says what is wrong (or, for an array whose
-    data pointer happens to be NULL, returns it after all).
-    """
-    if not cnp.PyArray_Check(obj):
-        return NULL
-    cdef cnp.ndarray a = <cnp.ndarray>obj
-    cdef int nd = cnp.PyArray_NDIM(a), d
-    if cnp.PyArray_TYPE(a) != cnp.PyArray_TYPE(lead) or nd != cnp.PyArray_NDIM(lead):
-        return NULL
-    for d in range(nd):
-        if cnp.PyArray_DIMS(a)[d] != cnp.PyArray_DIMS(lead)[d]:
-            return NULL
-    cdef int need = cnp.NPY_ARRAY_C_CONTIGUOUS | cnp.NPY_ARRAY_ALIGNED | (cnp.NPY_ARRAY_WRITEABLE if writable else 0)
-    if (cnp.PyArray_FLAGS(a) & need) != need or not cnp.PyArray_ISNOTSWAPPED(a):
-        return NULL
-    return <char *>cnp.PyArray_DATA(a)
-
-
-# --------------------------------------------------------------------------
-# Overlap between tensors
+# Overlap detection and gathering the pointers of a multi-tensor call.
 
 cdef class WrittenIndex:
     """The byte ranges of the arrays a multi-tensor call writes, sorted.
@@ -200,7 +108,7 @@ cdef class StateTable:
 # Gathering a multi-tensor call
 
 cdef class Gathered:
-    """The pointers of one multi-tensor call (any mix of float32 and float64).
+    """The pointers of one multi-tensor call (any mix of dtypes).
 
     Stream 0 is the tensor's leading array (written), stream 1 its gradient
     or other read-only input, streams 2... its states (written): the order
@@ -210,7 +118,7 @@ cdef class Gathered:
     cdef size_t count
     cdef size_t *numel
     cdef uint32_t *index
-    cdef ok_dtype *dtype
+    cdef ok_dtypes *dtypes
     cdef void **stream[MAX_STREAMS]
     cdef void *memory
     cdef int n_streams
@@ -219,21 +127,21 @@ cdef class Gathered:
         PyMem_Free(self.memory)
 
     cdef allocate(self, size_t count, int n_streams):
-        # per tensor: numel (one word), index and dtype (4 bytes each: one
-        # word together), one pointer per stream
-        self.memory = PyMem_Malloc((count * (2 + <size_t>n_streams) + 1) * sizeof(void *))
+        # per tensor: numel, one pointer per stream, the dtypes and the
+        # index, in that order (each part keeps the next one aligned)
+        cdef size_t words = count * (1 + <size_t>n_streams)
+        self.memory = PyMem_Malloc(words * sizeof(void *) + count * (sizeof(ok_dtypes) + sizeof(uint32_t)) + 1)
         if self.memory == NULL:
             raise MemoryError()
         cdef void **cursor = <void **>self.memory
         self.numel = <size_t *>cursor
         cursor += count
-        self.index = <uint32_t *>cursor
-        self.dtype = <ok_dtype *>(self.index + count)
-        cursor += (count * (sizeof(uint32_t) + sizeof(ok_dtype)) + sizeof(void *) - 1) // sizeof(void *)
         cdef int s
         for s in range(n_streams):
             self.stream[s] = cursor
             cursor += count
+        self.dtypes = <ok_dtypes *>cursor
+        self.index = <uint32_t *>(self.dtypes + count)
         self.count = 0
         self.n_streams = n_streams
 
@@ -332,7 +240,8 @@ cdef Gathered gather(str lead_name, list leads, str input_name, list inputs, tup
         k = g.count
         g.numel[k] = <size_t>cnp.PyArray_SIZE(lead)
         g.index[k] = set_k
-        g.dtype[k] = OK_FLOAT64 if dtype_index(lead) == 1 else OK_FLOAT32
+        # as_companion holds every array of a tensor to its parameter's dtype
+        g.dtypes[k].param = g.dtypes[k].grad = g.dtypes[k].state = <ok_dtype>dtype_of(lead)
         for s in range(n_streams):
             g.stream[s][k] = ptr[s]
         g.count += 1
@@ -355,7 +264,8 @@ cdef check_all_overlaps(Gathered g, tuple names):
             if g.stream[s][k] == NULL or g.numel[k] == 0:
                 continue
             spans[n].begin = <uintptr_t>g.stream[s][k]
-            spans[n].end = spans[n].begin + g.numel[k] * (8 if g.dtype[k] == OK_FLOAT64 else 4)
+            spans[n].end = spans[n].begin + g.numel[k] * ok_dtype_size(
+                g.dtypes[k].param if s == 0 else g.dtypes[k].grad if s == 1 else g.dtypes[k].state)
             spans[n].id = <size_t>s
             spans[n].written = s != 1
             n += 1
@@ -364,19 +274,6 @@ cdef check_all_overlaps(Gathered g, tuple names):
     if st != OK_SUCCESS:
         raise ValueError(f"an array of {names[first]} overlaps an array of {names[second]} "
                          "(is one array listed twice?); every array must be separate")
-
-
-cdef raise_for(ok_status st):
-    if st == OK_SUCCESS:
-        return
-    msg = ok_status_string(st).decode()
-    if st == OK_ERR_NO_MEMORY:
-        raise MemoryError(msg)
-    if st == OK_ERR_INDEX:
-        raise IndexError(msg)
-    if st == OK_ERR_UNSUPPORTED:
-        raise RuntimeError(msg)
-    raise ValueError(msg)
 
 
 def present_mask(list items):

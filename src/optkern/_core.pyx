@@ -23,8 +23,8 @@ cdef enum:
     MAX_STREAMS = 8     # param, grad and up to six states
 
 include "_config.pxi"
+include "_checks.pxi"
 include "_arrays.pxi"
 include "_optim.pxi"
 include "_losses.pxi"
-include "_bench.pxi"
-include "_vmath.pxi"
+include "_testing.pxi"

@@ -74,7 +74,7 @@ def regression_loss(str kind, input, target, weight, double param, int reduction
     cdef void *lp = cnp.PyArray_DATA(loss)
     cdef void *gp = cnp.PyArray_DATA(g)
     cdef ok_reduction red = <ok_reduction>reduction
-    cdef bint f64 = dtype_index(x) == 1
+    cdef bint f64 = dtype_of(x) == OK_FLOAT64
     cdef ok_status st
     with nogil:
         if k == LOSS_MSE:
@@ -113,7 +113,7 @@ def kl_div(input, target, bint log_target, int reduction, size_t batch, out):
     cdef void *lp = cnp.PyArray_DATA(loss)
     cdef void *gp = cnp.PyArray_DATA(g)
     cdef ok_reduction red = <ok_reduction>reduction
-    cdef bint f64 = dtype_index(x) == 1
+    cdef bint f64 = dtype_of(x) == OK_FLOAT64
     cdef ok_status st
     with nogil:
         if f64:
@@ -171,7 +171,7 @@ def binary_cross_entropy_with_logits(input, target, weight, size_t weight_block,
     cdef void *lp = cnp.PyArray_DATA(loss)
     cdef void *gp = cnp.PyArray_DATA(g)
     cdef ok_reduction red = <ok_reduction>reduction
-    cdef bint f64 = dtype_index(x) == 1
+    cdef bint f64 = dtype_of(x) == OK_FLOAT64
     cdef ok_status st
     with nogil:
         if f64:
@@ -243,7 +243,7 @@ def cross_entropy(input, target, size_t n, size_t c, size_t inner, weight, int64
     cdef const void *tp = cnp.PyArray_DATA(t)
     cdef void *lp = cnp.PyArray_DATA(loss)
     cdef void *gp = cnp.PyArray_DATA(g)
-    cdef bint f64 = dtype_index(x) == 1
+    cdef bint f64 = dtype_of(x) == OK_FLOAT64
     cdef ok_status st
     with nogil:
         if probs and f64:
@@ -278,7 +278,7 @@ def nll_loss(input, target, size_t n, size_t c, size_t inner, weight, int64_t ig
     cdef void *lp = cnp.PyArray_DATA(loss)
     cdef void *gp = cnp.PyArray_DATA(g)
     cdef ok_reduction red = <ok_reduction>reduction
-    cdef bint f64 = dtype_index(x) == 1
+    cdef bint f64 = dtype_of(x) == OK_FLOAT64
     cdef ok_status st
     with nogil:
         if f64:

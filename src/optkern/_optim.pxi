@@ -1,73 +1,126 @@
-# Optimizer updates over tensor lists.
+# Optimizer updates over tensor lists, for every optimizer of the C library
+# alike: each is read from its descriptor (optkern/optim.h), nothing here is
+# written per optimizer.
 
-cdef class HparamSets:
-    """The hyperparameter sets of one call in C memory, and for each set the
-    streams a tensor using it must have (bit s: stream s, in gather's order)."""
-    cdef void *hp
-    cdef uint32_t *required
-    cdef Py_ssize_t n
+cdef class Kind:
+    """One optimizer of the C library, as its descriptor describes it.
 
-    def __cinit__(self, Py_ssize_t n, size_t size):
-        if n == 0:
-            raise ValueError("no hyperparameter set")
-        self.n = n
-        self.hp = PyMem_Calloc(n, size)
-        self.required = <uint32_t *>PyMem_Calloc(n, sizeof(uint32_t))
-        if self.hp == NULL or self.required == NULL:
-            raise MemoryError()
-
-    def __dealloc__(self):
-        PyMem_Free(self.hp)
-        PyMem_Free(self.required)
-
-
-def sgd(list params, list grads, momentum_buffers, list hparams, hp_index=None, WrittenIndex written=None):
-    """SGD over a tensor list (one C call); see optkern.functional.sgd_.
-
-    hparams: list of (lr, momentum, dampening, weight_decay, nesterov,
-    maximize, first_step) tuples; hp_index: uint32 array, the set of each
-    tensor (None: set 0). momentum_buffers: a list, a StateTable or None.
-    written: see gather().
+    name    its C name ("sgd", "adam")
+    fields  the members of its hyperparameter struct, in order
+    states  its state arrays, torch's names, in stream order
     """
-    cdef HparamSets sets = HparamSets(len(hparams), sizeof(ok_sgd_hparams))
-    cdef ok_sgd_hparams *hp = <ok_sgd_hparams *>sets.hp
-    cdef Py_ssize_t k
-    for k in range(sets.n):
-        (hp[k].lr, hp[k].momentum, hp[k].dampening, hp[k].weight_decay,
-         hp[k].nesterov, hp[k].maximize, hp[k].first_step) = hparams[k]
-        if ok_sgd_check(&hp[k]) != OK_SUCCESS:
-            raise ValueError(f"invalid SGD hyperparameters {hparams[k]}")
-        sets.required[k] = (1u << 2) if hp[k].momentum != 0 else 0
-    cdef Gathered g = gather("params", params, "grads", grads, ("momentum_buffers",), (momentum_buffers,),
-                             hp_index, <uint32_t>sets.n, sets.required, written)
+    cdef const ok_optimizer *opt
+    cdef readonly str name
+    cdef readonly tuple fields
+    cdef readonly tuple states
+    cdef tuple types, offsets
+    cdef tuple lists   # the names of the state lists in messages: "exp_avgs"
+
+    @staticmethod
+    cdef Kind of(const ok_optimizer *opt):
+        cdef Kind kind = Kind.__new__(Kind)
+        cdef const ok_field *f
+        cdef size_t k
+        kind.opt = opt
+        kind.name = ok_optimizer_name(opt).decode()
+        fields, types, offsets = [], [], []
+        for k in range(ok_optimizer_field_count(opt)):
+            f = ok_optimizer_field(opt, k)
+            fields.append(f.name.decode())
+            types.append(<int>f.type)
+            offsets.append(f.offset)
+        kind.fields, kind.types, kind.offsets = tuple(fields), tuple(types), tuple(offsets)
+        kind.states = tuple(ok_optimizer_state_name(opt, k).decode() for k in range(ok_optimizer_state_count(opt)))
+        kind.lists = tuple(name + "s" for name in kind.states)
+        return kind
+
+    cdef fill(self, char *hp, dict values):
+        """Write a hyperparameter set, {field: value} with every field, into
+        the C struct at hp."""
+        cdef Py_ssize_t k
+        cdef int t
+        cdef char *at
+        if len(values) != len(self.fields):
+            unknown = sorted(set(values) - set(self.fields))
+            missing = [f for f in self.fields if f not in values]
+            raise ValueError(f"{self.name} hyperparameters: missing {missing}, unknown {unknown}")
+        for k in range(len(self.fields)):
+            at = hp + <size_t>self.offsets[k]
+            t = self.types[k]
+            value = values[self.fields[k]]
+            if t == OK_FIELD_DOUBLE:
+                (<double *>at)[0] = value
+            elif t == OK_FIELD_INT:
+                (<int *>at)[0] = 1 if value else 0
+            else:
+                (<int64_t *>at)[0] = value
+
+    def required_states(self, dict hparams):
+        """The states a tensor updated with this hyperparameter set needs
+        (torch's names); ValueError when the set is not valid."""
+        cdef bytearray hp = bytearray(ok_optimizer_hparams_size(self.opt))
+        self.fill(hp, hparams)
+        if ok_optimizer_check(self.opt, <char *>hp) != OK_SUCCESS:
+            raise ValueError(f"invalid {self.name} hyperparameters {hparams}")
+        cdef unsigned bits = ok_optimizer_required_states(self.opt, <char *>hp)
+        return tuple(name for k, name in enumerate(self.states) if bits >> k & 1)
+
+    def coefficients(self, dict hparams):
+        """The per-step coefficients the kernels read for this set, as bytes
+        (the layout of the optimizer's coefficient struct in C)."""
+        cdef bytearray hp = bytearray(ok_optimizer_hparams_size(self.opt))
+        cdef bytearray out = bytearray(ok_optimizer_coefficients_size(self.opt))
+        self.fill(hp, hparams)
+        raise_for(ok_optimizer_coefficients(self.opt, <char *>hp, <char *>out))
+        return bytes(out)
+
+    def __repr__(self):
+        return f"<optimizer kind {self.name}: fields {self.fields}, states {self.states}>"
+
+
+cdef dict _KINDS = {}
+
+
+def kinds():
+    """{name: Kind} of every optimizer the C library has."""
+    cdef size_t i
+    if not _KINDS:
+        for i in range(ok_optimizer_count()):
+            kind = Kind.of(ok_optimizer_at(i))
+            _KINDS[kind.name] = kind
+    return _KINDS
+
+
+def step(Kind kind, list params, list grads, tuple states, list hparams, hp_index=None, WrittenIndex written=None):
+    """One update of `kind` over a tensor list (one C call).
+
+    states: one entry per state of kind.states, each a list (aligned with
+    params; None entries are absent states), a StateTable, or None.
+    hparams: the hyperparameter sets, dicts {field: value} with every field
+    of kind.fields; hp_index: uint32 array, the set of each tensor (None:
+    set 0). written: see gather().
+    """
+    cdef Py_ssize_t n_sets = len(hparams), k, size = <Py_ssize_t>ok_optimizer_hparams_size(kind.opt)
+    if n_sets == 0:
+        raise ValueError("no hyperparameter set")
+    if len(states) != len(kind.states):
+        raise ValueError(f"{kind.name} has {len(kind.states)} states {kind.states}, got {len(states)} lists")
+    cdef bytearray memory = bytearray(n_sets * size + n_sets * sizeof(uint32_t))
+    cdef char *hp = <char *>memory
+    cdef uint32_t *required = <uint32_t *>(hp + n_sets * size)
+    for k in range(n_sets):
+        kind.fill(hp + k * size, hparams[k])
+        if ok_optimizer_check(kind.opt, hp + k * size) != OK_SUCCESS:
+            raise ValueError(f"invalid {kind.name} hyperparameters {hparams[k]}")
+        # gather's bits: stream 2 + j for state j
+        required[k] = ok_optimizer_required_states(kind.opt, hp + k * size) << 2
+    cdef Gathered g = gather("params", params, "grads", grads, kind.lists, states, hp_index, <uint32_t>n_sets,
+                             required, written)
+    cdef void **streams[MAX_STREAMS]
+    cdef int s
+    for s in range(g.n_streams):
+        streams[s] = g.stream[s]
     cdef ok_status st
     with nogil:
-        st = ok_sgd(hp, sets.n, g.index, g.count, g.numel, g.dtype, g.stream[0], <const void **>g.stream[1],
-                    g.stream[2])
-    raise_for(st)
-
-
-def adam(list params, list grads, exp_avgs, exp_avg_sqs, max_exp_avg_sqs, list hparams, hp_index=None,
-         WrittenIndex written=None):
-    """Adam / AdamW over a tensor list (one C call); see optkern.functional.adam_.
-
-    hparams: list of (lr, beta1, beta2, eps, weight_decay, step, amsgrad,
-    maximize, decoupled_weight_decay) tuples; the rest as for sgd().
-    """
-    cdef HparamSets sets = HparamSets(len(hparams), sizeof(ok_adam_hparams))
-    cdef ok_adam_hparams *hp = <ok_adam_hparams *>sets.hp
-    cdef Py_ssize_t k
-    for k in range(sets.n):
-        (hp[k].lr, hp[k].beta1, hp[k].beta2, hp[k].eps, hp[k].weight_decay, hp[k].step,
-         hp[k].amsgrad, hp[k].maximize, hp[k].decoupled_weight_decay) = hparams[k]
-        if ok_adam_check(&hp[k]) != OK_SUCCESS:
-            raise ValueError(f"invalid Adam hyperparameters {hparams[k]}")
-        sets.required[k] = (1u << 2) | (1u << 3) | ((1u << 4) if hp[k].amsgrad else 0)
-    cdef Gathered g = gather("params", params, "grads", grads, ("exp_avgs", "exp_avg_sqs", "max_exp_avg_sqs"),
-                             (exp_avgs, exp_avg_sqs, max_exp_avg_sqs), hp_index, <uint32_t>sets.n,
-                             sets.required, written)
-    cdef ok_status st
-    with nogil:
-        st = ok_adam(hp, sets.n, g.index, g.count, g.numel, g.dtype, g.stream[0], <const void **>g.stream[1],
-                     g.stream[2], g.stream[3], g.stream[4])
+        st = ok_optimizer_step(kind.opt, hp, <size_t>n_sets, g.index, g.count, g.numel, g.dtypes, streams)
     raise_for(st)

@@ -1,4 +1,5 @@
-# Declarations of the optkern C library (kernels/include/optkern/*.h) for Cython.
+# Declarations of the optkern C library's public API (kernels/include/optkern/*.h)
+# for Cython.
 from libc.stdint cimport uint32_t, int64_t, uintptr_t
 
 cdef extern from "optkern/optkern.h" nogil:
@@ -14,6 +15,8 @@ cdef extern from "optkern/optkern.h" nogil:
     ctypedef enum ok_dtype:
         OK_FLOAT32
         OK_FLOAT64
+    int OK_DTYPE_COUNT
+    size_t ok_dtype_size(ok_dtype dtype)
 
     const char *ok_status_string(ok_status status)
     const char *ok_version()
@@ -35,48 +38,39 @@ cdef extern from "optkern/optkern.h" nogil:
     int ok_get_num_threads()
     int ok_has_openmp()
 
-    ctypedef struct ok_sgd_hparams:
-        double lr
-        double momentum
-        double dampening
-        double weight_decay
-        int nesterov
-        int maximize
-        int first_step
+    ctypedef struct ok_optimizer:
+        pass
 
-    ctypedef struct ok_adam_hparams:
-        double lr
-        double beta1
-        double beta2
-        double eps
-        double weight_decay
-        int64_t step
-        int amsgrad
-        int maximize
-        int decoupled_weight_decay
+    ctypedef enum ok_field_type:
+        OK_FIELD_DOUBLE
+        OK_FIELD_INT
+        OK_FIELD_INT64
 
-    ok_status ok_sgd(const ok_sgd_hparams *hp, size_t n_hp, const uint32_t *hp_index,
-                     size_t count, const size_t *numel, const ok_dtype *dtype, void **param,
-                     const void **grad, void **momentum_buffer)
-    ok_status ok_adam(const ok_adam_hparams *hp, size_t n_hp, const uint32_t *hp_index,
-                      size_t count, const size_t *numel, const ok_dtype *dtype, void **param,
-                      const void **grad, void **exp_avg, void **exp_avg_sq, void **max_exp_avg_sq)
-    ok_status ok_sgd_f32(const ok_sgd_hparams *hp, size_t n_hp, const uint32_t *hp_index,
-                         size_t count, const size_t *numel, float **param,
-                         const float **grad, float **momentum_buffer)
-    ok_status ok_sgd_f64(const ok_sgd_hparams *hp, size_t n_hp, const uint32_t *hp_index,
-                         size_t count, const size_t *numel, double **param,
-                         const double **grad, double **momentum_buffer)
-    ok_status ok_adam_f32(const ok_adam_hparams *hp, size_t n_hp, const uint32_t *hp_index,
-                          size_t count, const size_t *numel, float **param,
-                          const float **grad, float **exp_avg,
-                          float **exp_avg_sq, float **max_exp_avg_sq)
-    ok_status ok_adam_f64(const ok_adam_hparams *hp, size_t n_hp, const uint32_t *hp_index,
-                          size_t count, const size_t *numel, double **param,
-                          const double **grad, double **exp_avg,
-                          double **exp_avg_sq, double **max_exp_avg_sq)
-    ok_status ok_sgd_check(const ok_sgd_hparams *hp)
-    ok_status ok_adam_check(const ok_adam_hparams *hp)
+    ctypedef struct ok_field:
+        const char *name
+        ok_field_type type
+        size_t offset
+
+    ctypedef struct ok_dtypes:
+        ok_dtype param
+        ok_dtype grad
+        ok_dtype state
+
+    size_t ok_optimizer_count()
+    const ok_optimizer *ok_optimizer_at(size_t i)
+    const ok_optimizer *ok_optimizer_find(const char *name)
+    const char *ok_optimizer_name(const ok_optimizer *opt)
+    size_t ok_optimizer_hparams_size(const ok_optimizer *opt)
+    size_t ok_optimizer_field_count(const ok_optimizer *opt)
+    const ok_field *ok_optimizer_field(const ok_optimizer *opt, size_t k)
+    size_t ok_optimizer_state_count(const ok_optimizer *opt)
+    const char *ok_optimizer_state_name(const ok_optimizer *opt, size_t k)
+    ok_status ok_optimizer_check(const ok_optimizer *opt, const void *hparams)
+    unsigned ok_optimizer_required_states(const ok_optimizer *opt, const void *hparams)
+    size_t ok_optimizer_coefficients_size(const ok_optimizer *opt)
+    ok_status ok_optimizer_coefficients(const ok_optimizer *opt, const void *hparams, void *coeffs)
+    ok_status ok_optimizer_step(const ok_optimizer *opt, const void *hparams, size_t n_hp, const uint32_t *hp_index,
+                                size_t count, const size_t *numel, const ok_dtypes *dtypes, void ***streams)
 
     ctypedef struct ok_span:
         uintptr_t begin
@@ -85,14 +79,6 @@ cdef extern from "optkern/optkern.h" nogil:
         int written
 
     ok_status ok_check_overlap(ok_span *spans, size_t n, size_t *first, size_t *second)
-
-cdef extern from "bench_api.h" nogil:
-    ok_status ok_roofline(size_t elem_size, int n_inplace, int n_writeonly, int n_readonly,
-                          size_t count, const size_t *numel, void ***streams)
-    void ok_mt_set_parallel_min(size_t elements)
-
-cdef extern from "vmath_api.h" nogil:
-    ok_status ok_vmath(int op, size_t elem_size, size_t n, const void *x, void *y)
 
 cdef extern from "optkern/losses.h" nogil:
     ctypedef enum ok_reduction:
@@ -164,3 +150,11 @@ cdef extern from "optkern/losses.h" nogil:
     ok_status ok_nll_loss_f64(size_t n, size_t c, size_t inner, const double *input, const void *target,
                               ok_index_type target_type, const double *weight, int64_t ignore_index,
                               ok_reduction reduction, double *loss, double *grad)
+
+cdef extern from "optkern/internal/testing.h" nogil:
+    ok_status ok_roofline(ok_dtype dtype, int n_inplace, int n_writeonly, int n_readonly,
+                          size_t count, const size_t *numel, void ***streams)
+    void ok_mt_set_parallel_min(size_t elements)
+    ok_status ok_vmath(int op, ok_dtype dtype, size_t n, const void *x, void *y)
+    size_t ok_simd_width(ok_dtype dtype)
+    ok_status ok_simd_probe(int op, ok_dtype dtype, size_t n, const void *x, void *y, void *z)

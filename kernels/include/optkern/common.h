@@ -27,6 +27,10 @@ typedef enum ok_dtype {
     OK_FLOAT32 = 0,
     OK_FLOAT64 = 1
 } ok_dtype;
+#define OK_DTYPE_COUNT 2
+
+/* The bytes of one element of `dtype`; 0 for a value that is no dtype. */
+size_t ok_dtype_size(ok_dtype dtype);
 
 /* A short English description of a status code. */
 const char *ok_status_string(ok_status status);

@@ -5,7 +5,7 @@
  * given as arrays of pointers, one per stream) and one or more hyperparameter
  * sets; hp_index[i] picks the set of tensor i (hp_index may be NULL when
  * n_hp == 1). The whole list is one threaded pass, so a thousand small
- * tensors cost one call. Formulas: shared/spec/optimizers.md, which follows
+ * tensors cost one call. Formulas: docs/optimizers.md, which follows
  * torch.optim 2.13; the per-element arithmetic runs in the array's dtype.
  *
  * Preconditions checked (nothing is written when one fails):
@@ -87,6 +87,78 @@ ok_status ok_adam_f64(const ok_adam_hparams *hp, size_t n_hp, const uint32_t *hp
  * the Python layer's business; these say only valid or not). */
 ok_status ok_sgd_check(const ok_sgd_hparams *hp);
 ok_status ok_adam_check(const ok_adam_hparams *hp);
+
+/*
+ * Optimizers described by data. Each optimizer of the library is an
+ * ok_optimizer: its name ("sgd", "adam"), the fields of its hyperparameter
+ * struct, its state arrays, which of them a hyperparameter set needs, and
+ * its per-step coefficients. Bindings and generic callers drive every
+ * optimizer through these; ok_sgd, ok_adam, ... above are the same updates
+ * with typed arguments.
+ */
+typedef struct ok_optimizer ok_optimizer;
+
+/* The member types of a hyperparameter struct. */
+typedef enum ok_field_type {
+    OK_FIELD_DOUBLE = 0, /* double */
+    OK_FIELD_INT = 1,    /* int (flags: 0 or 1) */
+    OK_FIELD_INT64 = 2   /* int64_t */
+} ok_field_type;
+
+/* One member of a hyperparameter struct: its name, type and offset. */
+typedef struct ok_field {
+    const char *name;
+    ok_field_type type;
+    size_t offset;
+} ok_field;
+
+/* The dtypes of one tensor's arrays: its parameter, its gradient, and its
+ * states (all of them). A signature no kernel variant covers is
+ * OK_ERR_UNSUPPORTED; today every array of a tensor shares one dtype. */
+typedef struct ok_dtypes {
+    ok_dtype param, grad, state;
+} ok_dtypes;
+
+/* The optimizers, by index (0 .. count - 1) or by name; NULL past the end
+ * or for an unknown name. */
+size_t ok_optimizer_count(void);
+const ok_optimizer *ok_optimizer_at(size_t i);
+const ok_optimizer *ok_optimizer_find(const char *name);
+
+const char *ok_optimizer_name(const ok_optimizer *opt);
+/* sizeof its ok_<name>_hparams, and the members of that struct in order
+ * (NULL for k >= the count). */
+size_t ok_optimizer_hparams_size(const ok_optimizer *opt);
+size_t ok_optimizer_field_count(const ok_optimizer *opt);
+const ok_field *ok_optimizer_field(const ok_optimizer *opt, size_t k);
+/* Its state arrays (torch's names), in stream order: the streams of a call
+ * are the parameters, the gradients, then state 0, 1, ... */
+size_t ok_optimizer_state_count(const ok_optimizer *opt);
+const char *ok_optimizer_state_name(const ok_optimizer *opt, size_t k);
+
+/* Whether one hyperparameter set is valid: OK_SUCCESS or
+ * OK_ERR_HYPERPARAMETER (OK_ERR_NULL_POINTER for a NULL argument). */
+ok_status ok_optimizer_check(const ok_optimizer *opt, const void *hparams);
+/* Bit k set: a tensor updated with this set needs state k (the others may
+ * be NULL). */
+unsigned ok_optimizer_required_states(const ok_optimizer *opt, const void *hparams);
+
+/* The per-step coefficients a kernel reads for one checked set, derived in
+ * double (coefficients_size bytes): what another backend's kernel (a GPU's)
+ * takes to compute exactly this library's update. */
+size_t ok_optimizer_coefficients_size(const ok_optimizer *opt);
+ok_status ok_optimizer_coefficients(const ok_optimizer *opt, const void *hparams, void *coeffs);
+
+/*
+ * One update of any optimizer over a tensor list: hparams holds n_hp
+ * hyperparameter structs of the optimizer (hparams_size bytes each),
+ * dtypes[i] the dtypes of tensor i, and streams[s][i] stream s of tensor i
+ * (s = 0 parameters, 1 gradients, 2 + k state k; streams[2 + k] may be NULL
+ * when no set needs state k). The preconditions above are checked.
+ */
+ok_status ok_optimizer_step(const ok_optimizer *opt, const void *hparams, size_t n_hp, const uint32_t *hp_index,
+                            size_t count, const size_t *numel, const ok_dtypes *dtypes,
+                            void *const *const *streams);
 
 /*
  * Overlap check for callers that assemble arrays from untrusted places.

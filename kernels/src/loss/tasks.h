@@ -36,16 +36,16 @@ typedef struct ok_ew_task {
 
 /* -------------------------------------------------------------- row-wise */
 
-enum { OK_TARGET_INT64, OK_TARGET_INT32, OK_TARGET_PROBS };
+enum { OK_LABELS_INT64, OK_LABELS_INT32, OK_LABELS_PROBS };
 
 /* The three ways cross-entropy weighs its targets (cross_entropy.h). */
 enum { OK_CE_CLASS = 0, OK_CE_CLASS_SMOOTH = 1, OK_CE_PROBS = 2 };
 
-typedef struct ok_ce_task {
+typedef struct ok_rows_task {
     size_t n, c, inner;   /* logits[n][c][inner]; n * inner samples */
     const void *logits;
     const void *target;
-    int target_kind;      /* OK_TARGET_* */
+    int target_kind;      /* OK_LABELS_* */
     const void *weight;   /* c class weights, or NULL */
     int64_t ignore_index;
     double keep;          /* 1 - label_smoothing */
@@ -56,11 +56,11 @@ typedef struct ok_ce_task {
     double scale;         /* the reduction's factor on each sample's gradient */
     void *loss;           /* per-sample losses (reduction 'none'), else NULL */
     void *grad;
-} ok_ce_task;
+} ok_rows_task;
 
 /* The class target of sample i. */
-static inline int64_t ok_target_at(const ok_ce_task *t, size_t i) {
-    return t->target_kind == OK_TARGET_INT32 ? (int64_t)((const int32_t *)t->target)[i]
+static inline int64_t ok_target_at(const ok_rows_task *t, size_t i) {
+    return t->target_kind == OK_LABELS_INT32 ? (int64_t)((const int32_t *)t->target)[i]
                                              : ((const int64_t *)t->target)[i];
 }
 
@@ -73,13 +73,13 @@ typedef struct ok_ce_row {
 
 /* The z-loss of a sample, z rho lse^2; exactly 0 without z-loss (even where
  * lse is infinite: a row with no class, or only -inf logits). */
-static inline double ok_ce_z_term(const ok_ce_task *t, double rho, double lse) {
+static inline double ok_ce_z_term(const ok_rows_task *t, double rho, double lse) {
     return t->z_loss != 0.0 ? t->z_loss * rho * lse * lse : 0.0;
 }
 
 /* From pass 1's max m and sum s: mass = sum_k a_k, the row's total target
  * weight; rho its row weight (w_y for class targets, 1 for probabilities). */
-static inline ok_ce_row ok_ce_row_stats(const ok_ce_task *t, double m, double s, double mass, double rho) {
+static inline ok_ce_row ok_ce_row_stats(const ok_rows_task *t, double m, double s, double mass, double rho) {
     ok_ce_row r;
     r.log_s = log(s);
     r.lse = m + r.log_s;

@@ -1,47 +1,81 @@
 /*
- * Adam and AdamW, one span of one tensor (a kernel body: included once per
- * dtype by kernels_target.c). torch.optim.Adam, shared/spec/optimizers.md:
- *
- *   g <- -g if maximize
- *   wd != 0:  decoupled ? p <- p*(1 - lr*wd) : g <- g + wd*p
- *   m <- lerp(m, g, 1 - beta1)           (torch's two-sided lerp, = beta1*m + (1 - beta1)*g)
- *   v <- beta2*v + (1 - beta2)*g*g
- *   amsgrad:  vmax <- maximum(vmax, v), used for v below
- *   p <- p - step_size * m / (sqrt(v)/sqrt(1 - beta2^t) + eps),  step_size = lr/(1 - beta1^t)
- *
- * eps is added AFTER the bias-corrected root, as torch does.
+ * Adam's (and AdamW's) descriptor: torch.optim.Adam,
+ * docs/optimizers.md#adam-and-adamw. The kernel body is optim/adam-inl.h.
  */
-OK_INLINE void DT_NAME(adam_lanes)(const ok_adam_coeffs *c, T *p, const T *gp, T *m, T *v, T *vmax, size_t lanes) {
-    V param = vld(p, lanes);
-    V g = vld(gp, lanes);
-    if (c->maximize) g = vneg(g);
-    if (c->wd_mode == OK_WD_COUPLED) g = vfma(vset1((T)c->weight_decay), param, g);
-    if (c->wd_mode == OK_WD_DECOUPLED) param = vmul(param, vset1((T)c->decay));
-    V mm = vld(m, lanes);
-    mm = vfma(vset1((T)c->lerp_coeff), vsub(g, mm), c->lerp_from_grad ? g : mm);
-    V vv = vfma(vmul(vset1((T)c->one_minus_beta2), g), g, vmul(vset1((T)c->beta2), vld(v, lanes)));
-    vst(m, mm, lanes);
-    vst(v, vv, lanes);
-    if (c->amsgrad) {
-        vv = vmaximum(vld(vmax, lanes), vv);
-        vst(vmax, vv, lanes);
-    }
-    V denom = vfma(vsqrt(vv), vset1((T)c->inv_bias_correction2_sqrt), vset1((T)c->eps));
-    vst(p, vfnma(vset1((T)c->step_size), vdiv(mm, denom), param), lanes);
+#ifndef OPTKERN_OPTIM_ADAM_H
+#define OPTKERN_OPTIM_ADAM_H
+
+#include <math.h>
+
+#include "optim/descriptor.h"
+
+typedef struct ok_adam_coeffs {
+    double lerp_coeff;            /* see lerp_from_grad */
+    double beta2, one_minus_beta2;
+    double eps;
+    double weight_decay;          /* coupled: g += weight_decay * param */
+    double decay;                 /* decoupled: param *= 1 - lr * weight_decay */
+    double step_size;             /* lr / (1 - beta1^t) */
+    double inv_bias_correction2_sqrt; /* 1 / sqrt(1 - beta2^t) */
+    int maximize, amsgrad, wd_mode;
+    /* m <- lerp(m, g, w), w = 1 - beta1, as torch's lerp: m + w(g - m) when
+     * w < 0.5 (lerp_coeff = w), else g - (1 - w)(g - m) (lerp_coeff = w - 1),
+     * which is exact at w = 1 (beta1 = 0: m becomes g). */
+    int lerp_from_grad;
+} ok_adam_coeffs;
+
+enum { OK_ADAM_EXP_AVG = OK_OPT_STATE, OK_ADAM_EXP_AVG_SQ, OK_ADAM_MAX_EXP_AVG_SQ };
+
+static inline ok_status ok_adam_checked(const void *hparams) {
+    const ok_adam_hparams *hp = (const ok_adam_hparams *)hparams;
+    if (!(hp->lr >= 0) || !(hp->eps >= 0) || !(hp->weight_decay >= 0)) return OK_ERR_HYPERPARAMETER;
+    if (!(hp->beta1 >= 0 && hp->beta1 < 1) || !(hp->beta2 >= 0 && hp->beta2 < 1)) return OK_ERR_HYPERPARAMETER;
+    if (hp->step < 1) return OK_ERR_HYPERPARAMETER;
+    return OK_SUCCESS;
 }
 
-static void DT_NAME(adam_span)(const ok_mt_task *task, size_t i, size_t begin, size_t end) {
-    const ok_adam_coeffs k = *(const ok_adam_coeffs *)ok_mt_coeffs(task, i), *c = &k; /* a local copy: no reloads */
-    T *p = OK_MT_PTR(T, task, OK_OPT_PARAM, i, begin);
-    const T *g = OK_MT_PTR(const T, task, OK_OPT_GRAD, i, begin);
-    T *m = OK_MT_PTR(T, task, OK_ADAM_EXP_AVG, i, begin);
-    T *v = OK_MT_PTR(T, task, OK_ADAM_EXP_AVG_SQ, i, begin);
-    T *vmax = c->amsgrad ? OK_MT_PTR(T, task, OK_ADAM_MAX_EXP_AVG_SQ, i, begin) : NULL;
-    size_t n = end - begin, j = 0;
-    for (; j + W <= n; j += W) {
-        vprefetch(p + j), vprefetch(g + j), vprefetch(m + j), vprefetch(v + j);
-        if (vmax) vprefetch(vmax + j);
-        DT_NAME(adam_lanes)(c, p + j, g + j, m + j, v + j, vmax ? vmax + j : NULL, W);
-    }
-    if (j < n) DT_NAME(adam_lanes)(c, p + j, g + j, m + j, v + j, vmax ? vmax + j : NULL, n - j);
+static inline void ok_adam_prepare(const void *hparams, void *coeffs) {
+    const ok_adam_hparams *hp = (const ok_adam_hparams *)hparams;
+    ok_adam_coeffs *c = (ok_adam_coeffs *)coeffs;
+    double t = (double)hp->step;
+    double w = 1.0 - hp->beta1;
+    c->lerp_from_grad = w >= 0.5;
+    c->lerp_coeff = c->lerp_from_grad ? w - 1.0 : w;
+    c->beta2 = hp->beta2;
+    c->one_minus_beta2 = 1.0 - hp->beta2;
+    c->eps = hp->eps;
+    c->weight_decay = hp->weight_decay;
+    c->decay = 1.0 - hp->lr * hp->weight_decay;
+    c->step_size = hp->lr / (1.0 - pow(hp->beta1, t));
+    c->inv_bias_correction2_sqrt = 1.0 / sqrt(1.0 - pow(hp->beta2, t));
+    c->maximize = hp->maximize != 0;
+    c->amsgrad = hp->amsgrad != 0;
+    c->wd_mode = hp->weight_decay == 0 ? OK_WD_NONE : hp->decoupled_weight_decay ? OK_WD_DECOUPLED : OK_WD_COUPLED;
 }
+
+/* exp_avg and exp_avg_sq always; max_exp_avg_sq with amsgrad. */
+static inline unsigned ok_adam_required(const void *hparams) {
+    return 3u | (((const ok_adam_hparams *)hparams)->amsgrad ? 4u : 0u);
+}
+
+static const ok_field ok_adam_fields[] = {
+    OK_FIELD(ok_adam_hparams, lr, OK_FIELD_DOUBLE),
+    OK_FIELD(ok_adam_hparams, beta1, OK_FIELD_DOUBLE),
+    OK_FIELD(ok_adam_hparams, beta2, OK_FIELD_DOUBLE),
+    OK_FIELD(ok_adam_hparams, eps, OK_FIELD_DOUBLE),
+    OK_FIELD(ok_adam_hparams, weight_decay, OK_FIELD_DOUBLE),
+    OK_FIELD(ok_adam_hparams, step, OK_FIELD_INT64),
+    OK_FIELD(ok_adam_hparams, amsgrad, OK_FIELD_INT),
+    OK_FIELD(ok_adam_hparams, maximize, OK_FIELD_INT),
+    OK_FIELD(ok_adam_hparams, decoupled_weight_decay, OK_FIELD_INT),
+};
+
+static const char *const ok_adam_states[] = {"exp_avg", "exp_avg_sq", "max_exp_avg_sq"};
+
+static const ok_optimizer ok_adam_optimizer = {
+    "adam", OK_OPT_adam, sizeof(ok_adam_hparams), OK_COUNT_OF(ok_adam_fields), ok_adam_fields,
+    OK_COUNT_OF(ok_adam_states), ok_adam_states, sizeof(ok_adam_coeffs), ok_adam_checked, ok_adam_prepare,
+    ok_adam_required,
+};
+
+#endif /* OPTKERN_OPTIM_ADAM_H */

@@ -1,41 +1,64 @@
 /*
- * SGD, one span of one tensor (a kernel body: included once per dtype by
- * kernels_target.c). torch.optim.SGD, shared/spec/optimizers.md:
- *
- *   g <- -g if maximize;  g <- g + wd*p if wd != 0
- *   if momentum != 0:  b <- g on the first step, else b <- mu*b + (1 - dampening)*g
- *                      g <- g + mu*b if nesterov, else g <- b
- *   p <- p - lr*g
+ * SGD's descriptor: torch.optim.SGD, docs/optimizers.md#sgd. The kernel
+ * body is optim/sgd-inl.h.
  */
-OK_INLINE void DT_NAME(sgd_lanes)(const ok_sgd_coeffs *c, T *p, const T *gp, T *b, size_t lanes) {
-    V param = vld(p, lanes);
-    V g = vld(gp, lanes);
-    if (c->maximize) g = vneg(g);
-    if (c->has_weight_decay) g = vfma(vset1((T)c->weight_decay), param, g);
-    if (c->has_momentum) {
-        V buf;
-        if (c->first_step) {
-            buf = g;
-        } else {
-            /* torch: buf.mul_(momentum).add_(grad, alpha=1 - dampening) */
-            buf = vfma(vset1((T)c->one_minus_dampening), g, vmul(vset1((T)c->momentum), vld(b, lanes)));
-        }
-        vst(b, buf, lanes);
-        g = c->nesterov ? vfma(vset1((T)c->momentum), buf, g) : buf;
-    }
-    vst(p, vfnma(vset1((T)c->lr), g, param), lanes);
+#ifndef OPTKERN_OPTIM_SGD_H
+#define OPTKERN_OPTIM_SGD_H
+
+#include <math.h>
+
+#include "optim/descriptor.h"
+
+typedef struct ok_sgd_coeffs {
+    double lr, momentum, one_minus_dampening, weight_decay;
+    int maximize, has_weight_decay, has_momentum, nesterov, first_step;
+} ok_sgd_coeffs;
+
+enum { OK_SGD_BUF = OK_OPT_STATE };
+
+static inline ok_status ok_sgd_checked(const void *hparams) {
+    const ok_sgd_hparams *hp = (const ok_sgd_hparams *)hparams;
+    /* Written as !(x >= 0) so that NaN fails too. */
+    if (!(hp->lr >= 0) || !(hp->momentum >= 0) || !(hp->weight_decay >= 0) || isnan(hp->dampening))
+        return OK_ERR_HYPERPARAMETER;
+    if (hp->nesterov && (hp->momentum <= 0 || hp->dampening != 0)) return OK_ERR_HYPERPARAMETER;
+    return OK_SUCCESS;
 }
 
-static void DT_NAME(sgd_span)(const ok_mt_task *task, size_t i, size_t begin, size_t end) {
-    const ok_sgd_coeffs k = *(const ok_sgd_coeffs *)ok_mt_coeffs(task, i), *c = &k; /* a local copy: no reloads */
-    T *p = OK_MT_PTR(T, task, OK_OPT_PARAM, i, begin);
-    const T *g = OK_MT_PTR(const T, task, OK_OPT_GRAD, i, begin);
-    T *b = c->has_momentum ? OK_MT_PTR(T, task, OK_SGD_BUF, i, begin) : NULL;
-    size_t n = end - begin, j = 0;
-    for (; j + W <= n; j += W) {
-        vprefetch(p + j), vprefetch(g + j);
-        if (b) vprefetch(b + j);
-        DT_NAME(sgd_lanes)(c, p + j, g + j, b ? b + j : NULL, W);
-    }
-    if (j < n) DT_NAME(sgd_lanes)(c, p + j, g + j, b ? b + j : NULL, n - j);
+static inline void ok_sgd_prepare(const void *hparams, void *coeffs) {
+    const ok_sgd_hparams *hp = (const ok_sgd_hparams *)hparams;
+    ok_sgd_coeffs *c = (ok_sgd_coeffs *)coeffs;
+    c->lr = hp->lr;
+    c->momentum = hp->momentum;
+    c->one_minus_dampening = 1.0 - hp->dampening;
+    c->weight_decay = hp->weight_decay;
+    c->maximize = hp->maximize != 0;
+    c->has_weight_decay = hp->weight_decay != 0;
+    c->has_momentum = hp->momentum != 0;
+    c->nesterov = hp->nesterov != 0;
+    c->first_step = hp->first_step != 0;
 }
+
+/* The momentum buffer exists only with momentum. */
+static inline unsigned ok_sgd_required(const void *hparams) {
+    return ((const ok_sgd_hparams *)hparams)->momentum != 0 ? 1u : 0u;
+}
+
+static const ok_field ok_sgd_fields[] = {
+    OK_FIELD(ok_sgd_hparams, lr, OK_FIELD_DOUBLE),
+    OK_FIELD(ok_sgd_hparams, momentum, OK_FIELD_DOUBLE),
+    OK_FIELD(ok_sgd_hparams, dampening, OK_FIELD_DOUBLE),
+    OK_FIELD(ok_sgd_hparams, weight_decay, OK_FIELD_DOUBLE),
+    OK_FIELD(ok_sgd_hparams, nesterov, OK_FIELD_INT),
+    OK_FIELD(ok_sgd_hparams, maximize, OK_FIELD_INT),
+    OK_FIELD(ok_sgd_hparams, first_step, OK_FIELD_INT),
+};
+
+static const char *const ok_sgd_states[] = {"momentum_buffer"};
+
+static const ok_optimizer ok_sgd_optimizer = {
+    "sgd", OK_OPT_sgd, sizeof(ok_sgd_hparams), OK_COUNT_OF(ok_sgd_fields), ok_sgd_fields,
+    OK_COUNT_OF(ok_sgd_states), ok_sgd_states, sizeof(ok_sgd_coeffs), ok_sgd_checked, ok_sgd_prepare, ok_sgd_required,
+};
+
+#endif /* OPTKERN_OPTIM_SGD_H */

@@ -1,12 +1,28 @@
-"""Adam and AdamW (torch.optim.Adam / AdamW semantics)."""
+"""Adam and AdamW (torch.optim.Adam / AdamW semantics; docs/optimizers.md#adam-and-adamw)."""
 
-import numpy as np
-
-from optkern import _core
-from optkern.optim._checks import check_adam
+from optkern._checks import real, require
+from optkern.optim import _engine
 from optkern.optim.optimizer import Optimizer, torch_flags
 
-__all__ = ["Adam", "AdamW"]
+__all__ = ["Adam", "AdamW", "adam_", "adamw_"]
+
+
+def _hparams(lr, betas, eps, weight_decay, amsgrad, maximize, decoupled_weight_decay):
+    """The Adam hyperparameters, checked like torch.optim.Adam, as the C
+    fields (ok_adam_hparams) but step."""
+    try:
+        beta1, beta2 = betas
+    except (TypeError, ValueError):
+        raise ValueError(f"betas must be a pair (beta1, beta2), got {betas!r}") from None
+    lr_, eps_, weight_decay_ = real(lr, "lr"), real(eps, "eps"), real(weight_decay, "weight_decay")
+    beta1_, beta2_ = real(beta1, "betas[0]"), real(beta2, "betas[1]")
+    require(lr_ >= 0.0, "Invalid learning rate: {}", lr)
+    require(eps_ >= 0.0, "Invalid epsilon value: {}", eps)
+    require(0.0 <= beta1_ < 1.0, "Invalid beta parameter at index 0: {}", beta1)
+    require(0.0 <= beta2_ < 1.0, "Invalid beta parameter at index 1: {}", beta2)
+    require(weight_decay_ >= 0.0, "Invalid weight_decay value: {}", weight_decay)
+    return {"lr": lr_, "beta1": beta1_, "beta2": beta2_, "eps": eps_, "weight_decay": weight_decay_,
+            "amsgrad": bool(amsgrad), "maximize": bool(maximize), "decoupled_weight_decay": bool(decoupled_weight_decay)}
 
 
 class Adam(Optimizer):
@@ -29,13 +45,14 @@ class Adam(Optimizer):
     switches: see optkern.optim.optimizer.torch_flags.
     """
 
-    _state_names = ("exp_avg", "exp_avg_sq", "max_exp_avg_sq")
+    _kind = "adam"
+    _phase = "step"
     _has_step = True
 
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0, amsgrad=False, *,
                  foreach=None, maximize=False, capturable=False, differentiable=False, fused=None,
                  decoupled_weight_decay=False):
-        check_adam(lr, betas, eps, weight_decay, amsgrad, maximize, decoupled_weight_decay)
+        _hparams(lr, betas, eps, weight_decay, amsgrad, maximize, decoupled_weight_decay)
         defaults = {
             "lr": lr,
             "betas": betas,
@@ -48,39 +65,9 @@ class Adam(Optimizer):
         }
         super().__init__(params, defaults)
 
-    def _check_group(self, group):
-        return check_adam(group["lr"], group["betas"], group["eps"], group["weight_decay"],
-                          group["amsgrad"], group["maximize"], group["decoupled_weight_decay"])
-
-    @staticmethod
-    def _set(checked, step):
-        lr, beta1, beta2, eps, weight_decay, amsgrad, maximize, decoupled = checked
-        return (lr, beta1, beta2, eps, weight_decay, step, amsgrad, maximize, decoupled)
-
-    def _update(self, plan, grads, present, checked):
-        exp_avgs = self._with_new_state(plan, present, "exp_avg")
-        exp_avg_sqs = self._with_new_state(plan, present, "exp_avg_sq")
-        amsgrad = [c[5] for c in checked]
-        max_exp_avg_sqs = None
-        if any(amsgrad):
-            only = None if all(amsgrad) else np.repeat(np.array(amsgrad), plan.sizes)
-            max_exp_avg_sqs = self._with_new_state(plan, present, "max_exp_avg_sq", only)
-        if present is None and plan.group_steps is not None:
-            sets = [self._set(c, t + 1) for c, t in zip(checked, plan.group_steps)]
-            hp_index = plan.group_of if len(sets) > 1 else None
-        else:
-            sets, hp_index = self._sets_by_group_and(
-                plan, present, plan.step_counts() + 1, lambda k, t: self._set(checked[k], t))
-        states = {"exp_avg": exp_avgs, "exp_avg_sq": exp_avg_sqs}
-        if max_exp_avg_sqs is not None:
-            states["max_exp_avg_sq"] = max_exp_avg_sqs
-        tables, written = plan.prepare(states)
-        _core.adam(plan.params, grads, tables["exp_avg"], tables["exp_avg_sq"], tables.get("max_exp_avg_sq"),
-                   sets, hp_index, written)
-        plan.states["exp_avg"] = exp_avgs
-        plan.states["exp_avg_sq"] = exp_avg_sqs
-        if max_exp_avg_sqs is not None:
-            plan.states["max_exp_avg_sq"] = max_exp_avg_sqs
+    def _hparams(self, group):
+        return _hparams(group["lr"], group["betas"], group["eps"], group["weight_decay"], group["amsgrad"],
+                        group["maximize"], group["decoupled_weight_decay"])
 
 
 class AdamW(Adam):
@@ -92,3 +79,32 @@ class AdamW(Adam):
         super().__init__(params, lr, betas, eps, weight_decay, amsgrad, foreach=foreach, maximize=maximize,
                          capturable=capturable, differentiable=differentiable, fused=fused,
                          decoupled_weight_decay=True)
+
+
+def adam_(params, grads, exp_avgs, exp_avg_sqs, max_exp_avg_sqs=None, *, step, lr=1e-3, betas=(0.9, 0.999),
+          eps=1e-8, weight_decay=0.0, amsgrad=False, maximize=False, decoupled_weight_decay=False):
+    """Adam step, in place (torch.optim.Adam's rule; see optkern.Adam).
+
+    step: the number of the step being taken, counted from 1 (torch's state
+    "step" after its increment): an int, or one int per parameter.
+    exp_avgs, exp_avg_sqs (and max_exp_avg_sqs with amsgrad): the state
+    arrays, zeros before the first step.
+    """
+    hp = _hparams(lr, betas, eps, weight_decay, amsgrad, maximize, decoupled_weight_decay)
+    params = _engine.as_list(params, "params")
+    phase = _engine.step_phase(step, len(params))
+    if amsgrad and max_exp_avg_sqs is None:
+        raise ValueError("amsgrad=True needs max_exp_avg_sqs")
+    states = {"exp_avg": _engine.as_list(exp_avgs, "exp_avgs"), "exp_avg_sq": _engine.as_list(exp_avg_sqs, "exp_avg_sqs")}
+    if amsgrad:
+        states["max_exp_avg_sq"] = _engine.as_list(max_exp_avg_sqs, "max_exp_avg_sqs")
+    sets, hp_index = _engine.hyperparameter_sets([hp], "step", phase)
+    _engine.run(_engine.kind("adam"), params, _engine.as_list(grads, "grads"), states, sets, hp_index)
+
+
+def adamw_(params, grads, exp_avgs, exp_avg_sqs, max_exp_avg_sqs=None, *, step, lr=1e-3, betas=(0.9, 0.999),
+           eps=1e-8, weight_decay=1e-2, amsgrad=False, maximize=False):
+    """AdamW step, in place: adam_ with decoupled weight decay and
+    weight_decay=1e-2 by default (torch.optim.AdamW's rule)."""
+    adam_(params, grads, exp_avgs, exp_avg_sqs, max_exp_avg_sqs, step=step, lr=lr, betas=betas, eps=eps,
+          weight_decay=weight_decay, amsgrad=amsgrad, maximize=maximize, decoupled_weight_decay=True)

@@ -6,6 +6,7 @@ from itertools import chain
 import numpy as np
 
 from optkern import _core
+from optkern.optim import _engine
 
 __all__ = ["Optimizer", "torch_flags"]
 
@@ -154,12 +155,44 @@ class Optimizer:
     C-contiguous, writeable, and may not overlap one another.
 
     step(grads) updates every parameter in place, in one call into C.
+
+    A subclass is declarative: it names its C descriptor (_kind), says how
+    its hyperparameters are checked (_hparams) and, where it differs from
+    the defaults below, its phase field, whether torch's state has a "step"
+    entry and how new state arrays start. Everything else (which states a
+    group needs, creating them, building the hyperparameter sets, the C
+    call) is shared, here and in optim/_engine.py, with the functional forms.
+    Every public subclass is registered (Optimizer.registry()) and exported
+    by optkern.optim and optkern.
     """
 
-    #: names of the per-parameter state arrays, as torch names them
-    _state_names = ()
-    #: whether the state has a "step" entry
+    #: the name of the optimizer's C descriptor (optkern._core.kinds())
+    _kind = None
+    #: the C field that differs per tensor: "step", "first_step" or None
+    #: (see optim/_engine.py)
+    _phase = None
+    #: whether torch's state has a "step" entry
     _has_step = False
+    #: how a new state array starts; np.empty where the first step writes
+    #: it before reading it
+    _new_state = staticmethod(np.zeros)
+
+    _registered = {}
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if cls._kind is not None and not cls.__name__.startswith("_"):
+            Optimizer._registered[cls.__name__] = cls
+
+    @staticmethod
+    def registry():
+        """{name: class} of every optimizer, in the order they were defined."""
+        return dict(Optimizer._registered)
+
+    @property
+    def _state_names(self):
+        """Torch's names of the state arrays, from the C descriptor."""
+        return _engine.kind(self._kind).states
 
     def __init__(self, params, defaults):
         self.defaults = dict(defaults)
@@ -180,8 +213,9 @@ class Optimizer:
 
     # ----------------------------------------------------------------- groups
 
-    def _check_group(self, group):
-        """The group's hyperparameters, checked, as the kernel wants them."""
+    def _hparams(self, group):
+        """The group's hyperparameters, checked with torch's messages, as a
+        dict of the C hyperparameter fields (the phase field excepted)."""
         raise NotImplementedError
 
     def add_param_group(self, param_group):
@@ -204,7 +238,7 @@ class Optimizer:
         group["params"] = params
         for name, default in self.defaults.items():
             group.setdefault(name, default)
-        self._check_group(group)
+        self._hparams(group)
         # Checks every array and refuses overlaps with the existing groups.
         _core.WrittenIndex([("params", [p for g in self.param_groups for p in g["params"]] + params)])
         self.param_groups.append(group)
@@ -249,54 +283,62 @@ class Optimizer:
         plan = self._sync()
         if len(grads) != len(plan.params):
             raise ValueError(f"expected {len(plan.params)} grads, one per parameter; got {len(grads)}")
-        checked = [self._check_group(g) for g in self.param_groups]
+        hparams = [self._hparams(g) for g in self.param_groups]
         present = _core.present_mask(grads)
         if present is not None and not present.any():
             return
-        self._update(plan, grads, present, checked)
+        self._update(plan, grads, present, hparams)
         plan.advance(present)
 
-    def _update(self, plan, grads, present, checked):
-        """Create missing state and call the kernel."""
-        raise NotImplementedError
+    def _update(self, plan, grads, present, hparams):
+        """Create the states the groups need (as the C descriptor says) and
+        make the one C call."""
+        kind = _engine.kind(self._kind)
+        needs = [_engine.required_states(kind, hp, self._phase) for hp in hparams]
+        states, created = {}, None
+        for name in kind.states:
+            users = [name in need for need in needs]
+            if not any(users):
+                continue  # absent for every tensor
+            only = None if all(users) else np.repeat(np.array(users), plan.sizes)
+            states[name], new = self._with_new_state(plan, present, name, only)
+            if new is not None:
+                created = new if created is None else created | new
+        if self._phase == "step":
+            uniform = present is None and plan.group_steps is not None
+            phase = [t + 1 for t in plan.group_steps] if uniform else plan.step_counts() + 1
+        elif self._phase == "first_step":
+            phase = [0] * len(hparams) if created is None else created.astype(np.int64)
+        else:
+            phase = None
+        sets, hp_index = _engine.hyperparameter_sets(hparams, self._phase, phase, plan.group_of, present)
+        tables, written = plan.prepare(states)
+        _engine.run(kind, plan.params, grads, tables, sets, hp_index, written)
+        plan.states.update(states)
 
-    def _with_new_state(self, plan, present, name, only=None, fill=np.zeros):
-        """plan.states[name], with an array (from `fill`) for each present
-        parameter that lacks one; `only`, a bool array, narrows that down.
-        A new list is returned when something was added, and the caller
-        commits it only once the kernel has run, so a step that raises
-        leaves no half-made state behind."""
+    def _with_new_state(self, plan, present, name, only=None):
+        """plan.states[name], with a new array (self._new_state) for each
+        present parameter that lacks one (`only`, a bool array, narrows that
+        down), and the bool array of those parameters (None: none). A new
+        list is returned when something was added, and the caller commits it
+        only once the kernel has run, so a step that raises leaves no
+        half-made state behind."""
         lst = plan.states[name]
         has = _core.present_mask(lst)
         if has is None:
-            return lst
+            return lst, None
         want = ~has
         if present is not None:
             want &= present
         if only is not None:
             want &= only
         if not want.any():
-            return lst
+            return lst, None
         lst = list(lst)
         for i in np.flatnonzero(want).tolist():
             p = plan.params[i]
-            lst[i] = fill(p.shape, dtype=p.dtype)
-        return lst
-
-    def _sets_by_group_and(self, plan, present, phase, make):
-        """Hyperparameter sets for the kernel, one per (group, phase) pair in use.
-
-        phase: int64 array, per parameter (for Adam the step number about to
-        be taken); make(group_index, phase) builds a set. Returns (sets, hp_index).
-        """
-        n = len(plan.params)
-        idx = np.arange(n) if present is None else np.flatnonzero(present)
-        key = (plan.group_of[idx].astype(np.int64) << 40) | phase[idx]
-        uniq, inverse = np.unique(key, return_inverse=True)
-        sets = [make(int(k >> 40), int(k & ((1 << 40) - 1))) for k in uniq.tolist()]
-        hp_index = np.zeros(n, dtype=np.uint32)
-        hp_index[idx] = inverse.reshape(-1)
-        return sets, hp_index
+            lst[i] = self._new_state(p.shape, dtype=p.dtype)
+        return lst, want
 
     # ------------------------------------------------------------ state dicts
 
@@ -357,7 +399,7 @@ class Optimizer:
             # they take the defaults, as torch's __setstate__ gives them.
             group = {**self.defaults, **{k: v for k, v in s.items() if k != "params"}}
             group["params"] = g["params"]
-            self._check_group(group)
+            self._hparams(group)
             new_groups.append(group)
         steps = np.zeros(len(plan.params), dtype=np.int64)
         states = {name: [None] * len(plan.params) for name in self._state_names}

@@ -1,12 +1,30 @@
-"""SGD with momentum (torch.optim.SGD semantics)."""
+"""SGD with momentum (torch.optim.SGD semantics; docs/optimizers.md#sgd)."""
+
+import math
 
 import numpy as np
 
 from optkern import _core
-from optkern.optim._checks import check_sgd
+from optkern._checks import real, require
+from optkern.optim import _engine
 from optkern.optim.optimizer import Optimizer, torch_flags
 
-__all__ = ["SGD"]
+__all__ = ["SGD", "sgd_"]
+
+
+def _hparams(lr, momentum, dampening, weight_decay, nesterov, maximize):
+    """The SGD hyperparameters, checked like torch.optim.SGD, as the C fields
+    (ok_sgd_hparams) but first_step."""
+    lr_, momentum_ = real(lr, "lr"), real(momentum, "momentum")
+    dampening_, weight_decay_ = real(dampening, "dampening"), real(weight_decay, "weight_decay")
+    require(lr_ >= 0.0, "Invalid learning rate: {}", lr)
+    require(momentum_ >= 0.0, "Invalid momentum value: {}", momentum)
+    require(weight_decay_ >= 0.0, "Invalid weight_decay value: {}", weight_decay)
+    require(not math.isnan(dampening_), "Invalid dampening value: {}", dampening)
+    if nesterov and (momentum_ <= 0 or dampening_ != 0):
+        raise ValueError("Nesterov momentum requires a momentum and zero dampening")
+    return {"lr": lr_, "momentum": momentum_, "dampening": dampening_, "weight_decay": weight_decay_,
+            "nesterov": bool(nesterov), "maximize": bool(maximize)}
 
 
 class SGD(Optimizer):
@@ -26,11 +44,14 @@ class SGD(Optimizer):
     and fused are torch's implementation switches: see torch_flags.
     """
 
-    _state_names = ("momentum_buffer",)
+    _kind = "sgd"
+    _phase = "first_step"
+    # The first step writes the buffer (a copy of g) before reading it.
+    _new_state = staticmethod(np.empty)
 
     def __init__(self, params, lr=1e-3, momentum=0, dampening=0, weight_decay=0, nesterov=False, *,
                  maximize=False, foreach=None, differentiable=False, fused=None):
-        check_sgd(lr, momentum, dampening, weight_decay, nesterov, maximize)
+        _hparams(lr, momentum, dampening, weight_decay, nesterov, maximize)
         defaults = {
             "lr": lr,
             "momentum": momentum,
@@ -42,38 +63,47 @@ class SGD(Optimizer):
         }
         super().__init__(params, defaults)
 
-    def _check_group(self, group):
-        return check_sgd(group["lr"], group["momentum"], group["dampening"], group["weight_decay"],
-                         group["nesterov"], group["maximize"])
+    def _hparams(self, group):
+        return _hparams(group["lr"], group["momentum"], group["dampening"], group["weight_decay"],
+                        group["nesterov"], group["maximize"])
 
-    @staticmethod
-    def _set(checked, first_step):
-        lr, momentum, dampening, weight_decay, nesterov, maximize = checked
-        return (lr, momentum, dampening, weight_decay, nesterov, maximize, first_step)
 
-    def _update(self, plan, grads, present, checked):
-        uses_momentum = [c[1] != 0 for c in checked]
-        buffers, first = None, None
-        if any(uses_momentum):
-            current = plan.states["momentum_buffer"]
-            has = _core.present_mask(current)
-            buffers = current
-            if has is not None:
-                need = ~has
-                if not all(uses_momentum):
-                    need &= np.repeat(np.array(uses_momentum), plan.sizes)
-                if need.any():
-                    first = need.astype(np.int64)  # 1: this step creates the buffer
-                    # The first step writes the buffer before reading it: no need to zero it.
-                    buffers = self._with_new_state(plan, present, "momentum_buffer", need, fill=np.empty)
-        if first is None and present is None:
-            sets = [self._set(c, False) for c in checked]
-            hp_index = plan.group_of if len(sets) > 1 else None
-        else:
-            phase = first if first is not None else np.zeros(len(plan.params), dtype=np.int64)
-            sets, hp_index = self._sets_by_group_and(
-                plan, present, phase, lambda k, f: self._set(checked[k], bool(f)))
-        tables, written = plan.prepare({} if buffers is None else {"momentum_buffer": buffers})
-        _core.sgd(plan.params, grads, tables.get("momentum_buffer"), sets, hp_index, written)
-        if buffers is not None:
-            plan.states["momentum_buffer"] = buffers
+def sgd_(params, grads, momentum_buffers=None, *, lr=1e-3, momentum=0.0, dampening=0.0, weight_decay=0.0,
+         nesterov=False, maximize=False):
+    """SGD step, in place (torch.optim.SGD's rule; see optkern.SGD).
+
+    momentum_buffers: needed when momentum != 0; a list with one array or
+    None per parameter. A None entry is the first step of that parameter:
+    its buffer is created (as a copy of the gradient, torch's rule) and put
+    into the list, which must then be a list.
+    """
+    hp = _hparams(lr, momentum, dampening, weight_decay, nesterov, maximize)
+    params = _engine.as_list(params, "params")
+    grads = _engine.as_list(grads, "grads")
+    kind = _engine.kind("sgd")
+    if hp["momentum"] == 0:
+        _engine.run(kind, params, grads, {}, [{**hp, "first_step": False}])
+        return
+    if momentum_buffers is None:
+        raise ValueError("momentum != 0 needs momentum_buffers: a list with one array (or None) per parameter")
+    buffers = _engine.as_list(momentum_buffers, "momentum_buffers")
+    if len(buffers) != len(params):
+        raise ValueError(f"expected {len(params)} momentum_buffers, got {len(buffers)}")
+    has = _core.present_mask(buffers)
+    if has is None:
+        _engine.run(kind, params, grads, {"momentum_buffer": buffers}, [{**hp, "first_step": False}])
+        return
+    if not isinstance(momentum_buffers, list):
+        raise TypeError("momentum_buffers holds None entries to be created, so it must be a list")
+    has_grad = _core.present_mask(grads)
+    create = ~has if has_grad is None else ~has & has_grad
+    buffers = list(buffers)
+    for i in np.flatnonzero(create).tolist():
+        p = params[i]
+        if not isinstance(p, np.ndarray):
+            raise TypeError(f"params[{i}] must be a numpy.ndarray, got {type(p).__name__}")
+        buffers[i] = SGD._new_state(p.shape, dtype=p.dtype)
+    sets, hp_index = _engine.hyperparameter_sets([hp], "first_step", (~has).astype(np.int64))
+    _engine.run(kind, params, grads, {"momentum_buffer": buffers}, sets, hp_index)
+    for i in np.flatnonzero(create).tolist():
+        momentum_buffers[i] = buffers[i]

@@ -9,35 +9,35 @@
  * written, n_readonly only read. OK_OPAQUE keeps the compiler from dropping
  * a load or a store whose value it could otherwise prove unchanged.
  */
-OK_INLINE void DT_NAME(roofline_lanes)(T *const *s, size_t at, size_t lanes, const int ni, const int nw, const int nr) {
+OK_INLINE void DT_NAME(roofline_lanes)(real_t *const *s, size_t at, size_t lanes, const int ni, const int nw, const int nr) {
     for (int k = 0; k < ni + nw + nr; k++) vprefetch(s[k] + at); /* as the kernels do */
     for (int k = 0; k < ni; k++) {
-        V x = vld(s[k] + at, lanes);
+        vec_t x = vld(s[k] + at, lanes);
         OK_OPAQUE(x);
         vst(s[k] + at, x, lanes);
     }
     for (int k = ni + nw; k < ni + nw + nr; k++) {
-        V x = vld(s[k] + at, lanes);
+        vec_t x = vld(s[k] + at, lanes);
         OK_OPAQUE(x);
     }
     for (int k = ni; k < ni + nw; k++) {
-        V x = vzero();
+        vec_t x = vzero();
         OK_OPAQUE(x);
         vst(s[k] + at, x, lanes);
     }
 }
 
-OK_INLINE void DT_NAME(roofline_loop)(T *const *s, size_t n, const int ni, const int nw, const int nr) {
+OK_INLINE void DT_NAME(roofline_loop)(real_t *const *s, size_t n, const int ni, const int nw, const int nr) {
     size_t j = 0;
-    for (; j + W <= n; j += W) DT_NAME(roofline_lanes)(s, j, W, ni, nw, nr);
+    for (; j + LANES <= n; j += LANES) DT_NAME(roofline_lanes)(s, j, LANES, ni, nw, nr);
     if (j < n) DT_NAME(roofline_lanes)(s, j, n - j, ni, nw, nr);
 }
 
 static void DT_NAME(roofline_span)(const ok_mt_task *task, size_t i, size_t begin, size_t end) {
     const ok_roofline_coeffs *c = (const ok_roofline_coeffs *)ok_mt_coeffs(task, i);
     const int ni = c->n_inplace, nw = c->n_writeonly, nr = c->n_readonly;
-    T *s[OK_MT_MAX_STREAMS];
-    for (int k = 0; k < ni + nw + nr; k++) s[k] = OK_MT_PTR(T, task, k, i, begin);
+    real_t *s[OK_MT_MAX_STREAMS];
+    for (int k = 0; k < ni + nw + nr; k++) s[k] = OK_MT_PTR(real_t, task, k, i, begin);
     size_t n = end - begin;
     /* The patterns of the library's kernels get loops with constant stream
      * counts (fully unrolled); any other goes through the general loop. */

@@ -1,6 +1,6 @@
 /*
  * Vector math for the loss kernels: exp, log, log1p, tanh (a kernel body:
- * included once per dtype by kernels_target.c, after dtype.h).
+ * included once per variant by target/bodies-inl.h, for its real_t).
  *
  * Each function is written once over the simd.h operations, so the scalar,
  * AVX2 and AVX-512 targets run the same algorithm (the scalar target in plain
@@ -34,7 +34,7 @@
 #undef VM_ATANH_TERMS
 #undef VM_TANH_ONE
 
-#if OK_DTYPE == 32
+#if OK_REAL_BITS == 32
 #define VM_LOG2E 0x1.715476p+0f
 /* ln 2 = VM_LN2_HI + VM_LN2_LO; HI has 9 significant bits, so n * HI is
  * exact for |n| < 2^15 and x - n * HI loses nothing (Cody and Waite). */
@@ -76,8 +76,8 @@
  * exp(0) = 1. float32: degree 5, fitted for the least maximum relative
  * error (tools/fit_exp_poly.py): 1.15e-7 with its float32 coefficients.
  * float64: the degree-13 Taylor polynomial. */
-static const T DT_NAME(ok_exp_poly)[VM_EXP_TERMS] = {
-#if OK_DTYPE == 32
+static const real_t DT_NAME(ok_exp_poly)[VM_EXP_TERMS] = {
+#if OK_REAL_BITS == 32
     1.0f, 1.0f, 0x1.fffdfep-2f, 0x1.555736p-3f, 0x1.5729fcp-5f, 0x1.10a428p-7f,
 #else
     1.0, 1.0, 1.0 / 2, 1.0 / 6, 1.0 / 24, 1.0 / 120, 1.0 / 720, 1.0 / 5040,
@@ -87,44 +87,44 @@ static const T DT_NAME(ok_exp_poly)[VM_EXP_TERMS] = {
 
 /* (e^r - 1 - r) / r^2 = 1/2 + r/6 + r^2/24 + ...: 1/(k+2)!, Taylor, for
  * e^r - 1 with full relative accuracy near 0. */
-static const T DT_NAME(ok_expm1_taylor)[VM_EXPM1_TERMS] = {
+static const real_t DT_NAME(ok_expm1_taylor)[VM_EXPM1_TERMS] = {
     1.0 / 2, 1.0 / 6, 1.0 / 24, 1.0 / 120, 1.0 / 720, 1.0 / 5040,
-#if OK_DTYPE == 64
+#if OK_REAL_BITS == 64
     1.0 / 40320, 1.0 / 362880, 1.0 / 3628800, 1.0 / 39916800, 1.0 / 479001600, 1.0 / 6227020800.0,
 #endif
 };
 
 /* 1/(2k+3), k = 0 .. VM_ATANH_TERMS-1: log(m) = 2s (1 + z/3 + z^2/5 + ...). */
-static const T DT_NAME(ok_atanh_taylor)[VM_ATANH_TERMS] = {
+static const real_t DT_NAME(ok_atanh_taylor)[VM_ATANH_TERMS] = {
     1.0 / 3, 1.0 / 5, 1.0 / 7, 1.0 / 9, 1.0 / 11,
-#if OK_DTYPE == 64
+#if OK_REAL_BITS == 64
     1.0 / 13, 1.0 / 15, 1.0 / 17, 1.0 / 19, 1.0 / 21, 1.0 / 23,
 #endif
 };
 
 /* c[0] + x (c[1] + x (... + x c[n-1])), by Horner's rule. */
-OK_INLINE V DT_NAME(vpoly)(V x, const T *c, int n) {
-    V p = vset1(c[n - 1]);
+OK_INLINE vec_t DT_NAME(vpoly)(vec_t x, const real_t *c, int n) {
+    vec_t p = vset1(c[n - 1]);
     for (int k = n - 2; k >= 0; k--) p = vfma(p, x, vset1(c[k]));
     return p;
 }
 
 /* x = n ln2 + r with n an integer and |r| <= ln2/2 (plus rounding). */
-OK_INLINE V DT_NAME(vexp_reduce)(V x, V *n) {
+OK_INLINE vec_t DT_NAME(vexp_reduce)(vec_t x, vec_t *n) {
     *n = vround(vmul(x, vset1(VM_LOG2E)));
-    V r = vfnma(*n, vset1(VM_LN2_HI), x);
+    vec_t r = vfnma(*n, vset1(VM_LN2_HI), x);
     return vfnma(*n, vset1(VM_LN2_LO), r);
 }
 
 /* e^x = 2^n e^r for x in [VM_EXP_MIN, VM_EXP_MAX]: the polynomial of e^r,
  * scaled by 2^n with one rounding (vldexp), so subnormal results keep
  * their accuracy. */
-OK_INLINE V DT_NAME(vexp_core)(V x) {
-    V n, r = DT_NAME(vexp_reduce)(x, &n);
+OK_INLINE vec_t DT_NAME(vexp_core)(vec_t x) {
+    vec_t n, r = DT_NAME(vexp_reduce)(x, &n);
     return vldexp(DT_NAME(vpoly)(r, DT_NAME(ok_exp_poly), VM_EXP_TERMS), n);
 }
 
-OK_INLINE V DT_NAME(vexp)(V x) {
+OK_INLINE vec_t DT_NAME(vexp)(vec_t x) {
     return DT_NAME(vexp_core)(vclamp(x, vset1(VM_EXP_MIN), vset1(VM_EXP_MAX)));
 }
 
@@ -136,8 +136,8 @@ OK_INLINE V DT_NAME(vexp)(V x) {
  * cycles on x86 and is otherwise hit by every -inf (a masked-off lane, a
  * logit of -inf).
  */
-OK_INLINE V DT_NAME(vexp_flush)(V x) {
-    V e = DT_NAME(vexp_core)(vmax(vset1(VM_EXP_NORMAL), x)); /* NaN stays NaN */
+OK_INLINE vec_t DT_NAME(vexp_flush)(vec_t x) {
+    vec_t e = DT_NAME(vexp_core)(vmaxb(vset1(VM_EXP_NORMAL), x)); /* NaN stays NaN */
     return vselect(vlt(x, vset1(VM_EXP_NORMAL)), vzero(), e);
 }
 
@@ -148,71 +148,53 @@ OK_INLINE V DT_NAME(vexp_flush)(V x) {
  * s = f/(2 + f), |s| <= 0.172, is 2s (1 + z/3 + z^2/5 + ...) with z = s^2.
  * The sum e ln2 + log(m) adds the large, exact part last.
  */
-OK_INLINE V DT_NAME(vlog_core)(V u, V c) {
-    V e, m = vfrexp(u, &e);
-    M high = vgt(m, vset1(VM_SQRT2));
-    m = vselect(high, vmul(m, vset1((T)0.5)), m);
-    e = vselect(high, vadd(e, vset1((T)1)), e);
-    V f = vadd(vsub(m, vset1((T)1)), vldexp(c, vneg(e)));
-    V s = vdiv(f, vadd(vset1((T)2), f));
-    V z = vmul(s, s);
-    V two_s = vadd(s, s);
-    V tail = vmul(vmul(two_s, z), DT_NAME(vpoly)(z, DT_NAME(ok_atanh_taylor), VM_ATANH_TERMS));
+OK_INLINE vec_t DT_NAME(vlog_core)(vec_t u, vec_t c) {
+    vec_t e, m = vfrexp(u, &e);
+    mask_t high = vgt(m, vset1(VM_SQRT2));
+    m = vselect(high, vmul(m, vset1((real_t)0.5)), m);
+    e = vselect(high, vadd(e, vset1((real_t)1)), e);
+    vec_t f = vadd(vsub(m, vset1((real_t)1)), vldexp(c, vneg(e)));
+    vec_t s = vdiv(f, vadd(vset1((real_t)2), f));
+    vec_t z = vmul(s, s);
+    vec_t two_s = vadd(s, s);
+    vec_t tail = vmul(vmul(two_s, z), DT_NAME(vpoly)(z, DT_NAME(ok_atanh_taylor), VM_ATANH_TERMS));
     return vfma(e, vset1(VM_LN2_HI), vadd(two_s, vfma(e, vset1(VM_LN2_LO), tail)));
 }
 
 /* The special values of log at u: -inf at 0, +inf at +inf, NaN below 0 and
  * for NaN; `core` everywhere else. */
-OK_INLINE V DT_NAME(vlog_special)(V u, V core) {
-    const V inf = vset1((T)INFINITY);
-    V special = vselect(veq(u, vzero()), vneg(inf), vselect(veq(u, inf), inf, vset1((T)NAN)));
+OK_INLINE vec_t DT_NAME(vlog_special)(vec_t u, vec_t core) {
+    const vec_t inf = vset1((real_t)INFINITY);
+    vec_t special = vselect(veq(u, vzero()), vneg(inf), vselect(veq(u, inf), inf, vset1((real_t)NAN)));
     return vselect(mand(vgt(u, vzero()), vlt(u, inf)), core, special);
 }
 
-OK_INLINE V DT_NAME(vlog)(V x) {
+OK_INLINE vec_t DT_NAME(vlog)(vec_t x) {
     return DT_NAME(vlog_special)(x, DT_NAME(vlog_core)(x, vzero()));
 }
 
 /* log(1 + a): u = 1 + a rounds, but c = a - (u - 1) is its exact rounding
  * error, which vlog_core folds back in: no cancellation for small a. */
-OK_INLINE V DT_NAME(vlog1p)(V a) {
-    V u = vadd(vset1((T)1), a);
-    V c = vsub(a, vsub(u, vset1((T)1)));
+OK_INLINE vec_t DT_NAME(vlog1p)(vec_t a) {
+    vec_t u = vadd(vset1((real_t)1), a);
+    vec_t c = vsub(a, vsub(u, vset1((real_t)1)));
     return DT_NAME(vlog_special)(u, DT_NAME(vlog_core)(u, c));
 }
 
 /* e^x - 1 for 0 <= x <= 2 VM_TANH_ONE (tanh's use): with x = n ln2 + r,
  * e^x - 1 = 2^n (e^r - 1) + (2^n - 1), where e^r - 1 = r + r^2 (1/2 + r/6 +
  * ...) keeps full relative accuracy near 0 and 2^n - 1 is exact. */
-OK_INLINE V DT_NAME(vexpm1_small)(V x) {
-    V n, r = DT_NAME(vexp_reduce)(x, &n);
-    V q = vfma(vmul(r, r), DT_NAME(vpoly)(r, DT_NAME(ok_expm1_taylor), VM_EXPM1_TERMS), r);
-    V t = vldexp(vset1((T)1), n);
-    return vfma(t, q, vsub(t, vset1((T)1)));
+OK_INLINE vec_t DT_NAME(vexpm1_small)(vec_t x) {
+    vec_t n, r = DT_NAME(vexp_reduce)(x, &n);
+    vec_t q = vfma(vmul(r, r), DT_NAME(vpoly)(r, DT_NAME(ok_expm1_taylor), VM_EXPM1_TERMS), r);
+    vec_t t = vldexp(vset1((real_t)1), n);
+    return vfma(t, q, vsub(t, vset1((real_t)1)));
 }
 
 /* tanh(x) = q/(q + 2) with q = e^{2|x|} - 1 >= 0 (no cancellation at any
  * |x|), the sign of x restored; |x| is clamped where tanh rounds to 1. */
-OK_INLINE V DT_NAME(vtanh)(V x) {
-    V a = vclamp(vabs(x), vzero(), vset1(VM_TANH_ONE));
-    V q = DT_NAME(vexpm1_small)(vadd(a, a));
-    return vcopysign(vdiv(q, vadd(q, vset1((T)2))), x);
-}
-
-/* The test hook (vmath_api.h): y[i] = f(x[i]) for one function. */
-OK_INLINE V DT_NAME(vmath_apply)(int op, V x) {
-    switch (op) {
-    case OK_VMATH_EXP: return DT_NAME(vexp)(x);
-    case OK_VMATH_LOG: return DT_NAME(vlog)(x);
-    case OK_VMATH_LOG1P: return DT_NAME(vlog1p)(x);
-    default: return DT_NAME(vtanh)(x);
-    }
-}
-
-static void DT_NAME(vmath_eval)(int op, size_t n, const void *xv, void *yv) {
-    const T *x = (const T *)xv;
-    T *y = (T *)yv;
-    size_t j = 0;
-    for (; j + W <= n; j += W) vst(y + j, DT_NAME(vmath_apply)(op, vld(x + j, W)), W);
-    if (j < n) vst(y + j, DT_NAME(vmath_apply)(op, vld(x + j, n - j)), n - j);
+OK_INLINE vec_t DT_NAME(vtanh)(vec_t x) {
+    vec_t a = vclamp(vabs(x), vzero(), vset1(VM_TANH_ONE));
+    vec_t q = DT_NAME(vexpm1_small)(vadd(a, a));
+    return vcopysign(vdiv(q, vadd(q, vset1((real_t)2))), x);
 }

@@ -15,7 +15,7 @@
 
 /* The loss lanes of `kind`; *g gets the gradient lanes. kind is a constant
  * wherever this is inlined, so the switch folds away. */
-OK_INLINE V DT_NAME(ew_lanes)(const ok_ew_task *t, const int kind, V x, V y, V w, V p, V *g) {
+OK_INLINE vec_t DT_NAME(ew_lanes)(const ok_ew_task *t, const int kind, vec_t x, vec_t y, vec_t w, vec_t p, vec_t *g) {
     switch (kind) {
     case OK_EW_MSE: return DT_NAME(mse_lanes)(t, x, y, w, g);
     case OK_EW_L1: return DT_NAME(l1_lanes)(t, x, y, w, g);
@@ -29,11 +29,11 @@ OK_INLINE V DT_NAME(ew_lanes)(const ok_ew_task *t, const int kind, V x, V y, V w
 /* An operand at element i: a pointer to its contiguous values (*value
  * unused), or NULL and the one value it has from i up to *stop, which is
  * lowered to where that stops being true. */
-OK_INLINE const T *DT_NAME(ew_operand)(const ok_bcast *b, size_t i, T *value, size_t *stop) {
+OK_INLINE const real_t *DT_NAME(ew_operand)(const ok_bcast *b, size_t i, real_t *value, size_t *stop) {
     size_t next = SIZE_MAX;
-    const T *data = (const T *)b->data, *ptr = NULL;
+    const real_t *data = (const real_t *)b->data, *ptr = NULL;
     if (!data) {
-        *value = (T)1;
+        *value = (real_t)1;
     } else if (b->block == 1 && b->period > 1) {
         size_t k = i % b->period;
         ptr = data + k;
@@ -46,36 +46,36 @@ OK_INLINE const T *DT_NAME(ew_operand)(const ok_bcast *b, size_t i, T *value, si
     return ptr;
 }
 
-OK_INLINE VA DT_NAME(ew_step)(const ok_ew_task *t, const int kind, size_t at, size_t lanes, const T *wp, T wv,
-                              const T *pp, T pv, VA acc) {
-    V w = wp ? vld(wp, lanes) : vset1(wv);
-    V p = pp ? vld(pp, lanes) : vset1(pv);
-    V g, loss = DT_NAME(ew_lanes)(t, kind, vld((const T *)t->input + at, lanes),
-                                  vld((const T *)t->target + at, lanes), w, p, &g);
-    vst((T *)t->grad + at, g, lanes);
+OK_INLINE acc_t DT_NAME(ew_step)(const ok_ew_task *t, const int kind, size_t at, size_t lanes, const real_t *wp, real_t wv,
+                              const real_t *pp, real_t pv, acc_t acc) {
+    vec_t w = wp ? vld(wp, lanes) : vset1(wv);
+    vec_t p = pp ? vld(pp, lanes) : vset1(pv);
+    vec_t g, loss = DT_NAME(ew_lanes)(t, kind, vld((const real_t *)t->input + at, lanes),
+                                  vld((const real_t *)t->target + at, lanes), w, p, &g);
+    vst((real_t *)t->grad + at, g, lanes);
     if (t->loss) {
-        vst((T *)t->loss + at, loss, lanes);
+        vst((real_t *)t->loss + at, loss, lanes);
     } else {
-        if (lanes < (size_t)W) loss = vselect(mfirst(lanes), loss, vzero());
+        if (lanes < (size_t)LANES) loss = vselect(mfirst(lanes), loss, vzero());
         acc = vacc_add(acc, loss);
     }
     return acc;
 }
 
 OK_INLINE double DT_NAME(ew_loop)(const ok_ew_task *t, const int kind, size_t begin, size_t end) {
-    VA acc = vacc_zero();
+    acc_t acc = vacc_zero();
     size_t i = begin;
     while (i < end) {
         size_t stop = end;
-        T wv = 1, pv = 1;
-        const T *wp = DT_NAME(ew_operand)(&t->weight, i, &wv, &stop);
-        const T *pp = DT_NAME(ew_operand)(&t->pos_weight, i, &pv, &stop);
+        real_t wv = 1, pv = 1;
+        const real_t *wp = DT_NAME(ew_operand)(&t->weight, i, &wv, &stop);
+        const real_t *pp = DT_NAME(ew_operand)(&t->pos_weight, i, &pv, &stop);
         size_t j = 0, n = stop - i;
-        for (; j + W <= n; j += W) {
+        for (; j + LANES <= n; j += LANES) {
             /* as the optimizers and the roofline loop do (simd.h) */
-            vprefetch((const T *)t->input + i + j), vprefetch((const T *)t->target + i + j);
-            vprefetch((const T *)t->grad + i + j);
-            acc = DT_NAME(ew_step)(t, kind, i + j, W, wp ? wp + j : NULL, wv, pp ? pp + j : NULL, pv, acc);
+            vprefetch((const real_t *)t->input + i + j), vprefetch((const real_t *)t->target + i + j);
+            vprefetch((const real_t *)t->grad + i + j);
+            acc = DT_NAME(ew_step)(t, kind, i + j, LANES, wp ? wp + j : NULL, wv, pp ? pp + j : NULL, pv, acc);
         }
         if (j < n)
             acc = DT_NAME(ew_step)(t, kind, i + j, n - j, wp ? wp + j : NULL, wv, pp ? pp + j : NULL, pv, acc);
@@ -98,10 +98,10 @@ static double DT_NAME(ew_block)(const void *task, size_t begin, size_t end) {
 
 /* The sum of x[begin, end) in double: the mean denominator of weighted losses. */
 static double DT_NAME(sum_block)(const void *task, size_t begin, size_t end) {
-    const T *x = (const T *)task;
-    VA acc = vacc_zero();
+    const real_t *x = (const real_t *)task;
+    acc_t acc = vacc_zero();
     size_t j = begin;
-    for (; j + W <= end; j += W) acc = vacc_add(acc, vld(x + j, W));
+    for (; j + LANES <= end; j += LANES) acc = vacc_add(acc, vld(x + j, LANES));
     if (j < end) acc = vacc_add(acc, vld(x + j, end - j));
     return vacc_sum(acc);
 }

@@ -1,6 +1,7 @@
 /*
- * Runtime configuration: which instruction set runs, how many threads, and
- * the status strings. The CPU is inspected once, on first use.
+ * The runtime: which instruction set runs (the CPU is inspected once, on
+ * first use), how many threads, the dtypes, the version and the status
+ * strings.
  */
 #include <ctype.h>
 #include <stdlib.h>
@@ -153,6 +154,14 @@ int ok_has_openmp(void) {
 #else
     return 0;
 #endif
+}
+
+size_t ok_dtype_size(ok_dtype dtype) {
+    switch (dtype) {
+    case OK_FLOAT32: return sizeof(float);
+    case OK_FLOAT64: return sizeof(double);
+    }
+    return 0;
 }
 
 const char *ok_version(void) { return OPTKERN_VERSION; }

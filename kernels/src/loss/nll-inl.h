@@ -4,18 +4,18 @@
  *   loss_i = -w_{y_i} x_{i, y_i},  dloss_i/dx_{i,k} = -w_{y_i} [k = y_i],
  * scaled by the reduction's r; ignored samples: loss 0, gradient 0. Every
  * gradient element is written (zeros but one per sample); x_{i,y_i} is read
- * first, so the gradient may overwrite the input. Shares cross_entropy.h's
- * helpers (ce_zero_row, ce_run_at).
+ * first, so the gradient may overwrite the input. Shares rows-inl.h's helpers
+ * with cross-entropy.
  */
 
 /* Rows (inner == 1): samples [begin, end). */
-OK_INLINE double DT_NAME(nll_rows)(const ok_ce_task *t, size_t begin, size_t end) {
+OK_INLINE double DT_NAME(nll_rows)(const ok_rows_task *t, size_t begin, size_t end) {
     const size_t c = t->c;
-    const T *w = (const T *)t->weight;
+    const real_t *w = (const real_t *)t->weight;
     double sum = 0.0;
     for (size_t i = begin; i < end; i++) {
-        const T *x = (const T *)t->logits + i * c;
-        T *g = (T *)t->grad + i * c;
+        const real_t *x = (const real_t *)t->logits + i * c;
+        real_t *g = (real_t *)t->grad + i * c;
         int64_t y = ok_target_at(t, i);
         double loss = 0.0, grad_y = 0.0;
         if (y != t->ignore_index) {
@@ -23,10 +23,10 @@ OK_INLINE double DT_NAME(nll_rows)(const ok_ce_task *t, size_t begin, size_t end
             loss = -rho * (double)x[y];
             grad_y = -t->scale * rho;
         }
-        DT_NAME(ce_zero_row)(g, c);
-        if (y != t->ignore_index) g[y] = (T)grad_y;
+        DT_NAME(rows_zero)(g, c);
+        if (y != t->ignore_index) g[y] = (real_t)grad_y;
         if (t->loss)
-            ((T *)t->loss)[i] = (T)loss;
+            ((real_t *)t->loss)[i] = (real_t)loss;
         else
             sum += loss;
     }
@@ -35,16 +35,16 @@ OK_INLINE double DT_NAME(nll_rows)(const ok_ce_task *t, size_t begin, size_t end
 
 /* Columns (inner > 1): samples (n, d0 .. d0 + lanes). The gradient's columns
  * are zeroed a vector at a time, then each lane's one entry is set on its
- * own: the class index is matched as an integer, never in T (a float32
+ * own: the class index is matched as an integer, never in real_t (a float32
  * holds integers exactly only up to 2^24). */
-OK_INLINE double DT_NAME(nll_columns)(const ok_ce_task *t, size_t n, size_t d0, size_t lanes) {
+OK_INLINE double DT_NAME(nll_columns)(const ok_rows_task *t, size_t n, size_t d0, size_t lanes) {
     const size_t c = t->c, inner = t->inner, first = n * inner + d0;
-    const T *x = (const T *)t->logits + n * c * inner + d0;
-    T *g = (T *)t->grad + n * c * inner + d0;
-    const T *w = (const T *)t->weight;
-    int64_t y[W];
-    double grad_y[W], sum = 0.0;
-    for (size_t l = 0; l < (size_t)W; l++) {
+    const real_t *x = (const real_t *)t->logits + n * c * inner + d0;
+    real_t *g = (real_t *)t->grad + n * c * inner + d0;
+    const real_t *w = (const real_t *)t->weight;
+    int64_t y[LANES];
+    double grad_y[LANES], sum = 0.0;
+    for (size_t l = 0; l < (size_t)LANES; l++) {
         y[l] = t->ignore_index, grad_y[l] = 0.0;
         if (l >= lanes) continue;
         y[l] = ok_target_at(t, first + l);
@@ -55,22 +55,22 @@ OK_INLINE double DT_NAME(nll_columns)(const ok_ce_task *t, size_t n, size_t d0, 
             grad_y[l] = -t->scale * rho;
         }
         if (t->loss)
-            ((T *)t->loss)[first + l] = (T)loss;
+            ((real_t *)t->loss)[first + l] = (real_t)loss;
         else
             sum += loss;
     }
     for (size_t k = 0; k < c; k++) vst(g + k * inner, vzero(), lanes);
     for (size_t l = 0; l < lanes; l++)
-        if (y[l] != t->ignore_index) g[(size_t)y[l] * inner + l] = (T)grad_y[l];
+        if (y[l] != t->ignore_index) g[(size_t)y[l] * inner + l] = (real_t)grad_y[l];
     return sum;
 }
 
 static double DT_NAME(nll_block)(const void *task, size_t begin, size_t end) {
-    const ok_ce_task k = *(const ok_ce_task *)task, *t = &k;
+    const ok_rows_task k = *(const ok_rows_task *)task, *t = &k;
     if (t->inner == 1) return DT_NAME(nll_rows)(t, begin, end);
     double sum = 0.0;
     for (size_t p = begin, n, d, lanes; p < end; p += lanes) {
-        lanes = DT_NAME(ce_run_at)(t, p, end, &n, &d);
+        lanes = DT_NAME(rows_run_at)(t, p, end, &n, &d);
         sum += DT_NAME(nll_columns)(t, n, d, lanes);
     }
     return sum;

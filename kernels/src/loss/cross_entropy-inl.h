@@ -38,7 +38,7 @@
  * run CE_GROUP at a time, each pass over the whole group, so that their
  * short dependency chains overlap. Columns (inner > 1, logits (N, C, d1,
  * ...)): the same algebra with the vector lanes along the contiguous inner
- * axis, W samples at a time, each lane finished on its own in double.
+ * axis, LANES samples at a time, each lane finished on its own in double.
  *
  * Ignored samples: loss 0 and a gradient of exactly 0 (not read at all as
  * rows). Non-finite logits: NaN (or +-inf) spreads through s to the sample's
@@ -55,20 +55,20 @@
 #define CE_GROUP_BYTES 4096
 
 /* x' from logits x (soft-capped when capped, *tc = x'/cap). */
-OK_INLINE V DT_NAME(ce_cap)(V x, const int capped, T cap, V *tc) {
+OK_INLINE vec_t DT_NAME(ce_cap)(vec_t x, const int capped, real_t cap, vec_t *tc) {
     if (!capped) return x;
-    *tc = DT_NAME(vtanh)(vmul(x, vset1((T)1 / cap)));
+    *tc = DT_NAME(vtanh)(vmul(x, vset1((real_t)1 / cap)));
     return vmul(vset1(cap), *tc);
 }
 
 /* x' of `lanes` logits at p (the other lanes 0). */
-OK_INLINE V DT_NAME(ce_load)(const T *p, size_t lanes, const int capped, T cap, V *tc) {
+OK_INLINE vec_t DT_NAME(ce_load)(const real_t *p, size_t lanes, const int capped, real_t cap, vec_t *tc) {
     return DT_NAME(ce_cap)(vld(p, lanes), capped, cap, tc);
 }
 
 /* The max of x' from the max of x: the soft cap is increasing. */
-OK_INLINE V DT_NAME(ce_cap_max)(V m, const int capped, T cap) {
-    return capped ? vmul(vset1(cap), DT_NAME(vtanh)(vmul(m, vset1((T)1 / cap)))) : m;
+OK_INLINE vec_t DT_NAME(ce_cap_max)(vec_t m, const int capped, real_t cap) {
+    return capped ? vmul(vset1(cap), DT_NAME(vtanh)(vmul(m, vset1((real_t)1 / cap)))) : m;
 }
 
 /* e^d, with d = x' - m <= 0. */
@@ -77,69 +77,69 @@ OK_INLINE V DT_NAME(ce_cap_max)(V m, const int capped, T cap) {
 /* a_k for a vector of classes at k (the mode's formula above, without the
  * class target's own term), 0 in masked-off lanes; tp: the probability
  * target at k, w: the class weights at k (NULL: none). */
-OK_INLINE V DT_NAME(ce_weights)(const ok_ce_task *t, const int mode, const T *w, const T *tp, size_t lanes) {
-    V a;
+OK_INLINE vec_t DT_NAME(ce_weights)(const ok_rows_task *t, const int mode, const real_t *w, const real_t *tp, size_t lanes) {
+    vec_t a;
     if (mode == OK_CE_PROBS)
-        a = vfma(vset1((T)t->keep), vld(tp, lanes), vset1((T)t->eps_over_c));
+        a = vfma(vset1((real_t)t->keep), vld(tp, lanes), vset1((real_t)t->eps_over_c));
     else
-        a = vset1((T)t->eps_over_c);
+        a = vset1((real_t)t->eps_over_c);
     if (w) a = vmul(a, vld(w, lanes));
-    return lanes < (size_t)W ? vselect(mfirst(lanes), a, vzero()) : a;
+    return lanes < (size_t)LANES ? vselect(mfirst(lanes), a, vzero()) : a;
 }
 
 /* What pass 2 stores in the gradient's place for pass 3: e = exp(x' - m),
  * or, soft-capped, tc = x'/cap (from which pass 3 recomputes e, and needs
  * tc itself for the chain rule). */
-OK_INLINE V DT_NAME(ce_kept)(const int capped, V e, V tc) { return capped ? tc : e; }
+OK_INLINE vec_t DT_NAME(ce_kept)(const int capped, vec_t e, vec_t tc) { return capped ? tc : e; }
 
 /* Pass 3 on one vector of what pass 2 kept: the gradient, less the scaled
  * target weights a when has_a. e is recomputed from x'/cap exactly as pass
  * 2 computed it, so it is the very term that went into s. */
-OK_INLINE V DT_NAME(ce_grad)(const ok_ce_task *t, const int capped, const int has_a, V kept, V m, V alpha, V a) {
-    V e = capped ? ce_exp(vsub(vmul(vset1((T)t->softcap), kept), m)) : kept;
-    V grad = vmul(e, alpha);
-    if (has_a) grad = vfnma(vset1((T)t->scale), a, grad);
-    if (capped) grad = vmul(grad, vfnma(kept, kept, vset1((T)1)));
+OK_INLINE vec_t DT_NAME(ce_grad)(const ok_rows_task *t, const int capped, const int has_a, vec_t kept, vec_t m, vec_t alpha, vec_t a) {
+    vec_t e = capped ? ce_exp(vsub(vmul(vset1((real_t)t->softcap), kept), m)) : kept;
+    vec_t grad = vmul(e, alpha);
+    if (has_a) grad = vfnma(vset1((real_t)t->scale), a, grad);
+    if (capped) grad = vmul(grad, vfnma(kept, kept, vset1((real_t)1)));
     return grad;
 }
 
 /* ---------------------------------------------------------------- rows */
 
 /* Pass 1: the max of a row of c logits (of x; ce_cap_max makes it x'). */
-OK_INLINE V DT_NAME(ce_row_max)(const T *x, size_t c) {
-    const T low = (T)-INFINITY;
-    V m[CE_CHUNK];
+OK_INLINE vec_t DT_NAME(ce_row_max)(const real_t *x, size_t c) {
+    const real_t low = (real_t)-INFINITY;
+    vec_t m[CE_CHUNK];
     for (int k = 0; k < CE_CHUNK; k++) m[k] = vset1(low);
     size_t j = 0;
-    for (; j + CE_CHUNK * W <= c; j += CE_CHUNK * W)
-        for (int k = 0; k < CE_CHUNK; k++) m[k] = vmax(m[k], vload(x + j + k * W));
-    for (; j < c; j += W) m[0] = vmax(m[0], vld_fill(x + j, c - j < (size_t)W ? c - j : (size_t)W, low));
-    for (int k = 1; k < CE_CHUNK; k++) m[0] = vmax(m[0], m[k]);
+    for (; j + CE_CHUNK * LANES <= c; j += CE_CHUNK * LANES)
+        for (int k = 0; k < CE_CHUNK; k++) m[k] = vmaxb(m[k], vload(x + j + k * LANES));
+    for (; j < c; j += LANES) m[0] = vmaxb(m[0], vld_fill(x + j, c - j < (size_t)LANES ? c - j : (size_t)LANES, low));
+    for (int k = 1; k < CE_CHUNK; k++) m[0] = vmaxb(m[0], m[k]);
     return vset1(vhmax(m[0]));
 }
 
 /* Sums of pass 2 over a row. */
 typedef struct DT_NAME(ce_sums) {
-    VA s;    /* sum_k e_k */
-    VA mass; /* sum_k a_k (probability targets) */
-    VA ad;   /* sum_k a_k d_k, d_k = x'_k - m */
+    acc_t s;    /* sum_k e_k */
+    acc_t mass; /* sum_k a_k (probability targets) */
+    acc_t ad;   /* sum_k a_k d_k, d_k = x'_k - m */
 } DT_NAME(ce_sums);
 
 /* Pass 2 on one vector of a row at x (`lanes` of it): e_k = exp(x'_k - m)
  * added to the sums, in double: a float sum would round 1 + e (the max's
  * term and a small one) and lose the loss of a confident prediction,
  * log(1 + e). e (or tc) is kept in g for pass 3. */
-OK_INLINE void DT_NAME(ce_row_exp_step)(const ok_ce_task *t, const int capped, const int mode, const T *x, T *g,
-                                        const T *w, const T *tp, size_t lanes, V m, DT_NAME(ce_sums) *sums,
-                                        V *keep) {
-    V tc, d = vsub(DT_NAME(ce_load)(x, lanes, capped, (T)t->softcap, &tc), m);
-    V e = ce_exp(d);
-    if (lanes < (size_t)W) e = vselect(mfirst(lanes), e, vzero());
+OK_INLINE void DT_NAME(ce_row_exp_step)(const ok_rows_task *t, const int capped, const int mode, const real_t *x, real_t *g,
+                                        const real_t *w, const real_t *tp, size_t lanes, vec_t m, DT_NAME(ce_sums) *sums,
+                                        vec_t *keep) {
+    vec_t tc, d = vsub(DT_NAME(ce_load)(x, lanes, capped, (real_t)t->softcap, &tc), m);
+    vec_t e = ce_exp(d);
+    if (lanes < (size_t)LANES) e = vselect(mfirst(lanes), e, vzero());
     sums->s = vacc_add(sums->s, e);
     if (mode != OK_CE_CLASS) {
-        V a = DT_NAME(ce_weights)(t, mode, w, tp, lanes);
+        vec_t a = DT_NAME(ce_weights)(t, mode, w, tp, lanes);
         if (mode == OK_CE_PROBS) sums->mass = vacc_add(sums->mass, a);
-        if (lanes < (size_t)W) d = vselect(mfirst(lanes), d, vzero());
+        if (lanes < (size_t)LANES) d = vselect(mfirst(lanes), d, vzero());
         sums->ad = vacc_add(sums->ad, vmul(a, d));
     }
     if (keep)
@@ -153,18 +153,18 @@ OK_INLINE void DT_NAME(ce_row_exp_step)(const ok_ce_task *t, const int capped, c
  * the next pass 1 finds them there: the memory traffic then overlaps this
  * pass's arithmetic instead of following it. keep (or NULL): for a row of
  * one vector, where the kept values go instead of g (see ce_row_group). */
-OK_INLINE DT_NAME(ce_sums) DT_NAME(ce_row_exp)(const ok_ce_task *t, const int capped, const int mode, const T *x,
-                                               T *g, const T *tp, V m, const T *next_x, T *next_g, V *keep) {
-    const size_t c = t->c, line = 64 / sizeof(T);
-    const T *w = (const T *)t->weight;
+OK_INLINE DT_NAME(ce_sums) DT_NAME(ce_row_exp)(const ok_rows_task *t, const int capped, const int mode, const real_t *x,
+                                               real_t *g, const real_t *tp, vec_t m, const real_t *next_x, real_t *next_g, vec_t *keep) {
+    const size_t c = t->c, line = 64 / sizeof(real_t);
+    const real_t *w = (const real_t *)t->weight;
     DT_NAME(ce_sums) sums = {vacc_zero(), vacc_zero(), vacc_zero()};
     size_t j = 0;
-    for (; j + W <= c; j += W) {
-        if (next_x && j % line < (size_t)W) {
+    for (; j + LANES <= c; j += LANES) {
+        if (next_x && j % line < (size_t)LANES) {
             OK_PREFETCH_L2(next_x + j, 0);
             if (next_g != next_x) OK_PREFETCH_L2(next_g + j, 1);
         }
-        DT_NAME(ce_row_exp_step)(t, capped, mode, x + j, g + j, w ? w + j : NULL, tp ? tp + j : NULL, W, m, &sums,
+        DT_NAME(ce_row_exp_step)(t, capped, mode, x + j, g + j, w ? w + j : NULL, tp ? tp + j : NULL, LANES, m, &sums,
                                  keep);
     }
     if (j < c)
@@ -175,26 +175,20 @@ OK_INLINE DT_NAME(ce_sums) DT_NAME(ce_row_exp)(const ok_ce_task *t, const int ca
 
 /* Pass 3 over a row: what pass 2 kept in g (or in *kept, for a row of one
  * vector) becomes the gradient. */
-OK_INLINE void DT_NAME(ce_row_grad)(const ok_ce_task *t, const int capped, const int mode, T *g, const T *tp, V m,
-                                    V alpha, const V *kept) {
+OK_INLINE void DT_NAME(ce_row_grad)(const ok_rows_task *t, const int capped, const int mode, real_t *g, const real_t *tp, vec_t m,
+                                    vec_t alpha, const vec_t *kept) {
     const size_t c = t->c;
-    const T *w = (const T *)t->weight;
+    const real_t *w = (const real_t *)t->weight;
     size_t j = 0;
-    for (; j + W <= c; j += W) {
-        V a = mode == OK_CE_CLASS ? vzero() : DT_NAME(ce_weights)(t, mode, w ? w + j : NULL, tp ? tp + j : NULL, W);
+    for (; j + LANES <= c; j += LANES) {
+        vec_t a = mode == OK_CE_CLASS ? vzero() : DT_NAME(ce_weights)(t, mode, w ? w + j : NULL, tp ? tp + j : NULL, LANES);
         vstore(g + j, DT_NAME(ce_grad)(t, capped, mode != OK_CE_CLASS, kept ? *kept : vload(g + j), m, alpha, a));
     }
     if (j < c) {
         size_t n = c - j;
-        V a = mode == OK_CE_CLASS ? vzero() : DT_NAME(ce_weights)(t, mode, w ? w + j : NULL, tp ? tp + j : NULL, n);
+        vec_t a = mode == OK_CE_CLASS ? vzero() : DT_NAME(ce_weights)(t, mode, w ? w + j : NULL, tp ? tp + j : NULL, n);
         vst(g + j, DT_NAME(ce_grad)(t, capped, mode != OK_CE_CLASS, kept ? *kept : vld(g + j, n), m, alpha, a), n);
     }
-}
-
-OK_INLINE void DT_NAME(ce_zero_row)(T *g, size_t c) {
-    size_t j = 0;
-    for (; j + W <= c; j += W) vst(g + j, vzero(), W);
-    if (j < c) vst(g + j, vzero(), c - j);
 }
 
 /*
@@ -202,26 +196,26 @@ OK_INLINE void DT_NAME(ce_zero_row)(T *g, size_t c) {
  * loss (1 - eps) rho (lse - x'_y) = own (log s - d_y), returned, and its
  * gradient entry g_y, stored at *g_y. From x_y, read before pass 2 (which
  * may overwrite it), and kept_y, what pass 2 kept at y (e_y, or x'_y/cap).
- * d_y = x'_y - m is rounded to T as pass 2 rounded it, so it is 0 exactly
+ * d_y = x'_y - m is rounded to real_t as pass 2 rounded it, so it is 0 exactly
  * where y holds the max. g_y = e_y alpha - r (a_y + own) is redone in
  * double: where p_y is near 1 (y holds the max and e_y = 1 exactly) its two
- * terms cancel, and pass 3's arithmetic in T would leave nothing of it.
+ * terms cancel, and pass 3's arithmetic in real_t would leave nothing of it.
  * Without a soft cap e_y is pass 2's own, the very term that went into s.
  * Soft-capped, pass 2 kept only x'_y/cap, and e_y = exp(d_y) is recomputed
- * here in double with libm, not with pass 2's vexp_flush in T: the two
- * differ by a rounding of T (not at all at d_y = 0, the case that cancels),
+ * here in double with libm, not with pass 2's vexp_flush in real_t: the two
+ * differ by a rounding of real_t (not at all at d_y = 0, the case that cancels),
  * and below the flush threshold (d_y < -87 in float32, -708 in float64),
- * where pass 2 counted 0 and this counts a positive value under T's
+ * where pass 2 counted 0 and this counts a positive value under real_t's
  * resolution of s >= 1.
  */
-OK_INLINE double DT_NAME(ce_target_term)(const ok_ce_task *t, const int capped, const int mode, double rho, T x_y,
-                                         T kept_y, T m, const ok_ce_row *row, T *g_y) {
+OK_INLINE double DT_NAME(ce_target_term)(const ok_rows_task *t, const int capped, const int mode, double rho, real_t x_y,
+                                         real_t kept_y, real_t m, const ok_ce_row *row, real_t *g_y) {
     const double own = t->keep * rho;
-    const T d_y = capped ? (T)((T)t->softcap * kept_y - m) : (T)(x_y - m);
+    const real_t d_y = capped ? (real_t)((real_t)t->softcap * kept_y - m) : (real_t)(x_y - m);
     const double e_y = capped ? exp((double)d_y) : (double)kept_y;
     const double chain = capped ? 1.0 - (double)kept_y * (double)kept_y : 1.0;
     const double a_y = mode == OK_CE_CLASS_SMOOTH ? t->eps_over_c * rho : 0.0;
-    *g_y = (T)((e_y * row->alpha - t->scale * (a_y + own)) * chain);
+    *g_y = (real_t)((e_y * row->alpha - t->scale * (a_y + own)) * chain);
     return own * (row->log_s - (double)d_y);
 }
 
@@ -231,23 +225,23 @@ OK_INLINE double DT_NAME(ce_target_term)(const ok_ce_task *t, const int capped, 
  * sum, log) overlap in the processor instead of running one after another.
  * For short rows that is most of the time. Writes or sums the losses.
  */
-OK_INLINE double DT_NAME(ce_row_group)(const ok_ce_task *t, const int capped, const int mode, size_t i0,
+OK_INLINE double DT_NAME(ce_row_group)(const ok_rows_task *t, const int capped, const int mode, size_t i0,
                                        size_t count) {
     const size_t c = t->c;
-    const T *w = (const T *)t->weight;
-    const T cap = (T)t->softcap;
+    const real_t *w = (const real_t *)t->weight;
+    const real_t cap = (real_t)t->softcap;
     int64_t y[CE_GROUP];
     int live[CE_GROUP];
     /* A row of one vector keeps pass 2's values here, not in g: the masked
      * store of one short row and the masked load of the next would overlap
      * (their vectors span the neighbour's elements), which stalls the load
      * until the store is written back. */
-    V kept[CE_GROUP];
-    const int one_vector = c <= (size_t)W;
+    vec_t kept[CE_GROUP];
+    const int one_vector = c <= (size_t)LANES;
     double rho[CE_GROUP], s[CE_GROUP], spread[CE_GROUP], ad[CE_GROUP];
-    T m[CE_GROUP], x_y[CE_GROUP];
+    real_t m[CE_GROUP], x_y[CE_GROUP];
     for (size_t r = 0; r < count; r++) {
-        const T *x = (const T *)t->logits + (i0 + r) * c;
+        const real_t *x = (const real_t *)t->logits + (i0 + r) * c;
         live[r] = 1, rho[r] = 1.0, y[r] = 0, x_y[r] = 0;
         if (mode != OK_CE_PROBS) {
             y[r] = ok_target_at(t, i0 + r);
@@ -263,49 +257,49 @@ OK_INLINE double DT_NAME(ce_row_group)(const ok_ce_task *t, const int capped, co
         size_t at = (i0 + r) * c;
         /* A long row (a group of one) prefetches the next: see ce_row_exp. */
         int ahead = count == 1 && i0 + 1 < t->n;
-        DT_NAME(ce_sums) sums = DT_NAME(ce_row_exp)(t, capped, mode, (const T *)t->logits + at, (T *)t->grad + at,
-                                                    mode == OK_CE_PROBS ? (const T *)t->target + at : NULL,
-                                                    vset1(m[r]), ahead ? (const T *)t->logits + at + c : NULL,
-                                                    ahead ? (T *)t->grad + at + c : NULL,
+        DT_NAME(ce_sums) sums = DT_NAME(ce_row_exp)(t, capped, mode, (const real_t *)t->logits + at, (real_t *)t->grad + at,
+                                                    mode == OK_CE_PROBS ? (const real_t *)t->target + at : NULL,
+                                                    vset1(m[r]), ahead ? (const real_t *)t->logits + at + c : NULL,
+                                                    ahead ? (real_t *)t->grad + at + c : NULL,
                                                     one_vector ? &kept[r] : NULL);
         s[r] = vacc_sum(sums.s);
         ad[r] = vacc_sum(sums.ad);
         /* The vector part of the target weights, sum_k a_k: the smoothing's
-         * (eps/C) W, or the probabilities'; the class target's own term apart. */
+         * (eps/C) sum_k w_k, or the probabilities'; the class target's own term apart. */
         spread[r] = mode == OK_CE_PROBS ? vacc_sum(sums.mass) : t->eps_over_c * t->weight_sum;
     }
     double total = 0.0;
     for (size_t r = 0; r < count; r++) {
-        T *g = (T *)t->grad + (i0 + r) * c;
+        real_t *g = (real_t *)t->grad + (i0 + r) * c;
         double loss = 0.0;
         if (!live[r]) {
-            DT_NAME(ce_zero_row)(g, c);
+            DT_NAME(rows_zero)(g, c);
         } else {
             double own = mode == OK_CE_PROBS ? 0.0 : t->keep * rho[r];
             ok_ce_row row = ok_ce_row_stats(t, (double)m[r], s[r], spread[r] + own, rho[r]);
-            T kept_y = 0;
+            real_t kept_y = 0;
             if (mode != OK_CE_PROBS) {
-                T lanes[W];
+                real_t lanes[LANES];
                 if (one_vector) vstore(lanes, kept[r]);
                 kept_y = one_vector ? lanes[y[r]] : g[y[r]];
             }
-            DT_NAME(ce_row_grad)(t, capped, mode, g, mode == OK_CE_PROBS ? (const T *)t->target + (i0 + r) * c : NULL,
-                                 vset1(m[r]), vset1((T)row.alpha), one_vector ? &kept[r] : NULL);
+            DT_NAME(ce_row_grad)(t, capped, mode, g, mode == OK_CE_PROBS ? (const real_t *)t->target + (i0 + r) * c : NULL,
+                                 vset1(m[r]), vset1((real_t)row.alpha), one_vector ? &kept[r] : NULL);
             /* sum_k a_k (lse - x'_k) = sum_k a_k (log s - d_k) */
             loss = (mode == OK_CE_CLASS ? 0.0 : spread[r] * row.log_s - ad[r]) + ok_ce_z_term(t, rho[r], row.lse);
             if (mode != OK_CE_PROBS)
                 loss += DT_NAME(ce_target_term)(t, capped, mode, rho[r], x_y[r], kept_y, m[r], &row, g + y[r]);
         }
         if (t->loss)
-            ((T *)t->loss)[i0 + r] = (T)loss;
+            ((real_t *)t->loss)[i0 + r] = (real_t)loss;
         else
             total += loss;
     }
     return total;
 }
 
-OK_INLINE double DT_NAME(ce_rows)(const ok_ce_task *t, const int capped, const int mode, size_t begin, size_t end) {
-    const size_t group = t->c * sizeof(T) <= CE_GROUP_BYTES ? CE_GROUP : 1;
+OK_INLINE double DT_NAME(ce_rows)(const ok_rows_task *t, const int capped, const int mode, size_t begin, size_t end) {
+    const size_t group = t->c * sizeof(real_t) <= CE_GROUP_BYTES ? CE_GROUP : 1;
     double sum = 0.0;
     for (size_t i = begin; i < end; i += group)
         sum += DT_NAME(ce_row_group)(t, capped, mode, i, end - i < group ? end - i : group);
@@ -318,23 +312,23 @@ OK_INLINE double DT_NAME(ce_rows)(const ok_ce_task *t, const int capped, const i
  * losses, or each written to t->loss. The lanes of every vector are
  * `lanes` samples; the class axis is walked with stride inner. The vector
  * passes leave the class target's own term out of a_k, as the rows do: a
- * lane cannot match its class index in T (a float32 holds integers exactly
+ * lane cannot match its class index in real_t (a float32 holds integers exactly
  * only up to 2^24), and the target's gradient entry must be finished in
  * double anyway. ce_target_term adds it per lane. */
-OK_INLINE double DT_NAME(ce_columns)(const ok_ce_task *t, const int capped, const int mode, size_t n, size_t d0,
+OK_INLINE double DT_NAME(ce_columns)(const ok_rows_task *t, const int capped, const int mode, size_t n, size_t d0,
                                      size_t lanes) {
     const size_t c = t->c, inner = t->inner, first = n * inner + d0;
-    const T *x = (const T *)t->logits + n * c * inner + d0;
-    T *g = (T *)t->grad + n * c * inner + d0;
-    const T *tp = mode == OK_CE_PROBS ? (const T *)t->target + n * c * inner + d0 : NULL;
-    const T *w = (const T *)t->weight;
-    const T cap = (T)t->softcap;
+    const real_t *x = (const real_t *)t->logits + n * c * inner + d0;
+    real_t *g = (real_t *)t->grad + n * c * inner + d0;
+    const real_t *tp = mode == OK_CE_PROBS ? (const real_t *)t->target + n * c * inner + d0 : NULL;
+    const real_t *w = (const real_t *)t->weight;
+    const real_t cap = (real_t)t->softcap;
     /* Per lane: whether the sample counts, its class target y, row weight
      * rho and x_y (read before pass 2 may overwrite it). */
-    T live[W], x_y[W];
-    int64_t y[W];
-    double rho[W];
-    for (size_t l = 0; l < (size_t)W; l++) {
+    real_t live[LANES], x_y[LANES];
+    int64_t y[LANES];
+    double rho[LANES];
+    for (size_t l = 0; l < (size_t)LANES; l++) {
         live[l] = 0, x_y[l] = 0, y[l] = 0, rho[l] = 0.0;
         if (l >= lanes) continue;
         if (mode == OK_CE_PROBS) {
@@ -348,17 +342,17 @@ OK_INLINE double DT_NAME(ce_columns)(const ok_ce_task *t, const int capped, cons
         x_y[l] = x[(size_t)y[l] * inner + l];
     }
     /* pass 1 */
-    V m = vset1((T)-INFINITY), tc;
-    for (size_t k = 0; k < c; k++) m = vmax(m, vld(x + k * inner, lanes));
+    vec_t m = vset1((real_t)-INFINITY), tc;
+    for (size_t k = 0; k < c; k++) m = vmaxb(m, vld(x + k * inner, lanes));
     m = DT_NAME(ce_cap_max)(m, capped, cap);
     /* pass 2 */
-    VA s = vacc_zero(), mass = vacc_zero(), ad = vacc_zero();
+    acc_t s = vacc_zero(), mass = vacc_zero(), ad = vacc_zero();
     for (size_t k = 0; k < c; k++) {
-        V d = vsub(DT_NAME(ce_load)(x + k * inner, lanes, capped, cap, &tc), m);
-        V e = ce_exp(d);
+        vec_t d = vsub(DT_NAME(ce_load)(x + k * inner, lanes, capped, cap, &tc), m);
+        vec_t e = ce_exp(d);
         s = vacc_add(s, e);
         if (mode != OK_CE_CLASS) {
-            V a = DT_NAME(ce_weights)(t, mode, NULL, tp ? tp + k * inner : NULL, lanes);
+            vec_t a = DT_NAME(ce_weights)(t, mode, NULL, tp ? tp + k * inner : NULL, lanes);
             if (w) a = vmul(a, vset1(w[k]));
             if (mode == OK_CE_PROBS) mass = vacc_add(mass, a);
             ad = vacc_add(ad, vmul(a, d));
@@ -366,33 +360,33 @@ OK_INLINE double DT_NAME(ce_columns)(const ok_ce_task *t, const int capped, cons
         vst(g + k * inner, DT_NAME(ce_kept)(capped, e, tc), lanes);
     }
     /* per sample, as ce_row_group; kept_y: what pass 2 kept at the target */
-    T mv[W], alpha[W], kept_y[W];
-    double sv[W], massv[W], adv[W], loss[W];
-    ok_ce_row row[W];
+    real_t mv[LANES], alpha[LANES], kept_y[LANES];
+    double sv[LANES], massv[LANES], adv[LANES], loss[LANES];
+    ok_ce_row row[LANES];
     vstore(mv, m);
     vacc_store(sv, s);
     vacc_store(massv, mass);
     vacc_store(adv, ad);
-    for (size_t l = 0; l < (size_t)W; l++) {
+    for (size_t l = 0; l < (size_t)LANES; l++) {
         alpha[l] = 0, loss[l] = 0.0, kept_y[l] = 0, row[l] = (ok_ce_row){0.0, 0.0, 0.0};
         if (!live[l]) continue;
         double spread = mode == OK_CE_PROBS ? massv[l] : t->eps_over_c * t->weight_sum;
         double own = mode == OK_CE_PROBS ? 0.0 : t->keep * rho[l];
         if (mode != OK_CE_PROBS) kept_y[l] = g[(size_t)y[l] * inner + l];
         row[l] = ok_ce_row_stats(t, (double)mv[l], sv[l], spread + own, rho[l]);
-        alpha[l] = (T)row[l].alpha;
+        alpha[l] = (real_t)row[l].alpha;
         loss[l] = (mode == OK_CE_CLASS ? 0.0 : spread * row[l].log_s - adv[l]) + ok_ce_z_term(t, rho[l], row[l].lse);
     }
     /* pass 3 */
-    const V valpha = vload(alpha);
-    const M counts = vgt(vload(live), vzero());
+    const vec_t valpha = vload(alpha);
+    const mask_t counts = vgt(vload(live), vzero());
     for (size_t k = 0; k < c; k++) {
-        V a = vzero();
+        vec_t a = vzero();
         if (mode != OK_CE_CLASS) {
             a = DT_NAME(ce_weights)(t, mode, NULL, tp ? tp + k * inner : NULL, lanes);
             if (w) a = vmul(a, vset1(w[k]));
         }
-        V grad = DT_NAME(ce_grad)(t, capped, mode != OK_CE_CLASS, vld(g + k * inner, lanes), m, valpha, a);
+        vec_t grad = DT_NAME(ce_grad)(t, capped, mode != OK_CE_CLASS, vld(g + k * inner, lanes), m, valpha, a);
         vst(g + k * inner, vselect(counts, grad, vzero()), lanes);
     }
     double sum = 0.0;
@@ -401,43 +395,34 @@ OK_INLINE double DT_NAME(ce_columns)(const ok_ce_task *t, const int capped, cons
             loss[l] += DT_NAME(ce_target_term)(t, capped, mode, rho[l], x_y[l], kept_y[l], mv[l], &row[l],
                                                g + (size_t)y[l] * inner + l);
         if (t->loss)
-            ((T *)t->loss)[first + l] = (T)loss[l];
+            ((real_t *)t->loss)[first + l] = (real_t)loss[l];
         else
             sum += loss[l];
     }
     return sum;
 }
 
-/* The run of samples from p (< end) that share n, at most W along inner:
- * sample (n, d) and the run's length. */
-OK_INLINE size_t DT_NAME(ce_run_at)(const ok_ce_task *t, size_t p, size_t end, size_t *n, size_t *d) {
-    *n = p / t->inner, *d = p % t->inner;
-    size_t lanes = t->inner - *d;
-    if (lanes > (size_t)W) lanes = W;
-    return lanes < end - p ? lanes : end - p;
-}
-
 /* Samples [begin, end) of an (N, C, inner) task, in runs along inner. */
-OK_INLINE double DT_NAME(ce_column_runs)(const ok_ce_task *t, const int capped, const int mode, size_t begin,
+OK_INLINE double DT_NAME(ce_column_runs)(const ok_rows_task *t, const int capped, const int mode, size_t begin,
                                          size_t end) {
     double sum = 0.0;
     for (size_t p = begin, n, d, lanes; p < end; p += lanes) {
-        lanes = DT_NAME(ce_run_at)(t, p, end, &n, &d);
+        lanes = DT_NAME(rows_run_at)(t, p, end, &n, &d);
         sum += DT_NAME(ce_columns)(t, capped, mode, n, d, lanes);
     }
     return sum;
 }
 
-OK_INLINE double DT_NAME(ce_run)(const ok_ce_task *t, const int capped, const int mode, size_t begin, size_t end) {
+OK_INLINE double DT_NAME(ce_run)(const ok_rows_task *t, const int capped, const int mode, size_t begin, size_t end) {
     return t->inner == 1 ? DT_NAME(ce_rows)(t, capped, mode, begin, end)
                          : DT_NAME(ce_column_runs)(t, capped, mode, begin, end);
 }
 
 /* Samples [begin, end) of a cross-entropy task: their loss sum. */
 static double DT_NAME(cross_entropy_block)(const void *task, size_t begin, size_t end) {
-    const ok_ce_task k = *(const ok_ce_task *)task, *t = &k; /* a local copy: no reloads */
+    const ok_rows_task k = *(const ok_rows_task *)task, *t = &k; /* a local copy: no reloads */
     const int capped = t->softcap > 0;
-    const int mode = t->target_kind == OK_TARGET_PROBS ? OK_CE_PROBS
+    const int mode = t->target_kind == OK_LABELS_PROBS ? OK_CE_PROBS
                      : t->eps_over_c > 0               ? OK_CE_CLASS_SMOOTH
                                                        : OK_CE_CLASS;
 #define OK_CE_CASE(cap, md) \

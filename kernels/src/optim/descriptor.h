@@ -1,0 +1,49 @@
+/*
+ * What describes an optimizer to the rest of the library (optim.c, the
+ * binding through the public accessors of optkern/optim.h, and its tests):
+ * one ok_optimizer per optimizer, defined in optim/<name>.h beside the
+ * struct of per-step coefficients its kernel body (optim/<name>-inl.h) reads.
+ *
+ * Every optimizer's task has the same stream order: the parameter, its
+ * gradient (the one stream only read), then its states in the order of
+ * `states`. The coefficients are everything that depends only on the
+ * hyperparameters and the step count, derived once per call in double by
+ * `prepare` (the host side) so that kernels do per-element work only;
+ * kernels round them to the variant's real_t.
+ */
+#ifndef OPTKERN_OPTIM_DESCRIPTOR_H
+#define OPTKERN_OPTIM_DESCRIPTOR_H
+
+#include <stddef.h>
+
+#include "optkern/optim.h"
+
+enum { OK_OPT_PARAM = 0, OK_OPT_GRAD = 1, OK_OPT_STATE = 2 };
+
+/* Weight decay, as the kernels apply it. */
+enum { OK_WD_NONE = 0, OK_WD_COUPLED = 1, OK_WD_DECOUPLED = 2 };
+
+struct ok_optimizer {
+    const char *name;           /* the C name: ok_<name>, ok_<name>_hparams */
+    int kernel;                 /* its row of the kernel table (OK_OPT_<name>) */
+    size_t hparams_size;        /* sizeof(ok_<name>_hparams) */
+    size_t n_fields;            /* the members of ok_<name>_hparams */
+    const ok_field *fields;
+    size_t n_states;            /* its state streams, torch's names */
+    const char *const *states;
+    size_t coeffs_size;         /* sizeof its coefficient struct */
+    /* OK_SUCCESS or OK_ERR_HYPERPARAMETER; hp is not NULL. */
+    ok_status (*check)(const void *hp);
+    /* The coefficients of a checked set. */
+    void (*prepare)(const void *hp, void *coeffs);
+    /* Bit k set: states[k] must be present for a tensor using set hp. */
+    unsigned (*required)(const void *hp);
+};
+
+/* A field of hyperparameter struct `type`, for an ok_optimizer's table. */
+#define OK_FIELD(type, member, kind) {#member, kind, offsetof(type, member)}
+
+/* The table length of a static array. */
+#define OK_COUNT_OF(a) (sizeof(a) / sizeof((a)[0]))
+
+#endif /* OPTKERN_OPTIM_DESCRIPTOR_H */

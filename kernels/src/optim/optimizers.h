@@ -1,0 +1,30 @@
+/*
+ * The optimizers: one row each. An optimizer is its descriptor,
+ * optim/<name>.h (coefficients, hyperparameter fields, states and which of
+ * them a set needs), its kernel body, optim/<name>-inl.h, and three lines
+ * here: the descriptor's include, the body's include and its OK_OPTIMIZERS
+ * entry, from which the kernel tables and the registry are built.
+ *
+ * Included once per translation unit for the descriptors and, with
+ * OK_VARIANT set (target/bodies-inl.h), once per kernel variant for the
+ * bodies.
+ */
+#ifndef OPTKERN_OPTIM_OPTIMIZERS_H
+#define OPTKERN_OPTIM_OPTIMIZERS_H
+
+#define OK_OPTIMIZERS(X) X(sgd) X(adam)
+
+/* OK_OPT_<name>: the optimizer's row of the kernel tables. */
+#define OK_OPT_ENUM(name) OK_OPT_##name,
+enum { OK_OPTIMIZERS(OK_OPT_ENUM) OK_OPTIMIZER_COUNT };
+#undef OK_OPT_ENUM
+
+#include "optim/sgd.h"
+#include "optim/adam.h"
+
+#endif /* OPTKERN_OPTIM_OPTIMIZERS_H */
+
+#ifdef OK_VARIANT
+#include "optim/sgd-inl.h"
+#include "optim/adam-inl.h"
+#endif

@@ -1,0 +1,18 @@
+/*
+ * Every kernel body, in the order they build on one another, for the
+ * current variant: kernels_target.c includes this once per variant after
+ * setting OK_VARIANT. Each body is listed here once.
+ */
+#include "target/dtype.h"
+
+#include "target/vmath-inl.h"   /* exp, log, log1p, tanh: the loss bodies use them */
+#include "optim/optimizers.h"   /* every optimizer's body */
+#include "loss/regression-inl.h"
+#include "loss/kl_div-inl.h"
+#include "loss/bce_with_logits-inl.h"
+#include "loss/elementwise-inl.h" /* the loop over the formulas above */
+#include "loss/rows-inl.h"        /* what the row losses share */
+#include "loss/cross_entropy-inl.h"
+#include "loss/nll-inl.h"
+#include "target/roofline-inl.h"
+#include "target/probes-inl.h"

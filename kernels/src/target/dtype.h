@@ -1,0 +1,139 @@
+/*
+ * The names kernel bodies are written with, mapped onto one kernel variant
+ * (variants.h). kernels_target.c sets OK_VARIANT and includes this header and
+ * then bodies-inl.h, once per variant; through simd.h each target compiles
+ * them all again. So a body is written once and compiled for every
+ * (target, variant) pair.
+ *
+ * Compute types, the arithmetic of the variant:
+ *   real_t    the element type arithmetic runs in (float, double);
+ *             OK_REAL_BITS its width (32, 64)
+ *   vec_t     a vector of LANES real_t; mask_t a lane mask; acc_t a vector
+ *             of double accumulators (vacc_*)
+ *   DT_NAME(f) the variant's name for f: f_f32, f_f64
+ *   v<op>     the simd.h operation <op> on vec_t (vadd, vfma, vmaxn, ...);
+ *             m<op> on mask_t (mand, mfirst)
+ *
+ * Storage types, what the arrays hold, each converted to and from real_t as
+ * it is loaded and stored (a bfloat16 variant widens on load and rounds on
+ * store; the float32 and float64 variants store real_t itself):
+ *   param_t, grad_t, state_t   an optimizer's parameter, gradient and states:
+ *                              vld_param / vst_param, vld_grad,
+ *                              vld_state / vst_state move `lanes` of them
+ *   store_t                    the arrays of a loss: vld / vst
+ * Bodies declare their array pointers with these types and never assume
+ * that storage is real_t.
+ */
+#include "variants.h"
+
+#define OK_PASTE_(a, b) a##_##b
+#define OK_PASTE(a, b) OK_PASTE_(a, b)
+
+#undef real_t
+#undef OK_REAL_BITS
+#undef vec_t
+#undef mask_t
+#undef acc_t
+#undef LANES
+#undef DT_NAME
+#undef OK_VEC
+#undef OK_MASK
+#undef param_t
+#undef grad_t
+#undef state_t
+#undef store_t
+
+#if OK_VARIANT == OK_VARIANT_F32
+#define real_t float
+#define OK_REAL_BITS 32
+#define vec_t vf32
+#define mask_t mf32
+#define acc_t vf32_acc
+#define LANES VF32_WIDTH
+#define OK_VEC(op) vf32_##op
+#define OK_MASK(op) mf32_##op
+#define DT_NAME(f) OK_PASTE(f, f32)
+#define param_t float
+#define grad_t float
+#define state_t float
+#define store_t float
+#elif OK_VARIANT == OK_VARIANT_F64
+#define real_t double
+#define OK_REAL_BITS 64
+#define vec_t vf64
+#define mask_t mf64
+#define acc_t vf64_acc
+#define LANES VF64_WIDTH
+#define OK_VEC(op) vf64_##op
+#define OK_MASK(op) mf64_##op
+#define DT_NAME(f) OK_PASTE(f, f64)
+#define param_t double
+#define grad_t double
+#define state_t double
+#define store_t double
+#else
+#error "OK_VARIANT must name a row of OK_VARIANTS (variants.h)"
+#endif
+
+/* The operations, by generic name. OK_VEC and OK_MASK are expanded where a
+ * body uses them, so these hold for whichever variant is current. */
+#ifndef OPTKERN_DTYPE_OPS
+#define OPTKERN_DTYPE_OPS
+#define vload OK_VEC(load)
+#define vstore OK_VEC(store)
+#define vload_part OK_VEC(load_part)
+#define vstore_part OK_VEC(store_part)
+#define vload_fill OK_VEC(load_fill)
+#define vset1 OK_VEC(set1)
+#define vzero OK_VEC(zero)
+#define vadd OK_VEC(add)
+#define vsub OK_VEC(sub)
+#define vmul OK_VEC(mul)
+#define vdiv OK_VEC(div)
+#define vsqrt OK_VEC(sqrt)
+#define vfma OK_VEC(fma)
+#define vfnma OK_VEC(fnma)
+#define vneg OK_VEC(neg)
+#define vabs OK_VEC(abs)
+#define vmaxn OK_VEC(maxn)
+#define vmaxb OK_VEC(maxb)
+#define vclamp OK_VEC(clamp)
+#define vcopysign OK_VEC(copysign)
+#define vround OK_VEC(round)
+#define vldexp OK_VEC(ldexp)
+#define vfrexp OK_VEC(frexp)
+#define vhmax OK_VEC(hmax)
+#define vlt OK_VEC(lt)
+#define vle OK_VEC(le)
+#define vgt OK_VEC(gt)
+#define veq OK_VEC(eq)
+#define vselect OK_VEC(select)
+#define vacc_zero OK_VEC(acc_zero)
+#define vacc_add OK_VEC(acc_add)
+#define vacc_sum OK_VEC(acc_sum)
+#define vacc_store OK_VEC(acc_store)
+#define mand OK_MASK(and)
+#define mfirst OK_MASK(first)
+
+/* Load or store `lanes` real_t: a full vector when lanes == LANES (a
+ * constant in the main loops, so the test folds away), a masked part
+ * otherwise (vld: the other lanes 0; vld_fill: the other lanes f). */
+#define vld(p, lanes) ((lanes) == (size_t)LANES ? vload(p) : vload_part((p), (lanes)))
+#define vld_fill(p, lanes, f) ((lanes) == (size_t)LANES ? vload(p) : vload_fill((p), (lanes), (f)))
+#define vst(p, v, lanes) ((lanes) == (size_t)LANES ? vstore((p), (v)) : vstore_part((p), (v), (lanes)))
+/* Prefetch a stream ahead of the element about to be processed. */
+#define vprefetch(p) OK_PREFETCH(p)
+#endif
+
+/* The optimizer streams: in the float32 and float64 variants each is stored
+ * as real_t. A variant with another storage converts here. */
+#undef vld_param
+#undef vst_param
+#undef vld_grad
+#undef vld_state
+#undef vst_state
+#define vld_param vld
+#define vst_param vst
+#define vld_grad vld
+#define vld_state vld
+#define vst_state vst

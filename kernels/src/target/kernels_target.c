@@ -1,0 +1,37 @@
+/*
+ * Every kernel body, compiled for one target. CMake builds this file once per
+ * target with OK_TARGET_<NAME> and that target's -m flags; it defines the
+ * table ok_kernels_<name> that runtime.c selects from. The bodies are
+ * compiled once per kernel variant (variants.h).
+ */
+#include "target/simd.h"
+
+#include "kernel_table.h"
+#include "loss/tasks.h"
+#include "optkern/internal/testing.h"
+
+#define OK_VARIANT OK_VARIANT_F32
+#include "target/bodies-inl.h"
+#undef OK_VARIANT
+#define OK_VARIANT OK_VARIANT_F64
+#include "target/bodies-inl.h"
+#undef OK_VARIANT
+
+/* {f_f32, f_f64}: one entry per variant. */
+#define OK_VARIANT_FN(f, variant) f##_##variant,
+#define OK_PER_VARIANT(f) {OK_FOR_VARIANTS(OK_VARIANT_FN, f)}
+#define OK_OPTIMIZER_ROW(name) [OK_OPT_##name] = OK_PER_VARIANT(name##_span),
+
+const ok_kernel_table OK_PASTE(ok_kernels, OK_TARGET_NAME) = {
+    .optimizer = {OK_OPTIMIZERS(OK_OPTIMIZER_ROW)},
+    .elementwise_loss = OK_PER_VARIANT(ew_block),
+    .sum = OK_PER_VARIANT(sum_block),
+    .cross_entropy = OK_PER_VARIANT(cross_entropy_block),
+    .nll_loss = OK_PER_VARIANT(nll_block),
+    .testing = {
+        .roofline = OK_PER_VARIANT(roofline_span),
+        .vmath = OK_PER_VARIANT(vmath_eval),
+        .simd_probe = OK_PER_VARIANT(simd_probe),
+        .simd_width = {VF32_WIDTH, VF64_WIDTH},
+    },
+};

@@ -1,0 +1,94 @@
+"""The one path every optimizer update takes.
+
+An optimizer class's step() and its functional form (optkern.functional)
+both end here: they check their hyperparameters, then hand this module the
+tensors, the state lists and one hyperparameter dict per param group (the
+fields of the C hyperparameter struct, optkern/optim.h), and it makes the
+one C call. The C library describes each optimizer by data (optkern._core
+.kinds(): its hyperparameter fields, its states, which states a set needs),
+so nothing here is written per optimizer.
+
+A set's "phase" is the one field that may differ between the tensors of a
+group: "step" (the number of the step being taken, from 1: Adam's bias
+corrections) or "first_step" (1 for a tensor whose state is created by this
+step: SGD's momentum buffer becomes a copy of the gradient).
+"""
+
+import numbers
+
+import numpy as np
+
+from optkern import _core
+
+__all__ = ["kind", "hyperparameter_sets", "required_states", "run", "as_list", "step_phase"]
+
+_PHASE_BITS = 40
+
+
+def kind(name):
+    """The C library's description of optimizer `name` ("sgd", "adam")."""
+    return _core.kinds()[name]
+
+
+def required_states(kind, group, phase_field):
+    """The states a tensor of a param group needs ({field: value} without
+    its phase): the C descriptor's rule, asked with a placeholder phase."""
+    if phase_field is not None:
+        group = {**group, phase_field: 1}
+    return kind.required_states(group)
+
+
+def hyperparameter_sets(groups, phase_field=None, phase=None, group_of=None, present=None):
+    """The hyperparameter sets of one C call, and the set of each tensor.
+
+    groups     one dict per param group: the C fields but the phase
+    phase      None (no phase field), one value per group (a list), or one
+               per tensor (an int64 array)
+    group_of   uint32 array, the group of each tensor (None: one group)
+    present    bool array, the tensors that take part (None: all)
+
+    Returns (sets, hp_index): one set per (group, phase) pair in use, and a
+    uint32 array of each tensor's set (None when there is one set).
+    """
+    if phase is None or isinstance(phase, list):
+        sets = [dict(g) if phase is None else {**g, phase_field: p} for g, p in zip(groups, phase or groups)]
+        return sets, (None if len(sets) == 1 else group_of)
+    n = len(phase)
+    idx = np.arange(n) if present is None else np.flatnonzero(present)
+    group = np.zeros(n, dtype=np.int64) if group_of is None else group_of.astype(np.int64)
+    key = (group[idx] << _PHASE_BITS) | phase[idx]
+    uniq, inverse = np.unique(key, return_inverse=True)
+    low = (1 << _PHASE_BITS) - 1
+    sets = [{**groups[k >> _PHASE_BITS], phase_field: k & low} for k in uniq.tolist()]
+    hp_index = np.zeros(n, dtype=np.uint32)
+    hp_index[idx] = inverse.reshape(-1)
+    return sets, hp_index
+
+
+def run(kind, params, grads, states, sets, hp_index=None, written=None):
+    """One C call: states is {state name: list, StateTable or None}; a
+    state missing from it is absent for every tensor."""
+    _core.step(kind, params, grads, tuple(states.get(name) for name in kind.states), sets, hp_index, written)
+
+
+def as_list(items, name):
+    """A functional form's list argument, as a list (TypeError for an array
+    or a non-sequence)."""
+    if isinstance(items, np.ndarray) or not hasattr(items, "__len__"):
+        raise TypeError(f"{name} must be a sequence of arrays (a list), not {type(items).__name__}")
+    return items if type(items) is list else list(items)
+
+
+def step_phase(step, n):
+    """A functional form's `step` (the number of the step being taken, an
+    int or one per tensor) as a phase for hyperparameter_sets."""
+    if isinstance(step, numbers.Integral) and not isinstance(step, bool):
+        if step < 1:
+            raise ValueError(f"step must be >= 1 (the number of the step being taken), got {step}")
+        return [int(step)]
+    steps = np.asarray(step)
+    if steps.shape != (n,) or not np.issubdtype(steps.dtype, np.integer):
+        raise ValueError(f"step must be an int or a sequence of {n} ints, one per parameter")
+    if n and steps.min() < 1:
+        raise ValueError("every step must be >= 1 (the number of the step being taken)")
+    return steps.astype(np.int64)
