@@ -1,21 +1,115 @@
-"""The optimizer configurations every optimizer test runs through."""
+"""The optimizers every optimizer test runs through: one record each.
 
-CASES = [
-    ("SGD", {}),
-    ("SGD", {"lr": 0.1, "momentum": 0.9}),
-    ("SGD", {"lr": 0.1, "momentum": 0.9, "dampening": 0.3, "weight_decay": 0.01}),
-    ("SGD", {"lr": 0.1, "momentum": 0.8, "nesterov": True, "maximize": True}),
-    ("SGD", {"lr": 0.05, "weight_decay": 0.1, "maximize": True}),
-    ("Adam", {}),
-    ("Adam", {"lr": 0.01, "weight_decay": 0.1}),
-    ("Adam", {"lr": 0.01, "betas": (0.8, 0.99), "eps": 1e-6, "amsgrad": True}),
-    ("Adam", {"lr": 0.01, "maximize": True, "weight_decay": 0.05, "decoupled_weight_decay": True}),
-    ("Adam", {"lr": 0.01, "betas": (0.0, 0.5), "amsgrad": True, "maximize": True}),
-    ("AdamW", {}),
-    ("AdamW", {"lr": 0.01, "weight_decay": 0.1, "amsgrad": True}),
+A record names the optimizer (optkern.<name>, torch.optim.<name> and its
+functional form), its float64 reference rule (reference.py), the keyword
+arguments under which it keeps every one of its states, and the
+configurations the tests run. The suites iterate over these records and
+never branch on a name, so an optimizer with a record is tested everywhere,
+and test_every_optimizer_has_a_record fails for one without.
+"""
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+import optkern
+import reference
+from optkern.optim import _engine
+
+
+@dataclass(frozen=True)
+class Record:
+    name: str                 # optkern.<name> and torch.optim.<name>
+    rule: object              # its float64 reference rule (reference.py)
+    all_states: dict          # kwargs under which every state exists
+    configs: list = field(default_factory=list)
+    # (kwargs, message): hyperparameters torch refuses, with its message
+    bad_hparams: list = field(default_factory=list)
+    torch_fused: bool = False  # torch has a fused CPU kernel for it
+
+    @property
+    def cls(self):
+        return getattr(optkern, self.name)
+
+    @property
+    def states(self):
+        """Torch's names of its state arrays."""
+        return _engine.kind(self.cls._kind).states
+
+    def run_functional(self, params, grads_by_step, **kwargs):
+        """Step its functional form (optkern.functional) over grads_by_step,
+        keeping the state lists as a caller of the functional form does:
+        None entries for state the first step creates, zeros otherwise."""
+        fn = self.functional
+        creates = self.cls._phase == "first_step"
+        states = [[None] * len(params) if creates else [np.zeros_like(p) for p in params] for _ in self.states]
+        for t, grads in enumerate(grads_by_step, start=1):
+            fn(params, grads, *states, **({"step": t} if self.cls._phase == "step" else {}), **kwargs)
+        return states
+
+    @property
+    def functional(self):
+        """Its functional form: optkern.functional.<name in lower case>_."""
+        return optkern.optim.functional_forms()[self.name.lower() + "_"]
+
+
+RECORDS = [
+    Record("SGD", reference.sgd, {"momentum": 0.9}, torch_fused=True, configs=[
+        {},
+        {"lr": 0.1, "momentum": 0.9},
+        {"lr": 0.1, "momentum": 0.9, "dampening": 0.3, "weight_decay": 0.01},
+        {"lr": 0.1, "momentum": 0.8, "nesterov": True, "maximize": True},
+        {"lr": 0.05, "weight_decay": 0.1, "maximize": True},
+    ], bad_hparams=[
+        ({"lr": -0.1}, "Invalid learning rate"),
+        ({"lr": float("nan")}, "Invalid learning rate"),
+        ({"momentum": -0.5}, "Invalid momentum value"),
+        ({"weight_decay": -1}, "Invalid weight_decay value"),
+        ({"nesterov": True}, "Nesterov momentum requires a momentum and zero dampening"),
+        ({"nesterov": True, "momentum": 0.9, "dampening": 0.1}, "Nesterov momentum requires"),
+    ]),
+    Record("Adam", reference.adam, {"amsgrad": True}, torch_fused=True, configs=[
+        {},
+        {"lr": 0.01, "weight_decay": 0.1},
+        {"lr": 0.01, "betas": (0.8, 0.99), "eps": 1e-6, "amsgrad": True},
+        {"lr": 0.01, "maximize": True, "weight_decay": 0.05, "decoupled_weight_decay": True},
+        {"lr": 0.01, "betas": (0.0, 0.5), "amsgrad": True, "maximize": True},
+    ], bad_hparams=[
+        ({"lr": -1e-3}, "Invalid learning rate"),
+        ({"lr": float("nan")}, "Invalid learning rate"),
+        ({"eps": -1e-8}, "Invalid epsilon value"),
+        ({"betas": (1.0, 0.999)}, "Invalid beta parameter at index 0"),
+        ({"betas": (-0.1, 0.9)}, "Invalid beta parameter at index 0"),
+        ({"betas": (0.9, 1.0)}, "Invalid beta parameter at index 1"),
+        ({"betas": (0.9, -0.1)}, "Invalid beta parameter at index 1"),
+        ({"betas": (0.9,)}, "betas must be a pair"),
+        ({"weight_decay": -0.1}, "Invalid weight_decay value"),
+        ({"weight_decay": float("nan")}, "Invalid weight_decay value"),
+    ]),
+    Record("AdamW", reference.adamw, {"amsgrad": True}, torch_fused=True, configs=[
+        {},
+        {"lr": 0.01, "weight_decay": 0.1, "amsgrad": True},
+    ], bad_hparams=[
+        ({"lr": float("nan")}, "Invalid learning rate"),
+        ({"weight_decay": -1e-2}, "Invalid weight_decay value"),
+    ]),
 ]
+
+# (record, kwargs): every configuration of every optimizer.
+CASES = [(record, kwargs) for record in RECORDS for kwargs in record.configs]
+# (record, kwargs, message): every refused hyperparameter of every optimizer.
+BAD_HPARAMS = [(record, kwargs, match) for record in RECORDS for kwargs, match in record.bad_hparams]
 
 
 def case_id(case):
-    name, kwargs = case
-    return name + "".join(f"-{k}={v}" for k, v in kwargs.items())
+    record, kwargs = case
+    return record.name + "".join(f"-{k}={v}" for k, v in kwargs.items())
+
+
+def record_id(record):
+    return record.name
+
+
+def bad_id(bad):
+    record, kwargs, _ = bad
+    return record.name + "".join(f"-{k}={v}" for k, v in kwargs.items())

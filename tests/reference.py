@@ -1,69 +1,62 @@
-"""float64 NumPy references of the optimizer rules (shared/spec/optimizers.md).
+"""float64 NumPy references of the optimizer rules (docs/optimizers.md).
 
-Each function takes float64 copies and returns the new values; they are
-written for clarity, straight from the formulas, with no attempt at speed.
+Each rule takes float64 arrays p and g and the parameter's state dict
+(torch's names, empty before the first step), updates the state in place
+and returns the new p. Written for clarity, straight from the formulas,
+with no attempt at speed.
 """
 
 import numpy as np
 
 
-def sgd(p, g, buf, *, lr=1e-3, momentum=0.0, dampening=0.0, weight_decay=0.0, nesterov=False, maximize=False):
-    """One SGD step: returns (p, buf); buf None means the first step."""
+def sgd(p, g, state, *, lr=1e-3, momentum=0.0, dampening=0.0, weight_decay=0.0, nesterov=False, maximize=False):
     g = -g if maximize else g
     if weight_decay != 0:
         g = g + weight_decay * p
     if momentum != 0:
+        buf = state.get("momentum_buffer")
         buf = g.copy() if buf is None else momentum * buf + (1 - dampening) * g
+        state["momentum_buffer"] = buf
         g = g + momentum * buf if nesterov else buf
-    return p - lr * g, buf
+    return p - lr * g
 
 
-def adam(p, g, m, v, vmax, step, *, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0, amsgrad=False,
-         maximize=False, decoupled_weight_decay=False):
-    """One Adam step numbered `step` (from 1): returns (p, m, v, vmax)."""
+def adam(p, g, state, *, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0, amsgrad=False, maximize=False,
+         decoupled_weight_decay=False):
     beta1, beta2 = betas
+    step = state["step"] = state.get("step", 0) + 1
+    m = state.get("exp_avg", np.zeros_like(p))
+    v = state.get("exp_avg_sq", np.zeros_like(p))
     g = -g if maximize else g
     if weight_decay != 0:
         if decoupled_weight_decay:
             p = p * (1 - lr * weight_decay)
         else:
             g = g + weight_decay * p
-    m = beta1 * m + (1 - beta1) * g
-    v = beta2 * v + (1 - beta2) * g * g
+    m = state["exp_avg"] = beta1 * m + (1 - beta1) * g
+    v = state["exp_avg_sq"] = beta2 * v + (1 - beta2) * g * g
     if amsgrad:
-        vmax = np.maximum(vmax, v)
-    denom = np.sqrt(vmax if amsgrad else v) / np.sqrt(1 - beta2**step) + eps
-    p = p - lr / (1 - beta1**step) * m / denom
-    return p, m, v, vmax
+        v = state["max_exp_avg_sq"] = np.maximum(state.get("max_exp_avg_sq", np.zeros_like(p)), v)
+    denom = np.sqrt(v) / np.sqrt(1 - beta2**step) + eps
+    return p - lr / (1 - beta1**step) * m / denom
 
 
-def adamw(p, g, m, v, vmax, step, *, weight_decay=1e-2, **kwargs):
-    return adam(p, g, m, v, vmax, step, weight_decay=weight_decay, decoupled_weight_decay=True, **kwargs)
+def adamw(p, g, state, *, weight_decay=1e-2, **kwargs):
+    return adam(p, g, state, weight_decay=weight_decay, decoupled_weight_decay=True, **kwargs)
 
 
 class Reference:
-    """A float64 reference optimizer over a list of arrays, stepped like optkern's."""
+    """A float64 reference optimizer over a list of arrays, stepped like
+    optkern's: rule is one of the functions above."""
 
-    def __init__(self, name, params, **hparams):
-        self.name = name
+    def __init__(self, rule, params, **hparams):
+        self.rule = rule
         self.params = [np.array(p, dtype=np.float64) for p in params]
         self.hparams = hparams
-        n = len(self.params)
-        self.buf = [None] * n
-        self.m = [np.zeros_like(p) for p in self.params]
-        self.v = [np.zeros_like(p) for p in self.params]
-        self.vmax = [np.zeros_like(p) for p in self.params]
-        self.steps = [0] * n
+        self.state = [{} for _ in params]
 
     def step(self, grads):
         for i, g in enumerate(grads):
-            if g is None:
-                continue
-            g = np.asarray(g, dtype=np.float64)
-            if self.name == "SGD":
-                self.params[i], self.buf[i] = sgd(self.params[i], g, self.buf[i], **self.hparams)
-            else:
-                self.steps[i] += 1
-                rule = adam if self.name == "Adam" else adamw
-                self.params[i], self.m[i], self.v[i], self.vmax[i] = rule(
-                    self.params[i], g, self.m[i], self.v[i], self.vmax[i], self.steps[i], **self.hparams)
+            if g is not None:
+                g = np.asarray(g, dtype=np.float64)
+                self.params[i] = self.rule(self.params[i], g, self.state[i], **self.hparams)

@@ -3,19 +3,18 @@
 import numpy as np
 import pytest
 
-import optkern
-from optim_cases import CASES, case_id
+from optim_cases import CASES, RECORDS, case_id, record_id
 
 # Large enough that the kernels do use several threads (the break-even
 # size is 16384 elements), with sizes that split at awkward places.
 SHAPES = [(65537,), (1,), (40000,), (3, 11, 1001), (17,), (0,), (100003,)]
 
 
-def train(name, kwargs, dtype, shapes, steps=3, make=None, seed=0):
+def train(cls, kwargs, dtype, shapes, steps=3, make=None, seed=0):
     rng = np.random.default_rng(seed)
     make = make or (lambda a: a)
     params = [make(rng.standard_normal(s).astype(dtype)) for s in shapes]
-    opt = getattr(optkern, name)(params, **kwargs)
+    opt = cls(params, **kwargs)
     for _ in range(steps):
         opt.step([make(rng.standard_normal(s).astype(dtype)) for s in shapes])
     return [p.copy() for p in params]
@@ -29,13 +28,13 @@ def assert_bitwise_equal(a, b):
 @pytest.mark.parametrize("case", CASES, ids=case_id)
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_one_and_two_threads_bitwise_equal(isa, num_threads, case, dtype):
-    name, kwargs = case
+    record, kwargs = case
     num_threads(1)
-    one = train(name, kwargs, dtype, SHAPES)
+    one = train(record.cls, kwargs, dtype, SHAPES)
     num_threads(2)
-    two = train(name, kwargs, dtype, SHAPES)
+    two = train(record.cls, kwargs, dtype, SHAPES)
     num_threads(3)  # more threads than cores, uneven split
-    three = train(name, kwargs, dtype, SHAPES)
+    three = train(record.cls, kwargs, dtype, SHAPES)
     assert_bitwise_equal(one, two)
     assert_bitwise_equal(one, three)
 
@@ -53,14 +52,16 @@ def unaligned(a):
 def test_unaligned_views_bitwise_equal(isa, case, dtype):
     """Arrays offset by one element give exactly the aligned result: every
     element goes through the same arithmetic wherever it lies."""
-    name, kwargs = case
+    record, kwargs = case
     shapes = [(1023,), (17,), (65537,), (3, 5, 7)]
-    aligned = train(name, kwargs, dtype, shapes)
-    offset = train(name, kwargs, dtype, shapes, make=unaligned)
+    aligned = train(record.cls, kwargs, dtype, shapes)
+    offset = train(record.cls, kwargs, dtype, shapes, make=unaligned)
     assert_bitwise_equal(aligned, offset)
 
 
-def test_repeated_runs_bitwise_equal(isa):
-    a = train("Adam", {"lr": 0.01, "amsgrad": True}, np.float32, SHAPES)
-    b = train("Adam", {"lr": 0.01, "amsgrad": True}, np.float32, SHAPES)
+@pytest.mark.parametrize("record", RECORDS, ids=record_id)
+def test_repeated_runs_bitwise_equal(isa, record):
+    kwargs = {"lr": 0.01, **record.all_states}
+    a = train(record.cls, kwargs, np.float32, SHAPES)
+    b = train(record.cls, kwargs, np.float32, SHAPES)
     assert_bitwise_equal(a, b)

@@ -4,14 +4,15 @@ import numpy as np
 import pytest
 
 import optkern
+from optim_cases import BAD_HPARAMS, RECORDS, bad_id, record_id
 from optkern import functional as F
 
 
-def trained(name="Adam", n=3, dtype=np.float32, **kwargs):
+def trained(cls=optkern.Adam, n=3, dtype=np.float32, **kwargs):
     """An optimizer with state, and a snapshot function of everything it owns."""
     rng = np.random.default_rng(0)
     params = [rng.standard_normal(s).astype(dtype) for s in [(10,), (4, 5), (7,)][:n]]
-    opt = getattr(optkern, name)(params, **kwargs)
+    opt = cls(params, **kwargs)
     opt.step([rng.standard_normal(p.shape).astype(dtype) for p in params])
 
     def snapshot():
@@ -45,11 +46,10 @@ BAD_GRADS = {
 }
 
 
-@pytest.mark.parametrize("name", ["SGD", "Adam", "AdamW"])
+@pytest.mark.parametrize("record", RECORDS, ids=record_id)
 @pytest.mark.parametrize("case", sorted(BAD_GRADS))
-def test_bad_grads_change_nothing(name, case):
-    kwargs = {"momentum": 0.9} if name == "SGD" else {"amsgrad": True}
-    opt, params, snapshot = trained(name, **kwargs)
+def test_bad_grads_change_nothing(record, case):
+    opt, params, snapshot = trained(record.cls, **record.all_states)
     error, match, make = BAD_GRADS[case]
     before = snapshot()
     with pytest.raises(error, match=match):
@@ -57,13 +57,12 @@ def test_bad_grads_change_nothing(name, case):
     assert snapshot() == before
 
 
-@pytest.mark.parametrize("name, state", [("SGD", "momentum_buffer"), ("Adam", "exp_avg"), ("Adam", "exp_avg_sq"),
-                                         ("AdamW", "max_exp_avg_sq")])
-def test_grad_that_is_another_params_state(name, state):
+@pytest.mark.parametrize("record, state", [(r, s) for r in RECORDS for s in r.states],
+                         ids=[f"{r.name}-{s}" for r in RECORDS for s in r.states])
+def test_grad_that_is_another_params_state(record, state):
     """A gradient that is (a view of) state the same step writes would race
     with that write: refused, whichever parameter the state belongs to."""
-    kwargs = {"momentum": 0.9} if name == "SGD" else {"amsgrad": True}
-    opt, params, snapshot = trained(name, **kwargs)
+    opt, params, snapshot = trained(record.cls, **record.all_states)
     before = snapshot()
     theirs = opt.state[params[0]][state]
     with pytest.raises(ValueError, match=f"grads\\[2\\] overlaps the {state} of params\\[0\\]"):
@@ -71,9 +70,10 @@ def test_grad_that_is_another_params_state(name, state):
     assert snapshot() == before
 
 
-def test_bad_grad_on_first_step_creates_no_state():
+@pytest.mark.parametrize("record", RECORDS, ids=record_id)
+def test_bad_grad_on_first_step_creates_no_state(record):
     params = [np.zeros(4, np.float32), np.zeros(3, np.float32)]
-    for opt in [optkern.Adam(params), optkern.SGD(params, momentum=0.9)]:
+    for opt in [record.cls(params, **record.all_states)]:
         with pytest.raises(TypeError):
             opt.step([np.ones(4, np.float32), np.ones(3, np.float64)])
         assert opt.state_dict()["state"] == {}
@@ -82,42 +82,25 @@ def test_bad_grad_on_first_step_creates_no_state():
         assert np.all(params[0] != 0)
 
 
-@pytest.mark.parametrize("key, value, match", [
-    ("lr", -1.0, "Invalid learning rate"),
-    ("lr", float("nan"), "Invalid learning rate"),
-    ("eps", -1e-8, "Invalid epsilon value"),
-    ("betas", (1.0, 0.999), "Invalid beta parameter at index 0"),
-    ("betas", (0.9, -0.1), "Invalid beta parameter at index 1"),
-    ("betas", (0.9,), "betas must be a pair"),
-    ("weight_decay", -0.1, "Invalid weight_decay value"),
-])
-def test_bad_hyperparameter_in_group_is_caught_at_step(key, value, match):
-    opt, params, snapshot = trained("Adam")
+@pytest.mark.parametrize("bad", BAD_HPARAMS, ids=bad_id)
+def test_bad_hyperparameter_in_group_is_caught_at_step(bad):
+    """A refused value set in param_groups between steps raises at the next
+    step, before anything is written."""
+    record, kwargs, match = bad
+    opt, params, snapshot = trained(record.cls, **record.all_states)
     before = snapshot()
-    opt.param_groups[0][key] = value
+    opt.param_groups[0].update(record.cls([np.zeros(1)]).defaults)
+    opt.param_groups[0].update(kwargs)
     with pytest.raises(ValueError, match=match):
         opt.step(good_grads(params))
     assert snapshot() == before
 
 
-@pytest.mark.parametrize("name, kwargs, match", [
-    ("SGD", {"lr": -0.1}, "Invalid learning rate"),
-    ("SGD", {"lr": float("nan")}, "Invalid learning rate"),
-    ("SGD", {"momentum": -0.5}, "Invalid momentum value"),
-    ("SGD", {"weight_decay": -1}, "Invalid weight_decay value"),
-    ("SGD", {"nesterov": True}, "Nesterov momentum requires a momentum and zero dampening"),
-    ("SGD", {"nesterov": True, "momentum": 0.9, "dampening": 0.1}, "Nesterov momentum requires"),
-    ("Adam", {"lr": -1e-3}, "Invalid learning rate"),
-    ("Adam", {"eps": -1.0}, "Invalid epsilon value"),
-    ("Adam", {"betas": (0.9, 1.0)}, "Invalid beta parameter at index 1"),
-    ("Adam", {"betas": (-0.1, 0.9)}, "Invalid beta parameter at index 0"),
-    ("Adam", {"weight_decay": float("nan")}, "Invalid weight_decay value"),
-    ("AdamW", {"lr": float("nan")}, "Invalid learning rate"),
-    ("AdamW", {"weight_decay": -1e-2}, "Invalid weight_decay value"),
-])
-def test_bad_hyperparameters_at_construction(name, kwargs, match):
+@pytest.mark.parametrize("bad", BAD_HPARAMS, ids=bad_id)
+def test_bad_hyperparameters_at_construction(bad):
+    record, kwargs, match = bad
     with pytest.raises(ValueError, match=match):
-        getattr(optkern, name)([np.zeros(3)], **kwargs)
+        record.cls([np.zeros(3)], **kwargs)
 
 
 def test_hyperparameter_of_wrong_type():

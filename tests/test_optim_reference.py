@@ -4,19 +4,18 @@ instruction set, both dtypes and awkward sizes."""
 import numpy as np
 import pytest
 
-import optkern
-from optim_cases import CASES, case_id
+from optim_cases import CASES, RECORDS, case_id, record_id
 from reference import Reference
 
 SHAPES = [(0,), (1,), (7,), (15,), (16,), (17,), (1023,), (65537,), (3, 5, 7)]
 TOLERANCE = {np.float32: dict(rtol=2e-5, atol=2e-6), np.float64: dict(rtol=1e-12, atol=1e-14)}
 
 
-def run_both(name, kwargs, shapes, dtype, steps=3, seed=0):
+def run_both(record, kwargs, shapes, dtype, steps=3, seed=0):
     rng = np.random.default_rng(seed)
     params = [rng.standard_normal(s).astype(dtype) for s in shapes]
-    ref = Reference(name, params, **kwargs)
-    opt = getattr(optkern, name)(params, **kwargs)
+    ref = Reference(record.rule, params, **kwargs)
+    opt = record.cls(params, **kwargs)
     for _ in range(steps):
         grads = [rng.standard_normal(s).astype(dtype) for s in shapes]
         opt.step(grads)
@@ -28,8 +27,8 @@ def run_both(name, kwargs, shapes, dtype, steps=3, seed=0):
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("shape", SHAPES, ids=str)
 def test_matches_reference(isa, case, dtype, shape):
-    name, kwargs = case
-    params, ref = run_both(name, kwargs, [shape], dtype)
+    record, kwargs = case
+    params, ref = run_both(record, kwargs, [shape], dtype)
     assert params[0].dtype == dtype and params[0].shape == shape
     np.testing.assert_allclose(params[0], ref.params[0], **TOLERANCE[dtype])
 
@@ -38,9 +37,9 @@ def test_matches_reference(isa, case, dtype, shape):
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_many_tensors_in_one_call(isa, case, dtype):
     """A list of tensors of mixed sizes is one call; each matches the reference."""
-    name, kwargs = case
+    record, kwargs = case
     shapes = [(5,), (0,), (64,), (3, 31), (1,), (4097,), (2, 2, 2)]
-    params, ref = run_both(name, kwargs, shapes, dtype, steps=4, seed=1)
+    params, ref = run_both(record, kwargs, shapes, dtype, steps=4, seed=1)
     for got, want in zip(params, ref.params):
         np.testing.assert_allclose(got, want, **TOLERANCE[dtype])
 
@@ -49,11 +48,11 @@ def test_many_tensors_in_one_call(isa, case, dtype):
 def test_mixed_dtypes_across_tensors(isa, case):
     """float32 and float64 parameters may share an optimizer; each is
     updated in its own dtype."""
-    name, kwargs = case
+    record, kwargs = case
     rng = np.random.default_rng(2)
     params = [rng.standard_normal(33).astype(np.float32), rng.standard_normal(20)]
-    ref = Reference(name, params, **kwargs)
-    opt = getattr(optkern, name)(params, **kwargs)
+    ref = Reference(record.rule, params, **kwargs)
+    opt = record.cls(params, **kwargs)
     for _ in range(3):
         grads = [rng.standard_normal(p.shape).astype(p.dtype) for p in params]
         opt.step(grads)
@@ -63,19 +62,19 @@ def test_mixed_dtypes_across_tensors(isa, case):
     assert params[0].dtype == np.float32 and params[1].dtype == np.float64
 
 
-def test_state_matches_reference(isa):
+@pytest.mark.parametrize("record", RECORDS, ids=record_id)
+def test_state_matches_reference(isa, record):
     """The state arrays themselves (torch's names) hold the reference values."""
     rng = np.random.default_rng(3)
     params = [rng.standard_normal(100)]
-    kwargs = {"lr": 0.01, "amsgrad": True}
-    ref = Reference("Adam", params, **kwargs)
-    opt = optkern.Adam(params, **kwargs)
+    kwargs = {"lr": 0.01, **record.all_states}
+    ref = Reference(record.rule, params, **kwargs)
+    opt = record.cls(params, **kwargs)
     for _ in range(5):
         grads = [rng.standard_normal(100)]
         opt.step(grads)
         ref.step(grads)
     state = opt.state[params[0]]
-    assert state["step"] == 5
-    np.testing.assert_allclose(state["exp_avg"], ref.m[0], rtol=1e-13)
-    np.testing.assert_allclose(state["exp_avg_sq"], ref.v[0], rtol=1e-13)
-    np.testing.assert_allclose(state["max_exp_avg_sq"], ref.vmax[0], rtol=1e-13)
+    assert set(state) == set(ref.state[0]) and set(record.states) <= set(state)
+    for name, want in ref.state[0].items():
+        np.testing.assert_allclose(state[name], want, rtol=1e-13)

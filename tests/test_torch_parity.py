@@ -1,6 +1,6 @@
 """optkern against torch.optim itself, 50 steps on random data.
 
-Tolerances from shared/spec/optimizers.md: float64 within 1e-12 relative,
+Tolerances from docs/optimizers.md#agreement-with-torch: float64 within 1e-12 relative,
 float32 within ~1e-5 relative (FMA and ordering choices differ by an ULP
 here and there, and the differences compound over the steps).
 """
@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import optkern
-from optim_cases import CASES, case_id
+from optim_cases import CASES, RECORDS, case_id, record_id
 
 torch = pytest.importorskip("torch")
 
@@ -18,8 +18,8 @@ TOLERANCE = {np.float32: dict(rtol=1e-5, atol=1e-6), np.float64: dict(rtol=1e-12
 TORCH_DTYPE = {np.float32: torch.float32, np.float64: torch.float64}
 
 
-def torch_optimizer(name, tensors, kwargs, **impl):
-    return getattr(torch.optim, name)(tensors, foreach=False, **kwargs, **impl)
+def torch_optimizer(record, tensors, kwargs, **impl):
+    return getattr(torch.optim, record.name)(tensors, foreach=False, **kwargs, **impl)
 
 
 def step_both(opt, topt, params, tensors, grads):
@@ -32,13 +32,13 @@ def step_both(opt, topt, params, tensors, grads):
 @pytest.mark.parametrize("case", CASES, ids=case_id)
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_fifty_steps(isa, case, dtype):
-    name, kwargs = case
+    record, kwargs = case
     rng = np.random.default_rng(10)
     shapes = [(17,), (4, 33), (1,), (1029,)]
     params = [rng.standard_normal(s).astype(dtype) for s in shapes]
     tensors = [torch.tensor(p) for p in params]
-    opt = getattr(optkern, name)(params, **kwargs)
-    topt = torch_optimizer(name, tensors, kwargs)
+    opt = record.cls(params, **kwargs)
+    topt = torch_optimizer(record, tensors, kwargs)
     for _ in range(STEPS):
         step_both(opt, topt, params, tensors, [rng.standard_normal(s).astype(dtype) for s in shapes])
     for p, t in zip(params, tensors):
@@ -66,33 +66,33 @@ def test_exp_avg_is_torchs_lerp(isa, beta1, dtype):
             np.testing.assert_allclose(ours, theirs, rtol=4 * np.finfo(dtype).eps, atol=0)
 
 
-@pytest.mark.parametrize("name", ["SGD", "Adam", "AdamW"])
-def test_fused_float32(name):
+@pytest.mark.parametrize("record", [r for r in RECORDS if r.torch_fused], ids=record_id)
+def test_fused_float32(record):
     """torch's fused CPU kernel, the fastest peer, agrees too."""
-    kwargs = {"lr": 0.01, "momentum": 0.9} if name == "SGD" else {"lr": 0.01, "weight_decay": 0.01}
+    kwargs = {"lr": 0.01, "weight_decay": 0.01, **record.all_states}
     rng = np.random.default_rng(11)
     params = [rng.standard_normal(4099).astype(np.float32)]
     tensors = [torch.tensor(p) for p in params]
-    opt = getattr(optkern, name)(params, **kwargs)
-    topt = getattr(torch.optim, name)(tensors, fused=True, **kwargs)
+    opt = record.cls(params, **kwargs)
+    topt = getattr(torch.optim, record.name)(tensors, fused=True, **kwargs)
     for _ in range(STEPS):
         step_both(opt, topt, params, tensors, [rng.standard_normal(4099).astype(np.float32)])
     np.testing.assert_allclose(params[0], tensors[0].numpy(), **TOLERANCE[np.float32])
 
 
-@pytest.mark.parametrize("name", ["SGD", "Adam"])
-def test_param_groups_missing_grads_and_lr_changes(name):
+@pytest.mark.parametrize("record", RECORDS, ids=record_id)
+def test_param_groups_missing_grads_and_lr_changes(record):
     """Groups with their own hyperparameters; parameters without a gradient
     on some steps (their own step counts drift apart, as in torch); an lr
     changed between steps takes effect at the next step."""
     rng = np.random.default_rng(12)
     params = [rng.standard_normal(s) for s in [(8,), (3, 3), (5,), (40,)]]
     tensors = [torch.tensor(p) for p in params]
-    extra = {"momentum": 0.9, "dampening": 0.1} if name == "SGD" else {"amsgrad": True}
+    extra = record.all_states
     groups = [{"params": params[:2], "lr": 0.05}, {"params": params[2:], "weight_decay": 0.1, **extra}]
     tgroups = [{"params": tensors[:2], "lr": 0.05}, {"params": tensors[2:], "weight_decay": 0.1, **extra}]
-    opt = getattr(optkern, name)(groups, lr=0.01)
-    topt = torch_optimizer(name, tgroups, {"lr": 0.01})
+    opt = record.cls(groups, lr=0.01)
+    topt = torch_optimizer(record, tgroups, {"lr": 0.01})
     for k in range(30):
         grads = [None if k % (i + 2) == 0 else rng.standard_normal(p.shape) for i, p in enumerate(params)]
         if k == 10:
@@ -100,21 +100,25 @@ def test_param_groups_missing_grads_and_lr_changes(name):
         step_both(opt, topt, params, tensors, grads)
     for p, t in zip(params, tensors):
         np.testing.assert_allclose(p, t.numpy(), **TOLERANCE[np.float64])
-    if name == "Adam":
-        steps = [opt.state[p]["step"] for p in params]
-        assert steps == [int(topt.state[t]["step"]) for t in tensors]
-        assert len(set(steps)) > 1
+    for p, t in zip(params, tensors):  # the state too, step counts included (they drift apart)
+        mine, theirs = opt.state[p], topt.state[t]
+        assert set(mine) == set(theirs)
+        for key, value in theirs.items():
+            np.testing.assert_allclose(np.asarray(mine[key], np.float64), np.asarray(value, np.float64),
+                                       **TOLERANCE[np.float64])
+    if record.cls._has_step:
+        assert len({opt.state[p]["step"] for p in params}) > 1
 
 
-@pytest.mark.parametrize("name", ["SGD", "Adam", "AdamW"])
-def test_load_torch_state_dict(name):
+@pytest.mark.parametrize("record", RECORDS, ids=record_id)
+def test_load_torch_state_dict(record):
     """A torch state_dict, its tensors turned into arrays, resumes in optkern
     exactly where torch goes on."""
-    kwargs = {"lr": 0.01, "momentum": 0.9, "nesterov": True} if name == "SGD" else {"lr": 0.01, "amsgrad": True}
+    kwargs = {"lr": 0.01, **record.all_states}
     rng = np.random.default_rng(13)
     params = [rng.standard_normal(s) for s in [(6,), (2, 7)]]
     tensors = [torch.tensor(p) for p in params]
-    topt = torch_optimizer(name, tensors, kwargs)
+    topt = torch_optimizer(record, tensors, kwargs)
     for _ in range(5):
         for t in tensors:
             t.grad = torch.from_numpy(rng.standard_normal(tuple(t.shape)))
@@ -124,7 +128,7 @@ def test_load_torch_state_dict(name):
                     for k, s in sd["state"].items()},
           "param_groups": sd["param_groups"]}
     mine = [t.numpy().copy() for t in tensors]
-    opt = getattr(optkern, name)(mine, **kwargs)
+    opt = record.cls(mine, **kwargs)
     opt.load_state_dict(sd)
     for _ in range(5):
         step_both(opt, topt, mine, tensors, [rng.standard_normal(p.shape) for p in mine])
@@ -158,8 +162,9 @@ def test_defaults_match_torch():
     """Every default of every optimizer is torch's."""
     import inspect
 
-    for name in ["SGD", "Adam", "AdamW"]:
-        mine = inspect.signature(getattr(optkern, name)).parameters
+    for record in RECORDS:
+        name = record.name
+        mine = inspect.signature(record.cls).parameters
         theirs = inspect.signature(getattr(torch.optim, name)).parameters
         assert list(mine) == list(theirs), name
         for arg, p in mine.items():

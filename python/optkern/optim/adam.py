@@ -22,7 +22,8 @@ def _hparams(lr, betas, eps, weight_decay, amsgrad, maximize, decoupled_weight_d
     require(0.0 <= beta2_ < 1.0, "Invalid beta parameter at index 1: {}", beta2)
     require(weight_decay_ >= 0.0, "Invalid weight_decay value: {}", weight_decay)
     return {"lr": lr_, "beta1": beta1_, "beta2": beta2_, "eps": eps_, "weight_decay": weight_decay_,
-            "amsgrad": bool(amsgrad), "maximize": bool(maximize), "decoupled_weight_decay": bool(decoupled_weight_decay)}
+            "amsgrad": bool(amsgrad), "maximize": bool(maximize),
+            "decoupled_weight_decay": bool(decoupled_weight_decay)}
 
 
 class Adam(Optimizer):
@@ -95,7 +96,8 @@ def adam_(params, grads, exp_avgs, exp_avg_sqs, max_exp_avg_sqs=None, *, step, l
     phase = _engine.step_phase(step, len(params))
     if amsgrad and max_exp_avg_sqs is None:
         raise ValueError("amsgrad=True needs max_exp_avg_sqs")
-    states = {"exp_avg": _engine.as_list(exp_avgs, "exp_avgs"), "exp_avg_sq": _engine.as_list(exp_avg_sqs, "exp_avg_sqs")}
+    states = {"exp_avg": _engine.as_list(exp_avgs, "exp_avgs"),
+              "exp_avg_sq": _engine.as_list(exp_avg_sqs, "exp_avg_sqs")}
     if amsgrad:
         states["max_exp_avg_sq"] = _engine.as_list(max_exp_avg_sqs, "max_exp_avg_sqs")
     sets, hp_index = _engine.hyperparameter_sets([hp], "step", phase)
