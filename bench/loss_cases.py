@@ -188,7 +188,7 @@ def elementwise_case(name, n, seed=0):
 
 
 def all_cases():
-    """(name, factory) of every case: the issue's headline cases first, then
+    """(name, factory) of every case: the headline cases of the speed targets first, then
     one of every other loss. The factory builds the inputs (costly)."""
     mb = 1 << 20
     return [

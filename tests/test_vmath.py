@@ -1,9 +1,10 @@
-"""Accuracy of the loss kernels' vector math (kernels/src/vmath.h) on every
+"""Accuracy of the loss kernels' vector math (kernels/src/target/vmath-inl.h) on every
 instruction set: the maximum error in ULPs against a float64 reference (for
 float32) or a long double one (for float64), over inputs spread evenly across
 the bit patterns of each function's whole range, plus the special values.
 
-The bound asserted is the issue's 4 ULP; vmath.h states the measured maxima.
+The bound asserted is 4 ULP (docs/losses.md#accuracy); kernels/src/target/vmath-inl.h
+states the measured maxima.
 """
 
 import numpy as np

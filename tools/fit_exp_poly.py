@@ -1,4 +1,4 @@
-"""Derive the float32 exp polynomial of kernels/src/vmath.h.
+"""Derive the float32 exp polynomial of kernels/src/target/vmath-inl.h.
 
 exp(r) ~ 1 + r + r^2 (c2 + c3 r + c4 r^2 + c5 r^3) on |r| <= ln2/2 (plus
 the reduction's rounding), the coefficients chosen to minimise the maximum

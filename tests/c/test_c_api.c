@@ -152,6 +152,115 @@ static void test_overlap_check(void) {
     };
     CHECK(ok_check_overlap(clash, 3, &a, &b) == OK_ERR_ALIASING);
     CHECK((a == 5 && b == 6) || (a == 6 && b == 5));
+    /* The clash is not between neighbours in sorted order: a long read-only
+     * span, a short one inside it, then a written one inside the first. */
+    ok_span far[3] = {
+        {(uintptr_t)buf, (uintptr_t)buf + 100, 0, 0},
+        {(uintptr_t)buf + 10, (uintptr_t)buf + 20, 1, 0},
+        {(uintptr_t)buf + 30, (uintptr_t)buf + 40, 2, 1},
+    };
+    CHECK(ok_check_overlap(far, 3, &a, &b) == OK_ERR_ALIASING);
+    CHECK((a == 0 && b == 2) || (a == 2 && b == 0));
+}
+
+/* ok_sgd_f32 computes torch's SGD with momentum: the first step copies g
+ * into the buffer (no dampening), the second damps it. */
+static void test_sgd_rule(void) {
+    float p[N], g[N], b[N];
+    for (int i = 0; i < N; i++) p[i] = (float)i / 4.0f, g[i] = (float)(i % 5) - 2.0f, b[i] = -7.0f;
+    ok_sgd_hparams hp = OK_SGD_DEFAULTS;
+    hp.lr = 0.5, hp.momentum = 0.5, hp.dampening = 0.25, hp.first_step = 1;
+    size_t numel = N;
+    float *pp = p, *bp = b;
+    const float *gp = g;
+    CHECK(ok_sgd_f32(&hp, 1, NULL, 1, &numel, &pp, &gp, &bp) == OK_SUCCESS);
+    for (int i = 0; i < N; i++) CHECK(b[i] == g[i] && p[i] == (float)i / 4.0f - 0.5f * g[i]);
+    hp.first_step = 0;
+    CHECK(ok_sgd_f32(&hp, 1, NULL, 1, &numel, &pp, &gp, &bp) == OK_SUCCESS);
+    for (int i = 0; i < N; i++) {
+        float buf = 0.5f * g[i] + 0.75f * g[i]; /* mu b + (1 - dampening) g, exact in float */
+        CHECK(b[i] == buf && fabsf(p[i] - ((float)i / 4.0f - 0.5f * g[i] - 0.5f * buf)) <= 1e-6f);
+    }
+}
+
+/* Set field `name` of a hyperparameter struct through the descriptor's
+ * table, as a binding does. */
+static int set_field(const ok_optimizer *opt, void *hp, const char *name, double value) {
+    for (size_t k = 0; k < ok_optimizer_field_count(opt); k++) {
+        const ok_field *f = ok_optimizer_field(opt, k);
+        if (strcmp(f->name, name) != 0) continue;
+        char *at = (char *)hp + f->offset;
+        if (f->type == OK_FIELD_DOUBLE) *(double *)at = value;
+        else if (f->type == OK_FIELD_INT) *(int *)at = value != 0;
+        else *(int64_t *)at = (int64_t)value;
+        return 1;
+    }
+    return 0;
+}
+
+/* The optimizers described by data: the registry, the fields and states,
+ * the required-state rule, and ok_optimizer_step doing exactly what the
+ * typed entry point does. */
+static void test_optimizer_descriptors(void) {
+    CHECK(ok_optimizer_count() >= 2);
+    CHECK(ok_optimizer_at(ok_optimizer_count()) == NULL && ok_optimizer_find("nope") == NULL);
+    for (size_t i = 0; i < ok_optimizer_count(); i++)
+        CHECK(ok_optimizer_find(ok_optimizer_name(ok_optimizer_at(i))) == ok_optimizer_at(i));
+    const ok_optimizer *adam = ok_optimizer_find("adam"), *sgd = ok_optimizer_find("sgd");
+    CHECK(adam && sgd);
+    if (!adam || !sgd) return;
+    CHECK(ok_optimizer_hparams_size(adam) == sizeof(ok_adam_hparams));
+    CHECK(ok_optimizer_field_count(adam) == 9 && ok_optimizer_field(adam, 9) == NULL);
+    CHECK(strcmp(ok_optimizer_field(adam, 0)->name, "lr") == 0 && ok_optimizer_field(adam, 0)->type == OK_FIELD_DOUBLE);
+    CHECK(ok_optimizer_state_count(adam) == 3 && strcmp(ok_optimizer_state_name(adam, 2), "max_exp_avg_sq") == 0);
+    CHECK(ok_optimizer_state_count(sgd) == 1 && strcmp(ok_optimizer_state_name(sgd, 0), "momentum_buffer") == 0);
+
+    ok_adam_hparams hp = OK_ADAM_DEFAULTS;
+    CHECK(set_field(adam, &hp, "lr", 0.01) && set_field(adam, &hp, "step", 3) && set_field(adam, &hp, "amsgrad", 1));
+    CHECK(!set_field(adam, &hp, "nope", 1.0));
+    CHECK(hp.lr == 0.01 && hp.step == 3 && hp.amsgrad == 1 && hp.beta1 == 0.9 && hp.eps == 1e-8);
+    CHECK(ok_optimizer_required_states(adam, &hp) == 7u);
+    hp.amsgrad = 0;
+    CHECK(ok_optimizer_required_states(adam, &hp) == 3u);
+    ok_sgd_hparams shp = OK_SGD_DEFAULTS;
+    CHECK(ok_optimizer_required_states(sgd, &shp) == 0u);
+    shp.momentum = 0.9;
+    CHECK(ok_optimizer_required_states(sgd, &shp) == 1u);
+
+    char coeffs[512];
+    CHECK(ok_optimizer_coefficients_size(adam) > 0 && ok_optimizer_coefficients_size(adam) <= sizeof coeffs);
+    CHECK(ok_optimizer_coefficients(adam, &hp, coeffs) == OK_SUCCESS);
+    hp.beta1 = 1.0;
+    CHECK(ok_optimizer_check(adam, &hp) == OK_ERR_HYPERPARAMETER);
+    CHECK(ok_optimizer_coefficients(adam, &hp, coeffs) == OK_ERR_HYPERPARAMETER);
+    hp.beta1 = 0.9;
+
+    float p[N], q[N], g[N], m[N], v[N], m2[N], v2[N];
+    for (int i = 0; i < N; i++) {
+        p[i] = q[i] = (float)(i - 9) / 3.0f;
+        g[i] = (float)((i * 5) % 7) - 3.0f;
+        m[i] = v[i] = m2[i] = v2[i] = 0.25f;
+    }
+    size_t numel = N;
+    ok_dtypes dtypes = {OK_FLOAT32, OK_FLOAT32, OK_FLOAT32};
+    void *param[1] = {p}, *ms[1] = {m}, *vs[1] = {v};
+    const void *grad[1] = {g};
+    void *const *streams[] = {param, (void *const *)grad, ms, vs, NULL};
+    CHECK(ok_optimizer_step(adam, &hp, 1, NULL, 1, &numel, &dtypes, streams) == OK_SUCCESS);
+    float *qp = q, *mp = m2, *vp = v2;
+    const float *gp = g;
+    CHECK(ok_adam_f32(&hp, 1, NULL, 1, &numel, &qp, &gp, &mp, &vp, NULL) == OK_SUCCESS);
+    CHECK(memcmp(p, q, sizeof p) == 0 && memcmp(m, m2, sizeof m) == 0 && memcmp(v, v2, sizeof v) == 0);
+
+    /* A signature no kernel variant covers, and a missing required state:
+     * refused, nothing written. */
+    ok_dtypes mixed = {OK_FLOAT32, OK_FLOAT64, OK_FLOAT32};
+    CHECK(ok_optimizer_step(adam, &hp, 1, NULL, 1, &numel, &mixed, streams) == OK_ERR_UNSUPPORTED);
+    hp.amsgrad = 1;
+    CHECK(ok_optimizer_step(adam, &hp, 1, NULL, 1, &numel, &dtypes, streams) == OK_ERR_NULL_POINTER);
+    CHECK(memcmp(p, q, sizeof p) == 0 && memcmp(m, m2, sizeof m) == 0);
+    CHECK(ok_optimizer_step(NULL, &hp, 1, NULL, 1, &numel, &dtypes, streams) == OK_ERR_NULL_POINTER);
+    CHECK(ok_dtype_size(OK_FLOAT32) == 4 && ok_dtype_size(OK_FLOAT64) == 8 && ok_dtype_size((ok_dtype)9) == 0);
 }
 
 static void test_isa_selection(void) {
@@ -183,6 +292,8 @@ int main(void) {
     test_preconditions_write_nothing();
     test_mixed_dtypes();
     test_overlap_check();
+    test_sgd_rule();
+    test_optimizer_descriptors();
     test_isa_selection();
     if (failures) printf("%d checks failed\n", failures);
     return failures != 0;

@@ -1,6 +1,6 @@
 /*
- * The memory roofline (a kernel body: included once per dtype by
- * kernels_target.c): the data movement of a kernel with no arithmetic. It
+ * The memory roofline (a kernel body: included once per variant by
+ * bodies-inl.h): the data movement of a kernel with no arithmetic. It
  * reads every stream and writes back the written ones, through the same
  * driver, vector width and threads as the real kernels, so a kernel's time
  * divided by this one's says how close it stands to the bandwidth limit.

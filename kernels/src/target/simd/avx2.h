@@ -1,6 +1,7 @@
 /*
- * The AVX2 + FMA target of the vector abstraction (see simd.h, which includes
- * exactly one of simd/avx512.h, simd/avx2.h and simd/scalar.h).
+ * The AVX2 + FMA target of the vector abstraction: simd.h documents the
+ * operations and includes exactly one of simd/avx512.h, simd/avx2.h and
+ * simd/scalar.h.
  */
 #ifndef OPTKERN_SIMD_AVX2_H
 #define OPTKERN_SIMD_AVX2_H

@@ -1,6 +1,7 @@
 /*
- * The scalar (portable C, width 1) target of the vector abstraction (see simd.h, which includes
- * exactly one of simd/avx512.h, simd/avx2.h and simd/scalar.h).
+ * The scalar (portable C, width 1) target of the vector abstraction: simd.h documents the
+ * operations and includes exactly one of simd/avx512.h, simd/avx2.h and
+ * simd/scalar.h.
  */
 #ifndef OPTKERN_SIMD_SCALAR_H
 #define OPTKERN_SIMD_SCALAR_H
