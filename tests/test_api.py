@@ -311,3 +311,27 @@ def test_functional_adam_per_tensor_steps():
     F.adam_(both, g + g, *sboth, step=[3, 2])
     assert both[0].tobytes() == x[0].tobytes()
     assert both[1].tobytes() == y[0].tobytes()
+
+
+@pytest.mark.parametrize("record", RECORDS, ids=lambda r: r.name)
+def test_kinds_describe_every_optimizer(record):
+    """The C descriptor behind a class: its states are the class's, its
+    required-state rule and coefficient derivation answer for a group, and
+    a set torch refuses is refused there too (the seam another backend
+    reuses instead of re-deriving coefficients)."""
+    from optkern.optim import _engine
+
+    cls = record.cls
+    kind = _engine.kind(cls._kind)
+    opt = cls([np.zeros(3)], **record.all_states)
+    hp = opt._hparams(opt.param_groups[0])
+    full = {**hp, cls._phase: 1} if cls._phase else hp
+    assert set(full) == set(kind.fields)
+    assert set(_engine.required_states(kind, hp, cls._phase)) == set(kind.states) == set(record.states)
+    assert len(kind.coefficients(full)) > 0
+    if cls._phase == "step":
+        assert kind.coefficients({**full, "step": 2}) != kind.coefficients(full)
+    with pytest.raises(ValueError, match="invalid"):
+        kind.required_states({**full, "lr": -1.0})
+    with pytest.raises(ValueError, match="missing"):
+        kind.required_states({k: v for k, v in full.items() if k != "lr"})
