@@ -52,18 +52,6 @@ static inline ok_dtypes ok_mt_dtypes(const ok_mt_task *task, size_t i) {
  * (any later stream) the states'. */
 static inline ok_dtype ok_stream_dtype(ok_dtypes d, int s) { return s == 0 ? d.param : s == 1 ? d.grad : d.state; }
 
-/* The kernel variant of a signature, or -1 when no variant covers it. */
-static inline int ok_variant_of(ok_dtypes d) {
-    if (d.grad != d.param || d.state != d.param) return -1;
-    return d.param == OK_FLOAT32 ? OK_VARIANT_F32 : d.param == OK_FLOAT64 ? OK_VARIANT_F64 : -1;
-}
-
-/* The variant whose every stream is of dtype d, or -1. */
-static inline int ok_uniform_variant(ok_dtype d) {
-    ok_dtypes all = {d, d, d};
-    return ok_variant_of(all);
-}
-
 /* The coefficient set of tensor i. */
 static inline const void *ok_mt_coeffs(const ok_mt_task *task, size_t i) {
     size_t k = task->coeff_index ? task->coeff_index[i] : 0;

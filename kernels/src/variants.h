@@ -5,13 +5,16 @@
  * gradient, states; a loss's arrays are stored as its parameter dtype) and
  * the compute type its arithmetic runs in (target/dtype.h). Kernel tables
  * have one entry per variant; a call picks, per tensor, the variant of its
- * arrays' dtypes (ok_variant_of), and a signature no variant covers is
- * OK_ERR_UNSUPPORTED. Adding a variant (bfloat16 parameters with float32
- * states, say) is a row here, its section in target/dtype.h and its storage
- * conversions in target/simd/.
+ * arrays' dtypes (ok_variant_of below), and a signature no variant covers
+ * is OK_ERR_UNSUPPORTED. Adding a variant (bfloat16 parameters with float32
+ * states, say) is its number and name here, its signature in ok_variant_of,
+ * its section in target/dtype.h and its storage conversions in
+ * target/simd/.
  */
 #ifndef OPTKERN_VARIANTS_H
 #define OPTKERN_VARIANTS_H
+
+#include "optkern/optim.h"
 
 /* The numbers target/dtype.h selects on (its #if cannot see an enum). */
 #define OK_VARIANT_F32 0
@@ -21,5 +24,17 @@
 /* M(a, name) once per variant, in OK_VARIANT_* order: for tables of
  * per-variant functions, {OK_FOR_VARIANTS(M, sgd_span)}. */
 #define OK_FOR_VARIANTS(M, a) M(a, f32) M(a, f64)
+
+/* The kernel variant of a signature, or -1 when no variant covers it. */
+static inline int ok_variant_of(ok_dtypes d) {
+    if (d.grad != d.param || d.state != d.param) return -1;
+    return d.param == OK_FLOAT32 ? OK_VARIANT_F32 : d.param == OK_FLOAT64 ? OK_VARIANT_F64 : -1;
+}
+
+/* The variant whose every stream is of dtype d, or -1. */
+static inline int ok_uniform_variant(ok_dtype d) {
+    ok_dtypes all = {d, d, d};
+    return ok_variant_of(all);
+}
 
 #endif /* OPTKERN_VARIANTS_H */

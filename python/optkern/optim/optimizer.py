@@ -181,12 +181,13 @@ class Optimizer:
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
-        if cls._kind is not None and not cls.__name__.startswith("_"):
+        if cls._kind is not None and cls.__module__.startswith("optkern.optim.") and not cls.__name__.startswith("_"):
             Optimizer._registered[cls.__name__] = cls
 
     @staticmethod
     def registry():
-        """{name: class} of every optimizer, in the order they were defined."""
+        """{name: class} of optkern's optimizers (those of optkern.optim's
+        modules; a subclass defined elsewhere is not registered)."""
         return dict(Optimizer._registered)
 
     @property
