@@ -3,7 +3,13 @@
 Shared by the pytest-benchmark suite (test_bench_optim.py) and the report
 (report_optim.py). Each implementation is built by a factory that takes a
 workload and returns a zero-argument callable doing one optimizer step on
-its own copy of the data (so implementations never share arrays).
+its own copy of the data (so implementations never share arrays), or None
+where that implementation does not exist.
+
+Every optimizer optkern has (optkern.optim.Optimizer.registry()) is
+benchmarked, with the keyword arguments of SETTINGS (else lr 1e-3 and
+torch's defaults), against torch.optim's class of the same name where torch
+has one and against a NumPy implementation where NUMPY_STEPS has one.
 """
 
 import math
@@ -11,6 +17,7 @@ import math
 import numpy as np
 
 import optkern
+from optkern.optim import _engine
 
 try:
     import torch
@@ -46,12 +53,31 @@ WORKLOADS = {
     "ViT-S (200 arrays)": vit_s_shapes(),
 }
 
-OPTIMIZERS = {
-    # name: (optkern/torch class, kwargs, bytes moved per element, streams in place / read-only)
-    "Adam": ("Adam", {"lr": 1e-3}, 28, (3, 1)),
-    "AdamW": ("AdamW", {"lr": 1e-3, "weight_decay": 1e-2}, 28, (3, 1)),
-    "SGD momentum": ("SGD", {"lr": 1e-3, "momentum": 0.9}, 20, (2, 1)),
+# class name: (the label of its rows, its kwargs)
+SETTINGS = {
+    "SGD": ("SGD momentum", {"lr": 1e-3, "momentum": 0.9}),
+    "AdamW": ("AdamW", {"lr": 1e-3, "weight_decay": 1e-2}),
 }
+
+
+def _optimizers():
+    """{label: (class name, kwargs, bytes moved per float32 element,
+    (streams read and written back, streams only read))} of every optimizer."""
+    table = {}
+    for name, cls in optkern.optim.Optimizer.registry().items():
+        label, kwargs = SETTINGS.get(name, (name, {"lr": 1e-3}))
+        probe = cls([np.zeros(1, np.float32)], **kwargs)
+        hparams = probe._hparams(probe.param_groups[0])
+        states = len(_engine.required_states(_engine.kind(cls._kind), hparams, cls._phase))
+        # reads the parameter, the gradient and each state; writes all but the gradient back
+        table[label] = (name, kwargs, 4 * (3 + 2 * states), (1 + states, 1))
+    return table
+
+
+OPTIMIZERS = _optimizers()
+
+# The optimizers torch runs with fused=True on CPU.
+TORCH_FUSED = ("SGD", "Adam", "AdamW", "Adagrad")
 
 
 def make_data(shapes, dtype=np.float32, seed=0):
@@ -75,6 +101,8 @@ def optkern_step(opt_name, shapes):
 def torch_step(opt_name, shapes, variant):
     """variant: "fused", "foreach" or "for-loop"."""
     cls, kwargs, _, _ = OPTIMIZERS[opt_name]
+    if not hasattr(torch.optim, cls) or (variant == "fused" and cls not in TORCH_FUSED):
+        return None
     params, grads = make_data(shapes)
     tensors = [torch.from_numpy(p) for p in params]
     for t, g in zip(tensors, grads):
@@ -84,27 +112,28 @@ def torch_step(opt_name, shapes, variant):
     return opt.step
 
 
-def numpy_step(opt_name, shapes):
-    """The best plain-NumPy version: in-place ufuncs with out=, one scratch
-    array per parameter, a Python loop over the list."""
-    cls, kwargs, _, _ = OPTIMIZERS[opt_name]
-    params, grads = make_data(shapes)
+def numpy_sgd(params, grads, kwargs):
+    """SGD with momentum (no dampening) in the best plain NumPy: in-place
+    ufuncs with out=, one scratch array per parameter, a loop over the list."""
+    scratch = [np.empty_like(p) for p in params]
+    lr, mu = kwargs["lr"], kwargs["momentum"]
+    bufs = [g.copy() for g in grads]
+
+    def step():
+        for p, g, b, tmp in zip(params, grads, bufs, scratch):
+            b *= mu
+            b += g
+            np.multiply(b, lr, out=tmp)
+            p -= tmp
+    return step
+
+
+def numpy_adam(params, grads, kwargs, decoupled=False):
+    """Adam (AdamW when decoupled) in the best plain NumPy, as numpy_sgd."""
     scratch = [np.empty_like(p) for p in params]
     lr = kwargs["lr"]
-    if cls == "SGD":
-        mu = kwargs["momentum"]
-        bufs = [g.copy() for g in grads]
-
-        def step():
-            for p, g, b, tmp in zip(params, grads, bufs, scratch):
-                b *= mu
-                b += g
-                np.multiply(b, lr, out=tmp)
-                p -= tmp
-        return step
-
     beta1, beta2, eps = 0.9, 0.999, 1e-8
-    decay = 1 - lr * kwargs.get("weight_decay", 0.0) if cls == "AdamW" else None
+    decay = 1 - lr * kwargs.get("weight_decay", 0.0) if decoupled else None
     ms = [np.zeros_like(p) for p in params]
     vs = [np.zeros_like(p) for p in params]
     t = [0]
@@ -130,6 +159,22 @@ def numpy_step(opt_name, shapes):
             tmp *= step_size
             p -= tmp
     return step
+
+
+# The NumPy peers: class name -> factory(params, grads, kwargs).
+NUMPY_STEPS = {
+    "SGD": numpy_sgd,
+    "Adam": numpy_adam,
+    "AdamW": lambda params, grads, kwargs: numpy_adam(params, grads, kwargs, decoupled=True),
+}
+
+
+def numpy_step(opt_name, shapes):
+    cls, kwargs, _, _ = OPTIMIZERS[opt_name]
+    if cls not in NUMPY_STEPS:
+        return None
+    params, grads = make_data(shapes)
+    return NUMPY_STEPS[cls](params, grads, kwargs)
 
 
 def roofline_step(opt_name, shapes):
