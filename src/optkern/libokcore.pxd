@@ -15,7 +15,6 @@ cdef extern from "optkern/optkern.h" nogil:
     ctypedef enum ok_dtype:
         OK_FLOAT32
         OK_FLOAT64
-    int OK_DTYPE_COUNT
     size_t ok_dtype_size(ok_dtype dtype)
 
     const char *ok_status_string(ok_status status)
@@ -58,7 +57,6 @@ cdef extern from "optkern/optkern.h" nogil:
 
     size_t ok_optimizer_count()
     const ok_optimizer *ok_optimizer_at(size_t i)
-    const ok_optimizer *ok_optimizer_find(const char *name)
     const char *ok_optimizer_name(const ok_optimizer *opt)
     size_t ok_optimizer_hparams_size(const ok_optimizer *opt)
     size_t ok_optimizer_field_count(const ok_optimizer *opt)
