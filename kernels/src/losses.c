@@ -123,7 +123,7 @@ static void ew_run(ok_dtype dtype, ok_ew_task *t, size_t n, ok_reduction reducti
                    void *grad) {
     const int v = ok_uniform_variant(dtype);
     const ok_kernel_table *kernels = ok_active_kernels();
-    if (reduction == OK_REDUCTION_MEAN && ew_flags[t->kind] & OK_EW_MEAN_BY_WEIGHT && t->weight.data)
+    if (reduction == OK_REDUCTION_MEAN && ew_flags[t->kind] & OK_EW_MEAN_BY_WEIGHT)
         denominator = sum_or_count(kernels, v, t->weight.data, n);
     const double scale = 1.0 / denominator;
     t->quad_grad *= scale;
