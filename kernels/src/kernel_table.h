@@ -7,6 +7,7 @@
 #ifndef OPTKERN_KERNEL_TABLE_H
 #define OPTKERN_KERNEL_TABLE_H
 
+#include "loss/tasks.h"
 #include "multi_tensor.h"
 #include "optim/optimizers.h"
 #include "reduce.h"
@@ -16,10 +17,10 @@ typedef struct ok_kernel_table {
     /* optimizers, by row of OK_OPTIMIZERS: spans of the multi-tensor driver */
     ok_mt_span_fn optimizer[OK_OPTIMIZER_COUNT][OK_VARIANT_COUNT];
     /* loss kernels: blocks of the reduction driver (reduce.h) */
-    ok_block_fn elementwise_loss[OK_VARIANT_COUNT]; /* an ok_ew_task */
-    ok_block_fn sum[OK_VARIANT_COUNT];              /* the sum of an array */
-    ok_block_fn cross_entropy[OK_VARIANT_COUNT];    /* an ok_rows_task */
-    ok_block_fn nll_loss[OK_VARIANT_COUNT];         /* an ok_rows_task */
+    ok_block_fn elementwise_loss[OK_VARIANT_COUNT];      /* an ok_ew_task */
+    ok_block_fn sum[OK_VARIANT_COUNT];                   /* the sum of an array */
+    ok_block_fn labels[OK_VARIANT_COUNT];                /* an ok_rows_task's class-target scan */
+    ok_block_fn rows_loss[OK_ROWS_COUNT][OK_VARIANT_COUNT]; /* an ok_rows_task, by row of OK_ROWS_KINDS */
     /* the hooks of testing.h */
     struct {
         ok_mt_span_fn roofline[OK_VARIANT_COUNT];

@@ -1,7 +1,7 @@
 """Losses with their gradients, each in one fused, threaded C call.
 
 Every function has the name, arguments, defaults and numbers of its
-torch.nn.functional 2.13 namesake (shared/spec/losses.md), and returns both
+torch.nn.functional 2.13 namesake (docs/losses.md), and returns both
 the loss and its gradient with respect to ``input``::
 
     loss, grad = optkern.losses.cross_entropy(logits, labels)
@@ -63,8 +63,6 @@ __all__ = [
     "kl_div",
 ]
 
-_REDUCTIONS = {"none": 0, "mean": 1, "sum": 2, "batchmean": 3}
-
 
 def _reduction(reduction, size_average=None, reduce=None, allowed=("none", "mean", "sum")):
     """The C reduction code of `reduction`, or of torch's legacy pair."""
@@ -74,7 +72,7 @@ def _reduction(reduction, size_average=None, reduce=None, allowed=("none", "mean
         reduction = "none" if not reduce else "mean" if size_average else "sum"
     if not isinstance(reduction, str) or reduction not in allowed:
         raise ValueError(f"{reduction} is not a valid value for reduction")
-    return _REDUCTIONS[reduction]
+    return _core.REDUCTIONS[reduction]
 
 
 def _array(value, name):

@@ -15,6 +15,10 @@ cdef enum:
 
 _REGRESSION_KINDS = {"mse": LOSS_MSE, "l1": LOSS_L1, "huber": LOSS_HUBER, "smooth_l1": LOSS_SMOOTH_L1}
 
+# The C reductions (ok_reduction) by torch's names.
+REDUCTIONS = {"none": OK_REDUCTION_NONE, "mean": OK_REDUCTION_MEAN, "sum": OK_REDUCTION_SUM,
+              "batchmean": OK_REDUCTION_BATCHMEAN}
+
 
 cdef bint spans_overlap(cnp.ndarray a, cnp.ndarray b) noexcept:
     return begin_of(a) < end_of(b) and begin_of(b) < end_of(a)
@@ -74,29 +78,17 @@ def regression_loss(str kind, input, target, weight, double param, int reduction
     cdef void *lp = cnp.PyArray_DATA(loss)
     cdef void *gp = cnp.PyArray_DATA(g)
     cdef ok_reduction red = <ok_reduction>reduction
-    cdef bint f64 = dtype_of(x) == OK_FLOAT64
+    cdef ok_dtype dt = <ok_dtype>dtype_of(x)
     cdef ok_status st
     with nogil:
         if k == LOSS_MSE:
-            st = (ok_mse_loss_f64(n, <const double *>xp, <const double *>yp, <const double *>wp, red,
-                                  <double *>lp, <double *>gp) if f64 else
-                  ok_mse_loss_f32(n, <const float *>xp, <const float *>yp, <const float *>wp, red,
-                                  <float *>lp, <float *>gp))
+            st = ok_mse_loss(dt, n, xp, yp, wp, red, lp, gp)
         elif k == LOSS_L1:
-            st = (ok_l1_loss_f64(n, <const double *>xp, <const double *>yp, <const double *>wp, red,
-                                 <double *>lp, <double *>gp) if f64 else
-                  ok_l1_loss_f32(n, <const float *>xp, <const float *>yp, <const float *>wp, red,
-                                 <float *>lp, <float *>gp))
+            st = ok_l1_loss(dt, n, xp, yp, wp, red, lp, gp)
         elif k == LOSS_HUBER:
-            st = (ok_huber_loss_f64(n, <const double *>xp, <const double *>yp, <const double *>wp, param, red,
-                                    <double *>lp, <double *>gp) if f64 else
-                  ok_huber_loss_f32(n, <const float *>xp, <const float *>yp, <const float *>wp, param, red,
-                                    <float *>lp, <float *>gp))
+            st = ok_huber_loss(dt, n, xp, yp, wp, param, red, lp, gp)
         else:
-            st = (ok_smooth_l1_loss_f64(n, <const double *>xp, <const double *>yp, param, red,
-                                        <double *>lp, <double *>gp) if f64 else
-                  ok_smooth_l1_loss_f32(n, <const float *>xp, <const float *>yp, param, red,
-                                        <float *>lp, <float *>gp))
+            st = ok_smooth_l1_loss(dt, n, xp, yp, param, red, lp, gp)
     raise_for(st)
     return loss_and_grad(loss, g, reduction)
 
@@ -113,15 +105,10 @@ def kl_div(input, target, bint log_target, int reduction, size_t batch, out):
     cdef void *lp = cnp.PyArray_DATA(loss)
     cdef void *gp = cnp.PyArray_DATA(g)
     cdef ok_reduction red = <ok_reduction>reduction
-    cdef bint f64 = dtype_of(x) == OK_FLOAT64
+    cdef ok_dtype dt = <ok_dtype>dtype_of(x)
     cdef ok_status st
     with nogil:
-        if f64:
-            st = ok_kl_div_f64(n, batch, <const double *>xp, <const double *>yp, log_target, red,
-                               <double *>lp, <double *>gp)
-        else:
-            st = ok_kl_div_f32(n, batch, <const float *>xp, <const float *>yp, log_target, red,
-                               <float *>lp, <float *>gp)
+        st = ok_kl_div(dt, n, batch, xp, yp, log_target, red, lp, gp)
     raise_for(st)
     return loss_and_grad(loss, g, reduction)
 
@@ -171,15 +158,10 @@ def binary_cross_entropy_with_logits(input, target, weight, size_t weight_block,
     cdef void *lp = cnp.PyArray_DATA(loss)
     cdef void *gp = cnp.PyArray_DATA(g)
     cdef ok_reduction red = <ok_reduction>reduction
-    cdef bint f64 = dtype_of(x) == OK_FLOAT64
+    cdef ok_dtype dt = <ok_dtype>dtype_of(x)
     cdef ok_status st
     with nogil:
-        if f64:
-            st = ok_binary_cross_entropy_with_logits_f64(n, <const double *>xp, <const double *>yp, &wb, &pb, red,
-                                                         <double *>lp, <double *>gp)
-        else:
-            st = ok_binary_cross_entropy_with_logits_f32(n, <const float *>xp, <const float *>yp, &wb, &pb, red,
-                                                         <float *>lp, <float *>gp)
+        st = ok_binary_cross_entropy_with_logits(dt, n, xp, yp, &wb, &pb, red, lp, gp)
     raise_for(st)
     return loss_and_grad(loss, g, reduction)
 
@@ -243,19 +225,13 @@ def cross_entropy(input, target, size_t n, size_t c, size_t inner, weight, int64
     cdef const void *tp = cnp.PyArray_DATA(t)
     cdef void *lp = cnp.PyArray_DATA(loss)
     cdef void *gp = cnp.PyArray_DATA(g)
-    cdef bint f64 = dtype_of(x) == OK_FLOAT64
+    cdef ok_dtype dt = <ok_dtype>dtype_of(x)
     cdef ok_status st
     with nogil:
-        if probs and f64:
-            st = ok_cross_entropy_probs_f64(n, c, inner, <const double *>xp, <const double *>tp, &opt,
-                                            <double *>lp, <double *>gp)
-        elif probs:
-            st = ok_cross_entropy_probs_f32(n, c, inner, <const float *>xp, <const float *>tp, &opt,
-                                            <float *>lp, <float *>gp)
-        elif f64:
-            st = ok_cross_entropy_f64(n, c, inner, <const double *>xp, tp, kind, &opt, <double *>lp, <double *>gp)
+        if probs:
+            st = ok_cross_entropy_probs(dt, n, c, inner, xp, tp, &opt, lp, gp)
         else:
-            st = ok_cross_entropy_f32(n, c, inner, <const float *>xp, tp, kind, &opt, <float *>lp, <float *>gp)
+            st = ok_cross_entropy(dt, n, c, inner, xp, tp, kind, &opt, lp, gp)
     if st == OK_ERR_INDEX:
         raise IndexError("a class target is out of range (neither in [0, C) nor ignore_index)")
     raise_for(st)
@@ -278,15 +254,10 @@ def nll_loss(input, target, size_t n, size_t c, size_t inner, weight, int64_t ig
     cdef void *lp = cnp.PyArray_DATA(loss)
     cdef void *gp = cnp.PyArray_DATA(g)
     cdef ok_reduction red = <ok_reduction>reduction
-    cdef bint f64 = dtype_of(x) == OK_FLOAT64
+    cdef ok_dtype dt = <ok_dtype>dtype_of(x)
     cdef ok_status st
     with nogil:
-        if f64:
-            st = ok_nll_loss_f64(n, c, inner, <const double *>xp, tp, kind, <const double *>wp, ignore_index, red,
-                                 <double *>lp, <double *>gp)
-        else:
-            st = ok_nll_loss_f32(n, c, inner, <const float *>xp, tp, kind, <const float *>wp, ignore_index, red,
-                                 <float *>lp, <float *>gp)
+        st = ok_nll_loss(dt, n, c, inner, xp, tp, kind, wp, ignore_index, red, lp, gp)
     if st == OK_ERR_INDEX:
         raise IndexError("a class target is out of range (neither in [0, C) nor ignore_index)")
     raise_for(st)

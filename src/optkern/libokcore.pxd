@@ -85,38 +85,25 @@ cdef extern from "optkern/losses.h" nogil:
         OK_REDUCTION_SUM
         OK_REDUCTION_BATCHMEAN
 
-    ok_status ok_mse_loss_f32(size_t n, const float *input, const float *target, const float *weight,
-                              ok_reduction reduction, float *loss, float *grad)
-    ok_status ok_mse_loss_f64(size_t n, const double *input, const double *target, const double *weight,
-                              ok_reduction reduction, double *loss, double *grad)
-    ok_status ok_l1_loss_f32(size_t n, const float *input, const float *target, const float *weight,
-                             ok_reduction reduction, float *loss, float *grad)
-    ok_status ok_l1_loss_f64(size_t n, const double *input, const double *target, const double *weight,
-                             ok_reduction reduction, double *loss, double *grad)
-    ok_status ok_huber_loss_f32(size_t n, const float *input, const float *target, const float *weight,
-                                double delta, ok_reduction reduction, float *loss, float *grad)
-    ok_status ok_huber_loss_f64(size_t n, const double *input, const double *target, const double *weight,
-                                double delta, ok_reduction reduction, double *loss, double *grad)
-    ok_status ok_smooth_l1_loss_f32(size_t n, const float *input, const float *target, double beta,
-                                    ok_reduction reduction, float *loss, float *grad)
-    ok_status ok_smooth_l1_loss_f64(size_t n, const double *input, const double *target, double beta,
-                                    ok_reduction reduction, double *loss, double *grad)
-    ok_status ok_kl_div_f32(size_t n, size_t batch, const float *input, const float *target, int log_target,
-                            ok_reduction reduction, float *loss, float *grad)
-    ok_status ok_kl_div_f64(size_t n, size_t batch, const double *input, const double *target, int log_target,
-                            ok_reduction reduction, double *loss, double *grad)
+    ok_status ok_mse_loss(ok_dtype dtype, size_t n, const void *input, const void *target, const void *weight,
+                          ok_reduction reduction, void *loss, void *grad)
+    ok_status ok_l1_loss(ok_dtype dtype, size_t n, const void *input, const void *target, const void *weight,
+                         ok_reduction reduction, void *loss, void *grad)
+    ok_status ok_huber_loss(ok_dtype dtype, size_t n, const void *input, const void *target, const void *weight,
+                            double delta, ok_reduction reduction, void *loss, void *grad)
+    ok_status ok_smooth_l1_loss(ok_dtype dtype, size_t n, const void *input, const void *target, double beta,
+                                ok_reduction reduction, void *loss, void *grad)
+    ok_status ok_kl_div(ok_dtype dtype, size_t n, size_t batch, const void *input, const void *target,
+                        int log_target, ok_reduction reduction, void *loss, void *grad)
 
     ctypedef struct ok_bcast:
         const void *data
         size_t block
         size_t period
 
-    ok_status ok_binary_cross_entropy_with_logits_f32(size_t n, const float *input, const float *target,
-                                                      const ok_bcast *weight, const ok_bcast *pos_weight,
-                                                      ok_reduction reduction, float *loss, float *grad)
-    ok_status ok_binary_cross_entropy_with_logits_f64(size_t n, const double *input, const double *target,
-                                                      const ok_bcast *weight, const ok_bcast *pos_weight,
-                                                      ok_reduction reduction, double *loss, double *grad)
+    ok_status ok_binary_cross_entropy_with_logits(ok_dtype dtype, size_t n, const void *input, const void *target,
+                                                  const ok_bcast *weight, const ok_bcast *pos_weight,
+                                                  ok_reduction reduction, void *loss, void *grad)
 
     ctypedef enum ok_index_type:
         OK_INDEX_INT64
@@ -130,24 +117,15 @@ cdef extern from "optkern/losses.h" nogil:
         double softcap
         ok_reduction reduction
 
-    ok_status ok_cross_entropy_f32(size_t n, size_t c, size_t inner, const float *logits, const void *target,
-                                   ok_index_type target_type, const ok_cross_entropy_options *options,
-                                   float *loss, float *grad)
-    ok_status ok_cross_entropy_f64(size_t n, size_t c, size_t inner, const double *logits, const void *target,
-                                   ok_index_type target_type, const ok_cross_entropy_options *options,
-                                   double *loss, double *grad)
-    ok_status ok_cross_entropy_probs_f32(size_t n, size_t c, size_t inner, const float *logits,
-                                         const float *target, const ok_cross_entropy_options *options,
-                                         float *loss, float *grad)
-    ok_status ok_cross_entropy_probs_f64(size_t n, size_t c, size_t inner, const double *logits,
-                                         const double *target, const ok_cross_entropy_options *options,
-                                         double *loss, double *grad)
-    ok_status ok_nll_loss_f32(size_t n, size_t c, size_t inner, const float *input, const void *target,
-                              ok_index_type target_type, const float *weight, int64_t ignore_index,
-                              ok_reduction reduction, float *loss, float *grad)
-    ok_status ok_nll_loss_f64(size_t n, size_t c, size_t inner, const double *input, const void *target,
-                              ok_index_type target_type, const double *weight, int64_t ignore_index,
-                              ok_reduction reduction, double *loss, double *grad)
+    ok_status ok_cross_entropy(ok_dtype dtype, size_t n, size_t c, size_t inner, const void *logits,
+                               const void *target, ok_index_type target_type,
+                               const ok_cross_entropy_options *options, void *loss, void *grad)
+    ok_status ok_cross_entropy_probs(ok_dtype dtype, size_t n, size_t c, size_t inner, const void *logits,
+                                     const void *target, const ok_cross_entropy_options *options, void *loss,
+                                     void *grad)
+    ok_status ok_nll_loss(ok_dtype dtype, size_t n, size_t c, size_t inner, const void *input, const void *target,
+                          ok_index_type target_type, const void *weight, int64_t ignore_index,
+                          ok_reduction reduction, void *loss, void *grad)
 
 cdef extern from "optkern/internal/testing.h" nogil:
     ok_status ok_roofline(ok_dtype dtype, int n_inplace, int n_writeonly, int n_readonly,

@@ -1,6 +1,7 @@
 /*
  * The C library on its own: preconditions return status codes and write
- * nothing, updates compute the documented rule, instruction sets switch.
+ * nothing, updates and losses compute the documented rule (the losses
+ * against closed forms in double), instruction sets switch.
  * Built and run by tests/test_c_api.py; prints one line per failed check and
  * exits non-zero if any failed.
  */
@@ -284,6 +285,189 @@ static void test_isa_selection(void) {
     CHECK(strcmp(ok_status_string(OK_ERR_ALIASING), "unknown status") != 0);
 }
 
+/* ------------------------------------------------------------------ losses */
+
+/* |got - want| within tol, relatively (want may be 0). */
+static int close_to(double got, double want, double tol) { return fabs(got - want) <= tol * (1.0 + fabs(want)); }
+
+#define LN 29 /* elements of the elementwise tests */
+#define LC 5  /* classes of the row tests */
+#define LS 6  /* samples of the row tests */
+
+/* mse_loss with weight, every reduction, in float64 against
+ * w (x - y)^2 and its gradient 2 s w (x - y). */
+static void test_mse_loss(void) {
+    double x[LN], y[LN], w[LN], loss[LN], grad[LN], wsum = 0.0, sum = 0.0;
+    for (int i = 0; i < LN; i++) {
+        x[i] = (double)(i - 14) / 4.0;
+        y[i] = (double)((i * 5) % 7) / 3.0;
+        w[i] = 0.5 + (double)(i % 3);
+        wsum += w[i];
+        sum += w[i] * (x[i] - y[i]) * (x[i] - y[i]);
+    }
+    const ok_reduction reductions[3] = {OK_REDUCTION_NONE, OK_REDUCTION_MEAN, OK_REDUCTION_SUM};
+    for (int r = 0; r < 3; r++) {
+        const double scale = reductions[r] == OK_REDUCTION_MEAN ? 1.0 / wsum : 1.0;
+        CHECK(ok_mse_loss_f64(LN, x, y, w, reductions[r], loss, grad) == OK_SUCCESS);
+        for (int i = 0; i < LN; i++) {
+            double d = x[i] - y[i];
+            CHECK(close_to(grad[i], 2.0 * scale * w[i] * d, 1e-14));
+            if (reductions[r] == OK_REDUCTION_NONE) CHECK(close_to(loss[i], w[i] * d * d, 1e-14));
+        }
+        if (reductions[r] != OK_REDUCTION_NONE) CHECK(close_to(loss[0], sum * scale, 1e-14));
+    }
+    CHECK(ok_mse_loss_f64(LN, x, y, w, OK_REDUCTION_BATCHMEAN, loss, grad) == OK_ERR_HYPERPARAMETER);
+}
+
+/* The generic entry point is the typed one, bitwise; an unknown dtype is
+ * OK_ERR_UNSUPPORTED with nothing written. */
+static void test_generic_entry_point(void) {
+    float x[LN], y[LN], w[LN], loss32, grad32[LN], loss, grad[LN];
+    for (int i = 0; i < LN; i++) {
+        x[i] = (float)(i - 9) / 7.0f;
+        y[i] = (float)(i % 4) / 3.0f;
+        w[i] = 1.0f + (float)(i % 2);
+    }
+    CHECK(ok_mse_loss_f32(LN, x, y, w, OK_REDUCTION_MEAN, &loss32, grad32) == OK_SUCCESS);
+    CHECK(ok_mse_loss(OK_FLOAT32, LN, x, y, w, OK_REDUCTION_MEAN, &loss, grad) == OK_SUCCESS);
+    CHECK(memcmp(&loss, &loss32, sizeof loss) == 0 && memcmp(grad, grad32, sizeof grad) == 0);
+    memset(grad, 0, sizeof grad);
+    loss = 0.0f;
+    CHECK(ok_mse_loss((ok_dtype)7, LN, x, y, w, OK_REDUCTION_MEAN, &loss, grad) == OK_ERR_UNSUPPORTED);
+    CHECK(ok_nll_loss((ok_dtype)7, 0, LC, 1, NULL, NULL, OK_INDEX_INT64, NULL, -100, OK_REDUCTION_SUM, &loss, NULL) ==
+          OK_ERR_UNSUPPORTED);
+    float zeros[LN] = {0};
+    CHECK(loss == 0.0f && memcmp(grad, zeros, sizeof grad) == 0);
+}
+
+/* grad overlapping the target: OK_ERR_ALIASING, and neither array nor the
+ * loss written. */
+static void test_loss_aliasing(void) {
+    double buf[LN + 1], copy[LN + 1], x[LN], loss = -1.0;
+    for (int i = 0; i < LN; i++) x[i] = (double)i;
+    for (int i = 0; i <= LN; i++) buf[i] = copy[i] = (double)(3 * i);
+    CHECK(ok_l1_loss_f64(LN, x, buf, NULL, OK_REDUCTION_SUM, &loss, buf + 1) == OK_ERR_ALIASING);
+    CHECK(memcmp(buf, copy, sizeof buf) == 0 && loss == -1.0);
+}
+
+/* bce_with_logits, float64, with a per-class weight {w, 1, C} broadcast
+ * over (LS, LC) logits: w_k [(1 - y) x + softplus(-x)], gradient
+ * s w_k (sigmoid(x) - y). */
+static void test_bce_broadcast_weight(void) {
+    double x[LS * LC], y[LS * LC], w[LC], loss, grad[LS * LC], sum = 0.0;
+    for (int k = 0; k < LC; k++) w[k] = 0.25 * (double)(k + 1);
+    for (int i = 0; i < LS * LC; i++) {
+        x[i] = (double)(i % 11 - 5) / 2.0;
+        y[i] = (double)(i % 3) / 2.0;
+        sum += w[i % LC] * ((1.0 - y[i]) * x[i] + log1p(exp(-x[i])));
+    }
+    ok_bcast wb = {w, 1, LC};
+    CHECK(ok_binary_cross_entropy_with_logits_f64(LS * LC, x, y, &wb, NULL, OK_REDUCTION_MEAN, &loss, grad) ==
+          OK_SUCCESS);
+    CHECK(close_to(loss, sum / (LS * LC), 1e-13));
+    for (int i = 0; i < LS * LC; i++)
+        CHECK(close_to(grad[i], w[i % LC] * (1.0 / (1.0 + exp(-x[i])) - y[i]) / (LS * LC), 1e-13));
+}
+
+/* kl_div batchmean: sum y (log y - x) / batch, gradient -y / batch. */
+static void test_kl_div_batchmean(void) {
+    double x[LS * LC], y[LS * LC], loss, grad[LS * LC], sum = 0.0;
+    for (int i = 0; i < LS * LC; i++) {
+        x[i] = -(double)(i % 7) / 3.0;
+        y[i] = (double)(i % 4) / 8.0; /* some 0: no term */
+        sum += y[i] == 0.0 ? 0.0 : y[i] * (log(y[i]) - x[i]);
+    }
+    CHECK(ok_kl_div_f64(LS * LC, LS, x, y, 0, OK_REDUCTION_BATCHMEAN, &loss, grad) == OK_SUCCESS);
+    CHECK(close_to(loss, sum / LS, 1e-13));
+    for (int i = 0; i < LS * LC; i++) CHECK(close_to(grad[i], -y[i] / LS, 1e-15));
+}
+
+/* log softmax of a row, in double. */
+static void log_softmax(const double *x, double *out) {
+    double m = x[0], s = 0.0;
+    for (int k = 1; k < LC; k++) m = x[k] > m ? x[k] : m;
+    for (int k = 0; k < LC; k++) s += exp(x[k] - m);
+    for (int k = 0; k < LC; k++) out[k] = x[k] - m - log(s);
+}
+
+static void row_logits(double *x) {
+    for (int i = 0; i < LS * LC; i++) x[i] = (double)((i * 7) % 13 - 6) / 3.0;
+}
+
+/* cross_entropy with class targets, class weights and an ignored sample:
+ * w_y (lse - x_y), 'mean' over the weights of the samples not ignored,
+ * gradient s w_y (softmax - onehot(y)), zero for the ignored sample. An
+ * out-of-range target: OK_ERR_INDEX with nothing written. */
+static void test_cross_entropy_classes(void) {
+    double x[LS * LC], w[LC], loss, grad[LS * LC], lsm[LC], sum = 0.0, wsum = 0.0;
+    int64_t y[LS] = {0, 4, -100, 2, 1, 4};
+    row_logits(x);
+    for (int k = 0; k < LC; k++) w[k] = 1.0 + 0.5 * (double)k;
+    ok_cross_entropy_options o = OK_CROSS_ENTROPY_DEFAULTS;
+    o.weight = w;
+    CHECK(ok_cross_entropy_f64(LS, LC, 1, x, y, OK_INDEX_INT64, &o, &loss, grad) == OK_SUCCESS);
+    for (int i = 0; i < LS; i++) {
+        if (y[i] == -100) continue;
+        log_softmax(x + i * LC, lsm);
+        sum -= w[y[i]] * lsm[y[i]];
+        wsum += w[y[i]];
+    }
+    CHECK(close_to(loss, sum / wsum, 1e-13));
+    for (int i = 0; i < LS; i++) {
+        log_softmax(x + i * LC, lsm);
+        for (int k = 0; k < LC; k++) {
+            double want = y[i] == -100 ? 0.0 : w[y[i]] * (exp(lsm[k]) - (k == y[i])) / wsum;
+            CHECK(close_to(grad[i * LC + k], want, 1e-13));
+        }
+    }
+
+    double before[LS * LC];
+    for (int i = 0; i < LS * LC; i++) grad[i] = before[i] = -7.0;
+    loss = -7.0;
+    int64_t bad[LS] = {0, 1, 2, LC, 1, 0}; /* LC is out of range */
+    CHECK(ok_cross_entropy_f64(LS, LC, 1, x, bad, OK_INDEX_INT64, &o, &loss, grad) == OK_ERR_INDEX);
+    CHECK(loss == -7.0 && memcmp(grad, before, sizeof grad) == 0);
+    o.reduction = OK_REDUCTION_NONE;
+    double losses[LS] = {-7.0, -7.0, -7.0, -7.0, -7.0, -7.0}, losses_before[LS];
+    memcpy(losses_before, losses, sizeof losses);
+    CHECK(ok_cross_entropy_f64(LS, LC, 1, x, bad, OK_INDEX_INT64, &o, losses, grad) == OK_ERR_INDEX);
+    CHECK(memcmp(losses, losses_before, sizeof losses) == 0 && memcmp(grad, before, sizeof grad) == 0);
+}
+
+/* cross_entropy with probability targets t: -sum_k t_k log_softmax_k per
+ * sample, 'sum', gradient (sum_k t_k) softmax - t. */
+static void test_cross_entropy_probs(void) {
+    double x[LS * LC], t[LS * LC], loss, grad[LS * LC], lsm[LC], sum = 0.0;
+    row_logits(x);
+    for (int i = 0; i < LS * LC; i++) t[i] = (double)(i % 4) / 6.0;
+    ok_cross_entropy_options o = OK_CROSS_ENTROPY_DEFAULTS;
+    o.reduction = OK_REDUCTION_SUM;
+    CHECK(ok_cross_entropy_probs_f64(LS, LC, 1, x, t, &o, &loss, grad) == OK_SUCCESS);
+    for (int i = 0; i < LS; i++) {
+        log_softmax(x + i * LC, lsm);
+        double mass = 0.0;
+        for (int k = 0; k < LC; k++) mass += t[i * LC + k], sum -= t[i * LC + k] * lsm[k];
+        for (int k = 0; k < LC; k++) CHECK(close_to(grad[i * LC + k], mass * exp(lsm[k]) - t[i * LC + k], 1e-13));
+    }
+    CHECK(close_to(loss, sum, 1e-13));
+}
+
+/* nll_loss with int32 targets and an ignored sample: -x_y per sample,
+ * 'mean' over the samples not ignored, gradient -1/D at y. */
+static void test_nll_loss(void) {
+    double x[LS * LC], loss[LS], grad[LS * LC], mean;
+    int32_t y[LS] = {3, 0, 4, 7, 2, 2}; /* 7: ignored */
+    row_logits(x);
+    CHECK(ok_nll_loss_f64(LS, LC, 1, x, y, OK_INDEX_INT32, NULL, 7, OK_REDUCTION_NONE, loss, grad) == OK_SUCCESS);
+    for (int i = 0; i < LS; i++) CHECK(loss[i] == (y[i] == 7 ? 0.0 : -x[i * LC + y[i]]));
+    CHECK(ok_nll_loss_f64(LS, LC, 1, x, y, OK_INDEX_INT32, NULL, 7, OK_REDUCTION_MEAN, &mean, grad) == OK_SUCCESS);
+    double sum = 0.0;
+    for (int i = 0; i < LS; i++) sum += loss[i];
+    CHECK(close_to(mean, sum / (LS - 1), 1e-15));
+    for (int i = 0; i < LS; i++)
+        for (int k = 0; k < LC; k++) CHECK(grad[i * LC + k] == (y[i] != 7 && k == y[i] ? -1.0 / (LS - 1) : 0.0));
+}
+
 int main(void) {
     printf("optkern %s, isa %s, %d threads\n", ok_version(), ok_isa_name(ok_get_isa()), ok_get_num_threads());
     ok_set_num_threads(2);
@@ -295,6 +479,14 @@ int main(void) {
     test_sgd_rule();
     test_optimizer_descriptors();
     test_isa_selection();
+    test_mse_loss();
+    test_generic_entry_point();
+    test_loss_aliasing();
+    test_bce_broadcast_weight();
+    test_kl_div_batchmean();
+    test_cross_entropy_classes();
+    test_cross_entropy_probs();
+    test_nll_loss();
     if (failures) printf("%d checks failed\n", failures);
     return failures != 0;
 }

@@ -1,12 +1,18 @@
 /*
  * optkern losses: the loss value AND its gradient with respect to the input
- * (prediction or logits), in one fused, threaded pass per call.
+ * (prediction or logits), in one fused, threaded pass per call. Every
+ * formula, reduction and edge case is specified in docs/losses.md.
  *
- * Names, arguments, reductions and numbers follow torch.nn.functional 2.13
- * (shared/spec/losses.md); the gradient is what torch.autograd gives for
- * loss.backward(), and for OK_REDUCTION_NONE the gradient of the sum of the
- * per-element (or per-row) losses. Sums are accumulated in double and are
- * bitwise the same for any thread count.
+ * Names, arguments, reductions and numbers follow torch.nn.functional 2.13;
+ * the gradient is what torch.autograd gives for loss.backward(), and for
+ * OK_REDUCTION_NONE the gradient of the sum of the per-element (or per-row)
+ * losses. Sums are accumulated in double and are bitwise the same for any
+ * thread count (docs/losses.md#reductions-and-accumulation).
+ *
+ * Each loss has one entry point taking the arrays' dtype (every array of a
+ * call but class targets has that dtype; the void pointers point at arrays
+ * of it), and two typed ones, _f32 and _f64, that are that entry point with
+ * OK_FLOAT32 or OK_FLOAT64.
  *
  * Outputs, for every loss:
  *   loss  OK_REDUCTION_NONE: one value per element (elementwise losses) or
@@ -15,16 +21,20 @@
  *         input is then overwritten by its gradient) but must not otherwise
  *         overlap any array the call reads.
  *
- * Preconditions checked (nothing is written when one fails):
- *   OK_ERR_NULL_POINTER    a required pointer is NULL (pointers to zero
- *                          elements may be NULL);
+ * Preconditions checked, in this order (nothing is written when one fails):
  *   OK_ERR_HYPERPARAMETER  a reduction or hyperparameter out of its range
  *                          (torch's: delta > 0, beta >= 0, label smoothing
- *                          in [0, 1]; optkern's: z_loss >= 0, softcap >= 0);
- *   OK_ERR_INDEX           a class target outside [0, C) that is not
- *                          ignore_index;
+ *                          in [0, 1]; optkern's: z_loss >= 0, softcap >= 0,
+ *                          both finite; an ok_bcast's block and period >= 1;
+ *                          an unknown ok_index_type);
+ *   OK_ERR_UNSUPPORTED     dtype is not a float dtype optkern has kernels for;
+ *   OK_ERR_NULL_POINTER    a required pointer is NULL (pointers to zero
+ *                          elements may be NULL, and with OK_REDUCTION_NONE
+ *                          and no element or sample, loss too);
  *   OK_ERR_ALIASING        grad partially overlaps the input, or overlaps
- *                          another array; loss overlaps any array.
+ *                          another array; loss overlaps any array;
+ *   OK_ERR_INDEX           a class target outside [0, C) that is not
+ *                          ignore_index (found before anything is written).
  */
 #ifndef OPTKERN_LOSSES_H
 #define OPTKERN_LOSSES_H
@@ -45,37 +55,56 @@ typedef enum ok_reduction {
 /* ------------------------------------------------------------ elementwise */
 /* n elements; input, target (and weight, when given) of n elements each. */
 
-/* (x - y)^2, gradient 2 (x - y). weight (torch 2.13's, may be NULL): each
- * element's loss is multiplied by its weight, and MEAN divides by the sum
- * of the weights instead of n. */
+/*
+ * mse_loss (docs/losses.md#regression-losses): w (x - y)^2, gradient
+ * 2 w (x - y). weight (torch 2.13's, may be NULL: ones) multiplies each
+ * element's loss, and MEAN divides by the sum of the weights instead of n.
+ * Reductions NONE, MEAN, SUM.
+ */
+ok_status ok_mse_loss(ok_dtype dtype, size_t n, const void *input, const void *target, const void *weight,
+                      ok_reduction reduction, void *loss, void *grad);
 ok_status ok_mse_loss_f32(size_t n, const float *input, const float *target, const float *weight,
                           ok_reduction reduction, float *loss, float *grad);
 ok_status ok_mse_loss_f64(size_t n, const double *input, const double *target, const double *weight,
                           ok_reduction reduction, double *loss, double *grad);
 
-/* |x - y|, gradient sign(x - y) (0 at x = y); weight as for mse_loss. */
+/* l1_loss (docs/losses.md#regression-losses): w |x - y|, gradient
+ * w sign(x - y) (0 at x = y and where x - y is NaN); weight as for
+ * mse_loss. */
+ok_status ok_l1_loss(ok_dtype dtype, size_t n, const void *input, const void *target, const void *weight,
+                     ok_reduction reduction, void *loss, void *grad);
 ok_status ok_l1_loss_f32(size_t n, const float *input, const float *target, const float *weight,
                          ok_reduction reduction, float *loss, float *grad);
 ok_status ok_l1_loss_f64(size_t n, const double *input, const double *target, const double *weight,
                          ok_reduction reduction, double *loss, double *grad);
 
-/* (x-y)^2/2 where |x - y| < delta, else delta (|x - y| - delta/2); delta > 0.
- * weight (may be NULL) multiplies each element's loss; MEAN still divides
- * by n (torch 2.13's rule for huber_loss). */
+/* huber_loss (docs/losses.md#regression-losses): (x-y)^2/2 where
+ * |x - y| < delta, else delta (|x - y| - delta/2); delta > 0, else
+ * OK_ERR_HYPERPARAMETER. weight (may be NULL) multiplies each element's
+ * loss; MEAN still divides by n (torch 2.13's rule for huber_loss). */
+ok_status ok_huber_loss(ok_dtype dtype, size_t n, const void *input, const void *target, const void *weight,
+                        double delta, ok_reduction reduction, void *loss, void *grad);
 ok_status ok_huber_loss_f32(size_t n, const float *input, const float *target, const float *weight,
                             double delta, ok_reduction reduction, float *loss, float *grad);
 ok_status ok_huber_loss_f64(size_t n, const double *input, const double *target, const double *weight,
                             double delta, ok_reduction reduction, double *loss, double *grad);
 
-/* huber_loss(delta = beta) / beta; beta >= 0, and beta = 0 is l1_loss. */
+/* smooth_l1_loss (docs/losses.md#regression-losses): huber_loss(delta =
+ * beta) / beta; beta >= 0, else OK_ERR_HYPERPARAMETER, and beta = 0 is
+ * l1_loss. */
+ok_status ok_smooth_l1_loss(ok_dtype dtype, size_t n, const void *input, const void *target, double beta,
+                            ok_reduction reduction, void *loss, void *grad);
 ok_status ok_smooth_l1_loss_f32(size_t n, const float *input, const float *target, double beta,
                                 ok_reduction reduction, float *loss, float *grad);
 ok_status ok_smooth_l1_loss_f64(size_t n, const double *input, const double *target, double beta,
                                 ok_reduction reduction, double *loss, double *grad);
 
-/* y (log y - x), 0 where y = 0 (torch: xlogy(y, y) - y x); with log_target,
- * e^y (y - x). Gradient -y (-e^y). MEAN divides by n, BATCHMEAN by `batch`
- * (the input's first dimension; torch uses 1 for a 0-d input). */
+/* kl_div (docs/losses.md#kl_div): y (log y - x), 0 where y = 0 (torch:
+ * xlogy(y, y) - y x); with log_target, e^y (y - x). Gradient -y (-e^y).
+ * MEAN divides by n, BATCHMEAN (this loss's only) by `batch` (the input's
+ * first dimension; torch uses 1 for a 0-d input). */
+ok_status ok_kl_div(ok_dtype dtype, size_t n, size_t batch, const void *input, const void *target, int log_target,
+                    ok_reduction reduction, void *loss, void *grad);
 ok_status ok_kl_div_f32(size_t n, size_t batch, const float *input, const float *target, int log_target,
                         ok_reduction reduction, float *loss, float *grad);
 ok_status ok_kl_div_f64(size_t n, size_t batch, const double *input, const double *target, int log_target,
@@ -94,10 +123,15 @@ typedef struct ok_bcast {
     size_t period;
 } ok_bcast;
 
-/* -w [p y log sigmoid(x) + (1 - y) log(1 - sigmoid(x))], computed as
+/* binary_cross_entropy_with_logits
+ * (docs/losses.md#binary_cross_entropy_with_logits):
+ * -w [p y log sigmoid(x) + (1 - y) log(1 - sigmoid(x))], computed as
  * w [(1 - y) x + (1 + (p - 1) y) softplus(-x)]; gradient
  * w [sigmoid(x) (1 + (p - 1) y) - p y]. weight w and pos_weight p may be
- * NULL (all ones). MEAN divides by n. */
+ * NULL (or have NULL data: all ones). MEAN divides by n. */
+ok_status ok_binary_cross_entropy_with_logits(ok_dtype dtype, size_t n, const void *input, const void *target,
+                                              const ok_bcast *weight, const ok_bcast *pos_weight,
+                                              ok_reduction reduction, void *loss, void *grad);
 ok_status ok_binary_cross_entropy_with_logits_f32(size_t n, const float *input, const float *target,
                                                   const ok_bcast *weight, const ok_bcast *pos_weight,
                                                   ok_reduction reduction, float *loss, float *grad);
@@ -110,7 +144,8 @@ ok_status ok_binary_cross_entropy_with_logits_f64(size_t n, const double *input,
  * Logits (or log-probabilities) of shape n x c x inner, the class axis in the
  * middle: (N, C) is inner = 1, torch's (N, C, d1, ...) is inner = d1 * ...
  * There are n * inner samples; class targets hold one index per sample
- * (shape n x inner), probability targets the logits' shape.
+ * (shape n x inner), probability targets the logits' shape. Reductions
+ * NONE, MEAN, SUM.
  */
 
 typedef enum ok_index_type {
@@ -130,7 +165,9 @@ typedef struct ok_cross_entropy_options {
 #define OK_CROSS_ENTROPY_DEFAULTS {NULL, -100, 0.0, 0.0, 0.0, OK_REDUCTION_MEAN}
 
 /*
- * Cross-entropy with class-index targets (torch.nn.functional.cross_entropy):
+ * Cross-entropy with class-index targets (docs/losses.md#cross_entropy;
+ * torch.nn.functional.cross_entropy), target of n * inner int64 or int32
+ * indices as target_type says; options NULL: OK_CROSS_ENTROPY_DEFAULTS.
  *   loss_i = w_{y_i} [(1 - eps) (lse_i - x_{i,y_i}) + z lse_i^2]
  *            + (eps / c) sum_k w_k (lse_i - x_{i,k})
  * with lse_i = log sum_k exp(x_{i,k}). MEAN divides by the sum of w_{y_i}
@@ -138,7 +175,11 @@ typedef struct ok_cross_entropy_options {
  * samples get loss 0 and an exactly zero gradient (with inner = 1 their
  * logits are not even read; torch's gradient there is NaN when they hold
  * NaN). The logits are read twice; grad may be the logits themselves.
+ * A target neither in [0, c) nor ignore_index: OK_ERR_INDEX.
  */
+ok_status ok_cross_entropy(ok_dtype dtype, size_t n, size_t c, size_t inner, const void *logits, const void *target,
+                           ok_index_type target_type, const ok_cross_entropy_options *options, void *loss,
+                           void *grad);
 ok_status ok_cross_entropy_f32(size_t n, size_t c, size_t inner, const float *logits, const void *target,
                                ok_index_type target_type, const ok_cross_entropy_options *options,
                                float *loss, float *grad);
@@ -147,7 +188,8 @@ ok_status ok_cross_entropy_f64(size_t n, size_t c, size_t inner, const double *l
                                double *loss, double *grad);
 
 /*
- * Cross-entropy with probability targets t (the logits' shape and dtype):
+ * Cross-entropy with probability targets t (docs/losses.md#cross_entropy;
+ * the logits' shape and dtype):
  *   loss_i = -sum_k w_k t'_{i,k} log_softmax(x_i)_k + z lse_i^2,
  *   t' = (1 - eps) t + eps / c.
  * MEAN divides by the number of samples n * inner; ignore_index is unused.
@@ -155,14 +197,21 @@ ok_status ok_cross_entropy_f64(size_t n, size_t c, size_t inner, const double *l
  * empty sum, negated; +inf with z-loss, lse being -inf), SUM is -0 and
  * MEAN is NaN.
  */
+ok_status ok_cross_entropy_probs(ok_dtype dtype, size_t n, size_t c, size_t inner, const void *logits,
+                                 const void *target, const ok_cross_entropy_options *options, void *loss,
+                                 void *grad);
 ok_status ok_cross_entropy_probs_f32(size_t n, size_t c, size_t inner, const float *logits, const float *target,
                                      const ok_cross_entropy_options *options, float *loss, float *grad);
 ok_status ok_cross_entropy_probs_f64(size_t n, size_t c, size_t inner, const double *logits,
                                      const double *target, const ok_cross_entropy_options *options,
                                      double *loss, double *grad);
 
-/* -w_{y_i} x_{i,y_i} on log-probabilities x, with cross_entropy's targets,
- * weight, ignore_index and MEAN denominator. */
+/* nll_loss (docs/losses.md#nll_loss): -w_{y_i} x_{i,y_i} on
+ * log-probabilities x, with cross_entropy's targets, weight (NULL: ones),
+ * ignore_index, MEAN denominator and OK_ERR_INDEX. */
+ok_status ok_nll_loss(ok_dtype dtype, size_t n, size_t c, size_t inner, const void *input, const void *target,
+                      ok_index_type target_type, const void *weight, int64_t ignore_index, ok_reduction reduction,
+                      void *loss, void *grad);
 ok_status ok_nll_loss_f32(size_t n, size_t c, size_t inner, const float *input, const void *target,
                           ok_index_type target_type, const float *weight, int64_t ignore_index,
                           ok_reduction reduction, float *loss, float *grad);

@@ -1,8 +1,9 @@
 /*
- * binary_cross_entropy_with_logits, one vector of elements (a kernel body).
- * With p the pos_weight, w the weight and L = 1 + (p - 1) y:
+ * binary_cross_entropy_with_logits, one vector of elements (a kernel body;
+ * docs/losses.md#binary_cross_entropy_with_logits). With p the pos_weight,
+ * w the weight and L = 1 + (p - 1) y:
  *   loss  w [(1 - y) x + L softplus(-x)]
- *   grad  w [L sigmoid(x) - p y]
+ *   grad  w [L sigmoid(x) - p y]   (times lin_grad = s)
  * the stable forms torch uses. One exponential serves both: with
  * e = exp(-|x|) (never overflows), softplus(-x) = max(-x, 0) + log1p(e) and
  * sigmoid(x) = (x >= 0 ? 1 : e) / (1 + e).
@@ -13,6 +14,6 @@ OK_INLINE vec_t DT_NAME(bce_with_logits_lanes)(const ok_ew_task *t, vec_t x, vec
     vec_t softplus = vadd(vmaxb(vneg(x), vzero()), DT_NAME(vlog1p)(e));
     vec_t sigmoid = vdiv(vselect(vle(vzero(), x), one, e), vadd(one, e));
     vec_t big_l = vfma(vsub(p, one), y, one);
-    *g = vmul(vmul(vset1((real_t)t->grad_scale), w), vfnma(p, y, vmul(big_l, sigmoid)));
+    *g = vmul(vmul(vset1((real_t)t->lin_grad), w), vfnma(p, y, vmul(big_l, sigmoid)));
     return vmul(w, vfma(vsub(one, y), x, vmul(big_l, softplus)));
 }

@@ -1,48 +1,28 @@
 /*
- * Cross-entropy with its gradient (a kernel body: included once per dtype by
- * kernels_target.c): torch.nn.functional.cross_entropy with class-index or
- * probability targets, class weights, ignore_index and label smoothing
- * (shared/spec/losses.md), plus PaLM's z-loss and Gemma 2's logit soft cap.
+ * Cross-entropy with its gradient (a kernel body: included once per variant
+ * by target/bodies-inl.h): torch.nn.functional.cross_entropy with
+ * class-index or probability targets, class weights, ignore_index and label
+ * smoothing, plus PaLM's z-loss and Gemma 2's logit soft cap. The algebra,
+ * the three passes and the edge cases are docs/losses.md#cross_entropy; the
+ * gradient written is g_k = exp(x'_k - m) alpha - r a_k (r: the reduction's
+ * scale, t->scale), times 1 - (x'_k / cap)^2 through the soft cap.
  *
- * Per sample, with x' = cap tanh(x / cap) (or x without a soft cap),
- * m = max_k x'_k, s = sum_k exp(x'_k - m), lse = m + log s, the target
- * weights
- *   a_k = w_k ((1 - eps) [k = y] + eps / C)     class target y
- *   a_k = w_k ((1 - eps) t_k + eps / C)         probability target t
- * their total A = sum_k a_k and the row weight rho (w_y, or 1 for
- * probabilities):
- *   loss_i     = sum_k a_k (lse - x'_k) + z rho lse^2
- *   dloss/dx'_k = softmax_k (A + 2 z rho lse) - a_k
- * computed as g_k = exp(x'_k - m) alpha - r a_k, alpha = r (A + 2 z rho lse) / s
- * (r: the reduction's scale), times 1 - (x'_k / cap)^2 through the soft cap.
- * lse - x'_k is taken as log s - (x'_k - m): no cancellation for large
- * logits, and no probability or log-probability is ever stored.
- *
- * Three passes per sample; the logits are read twice, and the only array
- * written is the gradient:
- *   pass 1  m, the max of the logits (of x: the soft cap is increasing).
- *   pass 2  e_k = exp(x'_k - m) and s = sum_k e_k (in double), and for
- *           weighted targets sum_k a_k and sum_k a_k (x'_k - m); e_k is
- *           kept in the gradient's place (soft-capped: x'_k / cap, from which
- *           pass 3 recomputes e_k and the chain factor). One exp per element.
- *   pass 3  over what pass 2 kept, now in cache: g_k = e_k alpha - r a_k.
- * This spends one exp per element where an online softmax (a running max and
- * rescaled sum in pass 1, Milakov and Gimelshein 2018) spends two, for the
- * same two reads of the logits: the exp is most of the arithmetic.
- * The class target's own terms, (1 - eps) rho (lse - x'_y) and its gradient
- * entry, come last, per sample in double (ce_target_term), from x_y read
- * before pass 2 and what pass 2 kept at y; the vector passes leave them out.
- *
- * Rows (inner == 1, logits (N, C)): rows of over CE_GROUP_BYTES run one at a
- * time, the next row's lines prefetched into L2 during pass 2; shorter rows
- * run CE_GROUP at a time, each pass over the whole group, so that their
- * short dependency chains overlap. Columns (inner > 1, logits (N, C, d1,
- * ...)): the same algebra with the vector lanes along the contiguous inner
- * axis, LANES samples at a time, each lane finished on its own in double.
- *
- * Ignored samples: loss 0 and a gradient of exactly 0 (not read at all as
- * rows). Non-finite logits: NaN (or +-inf) spreads through s to the sample's
- * loss and whole gradient row, as in torch.
+ * Why it is shaped so:
+ * - lse - x'_k is taken as log s - (x'_k - m): no cancellation for large
+ *   logits, and no probability or log-probability is ever stored.
+ * - Three passes (max; exp and sums; gradient) spend one exp per element
+ *   where an online softmax (Milakov and Gimelshein 2018) spends two, for
+ *   the same two reads of the logits: the exp is most of the arithmetic.
+ *   Pass 2 keeps e_k (or x'_k / cap when soft-capped) in the gradient's
+ *   place, so pass 3 reads it from cache and the only array written is the
+ *   gradient.
+ * - The class target's own terms come last, per sample in double
+ *   (ce_target_term): where p_y is near 1 its gradient's two terms cancel.
+ * - Rows (inner == 1) of over CE_GROUP_BYTES run one at a time, prefetching
+ *   the next row into L2 during pass 2; shorter rows run CE_GROUP at a time
+ *   so that their short dependency chains overlap. Columns (inner > 1) put
+ *   the vector lanes along the contiguous inner axis, LANES samples at a
+ *   time, each lane finished on its own in double.
  */
 
 /* pass 1 keeps CE_CHUNK running maxima (independent chains). */

@@ -1,10 +1,10 @@
 /*
  * The loop every elementwise loss shares (a kernel body: included once per
- * dtype by kernels_target.c, after the formulas in regression.h, kl_div.h
- * and bce_with_logits.h): one block of elements [begin, end) of an
- * ok_ew_task, returning the block's loss sum. It reads input and target,
- * writes the gradient (over the input when they are the same array) and,
- * for reduction 'none', the per-element losses.
+ * variant by target/bodies-inl.h, after the formulas of OK_EW_KINDS in
+ * regression-inl.h, kl_div-inl.h and bce_with_logits-inl.h): one block of
+ * elements [begin, end) of an ok_ew_task, returning the block's loss sum. It
+ * reads input and target, writes the gradient (over the input when they are
+ * the same array) and, for reduction 'none', the per-element losses.
  *
  * The weight and pos_weight operands are broadcast (ok_bcast): the block is
  * cut into segments over which each is either contiguous or one value, so
@@ -15,16 +15,13 @@
 
 /* The loss lanes of `kind`; *g gets the gradient lanes. kind is a constant
  * wherever this is inlined, so the switch folds away. */
+#define OK_EW_LANES_CASE(NAME, formula, flags) \
+    case OK_EW_##NAME: return DT_NAME(formula##_lanes)(t, x, y, w, p, g);
 OK_INLINE vec_t DT_NAME(ew_lanes)(const ok_ew_task *t, const int kind, vec_t x, vec_t y, vec_t w, vec_t p, vec_t *g) {
-    switch (kind) {
-    case OK_EW_MSE: return DT_NAME(mse_lanes)(t, x, y, w, g);
-    case OK_EW_L1: return DT_NAME(l1_lanes)(t, x, y, w, g);
-    case OK_EW_HUBER: return DT_NAME(huber_lanes)(t, x, y, w, g);
-    case OK_EW_KL_DIV: return DT_NAME(kl_div_lanes)(t, x, y, g);
-    case OK_EW_KL_DIV_LOG_TARGET: return DT_NAME(kl_div_log_target_lanes)(t, x, y, g);
-    default: return DT_NAME(bce_with_logits_lanes)(t, x, y, w, p, g);
-    }
+    switch (kind) { OK_EW_KINDS(OK_EW_LANES_CASE) }
+    __builtin_unreachable(); /* the host runs only the kinds of OK_EW_KINDS */
 }
+#undef OK_EW_LANES_CASE
 
 /* An operand at element i: a pointer to its contiguous values (*value
  * unused), or NULL and the one value it has from i up to *stop, which is
@@ -84,19 +81,17 @@ OK_INLINE double DT_NAME(ew_loop)(const ok_ew_task *t, const int kind, size_t be
     return vacc_sum(acc);
 }
 
+#define OK_EW_LOOP_CASE(NAME, formula, flags) \
+    case OK_EW_##NAME: return DT_NAME(ew_loop)(t, OK_EW_##NAME, begin, end);
 static double DT_NAME(ew_block)(const void *task, size_t begin, size_t end) {
     const ok_ew_task k = *(const ok_ew_task *)task, *t = &k; /* a local copy: no reloads */
-    switch (t->kind) {
-    case OK_EW_MSE: return DT_NAME(ew_loop)(t, OK_EW_MSE, begin, end);
-    case OK_EW_L1: return DT_NAME(ew_loop)(t, OK_EW_L1, begin, end);
-    case OK_EW_HUBER: return DT_NAME(ew_loop)(t, OK_EW_HUBER, begin, end);
-    case OK_EW_KL_DIV: return DT_NAME(ew_loop)(t, OK_EW_KL_DIV, begin, end);
-    case OK_EW_KL_DIV_LOG_TARGET: return DT_NAME(ew_loop)(t, OK_EW_KL_DIV_LOG_TARGET, begin, end);
-    default: return DT_NAME(ew_loop)(t, OK_EW_BCE_WITH_LOGITS, begin, end);
-    }
+    switch (t->kind) { OK_EW_KINDS(OK_EW_LOOP_CASE) }
+    __builtin_unreachable();
 }
+#undef OK_EW_LOOP_CASE
 
-/* The sum of x[begin, end) in double: the mean denominator of weighted losses. */
+/* The sum of x[begin, end) in double: the mean denominator of weighted losses
+ * and the class weights' sum of cross-entropy's label smoothing. */
 static double DT_NAME(sum_block)(const void *task, size_t begin, size_t end) {
     const real_t *x = (const real_t *)task;
     acc_t acc = vacc_zero();

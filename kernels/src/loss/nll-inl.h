@@ -1,6 +1,7 @@
 /*
- * nll_loss with its gradient (a kernel body: included once per dtype by
- * kernels_target.c): torch.nn.functional.nll_loss on log-probabilities x,
+ * nll_loss with its gradient (a kernel body: included once per variant by
+ * target/bodies-inl.h; docs/losses.md#nll_loss): torch.nn.functional.nll_loss
+ * on log-probabilities x,
  *   loss_i = -w_{y_i} x_{i, y_i},  dloss_i/dx_{i,k} = -w_{y_i} [k = y_i],
  * scaled by the reduction's r; ignored samples: loss 0, gradient 0. Every
  * gradient element is written (zeros but one per sample); x_{i,y_i} is read

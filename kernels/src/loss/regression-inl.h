@@ -1,11 +1,15 @@
 /*
  * Regression losses, one vector of elements (a kernel body: included once per
- * dtype by kernels_target.c). Each returns the loss lanes and sets *g to the
- * gradient lanes; w is the weight (ones when none). shared/spec/losses.md.
+ * variant by target/bodies-inl.h; docs/losses.md#regression-losses). Each
+ * has the signature of every elementwise formula (elementwise-inl.h): input
+ * x, target y, weight w (ones when none), pos_weight p (BCE's; ones), and
+ * returns the loss lanes and sets *g to the gradient lanes. s below is the
+ * reduction's scale, folded into quad_grad and lin_grad on the host.
  */
 
 /* mse_loss: loss w (x - y)^2, gradient 2 s w (x - y) (quad_grad = 2 s). */
-OK_INLINE vec_t DT_NAME(mse_lanes)(const ok_ew_task *t, vec_t x, vec_t y, vec_t w, vec_t *g) {
+OK_INLINE vec_t DT_NAME(mse_lanes)(const ok_ew_task *t, vec_t x, vec_t y, vec_t w, vec_t p, vec_t *g) {
+    (void)p;
     vec_t d = vsub(x, y);
     vec_t wd = vmul(w, d);
     *g = vmul(vset1((real_t)t->quad_grad), wd);
@@ -19,7 +23,8 @@ OK_INLINE vec_t DT_NAME(torch_sign)(vec_t d) {
 
 /* l1_loss: loss w |x - y|, gradient s w sign(x - y) (lin_grad = s): torch's
  * gradient is 0 where x - y is NaN. */
-OK_INLINE vec_t DT_NAME(l1_lanes)(const ok_ew_task *t, vec_t x, vec_t y, vec_t w, vec_t *g) {
+OK_INLINE vec_t DT_NAME(l1_lanes)(const ok_ew_task *t, vec_t x, vec_t y, vec_t w, vec_t p, vec_t *g) {
+    (void)p;
     vec_t d = vsub(x, y);
     *g = vmul(vmul(vset1((real_t)t->lin_grad), w), DT_NAME(torch_sign)(d));
     return vmul(w, vabs(d));
@@ -29,11 +34,13 @@ OK_INLINE vec_t DT_NAME(l1_lanes)(const ok_ew_task *t, vec_t x, vec_t y, vec_t w
  * huber_loss and smooth_l1_loss: with d = x - y,
  *   loss  quad d^2             where |d| < delta, else lin (|d| - delta/2)
  *   grad  quad_grad d          where |d| < delta, else lin_grad sign(d)
+ * (times w; quad_grad = 2 quad s, lin_grad = lin s).
  * huber: quad 1/2, lin delta; smooth_l1: delta beta, quad 1/(2 beta), lin 1.
  * torch splits at the same place, and its two gradient forms agree at
  * |d| = delta; a NaN d takes the quadratic side, so its gradient is NaN.
  */
-OK_INLINE vec_t DT_NAME(huber_lanes)(const ok_ew_task *t, vec_t x, vec_t y, vec_t w, vec_t *g) {
+OK_INLINE vec_t DT_NAME(huber_lanes)(const ok_ew_task *t, vec_t x, vec_t y, vec_t w, vec_t p, vec_t *g) {
+    (void)p;
     vec_t d = vsub(x, y), a = vabs(d);
     mask_t outside = vle(vset1((real_t)t->delta), a);
     vec_t loss = vselect(outside, vmul(vset1((real_t)t->lin), vsub(a, vset1((real_t)t->half_delta))),

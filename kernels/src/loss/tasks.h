@@ -14,34 +14,66 @@
 
 /* ------------------------------------------------------------ elementwise */
 
-/* Which formula an elementwise task runs (elementwise.h). */
-enum { OK_EW_MSE, OK_EW_L1, OK_EW_HUBER, OK_EW_KL_DIV, OK_EW_KL_DIV_LOG_TARGET, OK_EW_BCE_WITH_LOGITS };
+/*
+ * The elementwise kinds, one row each: X(NAME, formula, flags). OK_EW_<NAME>
+ * runs DT_NAME(<formula>_lanes) (elementwise-inl.h); flags are its
+ * reductions' properties (OK_EW_MEAN_BY_WEIGHT, OK_EW_BATCHMEAN).
+ */
+#define OK_EW_KINDS(X)                                          \
+    X(MSE, mse, OK_EW_MEAN_BY_WEIGHT)                           \
+    X(L1, l1, OK_EW_MEAN_BY_WEIGHT)                             \
+    X(HUBER, huber, 0)                                          \
+    X(KL_DIV, kl_div, OK_EW_BATCHMEAN)                          \
+    X(KL_DIV_LOG_TARGET, kl_div_log_target, OK_EW_BATCHMEAN)    \
+    X(BCE_WITH_LOGITS, bce_with_logits, 0)
 
+/* MEAN divides by the sum of the weights when there are any (else by n). */
+#define OK_EW_MEAN_BY_WEIGHT 1u
+/* BATCHMEAN is allowed: the sum divided by the batch size. */
+#define OK_EW_BATCHMEAN 2u
+
+#define OK_EW_ENUM(NAME, formula, flags) OK_EW_##NAME,
+enum { OK_EW_KINDS(OK_EW_ENUM) OK_EW_COUNT };
+#undef OK_EW_ENUM
+
+/*
+ * An elementwise task. Every formula has the gradient coefficients it needs
+ * among quad_grad and lin_grad, with the reduction's scale folded in on the
+ * host: d(reduced loss) / d(element loss), 1 / the reduction's denominator
+ * (n for a mean, sum(w) for mse/l1's weighted mean, the batch size for
+ * kl_div's batchmean; 1 for 'none' and 'sum').
+ */
 typedef struct ok_ew_task {
-    int kind;
+    int kind;            /* OK_EW_* */
     const void *input, *target;
     ok_bcast weight;     /* data NULL: all ones */
     ok_bcast pos_weight; /* BCE only; data NULL: all ones */
     void *loss;          /* per-element losses (reduction 'none'), else NULL */
     void *grad;
-    /* d(reduced loss) / d(element loss): 1 / the reduction's denominator,
-     * n for a mean, sum(w) for mse/l1's weighted mean, the batch size for
-     * kl_div's batchmean; 1 for 'none' and 'sum'. */
-    double grad_scale;
     /* HUBER: loss quad d^2 where |d| < delta, else lin (|d| - delta/2);
-     * gradient quad_grad d, else lin_grad sign(d) (grad_scale included).
-     * MSE uses quad_grad = 2 grad_scale only, L1 lin_grad = grad_scale. */
+     * gradient quad_grad d, else lin_grad sign(d). MSE's gradient is
+     * quad_grad w d, L1's lin_grad w sign(d), KL_DIV's lin_grad y (e^y with
+     * log_target), BCE's lin_grad w [L sigmoid(x) - p y]. */
     double delta, half_delta, quad, lin, quad_grad, lin_grad;
 } ok_ew_task;
 
 /* -------------------------------------------------------------- row-wise */
 
+/* The row kinds, one row each: X(NAME, body). OK_ROWS_<NAME> runs the
+ * kernel body DT_NAME(<body>), its column of the kernel tables' rows_loss. */
+#define OK_ROWS_KINDS(X) X(CROSS_ENTROPY, cross_entropy_block) X(NLL, nll_block)
+
+#define OK_ROWS_ENUM(NAME, body) OK_ROWS_##NAME,
+enum { OK_ROWS_KINDS(OK_ROWS_ENUM) OK_ROWS_COUNT };
+#undef OK_ROWS_ENUM
+
 enum { OK_LABELS_INT64, OK_LABELS_INT32, OK_LABELS_PROBS };
 
-/* The three ways cross-entropy weighs its targets (cross_entropy.h). */
+/* The three ways cross-entropy weighs its targets (cross_entropy-inl.h). */
 enum { OK_CE_CLASS = 0, OK_CE_CLASS_SMOOTH = 1, OK_CE_PROBS = 2 };
 
 typedef struct ok_rows_task {
+    int kind;             /* OK_ROWS_* */
     size_t n, c, inner;   /* logits[n][c][inner]; n * inner samples */
     const void *logits;
     const void *target;
@@ -56,6 +88,7 @@ typedef struct ok_rows_task {
     double scale;         /* the reduction's factor on each sample's gradient */
     void *loss;           /* per-sample losses (reduction 'none'), else NULL */
     void *grad;
+    int *out_of_range;    /* the class-target scan (labels-inl.h) sets it */
 } ok_rows_task;
 
 /* The class target of sample i. */
@@ -64,7 +97,7 @@ static inline int64_t ok_target_at(const ok_rows_task *t, size_t i) {
                                              : ((const int64_t *)t->target)[i];
 }
 
-/* Per-sample quantities of cross-entropy, in double (cross_entropy.h). */
+/* Per-sample quantities of cross-entropy, in double (cross_entropy-inl.h). */
 typedef struct ok_ce_row {
     double log_s;  /* log sum_k exp(x'_k - m) */
     double lse;    /* m + log_s */

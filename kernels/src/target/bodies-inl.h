@@ -12,6 +12,7 @@
 #include "loss/bce_with_logits-inl.h"
 #include "loss/elementwise-inl.h" /* the loop over the formulas above */
 #include "loss/rows-inl.h"        /* what the row losses share */
+#include "loss/labels-inl.h"      /* their class-target scan */
 #include "loss/cross_entropy-inl.h"
 #include "loss/nll-inl.h"
 #include "target/roofline-inl.h"

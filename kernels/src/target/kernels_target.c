@@ -21,13 +21,14 @@
 #define OK_VARIANT_FN(f, variant) f##_##variant,
 #define OK_PER_VARIANT(f) {OK_FOR_VARIANTS(OK_VARIANT_FN, f)}
 #define OK_OPTIMIZER_ROW(name) [OK_OPT_##name] = OK_PER_VARIANT(name##_span),
+#define OK_ROWS_ROW(NAME, body) [OK_ROWS_##NAME] = OK_PER_VARIANT(body),
 
 const ok_kernel_table OK_PASTE(ok_kernels, OK_TARGET_NAME) = {
     .optimizer = {OK_OPTIMIZERS(OK_OPTIMIZER_ROW)},
     .elementwise_loss = OK_PER_VARIANT(ew_block),
     .sum = OK_PER_VARIANT(sum_block),
-    .cross_entropy = OK_PER_VARIANT(cross_entropy_block),
-    .nll_loss = OK_PER_VARIANT(nll_block),
+    .labels = OK_PER_VARIANT(labels_block),
+    .rows_loss = {OK_ROWS_KINDS(OK_ROWS_ROW)},
     .testing = {
         .roofline = OK_PER_VARIANT(roofline_span),
         .vmath = OK_PER_VARIANT(vmath_eval),

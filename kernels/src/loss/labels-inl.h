@@ -1,0 +1,26 @@
+/*
+ * The class-target scan of a row loss (a kernel body: included once per
+ * variant by target/bodies-inl.h), run over every sample before the loss
+ * kernel so that an out-of-range target is found before anything is
+ * written: samples [begin, end) of an ok_rows_task with class targets,
+ * returning the sum of the row weights w_y (1 without weights) of the
+ * samples not ignored, the denominator of 'mean' (docs/losses.md#cross_entropy).
+ * A target neither in [0, C) nor ignore_index sets *t->out_of_range.
+ */
+static double DT_NAME(labels_block)(const void *task, size_t begin, size_t end) {
+    const ok_rows_task *t = (const ok_rows_task *)task;
+    const store_t *w = (const store_t *)t->weight;
+    double sum = 0.0;
+    int bad = 0;
+    for (size_t i = begin; i < end; i++) {
+        int64_t y = ok_target_at(t, i);
+        if (y == t->ignore_index) continue;
+        if (y < 0 || (uint64_t)y >= (uint64_t)t->c) {
+            bad = 1;
+            continue;
+        }
+        sum += w ? (double)w[y] : 1.0;
+    }
+    if (bad) __atomic_store_n(t->out_of_range, 1, __ATOMIC_RELAXED);
+    return sum;
+}
