@@ -9,7 +9,7 @@
  */
 static double DT_NAME(labels_block)(const void *task, size_t begin, size_t end) {
     const ok_rows_task *t = (const ok_rows_task *)task;
-    const store_t *w = (const store_t *)t->weight;
+    const real_t *w = (const real_t *)t->weight;
     double sum = 0.0;
     int bad = 0;
     for (size_t i = begin; i < end; i++) {

@@ -14,15 +14,17 @@
  *   v<op>     the simd.h operation <op> on vec_t (vadd, vfma, vmaxn, ...);
  *             m<op> on mask_t (mand, mfirst)
  *
- * Storage types, what the arrays hold, each converted to and from real_t as
- * it is loaded and stored (a bfloat16 variant widens on load and rounds on
- * store; the float32 and float64 variants store real_t itself):
- *   param_t, grad_t, state_t   an optimizer's parameter, gradient and states:
+ * Storage types, what an optimizer's arrays hold, each converted to and
+ * from real_t as it is loaded and stored (a bfloat16 variant widens on load
+ * and rounds on store; the float32 and float64 variants store real_t):
+ *   param_t, grad_t, state_t   the parameter, gradient and states:
  *                              vld_param / vst_param, vld_grad,
  *                              vld_state / vst_state move `lanes` of them
- *   store_t                    the arrays of a loss: vld / vst
- * Bodies declare their array pointers with these types and never assume
- * that storage is real_t.
+ * Optimizer bodies declare their array pointers with these types and never
+ * assume that storage is real_t. The loss bodies do assume it (vld / vst,
+ * real_t pointers): cross-entropy keeps each exp(x - max) in the gradient's
+ * place between its passes, which a narrower storage would round, so a
+ * loss variant with narrower storage needs scratch of its own there.
  */
 #include "variants.h"
 
@@ -41,7 +43,6 @@
 #undef param_t
 #undef grad_t
 #undef state_t
-#undef store_t
 
 #if OK_VARIANT == OK_VARIANT_F32
 #define real_t float
@@ -56,7 +57,6 @@
 #define param_t float
 #define grad_t float
 #define state_t float
-#define store_t float
 #elif OK_VARIANT == OK_VARIANT_F64
 #define real_t double
 #define OK_REAL_BITS 64
@@ -70,7 +70,6 @@
 #define param_t double
 #define grad_t double
 #define state_t double
-#define store_t double
 #else
 #error "OK_VARIANT must name a row of OK_VARIANTS (variants.h)"
 #endif
