@@ -73,9 +73,6 @@ class LossCase:
     rows: bool = False            # (N, C, d...) logits with class axis 1, not elementwise
     unit: Optional[Callable] = None  # unit(target, kwargs, reduction): see helpers.assert_close
 
-    def call(self, x, target, kwargs, **extra):
-        return self.fn(x, target, **kwargs, **extra)
-
     def unit_of(self, target, kwargs, reduction):
         return 0.0 if self.unit is None else self.unit(target, kwargs, reduction)
 
@@ -282,8 +279,6 @@ LOSSES = [
         examples=[{"weight": True}],
         rows=True, unit=gradient_unit),
 ]
-
-BY_NAME = {case.name: case for case in LOSSES}
 
 
 # ---------------------------------------------------------- pytest parameters

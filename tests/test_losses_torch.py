@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from helpers import DTYPES, assert_close, rng_for
-from loss_cases import LOSSES, torch_function, variants
+from loss_cases import LOSSES, variants
 from optkern import losses as L
 
 torch = pytest.importorskip("torch")
