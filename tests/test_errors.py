@@ -219,3 +219,103 @@ def test_set_num_threads_rejects_nonsense():
 def test_set_isa_rejects_unknown():
     with pytest.raises(ValueError, match="unknown instruction set"):
         optkern.set_isa("sse9")
+
+
+# --------------------------------------- read-only and overlapping state
+
+def _snapshot(*lists):
+    return [a.tobytes() for lst in lists for a in lst]
+
+
+def test_functional_adam_read_only_state():
+    params, grads, exp_avgs, exp_avg_sqs = adam_args()
+    exp_avgs[0].flags.writeable = False
+    before = _snapshot(params, exp_avgs, exp_avg_sqs)
+    with pytest.raises(ValueError, match="read-only"):
+        F.adam_(params, grads, exp_avgs, exp_avg_sqs, step=1)
+    assert _snapshot(params, exp_avgs, exp_avg_sqs) == before
+
+
+def test_functional_sgd_read_only_momentum_buffer():
+    params, grads = adam_args()[:2]
+    buffers = [np.full_like(p, 0.5) for p in params]
+    buffers[0].flags.writeable = False
+    before = _snapshot(params, buffers)
+    with pytest.raises(ValueError, match="read-only"):
+        F.sgd_(params, grads, buffers, lr=0.1, momentum=0.9)
+    assert _snapshot(params, buffers) == before
+
+
+def test_functional_overlap_with_an_earlier_array_that_is_not_the_previous_one():
+    # In address order: buf (read, grads[0]), buf[10:20] (read, grads[1]),
+    # buf[30:40] (written, exp_avgs[1]): the clash is with buf, two back.
+    buf = np.ones(100)
+    params = [np.zeros(100), np.zeros(10)]
+    exp_avgs = [np.zeros(100), buf[30:40]]
+    exp_avg_sqs = [np.zeros(100), np.zeros(10)]
+    before = _snapshot(params, exp_avgs, exp_avg_sqs, [buf])
+    with pytest.raises(ValueError, match="overlaps"):
+        F.adam_(params, [buf, buf[10:20]], exp_avgs, exp_avg_sqs, step=1)
+    assert _snapshot(params, exp_avgs, exp_avg_sqs, [buf]) == before
+
+
+def test_functional_written_array_overlaps_a_read_array_of_another_tensor():
+    # grads[0] (read) starts first; params[1] (written, another tensor)
+    # starts inside it.
+    buf = np.ones(30)
+    params = [np.zeros(20), buf[10:30]]
+    before = _snapshot(params, [buf])
+    with pytest.raises(ValueError, match="overlaps"):
+        F.sgd_(params, [buf[:20], np.ones(20)], lr=0.1)
+    assert _snapshot(params, [buf]) == before
+
+
+def test_touching_but_not_overlapping_gradient_and_param():
+    buf = np.zeros(10)
+    buf[:5] = 1.0   # the gradient
+    buf[5:] = 2.0   # the parameter
+    optkern.SGD([buf[5:]], lr=0.1).step([buf[:5]])
+    np.testing.assert_array_equal(buf, [1.0] * 5 + [1.9] * 5)
+
+
+def test_touching_but_not_overlapping_state_and_gradient():
+    # The momentum buffer is buf[:5], the gradient starts right after it.
+    buf = np.zeros(10)
+    buf[:5] = 0.5   # the momentum buffer
+    buf[5:] = 1.0   # the gradient
+    p = np.full(5, 3.0)
+    F.sgd_([p], [buf[5:]], [buf[:5]], lr=0.1, momentum=0.9)
+    np.testing.assert_allclose(buf[:5], 0.9 * 0.5 + 1.0)  # b <- momentum b + g
+    np.testing.assert_array_equal(buf[5:], 1.0)
+    np.testing.assert_allclose(p, 3.0 - 0.1 * 1.45)
+
+
+# ------------------------------------------- C preconditions, bypassing Python
+
+def test_c_rejects_nan_lr_for_sgd():
+    kind = optkern._core.kinds()["sgd"]
+    params, grads = [np.ones(5)], [np.ones(5)]
+    hp = {"lr": float("nan"), "momentum": 0.0, "dampening": 0.0, "weight_decay": 0.0, "nesterov": False,
+          "maximize": False, "first_step": False}
+    assert set(hp) == set(kind.fields)
+    before = _snapshot(params, grads)
+    with pytest.raises(ValueError, match="invalid sgd hyperparameters"):
+        optkern._core.step(kind, params, grads, (None,), [hp])
+    assert _snapshot(params, grads) == before
+    optkern._core.step(kind, params, grads, (None,), [dict(hp, lr=0.5)])  # the same call with a good lr
+    np.testing.assert_array_equal(params[0], 0.5)
+
+
+def test_c_rejects_step_0_for_adam():
+    kind = optkern._core.kinds()["adam"]
+    params, grads = [np.ones(5)], [np.ones(5)]
+    exp_avgs, exp_avg_sqs = [np.zeros(5)], [np.zeros(5)]
+    hp = {"lr": 1e-3, "beta1": 0.9, "beta2": 0.999, "eps": 1e-8, "weight_decay": 0.0, "step": 0, "amsgrad": False,
+          "maximize": False, "decoupled_weight_decay": False}
+    assert set(hp) == set(kind.fields) and len(kind.states) == 3
+    before = _snapshot(params, grads, exp_avgs, exp_avg_sqs)
+    with pytest.raises(ValueError, match="invalid adam hyperparameters"):
+        optkern._core.step(kind, params, grads, (exp_avgs, exp_avg_sqs, None), [hp])
+    assert _snapshot(params, grads, exp_avgs, exp_avg_sqs) == before
+    optkern._core.step(kind, params, grads, (exp_avgs, exp_avg_sqs, None), [dict(hp, step=1)])
+    np.testing.assert_allclose(params[0], 1.0 - 1e-3, rtol=1e-6)

@@ -1,197 +1,169 @@
 """optkern.losses against the float64 NumPy reference (loss_reference.py), on
-every instruction set: values and gradients for every option, finite
-differences, extreme inputs, 1 vs 2 threads bitwise, and bad input that
-must raise before anything is written. torch parity: test_losses_torch.py.
+every instruction set. The generic suites iterate over the loss registry
+(loss_cases.LOSSES): values and gradients for every option set, dtype and
+reduction, finite differences, out= and in place, 1 vs 2 threads bitwise,
+bad shapes and dtypes that must raise before anything is written, NaN and
+inf. The loss-specific tests follow them. torch parity: test_losses_torch.py.
 """
-
-import itertools
-import zlib
 
 import numpy as np
 import pytest
 
 import loss_reference as ref
 import optkern
+from helpers import DTYPES, REDUCTIONS, assert_close, check, finite_difference, raises_unchanged, rng_for
+from loss_cases import LOSSES, ce_data, examples, regression_data, variants
 from optkern import losses as L
 
-DTYPES = [np.float32, np.float64]
-REDUCTIONS = ["none", "mean", "sum"]
-# float32: the spec's 1e-5 relative (plus an absolute floor relative to the
-# largest value, for entries that cancel); float64: 1e-12.
-TOLERANCE = {np.float32: (1e-5, 1e-6), np.float64: (1e-12, 1e-13)}
+
+# ------------------------------------------------------------- generic suites
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("case,variant,reduction", variants("grid"))
+def test_reference_values(isa, case, variant, reduction, dtype):
+    for shape in variant.shapes:
+        x, t, kw = case.make(shape, dtype, **variant.options)
+        what = f"{case.name} {variant.id} {shape} {reduction}"
+        check(case.fn(x, t, reduction=reduction, **kw), case.ref(x, t, reduction=reduction, **kw), x, what,
+              reduction, unit=case.unit_of(t, kw, reduction))
 
 
-def assert_close(actual, expected, dtype, what="", unit=0.0):
-    """Within the dtype's relative tolerance, or an absolute floor relative
-    to the largest expected value or to `unit`, the size of the terms that
-    cancel into the expected values (a softmax gradient's is r w)."""
-    rtol, floor = TOLERANCE[dtype]
-    actual = np.asarray(actual, dtype=np.float64)
-    expected = np.asarray(expected, dtype=np.float64)
-    assert actual.shape == expected.shape, f"{what}: shape {actual.shape} != {expected.shape}"
-    finite = np.abs(expected[np.isfinite(expected)])
-    atol = floor * max(finite.max() if finite.size else 1.0, unit)
-    np.testing.assert_allclose(actual, expected, rtol=rtol, atol=atol, equal_nan=True, err_msg=what)
+@pytest.mark.parametrize("case,variant", variants("fd", with_reductions=False))
+def test_gradient_by_finite_differences(isa, case, variant):
+    for shape in variant.shapes:
+        x, t, kw = case.make(shape, np.float64, seed=1, **variant.options)
+
+        def f(z):
+            return float(case.fn(z, t, **kw)[0])
+
+        np.testing.assert_allclose(case.fn(x, t, **kw)[1], finite_difference(f, x), rtol=1e-6, atol=1e-8,
+                                   err_msg=f"{case.name} {variant.id} {shape}")
 
 
-def check(result, expected, x, what, reduction="mean", unit=0.0):
-    """An optkern (loss, grad) against a reference one for input x."""
-    loss, grad = result
-    want_loss, want_grad = expected
-    dtype = x.dtype.type
-    assert grad.shape == x.shape and grad.dtype == x.dtype, what
-    if reduction == "none":
-        assert isinstance(loss, np.ndarray) and loss.dtype == x.dtype, what
+@pytest.mark.parametrize("shape", [(6, 37), (3, 7, 5)])
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("case,options", examples())
+def test_out_and_in_place(isa, case, options, dtype, shape):
+    x, t, kw = case.make(shape, dtype, **options)
+    loss, grad = case.fn(x, t, **kw)
+    out = np.full_like(x, 7.0)
+    loss_out, grad_out = case.fn(x, t, out=out, **kw)
+    assert grad_out is out and loss_out == loss and np.array_equal(out, grad)
+    buffer = x.copy()
+    loss_in, grad_in = case.fn(buffer, t, out=buffer, **kw)
+    assert grad_in is buffer and loss_in == loss and np.array_equal(buffer, grad), "in place"
+
+
+# Threaded in both layouts: (N, C) rows, and (N, C, d) with d large.
+@pytest.mark.parametrize("shape", [(300, 1000), (30, 100, 100)])
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("case,options", examples())
+def test_threads_do_not_change_results(isa, num_threads, case, options, dtype, shape):
+    x, t, kw = case.make(shape, dtype, **options)
+    results = []
+    for n in (1, 2, 1, 3):
+        num_threads(n)
+        loss, grad = case.fn(x, t, **kw)
+        results.append((np.asarray(loss).tobytes(), grad.tobytes()))
+    assert all(r == results[0] for r in results), "the result depends on the thread count"
+
+
+def _shorter(a):
+    """a without its last entry along its last axis."""
+    return np.ascontiguousarray(a[..., :-1])
+
+
+def _arrays_of(kw):
+    return sorted(k for k, v in kw.items() if isinstance(v, np.ndarray))
+
+
+def _bad_input_cases():
+    """(case, options, defect) for every loss example: every defect of
+    BAD_SHAPES and BAD_DTYPES that applies to it."""
+    out = []
+    for param in examples():
+        case, options = param.values
+        _, t, kw = case.make((4, 3), np.float32, **options)
+        defects = ["target", "out"] + [f"kwarg {k}" for k in _arrays_of(kw)]
+        out += [pytest.param(case, options, d, id=f"{param.id}-{d}") for d in defects]
+    return out
+
+
+def _bad_call(case, options, defect, bad):
+    """The example's call with its `defect` array replaced by bad(array),
+    and the arrays that must not change."""
+    x, t, kw = case.make((4, 3), np.float32, **options)
+    out = np.ones_like(x)
+    if defect == "target":
+        t = bad(t)
+    elif defect == "out":
+        out = bad(out)
     else:
-        assert isinstance(loss, dtype), f"{what}: loss is {type(loss)}, not a {dtype.__name__} scalar"
-    assert_close(loss, want_loss, dtype, what + " loss")
-    assert_close(grad, want_grad, dtype, what + " grad", unit)
+        name = defect.split()[1]
+        kw = dict(kw, **{name: bad(kw[name])})
+    return (lambda: case.fn(x, t, out=out, **kw)), [x, out] + [v for v in kw.values() if isinstance(v, np.ndarray)]
 
 
-def rng_for(*key):
-    """A generator seeded by `key`, the same in every run (hash() of a str is not)."""
-    return np.random.default_rng(zlib.crc32(repr(key).encode()))
+@pytest.mark.parametrize("case,options,defect", _bad_input_cases())
+def test_bad_shapes_raise_value_error(isa, case, options, defect):
+    """An array one entry short raises ValueError with nothing written (a
+    float target of another shape than the logits is read as class targets:
+    TypeError)."""
+    f, arrays = _bad_call(case, options, defect, _shorter if defect != "out" else lambda a: np.ones((3, 4), a.dtype))
+    probability_target = case.rows and defect == "target" and options.get("probs")
+    raises_unchanged(TypeError if probability_target else ValueError, f, *arrays)
 
 
-# ----------------------------------------------------------------- elementwise
-
-SIZES = [(1,), (7,), (16,), (17,), (1023,), (5, 13), ()]
-
-
-def regression_data(shape, dtype, seed):
-    rng = rng_for("regression", shape, seed)
-    x = (2 * rng.standard_normal(shape)).astype(dtype)
-    y = rng.standard_normal(shape).astype(dtype)
-    w = rng.uniform(0.1, 2.0, shape).astype(dtype)
-    return np.asarray(x), np.asarray(y), np.asarray(w)
+@pytest.mark.parametrize("case,options,defect", _bad_input_cases())
+def test_bad_dtypes_raise_type_error(isa, case, options, defect):
+    """float64 (float32 for an integer target) with a float32 input raises
+    TypeError with nothing written."""
+    f, arrays = _bad_call(case, options, defect,
+                          lambda a: a.astype(np.float64 if a.dtype == np.float32 else np.float32))
+    raises_unchanged(TypeError, f, *arrays)
 
 
-REGRESSION = [
-    ("mse_loss", {}, True),
-    ("l1_loss", {}, True),
-    ("huber_loss", {"delta": 1.0}, True),
-    ("huber_loss", {"delta": 0.3}, True),
-    ("smooth_l1_loss", {"beta": 1.0}, False),
-    ("smooth_l1_loss", {"beta": 0.4}, False),
-    ("smooth_l1_loss", {"beta": 0.0}, False),
-]
+@pytest.mark.parametrize("case,options", examples(lambda case, options: options is case.examples[0]))
+def test_bad_inputs_raise(isa, case, options):
+    x, t, kw = case.make((4, 3), np.float32, **options)
+    out = np.ones_like(x)
+    raises_unchanged(TypeError, lambda: case.fn(x.astype(np.int32), t, out=out, **kw), x, t, out)
+    raises_unchanged(TypeError, lambda: case.fn(x.tolist(), t, out=out, **kw), x, t, out)
+    if case.rows:
+        raises_unchanged(ValueError, lambda: case.fn(np.ones((), np.float32), np.zeros((), np.int64), out=out),
+                         out, match="at least one dimension")
 
 
-@pytest.mark.parametrize("name,kwargs,weighted", REGRESSION)
-@pytest.mark.parametrize("dtype", DTYPES)
-def test_regression(isa, name, kwargs, weighted, dtype):
-    for shape, reduction, use_weight in itertools.product(SIZES, REDUCTIONS, [False, True] if weighted else [False]):
-        x, y, w = regression_data(shape, dtype, 0)
-        extra = dict(kwargs, weight=w) if use_weight else kwargs
-        what = f"{name}{extra if not use_weight else kwargs}, weight={use_weight}, {shape}, {reduction}"
-        check(getattr(L, name)(x, y, reduction=reduction, **extra),
-              getattr(ref, name)(x, y, reduction=reduction, **extra), x, what, reduction)
+@pytest.mark.parametrize("case", [c for c in LOSSES if not c.rows], ids=lambda c: c.name)
+def test_elementwise_nan_and_inf(isa, case):
+    x = np.array([np.nan, np.inf, -np.inf, 1.0], dtype=np.float32)
+    y = np.array([0.0, 0.0, 1.0, np.nan], dtype=np.float32)
+    loss, grad = case.fn(x, y, reduction="none")
+    with np.errstate(invalid="ignore"):
+        want_loss, want_grad = case.ref(x, y, reduction="none")
+    np.testing.assert_array_equal(np.isnan(loss), np.isnan(want_loss))
+    np.testing.assert_array_equal(loss[~np.isnan(loss)], want_loss[~np.isnan(want_loss)].astype(np.float32))
+    np.testing.assert_array_equal(grad, want_grad.astype(np.float32))
 
 
-@pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("log_target", [False, True])
-def test_kl_div(isa, dtype, log_target):
-    for shape, reduction in itertools.product([(3, 17), (1,), (40,), ()], REDUCTIONS + ["batchmean"]):
-        rng = rng_for("kl", shape)
-        x = np.log(rng.uniform(0.01, 1, shape)).astype(dtype)
-        y = rng.uniform(0, 1, shape)
-        y = np.where(rng.uniform(size=shape) < 0.2, 0.0, y)  # exact zeros: 0 log 0 = 0
-        if log_target:
-            y = np.log(rng.uniform(0.01, 1, shape))
-        y = np.asarray(y, dtype=dtype)
-        x = np.asarray(x)
-        check(L.kl_div(x, y, reduction=reduction, log_target=log_target),
-              ref.kl_div(x, y, reduction=reduction, log_target=log_target), x, f"kl_div {shape} {reduction}",
-              reduction)
+# ----------------------------------------------------- loss-specific tests
+
+def test_regression_weight_is_not_broadcast(isa):
+    x = np.zeros((4, 3), np.float32)
+    out = np.ones_like(x)
+    raises_unchanged(ValueError, lambda: L.mse_loss(x, x, weight=np.ones(3, np.float32), out=out), x, out)
 
 
-BCE_OPERANDS = [
-    # (input shape, weight shape or None, pos_weight shape or None)
-    ((6, 5), None, None),
-    ((6, 5), (6, 5), None),
-    ((6, 5), (5,), (5,)),
-    ((6, 5), (6, 1), (5,)),
-    ((6, 5), (), (1,)),
-    ((4, 3, 5), (3, 1), (5,)),        # a block of adjacent dimensions
-    ((4, 3, 5), (4, 1, 5), (3, 1)),   # not adjacent: copied
-    ((37,), (37,), (1,)),
-    ((), None, ()),
-]
-
-
-@pytest.mark.parametrize("dtype", DTYPES)
-def test_bce_with_logits(isa, dtype):
-    for (shape, wshape, pshape), reduction in itertools.product(BCE_OPERANDS, REDUCTIONS):
-        rng = rng_for("bce", shape, wshape, pshape)
-        x = np.asarray(3 * rng.standard_normal(shape), dtype=dtype)
-        y = np.asarray(rng.uniform(0, 1, shape), dtype=dtype)
-        w = None if wshape is None else np.asarray(rng.uniform(0.2, 2, wshape), dtype=dtype)
-        p = None if pshape is None else np.asarray(rng.uniform(0.2, 3, pshape), dtype=dtype)
-        check(L.binary_cross_entropy_with_logits(x, y, weight=w, reduction=reduction, pos_weight=p),
-              ref.binary_cross_entropy_with_logits(x, y, weight=w, reduction=reduction, pos_weight=p), x,
-              f"bce {shape} weight {wshape} pos_weight {pshape} {reduction}", reduction)
-
-
-# ---------------------------------------------------------------- row losses
-
-CE_SHAPES = [(4, 1), (5, 3), (3, 16), (6, 17), (4, 100), (2, 1000), (9,), (3, 4, 5), (2, 3, 4, 6), (2, 5, 19)]
-
-
-def ce_data(shape, dtype, probs, ignore, seed=0):
-    rng = rng_for("ce", shape, probs, ignore, seed)
-    x = np.asarray(2 * rng.standard_normal(shape), dtype=dtype)
-    c = shape[0] if len(shape) == 1 else shape[1]
-    if probs:
-        t = rng.uniform(0, 1, shape)
-        t /= t.sum(axis=0 if len(shape) == 1 else 1, keepdims=True)
-        return x, np.asarray(t, dtype=dtype), c
-    samples = () if len(shape) == 1 else (shape[0],) + shape[2:]
-    t = rng.integers(0, c, samples)
-    if ignore and t.ndim:
-        t.flat[::3] = -100
-    return x, np.asarray(t, dtype=np.int64), c
-
-
-def gradient_unit(t, w, probs, reduction):
-    """r max(w): the size of the terms of a cross-entropy gradient."""
-    wmax = 1.0 if w is None else float(np.max(w))
-    if reduction != "mean":
-        return wmax
-    if probs:
-        samples = t.size // (t.shape[0] if t.ndim == 1 else t.shape[1])
-        return wmax / samples
-    live = t[t != -100]
-    return wmax / max(float(live.size if w is None else np.asarray(w, np.float64)[live].sum()), 1e-300)
-
-
-CE_OPTIONS = list(itertools.product([False, True], [0.0, 0.1, 1.0], [0.0, 1e-3], [None, 4.0]))
-
-
-@pytest.mark.parametrize("shape", CE_SHAPES)
-@pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("probs", [False, True])
-def test_cross_entropy(isa, shape, dtype, probs):
-    for (weighted, smoothing, z, cap), reduction in itertools.product(CE_OPTIONS, REDUCTIONS):
-        x, t, c = ce_data(shape, dtype, probs, ignore=not probs)
-        w = np.asarray(rng_for("w", c).uniform(0.2, 2, c), dtype=dtype) if weighted else None
-        kw = dict(weight=w, reduction=reduction, label_smoothing=smoothing, z_loss=z, softcap=cap)
-        what = f"cross_entropy {shape} probs={probs} weight={weighted} eps={smoothing} z={z} cap={cap} {reduction}"
-        check(L.cross_entropy(x, t, **kw), ref.cross_entropy(x, t, **kw), x, what, reduction,
-              unit=gradient_unit(t, w, probs, reduction))
-
-
-@pytest.mark.parametrize("shape", CE_SHAPES)
-@pytest.mark.parametrize("dtype", DTYPES)
-def test_nll_loss(isa, shape, dtype):
-    for weighted, reduction in itertools.product([False, True], REDUCTIONS):
-        x, t, c = ce_data(shape, dtype, False, ignore=True)
-        w = np.asarray(rng_for("w", c).uniform(0.2, 2, c), dtype=dtype) if weighted else None
-        check(L.nll_loss(x, t, weight=w, reduction=reduction), ref.nll_loss(x, t, weight=w, reduction=reduction), x,
-              f"nll_loss {shape} weight={weighted} {reduction}", reduction)
+def test_class_targets_must_be_integers(isa):
+    x = np.zeros((4, 3), np.float32)
+    out = np.ones_like(x)
+    raises_unchanged(TypeError, lambda: L.cross_entropy(x, np.zeros(4, bool), out=out), out)
+    raises_unchanged(ValueError, lambda: L.cross_entropy(x, np.zeros(3, np.int64), out=out), out,
+                     match="batch_size")
 
 
 def test_class_targets_of_any_integer_dtype(isa):
-    x, t, _ = ce_data((7, 5), np.float32, False, ignore=False)
+    x, t, _ = ce_data((7, 5), np.float32)
     want = L.cross_entropy(x, t)
     for dtype in (np.int32, np.uint8, np.int16, np.uint64):
         loss, grad = L.cross_entropy(x, t.astype(dtype))
@@ -199,7 +171,7 @@ def test_class_targets_of_any_integer_dtype(isa):
 
 
 def test_ignore_index_can_be_a_class(isa):
-    x, t, _ = ce_data((8, 4), np.float64, False, ignore=False)
+    x, t, _ = ce_data((8, 4), np.float64)
     check(L.cross_entropy(x, t, ignore_index=2), ref.cross_entropy(x, t, ignore_index=2), x, "ignore_index=2")
     check(L.nll_loss(x, t, ignore_index=2), ref.nll_loss(x, t, ignore_index=2), x, "nll ignore_index=2")
 
@@ -238,56 +210,6 @@ def test_confident_target_gradient_does_not_cancel(isa, kw):
             what = f"{x.shape} {kw} {reduction}"
             check(L.cross_entropy(x, t, reduction=reduction, **kw),
                   ref.cross_entropy(x, t, reduction=reduction, **kw), x, what, reduction)
-
-
-# --------------------------------------------------------- finite differences
-
-def finite_difference(f, x, h=1e-6):
-    """d f / d x by central differences (x float64, f -> scalar)."""
-    grad = np.zeros_like(x)
-    for i in range(x.size):
-        step = np.zeros_like(x)
-        step.flat[i] = h
-        grad.flat[i] = (f(x + step) - f(x - step)) / (2 * h)
-    return grad
-
-
-FD_CASES = [
-    ("mse_loss", lambda x, y: L.mse_loss(x, y)),
-    ("l1_loss", lambda x, y: L.l1_loss(x, y, reduction="sum")),
-    ("huber_loss", lambda x, y: L.huber_loss(x, y, delta=0.7)),
-    ("smooth_l1_loss", lambda x, y: L.smooth_l1_loss(x, y, beta=0.6, reduction="sum")),
-    ("kl_div", lambda x, y: L.kl_div(x, np.abs(y), reduction="batchmean")),
-    ("kl_div log_target", lambda x, y: L.kl_div(x, y, log_target=True)),
-    ("bce", lambda x, y: L.binary_cross_entropy_with_logits(x, 1 / (1 + np.exp(y)), pos_weight=np.array([2.0, 0.5, 1.5]))),
-]
-
-
-@pytest.mark.parametrize("name,f", FD_CASES, ids=[c[0] for c in FD_CASES])
-def test_gradient_by_finite_differences_elementwise(isa, name, f):
-    rng = rng_for("fd", name)
-    x, y = 2 * rng.standard_normal((4, 3)), rng.standard_normal((4, 3))
-    np.testing.assert_allclose(f(x, y)[1], finite_difference(lambda z: float(f(z, y)[0]), x), rtol=1e-6, atol=1e-8)
-
-
-@pytest.mark.parametrize("kwargs", [{}, {"label_smoothing": 0.2, "weight": np.array([0.5, 1.0, 2.0, 1.5, 0.7])},
-                                    {"z_loss": 0.01, "softcap": 3.0}, {"reduction": "sum", "ignore_index": 1}])
-@pytest.mark.parametrize("shape", [(3, 5), (2, 5, 3)])
-@pytest.mark.parametrize("probs", [False, True])
-def test_gradient_by_finite_differences_cross_entropy(isa, kwargs, shape, probs):
-    if probs and "ignore_index" in kwargs:
-        kwargs = {"reduction": "sum"}
-    x, t, _ = ce_data(shape, np.float64, probs, ignore=False)
-    x = 3 * x
-
-    def f(z):
-        return float(L.cross_entropy(z, t, **kwargs)[0])
-
-    np.testing.assert_allclose(L.cross_entropy(x, t, **kwargs)[1], finite_difference(f, x), rtol=1e-6, atol=1e-8)
-    if not probs:
-        def g(z):
-            return float(L.nll_loss(z, t)[0])
-        np.testing.assert_allclose(L.nll_loss(x, t)[1], finite_difference(g, x), rtol=1e-6, atol=1e-8)
 
 
 # ------------------------------------------------------------- extreme inputs
@@ -369,17 +291,6 @@ def test_bce_extreme_logits(isa, dtype):
     assert_close(grad, want[1], dtype)
 
 
-def test_elementwise_nan_and_inf(isa):
-    x = np.array([np.nan, np.inf, -np.inf, 1.0], dtype=np.float32)
-    y = np.array([0.0, 0.0, 1.0, np.nan], dtype=np.float32)
-    for name in ("mse_loss", "l1_loss", "huber_loss", "smooth_l1_loss"):
-        loss, grad = getattr(L, name)(x, y, reduction="none")
-        want_loss, want_grad = getattr(ref, name)(x, y, reduction="none")
-        np.testing.assert_array_equal(np.isnan(loss), np.isnan(want_loss), err_msg=name)
-        np.testing.assert_array_equal(loss[~np.isnan(loss)], want_loss[~np.isnan(want_loss)], err_msg=name)
-        np.testing.assert_array_equal(grad, want_grad.astype(np.float32), err_msg=name)
-
-
 def test_empty_inputs(isa):
     e = np.zeros(0, np.float32)
     loss, grad = L.mse_loss(e, e)
@@ -423,77 +334,6 @@ def test_bce_with_logits_empty_input_and_operands(isa, shape, wshape, pshape):
         L.binary_cross_entropy_with_logits(x, x, weight=w.astype(np.float64))
 
 
-# ------------------------------------------------------------------ gradient out
-
-def all_losses(dtype, shape=(6, 37)):
-    """(name, call(x, out=...)) for every loss on inputs of `shape`."""
-    rng = rng_for("all", shape)
-    y = np.asarray(rng.standard_normal(shape), dtype=dtype)
-    p = np.asarray(rng.uniform(0, 1, shape), dtype=dtype)
-    c = shape[1]
-    t = rng.integers(0, c, (shape[0],) + shape[2:])
-    probs = p / p.sum(axis=1, keepdims=True)
-    w = np.asarray(rng.uniform(0.5, 2, c), dtype=dtype)
-    pw = np.asarray(rng.uniform(0.5, 2, shape[-1]), dtype=dtype)
-    return [
-        ("mse_loss", lambda x, **k: L.mse_loss(x, y, **k)),
-        ("mse_loss weight", lambda x, **k: L.mse_loss(x, y, weight=p, **k)),
-        ("l1_loss", lambda x, **k: L.l1_loss(x, y, **k)),
-        ("huber_loss", lambda x, **k: L.huber_loss(x, y, delta=0.5, **k)),
-        ("smooth_l1_loss", lambda x, **k: L.smooth_l1_loss(x, y, beta=0.5, **k)),
-        ("kl_div", lambda x, **k: L.kl_div(x, p, reduction="batchmean", **k)),
-        ("bce", lambda x, **k: L.binary_cross_entropy_with_logits(x, p, pos_weight=pw, **k)),
-        ("cross_entropy", lambda x, **k: L.cross_entropy(x, t, **k)),
-        ("cross_entropy all options", lambda x, **k: L.cross_entropy(x, t, weight=w, label_smoothing=0.1,
-                                                                     z_loss=1e-3, softcap=5.0, **k)),
-        ("cross_entropy probs", lambda x, **k: L.cross_entropy(x, probs, label_smoothing=0.2, **k)),
-        ("nll_loss", lambda x, **k: L.nll_loss(x, t, weight=w, **k)),
-    ]
-
-
-@pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("shape", [(6, 37), (3, 7, 5)])
-def test_out_and_in_place(isa, dtype, shape):
-    x = np.asarray(rng_for("x", shape).standard_normal(shape), dtype=dtype)
-    for name, f in all_losses(dtype, shape):
-        loss, grad = f(x)
-        out = np.full_like(x, 7.0)
-        loss_out, grad_out = f(x, out=out)
-        assert grad_out is out and loss_out == loss and np.array_equal(out, grad), name
-        buffer = x.copy()
-        loss_in, grad_in = f(buffer, out=buffer)
-        assert grad_in is buffer and loss_in == loss and np.array_equal(buffer, grad), f"{name} in place"
-
-
-# --------------------------------------------------------------- determinism
-
-def test_threads_do_not_change_results(isa, num_threads):
-    rng = np.random.default_rng(5)
-    big = rng.standard_normal((300, 1000)).astype(np.float32)  # threaded in both layouts
-    spatial = big.reshape(30, 100, 100)
-    for dtype in DTYPES:
-        cases = all_losses(dtype, big.shape) + [(f"{n} (N, C, d)", f) for n, f in all_losses(dtype, spatial.shape)]
-        for name, f in cases:
-            x = (big if "(N, C, d)" not in name else spatial).astype(dtype)
-            results = []
-            for n in (1, 2, 1, 3):
-                num_threads(n)
-                loss, grad = f(x)
-                results.append((np.asarray(loss).tobytes(), grad.tobytes()))
-            assert all(r == results[0] for r in results), f"{name} ({dtype.__name__}) depends on the thread count"
-
-
-# -------------------------------------------------------------- bad arguments
-
-def raises_unchanged(exc, f, *arrays, match=None):
-    """f() raises exc and leaves every array as it was."""
-    before = [a.copy() for a in arrays]
-    with pytest.raises(exc, match=match):
-        f()
-    for a, b in zip(arrays, before):
-        assert np.array_equal(a, b, equal_nan=True), "an array was written before the error"
-
-
 def test_out_of_range_class_targets_raise_index_error(isa):
     x = np.random.default_rng(0).standard_normal((5, 4)).astype(np.float32)
     out = np.full_like(x, 3.0)
@@ -504,37 +344,6 @@ def test_out_of_range_class_targets_raise_index_error(isa):
         raises_unchanged(IndexError, lambda: L.nll_loss(x, t, out=out), x, out)
     x3 = np.zeros((2, 4, 3), np.float32)
     raises_unchanged(IndexError, lambda: L.cross_entropy(x3, np.array([[0, 1, 9], [0, 0, 0]]), out=x3), x3)
-
-
-def test_bad_shapes_raise_value_error(isa):
-    x = np.zeros((4, 3), np.float32)
-    out = np.ones_like(x)
-    y = np.zeros((4, 2), np.float32)
-    for f in (L.mse_loss, L.l1_loss, L.huber_loss, L.smooth_l1_loss, L.kl_div, L.binary_cross_entropy_with_logits):
-        raises_unchanged(ValueError, lambda: f(x, y, out=out), x, out)
-    raises_unchanged(ValueError, lambda: L.mse_loss(x, x, weight=np.ones(3, np.float32), out=out), out)
-    raises_unchanged(ValueError, lambda: L.cross_entropy(x, np.zeros(3, np.int64), out=out), out,
-                     match="batch_size")
-    raises_unchanged(ValueError, lambda: L.cross_entropy(x, np.zeros(4, np.int64), weight=np.ones(2, np.float32)),
-                     out)
-    raises_unchanged(ValueError, lambda: L.binary_cross_entropy_with_logits(
-        x, x, weight=np.ones(2, np.float32), out=out), out)
-    raises_unchanged(ValueError, lambda: L.mse_loss(x, x, out=np.zeros((3, 4), np.float32)), x)
-    raises_unchanged(ValueError, lambda: L.cross_entropy(np.ones((), np.float32), np.zeros((), np.int64)), x,
-                     match="at least one dimension")
-
-
-def test_bad_dtypes_raise_type_error(isa):
-    x = np.zeros((4, 3), np.float32)
-    out = np.ones_like(x)
-    raises_unchanged(TypeError, lambda: L.mse_loss(x, x.astype(np.float64), out=out), out)
-    raises_unchanged(TypeError, lambda: L.mse_loss(x.astype(np.int32), x.astype(np.int32)), out)
-    raises_unchanged(TypeError, lambda: L.mse_loss(x, x, out=out.astype(np.float64)), x)
-    raises_unchanged(TypeError, lambda: L.mse_loss(x.tolist(), x), x)
-    raises_unchanged(TypeError, lambda: L.cross_entropy(x, np.zeros(4, np.float32), out=out), out)
-    raises_unchanged(TypeError, lambda: L.cross_entropy(x, np.zeros(4, bool), out=out), out)
-    raises_unchanged(TypeError, lambda: L.cross_entropy(x, np.zeros(4, np.int64), weight=np.ones(3), out=out), out)
-    raises_unchanged(TypeError, lambda: L.cross_entropy(x, x.astype(np.float64), out=out), out)
 
 
 def test_bad_arrays_and_arguments_raise_value_error(isa):
@@ -554,9 +363,14 @@ def test_bad_arrays_and_arguments_raise_value_error(isa):
     raises_unchanged(ValueError, lambda: L.mse_loss(x, x, reduction="batchmean", out=out), out)
     raises_unchanged(ValueError, lambda: L.huber_loss(x, x, delta=0.0, out=out), out)
     raises_unchanged(ValueError, lambda: L.smooth_l1_loss(x, x, beta=-1.0, out=out), out)
-    for kw in ({"label_smoothing": 1.5}, {"label_smoothing": -0.1}, {"z_loss": -1.0}, {"z_loss": np.inf},
-               {"softcap": 0.0}, {"softcap": -2.0}, {"softcap": np.nan}):
-        raises_unchanged(ValueError, lambda: L.cross_entropy(x, t, out=out, **kw), out)
+    for kw, match in (({"label_smoothing": 1.5}, "label_smoothing must be between 0.0 and 1.0"),
+                      ({"label_smoothing": -0.1}, "label_smoothing must be between 0.0 and 1.0"),
+                      ({"z_loss": -1.0}, "z_loss must be a finite number >= 0"),
+                      ({"z_loss": np.inf}, "z_loss must be a finite number >= 0"),
+                      ({"softcap": 0.0}, "softcap must be None or a finite number > 0"),
+                      ({"softcap": -2.0}, "softcap must be None or a finite number > 0"),
+                      ({"softcap": np.nan}, "softcap must be None or a finite number > 0")):
+        raises_unchanged(ValueError, lambda: L.cross_entropy(x, t, out=out, **kw), out, match=match)
     raises_unchanged(ValueError, lambda: L.cross_entropy(x, np.full_like(x, 1 / 3), ignore_index=1, out=out), out,
                      match="ignore_index")
 

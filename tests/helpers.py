@@ -1,0 +1,65 @@
+"""Assertion helpers shared by the test modules (no tests here)."""
+
+import zlib
+
+import numpy as np
+import pytest
+
+DTYPES = [np.float32, np.float64]
+REDUCTIONS = ["none", "mean", "sum"]
+# float32: the spec's 1e-5 relative (plus an absolute floor relative to the
+# largest value, for entries that cancel); float64: 1e-12.
+TOLERANCE = {np.float32: (1e-5, 1e-6), np.float64: (1e-12, 1e-13)}
+
+
+def rng_for(*key):
+    """A generator seeded by `key`, the same in every run (hash() of a str is not)."""
+    return np.random.default_rng(zlib.crc32(repr(key).encode()))
+
+
+def assert_close(actual, expected, dtype, what="", unit=0.0, tolerance=None):
+    """Within the dtype's relative tolerance, or an absolute floor relative
+    to the largest expected value or to `unit`, the size of the terms that
+    cancel into the expected values (a softmax gradient's is r w).
+    tolerance: (rtol, floor) instead of TOLERANCE[dtype]."""
+    rtol, floor = tolerance or TOLERANCE[dtype]
+    actual = np.asarray(actual, dtype=np.float64)
+    expected = np.asarray(expected, dtype=np.float64)
+    assert actual.shape == expected.shape, f"{what}: shape {actual.shape} != {expected.shape}"
+    finite = np.abs(expected[np.isfinite(expected)])
+    atol = floor * max(finite.max() if finite.size else 1.0, unit)
+    np.testing.assert_allclose(actual, expected, rtol=rtol, atol=atol, equal_nan=True, err_msg=what)
+
+
+def check(result, expected, x, what, reduction="mean", unit=0.0, tolerance=None):
+    """An optkern (loss, grad) against a reference one for input x: the
+    types, shapes and dtypes optkern promises, and the values."""
+    loss, grad = result
+    want_loss, want_grad = expected
+    dtype = x.dtype.type
+    assert grad.shape == x.shape and grad.dtype == x.dtype, what
+    if reduction == "none":
+        assert isinstance(loss, np.ndarray) and loss.dtype == x.dtype, what
+    else:
+        assert isinstance(loss, dtype), f"{what}: loss is {type(loss)}, not a {dtype.__name__} scalar"
+    assert_close(loss, want_loss, dtype, what + " loss", tolerance=tolerance)
+    assert_close(grad, want_grad, dtype, what + " grad", unit, tolerance=tolerance)
+
+
+def raises_unchanged(exc, f, *arrays, match=None):
+    """f() raises exc and leaves every array as it was."""
+    before = [a.copy() for a in arrays]
+    with pytest.raises(exc, match=match):
+        f()
+    for a, b in zip(arrays, before):
+        assert np.array_equal(a, b, equal_nan=True), "an array was written before the error"
+
+
+def finite_difference(f, x, h=1e-6):
+    """d f / d x by central differences (x float64, f -> scalar)."""
+    grad = np.zeros_like(x)
+    for i in range(x.size):
+        step = np.zeros_like(x)
+        step.flat[i] = h
+        grad.flat[i] = (f(x + step) - f(x - step)) / (2 * h)
+    return grad

@@ -1,0 +1,91 @@
+"""A canary for out-of-bounds tail writes: every array the kernels touch is
+the head of a longer buffer whose tail holds a sentinel, at sizes that are
+not multiples of any vector width; after optimizer steps and loss calls the
+tails must still hold the sentinel. Every optimizer (Optimizer.registry())
+with every state on, and every loss of the registry (loss_cases.LOSSES)."""
+
+import numpy as np
+import pytest
+
+from helpers import DTYPES
+from loss_cases import examples
+from optkern import _core
+from optkern.optim import Optimizer, functional_forms
+
+SIZES = [1, 7, 15, 17, 1023]
+SENTINEL = -1234.5
+TAIL = 16
+
+# The hyperparameters that turn on every state of each optimizer.
+EVERY_STATE = {
+    "SGD": {"lr": 0.1, "momentum": 0.9},
+    "Adam": {"lr": 0.01, "amsgrad": True},
+    "AdamW": {"lr": 0.01, "amsgrad": True},
+}
+
+
+class Canary:
+    """Arrays carved from the heads of sentinel-tailed buffers."""
+
+    def __init__(self):
+        self.buffers = []
+
+    def carve(self, values):
+        values = np.asarray(values)
+        buf = np.full(values.size + TAIL, SENTINEL, dtype=values.dtype)
+        buf[:values.size] = values.ravel()
+        self.buffers.append(buf)
+        return buf[:values.size].reshape(values.shape)
+
+    def assert_intact(self):
+        for buf in self.buffers:
+            tail = buf[buf.size - TAIL:]
+            assert np.all(tail == tail.dtype.type(SENTINEL)), f"written past the end: {tail}"
+
+
+@pytest.mark.parametrize("n", SIZES)
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("name", list(Optimizer.registry()))
+def test_optimizer_steps_stay_in_bounds(isa, name, dtype, n):
+    assert name in EVERY_STATE, f"enrol {name} in EVERY_STATE"
+    cls = Optimizer.registry()[name]
+    kind = _core.kinds()[cls._kind]
+    rng = np.random.default_rng(n)
+    canary = Canary()
+
+    def arrays(count):
+        return [canary.carve(rng.standard_normal(n).astype(dtype)) for _ in range(count)]
+
+    # the class: parameters and gradients carved
+    params = arrays(2)
+    opt = cls(params, **EVERY_STATE[name])
+    for _ in range(3):
+        opt.step(arrays(2))
+    assert set(kind.states) <= set(opt.state[params[0]]), f"EVERY_STATE[{name!r}] leaves a state off"
+    # the functional form: every state carved too, in the kind's order
+    functional = functional_forms()[name.lower() + "_"]
+    params = arrays(2)
+    states = [[canary.carve(np.abs(rng.standard_normal(n)).astype(dtype)) for _ in range(2)] for _ in kind.states]
+    before = [p.copy() for p in params]
+    for step in range(1, 4):
+        phase = {"step": step} if "step" in kind.fields else {}
+        functional(params, arrays(2), *states, **EVERY_STATE[name], **phase)
+    assert not any(np.array_equal(p, b) for p, b in zip(params, before)), "the steps changed nothing"
+    canary.assert_intact()
+
+
+@pytest.mark.parametrize("n", SIZES)
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("case,options", examples())
+def test_loss_stays_in_bounds(isa, case, options, dtype, n):
+    x, t, kw = case.make((n,), dtype, **options)
+    want_loss, want_grad = case.fn(x, t, **kw)
+    canary = Canary()
+    x = canary.carve(x)
+    if t.shape == x.shape:
+        t = canary.carve(t)
+    kw = {k: canary.carve(v) if isinstance(v, np.ndarray) and v.shape == x.shape else v for k, v in kw.items()}
+    out = canary.carve(np.zeros_like(x))
+    loss, grad = case.fn(x, t, out=out, **kw)
+    assert grad is out and np.array_equal(out, want_grad) and loss == want_loss
+    canary.assert_intact()
