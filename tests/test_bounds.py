@@ -2,26 +2,19 @@
 the head of a longer buffer whose tail holds a sentinel, at sizes that are
 not multiples of any vector width; after optimizer steps and loss calls the
 tails must still hold the sentinel. Every optimizer (Optimizer.registry())
-with every state on, and every loss of the registry (loss_cases.LOSSES)."""
+with every state on (optim_cases.RECORDS), and every loss of the registry
+(loss_cases.LOSSES)."""
 
 import numpy as np
 import pytest
 
 from helpers import DTYPES
 from loss_cases import examples
-from optkern import _core
-from optkern.optim import Optimizer, functional_forms
+from optim_cases import RECORDS, record_id
 
 SIZES = [1, 7, 15, 17, 1023]
 SENTINEL = -1234.5
 TAIL = 16
-
-# The hyperparameters that turn on every state of each optimizer.
-EVERY_STATE = {
-    "SGD": {"lr": 0.1, "momentum": 0.9},
-    "Adam": {"lr": 0.01, "amsgrad": True},
-    "AdamW": {"lr": 0.01, "amsgrad": True},
-}
 
 
 class Canary:
@@ -45,11 +38,9 @@ class Canary:
 
 @pytest.mark.parametrize("n", SIZES)
 @pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("name", list(Optimizer.registry()))
-def test_optimizer_steps_stay_in_bounds(isa, name, dtype, n):
-    assert name in EVERY_STATE, f"enrol {name} in EVERY_STATE"
-    cls = Optimizer.registry()[name]
-    kind = _core.kinds()[cls._kind]
+@pytest.mark.parametrize("record", RECORDS, ids=record_id)
+def test_optimizer_steps_stay_in_bounds(isa, record, dtype, n):
+    kwargs = {"lr": 0.01, **record.all_states}
     rng = np.random.default_rng(n)
     canary = Canary()
 
@@ -58,18 +49,17 @@ def test_optimizer_steps_stay_in_bounds(isa, name, dtype, n):
 
     # the class: parameters and gradients carved
     params = arrays(2)
-    opt = cls(params, **EVERY_STATE[name])
+    opt = record.cls(params, **kwargs)
     for _ in range(3):
         opt.step(arrays(2))
-    assert set(kind.states) <= set(opt.state[params[0]]), f"EVERY_STATE[{name!r}] leaves a state off"
-    # the functional form: every state carved too, in the kind's order
-    functional = functional_forms()[name.lower() + "_"]
+    assert set(record.states) <= set(opt.state[params[0]]), f"{record.name}'s all_states leaves a state off"
+    # the functional form: every state carved too, in the descriptor's order
     params = arrays(2)
-    states = [[canary.carve(np.abs(rng.standard_normal(n)).astype(dtype)) for _ in range(2)] for _ in kind.states]
+    states = [[canary.carve(np.abs(rng.standard_normal(n)).astype(dtype)) for _ in range(2)] for _ in record.states]
     before = [p.copy() for p in params]
     for step in range(1, 4):
-        phase = {"step": step} if "step" in kind.fields else {}
-        functional(params, arrays(2), *states, **EVERY_STATE[name], **phase)
+        phase = {"step": step} if record.cls._phase == "step" else {}
+        record.functional(params, arrays(2), *states, **kwargs, **phase)
     assert not any(np.array_equal(p, b) for p, b in zip(params, before)), "the steps changed nothing"
     canary.assert_intact()
 
