@@ -1,5 +1,5 @@
 """Float64 NumPy references for optkern.losses: (loss, grad) of each loss,
-written straight from shared/spec/losses.md, with no torch. Inputs of any
+written straight from docs/losses.md, with no torch. Inputs of any
 float dtype are computed in float64; reductions are 'none', 'mean', 'sum'
 (and kl_div's 'batchmean'), the gradient is that of the reduced loss (of
 loss.sum() for 'none').
