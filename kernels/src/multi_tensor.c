@@ -95,7 +95,7 @@ int ok_mt_streams_overlap(const ok_mt_task *task, unsigned written, int n_stream
         size_t nbytes[OK_MT_MAX_STREAMS];
         for (int s = 0; s < n_streams; s++) {
             ptr[s] = task->stream[s] ? (const char *)task->stream[s][i] : NULL;
-            nbytes[s] = task->numel[i] * ok_dtype_size(ok_stream_dtype(dtypes, s));
+            nbytes[s] = task->numel[i] * ok_dtype_bytes(ok_stream_dtype(dtypes, s));
         }
         /* Each pair once; a pair counts when either side is written. */
         for (int a = 0; a < n_streams; a++) {

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "kernel_table.h"
+#include "variants.h"
 #include "optkern/common.h"
 
 #ifdef _OPENMP
@@ -156,13 +157,7 @@ int ok_has_openmp(void) {
 #endif
 }
 
-size_t ok_dtype_size(ok_dtype dtype) {
-    switch (dtype) {
-    case OK_FLOAT32: return sizeof(float);
-    case OK_FLOAT64: return sizeof(double);
-    }
-    return 0;
-}
+size_t ok_dtype_size(ok_dtype dtype) { return ok_dtype_bytes(dtype); }
 
 const char *ok_version(void) { return OPTKERN_VERSION; }
 

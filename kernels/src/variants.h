@@ -25,6 +25,12 @@
  * per-variant functions, {OK_FOR_VARIANTS(M, sgd_span)}. */
 #define OK_FOR_VARIANTS(M, a) M(a, f32) M(a, f64)
 
+/* The bytes of one element of a dtype (ok_dtype_size, inline for the
+ * drivers' per-tensor loops). */
+static inline size_t ok_dtype_bytes(ok_dtype d) {
+    return d == OK_FLOAT32 ? sizeof(float) : d == OK_FLOAT64 ? sizeof(double) : 0;
+}
+
 /* The kernel variant of a signature, or -1 when no variant covers it. */
 static inline int ok_variant_of(ok_dtypes d) {
     if (d.grad != d.param || d.state != d.param) return -1;

@@ -13,23 +13,15 @@ cdef class Kind:
     cdef readonly str name
     cdef readonly tuple fields
     cdef readonly tuple states
-    cdef tuple types, offsets
     cdef tuple lists   # the names of the state lists in messages: "exp_avgs"
 
     @staticmethod
     cdef Kind of(const ok_optimizer *opt):
         cdef Kind kind = Kind.__new__(Kind)
-        cdef const ok_field *f
         cdef size_t k
         kind.opt = opt
         kind.name = ok_optimizer_name(opt).decode()
-        fields, types, offsets = [], [], []
-        for k in range(ok_optimizer_field_count(opt)):
-            f = ok_optimizer_field(opt, k)
-            fields.append(f.name.decode())
-            types.append(<int>f.type)
-            offsets.append(f.offset)
-        kind.fields, kind.types, kind.offsets = tuple(fields), tuple(types), tuple(offsets)
+        kind.fields = tuple(ok_optimizer_field(opt, k).name.decode() for k in range(ok_optimizer_field_count(opt)))
         kind.states = tuple(ok_optimizer_state_name(opt, k).decode() for k in range(ok_optimizer_state_count(opt)))
         kind.lists = tuple(name + "s" for name in kind.states)
         return kind
@@ -37,20 +29,20 @@ cdef class Kind:
     cdef fill(self, char *hp, dict values):
         """Write a hyperparameter set, {field: value} with every field, into
         the C struct at hp."""
-        cdef Py_ssize_t k
-        cdef int t
+        cdef size_t k
+        cdef const ok_field *f
         cdef char *at
         if len(values) != len(self.fields):
             unknown = sorted(set(values) - set(self.fields))
-            missing = [f for f in self.fields if f not in values]
+            missing = [name for name in self.fields if name not in values]
             raise ValueError(f"{self.name} hyperparameters: missing {missing}, unknown {unknown}")
-        for k in range(len(self.fields)):
-            at = hp + <size_t>self.offsets[k]
-            t = self.types[k]
+        for k in range(<size_t>len(self.fields)):
+            f = ok_optimizer_field(self.opt, k)
+            at = hp + f.offset
             value = values[self.fields[k]]
-            if t == OK_FIELD_DOUBLE:
+            if f.type == OK_FIELD_DOUBLE:
                 (<double *>at)[0] = value
-            elif t == OK_FIELD_INT:
+            elif f.type == OK_FIELD_INT:
                 (<int *>at)[0] = 1 if value else 0
             else:
                 (<int64_t *>at)[0] = value

@@ -33,9 +33,7 @@ def kind(name):
 def required_states(kind, group, phase_field):
     """The states a tensor of a param group needs ({field: value} without
     its phase): the C descriptor's rule, asked with a placeholder phase."""
-    if phase_field is not None:
-        group = {**group, phase_field: 1}
-    return kind.required_states(group)
+    return kind.required_states(group if phase_field is None else {**group, phase_field: 1})
 
 
 def hyperparameter_sets(groups, phase_field=None, phase=None, group_of=None, present=None):
@@ -50,8 +48,8 @@ def hyperparameter_sets(groups, phase_field=None, phase=None, group_of=None, pre
     Returns (sets, hp_index): one set per (group, phase) pair in use, and a
     uint32 array of each tensor's set (None when there is one set).
     """
-    if phase is None or isinstance(phase, list):
-        sets = [dict(g) if phase is None else {**g, phase_field: p} for g, p in zip(groups, phase or groups)]
+    if phase is None or type(phase) is list:
+        sets = groups if phase is None else [{**g, phase_field: p} for g, p in zip(groups, phase)]
         return sets, (None if len(sets) == 1 else group_of)
     n = len(phase)
     idx = np.arange(n) if present is None else np.flatnonzero(present)
@@ -68,7 +66,7 @@ def hyperparameter_sets(groups, phase_field=None, phase=None, group_of=None, pre
 def run(kind, params, grads, states, sets, hp_index=None, written=None):
     """One C call: states is {state name: list, StateTable or None}; a
     state missing from it is absent for every tensor."""
-    _core.step(kind, params, grads, tuple(states.get(name) for name in kind.states), sets, hp_index, written)
+    _core.step(kind, params, grads, tuple([states.get(name) for name in kind.states]), sets, hp_index, written)
 
 
 def as_list(items, name):

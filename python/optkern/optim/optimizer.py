@@ -49,7 +49,7 @@ class _Plan:
                   group; else None. step_counts() has them per parameter.
     """
 
-    __slots__ = ("params", "sizes", "group_of", "group_steps", "_steps", "states", "_prepared")
+    __slots__ = ("params", "sizes", "group_of", "group_steps", "_steps", "states", "_prepared", "needed")
 
     def __init__(self, params, sizes, state_names):
         _core.WrittenIndex([("params", params)])  # refuses overlapping parameters
@@ -60,6 +60,7 @@ class _Plan:
         self._steps = None
         self.states = {name: [None] * len(params) for name in state_names}
         self._prepared = None
+        self.needed = None  # Optimizer._needed_states remembers its answer here
 
     def prepare(self, states):
         """What a step hands to C for the state lists `states` ({name: list},
@@ -295,13 +296,8 @@ class Optimizer:
         """Create the states the groups need (as the C descriptor says) and
         make the one C call."""
         kind = _engine.kind(self._kind)
-        needs = [_engine.required_states(kind, hp, self._phase) for hp in hparams]
         states, created = {}, None
-        for name in kind.states:
-            users = [name in need for need in needs]
-            if not any(users):
-                continue  # absent for every tensor
-            only = None if all(users) else np.repeat(np.array(users), plan.sizes)
+        for name, only in self._needed_states(plan, kind, hparams):
             states[name], new = self._with_new_state(plan, present, name, only)
             if new is not None:
                 created = new if created is None else created | new
@@ -316,6 +312,21 @@ class Optimizer:
         tables, written = plan.prepare(states)
         _engine.run(kind, plan.params, grads, tables, sets, hp_index, written)
         plan.states.update(states)
+
+    def _needed_states(self, plan, kind, hparams):
+        """[(state, None or a bool array of the parameters that need it)]
+        for the groups' hyperparameters, by the C descriptor's rule:
+        remembered in the plan while the groups' values stay the same."""
+        if plan.needed is not None and plan.needed[0] == hparams:
+            return plan.needed[1]
+        needs = [_engine.required_states(kind, hp, self._phase) for hp in hparams]
+        wanted = []
+        for name in kind.states:
+            users = [name in need for need in needs]
+            if any(users):  # created only for the parameters of the groups that need it
+                wanted.append((name, None if all(users) else np.repeat(np.array(users), plan.sizes)))
+        plan.needed = (hparams, wanted)
+        return wanted
 
     def _with_new_state(self, plan, present, name, only=None):
         """plan.states[name], with a new array (self._new_state) for each
