@@ -335,3 +335,14 @@ def test_kinds_describe_every_optimizer(record):
         kind.required_states({**full, "lr": -1.0})
     with pytest.raises(ValueError, match="missing"):
         kind.required_states({k: v for k, v in full.items() if k != "lr"})
+
+
+def test_kind_refuses_a_set_with_other_fields():
+    from optkern.optim import _engine
+
+    kind = _engine.kind("sgd")
+    fields = {name: 0.0 for name in kind.fields}
+    renamed = {("rate" if name == "lr" else name): value for name, value in fields.items()}
+    for bad, match in [(renamed, r"missing \['lr'\], unknown \['rate'\]"), ({**fields, "x": 1.0}, "unknown")]:
+        with pytest.raises(ValueError, match=match):
+            kind.required_states(bad)

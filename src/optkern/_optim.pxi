@@ -33,19 +33,24 @@ cdef class Kind:
         cdef const ok_field *f
         cdef char *at
         if len(values) != len(self.fields):
-            unknown = sorted(set(values) - set(self.fields))
-            missing = [name for name in self.fields if name not in values]
-            raise ValueError(f"{self.name} hyperparameters: missing {missing}, unknown {unknown}")
+            self.mismatch(values)
         for k in range(<size_t>len(self.fields)):
             f = ok_optimizer_field(self.opt, k)
             at = hp + f.offset
-            value = values[self.fields[k]]
+            value = values.get(self.fields[k], self)  # self: no such key
+            if value is self:
+                self.mismatch(values)
             if f.type == OK_FIELD_DOUBLE:
                 (<double *>at)[0] = value
             elif f.type == OK_FIELD_INT:
                 (<int *>at)[0] = 1 if value else 0
             else:
                 (<int64_t *>at)[0] = value
+
+    cdef mismatch(self, dict values):
+        unknown = sorted(set(values) - set(self.fields))
+        missing = [name for name in self.fields if name not in values]
+        raise ValueError(f"{self.name} hyperparameters: missing {missing}, unknown {unknown}")
 
     def required_states(self, dict hparams):
         """The states a tensor updated with this hyperparameter set needs
