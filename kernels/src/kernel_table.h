@@ -26,7 +26,7 @@ typedef struct ok_kernel_table {
         ok_mt_span_fn roofline[OK_VARIANT_COUNT];
         void (*vmath[OK_VARIANT_COUNT])(int op, size_t n, const void *x, void *y);
         void (*simd_probe[OK_VARIANT_COUNT])(int op, size_t n, const void *x, void *y, void *z);
-        size_t simd_width[OK_VARIANT_COUNT];
+        size_t (*simd_width[OK_VARIANT_COUNT])(void);
     } testing;
 } ok_kernel_table;
 

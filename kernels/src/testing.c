@@ -31,7 +31,7 @@ ok_status ok_vmath(int op, ok_dtype dtype, size_t n, const void *x, void *y) {
 }
 
 size_t ok_simd_width(ok_dtype dtype) {
-    return valid_dtype(dtype) ? ok_active_kernels()->testing.simd_width[ok_uniform_variant(dtype)] : 0;
+    return valid_dtype(dtype) ? ok_active_kernels()->testing.simd_width[ok_uniform_variant(dtype)]() : 0;
 }
 
 ok_status ok_simd_probe(int op, ok_dtype dtype, size_t n, const void *x, void *y, void *z) {

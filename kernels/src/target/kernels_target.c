@@ -33,6 +33,6 @@ const ok_kernel_table OK_PASTE(ok_kernels, OK_TARGET_NAME) = {
         .roofline = OK_PER_VARIANT(roofline_span),
         .vmath = OK_PER_VARIANT(vmath_eval),
         .simd_probe = OK_PER_VARIANT(simd_probe),
-        .simd_width = {VF32_WIDTH, VF64_WIDTH},
+        .simd_width = OK_PER_VARIANT(simd_width),
     },
 };

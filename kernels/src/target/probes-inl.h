@@ -23,6 +23,9 @@ static void DT_NAME(vmath_eval)(int op, size_t n, const void *xv, void *yv) {
     if (j < n) vst(y + j, DT_NAME(vmath_apply)(op, vld(x + j, n - j)), n - j);
 }
 
+/* The lanes of this variant's vectors. */
+static size_t DT_NAME(simd_width)(void) { return LANES; }
+
 /* One vector of a SIMD primitive (OK_SIMD_* of testing.h). */
 OK_INLINE vec_t DT_NAME(simd_apply)(int op, vec_t a, vec_t b, vec_t *e) {
     switch (op) {
