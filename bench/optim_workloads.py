@@ -12,6 +12,7 @@ torch's defaults), against torch.optim's class of the same name where torch
 has one and against a NumPy implementation where NUMPY_STEPS has one.
 """
 
+import inspect
 import math
 
 import numpy as np
@@ -76,10 +77,6 @@ def _optimizers():
 
 OPTIMIZERS = _optimizers()
 
-# The optimizers torch runs with fused=True on CPU.
-TORCH_FUSED = ("SGD", "Adam", "AdamW", "Adagrad")
-
-
 def make_data(shapes, dtype=np.float32, seed=0):
     rng = np.random.default_rng(seed)
     params = [rng.standard_normal(s, dtype=np.float32).astype(dtype) for s in shapes]
@@ -101,7 +98,9 @@ def optkern_step(opt_name, shapes):
 def torch_step(opt_name, shapes, variant):
     """variant: "fused", "foreach" or "for-loop"."""
     cls, kwargs, _, _ = OPTIMIZERS[opt_name]
-    if not hasattr(torch.optim, cls) or (variant == "fused" and cls not in TORCH_FUSED):
+    if not hasattr(torch.optim, cls):
+        return None
+    if variant == "fused" and "fused" not in inspect.signature(getattr(torch.optim, cls)).parameters:
         return None
     params, grads = make_data(shapes)
     tensors = [torch.from_numpy(p) for p in params]

@@ -23,8 +23,10 @@ class Record:
     rule: object              # its float64 reference rule (reference.py)
     all_states: dict          # kwargs under which every state exists
     configs: list = field(default_factory=list)
-    # (kwargs, message): hyperparameters torch refuses, with its message
+    # (kwargs, message): hyperparameters optkern refuses, with torch's message
     bad_hparams: list = field(default_factory=list)
+    # the kwargs of bad_hparams that torch lets through (optkern is stricter)
+    torch_accepts: list = field(default_factory=list)
     torch_fused: bool = False  # torch has a fused CPU kernel for it
 
     @property
@@ -53,6 +55,8 @@ class Record:
         return optkern.optim.functional_forms()[self.name.lower() + "_"]
 
 
+NAN = float("nan")  # one object, so that dicts holding it compare equal
+
 RECORDS = [
     Record("SGD", reference.sgd, {"momentum": 0.9}, torch_fused=True, configs=[
         {},
@@ -62,12 +66,12 @@ RECORDS = [
         {"lr": 0.05, "weight_decay": 0.1, "maximize": True},
     ], bad_hparams=[
         ({"lr": -0.1}, "Invalid learning rate"),
-        ({"lr": float("nan")}, "Invalid learning rate"),
+        ({"lr": NAN}, "Invalid learning rate"),
         ({"momentum": -0.5}, "Invalid momentum value"),
         ({"weight_decay": -1}, "Invalid weight_decay value"),
         ({"nesterov": True}, "Nesterov momentum requires a momentum and zero dampening"),
         ({"nesterov": True, "momentum": 0.9, "dampening": 0.1}, "Nesterov momentum requires"),
-    ]),
+    ], torch_accepts=[{"lr": NAN}]),
     Record("Adam", reference.adam, {"amsgrad": True}, torch_fused=True, configs=[
         {},
         {"lr": 0.01, "weight_decay": 0.1},

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import optkern
-from optim_cases import CASES, RECORDS, case_id, record_id
+from optim_cases import BAD_HPARAMS, CASES, RECORDS, bad_id, case_id, record_id
 
 torch = pytest.importorskip("torch")
 
@@ -136,12 +136,15 @@ def test_load_torch_state_dict(record):
         np.testing.assert_allclose(p, t.numpy(), **TOLERANCE[np.float64])
 
 
-def test_state_dict_layout_matches_torch():
-    """Same keys, same numbering, same state names as torch."""
+@pytest.mark.parametrize("record", RECORDS, ids=record_id)
+def test_state_dict_layout_matches_torch(record):
+    """Same keys, same numbering, same state names, same param-group keys
+    and values as torch, with every state on."""
     params = [np.zeros(3), np.zeros(2)]
     tensors = [torch.zeros(3, dtype=torch.float64), torch.zeros(2, dtype=torch.float64)]
-    opt = optkern.Adam([{"params": params[:1]}, {"params": params[1:], "lr": 0.1}], amsgrad=True)
-    topt = torch.optim.Adam([{"params": tensors[:1]}, {"params": tensors[1:], "lr": 0.1}], amsgrad=True)
+    kwargs = record.all_states
+    opt = record.cls([{"params": params[:1]}, {"params": params[1:], "lr": 0.1}], **kwargs)
+    topt = getattr(torch.optim, record.name)([{"params": tensors[:1]}, {"params": tensors[1:], "lr": 0.1}], **kwargs)
     opt.step([np.ones(3), np.ones(2)])
     for t in tensors:
         t.grad = torch.ones_like(t)
@@ -156,6 +159,19 @@ def test_state_dict_layout_matches_torch():
         for key in g:
             if key != "params":
                 assert g[key] == tg[key], key
+
+
+@pytest.mark.parametrize("bad", BAD_HPARAMS, ids=bad_id)
+def test_torch_refuses_what_optkern_refuses(bad):
+    """Each refused hyperparameter of the records is refused by torch too,
+    but where a record says optkern is stricter (torch_accepts)."""
+    record, kwargs, _ = bad
+    make = lambda: getattr(torch.optim, record.name)([torch.zeros(3)], **kwargs)  # noqa: E731
+    if kwargs in record.torch_accepts:
+        make()
+    else:
+        with pytest.raises((ValueError, TypeError, IndexError)):
+            make()
 
 
 def test_defaults_match_torch():

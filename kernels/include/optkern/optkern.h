@@ -6,7 +6,8 @@
  * an error has written nothing.
  *
  *   optkern/common.h  status codes, instruction sets, threads
- *   optkern/optim.h   optimizer updates (SGD, Adam, AdamW)
+ *   optkern/optim.h   optimizer updates (SGD, Adam, AdamW, ...; and every
+ *                     optimizer described by data: ok_optimizer_*)
  *   optkern/losses.h  losses with their gradients (cross-entropy, MSE, ...)
  */
 #ifndef OPTKERN_OPTKERN_H

@@ -61,7 +61,7 @@ class Adam(Optimizer):
             "weight_decay": weight_decay,
             "amsgrad": amsgrad,
             "maximize": maximize,
-            **torch_flags(foreach, fused, capturable, differentiable),
+            **torch_flags(foreach=foreach, fused=fused, capturable=capturable, differentiable=differentiable),
             "decoupled_weight_decay": decoupled_weight_decay,
         }
         super().__init__(params, defaults)

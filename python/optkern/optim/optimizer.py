@@ -10,25 +10,26 @@ from optkern.optim import _engine
 
 __all__ = ["Optimizer", "torch_flags"]
 
-def torch_flags(foreach=None, fused=None, capturable=None, differentiable=None):
+def torch_flags(**flags):
     """torch.optim's implementation switches, accepted so torch code runs
-    unchanged, and kept in the param groups as torch keeps them. optkern
+    unchanged, and kept in the param groups as torch keeps them: pass
+    exactly the switches the torch optimizer has (as keywords). optkern
     always runs a step as one fused multi-tensor kernel, so `foreach` and
     `fused` change nothing; it has no capturable (CUDA graph) or
-    differentiable (autograd through the step) mode, so those must be False.
-    Arguments left None are not optkern's optimizer's: they are left out."""
-    flags = {}
-    for name, value in (("foreach", foreach), ("fused", fused)):
+    differentiable (autograd through the step) mode, so those must be False."""
+    for name in ("foreach", "fused"):
+        value = flags.get(name)
         if value is not None and not isinstance(value, bool):
             raise TypeError(f"{name} must be None or a bool, got {value!r}")
-        flags[name] = value
-    for name, value, what in (("capturable", capturable, "capturable (CUDA graph)"),
-                              ("differentiable", differentiable, "differentiable (autograd through the step)")):
-        if value is None:
-            continue
-        if value:
-            raise ValueError(f"optkern has no {what} mode; {name} must be False")
-        flags[name] = False
+    for name, what in (("capturable", "capturable (CUDA graph)"),
+                       ("differentiable", "differentiable (autograd through the step)")):
+        if name in flags:
+            if flags[name]:
+                raise ValueError(f"optkern has no {what} mode; {name} must be False")
+            flags[name] = False
+    unknown = set(flags) - {"foreach", "fused", "capturable", "differentiable"}
+    if unknown:
+        raise TypeError(f"not a torch.optim implementation switch: {sorted(unknown)}")
     return flags
 
 
