@@ -98,6 +98,10 @@ static ok_status ew_prepare(const ok_ew_task *t, size_t n, size_t batch, ok_redu
     const ok_bcast *ops[2] = {&t->weight, &t->pos_weight};
     for (int k = 0; k < 2; k++)
         if (ops[k]->data && (ops[k]->block == 0 || ops[k]->period == 0)) return OK_ERR_HYPERPARAMETER;
+    /* MEAN may divide by the sum of the n weights: a full-shape weight only. */
+    if (ew_flags[t->kind] & OK_EW_MEAN_BY_WEIGHT && t->weight.data && n &&
+        (t->weight.block != 1 || t->weight.period != n))
+        return OK_ERR_HYPERPARAMETER;
     *denominator = reduction == OK_REDUCTION_MEAN        ? (double)n
                    : reduction == OK_REDUCTION_BATCHMEAN ? (double)batch
                                                          : 1.0;

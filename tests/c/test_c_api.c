@@ -385,7 +385,8 @@ static void test_kl_div_batchmean(void) {
 /* Each elementwise loss by name is its typed entry point, bitwise, with
  * its arguments as options (weights broadcast per class, a param, log_target,
  * a batch); an unknown name is OK_ERR_UNSUPPORTED, an option the loss does
- * not take OK_ERR_HYPERPARAMETER, and neither writes anything. */
+ * not take (or l1_loss's weight not full-shape) OK_ERR_HYPERPARAMETER, and
+ * neither writes anything. */
 static void test_elementwise_by_name(void) {
     enum { M = LS * LC };
     double x[M], y[M], w[M], pw[LC], loss[M], grad[M], want_loss[M], want_grad[M];
@@ -401,7 +402,12 @@ static void test_elementwise_by_name(void) {
         const ok_reduction red = reductions[r];
         const size_t bytes = red == OK_REDUCTION_NONE ? sizeof loss : sizeof loss[0];
         ok_elementwise_options o = OK_ELEMENTWISE_DEFAULTS;
-#define SAME_AS(call, name)                                                                         do {                                                                                                CHECK((call) == OK_SUCCESS);                                                                    CHECK(ok_elementwise_loss(name, OK_FLOAT64, M, x, y, &o, red, loss, grad) == OK_SUCCESS);         CHECK(memcmp(loss, want_loss, bytes) == 0 && memcmp(grad, want_grad, sizeof grad) == 0);     } while (0)
+#define SAME_AS(call, name)                                                                         \
+    do {                                                                                            \
+        CHECK((call) == OK_SUCCESS);                                                                \
+        CHECK(ok_elementwise_loss(name, OK_FLOAT64, M, x, y, &o, red, loss, grad) == OK_SUCCESS);   \
+        CHECK(memcmp(loss, want_loss, bytes) == 0 && memcmp(grad, want_grad, sizeof grad) == 0);    \
+    } while (0)
         o.weight = &full;
         SAME_AS(ok_mse_loss_f64(M, x, y, w, red, want_loss, want_grad), "mse_loss");
         SAME_AS(ok_l1_loss_f64(M, x, y, w, red, want_loss, want_grad), "l1_loss");
@@ -423,7 +429,7 @@ static void test_elementwise_by_name(void) {
     }
     for (int i = 0; i < M; i++) loss[i] = grad[i] = -1.0;
     const ok_elementwise_options pos_only = {NULL, &pos, 0.0, 0, 0}, param_only = {NULL, NULL, 2.0, 0, 0},
-                                 weight_only = {&full, NULL, 0.0, 0, 0};
+                                 weight_only = {&full, NULL, 0.0, 0, 0}, class_weight = {&per_class, NULL, 0.0, 0, 0};
     CHECK(ok_elementwise_loss("poisson_nll_loss", OK_FLOAT64, M, x, y, NULL, OK_REDUCTION_NONE, loss, grad) ==
           OK_ERR_UNSUPPORTED);
     CHECK(ok_elementwise_loss(NULL, OK_FLOAT64, M, x, y, NULL, OK_REDUCTION_NONE, loss, grad) == OK_ERR_NULL_POINTER);
@@ -433,6 +439,8 @@ static void test_elementwise_by_name(void) {
           OK_ERR_HYPERPARAMETER);
     CHECK(ok_elementwise_loss("smooth_l1_loss", OK_FLOAT64, M, x, y, &weight_only, OK_REDUCTION_NONE, loss,
                               grad) == OK_ERR_HYPERPARAMETER);
+    CHECK(ok_elementwise_loss("l1_loss", OK_FLOAT64, M, x, y, &class_weight, OK_REDUCTION_NONE, loss, grad) ==
+          OK_ERR_HYPERPARAMETER);
     for (int i = 0; i < M; i++) CHECK(loss[i] == -1.0 && grad[i] == -1.0);
 }
 
