@@ -12,6 +12,7 @@
  */
 #include <math.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "kernel_table.h"
 #include "loss/tasks.h"
@@ -71,11 +72,6 @@ static const unsigned ew_flags[OK_EW_COUNT] = {OK_EW_KINDS(OK_EW_FLAGS_ROW)};
 /* The bytes a broadcast operand spans (its indices are [0, period)). */
 static size_t bcast_bytes(const ok_bcast *b, size_t elem) { return b->data ? b->period * elem : 0; }
 
-static ok_bcast full_weight(const void *weight, size_t n) {
-    ok_bcast b = {weight, 1, n ? n : 1};
-    return b;
-}
-
 static ok_bcast no_operand(void) {
     ok_bcast b = {NULL, 1, 1};
     return b;
@@ -102,6 +98,10 @@ static ok_status ew_prepare(const ok_ew_task *t, size_t n, size_t batch, ok_redu
     const ok_bcast *ops[2] = {&t->weight, &t->pos_weight};
     for (int k = 0; k < 2; k++)
         if (ops[k]->data && (ops[k]->block == 0 || ops[k]->period == 0)) return OK_ERR_HYPERPARAMETER;
+    /* MEAN may divide by the sum of the n weights: a full-shape weight only. */
+    if (ew_flags[t->kind] & OK_EW_MEAN_BY_WEIGHT && t->weight.data && n &&
+        (t->weight.block != 1 || t->weight.period != n))
+        return OK_ERR_HYPERPARAMETER;
     *denominator = reduction == OK_REDUCTION_MEAN        ? (double)n
                    : reduction == OK_REDUCTION_BATCHMEAN ? (double)batch
                                                          : 1.0;
@@ -149,13 +149,15 @@ static ok_status ew_loss(ok_status prepared, ok_dtype dtype, ok_ew_task *t, size
 /* The prepare step of each elementwise loss: its kind, its hyperparameters
  * checked, its coefficients (the gradient's before the reduction's scale). */
 
-static ok_status mse_prepare(ok_ew_task *t) {
+static ok_status mse_prepare(ok_ew_task *t, const ok_elementwise_options *o) {
+    (void)o;
     t->kind = OK_EW_MSE;
     t->quad_grad = 2.0;
     return OK_SUCCESS;
 }
 
-static ok_status l1_prepare(ok_ew_task *t) {
+static ok_status l1_prepare(ok_ew_task *t, const ok_elementwise_options *o) {
+    (void)o;
     t->kind = OK_EW_L1;
     t->lin_grad = 1.0;
     return OK_SUCCESS;
@@ -173,64 +175,125 @@ static ok_status huber_coefficients(ok_ew_task *t, double delta, double quad, do
     return OK_SUCCESS;
 }
 
-static ok_status huber_prepare(ok_ew_task *t, double delta) {
+static ok_status huber_prepare(ok_ew_task *t, const ok_elementwise_options *o) {
+    const double delta = o->param;
     if (!(delta > 0)) return OK_ERR_HYPERPARAMETER; /* NaN fails too */
     return huber_coefficients(t, delta, 0.5, delta);
 }
 
-static ok_status smooth_l1_prepare(ok_ew_task *t, double beta) {
+static ok_status smooth_l1_prepare(ok_ew_task *t, const ok_elementwise_options *o) {
+    const double beta = o->param;
     if (!(beta >= 0)) return OK_ERR_HYPERPARAMETER;
-    if (beta == 0) return l1_prepare(t); /* torch's rule */
+    if (beta == 0) return l1_prepare(t, o); /* torch's rule */
     return huber_coefficients(t, beta, 0.5 / beta, 1.0);
 }
 
-static ok_status kl_div_prepare(ok_ew_task *t, int log_target) {
-    t->kind = log_target ? OK_EW_KL_DIV_LOG_TARGET : OK_EW_KL_DIV;
+static ok_status kl_div_prepare(ok_ew_task *t, const ok_elementwise_options *o) {
+    t->kind = o->flag ? OK_EW_KL_DIV_LOG_TARGET : OK_EW_KL_DIV;
     t->lin_grad = -1.0;
     return OK_SUCCESS;
 }
 
-static ok_status bce_prepare(ok_ew_task *t) {
+static ok_status bce_prepare(ok_ew_task *t, const ok_elementwise_options *o) {
+    (void)o;
     t->kind = OK_EW_BCE_WITH_LOGITS;
     t->lin_grad = 1.0;
     return OK_SUCCESS;
 }
 
+/* The options an elementwise loss takes (an ew_loss_row's `takes`). */
+enum { EW_WEIGHT = 1u, EW_POS_WEIGHT = 2u, EW_PARAM = 4u, EW_FLAG = 8u, EW_BATCH = 16u };
+
+/* Every elementwise loss by its torch name: its prepare step and the
+ * options it takes; ok_elementwise_loss refuses any other one given. */
+typedef struct ew_loss_row {
+    const char *name;
+    ok_status (*prepare)(ok_ew_task *t, const ok_elementwise_options *o);
+    unsigned takes;
+} ew_loss_row;
+
+static const ew_loss_row ew_losses[] = {
+    {"mse_loss", mse_prepare, EW_WEIGHT},
+    {"l1_loss", l1_prepare, EW_WEIGHT},
+    {"huber_loss", huber_prepare, EW_WEIGHT | EW_PARAM},
+    {"smooth_l1_loss", smooth_l1_prepare, EW_PARAM},
+    {"kl_div", kl_div_prepare, EW_FLAG | EW_BATCH},
+    {"binary_cross_entropy_with_logits", bce_prepare, EW_WEIGHT | EW_POS_WEIGHT},
+};
+
+static const ew_loss_row *ew_loss_find(const char *name) {
+    for (size_t k = 0; k < sizeof ew_losses / sizeof ew_losses[0]; k++)
+        if (strcmp(ew_losses[k].name, name) == 0) return &ew_losses[k];
+    return NULL;
+}
+
+static int given(const ok_bcast *b) { return b && b->data; }
+
+/* The options of o that `takes` leaves out: each must be absent or 0. */
+static ok_status ew_options_taken(const ok_elementwise_options *o, unsigned takes) {
+    const unsigned set = (given(o->weight) ? EW_WEIGHT : 0u) | (given(o->pos_weight) ? EW_POS_WEIGHT : 0u) |
+                         (o->param != 0 ? EW_PARAM : 0u) | (o->flag ? EW_FLAG : 0u) | (o->batch ? EW_BATCH : 0u);
+    return set & ~takes ? OK_ERR_HYPERPARAMETER : OK_SUCCESS;
+}
+
+ok_status ok_elementwise_loss(const char *name, ok_dtype dtype, size_t n, const void *input, const void *target,
+                              const ok_elementwise_options *options, ok_reduction reduction, void *loss,
+                              void *grad) {
+    if (!name) return OK_ERR_NULL_POINTER;
+    const ew_loss_row *row = ew_loss_find(name);
+    if (!row) return OK_ERR_UNSUPPORTED;
+    const ok_elementwise_options defaults = OK_ELEMENTWISE_DEFAULTS;
+    const ok_elementwise_options *o = options ? options : &defaults;
+    ok_ew_task t = ew_task(input, target, given(o->weight) ? *o->weight : no_operand(),
+                           given(o->pos_weight) ? *o->pos_weight : no_operand());
+    ok_status st = ew_options_taken(o, row->takes);
+    if (st == OK_SUCCESS) st = row->prepare(&t, o);
+    return ew_loss(st, dtype, &t, n, o->batch, reduction, loss, grad);
+}
+
+/* mse_loss, l1_loss and huber_loss: their weight of n elements is the
+ * broadcast {weight, 1, n}. */
+static ok_status full_weight_loss(const char *name, ok_dtype dtype, size_t n, const void *input,
+                                  const void *target, const void *weight, double param, ok_reduction reduction,
+                                  void *loss, void *grad) {
+    const ok_bcast w = {weight, 1, n ? n : 1};
+    const ok_elementwise_options o = {.weight = &w, .param = param};
+    return ok_elementwise_loss(name, dtype, n, input, target, &o, reduction, loss, grad);
+}
+
 ok_status ok_mse_loss(ok_dtype dtype, size_t n, const void *input, const void *target, const void *weight,
                       ok_reduction reduction, void *loss, void *grad) {
-    ok_ew_task t = ew_task(input, target, full_weight(weight, n), no_operand());
-    return ew_loss(mse_prepare(&t), dtype, &t, n, 0, reduction, loss, grad);
+    return full_weight_loss("mse_loss", dtype, n, input, target, weight, 0.0, reduction, loss, grad);
 }
 
 ok_status ok_l1_loss(ok_dtype dtype, size_t n, const void *input, const void *target, const void *weight,
                      ok_reduction reduction, void *loss, void *grad) {
-    ok_ew_task t = ew_task(input, target, full_weight(weight, n), no_operand());
-    return ew_loss(l1_prepare(&t), dtype, &t, n, 0, reduction, loss, grad);
+    return full_weight_loss("l1_loss", dtype, n, input, target, weight, 0.0, reduction, loss, grad);
 }
 
 ok_status ok_huber_loss(ok_dtype dtype, size_t n, const void *input, const void *target, const void *weight,
                         double delta, ok_reduction reduction, void *loss, void *grad) {
-    ok_ew_task t = ew_task(input, target, full_weight(weight, n), no_operand());
-    return ew_loss(huber_prepare(&t, delta), dtype, &t, n, 0, reduction, loss, grad);
+    return full_weight_loss("huber_loss", dtype, n, input, target, weight, delta, reduction, loss, grad);
 }
 
 ok_status ok_smooth_l1_loss(ok_dtype dtype, size_t n, const void *input, const void *target, double beta,
                             ok_reduction reduction, void *loss, void *grad) {
-    ok_ew_task t = ew_task(input, target, no_operand(), no_operand());
-    return ew_loss(smooth_l1_prepare(&t, beta), dtype, &t, n, 0, reduction, loss, grad);
+    const ok_elementwise_options o = {.param = beta};
+    return ok_elementwise_loss("smooth_l1_loss", dtype, n, input, target, &o, reduction, loss, grad);
 }
 
 ok_status ok_kl_div(ok_dtype dtype, size_t n, size_t batch, const void *input, const void *target, int log_target,
                     ok_reduction reduction, void *loss, void *grad) {
-    ok_ew_task t = ew_task(input, target, no_operand(), no_operand());
-    return ew_loss(kl_div_prepare(&t, log_target), dtype, &t, n, batch, reduction, loss, grad);
+    const ok_elementwise_options o = {.flag = log_target, .batch = batch};
+    return ok_elementwise_loss("kl_div", dtype, n, input, target, &o, reduction, loss, grad);
 }
 
 ok_status ok_binary_cross_entropy_with_logits(ok_dtype dtype, size_t n, const void *input, const void *target,
                                               const ok_bcast *weight, const ok_bcast *pos_weight,
                                               ok_reduction reduction, void *loss, void *grad) {
-    ok_ew_task t = ew_task(input, target, weight ? *weight : no_operand(), pos_weight ? *pos_weight : no_operand());
-    return ew_loss(bce_prepare(&t), dtype, &t, n, 0, reduction, loss, grad);
+    const ok_elementwise_options o = {.weight = weight, .pos_weight = pos_weight};
+    return ok_elementwise_loss("binary_cross_entropy_with_logits", dtype, n, input, target, &o, reduction, loss,
+                               grad);
 }
 
 /* --------------------------------------------------------------- row-wise */

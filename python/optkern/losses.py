@@ -89,12 +89,13 @@ def _same_shape(input, target, name="target"):
 
 # ----------------------------------------------------------------- regression
 
-def _regression(kind, input, target, reduction_code, weight, param, out):
-    """The four regression losses share one kernel; param: delta or beta."""
+def _regression(name, input, target, reduction_code, weight, param, out):
+    """The four regression losses; param: delta or beta, weight: the input's shape."""
     _same_shape(input, target)
     if weight is not None:
         _same_shape(input, weight, "weight")
-    return _core.regression_loss(kind, input, target, weight, param, reduction_code, out)
+    return _core.elementwise_loss(name, input, target, weight, 1, input.size, None, 1, 1, param, 0, 0,
+                                  reduction_code, out)
 
 
 def mse_loss(input, target, size_average=None, reduce=None, reduction="mean", weight=None, *, out=None):
@@ -104,7 +105,7 @@ def mse_loss(input, target, size_average=None, reduce=None, reduction="mean", we
     'mean' then divides by weight.sum() instead of the element count.
     Returns (loss, grad); see the module's docstring.
     """
-    return _regression("mse", input, target, _reduction(reduction, size_average, reduce), weight, 0.0, out)
+    return _regression("mse_loss", input, target, _reduction(reduction, size_average, reduce), weight, 0.0, out)
 
 
 def l1_loss(input, target, size_average=None, reduce=None, reduction="mean", weight=None, *, out=None):
@@ -113,7 +114,7 @@ def l1_loss(input, target, size_average=None, reduce=None, reduction="mean", wei
     weight as for mse_loss ('mean' divides by weight.sum()).
     Returns (loss, grad); see the module's docstring.
     """
-    return _regression("l1", input, target, _reduction(reduction, size_average, reduce), weight, 0.0, out)
+    return _regression("l1_loss", input, target, _reduction(reduction, size_average, reduce), weight, 0.0, out)
 
 
 def huber_loss(input, target, reduction="mean", delta=1.0, weight=None, *, out=None):
@@ -127,7 +128,7 @@ def huber_loss(input, target, reduction="mean", delta=1.0, weight=None, *, out=N
     delta = real(delta, "delta")
     if not delta > 0:
         raise ValueError("huber_loss does not support non-positive values for delta.")
-    return _regression("huber", input, target, red, weight, delta, out)
+    return _regression("huber_loss", input, target, red, weight, delta, out)
 
 
 def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction="mean", beta=1.0, *, out=None):
@@ -139,7 +140,7 @@ def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction="mea
     beta = real(beta, "beta")
     if not beta >= 0:
         raise ValueError("smooth_l1_loss does not support negative values for beta.")
-    return _regression("smooth_l1", input, target, red, None, beta, out)
+    return _regression("smooth_l1_loss", input, target, red, None, beta, out)
 
 
 # --------------------------------------------------------- class-index losses
@@ -300,8 +301,8 @@ def binary_cross_entropy_with_logits(input, target, weight=None, size_average=No
         raise ValueError(f"Target size ({target.shape}) must be the same as input size ({input.shape})")
     w, w_block, w_period = _broadcast_layout(weight, "weight", input.shape)
     p, p_block, p_period = _broadcast_layout(pos_weight, "pos_weight", input.shape)
-    return _core.binary_cross_entropy_with_logits(input, target, w, w_block, w_period, p, p_block, p_period,
-                                                  red, out)
+    return _core.elementwise_loss("binary_cross_entropy_with_logits", input, target, w, w_block, w_period, p,
+                                  p_block, p_period, 0.0, 0, 0, red, out)
 
 
 def kl_div(input, target, size_average=None, reduce=None, reduction="mean", log_target=False, *, out=None):
@@ -316,4 +317,5 @@ def kl_div(input, target, size_average=None, reduce=None, reduction="mean", log_
     red = _reduction(reduction, size_average, reduce, allowed=("none", "mean", "sum", "batchmean"))
     _same_shape(input, target)
     batch = input.shape[0] if input.ndim else 1
-    return _core.kl_div(input, target, bool(log_target), red, batch, out)
+    return _core.elementwise_loss("kl_div", input, target, None, 1, 1, None, 1, 1, 0.0, bool(log_target), batch,
+                                  red, out)

@@ -11,6 +11,7 @@ threaded over the whole list.
 
 cimport numpy as cnp
 from cpython.mem cimport PyMem_Calloc, PyMem_Free, PyMem_Malloc
+from cpython.unicode cimport PyUnicode_AsUTF8
 from libc.stdint cimport int64_t, uint32_t, uintptr_t
 
 from libokcore cimport *

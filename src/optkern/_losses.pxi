@@ -7,14 +7,6 @@
 # input's dtype for a reduction, else an array (per element, or per sample);
 # grad is `out` when given (it may be the input itself), else a new array.
 
-cdef enum:
-    LOSS_MSE = 0
-    LOSS_L1 = 1
-    LOSS_HUBER = 2
-    LOSS_SMOOTH_L1 = 3
-
-_REGRESSION_KINDS = {"mse": LOSS_MSE, "l1": LOSS_L1, "huber": LOSS_HUBER, "smooth_l1": LOSS_SMOOTH_L1}
-
 # The C reductions (ok_reduction) by torch's names.
 REDUCTIONS = {"none": OK_REDUCTION_NONE, "mean": OK_REDUCTION_MEAN, "sum": OK_REDUCTION_SUM,
               "batchmean": OK_REDUCTION_BATCHMEAN}
@@ -62,57 +54,6 @@ cdef const void *data_or_null(cnp.ndarray a) noexcept:
     return NULL if a is None else cnp.PyArray_DATA(a)
 
 
-def regression_loss(str kind, input, target, weight, double param, int reduction, out):
-    """mse, l1, huber (param: delta) or smooth_l1 (param: beta) loss and gradient.
-    weight: None or the input's shape."""
-    cdef int k = _REGRESSION_KINDS[kind]
-    cdef cnp.ndarray x = as_param(input, "input", -1, False)
-    cdef cnp.ndarray y = as_companion(target, "target", -1, x, "input", False)
-    cdef cnp.ndarray w = None if weight is None else as_companion(weight, "weight", -1, x, "input", False)
-    cdef cnp.ndarray g = gradient_output(out, x, (y, w), ("target", "weight"))
-    cdef size_t n = <size_t>cnp.PyArray_SIZE(x)
-    cdef cnp.ndarray loss = loss_output(x, reduction, (<object>x).shape, n)
-    cdef const void *xp = cnp.PyArray_DATA(x)
-    cdef const void *yp = cnp.PyArray_DATA(y)
-    cdef const void *wp = data_or_null(w)
-    cdef void *lp = cnp.PyArray_DATA(loss)
-    cdef void *gp = cnp.PyArray_DATA(g)
-    cdef ok_reduction red = <ok_reduction>reduction
-    cdef ok_dtype dt = <ok_dtype>dtype_of(x)
-    cdef ok_status st
-    with nogil:
-        if k == LOSS_MSE:
-            st = ok_mse_loss(dt, n, xp, yp, wp, red, lp, gp)
-        elif k == LOSS_L1:
-            st = ok_l1_loss(dt, n, xp, yp, wp, red, lp, gp)
-        elif k == LOSS_HUBER:
-            st = ok_huber_loss(dt, n, xp, yp, wp, param, red, lp, gp)
-        else:
-            st = ok_smooth_l1_loss(dt, n, xp, yp, param, red, lp, gp)
-    raise_for(st)
-    return loss_and_grad(loss, g, reduction)
-
-
-def kl_div(input, target, bint log_target, int reduction, size_t batch, out):
-    """kl_div loss and gradient; batch: BATCHMEAN's divisor."""
-    cdef cnp.ndarray x = as_param(input, "input", -1, False)
-    cdef cnp.ndarray y = as_companion(target, "target", -1, x, "input", False)
-    cdef cnp.ndarray g = gradient_output(out, x, (y,), ("target",))
-    cdef size_t n = <size_t>cnp.PyArray_SIZE(x)
-    cdef cnp.ndarray loss = loss_output(x, reduction, (<object>x).shape, n)
-    cdef const void *xp = cnp.PyArray_DATA(x)
-    cdef const void *yp = cnp.PyArray_DATA(y)
-    cdef void *lp = cnp.PyArray_DATA(loss)
-    cdef void *gp = cnp.PyArray_DATA(g)
-    cdef ok_reduction red = <ok_reduction>reduction
-    cdef ok_dtype dt = <ok_dtype>dtype_of(x)
-    cdef ok_status st
-    with nogil:
-        st = ok_kl_div(dt, n, batch, xp, yp, log_target, red, lp, gp)
-    raise_for(st)
-    return loss_and_grad(loss, g, reduction)
-
-
 cdef cnp.ndarray broadcast_operand(object obj, str name, cnp.ndarray x, size_t block, size_t period,
                                    ok_bcast *b):
     """An array broadcast against x as element i -> data[(i / block) % period]:
@@ -140,19 +81,29 @@ cdef cnp.ndarray broadcast_operand(object obj, str name, cnp.ndarray x, size_t b
     return a
 
 
-def binary_cross_entropy_with_logits(input, target, weight, size_t weight_block, size_t weight_period,
-                                     pos_weight, size_t pos_block, size_t pos_period, int reduction, out):
-    """binary_cross_entropy_with_logits loss and gradient. weight and
-    pos_weight (or None): contiguous arrays of *_period values, element i of
-    the input using value (i / *_block) % *_period."""
+def elementwise_loss(str name, input, target, weight, size_t w_block, size_t w_period, pos_weight,
+                     size_t p_block, size_t p_period, double param, bint flag, size_t batch, int reduction, out):
+    """The elementwise loss `name` (torch's: "mse_loss", ..., ok_elementwise_loss)
+    and its gradient. weight and pos_weight (or None): contiguous arrays of
+    *_period values, element i of the input using value (i / *_block) %
+    *_period (a full-shape weight: 1, its size). param: huber_loss's delta or
+    smooth_l1_loss's beta; flag: kl_div's log_target; batch: its 'batchmean'
+    divisor. What a loss does not take is None or 0."""
+    cdef const char *cn = PyUnicode_AsUTF8(name)  # kept by `name`, as long as it lives
     cdef cnp.ndarray x = as_param(input, "input", -1, False)
     cdef cnp.ndarray y = as_companion(target, "target", -1, x, "input", False)
     cdef ok_bcast wb, pb
-    cdef cnp.ndarray w = broadcast_operand(weight, "weight", x, weight_block, weight_period, &wb)
-    cdef cnp.ndarray p = broadcast_operand(pos_weight, "pos_weight", x, pos_block, pos_period, &pb)
+    cdef cnp.ndarray w = broadcast_operand(weight, "weight", x, w_block, w_period, &wb)
+    cdef cnp.ndarray p = broadcast_operand(pos_weight, "pos_weight", x, p_block, p_period, &pb)
     cdef cnp.ndarray g = gradient_output(out, x, (y, w, p), ("target", "weight", "pos_weight"))
     cdef size_t n = <size_t>cnp.PyArray_SIZE(x)
     cdef cnp.ndarray loss = loss_output(x, reduction, (<object>x).shape, n)
+    cdef ok_elementwise_options opt
+    opt.weight = &wb
+    opt.pos_weight = &pb
+    opt.param = param
+    opt.flag = flag
+    opt.batch = batch
     cdef const void *xp = cnp.PyArray_DATA(x)
     cdef const void *yp = cnp.PyArray_DATA(y)
     cdef void *lp = cnp.PyArray_DATA(loss)
@@ -161,7 +112,7 @@ def binary_cross_entropy_with_logits(input, target, weight, size_t weight_block,
     cdef ok_dtype dt = <ok_dtype>dtype_of(x)
     cdef ok_status st
     with nogil:
-        st = ok_binary_cross_entropy_with_logits(dt, n, xp, yp, &wb, &pb, red, lp, gp)
+        st = ok_elementwise_loss(cn, dt, n, xp, yp, &opt, red, lp, gp)
     raise_for(st)
     return loss_and_grad(loss, g, reduction)
 

@@ -85,25 +85,21 @@ cdef extern from "optkern/losses.h" nogil:
         OK_REDUCTION_SUM
         OK_REDUCTION_BATCHMEAN
 
-    ok_status ok_mse_loss(ok_dtype dtype, size_t n, const void *input, const void *target, const void *weight,
-                          ok_reduction reduction, void *loss, void *grad)
-    ok_status ok_l1_loss(ok_dtype dtype, size_t n, const void *input, const void *target, const void *weight,
-                         ok_reduction reduction, void *loss, void *grad)
-    ok_status ok_huber_loss(ok_dtype dtype, size_t n, const void *input, const void *target, const void *weight,
-                            double delta, ok_reduction reduction, void *loss, void *grad)
-    ok_status ok_smooth_l1_loss(ok_dtype dtype, size_t n, const void *input, const void *target, double beta,
-                                ok_reduction reduction, void *loss, void *grad)
-    ok_status ok_kl_div(ok_dtype dtype, size_t n, size_t batch, const void *input, const void *target,
-                        int log_target, ok_reduction reduction, void *loss, void *grad)
-
     ctypedef struct ok_bcast:
         const void *data
         size_t block
         size_t period
 
-    ok_status ok_binary_cross_entropy_with_logits(ok_dtype dtype, size_t n, const void *input, const void *target,
-                                                  const ok_bcast *weight, const ok_bcast *pos_weight,
-                                                  ok_reduction reduction, void *loss, void *grad)
+    ctypedef struct ok_elementwise_options:
+        const ok_bcast *weight
+        const ok_bcast *pos_weight
+        double param
+        int flag
+        size_t batch
+
+    ok_status ok_elementwise_loss(const char *name, ok_dtype dtype, size_t n, const void *input, const void *target,
+                                  const ok_elementwise_options *options, ok_reduction reduction, void *loss,
+                                  void *grad)
 
     ctypedef enum ok_index_type:
         OK_INDEX_INT64

@@ -382,6 +382,68 @@ static void test_kl_div_batchmean(void) {
     for (int i = 0; i < LS * LC; i++) CHECK(close_to(grad[i], -y[i] / LS, 1e-15));
 }
 
+/* Each elementwise loss by name is its typed entry point, bitwise, with
+ * its arguments as options (weights broadcast per class, a param, log_target,
+ * a batch); an unknown name is OK_ERR_UNSUPPORTED, an option the loss does
+ * not take (or l1_loss's weight not full-shape) OK_ERR_HYPERPARAMETER, and
+ * neither writes anything. */
+static void test_elementwise_by_name(void) {
+    enum { M = LS * LC };
+    double x[M], y[M], w[M], pw[LC], loss[M], grad[M], want_loss[M], want_grad[M];
+    for (int i = 0; i < M; i++) {
+        x[i] = (double)(i % 11 - 5) / 3.0;
+        y[i] = (double)(i % 4) / 5.0;
+        w[i] = 0.5 + (double)(i % 3);
+    }
+    for (int k = 0; k < LC; k++) pw[k] = 0.5 * (double)(k + 1);
+    const ok_bcast full = {w, 1, M}, per_class = {w, 1, LC}, pos = {pw, 1, LC};
+    const ok_reduction reductions[2] = {OK_REDUCTION_NONE, OK_REDUCTION_MEAN};
+    for (int r = 0; r < 2; r++) {
+        const ok_reduction red = reductions[r];
+        const size_t bytes = red == OK_REDUCTION_NONE ? sizeof loss : sizeof loss[0];
+        ok_elementwise_options o = OK_ELEMENTWISE_DEFAULTS;
+#define SAME_AS(call, name)                                                                         \
+    do {                                                                                            \
+        CHECK((call) == OK_SUCCESS);                                                                \
+        CHECK(ok_elementwise_loss(name, OK_FLOAT64, M, x, y, &o, red, loss, grad) == OK_SUCCESS);   \
+        CHECK(memcmp(loss, want_loss, bytes) == 0 && memcmp(grad, want_grad, sizeof grad) == 0);    \
+    } while (0)
+        o.weight = &full;
+        SAME_AS(ok_mse_loss_f64(M, x, y, w, red, want_loss, want_grad), "mse_loss");
+        SAME_AS(ok_l1_loss_f64(M, x, y, w, red, want_loss, want_grad), "l1_loss");
+        o.param = 0.75;
+        SAME_AS(ok_huber_loss_f64(M, x, y, w, 0.75, red, want_loss, want_grad), "huber_loss");
+        o.weight = NULL;
+        SAME_AS(ok_smooth_l1_loss_f64(M, x, y, 0.75, red, want_loss, want_grad), "smooth_l1_loss");
+        o.param = 0.0;
+        o.flag = 1;
+        o.batch = LS;
+        SAME_AS(ok_kl_div_f64(M, LS, x, y, 1, red, want_loss, want_grad), "kl_div");
+        o.flag = 0;
+        o.batch = 0;
+        o.weight = &per_class;
+        o.pos_weight = &pos;
+        SAME_AS(ok_binary_cross_entropy_with_logits_f64(M, x, y, &per_class, &pos, red, want_loss, want_grad),
+                "binary_cross_entropy_with_logits");
+#undef SAME_AS
+    }
+    for (int i = 0; i < M; i++) loss[i] = grad[i] = -1.0;
+    const ok_elementwise_options pos_only = {NULL, &pos, 0.0, 0, 0}, param_only = {NULL, NULL, 2.0, 0, 0},
+                                 weight_only = {&full, NULL, 0.0, 0, 0}, class_weight = {&per_class, NULL, 0.0, 0, 0};
+    CHECK(ok_elementwise_loss("poisson_nll_loss", OK_FLOAT64, M, x, y, NULL, OK_REDUCTION_NONE, loss, grad) ==
+          OK_ERR_UNSUPPORTED);
+    CHECK(ok_elementwise_loss(NULL, OK_FLOAT64, M, x, y, NULL, OK_REDUCTION_NONE, loss, grad) == OK_ERR_NULL_POINTER);
+    CHECK(ok_elementwise_loss("mse_loss", OK_FLOAT64, M, x, y, &pos_only, OK_REDUCTION_NONE, loss, grad) ==
+          OK_ERR_HYPERPARAMETER);
+    CHECK(ok_elementwise_loss("kl_div", OK_FLOAT64, M, x, y, &param_only, OK_REDUCTION_NONE, loss, grad) ==
+          OK_ERR_HYPERPARAMETER);
+    CHECK(ok_elementwise_loss("smooth_l1_loss", OK_FLOAT64, M, x, y, &weight_only, OK_REDUCTION_NONE, loss,
+                              grad) == OK_ERR_HYPERPARAMETER);
+    CHECK(ok_elementwise_loss("l1_loss", OK_FLOAT64, M, x, y, &class_weight, OK_REDUCTION_NONE, loss, grad) ==
+          OK_ERR_HYPERPARAMETER);
+    for (int i = 0; i < M; i++) CHECK(loss[i] == -1.0 && grad[i] == -1.0);
+}
+
 /* log softmax of a row, in double. */
 static void log_softmax(const double *x, double *out) {
     double m = x[0], s = 0.0;
@@ -484,6 +546,7 @@ int main(void) {
     test_loss_aliasing();
     test_bce_broadcast_weight();
     test_kl_div_batchmean();
+    test_elementwise_by_name();
     test_cross_entropy_classes();
     test_cross_entropy_probs();
     test_nll_loss();

@@ -12,7 +12,8 @@
  * Each loss has one entry point taking the arrays' dtype (every array of a
  * call but class targets has that dtype; the void pointers point at arrays
  * of it), and two typed ones, _f32 and _f64, that are that entry point with
- * OK_FLOAT32 or OK_FLOAT64.
+ * OK_FLOAT32 or OK_FLOAT64. Every elementwise loss also runs by its torch
+ * name through ok_elementwise_loss (what the others of its kind wrap).
  *
  * Outputs, for every loss:
  *   loss  OK_REDUCTION_NONE: one value per element (elementwise losses) or
@@ -138,6 +139,43 @@ ok_status ok_binary_cross_entropy_with_logits_f32(size_t n, const float *input, 
 ok_status ok_binary_cross_entropy_with_logits_f64(size_t n, const double *input, const double *target,
                                                   const ok_bcast *weight, const ok_bcast *pos_weight,
                                                   ok_reduction reduction, double *loss, double *grad);
+
+/*
+ * Every elementwise loss above through one entry point, by its torch name:
+ * "mse_loss", "l1_loss", "huber_loss", "smooth_l1_loss", "kl_div",
+ * "binary_cross_entropy_with_logits", with its arguments beyond the arrays
+ * and the reduction as options (NULL: OK_ELEMENTWISE_DEFAULTS, none given).
+ * ok_mse_loss, ... are this function with those options; the results are
+ * the same bitwise. There are no _f32/_f64 variants.
+ *
+ * Errors, checked before the common ones above (nothing is written):
+ *   OK_ERR_NULL_POINTER    name is NULL;
+ *   OK_ERR_UNSUPPORTED     name is none of the names above;
+ *   OK_ERR_HYPERPARAMETER  an option the loss does not take is given: a
+ *                          weight or pos_weight with data, or a param, flag
+ *                          or batch other than 0; a weight of mse_loss or
+ *                          l1_loss other than {w, 1, n} (its 'mean' divides
+ *                          by the sum of the n weights). Options a loss takes are
+ *                          checked as its entry point checks them (so
+ *                          huber_loss without param, delta = 0, is refused).
+ */
+typedef struct ok_elementwise_options {
+    const ok_bcast *weight;     /* mse_loss, l1_loss (full-shape only:
+                                   {w, 1, n}), huber_loss (any broadcast),
+                                   binary_cross_entropy_with_logits; NULL, or
+                                   NULL data: ones */
+    const ok_bcast *pos_weight; /* binary_cross_entropy_with_logits; NULL, or
+                                   NULL data: ones */
+    double param;               /* huber_loss's delta, smooth_l1_loss's beta */
+    int flag;                   /* kl_div's log_target (nonzero: true) */
+    size_t batch;               /* kl_div's BATCHMEAN divisor */
+} ok_elementwise_options;
+
+#define OK_ELEMENTWISE_DEFAULTS {NULL, NULL, 0.0, 0, 0}
+
+ok_status ok_elementwise_loss(const char *name, ok_dtype dtype, size_t n, const void *input, const void *target,
+                              const ok_elementwise_options *options, ok_reduction reduction, void *loss,
+                              void *grad);
 
 /* --------------------------------------------------------------- row-wise */
 /*
