@@ -13,15 +13,17 @@ __all__ = ["real", "require"]
 
 
 def real(value, name):
-    """value as a float; TypeError when it is not a real number."""
+    """value as a float; TypeError when it is not a real number (booleans,
+    numpy's included, and complex numbers are not)."""
     kind = type(value)
     if kind is float:
         return value
     if kind is int:
         return float(value)
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        try:  # 0-d arrays and other numeric scalars
-            if getattr(value, "ndim", 0) == 0 and not isinstance(value, (str, bytes, bool)):
+        try:  # 0-d arrays and other numeric scalars, but booleans and complex numbers
+            if getattr(value, "ndim", 0) == 0 and not isinstance(value, (str, bytes, bool, complex)) \
+                    and getattr(getattr(value, "dtype", None), "kind", "") not in ("b", "c"):
                 return float(value)
         except (TypeError, ValueError):
             pass

@@ -46,6 +46,7 @@ Beyond torch: cross_entropy's z_loss (PaLM) and softcap (Gemma 2), and out.
 """
 
 import math
+import numbers
 
 import numpy as np
 
@@ -168,6 +169,11 @@ def _class_targets(input, target, samples_shape):
         raise ValueError(f"target has shape {target.shape}; for input of shape {input.shape} "
                          f"class targets have shape {samples_shape}")
     if target.dtype not in (np.int64, np.int32):
+        if target.dtype.kind == "u" and target.dtype.itemsize >= 8 and target.size:
+            flat = target.ravel()
+            too_big = flat[flat > np.iinfo(np.int64).max]
+            if too_big.size:  # astype(int64) would wrap them round to negative numbers
+                raise IndexError(f"Target {too_big[0]} is out of bounds.")
         target = target.astype(np.int64)
     return target
 
@@ -177,6 +183,13 @@ def _class_weights(weight, c):
         raise ValueError(f"weight tensor should be defined either for all {c} classes or no classes "
                          f"but got weight tensor of shape: {list(weight.shape)}")
     return weight
+
+
+def _ignore_index(value, function):
+    """ignore_index as an int: torch takes ints (numpy's too), not bools, floats or strings."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{function}(): argument 'ignore_index' must be int, not {type(value).__name__}")
+    return int(value)
 
 
 def _index_error(target, c, ignore_index):
@@ -224,7 +237,7 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
     cap = 0.0 if softcap is None else real(softcap, "softcap")
     if softcap is not None and not 0.0 < cap < math.inf:
         raise ValueError(f"softcap must be None or a finite number > 0, got {softcap}")
-    ignore_index = int(ignore_index)
+    ignore_index = _ignore_index(ignore_index, "cross_entropy")
     _class_weights(weight, c)
     if _array(target, "target").shape == input.shape:
         if not np.issubdtype(target.dtype, np.floating):
@@ -250,7 +263,7 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, r
     """
     red = _reduction(reduction, size_average, reduce)
     n, c, inner, samples_shape = _rows_layout(input)
-    ignore_index = int(ignore_index)
+    ignore_index = _ignore_index(ignore_index, "nll_loss")
     _class_weights(weight, c)
     target = _class_targets(input, _array(target, "target"), samples_shape)
     try:
@@ -315,7 +328,9 @@ def kl_div(input, target, size_average=None, reduce=None, reduction="mean", log_
     see the module's docstring.
     """
     red = _reduction(reduction, size_average, reduce, allowed=("none", "mean", "sum", "batchmean"))
+    if not isinstance(log_target, bool):
+        raise TypeError(f"kl_div(): argument 'log_target' must be bool, not {type(log_target).__name__}")
     _same_shape(input, target)
     batch = input.shape[0] if input.ndim else 1
-    return _core.elementwise_loss("kl_div", input, target, None, 1, 1, None, 1, 1, 0.0, bool(log_target), batch,
+    return _core.elementwise_loss("kl_div", input, target, None, 1, 1, None, 1, 1, 0.0, log_target, batch,
                                   red, out)

@@ -114,7 +114,13 @@ cdef class Gathered:
     or other read-only input, streams 2... its states (written): the order
     of the C optimizer tasks too. Tensors whose stream 1 is None are
     skipped, as torch skips a parameter whose .grad is None.
+
+    It owns a reference to every array whose pointer it holds (`keep`:
+    private copies of the call's lists, and its StateTables), so a kernel
+    running without the GIL reads live memory even while another thread
+    replaces entries of the caller's lists.
     """
+    cdef tuple keep
     cdef size_t count
     cdef size_t *numel
     cdef uint32_t *index
@@ -181,7 +187,13 @@ cdef Gathered gather(str lead_name, list leads, str input_name, list inputs, tup
         if idx.shape[0] != n:
             raise ValueError(f"hp_index has {idx.shape[0]} entries for {n} tensors")
 
+    # Private copies of the lists: every pointer below comes from an object
+    # they hold, and g keeps them until the C call is over.
+    leads = list(leads)
+    inputs = list(inputs)
+    states = tuple([list(st) if isinstance(st, list) else st for st in states])
     cdef Gathered g = Gathered()
+    g.keep = (leads, inputs, states)
     cdef cnp.ndarray lead
     cdef size_t count = 0
     for i in range(n):

@@ -22,9 +22,6 @@ from optkern import _core
 
 __all__ = ["kind", "hyperparameter_sets", "required_states", "run", "as_list", "step_phase"]
 
-_PHASE_BITS = 40
-
-
 def kind(name):
     """The C library's description of optimizer `name` ("sgd", "adam")."""
     return _core.kinds()[name]
@@ -52,14 +49,26 @@ def hyperparameter_sets(groups, phase_field=None, phase=None, group_of=None, pre
         sets = groups if phase is None else [{**g, phase_field: p} for g, p in zip(groups, phase)]
         return sets, (None if len(sets) == 1 else group_of)
     n = len(phase)
-    idx = np.arange(n) if present is None else np.flatnonzero(present)
-    group = np.zeros(n, dtype=np.int64) if group_of is None else group_of.astype(np.int64)
-    key = (group[idx] << _PHASE_BITS) | phase[idx]
-    uniq, inverse = np.unique(key, return_inverse=True)
-    low = (1 << _PHASE_BITS) - 1
-    sets = [{**groups[k >> _PHASE_BITS], phase_field: k & low} for k in uniq.tolist()]
+    idx = None if present is None else np.flatnonzero(present)
+    ph = phase if idx is None else phase[idx]
+    if group_of is None:
+        group = np.zeros(len(ph), dtype=np.uint32)
+    else:
+        group = group_of if idx is None else group_of[idx]
+    # The distinct (group, phase) pairs, sorted, and each tensor's pair: a
+    # sort on both columns (packing them into one integer would mix groups
+    # up once a phase, a step count, reaches the bits of the group).
+    order = np.lexsort((ph, group))
+    g_sorted, p_sorted = group[order], ph[order]
+    first = np.ones(len(order), dtype=bool)
+    first[1:] = (g_sorted[1:] != g_sorted[:-1]) | (p_sorted[1:] != p_sorted[:-1])
+    inverse = np.empty(len(order), dtype=np.uint32)
+    inverse[order] = np.cumsum(first) - 1
+    sets = [{**groups[g], phase_field: p} for g, p in zip(g_sorted[first].tolist(), p_sorted[first].tolist())]
+    if idx is None:
+        return sets, inverse
     hp_index = np.zeros(n, dtype=np.uint32)
-    hp_index[idx] = inverse.reshape(-1)
+    hp_index[idx] = inverse
     return sets, hp_index
 
 

@@ -1,5 +1,6 @@
 """The optimizer base class: torch.optim.Optimizer's interface over NumPy arrays."""
 
+import threading
 from collections.abc import Mapping
 from itertools import chain
 
@@ -198,6 +199,9 @@ class Optimizer:
         return _engine.kind(self._kind).states
 
     def __init__(self, params, defaults):
+        # step(), state_dict(), load_state_dict() and add_param_group() hold
+        # it: concurrent calls on one optimizer take effect in some order.
+        self._lock = threading.Lock()
         self.defaults = dict(defaults)
         self.param_groups = []
         self._plan = None
@@ -214,6 +218,17 @@ class Optimizer:
         for group in param_groups:
             self.add_param_group(group)
 
+    def __getstate__(self):
+        """The optimizer's attributes but its lock (a lock cannot be copied
+        or pickled; __setstate__ makes a new one)."""
+        state = self.__dict__.copy()
+        state.pop("_lock", None)
+        return state
+
+    def __setstate__(self, state):
+        self.__dict__.update(state)
+        self._lock = threading.Lock()
+
     # ----------------------------------------------------------------- groups
 
     def _hparams(self, group):
@@ -223,6 +238,10 @@ class Optimizer:
 
     def add_param_group(self, param_group):
         """Add a param group (a dict with "params" and any hyperparameters)."""
+        with self._lock:
+            self._add_param_group(param_group)
+
+    def _add_param_group(self, param_group):
         if not isinstance(param_group, dict):
             raise TypeError(f"param_group must be a dict, but got {type(param_group).__name__}")
         group = dict(param_group)
@@ -279,7 +298,12 @@ class Optimizer:
         parameter that has no gradient this step (it is left alone, as torch
         leaves a parameter whose .grad is None). Everything is checked
         before anything is written: on an exception nothing has changed.
+        Steps taken from several threads at once run one after another.
         """
+        with self._lock:
+            self._step(grads)
+
+    def _step(self, grads):
         if isinstance(grads, np.ndarray) or not hasattr(grads, "__len__"):
             raise TypeError("grads must be a sequence with one array per parameter")
         grads = grads if type(grads) is list else list(grads)
@@ -376,6 +400,10 @@ class Optimizer:
         arrays are the live state, not copies: deep-copy the dict to keep a
         snapshot while training goes on.
         """
+        with self._lock:
+            return self._state_dict()
+
+    def _state_dict(self):
         plan = self._sync()
         state = {}
         for i in range(len(plan.params)):
@@ -394,6 +422,10 @@ class Optimizer:
         """Load a state_dict() (optkern's, or torch's with its tensors as
         arrays). State arrays are copied and cast to their parameter's dtype.
         Everything is checked before anything changes."""
+        with self._lock:
+            self._load_state_dict(state_dict)
+
+    def _load_state_dict(self, state_dict):
         if not isinstance(state_dict, dict) or "state" not in state_dict or "param_groups" not in state_dict:
             raise ValueError('state_dict must be a dict with "state" and "param_groups"')
         saved_groups = state_dict["param_groups"]
