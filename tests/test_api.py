@@ -10,7 +10,7 @@ import pytest
 
 import optkern
 from optkern import functional as F
-from optim_cases import CASES, RECORDS, case_id
+from optim_cases import CASES, RECORDS, case_id, record_id
 
 # ------------------------------------------------------------ configuration
 
@@ -249,6 +249,111 @@ def test_bad_state_dict_changes_nothing(mutate, match):
     for i in before["state"]:
         for key, value in before["state"][i].items():
             np.testing.assert_array_equal(after["state"][i][key], value)
+
+def _stepped(record, **kwargs):
+    """An optimizer of `record` with every state (its all_states kwargs), stepped twice."""
+    params = [np.zeros(2), np.zeros(3)]
+    opt = record.cls(params, lr=0.1, **{**record.all_states, **kwargs})
+    for _ in range(2):
+        opt.step([np.ones(2), np.ones(3)])
+    return opt
+
+
+def _assert_unchanged(opt, before):
+    after = opt.state_dict()
+    assert after["param_groups"] == before["param_groups"]
+    assert sorted(after["state"]) == sorted(before["state"])
+    for i in before["state"]:
+        assert sorted(after["state"][i]) == sorted(before["state"][i])
+        for key, value in before["state"][i].items():
+            np.testing.assert_array_equal(after["state"][i][key], value)
+
+
+def _state_keys(record):
+    """(record, key) for each key of a full state entry, where the entry has
+    more than one (an entry left empty, or with None values only, is no
+    state: see test_load_state_dict_takes_a_state_the_group_does_not_need)."""
+    keys = (["step"] if record.cls._has_step else []) + list(record.states)
+    return [(record, key) for key in keys] if len(keys) > 1 else []
+
+
+@pytest.mark.parametrize("record, key", [rk for r in RECORDS for rk in _state_keys(r)],
+                         ids=lambda x: x.name if hasattr(x, "name") else x)
+def test_load_state_dict_refuses_a_partial_state(record, key):
+    """A state entry without one of the arrays (or the step) its group's
+    update needs would restart the step with old moments: refused, naming
+    the parameter and the key, and nothing changes."""
+    opt = _stepped(record)
+    before = copy.deepcopy(opt.state_dict())
+    sd = copy.deepcopy(opt.state_dict())
+    del sd["state"][1][key]
+    with pytest.raises(ValueError, match=rf"parameter 1 lacks '{key}'"):
+        opt.load_state_dict(sd)
+    _assert_unchanged(opt, before)
+    sd["state"][1][key] = None  # None, as torch's SGD may keep it, is missing too
+    with pytest.raises(ValueError, match=rf"parameter 1 lacks '{key}'"):
+        opt.load_state_dict(sd)
+    _assert_unchanged(opt, before)
+
+
+@pytest.mark.parametrize("record", RECORDS, ids=record_id)
+def test_load_state_dict_takes_a_state_the_group_does_not_need(record):
+    """The states the group's hyperparameters do not use may be absent
+    (SGD's momentum_buffer without momentum, max_exp_avg_sq without
+    amsgrad), and a parameter may have no state at all."""
+    plain = [name for name in record.states if all(
+        name not in optkern.optim._engine.required_states(
+            optkern.optim._engine.kind(record.cls._kind), record.cls([np.zeros(1)], lr=0.1)._hparams(g),
+            record.cls._phase) for g in record.cls([np.zeros(1)], lr=0.1).param_groups)]
+    opt = record.cls([np.zeros(2), np.zeros(3)], lr=0.1)
+    opt.step([np.ones(2), np.ones(3)])
+    sd = copy.deepcopy(opt.state_dict())
+    for entry in sd["state"].values():
+        assert not set(plain) & set(entry)
+    sd["state"].pop(0, None)
+    fresh = record.cls([np.zeros(2), np.zeros(3)], lr=0.1)
+    fresh.load_state_dict(sd)
+    assert 0 not in fresh.state_dict()["state"]
+    assert (1 in fresh.state_dict()["state"]) == (1 in sd["state"])
+    fresh.step([np.ones(2), np.ones(3)])
+    # An entry with None values only (torch's SGD may keep momentum_buffer=None) is no state.
+    sd = copy.deepcopy(_stepped(record).state_dict())
+    sd["state"][0] = {key: None for key in sd["state"][0]}
+    fresh = record.cls([np.zeros(2), np.zeros(3)], lr=0.1)
+    fresh.load_state_dict(sd)
+    assert 0 not in fresh.state_dict()["state"]
+
+
+@pytest.mark.parametrize("record", RECORDS, ids=record_id)
+@pytest.mark.parametrize("mutate, match", [
+    (lambda sd: sd.__setitem__("state", [sd["state"][0]]), '"state" must be a dict'),
+    (lambda sd: sd["state"].__setitem__(0, [1.0]), "state of parameter 0 must be a dict"),
+    (lambda sd: sd.__setitem__("param_groups", sd["param_groups"][0]), '"param_groups" must be a list'),
+    (lambda sd: sd["param_groups"].__setitem__(0, [0, 1]), '"param_groups" must be a list of dicts'),
+    (lambda sd: sd["param_groups"][0].pop("params"), 'no "params" list'),
+    (lambda sd: sd["param_groups"][0].__setitem__("differentiable", True), "differentiable"),
+    (lambda sd: sd["param_groups"][0].__setitem__("capturable", True), "capturable"),
+], ids=["state-list", "entry-list", "groups-dict", "group-list", "no-params", "differentiable", "capturable"])
+def test_load_state_dict_refuses_malformed_dicts(record, mutate, match):
+    opt = _stepped(record)
+    before = copy.deepcopy(opt.state_dict())
+    sd = copy.deepcopy(opt.state_dict())
+    mutate(sd)
+    with pytest.raises(ValueError, match=match):
+        opt.load_state_dict(sd)
+    _assert_unchanged(opt, before)
+
+
+@pytest.mark.parametrize("record", [r for r in RECORDS if r.cls._has_step], ids=record_id)
+@pytest.mark.parametrize("step", [float("inf"), float("nan"), 2.5, -1, 1e300])
+def test_load_state_dict_refuses_a_bad_step(record, step):
+    opt = _stepped(record)
+    before = copy.deepcopy(opt.state_dict())
+    sd = copy.deepcopy(opt.state_dict())
+    sd["state"][0]["step"] = step
+    with pytest.raises(ValueError, match="step must be a non-negative whole number"):
+        opt.load_state_dict(sd)
+    _assert_unchanged(opt, before)
 
 # ----------------------------------------------------------------- functional
 

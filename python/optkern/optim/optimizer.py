@@ -394,9 +394,29 @@ class Optimizer:
         """Load a state_dict() (optkern's, or torch's with its tensors as
         arrays). State arrays are copied and cast to their parameter's dtype.
         Everything is checked before anything changes."""
-        if not isinstance(state_dict, dict) or "state" not in state_dict or "param_groups" not in state_dict:
+        if not isinstance(state_dict, Mapping) or "state" not in state_dict or "param_groups" not in state_dict:
             raise ValueError('state_dict must be a dict with "state" and "param_groups"')
-        saved_groups = state_dict["param_groups"]
+        saved_state, saved_groups = state_dict["state"], state_dict["param_groups"]
+        if not isinstance(saved_state, Mapping):
+            raise ValueError(f'the state dict\'s "state" must be a dict {{parameter index: state dict}}, '
+                             f"got {type(saved_state).__name__}")
+        if not isinstance(saved_groups, (list, tuple)):
+            raise ValueError(f'the state dict\'s "param_groups" must be a list of dicts, got {type(saved_groups).__name__}')
+        for k, s in enumerate(saved_groups):
+            if not isinstance(s, Mapping):
+                raise ValueError(f'the state dict\'s "param_groups" must be a list of dicts; entry {k} is a '
+                                 f"{type(s).__name__}")
+            if not isinstance(s.get("params"), (list, tuple)):
+                raise ValueError(f'param group {k} of the state dict has no "params" list (the indices of its parameters)')
+            for name, what in (("capturable", "capturable (CUDA graph)"),
+                               ("differentiable", "differentiable (autograd through the step)")):
+                if s.get(name):
+                    raise ValueError(f"param group {k} of the state dict has {name}={s[name]!r}, but optkern has "
+                                     f"no {what} mode; set it to False before loading")
+        for saved_id, entry in saved_state.items():
+            if not isinstance(entry, Mapping):
+                raise ValueError(f"the state of parameter {saved_id!r} must be a dict {{name: value}}, "
+                                 f"got {type(entry).__name__}")
         if len(saved_groups) != len(self.param_groups):
             raise ValueError("loaded state dict has a different number of parameter groups")
         if any(len(s["params"]) != len(g["params"]) for s, g in zip(saved_groups, self.param_groups)):
@@ -406,24 +426,33 @@ class Optimizer:
         for s, g_start in zip(saved_groups, np.cumsum([0] + plan.sizes[:-1]).tolist()):
             for k, saved_id in enumerate(s["params"]):
                 position[saved_id] = g_start + k
-        new_groups = []
+        new_groups, required = [], []
+        kind = _engine.kind(self._kind)
         for s, g in zip(saved_groups, self.param_groups):
             # A dict from an older torch may lack newer hyperparameters:
             # they take the defaults, as torch's __setstate__ gives them.
             group = {**self.defaults, **{k: v for k, v in s.items() if k != "params"}}
             group["params"] = g["params"]
-            self._hparams(group)
+            required.append(_engine.required_states(kind, self._hparams(group), self._phase))
             new_groups.append(group)
         steps = np.zeros(len(plan.params), dtype=np.int64)
         states = {name: [None] * len(plan.params) for name in self._state_names}
-        for saved_id, entry in state_dict["state"].items():
+        for saved_id, entry in saved_state.items():
             if saved_id not in position:
                 raise ValueError(f"state for parameter {saved_id!r}, which no param group lists")
             i = position[saved_id]
             p = plan.params[i]
+            if any(v is not None for v in entry.values()):  # else no state, as an absent entry
+                # A partial state would restart the step with old moments, or
+                # run the update without one of its arrays: refuse it.
+                needed = (("step",) if self._has_step else ()) + tuple(required[int(plan.group_of[i])])
+                for name in needed:
+                    if entry.get(name) is None:
+                        raise ValueError(f"the state of parameter {saved_id!r} lacks {name!r}, which its "
+                                         f"param group's update needs")
             for name, value in entry.items():
                 if name == "step":
-                    if self._has_step:
+                    if self._has_step and value is not None:
                         steps[i] = _as_step(value)
                     continue
                 if name not in states:
@@ -452,6 +481,6 @@ class Optimizer:
 
 def _as_step(value):
     step = float(np.asarray(value, dtype=np.float64))
-    if not step >= 0 or step != int(step):
+    if not 0 <= step < 2.0 ** 53 or step != int(step):  # also refuses inf and nan
         raise ValueError(f"a state step must be a non-negative whole number, got {value!r}")
     return int(step)
