@@ -451,3 +451,91 @@ def test_kind_refuses_a_set_with_other_fields():
     for bad, match in [(renamed, r"missing \['lr'\], unknown \['rate'\]"), ({**fields, "x": 1.0}, "unknown")]:
         with pytest.raises(ValueError, match=match):
             kind.required_states(bad)
+
+# ------------------------------------------------- copies, read-only state, papercuts
+
+
+def _trained(record, dtype=np.float64):
+    rng = np.random.default_rng(7)
+    shapes = [(33,), (4, 9), (1,)]
+    params = [rng.standard_normal(s).astype(dtype) for s in shapes]
+    opt = record.cls(params, lr=0.01, **record.all_states)
+    grads = [[rng.standard_normal(s).astype(dtype) for s in shapes] for _ in range(6)]
+    for g in grads[:3]:
+        opt.step(g)
+    return opt, params, grads[3:]
+
+
+@pytest.mark.parametrize("record", RECORDS, ids=record_id)
+@pytest.mark.parametrize("how", ["deepcopy", "pickle"])
+def test_copied_optimizer_continues_bit_for_bit(record, how):
+    """copy.deepcopy and pickle of a stepped optimizer (as torch's): an
+    independent optimizer over copies of the parameters, whose steps equal
+    the original's."""
+    import pickle
+    opt, params, grads = _trained(record)
+    twin = copy.deepcopy(opt) if how == "deepcopy" else pickle.loads(pickle.dumps(opt))
+    twin_params = twin.param_groups[0]["params"]
+    assert all(q is not p and q.tobytes() == p.tobytes() for p, q in zip(params, twin_params))
+    for p, q in zip(params, twin_params):
+        assert twin.state[q].keys() == opt.state[p].keys()
+    for g in grads:
+        opt.step(g)
+        twin.step(g)
+    for p, q in zip(params, twin_params):
+        assert p.tobytes() == q.tobytes()
+        for key, value in opt.state[p].items():
+            assert np.asarray(twin.state[q][key]).tobytes() == np.asarray(value).tobytes()
+        assert not np.shares_memory(p, q)
+
+
+@pytest.mark.parametrize("record", RECORDS, ids=record_id)
+def test_read_only_state_is_refused_at_the_next_step(record):
+    opt, params, grads = _trained(record)
+    for name in record.states:
+        before = copy.deepcopy(opt.state_dict())
+        saved = [p.copy() for p in params]
+        state = opt.state[params[1]][name]
+        state.flags.writeable = False
+        with pytest.raises(ValueError, match=rf"{name}\[1\] is read-only"):
+            opt.step(grads[0])
+        _assert_unchanged(opt, before)
+        assert all(p.tobytes() == s.tobytes() for p, s in zip(params, saved))
+        state.flags.writeable = True
+        opt.step(grads[0])
+
+
+@pytest.mark.parametrize("record", RECORDS, ids=record_id)
+def test_zero_d_parameters(record):
+    """Torch has scalar parameters: a 0-d array, with a 0-d gradient, like
+    a (1,) one."""
+    p, q = np.full((), 0.5), np.full(1, 0.5)
+    a, b = record.cls([p], lr=0.1, **record.all_states), record.cls([q], lr=0.1, **record.all_states)
+    for _ in range(3):
+        a.step([np.full((), 0.25)])
+        b.step([np.full(1, 0.25)])
+    assert p.shape == () and p.tobytes() == q.tobytes()
+    assert all(v.shape == () for v in a.state[p].values() if isinstance(v, np.ndarray))
+    sd = copy.deepcopy(a.state_dict())
+    record.cls([np.full((), 0.5)]).load_state_dict(sd)
+
+
+def test_numpy_scalar_gradient_says_to_pass_a_0d_array():
+    opt = optkern.SGD([np.zeros((), np.float32)])
+    with pytest.raises(TypeError, match=r"grads\[0\] must be a numpy.ndarray, got a NumPy scalar \(float32\); "
+                                        r"pass a 0-d array"):
+        opt.step([np.float32(1.0)])
+    opt.step([np.asarray(np.float32(1.0))])
+
+
+def test_a_dict_is_not_a_list_of_arrays():
+    d = {"w": np.zeros(2), "b": np.zeros(1)}
+    with pytest.raises(TypeError, match="params must be a list of arrays, not a dict"):
+        optkern.SGD(d)
+    with pytest.raises(TypeError, match="not a dict"):
+        optkern.SGD([{"params": d}])
+    opt = optkern.SGD(list(d.items()), lr=0.1)
+    with pytest.raises(TypeError, match="grads must be a list of arrays, not a dict"):
+        opt.step({"w": np.ones(2), "b": np.ones(1)})
+    with pytest.raises(TypeError, match="not a dict"):
+        F.sgd_(d, [np.ones(2), np.ones(1)], [None, None], lr=0.1)

@@ -37,6 +37,10 @@ _UNORDERED = ("optimizer parameters need to be organized in ordered collections,
               "tensors in sets will change between runs. Please use a list instead.")
 
 
+_NOT_A_DICT = "{} must be a list of arrays, not a dict (a dict is not a list of arrays); pass {}"
+_PARAMS_HINT = "list(d.values()), or list(d.items()) for named parameters"
+
+
 class _Plan:
     """What a step needs, flattened across param groups and kept between steps.
 
@@ -77,7 +81,20 @@ class _Plan:
             written = _core.WrittenIndex([("params", self.params)] +
                                          [(f"the {name} of params", lst) for name, lst in states.items()])
             cached = self._prepared = (lists, tables, written)
+        else:
+            for table in cached[1].values():
+                table.check()  # a state array made read-only since (flags.writeable = False)
         return cached[1], cached[2]
+
+    def __getstate__(self):
+        # The prepared tables hold binding objects (not picklable, and bound
+        # to the arrays' addresses): a copy prepares its own at its next step.
+        return {name: getattr(self, name) for name in self.__slots__ if name != "_prepared"}
+
+    def __setstate__(self, state):
+        for name, value in state.items():
+            setattr(self, name, value)
+        self._prepared = None
 
     def bounds(self):
         """(start, stop) of each group in the flat lists."""
@@ -206,6 +223,8 @@ class Optimizer:
                             "or dicts, but got a single numpy.ndarray; wrap it in a list")
         if isinstance(params, (set, frozenset)):
             raise TypeError(_UNORDERED)
+        if isinstance(params, Mapping):
+            raise TypeError(_NOT_A_DICT.format("params", _PARAMS_HINT))
         param_groups = list(params)
         if len(param_groups) == 0:
             raise ValueError("optimizer got an empty parameter list")
@@ -233,6 +252,8 @@ class Optimizer:
             params = [params]
         elif isinstance(params, (set, frozenset)):
             raise TypeError(_UNORDERED)
+        elif isinstance(params, Mapping):
+            raise TypeError(_NOT_A_DICT.format('a param group\'s "params"', _PARAMS_HINT))
         else:
             params = list(params)
         if params and isinstance(params[0], tuple):  # named parameters, as torch allows
@@ -280,6 +301,8 @@ class Optimizer:
         leaves a parameter whose .grad is None). Everything is checked
         before anything is written: on an exception nothing has changed.
         """
+        if isinstance(grads, Mapping):
+            raise TypeError(_NOT_A_DICT.format("grads", "one array per parameter, in the order of the param groups"))
         if isinstance(grads, np.ndarray) or not hasattr(grads, "__len__"):
             raise TypeError("grads must be a sequence with one array per parameter")
         grads = grads if type(grads) is list else list(grads)
