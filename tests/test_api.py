@@ -10,7 +10,7 @@ import pytest
 
 import optkern
 from optkern import functional as F
-from optim_cases import CASES, RECORDS, case_id
+from optim_cases import CASES, RECORDS, case_id, record_id
 
 # ------------------------------------------------------------ configuration
 
@@ -250,6 +250,111 @@ def test_bad_state_dict_changes_nothing(mutate, match):
         for key, value in before["state"][i].items():
             np.testing.assert_array_equal(after["state"][i][key], value)
 
+def _stepped(record, **kwargs):
+    """An optimizer of `record` with every state (its all_states kwargs), stepped twice."""
+    params = [np.zeros(2), np.zeros(3)]
+    opt = record.cls(params, lr=0.1, **{**record.all_states, **kwargs})
+    for _ in range(2):
+        opt.step([np.ones(2), np.ones(3)])
+    return opt
+
+
+def _assert_unchanged(opt, before):
+    after = opt.state_dict()
+    assert after["param_groups"] == before["param_groups"]
+    assert sorted(after["state"]) == sorted(before["state"])
+    for i in before["state"]:
+        assert sorted(after["state"][i]) == sorted(before["state"][i])
+        for key, value in before["state"][i].items():
+            np.testing.assert_array_equal(after["state"][i][key], value)
+
+
+def _state_keys(record):
+    """(record, key) for each key of a full state entry, where the entry has
+    more than one (an entry left empty, or with None values only, is no
+    state: see test_load_state_dict_takes_a_state_the_group_does_not_need)."""
+    keys = (["step"] if record.cls._has_step else []) + list(record.states)
+    return [(record, key) for key in keys] if len(keys) > 1 else []
+
+
+@pytest.mark.parametrize("record, key", [rk for r in RECORDS for rk in _state_keys(r)],
+                         ids=lambda x: x.name if hasattr(x, "name") else x)
+def test_load_state_dict_refuses_a_partial_state(record, key):
+    """A state entry without one of the arrays (or the step) its group's
+    update needs would restart the step with old moments: refused, naming
+    the parameter and the key, and nothing changes."""
+    opt = _stepped(record)
+    before = copy.deepcopy(opt.state_dict())
+    sd = copy.deepcopy(opt.state_dict())
+    del sd["state"][1][key]
+    with pytest.raises(ValueError, match=rf"parameter 1 lacks '{key}'"):
+        opt.load_state_dict(sd)
+    _assert_unchanged(opt, before)
+    sd["state"][1][key] = None  # None, as torch's SGD may keep it, is missing too
+    with pytest.raises(ValueError, match=rf"parameter 1 lacks '{key}'"):
+        opt.load_state_dict(sd)
+    _assert_unchanged(opt, before)
+
+
+@pytest.mark.parametrize("record", RECORDS, ids=record_id)
+def test_load_state_dict_takes_a_state_the_group_does_not_need(record):
+    """The states the group's hyperparameters do not use may be absent
+    (SGD's momentum_buffer without momentum, max_exp_avg_sq without
+    amsgrad), and a parameter may have no state at all."""
+    plain = [name for name in record.states if all(
+        name not in optkern.optim._engine.required_states(
+            optkern.optim._engine.kind(record.cls._kind), record.cls([np.zeros(1)], lr=0.1)._hparams(g),
+            record.cls._phase) for g in record.cls([np.zeros(1)], lr=0.1).param_groups)]
+    opt = record.cls([np.zeros(2), np.zeros(3)], lr=0.1)
+    opt.step([np.ones(2), np.ones(3)])
+    sd = copy.deepcopy(opt.state_dict())
+    for entry in sd["state"].values():
+        assert not set(plain) & set(entry)
+    sd["state"].pop(0, None)
+    fresh = record.cls([np.zeros(2), np.zeros(3)], lr=0.1)
+    fresh.load_state_dict(sd)
+    assert 0 not in fresh.state_dict()["state"]
+    assert (1 in fresh.state_dict()["state"]) == (1 in sd["state"])
+    fresh.step([np.ones(2), np.ones(3)])
+    # An entry with None values only (torch's SGD may keep momentum_buffer=None) is no state.
+    sd = copy.deepcopy(_stepped(record).state_dict())
+    sd["state"][0] = {key: None for key in sd["state"][0]}
+    fresh = record.cls([np.zeros(2), np.zeros(3)], lr=0.1)
+    fresh.load_state_dict(sd)
+    assert 0 not in fresh.state_dict()["state"]
+
+
+@pytest.mark.parametrize("record", RECORDS, ids=record_id)
+@pytest.mark.parametrize("mutate, match", [
+    (lambda sd: sd.__setitem__("state", [sd["state"][0]]), '"state" must be a dict'),
+    (lambda sd: sd["state"].__setitem__(0, [1.0]), "state of parameter 0 must be a dict"),
+    (lambda sd: sd.__setitem__("param_groups", sd["param_groups"][0]), '"param_groups" must be a list'),
+    (lambda sd: sd["param_groups"].__setitem__(0, [0, 1]), '"param_groups" must be a list of dicts'),
+    (lambda sd: sd["param_groups"][0].pop("params"), 'no "params" list'),
+    (lambda sd: sd["param_groups"][0].__setitem__("differentiable", True), "differentiable"),
+    (lambda sd: sd["param_groups"][0].__setitem__("capturable", True), "capturable"),
+], ids=["state-list", "entry-list", "groups-dict", "group-list", "no-params", "differentiable", "capturable"])
+def test_load_state_dict_refuses_malformed_dicts(record, mutate, match):
+    opt = _stepped(record)
+    before = copy.deepcopy(opt.state_dict())
+    sd = copy.deepcopy(opt.state_dict())
+    mutate(sd)
+    with pytest.raises(ValueError, match=match):
+        opt.load_state_dict(sd)
+    _assert_unchanged(opt, before)
+
+
+@pytest.mark.parametrize("record", [r for r in RECORDS if r.cls._has_step], ids=record_id)
+@pytest.mark.parametrize("step", [float("inf"), float("nan"), 2.5, -1, 1e300])
+def test_load_state_dict_refuses_a_bad_step(record, step):
+    opt = _stepped(record)
+    before = copy.deepcopy(opt.state_dict())
+    sd = copy.deepcopy(opt.state_dict())
+    sd["state"][0]["step"] = step
+    with pytest.raises(ValueError, match="step must be a non-negative whole number"):
+        opt.load_state_dict(sd)
+    _assert_unchanged(opt, before)
+
 # ----------------------------------------------------------------- functional
 
 
@@ -346,3 +451,91 @@ def test_kind_refuses_a_set_with_other_fields():
     for bad, match in [(renamed, r"missing \['lr'\], unknown \['rate'\]"), ({**fields, "x": 1.0}, "unknown")]:
         with pytest.raises(ValueError, match=match):
             kind.required_states(bad)
+
+# ------------------------------------------------- copies, read-only state, papercuts
+
+
+def _trained(record, dtype=np.float64):
+    rng = np.random.default_rng(7)
+    shapes = [(33,), (4, 9), (1,)]
+    params = [rng.standard_normal(s).astype(dtype) for s in shapes]
+    opt = record.cls(params, lr=0.01, **record.all_states)
+    grads = [[rng.standard_normal(s).astype(dtype) for s in shapes] for _ in range(6)]
+    for g in grads[:3]:
+        opt.step(g)
+    return opt, params, grads[3:]
+
+
+@pytest.mark.parametrize("record", RECORDS, ids=record_id)
+@pytest.mark.parametrize("how", ["deepcopy", "pickle"])
+def test_copied_optimizer_continues_bit_for_bit(record, how):
+    """copy.deepcopy and pickle of a stepped optimizer (as torch's): an
+    independent optimizer over copies of the parameters, whose steps equal
+    the original's."""
+    import pickle
+    opt, params, grads = _trained(record)
+    twin = copy.deepcopy(opt) if how == "deepcopy" else pickle.loads(pickle.dumps(opt))
+    twin_params = twin.param_groups[0]["params"]
+    assert all(q is not p and q.tobytes() == p.tobytes() for p, q in zip(params, twin_params))
+    for p, q in zip(params, twin_params):
+        assert twin.state[q].keys() == opt.state[p].keys()
+    for g in grads:
+        opt.step(g)
+        twin.step(g)
+    for p, q in zip(params, twin_params):
+        assert p.tobytes() == q.tobytes()
+        for key, value in opt.state[p].items():
+            assert np.asarray(twin.state[q][key]).tobytes() == np.asarray(value).tobytes()
+        assert not np.shares_memory(p, q)
+
+
+@pytest.mark.parametrize("record", RECORDS, ids=record_id)
+def test_read_only_state_is_refused_at_the_next_step(record):
+    opt, params, grads = _trained(record)
+    for name in record.states:
+        before = copy.deepcopy(opt.state_dict())
+        saved = [p.copy() for p in params]
+        state = opt.state[params[1]][name]
+        state.flags.writeable = False
+        with pytest.raises(ValueError, match=rf"{name}\[1\] is read-only"):
+            opt.step(grads[0])
+        _assert_unchanged(opt, before)
+        assert all(p.tobytes() == s.tobytes() for p, s in zip(params, saved))
+        state.flags.writeable = True
+        opt.step(grads[0])
+
+
+@pytest.mark.parametrize("record", RECORDS, ids=record_id)
+def test_zero_d_parameters(record):
+    """Torch has scalar parameters: a 0-d array, with a 0-d gradient, like
+    a (1,) one."""
+    p, q = np.full((), 0.5), np.full(1, 0.5)
+    a, b = record.cls([p], lr=0.1, **record.all_states), record.cls([q], lr=0.1, **record.all_states)
+    for _ in range(3):
+        a.step([np.full((), 0.25)])
+        b.step([np.full(1, 0.25)])
+    assert p.shape == () and p.tobytes() == q.tobytes()
+    assert all(v.shape == () for v in a.state[p].values() if isinstance(v, np.ndarray))
+    sd = copy.deepcopy(a.state_dict())
+    record.cls([np.full((), 0.5)]).load_state_dict(sd)
+
+
+def test_numpy_scalar_gradient_says_to_pass_a_0d_array():
+    opt = optkern.SGD([np.zeros((), np.float32)])
+    with pytest.raises(TypeError, match=r"grads\[0\] must be a numpy.ndarray, got a NumPy scalar \(float32\); "
+                                        r"pass a 0-d array"):
+        opt.step([np.float32(1.0)])
+    opt.step([np.asarray(np.float32(1.0))])
+
+
+def test_a_dict_is_not_a_list_of_arrays():
+    d = {"w": np.zeros(2), "b": np.zeros(1)}
+    with pytest.raises(TypeError, match="params must be a list of arrays, not a dict"):
+        optkern.SGD(d)
+    with pytest.raises(TypeError, match="not a dict"):
+        optkern.SGD([{"params": d}])
+    opt = optkern.SGD(list(d.items()), lr=0.1)
+    with pytest.raises(TypeError, match="grads must be a list of arrays, not a dict"):
+        opt.step({"w": np.ones(2), "b": np.ones(1)})
+    with pytest.raises(TypeError, match="not a dict"):
+        F.sgd_(d, [np.ones(2), np.ones(1)], [None, None], lr=0.1)

@@ -81,6 +81,8 @@ cdef class StateTable:
     yet (NULL pointers).
     """
     cdef readonly list arrays
+    cdef list params
+    cdef str name
     cdef char **data
     cdef Py_ssize_t n
 
@@ -89,6 +91,8 @@ cdef class StateTable:
         if len(params) != self.n:
             raise ValueError(f"expected {len(params)} {name}, got {self.n}")
         self.arrays = list(arrays)  # a private copy: keeps the arrays alive and the table true
+        self.params = list(params)
+        self.name = name
         self.data = <char **>PyMem_Calloc(self.n + 1, sizeof(char *))
         if self.data == NULL:
             raise MemoryError()
@@ -102,6 +106,20 @@ cdef class StateTable:
 
     def __dealloc__(self):
         PyMem_Free(self.data)
+
+    def check(self):
+        """Check again what a user can change in place on an array after the
+        table was built (its writeable flag, its shape or dtype attribute):
+        a C-level test per array, the messages of the first check on failure."""
+        cdef Py_ssize_t i
+        cdef object a
+        for i in range(self.n):
+            a = self.arrays[i]
+            if a is None or not cnp.PyArray_Check(self.params[i]):
+                continue
+            if companion_data(a, <cnp.ndarray>self.params[i], True) != self.data[i]:
+                as_companion(a, self.name, i, as_param(self.params[i], "params", i), "params", True)
+                raise ValueError(f"{self.name}[{i}] has changed since the optimizer checked it")
 
 
 # --------------------------------------------------------------------------

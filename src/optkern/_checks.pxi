@@ -37,10 +37,20 @@ cdef check_layout(cnp.ndarray a, str name, Py_ssize_t i, bint writable):
         raise ValueError(f"{label(name, i)} is read-only; it is updated in place")
 
 
+cdef object not_an_array(object obj, str name, Py_ssize_t i):
+    """The TypeError for an object that is not an array."""
+    if isinstance(obj, np.generic):
+        return TypeError(f"{label(name, i)} must be a numpy.ndarray, got a NumPy scalar ({type(obj).__name__}); "
+                         "pass a 0-d array: numpy.asarray(value)")
+    if isinstance(obj, dict):
+        return TypeError(f"{label(name, i)} must be a numpy.ndarray, got a dict (a dict is not a list of arrays)")
+    return TypeError(f"{label(name, i)} must be a numpy.ndarray, got {type(obj).__name__}")
+
+
 cdef cnp.ndarray as_param(object obj, str name, Py_ssize_t i, bint writable=True):
     """A tensor's leading array (a parameter, a prediction): any float array."""
     if not cnp.PyArray_Check(obj):
-        raise TypeError(f"{label(name, i)} must be a numpy.ndarray, got {type(obj).__name__}")
+        raise not_an_array(obj, name, i)
     cdef cnp.ndarray a = <cnp.ndarray>obj
     if dtype_of(a) < 0:
         raise TypeError(f"{label(name, i)} has dtype {a.dtype}; optkern supports float32 and float64")
@@ -51,7 +61,7 @@ cdef cnp.ndarray as_param(object obj, str name, Py_ssize_t i, bint writable=True
 cdef cnp.ndarray as_companion(object obj, str name, Py_ssize_t i, cnp.ndarray lead, str lead_name, bint writable):
     """An array that goes with `lead` element for element: same dtype and shape."""
     if not cnp.PyArray_Check(obj):
-        raise TypeError(f"{label(name, i)} must be a numpy.ndarray, got {type(obj).__name__}")
+        raise not_an_array(obj, name, i)
     cdef cnp.ndarray a = <cnp.ndarray>obj
     if cnp.PyArray_TYPE(a) != cnp.PyArray_TYPE(lead):
         raise TypeError(f"{label(name, i)} has dtype {a.dtype} but {label(lead_name, i)} has dtype {lead.dtype}")

@@ -81,6 +81,8 @@ def run(kind, params, grads, states, sets, hp_index=None, written=None):
 def as_list(items, name):
     """A functional form's list argument, as a list (TypeError for an array
     or a non-sequence)."""
+    if isinstance(items, dict):
+        raise TypeError(f"{name} must be a sequence of arrays (a list), not a dict (a dict is not a list of arrays)")
     if isinstance(items, np.ndarray) or not hasattr(items, "__len__"):
         raise TypeError(f"{name} must be a sequence of arrays (a list), not {type(items).__name__}")
     return items if type(items) is list else list(items)

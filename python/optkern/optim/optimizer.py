@@ -38,6 +38,10 @@ _UNORDERED = ("optimizer parameters need to be organized in ordered collections,
               "tensors in sets will change between runs. Please use a list instead.")
 
 
+_NOT_A_DICT = "{} must be a list of arrays, not a dict (a dict is not a list of arrays); pass {}"
+_PARAMS_HINT = "list(d.values()), or list(d.items()) for named parameters"
+
+
 class _Plan:
     """What a step needs, flattened across param groups and kept between steps.
 
@@ -78,7 +82,20 @@ class _Plan:
             written = _core.WrittenIndex([("params", self.params)] +
                                          [(f"the {name} of params", lst) for name, lst in states.items()])
             cached = self._prepared = (lists, tables, written)
+        else:
+            for table in cached[1].values():
+                table.check()  # a state array made read-only since (flags.writeable = False)
         return cached[1], cached[2]
+
+    def __getstate__(self):
+        # The prepared tables hold binding objects (not picklable, and bound
+        # to the arrays' addresses): a copy prepares its own at its next step.
+        return {name: getattr(self, name) for name in self.__slots__ if name != "_prepared"}
+
+    def __setstate__(self, state):
+        for name, value in state.items():
+            setattr(self, name, value)
+        self._prepared = None
 
     def bounds(self):
         """(start, stop) of each group in the flat lists."""
@@ -210,6 +227,8 @@ class Optimizer:
                             "or dicts, but got a single numpy.ndarray; wrap it in a list")
         if isinstance(params, (set, frozenset)):
             raise TypeError(_UNORDERED)
+        if isinstance(params, Mapping):
+            raise TypeError(_NOT_A_DICT.format("params", _PARAMS_HINT))
         param_groups = list(params)
         if len(param_groups) == 0:
             raise ValueError("optimizer got an empty parameter list")
@@ -252,6 +271,8 @@ class Optimizer:
             params = [params]
         elif isinstance(params, (set, frozenset)):
             raise TypeError(_UNORDERED)
+        elif isinstance(params, Mapping):
+            raise TypeError(_NOT_A_DICT.format('a param group\'s "params"', _PARAMS_HINT))
         else:
             params = list(params)
         if params and isinstance(params[0], tuple):  # named parameters, as torch allows
@@ -304,6 +325,8 @@ class Optimizer:
             self._step(grads)
 
     def _step(self, grads):
+        if isinstance(grads, Mapping):
+            raise TypeError(_NOT_A_DICT.format("grads", "one array per parameter, in the order of the param groups"))
         if isinstance(grads, np.ndarray) or not hasattr(grads, "__len__"):
             raise TypeError("grads must be a sequence with one array per parameter")
         grads = grads if type(grads) is list else list(grads)
@@ -426,9 +449,29 @@ class Optimizer:
             self._load_state_dict(state_dict)
 
     def _load_state_dict(self, state_dict):
-        if not isinstance(state_dict, dict) or "state" not in state_dict or "param_groups" not in state_dict:
+        if not isinstance(state_dict, Mapping) or "state" not in state_dict or "param_groups" not in state_dict:
             raise ValueError('state_dict must be a dict with "state" and "param_groups"')
-        saved_groups = state_dict["param_groups"]
+        saved_state, saved_groups = state_dict["state"], state_dict["param_groups"]
+        if not isinstance(saved_state, Mapping):
+            raise ValueError(f'the state dict\'s "state" must be a dict {{parameter index: state dict}}, '
+                             f"got {type(saved_state).__name__}")
+        if not isinstance(saved_groups, (list, tuple)):
+            raise ValueError(f'the state dict\'s "param_groups" must be a list of dicts, got {type(saved_groups).__name__}')
+        for k, s in enumerate(saved_groups):
+            if not isinstance(s, Mapping):
+                raise ValueError(f'the state dict\'s "param_groups" must be a list of dicts; entry {k} is a '
+                                 f"{type(s).__name__}")
+            if not isinstance(s.get("params"), (list, tuple)):
+                raise ValueError(f'param group {k} of the state dict has no "params" list (the indices of its parameters)')
+            for name, what in (("capturable", "capturable (CUDA graph)"),
+                               ("differentiable", "differentiable (autograd through the step)")):
+                if s.get(name):
+                    raise ValueError(f"param group {k} of the state dict has {name}={s[name]!r}, but optkern has "
+                                     f"no {what} mode; set it to False before loading")
+        for saved_id, entry in saved_state.items():
+            if not isinstance(entry, Mapping):
+                raise ValueError(f"the state of parameter {saved_id!r} must be a dict {{name: value}}, "
+                                 f"got {type(entry).__name__}")
         if len(saved_groups) != len(self.param_groups):
             raise ValueError("loaded state dict has a different number of parameter groups")
         if any(len(s["params"]) != len(g["params"]) for s, g in zip(saved_groups, self.param_groups)):
@@ -438,24 +481,33 @@ class Optimizer:
         for s, g_start in zip(saved_groups, np.cumsum([0] + plan.sizes[:-1]).tolist()):
             for k, saved_id in enumerate(s["params"]):
                 position[saved_id] = g_start + k
-        new_groups = []
+        new_groups, required = [], []
+        kind = _engine.kind(self._kind)
         for s, g in zip(saved_groups, self.param_groups):
             # A dict from an older torch may lack newer hyperparameters:
             # they take the defaults, as torch's __setstate__ gives them.
             group = {**self.defaults, **{k: v for k, v in s.items() if k != "params"}}
             group["params"] = g["params"]
-            self._hparams(group)
+            required.append(_engine.required_states(kind, self._hparams(group), self._phase))
             new_groups.append(group)
         steps = np.zeros(len(plan.params), dtype=np.int64)
         states = {name: [None] * len(plan.params) for name in self._state_names}
-        for saved_id, entry in state_dict["state"].items():
+        for saved_id, entry in saved_state.items():
             if saved_id not in position:
                 raise ValueError(f"state for parameter {saved_id!r}, which no param group lists")
             i = position[saved_id]
             p = plan.params[i]
+            if any(v is not None for v in entry.values()):  # else no state, as an absent entry
+                # A partial state would restart the step with old moments, or
+                # run the update without one of its arrays: refuse it.
+                needed = (("step",) if self._has_step else ()) + tuple(required[int(plan.group_of[i])])
+                for name in needed:
+                    if entry.get(name) is None:
+                        raise ValueError(f"the state of parameter {saved_id!r} lacks {name!r}, which its "
+                                         f"param group's update needs")
             for name, value in entry.items():
                 if name == "step":
-                    if self._has_step:
+                    if self._has_step and value is not None:
                         steps[i] = _as_step(value)
                     continue
                 if name not in states:
@@ -484,6 +536,6 @@ class Optimizer:
 
 def _as_step(value):
     step = float(np.asarray(value, dtype=np.float64))
-    if not step >= 0 or step != int(step):
+    if not 0 <= step < 2.0 ** 53 or step != int(step):  # also refuses inf and nan
         raise ValueError(f"a state step must be a non-negative whole number, got {value!r}")
     return int(step)
