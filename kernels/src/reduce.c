@@ -28,17 +28,21 @@ double ok_reduce_run(const void *task, ok_block_fn fn, size_t n, size_t align, s
     int threads = ok_threads_for(work);
     if ((size_t)threads > blocks) threads = (int)blocks;
 #ifdef _OPENMP
-#pragma omp parallel num_threads(threads) if (threads > 1)
+    /* No OpenMP call at all on one thread: in a forked child (runtime.c) the
+     * inherited pool must not be touched, not even by a serial region. */
+    if (threads > 1) {
+#pragma omp parallel num_threads(threads)
+        {
+            size_t nth = (size_t)omp_get_num_threads(), tid = (size_t)omp_get_thread_num();
+            for (size_t b = blocks * tid / nth; b < blocks * (tid + 1) / nth; b++)
+                partial[b] = fn(task, block_start(b, blocks, n, align), block_start(b + 1, blocks, n, align));
+        }
+    } else
+#endif
     {
-        size_t nth = (size_t)omp_get_num_threads(), tid = (size_t)omp_get_thread_num();
-        for (size_t b = blocks * tid / nth; b < blocks * (tid + 1) / nth; b++)
+        for (size_t b = 0; b < blocks; b++)
             partial[b] = fn(task, block_start(b, blocks, n, align), block_start(b + 1, blocks, n, align));
     }
-#else
-    (void)threads;
-    for (size_t b = 0; b < blocks; b++)
-        partial[b] = fn(task, block_start(b, blocks, n, align), block_start(b + 1, blocks, n, align));
-#endif
     double sum = 0.0;
     for (size_t b = 0; b < blocks; b++) sum += partial[b];
     return sum;

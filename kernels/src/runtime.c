@@ -13,6 +13,10 @@
 
 #ifdef _OPENMP
 #include <omp.h>
+#if !defined(_WIN32)
+#include <pthread.h>
+#define OK_FORK_GUARD 1
+#endif
 #endif
 
 #if defined(OK_HAVE_X86_TARGETS)
@@ -58,7 +62,14 @@ static const ok_kernel_table *table_of(ok_isa isa) {
     }
 }
 
-static unsigned available_mask;  /* 0 until detected */
+/*
+ * The selection. Every read and write of these goes through __atomic
+ * builtins: any thread may call ok_set_isa while another runs a kernel.
+ * available_mask is written once (every racing first call computes the same
+ * value); selected_isa and selected_table are each consistent on their own,
+ * and a kernel uses only the table it loaded.
+ */
+static unsigned available_mask; /* 0 until detected */
 static ok_isa selected_isa;
 static const ok_kernel_table *selected_table;
 
@@ -66,6 +77,11 @@ static ok_isa best_of(unsigned mask) {
     for (int isa = OK_ISA_COUNT - 1; isa > 0; isa--)
         if (mask & (1u << isa)) return (ok_isa)isa;
     return OK_ISA_SCALAR;
+}
+
+static void select_isa(ok_isa isa) {
+    __atomic_store_n(&selected_isa, isa, __ATOMIC_RELAXED);
+    __atomic_store_n(&selected_table, table_of(isa), __ATOMIC_RELEASE);
 }
 
 /* First use: detect, then apply the OPTKERN_ISA cap if it is set and valid.
@@ -80,32 +96,28 @@ static void init_once(void) {
     ok_isa isa = best_of(mask);
     const char *env = getenv("OPTKERN_ISA");
     ok_isa cap;
-    if (env && *env && ok_isa_from_name(env, &cap) == OK_SUCCESS && cap < isa) isa = cap;
-    available_mask = mask;
-    selected_isa = isa;
-    __atomic_store_n(&selected_table, table_of(isa), __ATOMIC_RELEASE);
+    if (env && ok_isa_from_name(env, &cap) == OK_SUCCESS && cap < isa) isa = cap;
+    __atomic_store_n(&available_mask, mask, __ATOMIC_RELAXED);
+    select_isa(isa);
 }
 
-unsigned ok_isa_available(void) {
+static unsigned mask_now(void) {
     init_once();
-    return available_mask;
+    return __atomic_load_n(&available_mask, __ATOMIC_RELAXED);
 }
 
-ok_isa ok_isa_best(void) {
-    init_once();
-    return best_of(available_mask);
-}
+unsigned ok_isa_available(void) { return mask_now(); }
+
+ok_isa ok_isa_best(void) { return best_of(mask_now()); }
 
 ok_isa ok_get_isa(void) {
     init_once();
-    return selected_isa;
+    return __atomic_load_n(&selected_isa, __ATOMIC_RELAXED);
 }
 
 ok_status ok_set_isa(ok_isa isa) {
-    init_once();
-    if ((unsigned)isa >= OK_ISA_COUNT || !(available_mask & (1u << isa))) return OK_ERR_UNSUPPORTED;
-    selected_isa = isa;
-    __atomic_store_n(&selected_table, table_of(isa), __ATOMIC_RELEASE);
+    if ((unsigned)isa >= OK_ISA_COUNT || !(mask_now() & (1u << isa))) return OK_ERR_UNSUPPORTED;
+    select_isa(isa);
     return OK_SUCCESS;
 }
 
@@ -120,12 +132,20 @@ const char *ok_isa_name(ok_isa isa) {
     return (unsigned)isa < OK_ISA_COUNT ? isa_names[isa] : NULL;
 }
 
+static int is_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f'; }
+
+/* The one parser of instruction-set names, for ok_set_isa's callers and for
+ * OPTKERN_ISA alike: ASCII whitespace around the name is ignored, case too. */
 ok_status ok_isa_from_name(const char *name, ok_isa *isa) {
     if (!name || !isa) return OK_ERR_NULL_POINTER;
+    while (is_space(*name)) name++;
+    size_t len = strlen(name);
+    while (len && is_space(name[len - 1])) len--;
     for (int k = 0; k < OK_ISA_COUNT; k++) {
-        const char *a = name, *b = isa_names[k];
-        while (*a && *b && tolower((unsigned char)*a) == *b) a++, b++;
-        if (!*a && !*b) {
+        const char *want = isa_names[k];
+        size_t i = 0;
+        while (i < len && want[i] && tolower((unsigned char)name[i]) == want[i]) i++;
+        if (i == len && !want[i]) {
             *isa = (ok_isa)k;
             return OK_SUCCESS;
         }
@@ -133,17 +153,40 @@ ok_status ok_isa_from_name(const char *name, ok_isa *isa) {
     return OK_ERR_UNSUPPORTED;
 }
 
+/*
+ * Fork. libgomp's thread pool does not survive fork(): a child that enters a
+ * parallel region waits forever for threads that were not copied. So once
+ * threads may be used, a pthread_atfork child handler marks every child, and
+ * a marked process runs single-threaded and never calls into OpenMP again.
+ */
+static int forked_child;
+
+#ifdef OK_FORK_GUARD
+static void on_fork_child(void) { __atomic_store_n(&forked_child, 1, __ATOMIC_RELAXED); }
+static void register_fork_handler(void) { pthread_atfork(NULL, NULL, on_fork_child); }
+static pthread_once_t fork_handler_once = PTHREAD_ONCE_INIT;
+#endif
+
 static int num_threads; /* 0: the default */
 
+int ok_max_threads(void) { return OK_MAX_THREADS; }
+
 void ok_set_num_threads(int n) {
-    __atomic_store_n(&num_threads, n > 0 ? n : 0, __ATOMIC_RELAXED);
+    __atomic_store_n(&num_threads, n <= 0 ? 0 : n > OK_MAX_THREADS ? OK_MAX_THREADS : n, __ATOMIC_RELAXED);
 }
 
 int ok_get_num_threads(void) {
+#ifdef OK_FORK_GUARD
+    /* Registered before the first parallel region can run: the drivers ask
+     * here for the thread count first. */
+    pthread_once(&fork_handler_once, register_fork_handler);
+#endif
+    if (__atomic_load_n(&forked_child, __ATOMIC_RELAXED)) return 1;
     int n = __atomic_load_n(&num_threads, __ATOMIC_RELAXED);
     if (n > 0) return n;
 #ifdef _OPENMP
-    return omp_get_max_threads(); /* OMP_NUM_THREADS, else the processor count */
+    n = omp_get_max_threads(); /* OMP_NUM_THREADS, else the processor count */
+    return n < 1 ? 1 : n > OK_MAX_THREADS ? OK_MAX_THREADS : n;
 #else
     return 1;
 #endif

@@ -10,35 +10,43 @@ __all__ = ["config", "show_config", "set_num_threads", "get_num_threads", "set_i
 
 def _apply_isa_cap():
     """Report what OPTKERN_ISA did. The C library applies the cap itself on
-    first use (so C programs embedding it behave the same); here a request
-    it could not honour becomes a warning."""
-    requested = os.environ.get("OPTKERN_ISA", "").strip().lower()
-    if not requested:
+    first use (so C programs embedding it behave the same), parsing it with
+    the parser used here (_core.parse_isa); a value it does not understand,
+    or a request it could not honour, becomes a warning. An empty or blank
+    value means unset."""
+    raw = os.environ.get("OPTKERN_ISA", "")
+    if not raw.strip():
         return
     names = _core.isa_names()
-    if requested not in names:
+    requested = _core.parse_isa(raw)
+    if requested is None:
         warnings.warn(
-            f"OPTKERN_ISA={requested!r} is not one of {names}; using {_core.get_isa()}",
+            f"OPTKERN_ISA={raw!r} is not one of {names}; it is ignored, using {_core.get_isa()}",
             RuntimeWarning,
             stacklevel=3,
         )
     elif names.index(requested) > names.index(_core.best_isa()):
         warnings.warn(
-            f"OPTKERN_ISA={requested!r} is not available on this CPU; falling back to {_core.get_isa()}",
+            f"OPTKERN_ISA={raw!r} is not available on this CPU; falling back to {_core.get_isa()}",
             RuntimeWarning,
             stacklevel=3,
         )
 
 
 def set_num_threads(n):
-    """Use `n` threads in every kernel (n >= 1), or None for the default
-    (OMP_NUM_THREADS, else the number of processors). Results do not depend
-    on it."""
+    """Use `n` threads in every kernel (1 <= n <= config()["max_threads"]),
+    or None for the default (OMP_NUM_THREADS, else the number of processors,
+    capped the same way). Results do not depend on it. In a process forked
+    after kernels have run, kernels use one thread whatever is set: OpenMP's
+    thread pool does not survive fork."""
     if n is None:
         _core.set_num_threads(0)
         return
     if isinstance(n, bool) or not isinstance(n, int) or n < 1:
         raise ValueError(f"number of threads must be a positive int or None, got {n!r}")
+    most = _core.max_threads()
+    if n > most:
+        raise ValueError(f"number of threads must be at most {most} (optkern's limit), got {n}")
     _core.set_num_threads(n)
 
 
@@ -67,7 +75,9 @@ def config():
     isa          the instruction set the kernels run with
     isas         the instruction sets available on this CPU (and in this build)
     openmp       whether the kernels are threaded with OpenMP
-    num_threads  threads per kernel call
+    num_threads  threads per kernel call (1 in a process forked after
+                 kernels ran)
+    max_threads  the most set_num_threads() accepts
     """
     return {
         "version": _core.version(),
@@ -75,6 +85,7 @@ def config():
         "isas": _core.available_isas(),
         "openmp": _core.has_openmp(),
         "num_threads": _core.get_num_threads(),
+        "max_threads": _core.max_threads(),
     }
 
 

@@ -26,6 +26,17 @@ def get_isa():
     return ok_isa_name(ok_get_isa()).decode()
 
 
+def parse_isa(name):
+    """The instruction set `name` means, by the C library's own parser (the
+    one OPTKERN_ISA goes through: case-insensitive, whitespace around it
+    ignored), or None when it names none."""
+    cdef ok_isa isa
+    cdef bytes raw = str(name).encode("utf-8", "surrogateescape")
+    if b"\0" in raw or ok_isa_from_name(raw, &isa) != OK_SUCCESS:
+        return None
+    return ok_isa_name(isa).decode()
+
+
 def set_isa(name):
     """Run the kernels with instruction set `name` (one of available_isas())."""
     cdef ok_isa isa
@@ -37,7 +48,13 @@ def set_isa(name):
 
 
 def set_num_threads(int n):
+    """n <= 0: the default; the C library clamps n to max_threads()."""
     ok_set_num_threads(n)
+
+
+def max_threads():
+    """The most threads a kernel may use (OK_MAX_THREADS)."""
+    return ok_max_threads()
 
 
 def get_num_threads():

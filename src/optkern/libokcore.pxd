@@ -35,6 +35,7 @@ cdef extern from "optkern/optkern.h" nogil:
 
     void ok_set_num_threads(int n)
     int ok_get_num_threads()
+    int ok_max_threads()
     int ok_has_openmp()
 
     ctypedef struct ok_optimizer:

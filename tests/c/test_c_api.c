@@ -12,6 +12,12 @@
 
 #include "optkern/optkern.h"
 
+#if defined(__unix__) || defined(__APPLE__)
+#include <sys/wait.h>
+#include <unistd.h>
+#define HAVE_FORK 1
+#endif
+
 static int failures;
 
 #define CHECK(cond)                                                   \
@@ -281,8 +287,73 @@ static void test_isa_selection(void) {
     ok_isa isa;
     CHECK(ok_isa_from_name("AVX2", &isa) == OK_SUCCESS && isa == OK_ISA_AVX2);
     CHECK(ok_isa_from_name("sse9", &isa) == OK_ERR_UNSUPPORTED);
+    CHECK(ok_isa_from_name(" avx2\n", &isa) == OK_SUCCESS && isa == OK_ISA_AVX2);
+    CHECK(ok_isa_from_name("\tAvx512\r\n ", &isa) == OK_SUCCESS && isa == OK_ISA_AVX512);
+    CHECK(ok_isa_from_name("scalar", &isa) == OK_SUCCESS && isa == OK_ISA_SCALAR);
+    const char *bad[] = {"", " \n", "avx", "avx2x", "avx 2", "avx2\n2", "scalarx"};
+    for (size_t k = 0; k < sizeof bad / sizeof *bad; k++) CHECK(ok_isa_from_name(bad[k], &isa) == OK_ERR_UNSUPPORTED);
+    CHECK(ok_isa_from_name(NULL, &isa) == OK_ERR_NULL_POINTER);
     CHECK(ok_isa_name((ok_isa)7) == NULL);
     CHECK(strcmp(ok_status_string(OK_ERR_ALIASING), "unknown status") != 0);
+}
+
+/* ----------------------------------------------------------------- threads */
+
+static void test_thread_cap(void) {
+    CHECK(ok_max_threads() == OK_MAX_THREADS && OK_MAX_THREADS >= 64);
+    ok_set_num_threads(1000000);
+    CHECK(ok_get_num_threads() == OK_MAX_THREADS);
+    ok_set_num_threads(OK_MAX_THREADS);
+    CHECK(ok_get_num_threads() == OK_MAX_THREADS);
+    ok_set_num_threads(0);
+    CHECK(ok_get_num_threads() >= 1 && ok_get_num_threads() <= OK_MAX_THREADS);
+    ok_set_num_threads(2);
+}
+
+#define BIG 100000
+
+/* A threaded Adam step (multi_tensor.c) and a reduction (reduce.c); the
+ * parameters and the loss, in `p` and *loss. */
+static void threaded_work(float *p, float *g, float *m, float *v, double *loss) {
+    for (int i = 0; i < BIG; i++) {
+        p[i] = (float)((i * 37) % 101 - 50) / 17.0f;
+        g[i] = (float)((i * 13) % 29 - 14) / 5.0f;
+        m[i] = v[i] = 0.0f;
+    }
+    ok_adam_hparams hp = OK_ADAM_DEFAULTS;
+    size_t numel = BIG;
+    const float *gp = g;
+    CHECK(ok_adam_f32(&hp, 1, NULL, 1, &numel, &p, &gp, &m, &v, NULL) == OK_SUCCESS);
+    float out;
+    CHECK(ok_mse_loss_f32(BIG, p, g, NULL, OK_REDUCTION_SUM, &out, m) == OK_SUCCESS);
+    *loss = out;
+}
+
+/* libgomp's pool does not survive fork: a child forked after a threaded
+ * call runs single-threaded instead of hanging, with the same results. */
+static void test_fork_after_threads(void) {
+#ifdef HAVE_FORK
+    static float p[BIG], g[BIG], m[BIG], v[BIG], q[BIG];
+    double loss, child_loss;
+    ok_set_num_threads(2);
+    threaded_work(p, g, m, v, &loss);
+    memcpy(q, p, sizeof q);
+    fflush(stdout);
+    pid_t pid = fork();
+    if (pid == 0) {
+        alarm(60); /* a hang ends the child with SIGALRM */
+        threaded_work(p, g, m, v, &child_loss);
+        int ok = memcmp(p, q, sizeof q) == 0 && child_loss == loss && ok_get_num_threads() == 1;
+        _exit(ok ? 0 : 3);
+    }
+    CHECK(pid > 0);
+    int status = 0;
+    CHECK(waitpid(pid, &status, 0) == pid);
+    CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    CHECK(ok_get_num_threads() == 2); /* the parent still threads */
+    threaded_work(p, g, m, v, &child_loss);
+    CHECK(memcmp(p, q, sizeof q) == 0 && child_loss == loss);
+#endif
 }
 
 /* ------------------------------------------------------------------ losses */
@@ -541,6 +612,8 @@ int main(void) {
     test_sgd_rule();
     test_optimizer_descriptors();
     test_isa_selection();
+    test_thread_cap();
+    test_fork_after_threads();
     test_mse_loss();
     test_generic_entry_point();
     test_loss_aliasing();

@@ -42,7 +42,14 @@ const char *ok_version(void);
  * Instruction sets. Every kernel is compiled once per instruction set; the
  * best one the CPU and the operating system support is chosen on first use
  * (CPUID plus XGETBV). The environment variable OPTKERN_ISA (scalar, avx2 or
- * avx512) caps that choice.
+ * avx512, parsed by ok_isa_from_name) caps that choice; a value it cannot
+ * parse, or an instruction set that is not available, leaves the best one.
+ * The library never prints: a caller that wants to report such a value
+ * parses it with ok_isa_from_name and compares with ok_isa_best().
+ *
+ * The selection may be read and changed from any thread (it is kept with
+ * atomic loads and stores); a kernel already running finishes with the
+ * instruction set it started with.
  */
 typedef enum ok_isa {
     OK_ISA_SCALAR = 0, /* portable C, the reference; every CPU */
@@ -62,13 +69,31 @@ ok_isa ok_get_isa(void);
 ok_status ok_set_isa(ok_isa isa);
 /* "scalar", "avx2", "avx512"; NULL for an unknown value. */
 const char *ok_isa_name(ok_isa isa);
-/* Parse a name as above (case-insensitive); OK_ERR_UNSUPPORTED if unknown. */
+/* Parse a name as above: case-insensitive, ASCII whitespace around it
+ * ignored (" AVX2\n" is avx2); OK_ERR_UNSUPPORTED for anything else,
+ * including an empty or blank name. */
 ok_status ok_isa_from_name(const char *name, ok_isa *isa);
 
-/* Threads. n <= 0 restores the default: OMP_NUM_THREADS, or the number of
- * processors. Results are bitwise identical for every thread count. */
+/*
+ * Threads. n <= 0 restores the default: OMP_NUM_THREADS, or the number of
+ * processors. Results are bitwise identical for every thread count.
+ *
+ * At most OK_MAX_THREADS threads: ok_set_num_threads clamps a larger n to
+ * it, and so does the default (OpenMP's runtime ends the process when it
+ * cannot create the threads asked for, so a count is capped before that).
+ *
+ * fork(): OpenMP's thread pool does not survive it. In a process forked
+ * after optkern was first asked for a thread count (by any kernel call or
+ * ok_get_num_threads), kernels run on one thread, without any OpenMP call,
+ * and ok_get_num_threads() returns 1, whatever was set. Results are the same
+ * bitwise. A process started with exec (multiprocessing's "spawn" or
+ * "forkserver") is a fresh process and threads as usual.
+ */
+#define OK_MAX_THREADS 256
 void ok_set_num_threads(int n);
 int ok_get_num_threads(void);
+/* OK_MAX_THREADS, for bindings. */
+int ok_max_threads(void);
 /* 1 when the library was built with OpenMP, 0 when it runs single-threaded. */
 int ok_has_openmp(void);
 
