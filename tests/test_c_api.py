@@ -3,7 +3,8 @@ would build it, and its test programs run: tests/c/test_c_api.c (what the
 API promises) and tests/c/fuzz_c_api.c (a timed random fuzz: random sizes,
 NULLs, aliasing, random values and bad arguments give an error code, never
 a crash or a write they should not make). Once more under AddressSanitizer
-and UndefinedBehaviorSanitizer."""
+and UndefinedBehaviorSanitizer, and the runtime's shared settings under
+ThreadSanitizer (tests/c/race_runtime.c)."""
 
 import os
 import shutil
@@ -16,11 +17,12 @@ ROOT = Path(__file__).resolve().parents[1]
 SANITIZERS = "-fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer"
 
 
-def build(tmp_path, scalar_only="OFF", c_flags="", linker_flags=""):
+def build(tmp_path, scalar_only="OFF", c_flags="", linker_flags="", openmp="ON"):
     build_dir = tmp_path / "build"
+    build_type = "RelWithDebInfo" if c_flags else "Release"
     configure = ["cmake", "-S", str(ROOT), "-B", str(build_dir), "-DOPTKERN_BUILD_C_TESTS=ON",
-                 f"-DOPTKERN_SCALAR_ONLY={scalar_only}", "-DCMAKE_BUILD_TYPE=RelWithDebInfo" if c_flags else
-                 "-DCMAKE_BUILD_TYPE=Release", f"-DCMAKE_C_FLAGS=-Wall -Wextra -Werror {c_flags}",
+                 f"-DOPTKERN_SCALAR_ONLY={scalar_only}", f"-DOPTKERN_OPENMP={openmp}",
+                 f"-DCMAKE_BUILD_TYPE={build_type}", f"-DCMAKE_C_FLAGS=-Wall -Wextra -Werror {c_flags}",
                  f"-DCMAKE_EXE_LINKER_FLAGS={linker_flags}"]
     subprocess.run(configure, check=True, capture_output=True)
     subprocess.run(["cmake", "--build", str(build_dir), "--parallel", "2"], check=True, capture_output=True)
@@ -55,3 +57,11 @@ def test_c_library_under_sanitizers(tmp_path):
     run(programs / "test_c_api", **env)
     out = run(programs / "fuzz_c_api", "10", **env)
     assert "0 failures" in out and " 0 succeeded" not in out
+
+
+@needs_cmake
+def test_runtime_settings_under_thread_sanitizer(tmp_path):
+    flags = "-fsanitize=thread -fno-omit-frame-pointer"
+    programs = build(tmp_path, c_flags=flags, linker_flags=flags, openmp="OFF")
+    out = run(programs / "race_runtime", TSAN_OPTIONS="halt_on_error=1")
+    assert "no race" in out

@@ -1,6 +1,7 @@
 """Hostile callers: other threads, extreme step counts, arguments of the wrong type."""
 
 import copy
+import os
 import pickle
 import subprocess
 import sys
@@ -170,3 +171,36 @@ def test_hyperparameters_refuse_bools_and_complex(make, value):
 def test_hyperparameters_still_take_numpy_reals():
     for v in (np.float32(0.5), np.float64(0.5), np.int64(1), np.array(0.5)):
         optkern.SGD([np.zeros(2)], lr=v).step([np.ones(2)])
+
+
+def resident_bytes():
+    """This process's resident memory now (Linux /proc), in bytes."""
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/statm"), reason="resident memory is read from Linux's /proc")
+def test_memory_stays_flat_over_many_calls():
+    """Thousands of steps, failing steps and loss calls leave the resident
+    memory where it was: nothing is leaked per call."""
+    params = [np.zeros(257, np.float32) for _ in range(20)]
+    grads = [np.ones_like(p) for p in params]
+    opt = optkern.Adam(params, amsgrad=True)
+    x = np.random.default_rng(0).standard_normal((64, 33)).astype(np.float32)
+    y = np.zeros(64, np.int64)
+    bad = grads[:-1] + [np.ones(3, np.float32)]
+
+    def calls(n):
+        for _ in range(n):
+            opt.step(grads)
+            with pytest.raises(ValueError):
+                opt.step(bad)
+            losses.cross_entropy(x, y)
+            losses.mse_loss(x, x)
+            optkern.functional.adam_(params[:2], grads[:2], [np.zeros_like(p) for p in params[:2]],
+                    [np.zeros_like(p) for p in params[:2]], step=1)
+
+    calls(500)  # warm up: caches, allocator pools
+    before = resident_bytes()
+    calls(5000)
+    assert resident_bytes() - before < 4 << 20
