@@ -22,10 +22,50 @@ void ok_mt_set_parallel_min(size_t elements) {
     __atomic_store_n(&parallel_min, elements ? elements : OK_PARALLEL_MIN_ELEMENTS, __ATOMIC_RELAXED);
 }
 
+/*
+ * Contention (bench/contention.py). When other work keeps every core busy,
+ * a region's threads are scheduled among it, and the region ends only when
+ * its last thread, started late or preempted, has finished: a 2-thread step
+ * then takes many times the 1-thread one. Each threaded region reports its
+ * wall time and its busiest thread's working time (ok_threads_observe);
+ * when the region took over 5/4 of that plus OK_CONTENTION_SLACK seconds,
+ * its threads waited for each other, and the next `backoff` passes run on
+ * one thread before threads are tried again. The pause doubles while the
+ * contention lasts (up to OK_BACKOFF_MAX passes) and falls back to
+ * OK_BACKOFF_MIN once a region runs clean. The thread count never changes a
+ * result, so this changes only the time.
+ */
+#define OK_CONTENTION_SLACK 50e-6
+#define OK_BACKOFF_MIN 16
+#define OK_BACKOFF_MAX 4096
+
+static int backoff_left;              /* passes still to run on one thread */
+static int backoff = OK_BACKOFF_MIN;  /* the next pause */
+
+double ok_busiest(const double *busy, int threads) {
+    double most = 0.0;
+    for (int t = 0; t < threads; t++) most = busy[t] > most ? busy[t] : most;
+    return most;
+}
+
+void ok_threads_observe(double wall, double busiest) {
+    if (wall > 1.25 * busiest + OK_CONTENTION_SLACK) {
+        int pause = __atomic_load_n(&backoff, __ATOMIC_RELAXED);
+        __atomic_store_n(&backoff_left, pause, __ATOMIC_RELAXED);
+        __atomic_store_n(&backoff, pause < OK_BACKOFF_MAX ? 2 * pause : OK_BACKOFF_MAX, __ATOMIC_RELAXED);
+    } else {
+        __atomic_store_n(&backoff, OK_BACKOFF_MIN, __ATOMIC_RELAXED);
+    }
+}
+
 int ok_threads_for(size_t elements) {
     int n = ok_get_num_threads();
     size_t min = __atomic_load_n(&parallel_min, __ATOMIC_RELAXED);
     if (elements < min || n < 2) return 1;
+    if (__atomic_load_n(&backoff_left, __ATOMIC_RELAXED) > 0) {
+        __atomic_sub_fetch(&backoff_left, 1, __ATOMIC_RELAXED);
+        return 1;
+    }
     /* Keep every thread's share at least half the break-even size. */
     size_t most = elements / (min / 2 ? min / 2 : 1);
     return (size_t)n > most ? (int)most : n;
@@ -73,15 +113,19 @@ void ok_mt_run(const ok_mt_task *task, const ok_mt_span_fn *fns) {
         return;
     }
 #ifdef _OPENMP
+    double busy[OK_MAX_THREADS] = {0}, start = omp_get_wtime();
 #pragma omp parallel num_threads(threads)
     {
+        double t0 = omp_get_wtime();
         size_t nth = (size_t)omp_get_num_threads();
         size_t tid = (size_t)omp_get_thread_num();
         /* total * tid / nth without overflow for any realistic total */
         size_t lo = total / nth * tid + total % nth * tid / nth;
         size_t hi = total / nth * (tid + 1) + total % nth * (tid + 1) / nth;
         run_piece(task, fns, lo, hi);
+        busy[tid] = omp_get_wtime() - t0;
     }
+    ok_threads_observe(omp_get_wtime() - start, ok_busiest(busy, threads));
 #else
     run_piece(task, fns, 0, total);
 #endif

@@ -67,8 +67,15 @@ static inline const void *ok_mt_coeffs(const ok_mt_task *task, size_t i) {
 void ok_mt_run(const ok_mt_task *task, const ok_mt_span_fn *fns);
 
 /* Threads to use for `elements` of elementwise work: 1 below the measured
- * break-even size, else the configured count. */
+ * break-even size, or while a recent region waited on a busy machine; else
+ * the configured count. */
 int ok_threads_for(size_t elements);
+
+/* What a threaded region reports after it ran: its wall time and its
+ * busiest thread's working time, in seconds (busy[t] per thread t); see
+ * multi_tensor.c on contention. */
+double ok_busiest(const double *busy, int threads);
+void ok_threads_observe(double wall, double busiest);
 
 /* Within each tensor, does a written stream overlap any other stream?
  * Bit s of `written` is set for the streams that are written; NULL lists

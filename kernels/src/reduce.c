@@ -31,12 +31,16 @@ double ok_reduce_run(const void *task, ok_block_fn fn, size_t n, size_t align, s
     /* No OpenMP call at all on one thread: in a forked child (runtime.c) the
      * inherited pool must not be touched, not even by a serial region. */
     if (threads > 1) {
+        double busy[OK_MAX_THREADS] = {0}, start = omp_get_wtime();
 #pragma omp parallel num_threads(threads)
         {
+            double t0 = omp_get_wtime();
             size_t nth = (size_t)omp_get_num_threads(), tid = (size_t)omp_get_thread_num();
             for (size_t b = blocks * tid / nth; b < blocks * (tid + 1) / nth; b++)
                 partial[b] = fn(task, block_start(b, blocks, n, align), block_start(b + 1, blocks, n, align));
+            busy[tid] = omp_get_wtime() - t0;
         }
+        ok_threads_observe(omp_get_wtime() - start, ok_busiest(busy, threads));
     } else
 #endif
     {
