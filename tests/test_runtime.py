@@ -132,3 +132,30 @@ def test_optkern_isa_not_understood_warns(raw):
     out = run_python("import optkern; print(optkern.get_isa())", OPTKERN_ISA=raw)
     assert out.stdout.strip() == optkern._core.best_isa()
     assert "RuntimeWarning" in out.stderr and "OPTKERN_ISA" in out.stderr
+
+
+def test_threads_back_off_after_a_region_that_waited(num_threads):
+    """A threaded region whose threads waited for each other (a busy
+    machine) sends the next passes to one thread, for longer while it
+    lasts; a clean region resets the pause. bench/contention.py measures
+    the effect."""
+    if not optkern.config()["openmp"]:
+        pytest.skip("built without OpenMP: one thread always")
+    core = optkern._core
+    num_threads(2)
+    big = 1 << 22
+    for _ in range(5000):  # a pause an earlier test's regions left behind
+        if core.threads_for(big) == 2:
+            break
+    core.threads_observe(1e-3, 1e-3)  # clean: no pause
+    assert core.threads_for(big) == 2
+    core.threads_observe(10e-3, 1e-3)  # waited: a pause of 16 passes
+    assert [core.threads_for(big) for _ in range(16)] == [1] * 16
+    assert core.threads_for(big) == 2
+    core.threads_observe(10e-3, 1e-3)  # again: the pause doubles
+    assert [core.threads_for(big) for _ in range(32)] == [1] * 32
+    assert core.threads_for(big) == 2
+    core.threads_observe(1e-3, 1e-3)  # clean again: back to 16
+    core.threads_observe(10e-3, 1e-3)
+    assert [core.threads_for(big) for _ in range(17)] == [1] * 16 + [2]
+    core.threads_observe(1e-3, 1e-3)

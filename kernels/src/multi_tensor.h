@@ -68,12 +68,11 @@ void ok_mt_run(const ok_mt_task *task, const ok_mt_span_fn *fns);
 
 /* Threads to use for `elements` of elementwise work: 1 below the measured
  * break-even size, or while a recent region waited on a busy machine; else
- * the configured count. */
+ * the configured count. ok_threads_observe (optkern/internal/testing.h)
+ * is what a threaded region reports after it ran: its wall time and its
+ * busiest thread's working time (ok_busiest of busy[t] per thread t), in
+ * seconds; see multi_tensor.c on contention. */
 int ok_threads_for(size_t elements);
-
-/* What a threaded region reports after it ran: its wall time and its
- * busiest thread's working time, in seconds (busy[t] per thread t); see
- * multi_tensor.c on contention. */
 double ok_busiest(const double *busy, int threads);
 void ok_threads_observe(double wall, double busiest);
 

@@ -45,6 +45,17 @@ def roofline(list streams, int n_inplace, int n_writeonly):
     raise_for(st)
 
 
+def threads_for(size_t elements):
+    """The threads a kernel over `elements` of work would use now."""
+    return ok_threads_for(elements)
+
+
+def threads_observe(double wall, double busiest):
+    """Report a threaded region's wall time and busiest thread's time, as
+    the drivers do (the contention backoff)."""
+    ok_threads_observe(wall, busiest)
+
+
 def set_parallel_min(size_t elements):
     """Move the size below which kernels stay on one thread (0: the measured
     default). For bench/threshold.py, which measures that size."""

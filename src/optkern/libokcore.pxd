@@ -128,6 +128,8 @@ cdef extern from "optkern/internal/testing.h" nogil:
     ok_status ok_roofline(ok_dtype dtype, int n_inplace, int n_writeonly, int n_readonly,
                           size_t count, const size_t *numel, void ***streams)
     void ok_mt_set_parallel_min(size_t elements)
+    int ok_threads_for(size_t elements)
+    void ok_threads_observe(double wall, double busiest)
     ok_status ok_vmath(int op, ok_dtype dtype, size_t n, const void *x, void *y)
     size_t ok_simd_width(ok_dtype dtype)
     ok_status ok_simd_probe(int op, ok_dtype dtype, size_t n, const void *x, void *y, void *z)

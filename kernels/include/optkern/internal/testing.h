@@ -27,6 +27,12 @@ ok_status ok_roofline(ok_dtype dtype, int n_inplace, int n_writeonly, int n_read
  * kernels/src/multi_tensor.c. 0 restores the default. For bench/threshold.py. */
 void ok_mt_set_parallel_min(size_t elements);
 
+/* The threads the drivers use for `elements` of work now, and what a
+ * threaded region reports (wall and busiest thread's time, seconds): the
+ * contention backoff of kernels/src/multi_tensor.c, for its tests. */
+int ok_threads_for(size_t elements);
+void ok_threads_observe(double wall, double busiest);
+
 /* -------------------------------------------------------- the vector math */
 
 /* The functions of kernels/src/target/vmath-inl.h, one at a time. */
