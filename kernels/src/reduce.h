@@ -1,14 +1,18 @@
 /*
- * The reduction driver of the loss kernels: a threaded pass over n items
- * (elements, or rows of a row-wise loss) that also sums one double per item
- * range, with a result that is bitwise the same for any thread count.
+ * The deterministic reduction drivers: threaded passes whose sums are
+ * bitwise the same for any thread count.
  *
- * The items are cut into blocks whose boundaries depend only on n (and the
- * caller's alignment and work per item), never on the thread count: at most
- * OK_REDUCE_MAX_BLOCKS blocks of at least OK_REDUCE_MIN_WORK units of work.
- * Each block's partial sum is computed by one thread, alone and in a fixed
- * order; the partials, kept in a stack array, are then added in block order
- * by the calling thread. Threads take contiguous runs of blocks.
+ * The work is cut into blocks whose boundaries depend only on the sizes
+ * (and the caller's alignment and work per item), never on the thread
+ * count. Each block is computed by one thread, alone and in a fixed order,
+ * and stores its own results; the caller then combines them in block
+ * order. Threads take contiguous runs of blocks of about equal work.
+ *
+ * ok_blocks_run is the driver: any blocks, any results per block (the
+ * losses' sums, Adafactor's per-row and per-column statistics).
+ * ok_reduce_run is its common case: one sum over n items, in at most
+ * OK_REDUCE_MAX_BLOCKS blocks of at least OK_REDUCE_MIN_WORK units of work,
+ * whose partials, kept in a stack array, are added in block order.
  */
 #ifndef OPTKERN_REDUCE_H
 #define OPTKERN_REDUCE_H
@@ -17,6 +21,20 @@
 
 #define OK_REDUCE_MAX_BLOCKS 64
 #define OK_REDUCE_MIN_WORK ((size_t)1 << 13)
+
+/* x * k / n, rounded down, without overflow for any realistic x (k <= n):
+ * where block k of n over x items starts. */
+static inline size_t ok_share(size_t x, size_t k, size_t n) { return x / n * k + x % n * k / n; }
+
+/* Compute block b of `task` and store its results where the task says. */
+typedef void (*ok_blocks_fn)(const void *task, size_t block);
+
+/*
+ * Run fn on blocks 0 .. n_blocks - 1, each whole by one thread. ends[b] is
+ * the work of blocks 0 .. b together (non-decreasing): it balances the
+ * threads and decides whether threading pays.
+ */
+void ok_blocks_run(const void *task, ok_blocks_fn fn, size_t n_blocks, const size_t *ends);
 
 /* Process items [begin, end) of `task`; return their partial sum. */
 typedef double (*ok_block_fn)(const void *task, size_t begin, size_t end);
