@@ -20,12 +20,16 @@
  *   param_t, grad_t, state_t   the parameter, gradient and states:
  *                              vld_param / vst_param, vld_grad,
  *                              vld_state / vst_state move `lanes` of them
+ *   PARAM_EPSILON              the machine epsilon of param_t (torch's
+ *                              finfo(dtype).eps)
  * Optimizer bodies declare their array pointers with these types and never
  * assume that storage is real_t. The loss bodies do assume it (vld / vst,
  * real_t pointers): cross-entropy keeps each exp(x - max) in the gradient's
  * place between its passes, which a narrower storage would round, so a
  * loss variant with narrower storage needs scratch of its own there.
  */
+#include <float.h>
+
 #include "variants.h"
 
 #define OK_PASTE_(a, b) a##_##b
@@ -43,6 +47,7 @@
 #undef param_t
 #undef grad_t
 #undef state_t
+#undef PARAM_EPSILON
 
 #if OK_VARIANT == OK_VARIANT_F32
 #define real_t float
@@ -57,6 +62,7 @@
 #define param_t float
 #define grad_t float
 #define state_t float
+#define PARAM_EPSILON FLT_EPSILON
 #elif OK_VARIANT == OK_VARIANT_F64
 #define real_t double
 #define OK_REAL_BITS 64
@@ -70,6 +76,7 @@
 #define param_t double
 #define grad_t double
 #define state_t double
+#define PARAM_EPSILON DBL_EPSILON
 #else
 #error "OK_VARIANT must name a row of OK_VARIANTS (variants.h)"
 #endif
@@ -111,6 +118,7 @@
 #define vacc_add OK_VEC(acc_add)
 #define vacc_sum OK_VEC(acc_sum)
 #define vacc_store OK_VEC(acc_store)
+#define vacc_load OK_VEC(acc_load)
 #define mand OK_MASK(and)
 #define mfirst OK_MASK(first)
 

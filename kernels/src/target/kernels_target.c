@@ -25,6 +25,11 @@
 
 const ok_kernel_table OK_PASTE(ok_kernels, OK_TARGET_NAME) = {
     .optimizer = {OK_OPTIMIZERS(OK_OPTIMIZER_ROW)},
+    .adafactor = {
+        .stats = OK_PER_VARIANT(adafactor_stats),
+        .rms = OK_PER_VARIANT(adafactor_rms),
+        .cols = OK_PER_VARIANT(adafactor_cols),
+    },
     .elementwise_loss = OK_PER_VARIANT(ew_block),
     .sum = OK_PER_VARIANT(sum_block),
     .labels = OK_PER_VARIANT(labels_block),

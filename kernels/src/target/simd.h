@@ -41,8 +41,8 @@
  *   vf32_acc / vf64_acc    double-precision lane accumulators for sums of
  *                          vectors: acc_zero, acc_add(acc, v) (v's lanes
  *                          converted to double), acc_sum (the lanes
- *                          added in a fixed order) and
- *                          acc_store (WIDTH doubles)
+ *                          added in a fixed order),
+ *                          acc_store and acc_load (WIDTH doubles)
  *
  * Tails are handled with the masked forms, so every element of an array goes
  * through exactly the same arithmetic whatever its position or the thread

@@ -104,6 +104,7 @@ OK_INLINE double ok_hsum_pd(__m256d a) {
 }
 OK_INLINE double vf32_acc_sum(vf32_acc a) { return ok_hsum_pd(_mm256_add_pd(a.lo, a.hi)); }
 OK_INLINE void vf32_acc_store(double *p, vf32_acc a) { _mm256_storeu_pd(p, a.lo); _mm256_storeu_pd(p + 4, a.hi); }
+OK_INLINE vf32_acc vf32_acc_load(const double *p) { vf32_acc r = {_mm256_loadu_pd(p), _mm256_loadu_pd(p + 4)}; return r; }
 
 OK_INLINE vf64 vf64_load(const double *p) { return _mm256_loadu_pd(p); }
 OK_INLINE void vf64_store(double *p, vf64 v) { _mm256_storeu_pd(p, v); }
@@ -178,6 +179,7 @@ OK_INLINE vf64_acc vf64_acc_zero(void) { return _mm256_setzero_pd(); }
 OK_INLINE vf64_acc vf64_acc_add(vf64_acc a, vf64 v) { return _mm256_add_pd(a, v); }
 OK_INLINE double vf64_acc_sum(vf64_acc a) { return ok_hsum_pd(a); }
 OK_INLINE void vf64_acc_store(double *p, vf64_acc a) { _mm256_storeu_pd(p, a); }
+OK_INLINE vf64_acc vf64_acc_load(const double *p) { return _mm256_loadu_pd(p); }
 
 #define OK_OPAQUE(v) __asm__ volatile("" : "+x"(v))
 #define OK_PREFETCH(p) __builtin_prefetch((const char *)(p) + OK_PREFETCH_BYTES, 0, 3)

@@ -85,6 +85,7 @@ OK_INLINE vf32_acc vf32_acc_add(vf32_acc a, vf32 v) {
 }
 OK_INLINE double vf32_acc_sum(vf32_acc a) { return _mm512_reduce_add_pd(_mm512_add_pd(a.lo, a.hi)); }
 OK_INLINE void vf32_acc_store(double *p, vf32_acc a) { _mm512_storeu_pd(p, a.lo); _mm512_storeu_pd(p + 8, a.hi); }
+OK_INLINE vf32_acc vf32_acc_load(const double *p) { vf32_acc r = {_mm512_loadu_pd(p), _mm512_loadu_pd(p + 8)}; return r; }
 
 OK_INLINE vf64 vf64_load(const double *p) { return _mm512_loadu_pd(p); }
 OK_INLINE void vf64_store(double *p, vf64 v) { _mm512_storeu_pd(p, v); }
@@ -146,6 +147,7 @@ OK_INLINE vf64_acc vf64_acc_zero(void) { return _mm512_setzero_pd(); }
 OK_INLINE vf64_acc vf64_acc_add(vf64_acc a, vf64 v) { return _mm512_add_pd(a, v); }
 OK_INLINE double vf64_acc_sum(vf64_acc a) { return _mm512_reduce_add_pd(a); }
 OK_INLINE void vf64_acc_store(double *p, vf64_acc a) { _mm512_storeu_pd(p, a); }
+OK_INLINE vf64_acc vf64_acc_load(const double *p) { return _mm512_loadu_pd(p); }
 
 #define OK_OPAQUE(v) __asm__ volatile("" : "+v"(v))
 #define OK_PREFETCH(p) __builtin_prefetch((const char *)(p) + OK_PREFETCH_BYTES, 0, 3)

@@ -58,6 +58,7 @@ OK_INLINE vf32_acc vf32_acc_zero(void) { return 0.0; }
 OK_INLINE vf32_acc vf32_acc_add(vf32_acc a, vf32 v) { return a + (double)v; }
 OK_INLINE double vf32_acc_sum(vf32_acc a) { return a; }
 OK_INLINE void vf32_acc_store(double *p, vf32_acc a) { *p = a; }
+OK_INLINE vf32_acc vf32_acc_load(const double *p) { return *p; }
 
 OK_INLINE vf64 vf64_load(const double *p) { return *p; }
 OK_INLINE void vf64_store(double *p, vf64 v) { *p = v; }
@@ -107,6 +108,7 @@ OK_INLINE vf64_acc vf64_acc_zero(void) { return 0.0; }
 OK_INLINE vf64_acc vf64_acc_add(vf64_acc a, vf64 v) { return a + v; }
 OK_INLINE double vf64_acc_sum(vf64_acc a) { return a; }
 OK_INLINE void vf64_acc_store(double *p, vf64_acc a) { *p = a; }
+OK_INLINE vf64_acc vf64_acc_load(const double *p) { return *p; }
 
 #if defined(__x86_64__) || defined(__i386__)
 #define OK_OPAQUE(v) __asm__ volatile("" : "+x"(v))
