@@ -138,8 +138,8 @@ int ok_mt_streams_overlap(const ok_mt_task *task, unsigned written, int n_stream
         const char *ptr[OK_MT_MAX_STREAMS];
         size_t nbytes[OK_MT_MAX_STREAMS];
         for (int s = 0; s < n_streams; s++) {
-            ptr[s] = task->stream[s] ? (const char *)task->stream[s][i] : NULL;
-            nbytes[s] = task->numel[i] * ok_dtype_bytes(ok_stream_dtype(dtypes, s));
+            nbytes[s] = ok_mt_extent(task, i, s) * ok_dtype_bytes(ok_stream_dtype(dtypes, s));
+            ptr[s] = task->stream[s] && nbytes[s] ? (const char *)task->stream[s][i] : NULL; /* absent: not read */
         }
         /* Each pair once; a pair counts when either side is written. */
         for (int a = 0; a < n_streams; a++) {

@@ -37,6 +37,11 @@ typedef struct ok_mt_task {
     const void *coeffs;          /* coefficient sets, coeff_size bytes each */
     size_t coeff_size;
     const uint32_t *coeff_index; /* set of tensor i; NULL: set 0 for all */
+    /* Each tensor's shape (ok_optimizer_step_shaped; NULL: each is a
+     * vector of numel[i] elements) and the ok_state_shape of each state
+     * stream (NULL: each has its parameter's shape). */
+    const ok_shape *shape;
+    const unsigned char *state_shape;
 } ok_mt_task;
 
 typedef void (*ok_mt_span_fn)(const ok_mt_task *task, size_t tensor, size_t begin, size_t end);
@@ -51,6 +56,32 @@ static inline ok_dtypes ok_mt_dtypes(const ok_mt_task *task, size_t i) {
 /* The dtype of stream s of a tensor: the parameter's, the gradient's, or
  * (any later stream) the states'. */
 static inline ok_dtype ok_stream_dtype(ok_dtypes d, int s) { return s == 0 ? d.param : s == 1 ? d.grad : d.state; }
+
+/* Tensor i as a batch of matrices (ndim >= 2, shaped calls): 1 and its
+ * batch (the product of the leading dims), rows and cols; else 0. */
+static inline int ok_mt_matrix(const ok_mt_task *task, size_t i, size_t *batch, size_t *rows, size_t *cols) {
+    if (!task->shape || task->shape[i].ndim < 2) return 0;
+    const ok_shape *sh = &task->shape[i];
+    *rows = sh->dims[sh->ndim - 2];
+    *cols = sh->dims[sh->ndim - 1];
+    *batch = 1;
+    for (size_t d = 0; d + 2 < sh->ndim; d++) *batch *= sh->dims[d];
+    return 1;
+}
+
+/* The elements of stream s of tensor i: numel[i], or what its state shape
+ * leaves of it (0 where the state is absent). */
+static inline size_t ok_mt_extent(const ok_mt_task *task, size_t i, int s) {
+    size_t n = task->numel[i], batch, rows, cols;
+    if (s < 2 || !task->state_shape || n == 0) return n;
+    int matrix = ok_mt_matrix(task, i, &batch, &rows, &cols);
+    switch (task->state_shape[s - 2]) {
+    case OK_STATE_VECTOR: return matrix ? 0 : n;
+    case OK_STATE_ROWS: return matrix ? batch * rows : 0;
+    case OK_STATE_COLS: return matrix ? batch * cols : 0;
+    default: return n;
+    }
+}
 
 /* The coefficient set of tensor i. */
 static inline const void *ok_mt_coeffs(const ok_mt_task *task, size_t i) {
@@ -78,7 +109,7 @@ void ok_threads_observe(double wall, double busiest);
 
 /* Within each tensor, does a written stream overlap any other stream?
  * Bit s of `written` is set for the streams that are written; NULL lists
- * and NULL entries are skipped. */
+ * and NULL entries are skipped; each stream spans its ok_mt_extent. */
 int ok_mt_streams_overlap(const ok_mt_task *task, unsigned written, int n_streams);
 
 #endif /* OPTKERN_MULTI_TENSOR_H */

@@ -44,6 +44,10 @@ size_t ok_optimizer_state_count(const ok_optimizer *opt) { return opt ? opt->n_s
 const char *ok_optimizer_state_name(const ok_optimizer *opt, size_t k) {
     return opt && k < opt->n_states ? opt->states[k] : NULL;
 }
+int ok_optimizer_state_shape(const ok_optimizer *opt, size_t k) {
+    if (!opt || k >= opt->n_states) return -1;
+    return opt->state_shapes ? opt->state_shapes[k] : OK_STATE_PARAM;
+}
 
 ok_status ok_optimizer_check(const ok_optimizer *opt, const void *hparams) {
     if (!opt || !hparams) return OK_ERR_NULL_POINTER;
@@ -79,42 +83,78 @@ static ok_status check_task(const ok_optimizer *opt, const ok_mt_task *task, con
         /* the parameter and gradient always, the states the set needs */
         unsigned needed = 3u | opt->required((const char *)hp + k * opt->hparams_size) << OK_OPT_STATE;
         for (int s = 0; s < n_streams; s++)
-            if (needed >> s & 1 && (!task->stream[s] || !task->stream[s][i])) return OK_ERR_NULL_POINTER;
+            if (needed >> s & 1 && ok_mt_extent(task, i, s) && (!task->stream[s] || !task->stream[s][i]))
+                return OK_ERR_NULL_POINTER;
     }
     if (ok_mt_streams_overlap(task, OK_OPT_WRITTEN, n_streams)) return OK_ERR_ALIASING;
     return OK_SUCCESS;
 }
 
 /* Check everything, derive every set's coefficients, then run the kernel
- * over the tensor list. Nothing is written unless every check passes. */
-static ok_status run(const ok_optimizer *opt, const void *hp, size_t n_hp, const uint32_t *hp_index, size_t count,
-                     const size_t *numel, const ok_dtypes *dtypes, const ok_dtype *dtype, ok_dtype uniform,
-                     void *const *const *streams) {
-    if (!opt) return OK_ERR_NULL_POINTER;
-    if (count == 0) return OK_SUCCESS;
+ * over the tensor list (task: its arrays, without coefficients yet).
+ * Nothing is written unless every check passes. */
+static ok_status run_task(const ok_optimizer *opt, const void *hp, size_t n_hp, ok_mt_task *task,
+                          void *const *const *streams) {
     if (!hp || !streams) return OK_ERR_NULL_POINTER;
     if (n_hp == 0) return OK_ERR_INDEX;
     for (size_t k = 0; k < n_hp; k++)
         if (opt->check((const char *)hp + k * opt->hparams_size) != OK_SUCCESS) return OK_ERR_HYPERPARAMETER;
-    ok_mt_task task = {count, numel, dtypes, dtype, uniform, {0}, NULL, opt->coeffs_size, hp_index};
-    for (size_t s = 0; s < OK_OPT_STATE + opt->n_states; s++) task.stream[s] = streams[s];
-    ok_status st = check_task(opt, &task, hp, n_hp);
+    for (size_t s = 0; s < OK_OPT_STATE + opt->n_states; s++) task->stream[s] = streams[s];
+    task->coeff_size = opt->coeffs_size;
+    task->state_shape = opt->state_shapes;
+    ok_status st = check_task(opt, task, hp, n_hp);
     if (st != OK_SUCCESS) return st;
     ok_any_coeffs stack[OK_STACK_SETS];
     char *sets = n_hp <= OK_STACK_SETS ? (char *)stack : malloc(n_hp * opt->coeffs_size);
     if (!sets) return OK_ERR_NO_MEMORY;
     for (size_t k = 0; k < n_hp; k++)
         opt->prepare((const char *)hp + k * opt->hparams_size, sets + k * opt->coeffs_size);
-    task.coeffs = sets;
-    ok_mt_run(&task, ok_active_kernels()->optimizer[opt->kernel]);
+    task->coeffs = sets;
+    if (opt->run)
+        st = opt->run(task);
+    else
+        ok_mt_run(task, ok_active_kernels()->optimizer[opt->kernel]);
     if (sets != (char *)stack) free(sets);
-    return OK_SUCCESS;
+    return st;
+}
+
+static ok_status run(const ok_optimizer *opt, const void *hp, size_t n_hp, const uint32_t *hp_index, size_t count,
+                     const size_t *numel, const ok_dtypes *dtypes, const ok_dtype *dtype, ok_dtype uniform,
+                     void *const *const *streams) {
+    if (!opt) return OK_ERR_NULL_POINTER;
+    if (count == 0) return OK_SUCCESS;
+    ok_mt_task task = {count, numel, dtypes, dtype, uniform, {0}, NULL, 0, hp_index, NULL, NULL};
+    return run_task(opt, hp, n_hp, &task, streams);
 }
 
 ok_status ok_optimizer_step(const ok_optimizer *opt, const void *hparams, size_t n_hp, const uint32_t *hp_index,
                             size_t count, const size_t *numel, const ok_dtypes *dtypes, void *const *const *streams) {
     if (count && !dtypes) return OK_ERR_NULL_POINTER;
     return run(opt, hparams, n_hp, hp_index, count, numel, dtypes, NULL, OK_FLOAT32, streams);
+}
+
+/* Element counts live on the stack for up to this many tensors. */
+#define OK_STACK_TENSORS 64
+
+ok_status ok_optimizer_step_shaped(const ok_optimizer *opt, const void *hparams, size_t n_hp,
+                                   const uint32_t *hp_index, size_t count, const ok_shape *shapes,
+                                   const ok_dtypes *dtypes, void *const *const *streams) {
+    if (!opt) return OK_ERR_NULL_POINTER;
+    if (count == 0) return OK_SUCCESS;
+    if (!shapes || !dtypes) return OK_ERR_NULL_POINTER;
+    for (size_t i = 0; i < count; i++)
+        if (shapes[i].ndim && !shapes[i].dims) return OK_ERR_NULL_POINTER;
+    size_t stack[OK_STACK_TENSORS];
+    size_t *numel = count <= OK_STACK_TENSORS ? stack : malloc(count * sizeof *numel);
+    if (!numel) return OK_ERR_NO_MEMORY;
+    for (size_t i = 0; i < count; i++) {
+        numel[i] = 1;
+        for (size_t d = 0; d < shapes[i].ndim; d++) numel[i] *= shapes[i].dims[d];
+    }
+    ok_mt_task task = {count, numel, dtypes, NULL, OK_FLOAT32, {0}, NULL, 0, hp_index, shapes, NULL};
+    ok_status st = run_task(opt, hparams, n_hp, &task, streams);
+    if (numel != stack) free(numel);
+    return st;
 }
 
 /* ---------------------------------------- the entry points of each optimizer */

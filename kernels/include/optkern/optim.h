@@ -53,6 +53,23 @@ typedef struct ok_adam_hparams {
 
 #define OK_ADAM_DEFAULTS {1e-3, 0.9, 0.999, 1e-8, 0.0, 1, 0, 0, 0}
 
+/* torch.optim.Adafactor(lr, beta2_decay, eps=(eps1, eps2), d, weight_decay,
+ * maximize). Its states follow the parameter's shape (row and column factors
+ * of a matrix): run it with ok_optimizer_step_shaped below. */
+typedef struct ok_adafactor_hparams {
+    double lr;           /* >= 0 */
+    double beta2_decay;  /* <= 0 */
+    double eps1;         /* >= 0; ignored when eps1_machine is set */
+    double eps2;         /* >= 0 */
+    double d;            /* >= 1: the clipping threshold of RMS(update) */
+    double weight_decay; /* >= 0, decoupled: param *= 1 - lr * weight_decay */
+    int64_t step;        /* >= 1: the number of this step (torch's state "step" after its increment) */
+    int maximize;
+    int eps1_machine;    /* eps1 is the machine epsilon of each tensor's dtype (torch's eps1=None) */
+} ok_adafactor_hparams;
+
+#define OK_ADAFACTOR_DEFAULTS {1e-2, -0.8, 0.0, 1e-3, 1.0, 0.0, 1, 0, 1}
+
 /*
  * Any mix of float32 and float64 tensors in one call: dtype[i] is the dtype
  * of tensor i (all of its arrays share it), the pointers point at arrays of
@@ -90,9 +107,9 @@ ok_status ok_adam_check(const ok_adam_hparams *hp);
 
 /*
  * Optimizers described by data. Each optimizer of the library is an
- * ok_optimizer: its name ("sgd", "adam"), the fields of its hyperparameter
- * struct, its state arrays, which of them a hyperparameter set needs, and
- * its per-step coefficients. Bindings and generic callers drive every
+ * ok_optimizer: its name ("sgd", "adam", "adafactor"), the fields of its
+ * hyperparameter struct, its state arrays (and their shapes), which of them
+ * a hyperparameter set needs, and its per-step coefficients. Bindings and generic callers drive every
  * optimizer through these; ok_sgd, ok_adam, ... above are the same updates
  * with typed arguments.
  */
@@ -136,6 +153,21 @@ const ok_field *ok_optimizer_field(const ok_optimizer *opt, size_t k);
 size_t ok_optimizer_state_count(const ok_optimizer *opt);
 const char *ok_optimizer_state_name(const ok_optimizer *opt, size_t k);
 
+/*
+ * How a state array's shape follows its parameter's. A parameter of
+ * ndim >= 2 is a batch of matrices (..., rows, cols); one of ndim < 2 is a
+ * vector. A state an ndim has none of is absent (its pointer is not read).
+ */
+typedef enum ok_state_shape {
+    OK_STATE_PARAM = 0,  /* the parameter's shape */
+    OK_STATE_VECTOR = 1, /* the parameter's shape, for ndim < 2 only */
+    OK_STATE_ROWS = 2,   /* ndim >= 2 only: the parameter's shape with the last dim 1 (one per row) */
+    OK_STATE_COLS = 3    /* ndim >= 2 only: the shape with the second-to-last dim 1 (one per column) */
+} ok_state_shape;
+
+/* The ok_state_shape of state k; -1 for k >= the count. */
+int ok_optimizer_state_shape(const ok_optimizer *opt, size_t k);
+
 /* Whether one hyperparameter set is valid: OK_SUCCESS or
  * OK_ERR_HYPERPARAMETER (OK_ERR_NULL_POINTER for a NULL argument). */
 ok_status ok_optimizer_check(const ok_optimizer *opt, const void *hparams);
@@ -159,6 +191,25 @@ ok_status ok_optimizer_coefficients(const ok_optimizer *opt, const void *hparams
 ok_status ok_optimizer_step(const ok_optimizer *opt, const void *hparams, size_t n_hp, const uint32_t *hp_index,
                             size_t count, const size_t *numel, const ok_dtypes *dtypes,
                             void *const *const *streams);
+
+/* A tensor's shape: ndim dims, row-major (the last varies fastest); its
+ * element count is their product (1 for ndim = 0). */
+typedef struct ok_shape {
+    size_t ndim;
+    const size_t *dims;
+} ok_shape;
+
+/*
+ * ok_optimizer_step with each tensor's shape in place of its element count.
+ * ok_optimizer_step takes every tensor as a vector of numel[i] elements; an
+ * optimizer whose states follow the shape (ok_optimizer_state_shape:
+ * Adafactor's row and column factors of a matrix) needs the shape. Stream
+ * 2 + k of tensor i then holds state k's elements for shapes[i] (none where
+ * the state is absent).
+ */
+ok_status ok_optimizer_step_shaped(const ok_optimizer *opt, const void *hparams, size_t n_hp,
+                                   const uint32_t *hp_index, size_t count, const ok_shape *shapes,
+                                   const ok_dtypes *dtypes, void *const *const *streams);
 
 /*
  * Overlap check for callers that assemble arrays from untrusted places.

@@ -6,7 +6,8 @@
  *
  * Every optimizer's task has the same stream order: the parameter, its
  * gradient (the one stream only read), then its states in the order of
- * `states`. The coefficients are everything that depends only on the
+ * `states`. A state has its parameter's shape unless `state_shapes` says
+ * otherwise. The coefficients are everything that depends only on the
  * hyperparameters and the step count, derived once per call in double by
  * `prepare` (the host side) so that kernels do per-element work only;
  * kernels round them to the variant's real_t.
@@ -16,6 +17,7 @@
 
 #include <stddef.h>
 
+#include "multi_tensor.h"
 #include "optkern/optim.h"
 
 enum { OK_OPT_PARAM = 0, OK_OPT_GRAD = 1, OK_OPT_STATE = 2 };
@@ -36,8 +38,18 @@ struct ok_optimizer {
     ok_status (*check)(const void *hp);
     /* The coefficients of a checked set. */
     void (*prepare)(const void *hp, void *coeffs);
-    /* Bit k set: states[k] must be present for a tensor using set hp. */
+    /* Bit k set: states[k] must be present for a tensor using set hp
+     * (where its state shape gives the tensor one). */
     unsigned (*required)(const void *hp);
+    /* The ok_state_shape of each state; NULL: every state has its
+     * parameter's shape. */
+    const unsigned char *state_shapes;
+    /* NULL: an elementwise optimizer, one pass of the multi-tensor driver
+     * over its kernel table row. Else the optimizer's own passes over a
+     * checked task whose coefficient sets are prepared (Adafactor's
+     * reductions between passes); OK_SUCCESS, or OK_ERR_NO_MEMORY with
+     * nothing written. */
+    ok_status (*run)(const ok_mt_task *task);
 };
 
 /* A field of hyperparameter struct `type`, for an ok_optimizer's table. */
