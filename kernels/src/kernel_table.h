@@ -16,6 +16,13 @@
 typedef struct ok_kernel_table {
     /* optimizers, by row of OK_OPTIMIZERS: spans of the multi-tensor driver */
     ok_mt_span_fn optimizer[OK_OPTIMIZER_COUNT][OK_VARIANT_COUNT];
+    /* Adafactor's passes besides its span (optim/adafactor.h): blocks of
+     * the reduction driver over an ok_af_task, and its per-matrix cols pass */
+    struct {
+        ok_blocks_fn stats[OK_VARIANT_COUNT];
+        ok_blocks_fn rms[OK_VARIANT_COUNT];
+        void (*cols[OK_VARIANT_COUNT])(const ok_af_task *task, size_t tensor, size_t matrix);
+    } adafactor;
     /* loss kernels: blocks of the reduction driver (reduce.h) */
     ok_block_fn elementwise_loss[OK_VARIANT_COUNT];      /* an ok_ew_task */
     ok_block_fn sum[OK_VARIANT_COUNT];                   /* the sum of an array */
