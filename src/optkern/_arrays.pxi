@@ -78,21 +78,24 @@ cdef class StateTable:
     writeable) and hands the table to every step instead of the list:
     touching thousands of array objects at each step is what costs when
     they have dropped out of the cache. None entries are states not created
-    yet (NULL pointers).
+    yet (NULL pointers), or states a parameter's shape has none of (rule:
+    the state's ok_state_shape, OK_STATE_PARAM by default).
     """
     cdef readonly list arrays
     cdef list params
     cdef str name
+    cdef int rule
     cdef char **data
     cdef Py_ssize_t n
 
-    def __cinit__(self, list params, list arrays, str name):
+    def __cinit__(self, list params, list arrays, str name, int rule=OK_STATE_PARAM):
         self.n = len(arrays)
         if len(params) != self.n:
             raise ValueError(f"expected {len(params)} {name}, got {self.n}")
         self.arrays = list(arrays)  # a private copy: keeps the arrays alive and the table true
         self.params = list(params)
         self.name = name
+        self.rule = rule
         self.data = <char **>PyMem_Calloc(self.n + 1, sizeof(char *))
         if self.data == NULL:
             raise MemoryError()
@@ -102,7 +105,8 @@ cdef class StateTable:
             if self.arrays[i] is None:
                 continue
             lead = as_param(params[i], "params", i)
-            self.data[i] = <char *>cnp.PyArray_DATA(as_companion(self.arrays[i], name, i, lead, "params", True))
+            check_state_exists(lead, rule, name, i)
+            self.data[i] = <char *>cnp.PyArray_DATA(as_companion(self.arrays[i], name, i, lead, "params", True, rule))
 
     def __dealloc__(self):
         PyMem_Free(self.data)
@@ -117,9 +121,17 @@ cdef class StateTable:
             a = self.arrays[i]
             if a is None or not cnp.PyArray_Check(self.params[i]):
                 continue
-            if companion_data(a, <cnp.ndarray>self.params[i], True) != self.data[i]:
-                as_companion(a, self.name, i, as_param(self.params[i], "params", i), "params", True)
+            if companion_data(a, <cnp.ndarray>self.params[i], True, self.rule) != self.data[i]:
+                as_companion(a, self.name, i, as_param(self.params[i], "params", i), "params", True, self.rule)
                 raise ValueError(f"{self.name}[{i}] has changed since the optimizer checked it")
+
+
+cdef check_state_exists(cnp.ndarray lead, int rule, str name, Py_ssize_t i):
+    """A state given for a parameter whose shape has none of it is a mistake."""
+    if not state_exists(lead, rule):
+        kept = "fewer than 2" if rule == OK_STATE_VECTOR else "2 or more"
+        raise ValueError(f"{label(name, i)} must be None: params[{i}] has shape {(<object>lead).shape}, and only "
+                         f"parameters of {kept} dims have this state")
 
 
 # --------------------------------------------------------------------------
@@ -130,7 +142,8 @@ cdef class Gathered:
 
     Stream 0 is the tensor's leading array (written), stream 1 its gradient
     or other read-only input, streams 2... its states (written): the order
-    of the C optimizer tasks too. Tensors whose stream 1 is None are
+    of the C optimizer tasks too. Each tensor's shape is its leading array's
+    (shapes point into that array's dims). Tensors whose stream 1 is None are
     skipped, as torch skips a parameter whose .grad is None.
 
     It owns a reference to every array whose pointer it holds (`keep`:
@@ -141,9 +154,11 @@ cdef class Gathered:
     cdef tuple keep
     cdef size_t count
     cdef size_t *numel
+    cdef ok_shape *shapes
     cdef uint32_t *index
     cdef ok_dtypes *dtypes
     cdef void **stream[MAX_STREAMS]
+    cdef int rule[MAX_STREAMS]   # the ok_state_shape of each stream
     cdef void *memory
     cdef int n_streams
 
@@ -151,10 +166,11 @@ cdef class Gathered:
         PyMem_Free(self.memory)
 
     cdef allocate(self, size_t count, int n_streams):
-        # per tensor: numel, one pointer per stream, the dtypes and the
-        # index, in that order (each part keeps the next one aligned)
+        # per tensor: numel, one pointer per stream, the shape, the dtypes
+        # and the index, in that order (each part keeps the next one aligned)
         cdef size_t words = count * (1 + <size_t>n_streams)
-        self.memory = PyMem_Malloc(words * sizeof(void *) + count * (sizeof(ok_dtypes) + sizeof(uint32_t)) + 1)
+        self.memory = PyMem_Malloc(words * sizeof(void *) +
+                                   count * (sizeof(ok_shape) + sizeof(ok_dtypes) + sizeof(uint32_t)) + 1)
         if self.memory == NULL:
             raise MemoryError()
         cdef void **cursor = <void **>self.memory
@@ -164,7 +180,8 @@ cdef class Gathered:
         for s in range(n_streams):
             self.stream[s] = cursor
             cursor += count
-        self.dtypes = <ok_dtypes *>cursor
+        self.shapes = <ok_shape *>cursor
+        self.dtypes = <ok_dtypes *>(self.shapes + count)
         self.index = <uint32_t *>(self.dtypes + count)
         self.count = 0
         self.n_streams = n_streams
@@ -172,11 +189,12 @@ cdef class Gathered:
 
 cdef Gathered gather(str lead_name, list leads, str input_name, list inputs, tuple state_names,
                      tuple states, object hp_index, uint32_t n_sets, const uint32_t *required,
-                     WrittenIndex written):
+                     WrittenIndex written, tuple rules=None):
     """Check every array of a call and collect the pointers.
 
     required[k] has bit s set when stream s must be present for a tensor
-    using hyperparameter set k. `written`, when given, indexes every array
+    using hyperparameter set k (where the tensor's shape has the state:
+    rules, the ok_state_shape of each state, None for all OK_STATE_PARAM). `written`, when given, indexes every array
     the call writes (leads and states, already checked for overlaps among
     themselves, as an optimizer keeps them); inputs are then checked against
     all of them. Without it, every array of the call is checked against every
@@ -218,10 +236,13 @@ cdef Gathered gather(str lead_name, list leads, str input_name, list inputs, tup
         if inputs[i] is not None:
             count += 1
     g.allocate(count, n_streams)
+    for s in range(n_streams):
+        g.rule[s] = OK_STATE_PARAM if s < 2 or rules is None else rules[s - 2]
 
     cdef tuple names = (lead_name, input_name) + state_names
     cdef char *ptr[MAX_STREAMS]
-    cdef size_t k, nbytes
+    cdef size_t nbytes[MAX_STREAMS]
+    cdef size_t k, itemsize
     cdef uint32_t set_k
     cdef object entry
     cdef Py_ssize_t other
@@ -246,29 +267,34 @@ cdef Gathered gather(str lead_name, list leads, str input_name, list inputs, tup
             else:
                 entry = (<list>states[s])[i]
                 if entry is not None:
-                    ptr[2 + s] = companion_data(entry, lead, True)
+                    check_state_exists(lead, g.rule[2 + s], state_names[s], i)
+                    ptr[2 + s] = companion_data(entry, lead, True, g.rule[2 + s])
                     if ptr[2 + s] == NULL:
                         ptr[2 + s] = <char *>cnp.PyArray_DATA(
-                            as_companion(entry, state_names[s], i, lead, lead_name, True))
-            if ptr[2 + s] == NULL and required[set_k] & (1u << (2 + s)):
+                            as_companion(entry, state_names[s], i, lead, lead_name, True, g.rule[2 + s]))
+            if ptr[2 + s] == NULL and required[set_k] & (1u << (2 + s)) and state_exists(lead, g.rule[2 + s]):
                 raise ValueError(f"{state_names[s]}[{i}] is missing (None) but the update needs it")
         # Within the tensor: a written stream (all but 1) may overlap nothing else.
-        nbytes = <size_t>(cnp.PyArray_SIZE(lead) * cnp.PyArray_ITEMSIZE(lead))
-        if nbytes:
+        itemsize = <size_t>cnp.PyArray_ITEMSIZE(lead)
+        for s in range(n_streams):
+            nbytes[s] = state_elements(lead, g.rule[s]) * itemsize
+        if nbytes[0]:
             for s in range(n_streams):
-                if ptr[s] == NULL:
+                if ptr[s] == NULL or nbytes[s] == 0:
                     continue
                 for t in range(s + 1, n_streams):
-                    if ptr[t] != NULL and ptr[s] < ptr[t] + nbytes and ptr[t] < ptr[s] + nbytes:
+                    if ptr[t] != NULL and ptr[s] < ptr[t] + nbytes[t] and ptr[t] < ptr[s] + nbytes[s]:
                         raise ValueError(f"{names[t]}[{i}] overlaps {names[s]}[{i}]; "
                                          "they must be separate arrays")
             if written is not None:
-                other = written.find(<uintptr_t>ptr[1], <uintptr_t>ptr[1] + nbytes)
+                other = written.find(<uintptr_t>ptr[1], <uintptr_t>ptr[1] + nbytes[1])
                 if other >= 0:
                     raise ValueError(f"{input_name}[{i}] overlaps {written.describe(other)}, "
                                      "which is updated in place")
         k = g.count
         g.numel[k] = <size_t>cnp.PyArray_SIZE(lead)
+        g.shapes[k].ndim = <size_t>cnp.PyArray_NDIM(lead)
+        g.shapes[k].dims = <const size_t *>cnp.PyArray_DIMS(lead)  # npy_intp and size_t: the same width
         g.index[k] = set_k
         # as_companion holds every array of a tensor to its parameter's dtype
         g.dtypes[k].param = g.dtypes[k].grad = g.dtypes[k].state = <ok_dtype>dtype_of(lead)
@@ -280,6 +306,19 @@ cdef Gathered gather(str lead_name, list leads, str input_name, list inputs, tup
     return g
 
 
+cdef size_t stream_elements(Gathered g, int s, size_t k) noexcept:
+    """The elements of stream s of tensor k (its numel, or its state shape's)."""
+    cdef const ok_shape *shape = &g.shapes[k]
+    cdef size_t nd = shape.ndim
+    if g.rule[s] == OK_STATE_PARAM or g.numel[k] == 0:
+        return g.numel[k]
+    if (nd >= 2) == (g.rule[s] == OK_STATE_VECTOR):
+        return 0
+    if g.rule[s] == OK_STATE_VECTOR:
+        return g.numel[k]
+    return g.numel[k] // shape.dims[nd - 1 if g.rule[s] == OK_STATE_ROWS else nd - 2]
+
+
 cdef check_all_overlaps(Gathered g, tuple names):
     """Every written array of the call against every other array."""
     cdef size_t total = g.count * <size_t>g.n_streams, k, n = 0, first = 0, second = 0
@@ -289,12 +328,14 @@ cdef check_all_overlaps(Gathered g, tuple names):
     cdef ok_span *spans = <ok_span *>PyMem_Malloc(total * sizeof(ok_span))
     if spans == NULL:
         raise MemoryError()
+    cdef size_t elements
     for s in range(g.n_streams):
         for k in range(g.count):
-            if g.stream[s][k] == NULL or g.numel[k] == 0:
+            elements = stream_elements(g, s, k)
+            if g.stream[s][k] == NULL or elements == 0:
                 continue
             spans[n].begin = <uintptr_t>g.stream[s][k]
-            spans[n].end = spans[n].begin + g.numel[k] * ok_dtype_size(
+            spans[n].end = spans[n].begin + elements * ok_dtype_size(
                 g.dtypes[k].param if s == 0 else g.dtypes[k].grad if s == 1 else g.dtypes[k].state)
             spans[n].id = <size_t>s
             spans[n].written = s != 1

@@ -58,8 +58,41 @@ cdef cnp.ndarray as_param(object obj, str name, Py_ssize_t i, bint writable=True
     return a
 
 
-cdef cnp.ndarray as_companion(object obj, str name, Py_ssize_t i, cnp.ndarray lead, str lead_name, bint writable):
-    """An array that goes with `lead` element for element: same dtype and shape."""
+# An optimizer state's shape follows its parameter's by a rule (the C
+# descriptor's ok_state_shape): the parameter's own, or, for a parameter of
+# ndim >= 2, its shape with the last (ROWS) or second-to-last (COLS) dim 1.
+# VECTOR states exist for ndim < 2 only, ROWS and COLS for ndim >= 2 only.
+
+cdef inline bint state_exists(cnp.ndarray lead, int rule) noexcept:
+    """Does a parameter like lead have a state of shape rule `rule`?"""
+    return rule == OK_STATE_PARAM or (cnp.PyArray_NDIM(lead) >= 2) == (rule != OK_STATE_VECTOR)
+
+
+cdef inline cnp.npy_intp state_dim(cnp.ndarray lead, int rule, int d) noexcept:
+    """Dim d of the state of shape rule `rule` of a parameter like lead."""
+    cdef int nd = cnp.PyArray_NDIM(lead)
+    if (rule == OK_STATE_ROWS and d == nd - 1) or (rule == OK_STATE_COLS and d == nd - 2):
+        return 1
+    return cnp.PyArray_DIMS(lead)[d]
+
+
+cdef inline size_t state_elements(cnp.ndarray lead, int rule) noexcept:
+    """The elements of that state (0 where it does not exist)."""
+    cdef size_t n = <size_t>cnp.PyArray_SIZE(lead), extent = 1
+    cdef int d
+    if not state_exists(lead, rule):
+        return 0
+    if n == 0 or rule == OK_STATE_PARAM or rule == OK_STATE_VECTOR:
+        return n
+    for d in range(cnp.PyArray_NDIM(lead)):
+        extent *= <size_t>state_dim(lead, rule, d)
+    return extent
+
+
+cdef cnp.ndarray as_companion(object obj, str name, Py_ssize_t i, cnp.ndarray lead, str lead_name, bint writable,
+                              int rule=OK_STATE_PARAM):
+    """An array that goes with `lead`: same dtype, and its shape (or, for a
+    state, the shape its rule gives)."""
     if not cnp.PyArray_Check(obj):
         raise not_an_array(obj, name, i)
     cdef cnp.ndarray a = <cnp.ndarray>obj
@@ -70,17 +103,22 @@ cdef cnp.ndarray as_companion(object obj, str name, Py_ssize_t i, cnp.ndarray le
     cdef int d
     if same:
         for d in range(nd):
-            if cnp.PyArray_DIMS(a)[d] != cnp.PyArray_DIMS(lead)[d]:
+            if cnp.PyArray_DIMS(a)[d] != state_dim(lead, rule, d):
                 same = False
                 break
     if not same:
-        raise ValueError(f"{label(name, i)} has shape {(<object>a).shape} but {label(lead_name, i)} "
-                         f"has shape {(<object>lead).shape}")
+        if rule == OK_STATE_PARAM or rule == OK_STATE_VECTOR:
+            raise ValueError(f"{label(name, i)} has shape {(<object>a).shape} but {label(lead_name, i)} "
+                             f"has shape {(<object>lead).shape}")
+        expected = tuple([state_dim(lead, rule, d) for d in range(cnp.PyArray_NDIM(lead))])
+        raise ValueError(f"{label(name, i)} has shape {(<object>a).shape} but {label(lead_name, i)} of shape "
+                         f"{(<object>lead).shape} needs one of shape {expected}")
     check_layout(a, name, i, writable)
     return a
 
-cdef inline char *companion_data(object obj, cnp.ndarray lead, bint writable) noexcept:
-    """The data of obj when it is a well-formed companion of lead, else NULL.
+cdef inline char *companion_data(object obj, cnp.ndarray lead, bint writable, int rule=OK_STATE_PARAM) noexcept:
+    """The data of obj when it is a well-formed companion of lead (of shape
+    rule `rule`), else NULL.
 
     The hot path of gather(): C-level tests only. On NULL the caller goes
     through as_companion(), which says what is wrong (or, for an array whose
@@ -93,7 +131,7 @@ cdef inline char *companion_data(object obj, cnp.ndarray lead, bint writable) no
     if cnp.PyArray_TYPE(a) != cnp.PyArray_TYPE(lead) or nd != cnp.PyArray_NDIM(lead):
         return NULL
     for d in range(nd):
-        if cnp.PyArray_DIMS(a)[d] != cnp.PyArray_DIMS(lead)[d]:
+        if cnp.PyArray_DIMS(a)[d] != state_dim(lead, rule, d):
             return NULL
     cdef int need = cnp.NPY_ARRAY_C_CONTIGUOUS | cnp.NPY_ARRAY_ALIGNED | (cnp.NPY_ARRAY_WRITEABLE if writable else 0)
     if (cnp.PyArray_FLAGS(a) & need) != need or not cnp.PyArray_ISNOTSWAPPED(a):

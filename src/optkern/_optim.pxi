@@ -5,15 +5,22 @@
 cdef class Kind:
     """One optimizer of the C library, as its descriptor describes it.
 
-    name    its C name ("sgd", "adam")
-    fields  the members of its hyperparameter struct, in order
-    states  its state arrays, torch's names, in stream order
+    name          its C name ("sgd", "adam")
+    fields        the members of its hyperparameter struct, in order
+    states        its state arrays, torch's names, in stream order
+    state_shapes  how each state's shape follows its parameter's (the C
+                  enum ok_state_shape: 0 its shape, 1 its shape for
+                  ndim < 2 only, 2 one per row and 3 one per column of a
+                  matrix, for ndim >= 2 only); state_shape() applies them
+    shaped        whether any state's shape differs from its parameter's
     """
     cdef const ok_optimizer *opt
     cdef readonly str name
     cdef readonly tuple fields
     cdef readonly tuple states
+    cdef readonly tuple state_shapes
     cdef tuple lists   # the names of the state lists in messages: "exp_avgs"
+    cdef readonly bint shaped  # some state's shape differs from its parameter's
 
     @staticmethod
     cdef Kind of(const ok_optimizer *opt):
@@ -23,8 +30,25 @@ cdef class Kind:
         kind.name = ok_optimizer_name(opt).decode()
         kind.fields = tuple(ok_optimizer_field(opt, k).name.decode() for k in range(ok_optimizer_field_count(opt)))
         kind.states = tuple(ok_optimizer_state_name(opt, k).decode() for k in range(ok_optimizer_state_count(opt)))
+        kind.state_shapes = tuple(ok_optimizer_state_shape(opt, k) for k in range(ok_optimizer_state_count(opt)))
         kind.lists = tuple(name + "s" for name in kind.states)
+        kind.shaped = any(rule != OK_STATE_PARAM for rule in kind.state_shapes)
         return kind
+
+    def state_shape(self, str name, tuple shape):
+        """The shape of state `name` of a parameter of shape `shape`, or
+        None when a parameter of that shape has no such state."""
+        cdef int rule = self.state_shapes[self.states.index(name)]
+        cdef Py_ssize_t nd = len(shape)
+        if rule == OK_STATE_PARAM:
+            return shape
+        if (nd >= 2) == (rule == OK_STATE_VECTOR):
+            return None
+        if rule == OK_STATE_ROWS:
+            return shape[:-1] + (1,)
+        if rule == OK_STATE_COLS:
+            return shape[:-2] + (1,) + shape[-1:]
+        return shape
 
     cdef fill(self, char *hp, dict values):
         """Write a hyperparameter set, {field: value} with every field, into
@@ -77,6 +101,10 @@ cdef class Kind:
 
 cdef dict _KINDS = {}
 
+# Gathered.shapes points into NumPy's dims (npy_intp) as C's size_t.
+if sizeof(cnp.npy_intp) != sizeof(size_t):
+    raise ImportError("optkern needs npy_intp and size_t of one width")
+
 
 def kinds():
     """{name: Kind} of every optimizer the C library has."""
@@ -112,12 +140,15 @@ def step(Kind kind, list params, list grads, tuple states, list hparams, hp_inde
         # gather's bits: stream 2 + j for state j
         required[k] = ok_optimizer_required_states(kind.opt, hp + k * size) << 2
     cdef Gathered g = gather("params", params, "grads", grads, kind.lists, states, hp_index, <uint32_t>n_sets,
-                             required, written)
+                             required, written, kind.state_shapes if kind.shaped else None)
     cdef void **streams[MAX_STREAMS]
     cdef int s
     for s in range(g.n_streams):
         streams[s] = g.stream[s]
     cdef ok_status st
     with nogil:
-        st = ok_optimizer_step(kind.opt, hp, <size_t>n_sets, g.index, g.count, g.numel, g.dtypes, streams)
+        if kind.shaped:
+            st = ok_optimizer_step_shaped(kind.opt, hp, <size_t>n_sets, g.index, g.count, g.shapes, g.dtypes, streams)
+        else:
+            st = ok_optimizer_step(kind.opt, hp, <size_t>n_sets, g.index, g.count, g.numel, g.dtypes, streams)
     raise_for(st)

@@ -64,12 +64,27 @@ cdef extern from "optkern/optkern.h" nogil:
     const ok_field *ok_optimizer_field(const ok_optimizer *opt, size_t k)
     size_t ok_optimizer_state_count(const ok_optimizer *opt)
     const char *ok_optimizer_state_name(const ok_optimizer *opt, size_t k)
+
+    ctypedef enum ok_state_shape:
+        OK_STATE_PARAM
+        OK_STATE_VECTOR
+        OK_STATE_ROWS
+        OK_STATE_COLS
+    int ok_optimizer_state_shape(const ok_optimizer *opt, size_t k)
     ok_status ok_optimizer_check(const ok_optimizer *opt, const void *hparams)
     unsigned ok_optimizer_required_states(const ok_optimizer *opt, const void *hparams)
     size_t ok_optimizer_coefficients_size(const ok_optimizer *opt)
     ok_status ok_optimizer_coefficients(const ok_optimizer *opt, const void *hparams, void *coeffs)
     ok_status ok_optimizer_step(const ok_optimizer *opt, const void *hparams, size_t n_hp, const uint32_t *hp_index,
                                 size_t count, const size_t *numel, const ok_dtypes *dtypes, void ***streams)
+
+    ctypedef struct ok_shape:
+        size_t ndim
+        const size_t *dims
+
+    ok_status ok_optimizer_step_shaped(const ok_optimizer *opt, const void *hparams, size_t n_hp,
+                                       const uint32_t *hp_index, size_t count, const ok_shape *shapes,
+                                       const ok_dtypes *dtypes, void ***streams)
 
     ctypedef struct ok_span:
         uintptr_t begin

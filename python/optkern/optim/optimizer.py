@@ -68,17 +68,19 @@ class _Plan:
         self._prepared = None
         self.needed = None  # Optimizer._needed_states remembers its answer here
 
-    def prepare(self, states):
-        """What a step hands to C for the state lists `states` ({name: list},
-        the lists that become plan.states): a _core.StateTable of each (their
-        pointers, checked once) and the _core.WrittenIndex of the parameters
-        and those states, which every gradient is checked against. Rebuilt
-        only when one of the lists changes (when state is created or loaded).
+    def prepare(self, states, kind):
+        """What a step of `kind` hands to C for the state lists `states`
+        ({name: list}, the lists that become plan.states): a
+        _core.StateTable of each (their pointers, checked once) and the
+        _core.WrittenIndex of the parameters and those states, which every
+        gradient is checked against. Rebuilt only when one of the lists
+        changes (when state is created or loaded).
         """
         lists = list(states.values())
         cached = self._prepared
         if cached is None or len(cached[0]) != len(lists) or any(a is not b for a, b in zip(cached[0], lists)):
-            tables = {name: _core.StateTable(self.params, lst, name) for name, lst in states.items()}
+            rules = dict(zip(kind.states, kind.state_shapes))
+            tables = {name: _core.StateTable(self.params, lst, name, rules[name]) for name, lst in states.items()}
             written = _core.WrittenIndex([("params", self.params)] +
                                          [(f"the {name} of params", lst) for name, lst in states.items()])
             cached = self._prepared = (lists, tables, written)
@@ -357,22 +359,31 @@ class Optimizer:
         else:
             phase = None
         sets, hp_index = _engine.hyperparameter_sets(hparams, self._phase, phase, plan.group_of, present)
-        tables, written = plan.prepare(states)
+        tables, written = plan.prepare(states, kind)
         _engine.run(kind, plan.params, grads, tables, sets, hp_index, written)
         plan.states.update(states)
 
     def _needed_states(self, plan, kind, hparams):
         """[(state, None or a bool array of the parameters that need it)]
-        for the groups' hyperparameters, by the C descriptor's rule:
-        remembered in the plan while the groups' values stay the same."""
+        for the groups' hyperparameters and the parameters' shapes, by the
+        C descriptor's rules: remembered in the plan while the groups'
+        values stay the same."""
         if plan.needed is not None and plan.needed[0] == hparams:
             return plan.needed[1]
         needs = [_engine.required_states(kind, hp, self._phase) for hp in hparams]
         wanted = []
         for name in kind.states:
             users = [name in need for need in needs]
-            if any(users):  # created only for the parameters of the groups that need it
-                wanted.append((name, None if all(users) else np.repeat(np.array(users), plan.sizes)))
+            if not any(users):
+                continue
+            # created only for the parameters of the groups that need it,
+            # whose shape has it
+            only = None if all(users) else np.repeat(np.array(users), plan.sizes)
+            if kind.shaped:
+                shaped = np.array([kind.state_shape(name, p.shape) is not None for p in plan.params], dtype=bool)
+                if not shaped.all():
+                    only = shaped if only is None else only & shaped
+            wanted.append((name, only))
         plan.needed = (hparams, wanted)
         return wanted
 
@@ -395,9 +406,10 @@ class Optimizer:
         if not want.any():
             return lst, None
         lst = list(lst)
+        kind = _engine.kind(self._kind)
         for i in np.flatnonzero(want).tolist():
             p = plan.params[i]
-            lst[i] = self._new_state(p.shape, dtype=p.dtype)
+            lst[i] = self._new_state(kind.state_shape(name, p.shape), dtype=p.dtype)
         return lst, want
 
     # ------------------------------------------------------------ state dicts
@@ -500,7 +512,8 @@ class Optimizer:
             if any(v is not None for v in entry.values()):  # else no state, as an absent entry
                 # A partial state would restart the step with old moments, or
                 # run the update without one of its arrays: refuse it.
-                needed = (("step",) if self._has_step else ()) + tuple(required[int(plan.group_of[i])])
+                needed = (("step",) if self._has_step else ()) + tuple(
+                    name for name in required[int(plan.group_of[i])] if kind.state_shape(name, p.shape) is not None)
                 for name in needed:
                     if entry.get(name) is None:
                         raise ValueError(f"the state of parameter {saved_id!r} lacks {name!r}, which its "
@@ -515,9 +528,14 @@ class Optimizer:
                 if value is None:
                     continue
                 array = np.array(value, dtype=p.dtype, copy=True, order="C")
-                if array.shape != p.shape:
+                shape = kind.state_shape(name, p.shape)
+                if shape is None:
+                    raise ValueError(f"unexpected state {name!r} for parameter {saved_id}: a parameter of shape "
+                                     f"{p.shape} has none")
+                if array.shape != shape:
                     raise ValueError(f"state {name!r} of parameter {saved_id} has shape {array.shape}, "
-                                     f"but the parameter has shape {p.shape}")
+                                     f"but the parameter has shape {p.shape}"
+                                     + ("" if shape == p.shape else f" and needs one of shape {shape}"))
                 states[name][i] = array
         self.param_groups[:] = new_groups
         plan.set_step_counts(steps)
