@@ -5,7 +5,6 @@
 
 #ifdef _OPENMP
 #include <omp.h>
-#endif
 
 /* The first block whose work starts at or after `work` (n_blocks if none). */
 static size_t first_block_from(const size_t *ends, size_t n_blocks, size_t work) {
@@ -19,6 +18,7 @@ static size_t first_block_from(const size_t *ends, size_t n_blocks, size_t work)
     }
     return lo;
 }
+#endif
 
 void ok_blocks_run(const void *task, ok_blocks_fn fn, size_t n_blocks, const size_t *ends) {
     if (n_blocks == 0) return;
