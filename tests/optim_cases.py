@@ -38,13 +38,28 @@ class Record:
         """Torch's names of its state arrays."""
         return _engine.kind(self.cls._kind).states
 
+    def states_of(self, shape):
+        """The states a parameter of this shape has (Adafactor's depend on
+        its ndim)."""
+        kind = _engine.kind(self.cls._kind)
+        return [name for name in self.states if kind.state_shape(name, tuple(shape)) is not None]
+
+    def new_states(self, params, make=np.zeros):
+        """Its state lists, in the descriptor's order, as a caller of the
+        functional form keeps them before the first step: None entries for
+        state the first step creates or a parameter's shape has none of,
+        make(shape, dtype) otherwise."""
+        kind = _engine.kind(self.cls._kind)
+        creates = self.cls._phase == "first_step"
+        return [[None if creates or kind.state_shape(name, p.shape) is None
+                 else make(kind.state_shape(name, p.shape), p.dtype) for p in params] for name in self.states]
+
     def run_functional(self, params, grads_by_step, **kwargs):
         """Step its functional form (optkern.functional) over grads_by_step,
-        keeping the state lists as a caller of the functional form does:
-        None entries for state the first step creates, zeros otherwise."""
+        keeping the state lists as a caller of the functional form does
+        (new_states)."""
         fn = self.functional
-        creates = self.cls._phase == "first_step"
-        states = [[None] * len(params) if creates else [np.zeros_like(p) for p in params] for _ in self.states]
+        states = self.new_states(params)
         for t, grads in enumerate(grads_by_step, start=1):
             fn(params, grads, *states, **({"step": t} if self.cls._phase == "step" else {}), **kwargs)
         return states
@@ -96,6 +111,27 @@ RECORDS = [
     ], bad_hparams=[
         ({"lr": float("nan")}, "Invalid learning rate"),
         ({"weight_decay": -1e-2}, "Invalid weight_decay value"),
+    ]),
+    # Every state exists under any options: row_var and col_var for the
+    # parameters of ndim >= 2, variance for the others.
+    Record("Adafactor", reference.adafactor, {}, configs=[
+        {},
+        {"lr": 0.05, "weight_decay": 0.1},
+        {"lr": 0.02, "maximize": True},
+        {"beta2_decay": -0.5, "eps": (1e-30, 1e-2), "d": 2.0},
+        {"lr": 0.5, "beta2_decay": 0.0, "eps": (1e-3, 0.0), "d": 1.5, "weight_decay": 0.05, "maximize": True},
+    ], bad_hparams=[
+        ({"lr": -1e-2}, "Learning rate should be >= 0"),
+        ({"lr": NAN}, "Learning rate should be >= 0"),
+        ({"beta2_decay": 0.1}, "beta2_decay should be <= 0"),
+        ({"beta2_decay": NAN}, "beta2_decay should be <= 0"),
+        ({"eps": (-1e-3, 1e-3)}, "epsilon1 should be >= 0"),
+        ({"eps": (NAN, 1e-3)}, "epsilon1 should be >= 0"),
+        ({"eps": (None, -1e-3)}, "epsilon2 should be >= 0"),
+        ({"eps": (None,)}, "eps must be a pair"),
+        ({"d": 0.5}, "Clipping threshold d should be >= 1"),
+        ({"d": NAN}, "Clipping threshold d should be >= 1"),
+        ({"weight_decay": -0.1}, "weight_decay should be >= 0"),
     ]),
 ]
 
