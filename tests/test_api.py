@@ -251,11 +251,13 @@ def test_bad_state_dict_changes_nothing(mutate, match):
             np.testing.assert_array_equal(after["state"][i][key], value)
 
 def _stepped(record, **kwargs):
-    """An optimizer of `record` with every state (its all_states kwargs), stepped twice."""
-    params = [np.zeros(2), np.zeros(3)]
+    """An optimizer of `record` with every state (its all_states kwargs),
+    over a vector and a matrix (some states are a matrix's only), stepped
+    twice."""
+    params = [np.zeros(2), np.zeros((3, 2))]
     opt = record.cls(params, lr=0.1, **{**record.all_states, **kwargs})
     for _ in range(2):
-        opt.step([np.ones(2), np.ones(3)])
+        opt.step([np.ones(2), np.ones((3, 2))])
     return opt
 
 
@@ -286,12 +288,13 @@ def test_load_state_dict_refuses_a_partial_state(record, key):
     opt = _stepped(record)
     before = copy.deepcopy(opt.state_dict())
     sd = copy.deepcopy(opt.state_dict())
-    del sd["state"][1][key]
-    with pytest.raises(ValueError, match=rf"parameter 1 lacks '{key}'"):
+    i = max(i for i, entry in sd["state"].items() if key in entry)  # a parameter that has it
+    del sd["state"][i][key]
+    with pytest.raises(ValueError, match=rf"parameter {i} lacks '{key}'"):
         opt.load_state_dict(sd)
     _assert_unchanged(opt, before)
-    sd["state"][1][key] = None  # None, as torch's SGD may keep it, is missing too
-    with pytest.raises(ValueError, match=rf"parameter 1 lacks '{key}'"):
+    sd["state"][i][key] = None  # None, as torch's SGD may keep it, is missing too
+    with pytest.raises(ValueError, match=rf"parameter {i} lacks '{key}'"):
         opt.load_state_dict(sd)
     _assert_unchanged(opt, before)
 
@@ -319,7 +322,7 @@ def test_load_state_dict_takes_a_state_the_group_does_not_need(record):
     # An entry with None values only (torch's SGD may keep momentum_buffer=None) is no state.
     sd = copy.deepcopy(_stepped(record).state_dict())
     sd["state"][0] = {key: None for key in sd["state"][0]}
-    fresh = record.cls([np.zeros(2), np.zeros(3)], lr=0.1)
+    fresh = record.cls([np.zeros(2), np.zeros((3, 2))], lr=0.1)
     fresh.load_state_dict(sd)
     assert 0 not in fresh.state_dict()["state"]
 
@@ -495,9 +498,10 @@ def test_read_only_state_is_refused_at_the_next_step(record):
     for name in record.states:
         before = copy.deepcopy(opt.state_dict())
         saved = [p.copy() for p in params]
-        state = opt.state[params[1]][name]
+        i = max(i for i, p in enumerate(params) if name in opt.state[p])  # a parameter that has it
+        state = opt.state[params[i]][name]
         state.flags.writeable = False
-        with pytest.raises(ValueError, match=rf"{name}\[1\] is read-only"):
+        with pytest.raises(ValueError, match=rf"{name}\[{i}\] is read-only"):
             opt.step(grads[0])
         _assert_unchanged(opt, before)
         assert all(p.tobytes() == s.tobytes() for p, s in zip(params, saved))

@@ -39,23 +39,27 @@ class Canary:
 @pytest.mark.parametrize("n", SIZES)
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("record", RECORDS, ids=record_id)
-def test_optimizer_steps_stay_in_bounds(isa, record, dtype, n):
+@pytest.mark.parametrize("matrix", [False, True], ids=["vector", "matrix"])
+def test_optimizer_steps_stay_in_bounds(isa, record, dtype, n, matrix):
+    """n elements, or a batch of matrices of n columns (the states of a
+    matrix may have other shapes)."""
     kwargs = {"lr": 0.01, **record.all_states}
     rng = np.random.default_rng(n)
     canary = Canary()
+    shape = (2, 3, n) if matrix else (n,)
 
     def arrays(count):
-        return [canary.carve(rng.standard_normal(n).astype(dtype)) for _ in range(count)]
+        return [canary.carve(rng.standard_normal(shape).astype(dtype)) for _ in range(count)]
 
     # the class: parameters and gradients carved
     params = arrays(2)
     opt = record.cls(params, **kwargs)
     for _ in range(3):
         opt.step(arrays(2))
-    assert set(record.states) <= set(opt.state[params[0]]), f"{record.name}'s all_states leaves a state off"
+    assert set(record.states_of(shape)) <= set(opt.state[params[0]]), f"{record.name}'s all_states leaves a state off"
     # the functional form: every state carved too, in the descriptor's order
     params = arrays(2)
-    states = [[canary.carve(np.abs(rng.standard_normal(n)).astype(dtype)) for _ in range(2)] for _ in record.states]
+    states = record.new_states(params, lambda s, dt: canary.carve(np.abs(rng.standard_normal(s)).astype(dt)))
     before = [p.copy() for p in params]
     for step in range(1, 4):
         phase = {"step": step} if record.cls._phase == "step" else {}

@@ -6,8 +6,9 @@ import pytest
 from optim_cases import CASES, RECORDS, case_id, record_id
 
 # Large enough that the kernels do use several threads (the break-even
-# size is 16384 elements), with sizes that split at awkward places.
-SHAPES = [(65537,), (1,), (40000,), (3, 11, 1001), (17,), (0,), (100003,)]
+# size is 16384 elements), with sizes that split at awkward places; a
+# matrix large enough to be cut into several blocks of rows (Adafactor).
+SHAPES = [(65537,), (1,), (40000,), (3, 11, 1001), (17,), (0,), (100003,), (300, 257)]
 
 
 def train(cls, kwargs, dtype, shapes, steps=3, make=None, seed=0):

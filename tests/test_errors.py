@@ -11,7 +11,7 @@ from optkern import functional as F
 def trained(cls=optkern.Adam, n=3, dtype=np.float32, **kwargs):
     """An optimizer with state, and a snapshot function of everything it owns."""
     rng = np.random.default_rng(0)
-    params = [rng.standard_normal(s).astype(dtype) for s in [(10,), (4, 5), (7,)][:n]]
+    params = [rng.standard_normal(s).astype(dtype) for s in [(10,), (8, 9), (7,)][:n]]
     opt = cls(params, **kwargs)
     opt.step([rng.standard_normal(p.shape).astype(dtype) for p in params])
 
@@ -33,7 +33,7 @@ BAD_GRADS = {
     "float64 grad for float32 param": (TypeError, "dtype", lambda ps: [ps[0].astype(np.float64)] + good_grads(ps)[1:]),
     "integer grad": (TypeError, "dtype", lambda ps: [np.ones(ps[0].shape, np.int32)] + good_grads(ps)[1:]),
     "shape mismatch": (ValueError, "shape", lambda ps: [np.ones(ps[0].size + 1, np.float32)] + good_grads(ps)[1:]),
-    "transposed shape": (ValueError, "shape", lambda ps: good_grads(ps)[:1] + [np.ones((5, 4), np.float32)] + good_grads(ps)[2:]),
+    "transposed shape": (ValueError, "shape", lambda ps: good_grads(ps)[:1] + [np.ones((9, 8), np.float32)] + good_grads(ps)[2:]),
     "too few grads": (ValueError, "expected 3 grads", lambda ps: good_grads(ps)[:2]),
     "too many grads": (ValueError, "expected 3 grads", lambda ps: good_grads(ps) + [np.ones(1, np.float32)]),
     "non-contiguous grad": (ValueError, "contiguous", lambda ps: [np.ones(20, np.float32)[::2]] + good_grads(ps)[1:]),
@@ -64,8 +64,9 @@ def test_grad_that_is_another_params_state(record, state):
     with that write: refused, whichever parameter the state belongs to."""
     opt, params, snapshot = trained(record.cls, **record.all_states)
     before = snapshot()
-    theirs = opt.state[params[0]][state]
-    with pytest.raises(ValueError, match=f"grads\\[2\\] overlaps the {state} of params\\[0\\]"):
+    i = next(i for i, p in enumerate(params) if state in opt.state[p])  # every state has 7 elements or more
+    theirs = opt.state[params[i]][state].reshape(-1)
+    with pytest.raises(ValueError, match=f"grads\\[2\\] overlaps the {state} of params\\[{i}\\]"):
         opt.step(good_grads(params)[:2] + [theirs[:7]])
     assert snapshot() == before
 
