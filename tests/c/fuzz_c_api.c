@@ -1,7 +1,8 @@
 /*
  * A timed random fuzz of the public C API: optimizer steps (every optimizer
- * of the registry, through ok_optimizer_step) and every loss, called with
- * random sizes, NULL pointers, aliasing arrays, random bytes as values
+ * of the registry, through ok_optimizer_step and ok_optimizer_step_shaped)
+ * and every loss, called with random sizes and shapes, NULL pointers,
+ * aliasing arrays, random bytes as values
  * (NaN, infinities, subnormals, out-of-range class targets), bad
  * hyperparameters, bad enums and huge sizes with NULL pointers.
  *
@@ -124,7 +125,9 @@ static void fuzz_optimizer(void) {
     size_t n_hp = 1 + below(MAX_SETS), count = below(MAX_TENSORS + 1);
     if (ok_optimizer_hparams_size(opt) > sizeof hp[0]) return;
     for (size_t k = 0; k < n_hp; k++) random_hparams(opt, hp[k]);
-    size_t numel[MAX_TENSORS];
+    size_t numel[MAX_TENSORS], dims[MAX_TENSORS][3];
+    ok_shape shapes[MAX_TENSORS];
+    int shaped = chance(50); /* ok_optimizer_step_shaped: each tensor's shape instead of its count */
     uint32_t index[MAX_TENSORS];
     ok_dtypes dtypes[MAX_TENSORS];
     void *ptr[2 + 8][MAX_TENSORS];
@@ -137,9 +140,15 @@ static void fuzz_optimizer(void) {
         dtypes[i].param = dtypes[i].grad = dtypes[i].state = d;
         if (chance(5)) dtypes[i].grad = (ok_dtype)below(4); /* mixed or invalid */
         numel[i] = below(70);
+        shapes[i].ndim = below(4);
+        shapes[i].dims = chance(3) ? NULL : dims[i];
+        if (shaped) { /* up to 4 x 4 x 4: fewer than 70 elements */
+            numel[i] = 1;
+            for (size_t d = 0; d < shapes[i].ndim; d++) numel[i] *= dims[i][d] = below(5);
+        }
         index[i] = (uint32_t)below(n_hp + (chance(5) ? 2 : 0));
         int huge = chance(3);
-        if (huge) numel[i] = SIZE_MAX / 16;
+        if (huge) numel[i] = dims[i][0] = SIZE_MAX / 16, shapes[i].ndim = 1;
         for (size_t s = 0; s < n_streams; s++) {
             /* streams of one tensor may alias each other: the call must notice */
             ptr[s][i] = huge || chance(3) ? NULL : place(i * slice, (i + 1) * slice, numel[i] * 8);
@@ -150,8 +159,12 @@ static void fuzz_optimizer(void) {
     for (size_t i = 0; i < count; i++)
         for (size_t s = 0; s < n_streams; s++)
             if (s != 1 && streams[s] && numel[i] < SPACE) may_write(streams[s][i], numel[i] * 8);
-    ok_status st = ok_optimizer_step(opt, chance(2) ? NULL : hp, n_hp, chance(30) ? index : NULL, count,
-                                     chance(2) ? NULL : numel, dtypes, (void *const *const *)streams);
+    const void *hps = chance(2) ? NULL : hp;
+    const uint32_t *idx = chance(30) ? index : NULL;
+    ok_status st = shaped ? ok_optimizer_step_shaped(opt, hps, n_hp, idx, count, chance(2) ? NULL : shapes, dtypes,
+                                                     (void *const *const *)streams)
+                          : ok_optimizer_step(opt, hps, n_hp, idx, count, chance(2) ? NULL : numel, dtypes,
+                                              (void *const *const *)streams);
     check_after(st, ok_optimizer_name(opt));
 }
 

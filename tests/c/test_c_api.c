@@ -270,6 +270,68 @@ static void test_optimizer_descriptors(void) {
     CHECK(ok_dtype_size(OK_FLOAT32) == 4 && ok_dtype_size(OK_FLOAT64) == 8 && ok_dtype_size((ok_dtype)9) == 0);
 }
 
+/* Adafactor through the shaped entry point: a 2 x 2 matrix at t = 1 (the
+ * factors are the row and column means of g^2, V = r c / mean(r)) and a
+ * vector (V = g^2, U = sign(g)); its state shapes; its preconditions. */
+static void test_adafactor_shaped(void) {
+    const ok_optimizer *af = ok_optimizer_find("adafactor");
+    CHECK(af != NULL);
+    if (!af) return;
+    CHECK(ok_optimizer_state_count(af) == 3 && strcmp(ok_optimizer_state_name(af, 0), "row_var") == 0);
+    CHECK(ok_optimizer_state_shape(af, 0) == OK_STATE_ROWS && ok_optimizer_state_shape(af, 1) == OK_STATE_COLS &&
+          ok_optimizer_state_shape(af, 2) == OK_STATE_VECTOR && ok_optimizer_state_shape(af, 3) == -1);
+    CHECK(ok_optimizer_state_shape(ok_optimizer_find("adam"), 0) == OK_STATE_PARAM);
+    ok_adafactor_hparams hp = OK_ADAFACTOR_DEFAULTS;
+    CHECK(ok_optimizer_check(af, &hp) == OK_SUCCESS && hp.eps1_machine && hp.lr == 1e-2 && hp.d == 1.0);
+
+    double p[4] = {1, -2, 3, 4}, g[4] = {1, 2, 3, 4}, row[2] = {7, 7}, col[2] = {7, 7};
+    size_t dims[2] = {2, 2};
+    ok_shape shape = {2, dims};
+    ok_dtypes dtypes = {OK_FLOAT64, OK_FLOAT64, OK_FLOAT64};
+    void *param[1] = {p}, *rows[1] = {row}, *cols[1] = {col};
+    const void *grad[1] = {g};
+    void *const *streams[] = {param, (void *const *)grad, rows, cols, NULL};
+    /* refused, nothing written: no shapes, a missing factor, overlapping factors */
+    CHECK(ok_optimizer_step_shaped(af, &hp, 1, NULL, 1, NULL, &dtypes, streams) == OK_ERR_NULL_POINTER);
+    ok_shape no_dims = {2, NULL};
+    CHECK(ok_optimizer_step_shaped(af, &hp, 1, NULL, 1, &no_dims, &dtypes, streams) == OK_ERR_NULL_POINTER);
+    void *const *no_cols[] = {param, (void *const *)grad, rows, NULL, NULL};
+    CHECK(ok_optimizer_step_shaped(af, &hp, 1, NULL, 1, &shape, &dtypes, no_cols) == OK_ERR_NULL_POINTER);
+    double both[3] = {7, 7, 7};
+    void *r3[1] = {both}, *c3[1] = {both + 1};
+    void *const *overlapping[] = {param, (void *const *)grad, r3, c3, NULL};
+    CHECK(ok_optimizer_step_shaped(af, &hp, 1, NULL, 1, &shape, &dtypes, overlapping) == OK_ERR_ALIASING);
+    CHECK(p[1] == -2 && row[0] == 7 && col[1] == 7 && both[1] == 7);
+
+    CHECK(ok_optimizer_step_shaped(af, &hp, 1, NULL, 1, &shape, &dtypes, streams) == OK_SUCCESS);
+    CHECK(row[0] == 2.5 && row[1] == 12.5 && col[0] == 5 && col[1] == 10);
+    double alpha = sqrt(7.5) * 0.01, p0[4] = {1, -2, 3, 4}, v[4] = {12.5 / 7.5, 25 / 7.5, 62.5 / 7.5, 125 / 7.5};
+    for (int i = 0; i < 4; i++) /* RMS(U) = sqrt(0.96) < d: no clipping */
+        CHECK(fabs(p[i] - (p0[i] - alpha * g[i] / sqrt(v[i]))) <= 1e-15 * (1 + fabs(p0[i])));
+
+    /* ok_optimizer_step takes every tensor as a vector: the variance */
+    double q[4] = {1, -2, 3, 4}, h[4] = {1, -2, 0.5, 4}, var[4] = {0, 0, 0, 0};
+    size_t numel = 4;
+    void *qs[1] = {q}, *vs[1] = {var};
+    const void *hs[1] = {h};
+    void *const *flat[] = {qs, (void *const *)hs, NULL, NULL, vs};
+    CHECK(ok_optimizer_step(af, &hp, 1, NULL, 1, &numel, &dtypes, flat) == OK_SUCCESS);
+    for (int i = 0; i < 4; i++) {
+        CHECK(var[i] == h[i] * h[i]);
+        CHECK(fabs(q[i] - (p0[i] - alpha * (h[i] > 0 ? 1 : -1))) <= 1e-15 * (1 + fabs(p0[i])));
+    }
+
+    /* an elementwise optimizer runs the same through the shaped entry */
+    const ok_optimizer *adam = ok_optimizer_find("adam");
+    ok_adam_hparams ahp = OK_ADAM_DEFAULTS;
+    double a[4] = {1, 2, 3, 4}, b[4] = {1, 2, 3, 4}, m1[4] = {0}, v1[4] = {0}, m2[4] = {0}, v2[4] = {0};
+    void *as[1] = {a}, *bs[1] = {b}, *m1s[1] = {m1}, *v1s[1] = {v1}, *m2s[1] = {m2}, *v2s[1] = {v2};
+    void *const *sa[] = {as, (void *const *)hs, m1s, v1s, NULL}, *const *sb[] = {bs, (void *const *)hs, m2s, v2s, NULL};
+    CHECK(ok_optimizer_step_shaped(adam, &ahp, 1, NULL, 1, &shape, &dtypes, sa) == OK_SUCCESS);
+    CHECK(ok_optimizer_step(adam, &ahp, 1, NULL, 1, &numel, &dtypes, sb) == OK_SUCCESS);
+    CHECK(memcmp(a, b, sizeof a) == 0 && memcmp(m1, m2, sizeof m1) == 0);
+}
+
 static void test_isa_selection(void) {
     unsigned available = ok_isa_available();
     CHECK(available & (1u << OK_ISA_SCALAR));
@@ -611,6 +673,7 @@ int main(void) {
     test_overlap_check();
     test_sgd_rule();
     test_optimizer_descriptors();
+    test_adafactor_shaped();
     test_isa_selection();
     test_thread_cap();
     test_fork_after_threads();
