@@ -26,7 +26,7 @@ RECORD = next(r for r in RECORDS if r.name == "Adafactor")
 # reference: torch takes 70 ms a step on it.
 SHAPES = [(), (1,), (7,), (17,), (1023,), (3, 5), (17, 1023), (2, 3, 5), (1, 1023), (1023, 1), (300, 257),
           (4, 2, 300)]
-TOLERANCE = {np.float32: dict(rtol=1e-5, atol=1e-6), np.float64: dict(rtol=1e-12, atol=1e-13)}
+TOLERANCE = {np.float32: {"rtol": 1e-5, "atol": 1e-6}, np.float64: {"rtol": 1e-12, "atol": 1e-13}}
 
 
 def assert_state_like_torch(opt, topt, params, tensors, dtype):
@@ -113,7 +113,7 @@ def test_matches_the_reference_on_awkward_shapes(isa, kwargs, dtype):
         grads = [rng.standard_normal(s).astype(dtype) for s in shapes]
         opt.step(grads)
         ref.step(grads)
-    tolerance = {np.float32: dict(rtol=2e-5, atol=2e-6), np.float64: dict(rtol=1e-12, atol=1e-14)}[dtype]
+    tolerance = {np.float32: {"rtol": 2e-5, "atol": 2e-6}, np.float64: {"rtol": 1e-12, "atol": 1e-14}}[dtype]
     for p, want, state in zip(params, ref.params, ref.state):
         np.testing.assert_allclose(p, want, **tolerance, err_msg=str(p.shape))
         for key, value in state.items():
@@ -197,8 +197,8 @@ def test_functional_equals_the_class_with_none_lists():
 @pytest.mark.parametrize("mutate, match", [
     (lambda a: a[4].__setitem__(1, np.zeros((3, 4))), r"variances\[1\] must be None: params\[1\] has shape \(3, 4\)"),
     (lambda a: a[2].__setitem__(0, np.zeros(6)), r"row_vars\[0\] must be None"),
-    (lambda a: a[2].__setitem__(1, np.zeros((3, 4))), r"row_vars\[1\] has shape \(3, 4\) but params\[1\] of shape "
-                                                     r"\(3, 4\) needs one of shape \(3, 1\)"),
+    (lambda a: a[2].__setitem__(1, np.zeros((3, 4))),
+     r"row_vars\[1\] has shape \(3, 4\) but params\[1\] of shape \(3, 4\) needs one of shape \(3, 1\)"),
     (lambda a: a[3].__setitem__(1, np.zeros((4, 1))), r"needs one of shape \(1, 4\)"),
     (lambda a: a[3].__setitem__(1, None), r"col_vars\[1\] is missing"),
     (lambda a: a[4].__setitem__(0, None), r"variances\[0\] is missing"),
