@@ -7,9 +7,10 @@ its own copy of the data (so implementations never share arrays), or None
 where that implementation does not exist.
 
 Every optimizer optkern has (optkern.optim.Optimizer.registry()) is
-benchmarked, with the keyword arguments of SETTINGS (else lr 1e-3 and
-torch's defaults), against torch.optim's class of the same name where torch
-has one and against a NumPy implementation where NUMPY_STEPS has one.
+benchmarked on every workload and those OWN_WORKLOADS gives it, with the
+keyword arguments of SETTINGS (else lr 1e-3 and torch's defaults), against
+torch.optim's class of the same name where torch has one and against a
+NumPy implementation where NUMPY_STEPS has one.
 """
 
 import inspect
@@ -54,6 +55,11 @@ WORKLOADS = {
     "ViT-S (200 arrays)": vit_s_shapes(),
 }
 
+# class name: {workload: shapes} it is also run on
+OWN_WORKLOADS = {
+    "Adafactor": {"4096x4096": [(4096, 4096)]},
+}
+
 # class name: (the label of its rows, its kwargs)
 SETTINGS = {
     "SGD": ("SGD momentum", {"lr": 1e-3, "momentum": 0.9}),
@@ -61,21 +67,48 @@ SETTINGS = {
 }
 
 
+def adafactor_streams(shape):
+    """Adafactor's passes over a tensor of this shape (its factors are
+    negligible). A matrix: p and g read (stats), g read (rms), p and g read
+    and p written (apply): 24 bytes per float32 element, as one array read
+    and written back and four only read. A vector: its variance read and
+    written (stats) and read (apply) besides: 32 bytes, (2, 4)."""
+    return (1, 4) if len(shape) >= 2 else (2, 4)
+
+
+# class name: shape -> (streams read and written back, streams only read),
+# for an optimizer that is not one elementwise pass
+STREAMS = {
+    "Adafactor": adafactor_streams,
+}
+
+
 def _optimizers():
-    """{label: (class name, kwargs, bytes moved per float32 element,
-    (streams read and written back, streams only read))} of every optimizer."""
+    """{label: (class name, kwargs, shape -> (streams read and written
+    back, streams only read))} of every optimizer."""
     table = {}
     for name, cls in optkern.optim.Optimizer.registry().items():
         label, kwargs = SETTINGS.get(name, (name, {"lr": 1e-3}))
         probe = cls([np.zeros(1, np.float32)], **kwargs)
         hparams = probe._hparams(probe.param_groups[0])
         states = len(_engine.required_states(_engine.kind(cls._kind), hparams, cls._phase))
-        # reads the parameter, the gradient and each state; writes all but the gradient back
-        table[label] = (name, kwargs, 4 * (3 + 2 * states), (1 + states, 1))
+        # one pass: reads the parameter, the gradient and each state; writes all but the gradient back
+        table[label] = (name, kwargs, STREAMS.get(name, lambda shape, n=1 + states: (n, 1)))
     return table
 
 
 OPTIMIZERS = _optimizers()
+
+
+def workloads_for(opt_name):
+    """{workload: shapes} an optimizer (a label of OPTIMIZERS) is run on."""
+    return {**WORKLOADS, **OWN_WORKLOADS.get(OPTIMIZERS[opt_name][0], {})}
+
+
+def bytes_moved(opt_name, shapes):
+    """The bytes one float32 step over `shapes` must move."""
+    streams = OPTIMIZERS[opt_name][2]
+    return sum(4 * (2 * streams(s)[0] + streams(s)[1]) * math.prod(s) for s in shapes)
 
 def make_data(shapes, dtype=np.float32, seed=0):
     rng = np.random.default_rng(seed)
@@ -84,12 +117,8 @@ def make_data(shapes, dtype=np.float32, seed=0):
     return params, grads
 
 
-def elements(shapes):
-    return sum(math.prod(s) for s in shapes)
-
-
 def optkern_step(opt_name, shapes):
-    cls, kwargs, _, _ = OPTIMIZERS[opt_name]
+    cls, kwargs, _ = OPTIMIZERS[opt_name]
     params, grads = make_data(shapes)
     opt = getattr(optkern, cls)(params, **kwargs)
     return lambda: opt.step(grads)
@@ -97,7 +126,7 @@ def optkern_step(opt_name, shapes):
 
 def torch_step(opt_name, shapes, variant):
     """variant: "fused", "foreach" or "for-loop"."""
-    cls, kwargs, _, _ = OPTIMIZERS[opt_name]
+    cls, kwargs, _ = OPTIMIZERS[opt_name]
     if not hasattr(torch.optim, cls):
         return None
     if variant == "fused" and "fused" not in inspect.signature(getattr(torch.optim, cls)).parameters:
@@ -169,7 +198,7 @@ NUMPY_STEPS = {
 
 
 def numpy_step(opt_name, shapes):
-    cls, kwargs, _, _ = OPTIMIZERS[opt_name]
+    cls, kwargs, _ = OPTIMIZERS[opt_name]
     if cls not in NUMPY_STEPS:
         return None
     params, grads = make_data(shapes)
@@ -177,10 +206,18 @@ def numpy_step(opt_name, shapes):
 
 
 def roofline_step(opt_name, shapes):
-    """The bandwidth limit: the same streams read and written back, no arithmetic."""
-    _, _, _, (inplace, readonly) = OPTIMIZERS[opt_name]
-    arrays = [make_data(shapes, seed=s)[0] for s in range(inplace + readonly)]
-    return lambda: optkern._core.roofline(arrays, inplace, 0)
+    """The bandwidth limit: the same streams read and written back, no
+    arithmetic (one run per kind of tensor where the streams differ)."""
+    streams = OPTIMIZERS[opt_name][2]
+    runs = []
+    for inplace, readonly in sorted({streams(s) for s in shapes}):
+        same = [s for s in shapes if streams(s) == (inplace, readonly)]
+        runs.append(([make_data(same, seed=k)[0] for k in range(inplace + readonly)], inplace))
+
+    def step():
+        for arrays, inplace in runs:
+            optkern._core.roofline(arrays, inplace, 0)
+    return step
 
 
 FACTORIES = {

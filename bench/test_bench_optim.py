@@ -7,16 +7,15 @@
 
 import pytest
 
-from optim_workloads import FACTORIES, OPTIMIZERS, WORKLOADS
+from optim_workloads import FACTORIES, OPTIMIZERS, workloads_for
 
 pytest.importorskip("pytest_benchmark")
 
 
 @pytest.mark.parametrize("impl", list(FACTORIES))
-@pytest.mark.parametrize("workload", list(WORKLOADS))
-@pytest.mark.parametrize("optimizer", list(OPTIMIZERS))
+@pytest.mark.parametrize("optimizer, workload", [(o, w) for o in OPTIMIZERS for w in workloads_for(o)])
 def test_step(benchmark, optimizer, workload, impl):
-    step = FACTORIES[impl](optimizer, WORKLOADS[workload])
+    step = FACTORIES[impl](optimizer, workloads_for(optimizer)[workload])
     if step is None:
         pytest.skip(f"{impl} has no {optimizer}")
     benchmark(step)
