@@ -1,5 +1,6 @@
 """Assertion helpers shared by the test modules (no tests here)."""
 
+import copy
 import zlib
 
 import numpy as np
@@ -53,6 +54,28 @@ def raises_unchanged(exc, f, *arrays, match=None):
         f()
     for a, b in zip(arrays, before):
         assert np.array_equal(a, b, equal_nan=True), "an array was written before the error"
+
+
+def assert_state_unchanged(opt, before):
+    """opt's state_dict() is still `before` (a deep copy taken earlier)."""
+    after = opt.state_dict()
+    assert after["param_groups"] == before["param_groups"]
+    assert sorted(after["state"]) == sorted(before["state"])
+    for i in before["state"]:
+        assert sorted(after["state"][i]) == sorted(before["state"][i])
+        for key, value in before["state"][i].items():
+            np.testing.assert_array_equal(after["state"][i][key], value)
+
+
+def refuses_to_load(opt, mutate, match):
+    """opt.load_state_dict of its own state dict changed by mutate(sd)
+    raises ValueError(match) and changes nothing."""
+    before = copy.deepcopy(opt.state_dict())
+    sd = copy.deepcopy(opt.state_dict())
+    mutate(sd)
+    with pytest.raises(ValueError, match=match):
+        opt.load_state_dict(sd)
+    assert_state_unchanged(opt, before)
 
 
 def finite_difference(f, x, h=1e-6):

@@ -10,6 +10,7 @@ import pytest
 
 import optkern
 from optkern import functional as F
+from helpers import assert_state_unchanged, refuses_to_load
 from optim_cases import CASES, RECORDS, case_id, record_id
 
 # ------------------------------------------------------------ configuration
@@ -261,16 +262,6 @@ def _stepped(record, **kwargs):
     return opt
 
 
-def _assert_unchanged(opt, before):
-    after = opt.state_dict()
-    assert after["param_groups"] == before["param_groups"]
-    assert sorted(after["state"]) == sorted(before["state"])
-    for i in before["state"]:
-        assert sorted(after["state"][i]) == sorted(before["state"][i])
-        for key, value in before["state"][i].items():
-            np.testing.assert_array_equal(after["state"][i][key], value)
-
-
 def _state_keys(record):
     """(record, key) for each key of a full state entry, where the entry has
     more than one (an entry left empty, or with None values only, is no
@@ -292,11 +283,11 @@ def test_load_state_dict_refuses_a_partial_state(record, key):
     del sd["state"][i][key]
     with pytest.raises(ValueError, match=rf"parameter {i} lacks '{key}'"):
         opt.load_state_dict(sd)
-    _assert_unchanged(opt, before)
+    assert_state_unchanged(opt, before)
     sd["state"][i][key] = None  # None, as torch's SGD may keep it, is missing too
     with pytest.raises(ValueError, match=rf"parameter {i} lacks '{key}'"):
         opt.load_state_dict(sd)
-    _assert_unchanged(opt, before)
+    assert_state_unchanged(opt, before)
 
 
 @pytest.mark.parametrize("record", RECORDS, ids=record_id)
@@ -338,25 +329,14 @@ def test_load_state_dict_takes_a_state_the_group_does_not_need(record):
     (lambda sd: sd["param_groups"][0].__setitem__("capturable", True), "capturable"),
 ], ids=["state-list", "entry-list", "groups-dict", "group-list", "no-params", "differentiable", "capturable"])
 def test_load_state_dict_refuses_malformed_dicts(record, mutate, match):
-    opt = _stepped(record)
-    before = copy.deepcopy(opt.state_dict())
-    sd = copy.deepcopy(opt.state_dict())
-    mutate(sd)
-    with pytest.raises(ValueError, match=match):
-        opt.load_state_dict(sd)
-    _assert_unchanged(opt, before)
+    refuses_to_load(_stepped(record), mutate, match)
 
 
 @pytest.mark.parametrize("record", [r for r in RECORDS if r.cls._has_step], ids=record_id)
 @pytest.mark.parametrize("step", [float("inf"), float("nan"), 2.5, -1, 1e300])
 def test_load_state_dict_refuses_a_bad_step(record, step):
-    opt = _stepped(record)
-    before = copy.deepcopy(opt.state_dict())
-    sd = copy.deepcopy(opt.state_dict())
-    sd["state"][0]["step"] = step
-    with pytest.raises(ValueError, match="step must be a non-negative whole number"):
-        opt.load_state_dict(sd)
-    _assert_unchanged(opt, before)
+    refuses_to_load(_stepped(record), lambda sd: sd["state"][0].__setitem__("step", step),
+                    "step must be a non-negative whole number")
 
 # ----------------------------------------------------------------- functional
 
@@ -503,7 +483,7 @@ def test_read_only_state_is_refused_at_the_next_step(record):
         state.flags.writeable = False
         with pytest.raises(ValueError, match=rf"{name}\[{i}\] is read-only"):
             opt.step(grads[0])
-        _assert_unchanged(opt, before)
+        assert_state_unchanged(opt, before)
         assert all(p.tobytes() == s.tobytes() for p, s in zip(params, saved))
         state.flags.writeable = True
         opt.step(grads[0])
