@@ -55,7 +55,8 @@ class _Plan:
                   group; else None. step_counts() has them per parameter.
     """
 
-    __slots__ = ("params", "sizes", "group_of", "group_steps", "_steps", "states", "_prepared", "needed")
+    __slots__ = ("params", "sizes", "group_of", "group_steps", "_steps", "states", "_prepared", "needed",
+                 "_shaped")
 
     def __init__(self, params, sizes, state_names):
         _core.WrittenIndex([("params", params)])  # refuses overlapping parameters
@@ -67,6 +68,15 @@ class _Plan:
         self.states = {name: [None] * len(params) for name in state_names}
         self._prepared = None
         self.needed = None  # Optimizer._needed_states remembers its answer here
+        self._shaped = {}
+
+    def with_state(self, kind, name):
+        """None when every parameter's shape has state `name` of `kind`,
+        else a bool array of those whose shape has it."""
+        if name not in self._shaped:
+            mask = np.array([kind.state_shape(name, p.shape) is not None for p in self.params], dtype=bool)
+            self._shaped[name] = None if mask.all() else mask
+        return self._shaped[name]
 
     def prepare(self, states, kind):
         """What a step of `kind` hands to C for the state lists `states`
@@ -379,10 +389,9 @@ class Optimizer:
             # created only for the parameters of the groups that need it,
             # whose shape has it
             only = None if all(users) else np.repeat(np.array(users), plan.sizes)
-            if kind.shaped:
-                shaped = np.array([kind.state_shape(name, p.shape) is not None for p in plan.params], dtype=bool)
-                if not shaped.all():
-                    only = shaped if only is None else only & shaped
+            shaped = plan.with_state(kind, name) if kind.shaped else None
+            if shaped is not None:
+                only = shaped if only is None else only & shaped
             wanted.append((name, only))
         plan.needed = (hparams, wanted)
         return wanted
