@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 
+from helpers import threaded
 from optim_cases import CASES, RECORDS, case_id, record_id
 
 # Large enough that the kernels do use several threads (the break-even
@@ -32,9 +33,11 @@ def test_one_and_two_threads_bitwise_equal(isa, num_threads, case, dtype):
     num_threads(1)
     one = train(record.cls, kwargs, dtype, SHAPES)
     num_threads(2)
-    two = train(record.cls, kwargs, dtype, SHAPES)
+    with threaded():
+        two = train(record.cls, kwargs, dtype, SHAPES)
     num_threads(3)  # more threads than cores, uneven split
-    three = train(record.cls, kwargs, dtype, SHAPES)
+    with threaded():
+        three = train(record.cls, kwargs, dtype, SHAPES)
     assert_bitwise_equal(one, two)
     assert_bitwise_equal(one, three)
 

@@ -9,9 +9,10 @@ import numpy as np
 import pytest
 
 import optkern
+from helpers import require_module
 from optim_cases import BAD_HPARAMS, CASES, RECORDS, bad_id, case_id, record_id
 
-torch = pytest.importorskip("torch")
+torch = require_module("torch")
 
 STEPS = 50
 TOLERANCE = {np.float32: dict(rtol=1e-5, atol=1e-6), np.float64: dict(rtol=1e-12, atol=1e-13)}

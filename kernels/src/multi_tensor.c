@@ -41,6 +41,8 @@ void ok_mt_set_parallel_min(size_t elements) {
 
 static int backoff_left;              /* passes still to run on one thread */
 static int backoff = OK_BACKOFF_MIN;  /* the next pause */
+static int backoff_on = 1;            /* off only for tests (ok_threads_set_backoff) */
+static unsigned long regions;         /* threaded regions reported, for tests */
 
 double ok_busiest(const double *busy, int threads) {
     double most = 0.0;
@@ -48,7 +50,17 @@ double ok_busiest(const double *busy, int threads) {
     return most;
 }
 
+void ok_threads_set_backoff(int on) {
+    __atomic_store_n(&backoff_on, on != 0, __ATOMIC_RELAXED);
+    __atomic_store_n(&backoff_left, 0, __ATOMIC_RELAXED);
+    __atomic_store_n(&backoff, OK_BACKOFF_MIN, __ATOMIC_RELAXED);
+}
+
+unsigned long ok_threads_regions(void) { return __atomic_load_n(&regions, __ATOMIC_RELAXED); }
+
 void ok_threads_observe(double wall, double busiest) {
+    __atomic_add_fetch(&regions, 1, __ATOMIC_RELAXED);
+    if (!__atomic_load_n(&backoff_on, __ATOMIC_RELAXED)) return;
     if (wall > 1.25 * busiest + OK_CONTENTION_SLACK) {
         int pause = __atomic_load_n(&backoff, __ATOMIC_RELAXED);
         __atomic_store_n(&backoff_left, pause, __ATOMIC_RELAXED);

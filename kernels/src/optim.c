@@ -47,17 +47,19 @@ const char *ok_optimizer_state_name(const ok_optimizer *opt, size_t k) {
 
 ok_status ok_optimizer_check(const ok_optimizer *opt, const void *hparams) {
     if (!opt || !hparams) return OK_ERR_NULL_POINTER;
+    if (!ok_aligned(hparams, sizeof(double))) return OK_ERR_ALIGNMENT;
     return opt->check(hparams);
 }
 
 unsigned ok_optimizer_required_states(const ok_optimizer *opt, const void *hparams) {
-    return opt && hparams ? opt->required(hparams) : 0u;
+    return opt && hparams && ok_aligned(hparams, sizeof(double)) ? opt->required(hparams) : 0u;
 }
 
 size_t ok_optimizer_coefficients_size(const ok_optimizer *opt) { return opt ? opt->coeffs_size : 0; }
 
 ok_status ok_optimizer_coefficients(const ok_optimizer *opt, const void *hparams, void *coeffs) {
     if (!opt || !hparams || !coeffs) return OK_ERR_NULL_POINTER;
+    if (!ok_aligned(hparams, sizeof(double)) || !ok_aligned(coeffs, sizeof(double))) return OK_ERR_ALIGNMENT;
     ok_status st = opt->check(hparams);
     if (st == OK_SUCCESS) opt->prepare(hparams, coeffs);
     return st;
@@ -78,8 +80,12 @@ static ok_status check_task(const ok_optimizer *opt, const ok_mt_task *task, con
         size_t k = task->coeff_index ? task->coeff_index[i] : 0;
         /* the parameter and gradient always, the states the set needs */
         unsigned needed = 3u | opt->required((const char *)hp + k * opt->hparams_size) << OK_OPT_STATE;
-        for (int s = 0; s < n_streams; s++)
+        const ok_dtypes dtypes = ok_mt_dtypes(task, i);
+        for (int s = 0; s < n_streams; s++) {
             if (needed >> s & 1 && (!task->stream[s] || !task->stream[s][i])) return OK_ERR_NULL_POINTER;
+            if (task->stream[s] && !ok_aligned(task->stream[s][i], ok_dtype_bytes(ok_stream_dtype(dtypes, s))))
+                return OK_ERR_ALIGNMENT;
+        }
     }
     if (ok_mt_streams_overlap(task, OK_OPT_WRITTEN, n_streams)) return OK_ERR_ALIASING;
     return OK_SUCCESS;
@@ -93,6 +99,7 @@ static ok_status run(const ok_optimizer *opt, const void *hp, size_t n_hp, const
     if (!opt) return OK_ERR_NULL_POINTER;
     if (count == 0) return OK_SUCCESS;
     if (!hp || !streams) return OK_ERR_NULL_POINTER;
+    if (!ok_aligned(hp, sizeof(double))) return OK_ERR_ALIGNMENT;
     if (n_hp == 0) return OK_ERR_INDEX;
     for (size_t k = 0; k < n_hp; k++)
         if (opt->check((const char *)hp + k * opt->hparams_size) != OK_SUCCESS) return OK_ERR_HYPERPARAMETER;

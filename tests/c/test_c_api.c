@@ -601,6 +601,44 @@ static void test_nll_loss(void) {
         for (int k = 0; k < LC; k++) CHECK(grad[i * LC + k] == (y[i] != 7 && k == y[i] ? -1.0 / (LS - 1) : 0.0));
 }
 
+/* An array (or a hyperparameter struct) that is not aligned to its
+ * element type: OK_ERR_ALIGNMENT, with nothing written. A C caller can
+ * hand such a pointer (a float in a byte buffer); a kernel's access to it
+ * would be undefined behaviour. */
+static void test_misaligned_arrays(void) {
+    union {
+        double d[LN + 1];
+        char c[(LN + 1) * sizeof(double)];
+    } a, g, out, copy;
+    for (int i = 0; i <= LN; i++) a.d[i] = g.d[i] = out.d[i] = 0.5 * i;
+    copy = a;
+    size_t numel = LN;
+    ok_dtype f32 = OK_FLOAT32;
+    ok_sgd_hparams hp = OK_SGD_DEFAULTS;
+    for (size_t skew = 1; skew < sizeof(float); skew++) {
+        void *param = a.c + skew;
+        const void *grad = g.c;
+        CHECK(ok_sgd(&hp, 1, NULL, 1, &numel, &f32, &param, &grad, NULL) == OK_ERR_ALIGNMENT);
+        param = a.c, grad = g.c + skew; /* the gradient misaligned */
+        CHECK(ok_sgd(&hp, 1, NULL, 1, &numel, &f32, &param, &grad, NULL) == OK_ERR_ALIGNMENT);
+    }
+    ok_sgd_hparams sets[2] = {OK_SGD_DEFAULTS, OK_SGD_DEFAULTS};
+    CHECK(ok_optimizer_check(ok_optimizer_find("sgd"), (char *)sets + 4) == OK_ERR_ALIGNMENT);
+    double loss = -1.0;
+    CHECK(ok_mse_loss(OK_FLOAT64, LN, a.c + 4, g.d, NULL, OK_REDUCTION_SUM, &loss, out.d) == OK_ERR_ALIGNMENT);
+    CHECK(ok_mse_loss(OK_FLOAT64, LN, a.d, g.d, NULL, OK_REDUCTION_SUM, &loss, out.c + 4) == OK_ERR_ALIGNMENT);
+    CHECK(ok_mse_loss(OK_FLOAT64, LN, a.d, g.d, NULL, OK_REDUCTION_NONE, out.c + 2, NULL) == OK_ERR_NULL_POINTER);
+    CHECK(ok_mse_loss(OK_FLOAT64, LN, a.d, g.d, NULL, OK_REDUCTION_SUM, out.c + 2, a.d) == OK_ERR_ALIGNMENT);
+    int64_t y[LS + 1] = {0};
+    double x[LS * LC], grad[LS * LC];
+    row_logits(x);
+    CHECK(ok_cross_entropy_f64(LS, LC, 1, x, (char *)y + 4, OK_INDEX_INT64, NULL, &loss, grad) == OK_ERR_ALIGNMENT);
+    CHECK(memcmp(&a, &copy, sizeof a) == 0 && memcmp(&out, &copy, sizeof out) == 0 && loss == -1.0);
+    /* int32 class targets need only 4-byte alignment */
+    CHECK(ok_cross_entropy_f64(LS, LC, 1, x, (char *)y + 4, OK_INDEX_INT32, NULL, &loss, grad) == OK_SUCCESS);
+    CHECK(strcmp(ok_status_string(OK_ERR_ALIGNMENT), "unknown status") != 0);
+}
+
 int main(void) {
     printf("optkern %s, isa %s, %d threads\n", ok_version(), ok_isa_name(ok_get_isa()), ok_get_num_threads());
     ok_set_num_threads(2);
@@ -617,6 +655,7 @@ int main(void) {
     test_mse_loss();
     test_generic_entry_point();
     test_loss_aliasing();
+    test_misaligned_arrays();
     test_bce_broadcast_weight();
     test_kl_div_batchmean();
     test_elementwise_by_name();
