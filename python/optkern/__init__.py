@@ -13,9 +13,11 @@ optkern.losses computes a loss and its gradient in one fused call, with
 torch.nn.functional's names and numbers:
 
     loss, grad = optkern.losses.cross_entropy(logits, labels)
+
+optkern.data splits a data set and feeds it in mini-batches.
 """
 
-from optkern import _core, functional, losses, optim
+from optkern import _core, data, functional, losses, optim
 from optkern.optim import *  # noqa: F403 (every optimizer class: optim.__all__)
 from optkern._config import (
     _apply_isa_cap,
@@ -34,6 +36,7 @@ __all__ = [
     "optim",
     "functional",
     "losses",
+    "data",
     "config",
     "show_config",
     "set_num_threads",
