@@ -14,10 +14,12 @@ torch.nn.functional's names and numbers:
 
     loss, grad = optkern.losses.cross_entropy(logits, labels)
 
-optkern.data splits a data set and feeds it in mini-batches.
+optkern.data splits a data set and feeds it in mini-batches; optkern.save
+and optkern.load write and read checkpoints (no pickle, atomic writes).
 """
 
 from optkern import _core, data, functional, losses, optim
+from optkern.checkpoint import load, save
 from optkern.optim import *  # noqa: F403 (every optimizer class: optim.__all__)
 from optkern._config import (
     _apply_isa_cap,
@@ -37,6 +39,8 @@ __all__ = [
     "functional",
     "losses",
     "data",
+    "save",
+    "load",
     "config",
     "show_config",
     "set_num_threads",
