@@ -143,6 +143,11 @@ def test_values_it_cannot_store_are_refused_before_writing(tmp_path, value, wher
     assert path.read_bytes() == before and os.listdir(tmp_path) == ["run.ckpt"]
 
 
+def test_an_entry_may_be_named_path(tmp_path):
+    optkern.save(tmp_path / "c", path="/data/train", into=1)
+    assert optkern.load(tmp_path / "c") == {"path": "/data/train", "into": 1}
+
+
 def test_a_state_dict_it_cannot_store_names_the_place(tmp_path):
     class Odd(ToyScheduler):
         def state_dict(self):
@@ -215,7 +220,9 @@ def test_batches_are_restored_through_a_checkpoint(tmp_path):
     expected = [b for b, in loader]
     resumed = optkern.data.batches(X, batch_size=6, seed=0)
     optkern.load(tmp_path / "c", into={"loader": resumed})
-    for a, (b,) in zip(expected, resumed, strict=True):
+    got = [b for b, in resumed]
+    assert len(got) == len(expected) == 7
+    for a, b in zip(expected, got):
         assert a.tobytes() == b.tobytes()
 
 
@@ -458,7 +465,7 @@ def test_a_save_killed_at_random_points_leaves_the_old_or_the_new_checkpoint(tmp
     script = tmp_path / "saver.py"
     script.write_text(SAVER)
     rng = random.Random(1234)
-    mid_write = 0
+    mid_write, previous = 0, 0
     for _ in range(8):
         before = set(os.listdir(tmp_path))
         child = subprocess.Popen([sys.executable, str(script), str(path)], stdout=subprocess.PIPE, text=True)
@@ -471,9 +478,10 @@ def test_a_save_killed_at_random_points_leaves_the_old_or_the_new_checkpoint(tmp
         loaded = optkern.load(path)
         i = loaded["i"]
         # The last save reported, or the one after it (renamed into place
-        # before the kill, not yet reported), or the previous run's.
-        last = done[-1] if done else None
-        assert i in ({last, last + 1} if done else {i}), (i, done)
+        # before the kill, not yet reported); with none reported, the
+        # previous run's checkpoint or this run's first.
+        assert i in ({done[-1], done[-1] + 1} if done else {previous, 1}), (i, done, previous)
+        previous = i
         assert loaded["note"] == f"save {i}" and (loaded["w"] == i).all() and len(loaded["w"]) == 1 << 21
         mid_write += len(set(os.listdir(tmp_path)) - before) > 0  # a temporary file left: killed mid-save
     # The kills did land inside saves (each left its temporary file).

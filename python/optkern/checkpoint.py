@@ -107,7 +107,7 @@ def _zip_info(member):
     return info
 
 
-def save(path, **objects):
+def save(path, /, **objects):
     """Save objects to a checkpoint file, atomically.
 
     Each keyword is an entry: an object with state_dict() and
