@@ -28,6 +28,9 @@ class Record:
     # the kwargs of bad_hparams that torch lets through (optkern is stricter)
     torch_accepts: list = field(default_factory=list)
     torch_fused: bool = False  # torch has a fused CPU kernel for it
+    # the steps the reference suites take at the least: enough to reach
+    # every branch of the rule (RAdam rectifies from step 6 on)
+    steps: int = 3
 
     @property
     def cls(self):
@@ -96,6 +99,26 @@ RECORDS = [
     ], bad_hparams=[
         ({"lr": float("nan")}, "Invalid learning rate"),
         ({"weight_decay": -1e-2}, "Invalid weight_decay value"),
+    ]),
+]
+
+# NAdam, RAdam, ASGD and Rprop.
+RECORDS += [
+    Record("RAdam", reference.radam, {}, steps=8, configs=[
+        {},
+        {"lr": 0.01, "weight_decay": 0.1},
+        {"lr": 0.01, "betas": (0.8, 0.9), "eps": 1e-6, "maximize": True},
+        {"lr": 0.01, "weight_decay": 0.05, "decoupled_weight_decay": True},
+        {"lr": 0.01, "betas": (0.0, 0.99), "weight_decay": 0.01, "decoupled_weight_decay": True, "maximize": True},
+    ], bad_hparams=[
+        ({"lr": -1e-3}, "Invalid learning rate"),
+        ({"lr": NAN}, "Invalid learning rate"),
+        ({"eps": -1e-8}, "Invalid epsilon value"),
+        ({"betas": (1.0, 0.999)}, "Invalid beta parameter at index 0"),
+        ({"betas": (0.9, -0.1)}, "Invalid beta parameter at index 1"),
+        ({"betas": (0.9,)}, "betas must be a pair"),
+        ({"weight_decay": -0.1}, "Invalid weight_decay value"),
+        ({"weight_decay": NAN}, "Invalid weight_decay value"),
     ]),
 ]
 

@@ -53,6 +53,21 @@ typedef struct ok_adam_hparams {
 
 #define OK_ADAM_DEFAULTS {1e-3, 0.9, 0.999, 1e-8, 0.0, 1, 0, 0, 0}
 
+/* torch.optim.RAdam: Adam's moments, the step rectified once the variance
+ * estimate is long enough (docs/optimizers.md#radam). */
+typedef struct ok_radam_hparams {
+    double lr;           /* >= 0 */
+    double beta1;        /* in [0, 1) */
+    double beta2;        /* in [0, 1) */
+    double eps;          /* >= 0 */
+    double weight_decay; /* >= 0 */
+    int64_t step;        /* >= 1: the number of this step (torch's state "step" after its increment) */
+    int maximize;
+    int decoupled_weight_decay; /* param *= 1 - lr * weight_decay instead of g += weight_decay * param */
+} ok_radam_hparams;
+
+#define OK_RADAM_DEFAULTS {1e-3, 0.9, 0.999, 1e-8, 0.0, 1, 0, 0}
+
 /*
  * Any mix of float32 and float64 tensors in one call: dtype[i] is the dtype
  * of tensor i (all of its arrays share it), the pointers point at arrays of

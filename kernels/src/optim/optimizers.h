@@ -12,7 +12,8 @@
 #ifndef OPTKERN_OPTIM_OPTIMIZERS_H
 #define OPTKERN_OPTIM_OPTIMIZERS_H
 
-#define OK_OPTIMIZERS(X) X(sgd) X(adam)
+#define OK_OPTIMIZERS(X) X(sgd) X(adam) \
+    X(radam)
 
 /* OK_OPT_<name>: the optimizer's row of the kernel tables. */
 #define OK_OPT_ENUM(name) OK_OPT_##name,
@@ -21,10 +22,13 @@ enum { OK_OPTIMIZERS(OK_OPT_ENUM) OK_OPTIMIZER_COUNT };
 
 #include "optim/sgd.h"
 #include "optim/adam.h"
+#include "optim/radam.h"
 
 #endif /* OPTKERN_OPTIM_OPTIMIZERS_H */
 
 #ifdef OK_VARIANT
+#include "optim/moments-inl.h" /* what adam, radam and nadam share */
 #include "optim/sgd-inl.h"
 #include "optim/adam-inl.h"
+#include "optim/radam-inl.h"
 #endif
