@@ -31,6 +31,9 @@ class Record:
     # the steps the reference suites take at the least: enough to reach
     # every branch of the rule (RAdam rectifies from step 6 on)
     steps: int = 3
+    # its rule leaves no rounding choice (products, compares, clamps only):
+    # torch's numbers bit for bit
+    torch_bitwise: bool = False
 
     @property
     def cls(self):
@@ -120,6 +123,22 @@ RECORDS += [
         ({"weight_decay": -0.1}, "Invalid weight_decay value"),
         ({"weight_decay": NAN}, "Invalid weight_decay value"),
     ]),
+    Record("Rprop", reference.rprop, {}, configs=[
+        {},
+        {"lr": 0.05, "etas": (0.3, 1.5)},
+        {"lr": 0.01, "step_sizes": (1e-3, 0.02), "maximize": True},
+        {"lr": 0.1, "etas": (0.6, 1.1), "step_sizes": (0.05, 0.2)},
+        {"lr": 0.01, "step_sizes": (0.3, 0.1)},  # crossed bounds: the upper one wins, as in torch's clamp
+    ], bad_hparams=[
+        ({"lr": -0.01}, "Invalid learning rate"),
+        ({"lr": NAN}, "Invalid learning rate"),
+        ({"etas": (0.0, 1.2)}, "Invalid eta values"),
+        ({"etas": (1.0, 1.2)}, "Invalid eta values"),
+        ({"etas": (0.5, 1.0)}, "Invalid eta values"),
+        ({"etas": (NAN, 1.2)}, "Invalid eta values"),
+        ({"etas": (0.5,)}, "etas must be a pair"),
+        ({"step_sizes": (NAN, 50)}, "Invalid step_sizes values"),
+    ], torch_accepts=[{"step_sizes": (NAN, 50)}], torch_bitwise=True),
 ]
 
 # (record, kwargs): every configuration of every optimizer.

@@ -64,6 +64,18 @@ def radam(p, g, state, *, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.
     return p - lr * m_hat * r * np.sqrt(1 - beta2**step) / (np.sqrt(v) + eps)
 
 
+def rprop(p, g, state, *, lr=1e-2, etas=(0.5, 1.2), step_sizes=(1e-6, 50), maximize=False):
+    etaminus, etaplus = etas
+    state["step"] = state.get("step", 0) + 1
+    g = -g if maximize else g
+    product = g * state.get("prev", np.zeros_like(p))
+    factor = np.where(product > 0, etaplus, np.where(product < 0, etaminus, 1.0))
+    # np.clip is minimum(maximum(x, lo), hi), as torch's clamp: hi wins when the bounds cross
+    size = state["step_size"] = np.clip(state.get("step_size", np.full_like(p, lr)) * factor, *step_sizes)
+    g = state["prev"] = np.where(product < 0, 0.0, g)
+    return p - np.sign(g) * size
+
+
 class Reference:
     """A float64 reference optimizer over a list of arrays, stepped like
     optkern's: rule is one of the functions above."""

@@ -210,6 +210,22 @@ def test_functional_sgd_momentum_needs_buffers():
         F.sgd_(params, grads, (None, None, None), momentum=0.9)
 
 
+def test_functional_first_steps_must_agree_across_state_lists():
+    """rprop_'s None entries mark first steps: both state lists must have them
+    at the same places, and then be lists (the new arrays go into them)."""
+    params, grads = adam_args()[:2]
+    prevs, sizes = [np.zeros_like(p) for p in params], [np.full_like(p, 0.01) for p in params]
+    before = _snapshot(params, prevs, sizes)
+    with pytest.raises(ValueError, match="prevs and step_size_states must have their None entries"):
+        F.rprop_(params, grads, [None] + prevs[1:], sizes)
+    with pytest.raises(TypeError, match="step_size_states holds None entries to be created, so it must be a list"):
+        F.rprop_(params, grads, [None] + prevs[1:], (None, *sizes[1:]))
+    assert _snapshot(params, prevs, sizes) == before
+    mixed = [None] + prevs[1:]
+    F.rprop_(params, grads, mixed, [None] + sizes[1:], lr=0.01)
+    assert mixed[0].shape == params[0].shape and np.all(mixed[0] == grads[0])
+
+
 def test_set_num_threads_rejects_nonsense():
     for bad in [0, -1, 1.5, "2", True]:  # None is the default
         with pytest.raises(ValueError):

@@ -66,6 +66,34 @@ def test_exp_avg_is_torchs_lerp(isa, beta1, dtype):
             np.testing.assert_allclose(ours, theirs, rtol=4 * np.finfo(dtype).eps, atol=0)
 
 
+@pytest.mark.parametrize("case", [c for c in CASES if c[0].torch_bitwise], ids=case_id)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_bitwise_equal_to_torch(isa, case, dtype):
+    """A rule with no rounding choice to make (Rprop: products, compares,
+    clamps) gives torch's numbers bit for bit, states included: gradients
+    that flip sign, exact zeros (sign 0) and infinities and NaN (a NaN
+    product has sign 0 in torch) alike."""
+    record, kwargs = case
+    rng = np.random.default_rng(14)
+    shapes = [(1029,), (7,), (3, 5)]
+    params = [rng.standard_normal(s).astype(dtype) for s in shapes]
+    tensors = [torch.tensor(p) for p in params]
+    opt = record.cls(params, **kwargs)
+    topt = torch_optimizer(record, tensors, kwargs)
+    for k in range(STEPS):
+        grads = [rng.standard_normal(s).astype(dtype) for s in shapes]
+        for g in grads:
+            g[rng.uniform(size=g.shape) < 0.2] = 0
+        if k == 5:
+            grads[0][:4] = [np.inf, -np.inf, np.nan, -0.0]
+        step_both(opt, topt, params, tensors, grads)
+    for p, t in zip(params, tensors):
+        assert p.tobytes() == t.numpy().tobytes()
+        for name, value in topt.state[t].items():
+            assert np.asarray(opt.state[p][name]).tobytes() == np.asarray(value).astype(
+                np.asarray(opt.state[p][name]).dtype).tobytes(), name
+
+
 @pytest.mark.parametrize("record", [r for r in RECORDS if r.torch_fused], ids=record_id)
 def test_fused_float32(record):
     """torch's fused CPU kernel, the fastest peer, agrees too."""

@@ -68,6 +68,20 @@ typedef struct ok_radam_hparams {
 
 #define OK_RADAM_DEFAULTS {1e-3, 0.9, 0.999, 1e-8, 0.0, 1, 0, 0}
 
+/* torch.optim.Rprop: a step size per element that grows while the
+ * gradient keeps its sign and shrinks when it flips (docs/optimizers.md#rprop). */
+typedef struct ok_rprop_hparams {
+    double lr;            /* >= 0: where every step size starts */
+    double etaminus;      /* in (0, 1): the factor of a step size whose gradient flipped sign */
+    double etaplus;       /* > 1: the factor of one whose gradient kept it */
+    double step_size_min; /* the step sizes are clamped to [step_size_min, step_size_max] */
+    double step_size_max; /* (as torch's clamp: step_size_max wins if they cross); neither NaN */
+    int maximize;
+    int first_step;       /* prev and step_size are empty: prev counts as 0, step_size as lr */
+} ok_rprop_hparams;
+
+#define OK_RPROP_DEFAULTS {1e-2, 0.5, 1.2, 1e-6, 50.0, 0, 0}
+
 /*
  * Any mix of float32 and float64 tensors in one call: dtype[i] is the dtype
  * of tensor i (all of its arrays share it), the pointers point at arrays of

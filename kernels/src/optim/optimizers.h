@@ -13,7 +13,7 @@
 #define OPTKERN_OPTIM_OPTIMIZERS_H
 
 #define OK_OPTIMIZERS(X) X(sgd) X(adam) \
-    X(radam)
+    X(radam) X(rprop)
 
 /* OK_OPT_<name>: the optimizer's row of the kernel tables. */
 #define OK_OPT_ENUM(name) OK_OPT_##name,
@@ -23,6 +23,7 @@ enum { OK_OPTIMIZERS(OK_OPT_ENUM) OK_OPTIMIZER_COUNT };
 #include "optim/sgd.h"
 #include "optim/adam.h"
 #include "optim/radam.h"
+#include "optim/rprop.h"
 
 #endif /* OPTKERN_OPTIM_OPTIMIZERS_H */
 
@@ -31,4 +32,5 @@ enum { OK_OPTIMIZERS(OK_OPT_ENUM) OK_OPTIMIZER_COUNT };
 #include "optim/sgd-inl.h"
 #include "optim/adam-inl.h"
 #include "optim/radam-inl.h"
+#include "optim/rprop-inl.h"
 #endif
