@@ -41,8 +41,13 @@ class Record:
 
     @property
     def states(self):
-        """Torch's names of its state arrays."""
+        """Torch's names of its states."""
         return _engine.kind(self.cls._kind).states
+
+    @property
+    def scalars(self):
+        """Those of its states that are scalars (0-d float32 arrays: NAdam's mu_product)."""
+        return _engine.kind(self.cls._kind).scalars
 
     def run_functional(self, params, grads_by_step, **kwargs):
         """Step its functional form (optkern.functional) over grads_by_step,
@@ -50,7 +55,9 @@ class Record:
         None entries for state the first step creates, zeros otherwise."""
         fn = self.functional
         creates = self.cls._phase == "first_step"
-        states = [[None] * len(params) if creates else [np.zeros_like(p) for p in params] for _ in self.states]
+        states = [[None] * len(params) if creates else
+                  [np.zeros((), np.float32) if name in self.scalars else np.zeros_like(p) for p in params]
+                  for name in self.states]
         for t, grads in enumerate(grads_by_step, start=1):
             fn(params, grads, *states, **({"step": t} if self.cls._phase == "step" else {}), **kwargs)
         return states
@@ -105,6 +112,18 @@ RECORDS = [
     ]),
 ]
 
+# What RAdam and NAdam refuse as Adam does (their checks are Adam's).
+MOMENTS_BAD_HPARAMS = [
+    ({"lr": -1e-3}, "Invalid learning rate"),
+    ({"lr": NAN}, "Invalid learning rate"),
+    ({"eps": -1e-8}, "Invalid epsilon value"),
+    ({"betas": (1.0, 0.999)}, "Invalid beta parameter at index 0"),
+    ({"betas": (0.9, -0.1)}, "Invalid beta parameter at index 1"),
+    ({"betas": (0.9,)}, "betas must be a pair"),
+    ({"weight_decay": -0.1}, "Invalid weight_decay value"),
+    ({"weight_decay": NAN}, "Invalid weight_decay value"),
+]
+
 # NAdam, RAdam, ASGD and Rprop.
 RECORDS += [
     Record("RAdam", reference.radam, {}, steps=8, configs=[
@@ -113,16 +132,7 @@ RECORDS += [
         {"lr": 0.01, "betas": (0.8, 0.9), "eps": 1e-6, "maximize": True},
         {"lr": 0.01, "weight_decay": 0.05, "decoupled_weight_decay": True},
         {"lr": 0.01, "betas": (0.0, 0.99), "weight_decay": 0.01, "decoupled_weight_decay": True, "maximize": True},
-    ], bad_hparams=[
-        ({"lr": -1e-3}, "Invalid learning rate"),
-        ({"lr": NAN}, "Invalid learning rate"),
-        ({"eps": -1e-8}, "Invalid epsilon value"),
-        ({"betas": (1.0, 0.999)}, "Invalid beta parameter at index 0"),
-        ({"betas": (0.9, -0.1)}, "Invalid beta parameter at index 1"),
-        ({"betas": (0.9,)}, "betas must be a pair"),
-        ({"weight_decay": -0.1}, "Invalid weight_decay value"),
-        ({"weight_decay": NAN}, "Invalid weight_decay value"),
-    ]),
+    ], bad_hparams=MOMENTS_BAD_HPARAMS),
     Record("Rprop", reference.rprop, {}, configs=[
         {},
         {"lr": 0.05, "etas": (0.3, 1.5)},
@@ -139,6 +149,17 @@ RECORDS += [
         ({"etas": (0.5,)}, "etas must be a pair"),
         ({"step_sizes": (NAN, 50)}, "Invalid step_sizes values"),
     ], torch_accepts=[{"step_sizes": (NAN, 50)}], torch_bitwise=True),
+    Record("NAdam", reference.nadam, {}, configs=[
+        {},
+        {"lr": 0.01, "weight_decay": 0.1},
+        {"lr": 0.01, "betas": (0.8, 0.99), "eps": 1e-6, "momentum_decay": 0.01, "maximize": True},
+        {"lr": 0.01, "weight_decay": 0.05, "decoupled_weight_decay": True},
+        {"lr": 0.01, "betas": (0.0, 0.5), "momentum_decay": 0.0, "weight_decay": 0.01, "decoupled_weight_decay": True,
+         "maximize": True},
+    ], bad_hparams=MOMENTS_BAD_HPARAMS + [
+        ({"momentum_decay": -4e-3}, "Invalid momentum_decay value"),
+        ({"momentum_decay": NAN}, "Invalid momentum_decay value"),
+    ]),
 ]
 
 # (record, kwargs): every configuration of every optimizer.

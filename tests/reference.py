@@ -76,6 +76,19 @@ def rprop(p, g, state, *, lr=1e-2, etas=(0.5, 1.2), step_sizes=(1e-6, 50), maxim
     return p - np.sign(g) * size
 
 
+def nadam(p, g, state, *, lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0, momentum_decay=4e-3,
+          decoupled_weight_decay=False, maximize=False):
+    beta1, beta2 = betas
+    step, p, g, m, v = _moments(p, g, state, lr, betas, weight_decay, maximize, decoupled_weight_decay)
+    mu = beta1 * (1 - 0.5 * 0.96 ** (step * momentum_decay))
+    mu_next = beta1 * (1 - 0.5 * 0.96 ** ((step + 1) * momentum_decay))
+    # mu_product is a float32, as torch keeps it: each product is rounded to float32
+    state["mu_product"] = np.float32(state.get("mu_product", 1)) * np.float32(mu)
+    product = float(state["mu_product"])
+    denom = np.sqrt(v / (1 - beta2**step)) + eps
+    return p - lr * (1 - mu) / (1 - product) * g / denom - lr * mu_next / (1 - product * mu_next) * m / denom
+
+
 class Reference:
     """A float64 reference optimizer over a list of arrays, stepped like
     optkern's: rule is one of the functions above."""

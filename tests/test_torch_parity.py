@@ -139,6 +139,25 @@ def test_param_groups_missing_grads_and_lr_changes(record):
 
 
 @pytest.mark.parametrize("record", RECORDS, ids=record_id)
+def test_empty_parameters_keep_torchs_state(record):
+    """A parameter with no elements still takes its steps: its state (the
+    step count, NAdam's mu_product, ASGD's eta and mu) is torch's."""
+    kwargs = {"lr": 0.01, **record.all_states}
+    params = [np.zeros(0), np.ones(3)]
+    tensors = [torch.tensor(p) for p in params]
+    opt = record.cls(params, **kwargs)
+    topt = torch_optimizer(record, tensors, kwargs)
+    for k in range(4):
+        step_both(opt, topt, params, tensors, [np.zeros(0), np.full(3, 0.5 - k)])
+    for p, t in zip(params, tensors):
+        mine, theirs = opt.state[p], topt.state[t]
+        assert set(mine) == set(theirs)
+        for key, value in theirs.items():
+            np.testing.assert_allclose(np.asarray(mine[key], np.float64), np.asarray(value, np.float64),
+                                       **TOLERANCE[np.float64])
+
+
+@pytest.mark.parametrize("record", RECORDS, ids=record_id)
 def test_load_torch_state_dict(record):
     """A torch state_dict, its tensors turned into arrays, resumes in optkern
     exactly where torch goes on."""

@@ -13,7 +13,7 @@
 #define OPTKERN_OPTIM_OPTIMIZERS_H
 
 #define OK_OPTIMIZERS(X) X(sgd) X(adam) \
-    X(radam) X(rprop)
+    X(radam) X(rprop) X(nadam)
 
 /* OK_OPT_<name>: the optimizer's row of the kernel tables. */
 #define OK_OPT_ENUM(name) OK_OPT_##name,
@@ -24,6 +24,7 @@ enum { OK_OPTIMIZERS(OK_OPT_ENUM) OK_OPTIMIZER_COUNT };
 #include "optim/adam.h"
 #include "optim/radam.h"
 #include "optim/rprop.h"
+#include "optim/nadam.h"
 
 #endif /* OPTKERN_OPTIM_OPTIMIZERS_H */
 
@@ -33,4 +34,5 @@ enum { OK_OPTIMIZERS(OK_OPT_ENUM) OK_OPTIMIZER_COUNT };
 #include "optim/adam-inl.h"
 #include "optim/radam-inl.h"
 #include "optim/rprop-inl.h"
+#include "optim/nadam-inl.h"
 #endif
