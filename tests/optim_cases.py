@@ -160,6 +160,22 @@ RECORDS += [
         ({"momentum_decay": -4e-3}, "Invalid momentum_decay value"),
         ({"momentum_decay": NAN}, "Invalid momentum_decay value"),
     ]),
+    # t0=0: the average starts at step 3 (mu = 1 / max(1, t - t0) is set at the end of a step)
+    Record("ASGD", reference.asgd, {"t0": 0.0}, steps=5, configs=[
+        {},
+        {"lr": 0.05, "lambd": 0.01, "alpha": 0.5, "weight_decay": 0.1},
+        {"lr": 0.01, "t0": 0.0, "maximize": True},
+        {"lr": 0.1, "lambd": 0.001, "alpha": 1.0, "t0": 1.5, "weight_decay": 0.01, "maximize": True},
+        {"lr": 0.02, "lambd": 0.0, "t0": 2.0},
+    ], bad_hparams=[
+        ({"lr": -0.01}, "Invalid learning rate"),
+        ({"lr": NAN}, "Invalid learning rate"),
+        ({"weight_decay": -0.1}, "Invalid weight_decay value"),
+        ({"weight_decay": NAN}, "Invalid weight_decay value"),
+        ({"lambd": NAN}, "Invalid lambd value"),
+        ({"alpha": NAN}, "Invalid alpha value"),
+        ({"t0": NAN}, "Invalid t0 value"),
+    ], torch_accepts=[{"lambd": NAN}, {"alpha": NAN}, {"t0": NAN}]),
 ]
 
 # (record, kwargs): every configuration of every optimizer.

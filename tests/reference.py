@@ -89,6 +89,20 @@ def nadam(p, g, state, *, lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.
     return p - lr * (1 - mu) / (1 - product) * g / denom - lr * mu_next / (1 - product * mu_next) * m / denom
 
 
+def asgd(p, g, state, *, lr=1e-2, lambd=1e-4, alpha=0.75, t0=1e6, weight_decay=0.0, maximize=False):
+    step = state["step"] = state.get("step", 0) + 1
+    eta, mu = float(state.get("eta", np.float32(lr))), float(state.get("mu", 1))
+    g = -g if maximize else g
+    if weight_decay != 0:
+        g = g + weight_decay * p
+    p = p * (1 - lambd * eta) - eta * g
+    state["ax"] = p.copy() if mu == 1 else state["ax"] + (p - state["ax"]) * mu
+    # eta and mu are float32, as torch keeps them
+    state["eta"] = np.float32(lr / (1 + lambd * lr * step) ** alpha)
+    state["mu"] = np.float32(1 / max(1, step - t0))
+    return p
+
+
 class Reference:
     """A float64 reference optimizer over a list of arrays, stepped like
     optkern's: rule is one of the functions above."""

@@ -315,6 +315,31 @@ static void test_scalar_states(void) {
     hp.step = 2;
     CHECK(ok_optimizer_step(nadam, &hp, 1, NULL, 2, numel, dtypes, streams) == OK_SUCCESS);
     CHECK(mu_product[0] == (float)mu1 * (float)mu2 && mu_product[1] == mu_product[0]);
+
+    /* ASGD's two scalars: step 1 runs with eta = lr and mu = 1 (ax <- p),
+     * then sets eta and mu from t = 1; step 2 reads them. */
+    const ok_optimizer *asgd = ok_optimizer_find("asgd");
+    CHECK(asgd && ok_optimizer_state_is_scalar(asgd, 1) && ok_optimizer_state_is_scalar(asgd, 2));
+    if (!asgd) return;
+    double q[2] = {1.0, -2.0}, dq[2] = {0.5, 0.25}, ax[2] = {7.0, 7.0};
+    float mu = 5.0f, eta = 5.0f;
+    ok_asgd_hparams ahp = OK_ASGD_DEFAULTS;
+    ahp.t0 = 0.0;
+    size_t two = 2;
+    ok_dtypes f64 = {OK_FLOAT64, OK_FLOAT64, OK_FLOAT64};
+    void *qs[1] = {q}, *axs[1] = {ax}, *mu_s[1] = {&mu}, *eta_s[1] = {&eta};
+    const void *dqs[1] = {dq};
+    void *const *asgd_streams[] = {qs, (void *const *)dqs, axs, mu_s, eta_s};
+    CHECK(ok_optimizer_step(asgd, &ahp, 1, NULL, 1, &two, &f64, asgd_streams) == OK_SUCCESS);
+    /* g = 0.5 makes eta * g exact: fused or not, one rounding each */
+    double eta0 = (float)1e-2, eta1 = (float)(1e-2 / pow(1 + 1e-4 * 1e-2, 0.75));
+    double p1 = 1.0 * (1 - 1e-4 * eta0) - eta0 * 0.5;
+    CHECK(q[0] == p1 && ax[0] == q[0] && ax[1] == q[1]);
+    CHECK(eta == (float)eta1 && mu == 1.0f);
+    ahp.step = 2;
+    CHECK(ok_optimizer_step(asgd, &ahp, 1, NULL, 1, &two, &f64, asgd_streams) == OK_SUCCESS);
+    CHECK(q[0] == p1 * (1 - 1e-4 * eta1) - eta1 * 0.5);
+    CHECK(mu == 0.5f && ax[0] == q[0]); /* mu was 1 at step 2: ax <- p; now 1 / max(1, 2 - 0) */
 }
 
 /* Rprop's closed forms: the first step moves by lr against the gradient's

@@ -100,6 +100,21 @@ typedef struct ok_nadam_hparams {
 
 #define OK_NADAM_DEFAULTS {2e-3, 0.9, 0.999, 1e-8, 0.0, 4e-3, 1, 0, 0}
 
+/* torch.optim.ASGD: SGD with a decaying step eta and a running average ax
+ * of the parameters (docs/optimizers.md#asgd). Its states eta and mu are
+ * scalar states: one float per tensor (ok_optimizer_state_is_scalar). */
+typedef struct ok_asgd_hparams {
+    double lr;           /* >= 0 */
+    double lambd;        /* the decay term: p *= 1 - lambd * eta; not NaN */
+    double alpha;        /* eta = lr / (1 + lambd lr t)^alpha; not NaN */
+    double t0;           /* averaging starts after step t0 (mu = 1 / max(1, t - t0)); not NaN */
+    double weight_decay; /* >= 0, coupled: g += weight_decay * param */
+    int64_t step;        /* >= 1: the number of this step; at 1, eta and mu start at lr and 1 unread */
+    int maximize;
+} ok_asgd_hparams;
+
+#define OK_ASGD_DEFAULTS {1e-2, 1e-4, 0.75, 1e6, 0.0, 1, 0}
+
 /*
  * Any mix of float32 and float64 tensors in one call: dtype[i] is the dtype
  * of tensor i (all of its arrays share it), the pointers point at arrays of

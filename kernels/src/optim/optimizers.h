@@ -13,7 +13,7 @@
 #define OPTKERN_OPTIM_OPTIMIZERS_H
 
 #define OK_OPTIMIZERS(X) X(sgd) X(adam) \
-    X(radam) X(rprop) X(nadam)
+    X(radam) X(rprop) X(nadam) X(asgd)
 
 /* OK_OPT_<name>: the optimizer's row of the kernel tables. */
 #define OK_OPT_ENUM(name) OK_OPT_##name,
@@ -25,6 +25,7 @@ enum { OK_OPTIMIZERS(OK_OPT_ENUM) OK_OPTIMIZER_COUNT };
 #include "optim/radam.h"
 #include "optim/rprop.h"
 #include "optim/nadam.h"
+#include "optim/asgd.h"
 
 #endif /* OPTKERN_OPTIM_OPTIMIZERS_H */
 
@@ -35,4 +36,5 @@ enum { OK_OPTIMIZERS(OK_OPT_ENUM) OK_OPTIMIZER_COUNT };
 #include "optim/radam-inl.h"
 #include "optim/rprop-inl.h"
 #include "optim/nadam-inl.h"
+#include "optim/asgd-inl.h"
 #endif
