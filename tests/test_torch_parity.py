@@ -234,3 +234,25 @@ def test_defaults_match_torch():
             assert arg in theirs, (name, arg)
             assert p.default == theirs[arg].default, (name, arg)
             assert p.kind == theirs[arg].kind, (name, arg)
+
+
+@pytest.mark.parametrize("record", RECORDS, ids=record_id)
+def test_implementation_switches_are_torchs(record):
+    """Exactly the implementation switches torch's class has: foreach and
+    fused are kept in param_groups and change nothing, capturable and
+    differentiable must be False; a switch torch's class lacks is refused."""
+    import inspect
+
+    switches = ("foreach", "fused", "capturable", "differentiable")
+    theirs = inspect.signature(getattr(torch.optim, record.name)).parameters
+    params = [np.zeros(3)]
+    for name in switches:
+        if name not in theirs:
+            with pytest.raises(TypeError):
+                record.cls(params, **{name: False})
+        elif name in ("foreach", "fused"):
+            assert record.cls(params, **{name: True}).param_groups[0][name] is True
+        else:
+            with pytest.raises(ValueError, match="optkern has no"):
+                record.cls(params, **{name: True})
+            assert record.cls(params, **{name: False}).param_groups[0][name] is False
