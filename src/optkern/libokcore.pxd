@@ -65,6 +65,7 @@ cdef extern from "optkern/optkern.h" nogil:
     const ok_field *ok_optimizer_field(const ok_optimizer *opt, size_t k)
     size_t ok_optimizer_state_count(const ok_optimizer *opt)
     const char *ok_optimizer_state_name(const ok_optimizer *opt, size_t k)
+    int ok_optimizer_state_is_scalar(const ok_optimizer *opt, size_t k)
     ok_status ok_optimizer_check(const ok_optimizer *opt, const void *hparams)
     unsigned ok_optimizer_required_states(const ok_optimizer *opt, const void *hparams)
     size_t ok_optimizer_coefficients_size(const ok_optimizer *opt)

@@ -119,6 +119,12 @@ static void random_hparams(const ok_optimizer *opt, void *hp) {
     }
 }
 
+/* The bytes stream s of a tensor of numel elements may span: a scalar
+ * state is one float whatever the size. */
+static size_t bytes(const ok_optimizer *opt, size_t s, size_t numel) {
+    return s >= 2 && ok_optimizer_state_is_scalar(opt, s - 2) ? sizeof(float) : numel * 8;
+}
+
 static void fuzz_optimizer(void) {
     const ok_optimizer *opt = ok_optimizer_at(below(ok_optimizer_count()));
     enum { MAX_TENSORS = 4, MAX_SETS = 3 };
@@ -150,14 +156,14 @@ static void fuzz_optimizer(void) {
         if (huge) numel[i] = SIZE_MAX / 16;
         for (size_t s = 0; s < n_streams; s++) {
             /* streams of one tensor may alias each other: the call must notice */
-            ptr[s][i] = huge || chance(3) ? NULL : place(i * slice, (i + 1) * slice, numel[i] * 8);
+            ptr[s][i] = huge || chance(3) ? NULL : place(i * slice, (i + 1) * slice, bytes(opt, s, numel[i]));
         }
     }
     for (size_t s = 0; s < n_streams; s++) streams[s] = chance(2) ? NULL : ptr[s];
     begin_call();
     for (size_t i = 0; i < count; i++)
         for (size_t s = 0; s < n_streams; s++)
-            if (s != 1 && streams[s] && numel[i] < SPACE) may_write(streams[s][i], numel[i] * 8);
+            if (s != 1 && streams[s] && numel[i] < SPACE) may_write(streams[s][i], bytes(opt, s, numel[i]));
     ok_status st = ok_optimizer_step(opt, chance(2) ? NULL : sets, n_hp, chance(30) ? index : NULL, count,
                                      chance(2) ? NULL : numel, dtypes, (void *const *const *)streams);
     check_after(st, ok_optimizer_name(opt));
