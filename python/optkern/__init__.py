@@ -16,9 +16,10 @@ torch.nn.functional's names and numbers:
 
 optkern.data splits a data set and feeds it in mini-batches; optkern.save
 and optkern.load write and read checkpoints (no pickle, atomic writes).
+optkern.schedules has optax-style schedules, which an optimizer takes as its lr.
 """
 
-from optkern import _core, data, functional, losses, optim
+from optkern import _core, data, functional, losses, optim, schedules
 from optkern.checkpoint import load, save
 from optkern.optim import *  # noqa: F403 (every optimizer class: optim.__all__)
 from optkern._config import (
@@ -41,6 +42,7 @@ __all__ = [
     "data",
     "save",
     "load",
+    "schedules",
     "config",
     "show_config",
     "set_num_threads",
