@@ -503,12 +503,20 @@ def test_warns_on_get_lr_and_on_an_epoch():
 def test_every_optimizer_takes_schedulers(name):
     """Schedulers use only param_groups (lr, and momentum or betas where
     the optimizer has them): every optimizer of optkern's takes them, with
-    the learning rates and momentums of torch's twin."""
-    cls, tcls = optkern.optim.Optimizer.registry()[name], getattr(torch.optim, name)
+    the learning rates and momentums that torch's schedulers give a torch
+    optimizer with the same lr and the same kind of momentum."""
+    cls = optkern.optim.Optimizer.registry()[name]
     p = np.linspace(-1, 1, 7)
+    defaults = cls([p]).defaults
+    if "betas" in defaults:
+        twin = partial(torch.optim.Adam, betas=(defaults["betas"][0], 0.999))
+    elif "momentum" in defaults:
+        twin = partial(torch.optim.SGD, momentum=defaults["momentum"])
+    else:
+        twin = torch.optim.Adagrad  # neither momentum nor betas
     for make in (lambda L, o: L.OneCycleLR(o, 0.05, 12), lambda L, o: L.CyclicLR(o, 0.01, 0.05, 3),
                  lambda L, o: L.SequentialLR(o, [L.LinearLR(o, 0.5, total_iters=3), L.StepLR(o, 2)], [3])):
-        opt, topt = cls([p]), tcls([torch.tensor(p)])
+        opt, topt = cls([p]), twin([torch.tensor(p)], lr=defaults["lr"])
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             try:

@@ -105,6 +105,15 @@ def _set_momentum(group, use_beta1, momentum):
         group["momentum"] = momentum
 
 
+def _start_momentum_cycle(optimizer, use_beta1, max_momentums, base_momentums):
+    """CyclicLR's and OneCycleLR's start: momentum at its top, and both
+    bounds recorded in the groups, as torch records them."""
+    for high, low, group in zip(max_momentums, base_momentums, optimizer.param_groups):
+        _set_momentum(group, use_beta1, high)
+        group["max_momentum"] = high
+        group["base_momentum"] = low
+
+
 def _saved_callable(fn):
     """How torch saves a function-valued argument: nothing for a function or
     lambda, the attributes of a callable object."""
@@ -175,7 +184,19 @@ class LRScheduler:
         return self._last_lr
 
     def get_lr(self):
-        """The next learning rates (called by step(); use get_last_lr() to read them)."""
+        """The next learning rates (called by step(); use get_last_lr() to
+        read them). A chainable scheduler multiplies each group's lr by
+        _factor(): a number, a list with one per group, or None to leave
+        the lrs as they are."""
+        self._warn_outside_step()
+        factor = self._factor()
+        if factor is None:
+            return _group_values(self.optimizer, "lr")
+        groups = self.optimizer.param_groups
+        factors = factor if isinstance(factor, list) else [factor] * len(groups)
+        return [group["lr"] * f for group, f in zip(groups, factors)]
+
+    def _factor(self):
         raise NotImplementedError
 
     def _warn_outside_step(self):
@@ -276,11 +297,8 @@ class MultiplicativeLR(_LambdaScheduler):
     def __init__(self, optimizer, lr_lambda, last_epoch=-1):
         super().__init__(optimizer, lr_lambda, last_epoch)
 
-    def get_lr(self):
-        self._warn_outside_step()
-        if self._is_initial:
-            return _group_values(self.optimizer, "lr")
-        return [group["lr"] * fn(self.last_epoch) for fn, group in zip(self.lr_lambdas, self.optimizer.param_groups)]
+    def _factor(self):
+        return None if self._is_initial else [fn(self.last_epoch) for fn in self.lr_lambdas]
 
 
 class StepLR(LRScheduler):
@@ -291,11 +309,8 @@ class StepLR(LRScheduler):
         self.gamma = gamma
         super().__init__(optimizer, last_epoch)
 
-    def get_lr(self):
-        self._warn_outside_step()
-        if self.last_epoch == 0 or self.last_epoch % self.step_size != 0:
-            return _group_values(self.optimizer, "lr")
-        return [group["lr"] * self.gamma for group in self.optimizer.param_groups]
+    def _factor(self):
+        return None if self.last_epoch == 0 or self.last_epoch % self.step_size != 0 else self.gamma
 
     def _get_closed_form_lr(self):
         return [base_lr * self.gamma ** (self.last_epoch // self.step_size) for base_lr in self.base_lrs]
@@ -309,11 +324,10 @@ class MultiStepLR(LRScheduler):
         self.gamma = gamma
         super().__init__(optimizer, last_epoch)
 
-    def get_lr(self):
-        self._warn_outside_step()
+    def _factor(self):
         if self.last_epoch not in self.milestones:
-            return _group_values(self.optimizer, "lr")
-        return [group["lr"] * self.gamma ** self.milestones[self.last_epoch] for group in self.optimizer.param_groups]
+            return None
+        return self.gamma ** self.milestones[self.last_epoch]
 
     def _get_closed_form_lr(self):
         passed = bisect_right(sorted(self.milestones.elements()), self.last_epoch)
@@ -330,13 +344,10 @@ class ConstantLR(LRScheduler):
         self.total_iters = total_iters
         super().__init__(optimizer, last_epoch)
 
-    def get_lr(self):
-        self._warn_outside_step()
-        if self.last_epoch == 0:
-            return [group["lr"] * self.factor for group in self.optimizer.param_groups]
-        if self.last_epoch != self.total_iters:
-            return _group_values(self.optimizer, "lr")
-        return [group["lr"] * (1.0 / self.factor) for group in self.optimizer.param_groups]
+    def _factor(self):
+        # On at the first step, off (its inverse) at total_iters.
+        e = self.last_epoch
+        return self.factor if e == 0 else (1.0 / self.factor if e == self.total_iters else None)
 
     def _get_closed_form_lr(self):
         return [base_lr * (self.factor + (self.last_epoch >= self.total_iters) * (1 - self.factor))
@@ -357,16 +368,14 @@ class LinearLR(LRScheduler):
         self.total_iters = total_iters
         super().__init__(optimizer, last_epoch)
 
-    def get_lr(self):
-        self._warn_outside_step()
+    def _factor(self):
         if self.last_epoch == 0:
-            return [group["lr"] * self.start_factor for group in self.optimizer.param_groups]
+            return self.start_factor
         if self._is_initial or self.last_epoch > self.total_iters:
-            return _group_values(self.optimizer, "lr")
-        # The ratio of this epoch's factor to the previous one's.
+            return None
+        # The ratio of this epoch's factor of initial_lr to the previous one's.
         change = self.end_factor - self.start_factor
-        ratio = 1.0 + change / (self.total_iters * self.start_factor + (self.last_epoch - 1) * change)
-        return [group["lr"] * ratio for group in self.optimizer.param_groups]
+        return 1.0 + change / (self.total_iters * self.start_factor + (self.last_epoch - 1) * change)
 
     def _get_closed_form_lr(self):
         return [base_lr * (self.start_factor + (self.end_factor - self.start_factor)
@@ -381,11 +390,8 @@ class ExponentialLR(LRScheduler):
         self.gamma = gamma
         super().__init__(optimizer, last_epoch)
 
-    def get_lr(self):
-        self._warn_outside_step()
-        if self._is_initial:  # a resumed scheduler does not step ahead of itself
-            return _group_values(self.optimizer, "lr")
-        return [group["lr"] * self.gamma for group in self.optimizer.param_groups]
+    def _factor(self):
+        return None if self._is_initial else self.gamma  # a resumed scheduler does not step ahead of itself
 
     def _get_closed_form_lr(self):
         return [base_lr * self.gamma ** self.last_epoch for base_lr in self.base_lrs]
@@ -400,13 +406,11 @@ class PolynomialLR(LRScheduler):
         self.power = power
         super().__init__(optimizer, last_epoch)
 
-    def get_lr(self):
-        self._warn_outside_step()
+    def _factor(self):
         if self._is_initial or self.last_epoch > self.total_iters:
-            return _group_values(self.optimizer, "lr")
-        factor = ((1.0 - self.last_epoch / self.total_iters)
-                  / (1.0 - (self.last_epoch - 1) / self.total_iters)) ** self.power
-        return [group["lr"] * factor for group in self.optimizer.param_groups]
+            return None
+        return ((1.0 - self.last_epoch / self.total_iters) / (1.0 - (self.last_epoch - 1) / self.total_iters)) \
+            ** self.power
 
     def _get_closed_form_lr(self):
         return [base_lr * (1.0 - min(self.total_iters, self.last_epoch) / self.total_iters) ** self.power
@@ -536,10 +540,7 @@ class CyclicLR(LRScheduler):
             self.base_momentums = base_momentums
             self.max_momentums = max_momentums
             if last_epoch == -1:
-                for high, low, group in zip(max_momentums, base_momentums, optimizer.param_groups):
-                    _set_momentum(group, use_beta1, high)
-                    group["max_momentum"] = high
-                    group["base_momentum"] = low
+                _start_momentum_cycle(optimizer, use_beta1, max_momentums, base_momentums)
         super().__init__(optimizer, last_epoch)
         self.base_lrs = base_lrs
 
@@ -646,10 +647,7 @@ class OneCycleLR(LRScheduler):
         if cycle_momentum:
             self.use_beta1 = use_beta1
             if last_epoch == -1:
-                for high, low, group in zip(max_momentums, base_momentums, optimizer.param_groups):
-                    _set_momentum(group, use_beta1, high)
-                    group["max_momentum"] = high
-                    group["base_momentum"] = low
+                _start_momentum_cycle(optimizer, use_beta1, max_momentums, base_momentums)
         super().__init__(optimizer, last_epoch)
 
     def _anneal(self, start, end, pct):
