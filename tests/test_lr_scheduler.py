@@ -462,12 +462,14 @@ def test_a_step_that_raises_leaves_the_epoch():
 
 
 def test_a_schedule_as_lr_is_refused_by_schedulers():
-    opt = optkern.SGD([np.zeros(3)], lr=optkern.schedules.constant_schedule(0.1))
-    for make in (lambda: okL.StepLR(opt, 3), lambda: okL.ReduceLROnPlateau(opt),
-                 lambda: okL.LambdaLR(opt, decay95)):
+    opt = optkern.SGD([np.zeros(3)], lr=optkern.schedules.constant_schedule(0.1), momentum=0.5)
+    before = hyperparameters_of(opt)
+    for make in (lambda: okL.StepLR(opt, 3), lambda: okL.ReduceLROnPlateau(opt), lambda: okL.LambdaLR(opt, decay95),
+                 lambda: okL.CyclicLR(opt, 0.01, 0.1), lambda: okL.OneCycleLR(opt, 0.1, 10),
+                 lambda: okL.MultiplicativeLR(opt, decay95)):
         with pytest.raises(TypeError, match="param group 0 has a schedule"):
             make()
-    assert "initial_lr" not in opt.param_groups[0]
+        assert hyperparameters_of(opt) == before
 
 
 # ------------------------------------------------------------------- warnings

@@ -153,7 +153,9 @@ def test_schedules_copy_pickle_and_print():
     assert repr(schedule) == ("warmup_stable_decay_schedule(init_value=0.0, peak_value=1.0, warmup_steps=10, "
                               "stable_steps=20, decay_steps=30, end_value=0.0, decay_shape='cosine')")
     for twin in (copy.deepcopy(schedule), pickle.loads(pickle.dumps(schedule))):
-        assert values(twin) == values(schedule)
+        assert values(twin) == values(schedule) and twin == schedule and hash(twin) == hash(schedule)
+    assert schedule != S.warmup_stable_decay_schedule(0.0, 1.0, 10, 20, 31, decay_shape="cosine")
+    assert S.constant_schedule(0.5) != S.linear_schedule(0.5, 0.5, 10) and S.constant_schedule(1) != 1
     assert repr(S.exponential_decay(0.1, 10, 0.9)) == ("exponential_decay(init_value=0.1, transition_steps=10, "
                                                       "decay_rate=0.9, transition_begin=0, staircase=False, "
                                                       "end_value=None)")

@@ -62,16 +62,14 @@ _GET_LR_OUTSIDE_STEP = "To get the last learning rate computed by the scheduler,
 _NO_MOMENTUM = "optimizer must support momentum or beta1 with `cycle_momentum` option enabled"
 
 
-def _check_optimizer(optimizer):
+def _check_optimizer(optimizer, scheduler):
+    """An optkern optimizer whose lrs are numbers (a scheduler sets them)."""
     if not isinstance(optimizer, Optimizer):
         raise TypeError(f"{type(optimizer).__name__} is not an Optimizer (optkern.optim.Optimizer)")
-
-
-def _check_number_lrs(optimizer, scheduler):
     for k, group in enumerate(optimizer.param_groups):
         if callable(group.get("lr")):
-            raise TypeError(f"param group {k} has a schedule (a callable) as its lr, and {scheduler} sets the lr "
-                            f"itself: give the optimizer a number as lr")
+            raise TypeError(f"param group {k} has a schedule (a callable) as its lr, and {type(scheduler).__name__} "
+                            f"sets the lr itself: give the optimizer a number as lr")
 
 
 def _per_group(name, optimizer, value):
@@ -148,8 +146,7 @@ class LRScheduler:
     _is_initial = False
 
     def __init__(self, optimizer, last_epoch=-1):
-        _check_optimizer(optimizer)
-        _check_number_lrs(optimizer, type(self).__name__)
+        _check_optimizer(optimizer, self)
         groups = optimizer.param_groups
         if last_epoch != -1:
             for k, group in enumerate(groups):
@@ -247,7 +244,7 @@ class _LambdaScheduler(LRScheduler):
     _check_callable = False
 
     def __init__(self, optimizer, lr_lambda, last_epoch):
-        _check_optimizer(optimizer)
+        _check_optimizer(optimizer, self)
         count = len(optimizer.param_groups)
         if isinstance(lr_lambda, (list, tuple)):
             if len(lr_lambda) != count:
@@ -511,7 +508,7 @@ class CyclicLR(LRScheduler):
     def __init__(self, optimizer, base_lr, max_lr, step_size_up=2000, step_size_down=None, mode="triangular",
                  gamma=1.0, scale_fn=None, scale_mode="cycle", cycle_momentum=True, base_momentum=0.8,
                  max_momentum=0.9, last_epoch=-1):
-        _check_optimizer(optimizer)
+        _check_optimizer(optimizer, self)
         base_lrs = _per_group("base_lr", optimizer, base_lr)
         self.max_lrs = _per_group("max_lr", optimizer, max_lr)
         step_size_up = float(step_size_up)
@@ -601,7 +598,7 @@ class OneCycleLR(LRScheduler):
     def __init__(self, optimizer, max_lr, total_steps=None, epochs=None, steps_per_epoch=None, pct_start=0.3,
                  anneal_strategy="cos", cycle_momentum=True, base_momentum=0.85, max_momentum=0.95, div_factor=25.0,
                  final_div_factor=1e4, three_phase=False, last_epoch=-1):
-        _check_optimizer(optimizer)
+        _check_optimizer(optimizer, self)
         if total_steps is not None:
             if total_steps <= 0 or not isinstance(total_steps, int):
                 raise ValueError(f"Expected positive integer total_steps, but got {total_steps}")
@@ -783,8 +780,7 @@ class ReduceLROnPlateau(LRScheduler):
                  cooldown=0, min_lr=0, eps=1e-8):
         if factor >= 1.0:
             raise ValueError("Factor should be < 1.0.")
-        _check_optimizer(optimizer)
-        _check_number_lrs(optimizer, type(self).__name__)
+        _check_optimizer(optimizer, self)
         count = len(optimizer.param_groups)
         if isinstance(min_lr, (list, tuple)):
             if len(min_lr) != count:

@@ -38,8 +38,8 @@ class Schedule:
 
     `formula(t, **arguments)` computes it on a float64 array of counts. A
     Schedule keeps the name of the function that made it and the arguments
-    it was given (`described`), so it pickles, copies and prints as what it
-    is.
+    it was given (`described`), so it pickles, copies, prints and compares
+    as what it is.
     """
 
     def __init__(self, name, formula, arguments, described=None):
@@ -59,6 +59,16 @@ class Schedule:
     def __repr__(self):
         arguments = ", ".join(f"{k}={v!r}" for k, v in self.described.items())
         return f"{self.name}({arguments})"
+
+    def __eq__(self, other):
+        """Equal schedules: the same formula with the same arguments (a copy
+        equals its original)."""
+        if not isinstance(other, Schedule):
+            return NotImplemented
+        return (self.name, self.formula, self.arguments) == (other.name, other.formula, other.arguments)
+
+    def __hash__(self):
+        return hash((self.name, self.formula))
 
 
 # --------------------------------------------------------------- formulas
