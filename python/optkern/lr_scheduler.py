@@ -33,6 +33,7 @@ from collections import Counter
 from contextlib import contextmanager
 
 from optkern.optim.optimizer import Optimizer
+from optkern.schedules import Schedule
 
 __all__ = [
     "LRScheduler",
@@ -114,8 +115,10 @@ def _start_momentum_cycle(optimizer, use_beta1, max_momentums, base_momentums):
 
 def _saved_callable(fn):
     """How torch saves a function-valued argument: nothing for a function or
-    lambda, the attributes of a callable object."""
-    return None if fn is None or isinstance(fn, types.FunctionType) else fn.__dict__.copy()
+    lambda, the attributes of a callable object. A Schedule is code too (a
+    formula and its arguments, given again when the scheduler is made):
+    nothing, which also keeps the state dict to plain values (optkern.save)."""
+    return None if fn is None or isinstance(fn, (types.FunctionType, Schedule)) else fn.__dict__.copy()
 
 
 @contextmanager
@@ -325,6 +328,17 @@ class MultiStepLR(LRScheduler):
         if self.last_epoch not in self.milestones:
             return None
         return self.gamma ** self.milestones[self.last_epoch]
+
+    def state_dict(self):
+        """As LRScheduler's, with the milestones as a plain dict {milestone:
+        count} (equal to torch's Counter), which optkern.save can write."""
+        state = super().state_dict()
+        state["milestones"] = dict(self.milestones)
+        return state
+
+    def load_state_dict(self, state_dict):
+        super().load_state_dict(state_dict)
+        self.milestones = Counter(self.milestones)
 
     def _get_closed_form_lr(self):
         passed = bisect_right(sorted(self.milestones.elements()), self.last_epoch)
