@@ -57,7 +57,8 @@ def test_optimizer_steps_stay_in_bounds(isa, record, dtype, n, matrix):
     for _ in range(3):
         opt.step(arrays(2))
     assert set(record.states_of(shape)) <= set(opt.state[params[0]]), f"{record.name}'s all_states leaves a state off"
-    # the functional form: every state carved too, in the descriptor's order
+    # the functional form: every state carved too, in the descriptor's order (a
+    # scalar state, a 0-d float32 array, carved from a float32 buffer of its own)
     params = arrays(2)
     states = record.new_states(params, lambda s, dt: canary.carve(np.abs(rng.standard_normal(s)).astype(dt)))
     before = [p.copy() for p in params]

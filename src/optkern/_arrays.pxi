@@ -79,7 +79,9 @@ cdef class StateTable:
     touching thousands of array objects at each step is what costs when
     they have dropped out of the cache. None entries are states not created
     yet (NULL pointers), or states a parameter's shape has none of (rule:
-    the state's ok_state_shape, OK_STATE_PARAM by default).
+    the state's ok_state_shape, OK_STATE_PARAM by default). The table of a
+    scalar state (scalar=True) holds 0-d float32 arrays, one per parameter,
+    instead.
     """
     cdef readonly list arrays
     cdef list params
@@ -87,14 +89,16 @@ cdef class StateTable:
     cdef int rule
     cdef char **data
     cdef Py_ssize_t n
+    cdef readonly bint scalar
 
-    def __cinit__(self, list params, list arrays, str name, int rule=OK_STATE_PARAM):
+    def __cinit__(self, list params, list arrays, str name, bint scalar=False, int rule=OK_STATE_PARAM):
         self.n = len(arrays)
         if len(params) != self.n:
             raise ValueError(f"expected {len(params)} {name}, got {self.n}")
         self.arrays = list(arrays)  # a private copy: keeps the arrays alive and the table true
         self.params = list(params)
         self.name = name
+        self.scalar = scalar
         self.rule = rule
         self.data = <char **>PyMem_Calloc(self.n + 1, sizeof(char *))
         if self.data == NULL:
@@ -103,6 +107,9 @@ cdef class StateTable:
         cdef cnp.ndarray lead
         for i in range(self.n):
             if self.arrays[i] is None:
+                continue
+            if scalar:
+                self.data[i] = <char *>cnp.PyArray_DATA(as_scalar_state(self.arrays[i], name, i))
                 continue
             lead = as_param(params[i], "params", i)
             check_state_exists(lead, rule, name, i)
@@ -119,6 +126,11 @@ cdef class StateTable:
         cdef object a
         for i in range(self.n):
             a = self.arrays[i]
+            if a is not None and self.scalar:
+                if scalar_data(a) != self.data[i]:
+                    as_scalar_state(a, self.name, i)
+                    raise ValueError(f"{self.name}[{i}] has changed since the optimizer checked it")
+                continue
             if a is None or not cnp.PyArray_Check(self.params[i]):
                 continue
             if companion_data(a, <cnp.ndarray>self.params[i], True, self.rule) != self.data[i]:
@@ -189,16 +201,19 @@ cdef class Gathered:
 
 cdef Gathered gather(str lead_name, list leads, str input_name, list inputs, tuple state_names,
                      tuple states, object hp_index, uint32_t n_sets, const uint32_t *required,
-                     WrittenIndex written, tuple rules=None):
+                     WrittenIndex written, unsigned scalar=0, tuple rules=None):
     """Check every array of a call and collect the pointers.
 
     required[k] has bit s set when stream s must be present for a tensor
     using hyperparameter set k (where the tensor's shape has the state:
-    rules, the ok_state_shape of each state, None for all OK_STATE_PARAM). `written`, when given, indexes every array
-    the call writes (leads and states, already checked for overlaps among
-    themselves, as an optimizer keeps them); inputs are then checked against
-    all of them. Without it, every array of the call is checked against every
-    other (a sort: fine for the functional API).
+    rules, the ok_state_shape of each state, None for all OK_STATE_PARAM).
+    `written`, when given, indexes every array the call writes (leads and
+    states, already checked for overlaps among themselves, as an optimizer
+    keeps them); inputs are then checked against all of them. Without it,
+    every array of the call is checked against every other (a sort: fine
+    for the functional API). Bit s of `scalar` is set when state s is a
+    scalar state (0-d float32 arrays; its StateTable is made with
+    scalar=True).
     """
     cdef Py_ssize_t n = len(leads), i
     cdef int n_states = len(states), n_streams = 2 + n_states, s, t
@@ -212,6 +227,9 @@ cdef Gathered gather(str lead_name, list leads, str input_name, list inputs, tup
         if isinstance(states[s], StateTable):
             if (<StateTable>states[s]).n != n:
                 raise ValueError(f"expected {n} {state_names[s]}, got {(<StateTable>states[s]).n}")
+            if (<StateTable>states[s]).scalar != (scalar >> s & 1):
+                raise ValueError(f"the table of {state_names[s]} is not one of " +
+                                 ("scalar states" if scalar >> s & 1 else "arrays"))
             continue
         if not isinstance(states[s], list):
             raise TypeError(f"{state_names[s]} must be a list")
@@ -241,8 +259,8 @@ cdef Gathered gather(str lead_name, list leads, str input_name, list inputs, tup
 
     cdef tuple names = (lead_name, input_name) + state_names
     cdef char *ptr[MAX_STREAMS]
-    cdef size_t nbytes[MAX_STREAMS]
-    cdef size_t k, itemsize
+    cdef size_t size[MAX_STREAMS]
+    cdef size_t k, nbytes
     cdef uint32_t set_k
     cdef object entry
     cdef Py_ssize_t other
@@ -266,7 +284,11 @@ cdef Gathered gather(str lead_name, list leads, str input_name, list inputs, tup
                 ptr[2 + s] = (<StateTable>states[s]).data[i]
             else:
                 entry = (<list>states[s])[i]
-                if entry is not None:
+                if entry is not None and scalar >> s & 1:
+                    ptr[2 + s] = scalar_data(entry)
+                    if ptr[2 + s] == NULL:
+                        ptr[2 + s] = <char *>cnp.PyArray_DATA(as_scalar_state(entry, state_names[s], i))
+                elif entry is not None:
                     check_state_exists(lead, g.rule[2 + s], state_names[s], i)
                     ptr[2 + s] = companion_data(entry, lead, True, g.rule[2 + s])
                     if ptr[2 + s] == NULL:
@@ -274,35 +296,38 @@ cdef Gathered gather(str lead_name, list leads, str input_name, list inputs, tup
                             as_companion(entry, state_names[s], i, lead, lead_name, True, g.rule[2 + s]))
             if ptr[2 + s] == NULL and required[set_k] & (1u << (2 + s)) and state_exists(lead, g.rule[2 + s]):
                 raise ValueError(f"{state_names[s]}[{i}] is missing (None) but the update needs it")
-        # Within the tensor: a written stream (all but 1) may overlap nothing else.
-        itemsize = <size_t>cnp.PyArray_ITEMSIZE(lead)
+        # Within the tensor: a written stream (all but 1) may overlap nothing
+        # else (an empty array overlaps nothing; a scalar state is 4 bytes; a
+        # state shaped by its rule spans the elements the rule gives it).
+        nbytes = <size_t>(cnp.PyArray_SIZE(lead) * cnp.PyArray_ITEMSIZE(lead))
         for s in range(n_streams):
-            nbytes[s] = state_elements(lead, g.rule[s]) * itemsize
-        if nbytes[0]:
-            for s in range(n_streams):
-                if ptr[s] == NULL or nbytes[s] == 0:
-                    continue
-                for t in range(s + 1, n_streams):
-                    if ptr[t] != NULL and ptr[s] < ptr[t] + nbytes[t] and ptr[t] < ptr[s] + nbytes[s]:
-                        raise ValueError(f"{names[t]}[{i}] overlaps {names[s]}[{i}]; "
-                                         "they must be separate arrays")
-            if written is not None:
-                other = written.find(<uintptr_t>ptr[1], <uintptr_t>ptr[1] + nbytes[1])
-                if other >= 0:
-                    raise ValueError(f"{input_name}[{i}] overlaps {written.describe(other)}, "
-                                     "which is updated in place")
+            size[s] = sizeof(float) if s >= 2 and scalar >> (s - 2) & 1 else \
+                state_elements(lead, g.rule[s]) * <size_t>cnp.PyArray_ITEMSIZE(lead)
+        for s in range(n_streams):
+            if ptr[s] == NULL or size[s] == 0:
+                continue
+            for t in range(s + 1, n_streams):
+                if ptr[t] != NULL and size[t] and ptr[s] < ptr[t] + size[t] and ptr[t] < ptr[s] + size[s]:
+                    raise ValueError(f"{names[t]}[{i}] overlaps {names[s]}[{i}]; "
+                                     "they must be separate arrays")
+        if nbytes and written is not None:
+            other = written.find(<uintptr_t>ptr[1], <uintptr_t>ptr[1] + nbytes)
+            if other >= 0:
+                raise ValueError(f"{input_name}[{i}] overlaps {written.describe(other)}, "
+                                 "which is updated in place")
         k = g.count
         g.numel[k] = <size_t>cnp.PyArray_SIZE(lead)
         g.shapes[k].ndim = <size_t>cnp.PyArray_NDIM(lead)
         g.shapes[k].dims = <const size_t *>cnp.PyArray_DIMS(lead)  # npy_intp and size_t: the same width
         g.index[k] = set_k
         # as_companion holds every array of a tensor to its parameter's dtype
+        # (a scalar state is float32 whatever the tensor's dtype: C knows)
         g.dtypes[k].param = g.dtypes[k].grad = g.dtypes[k].state = <ok_dtype>dtype_of(lead)
         for s in range(n_streams):
             g.stream[s][k] = ptr[s]
         g.count += 1
     if written is None:
-        check_all_overlaps(g, names)
+        check_all_overlaps(g, names, scalar)
     return g
 
 
@@ -319,8 +344,9 @@ cdef size_t stream_elements(Gathered g, int s, size_t k) noexcept:
     return g.numel[k] // shape.dims[nd - 1 if g.rule[s] == OK_STATE_ROWS else nd - 2]
 
 
-cdef check_all_overlaps(Gathered g, tuple names):
-    """Every written array of the call against every other array."""
+cdef check_all_overlaps(Gathered g, tuple names, unsigned scalar):
+    """Every written array of the call against every other array (bit s of
+    `scalar`: state s is a scalar state, 4 bytes)."""
     cdef size_t total = g.count * <size_t>g.n_streams, k, n = 0, first = 0, second = 0
     cdef int s
     if total < 2:
@@ -328,15 +354,17 @@ cdef check_all_overlaps(Gathered g, tuple names):
     cdef ok_span *spans = <ok_span *>PyMem_Malloc(total * sizeof(ok_span))
     if spans == NULL:
         raise MemoryError()
+    cdef bint one_float
     cdef size_t elements
     for s in range(g.n_streams):
+        one_float = s >= 2 and scalar >> (s - 2) & 1
         for k in range(g.count):
             elements = stream_elements(g, s, k)
-            if g.stream[s][k] == NULL or elements == 0:
+            if g.stream[s][k] == NULL or (elements == 0 and not one_float):
                 continue
             spans[n].begin = <uintptr_t>g.stream[s][k]
-            spans[n].end = spans[n].begin + elements * ok_dtype_size(
-                g.dtypes[k].param if s == 0 else g.dtypes[k].grad if s == 1 else g.dtypes[k].state)
+            spans[n].end = spans[n].begin + (sizeof(float) if one_float else elements * ok_dtype_size(
+                g.dtypes[k].param if s == 0 else g.dtypes[k].grad if s == 1 else g.dtypes[k].state))
             spans[n].id = <size_t>s
             spans[n].written = s != 1
             n += 1

@@ -7,7 +7,10 @@ cdef class Kind:
 
     name          its C name ("sgd", "adam")
     fields        the members of its hyperparameter struct, in order
-    states        its state arrays, torch's names, in stream order
+    states        its states, torch's names, in stream order
+    scalars       those of its states that are scalars, one 0-d float32
+                  array per tensor (NAdam's mu_product), not arrays like
+                  the parameter
     state_shapes  how each state's shape follows its parameter's (the C
                   enum ok_state_shape: 0 its shape, 1 its shape for
                   ndim < 2 only, 2 one per row and 3 one per column of a
@@ -18,6 +21,8 @@ cdef class Kind:
     cdef readonly str name
     cdef readonly tuple fields
     cdef readonly tuple states
+    cdef readonly tuple scalars
+    cdef unsigned scalar_bits  # bit k: states[k] is a scalar
     cdef readonly tuple state_shapes
     cdef tuple lists   # the names of the state lists in messages: "exp_avgs"
     cdef readonly bint shaped  # some state's shape differs from its parameter's
@@ -32,6 +37,11 @@ cdef class Kind:
         kind.states = tuple(ok_optimizer_state_name(opt, k).decode() for k in range(ok_optimizer_state_count(opt)))
         kind.state_shapes = tuple(ok_optimizer_state_shape(opt, k) for k in range(ok_optimizer_state_count(opt)))
         kind.lists = tuple(name + "s" for name in kind.states)
+        kind.scalar_bits = 0
+        for k in range(len(kind.states)):
+            if ok_optimizer_state_is_scalar(opt, k):
+                kind.scalar_bits |= 1u << k
+        kind.scalars = tuple(name for k, name in enumerate(kind.states) if kind.scalar_bits >> k & 1)
         kind.shaped = any(rule != OK_STATE_PARAM for rule in kind.state_shapes)
         return kind
 
@@ -96,7 +106,7 @@ cdef class Kind:
         return bytes(out)
 
     def __repr__(self):
-        return f"<optimizer kind {self.name}: fields {self.fields}, states {self.states}>"
+        return f"<optimizer kind {self.name}: fields {self.fields}, states {self.states}, scalars {self.scalars}>"
 
 
 cdef dict _KINDS = {}
@@ -140,7 +150,7 @@ def step(Kind kind, list params, list grads, tuple states, list hparams, hp_inde
         # gather's bits: stream 2 + j for state j
         required[k] = ok_optimizer_required_states(kind.opt, hp + k * size) << 2
     cdef Gathered g = gather("params", params, "grads", grads, kind.lists, states, hp_index, <uint32_t>n_sets,
-                             required, written, kind.state_shapes if kind.shaped else None)
+                             required, written, kind.scalar_bits, kind.state_shapes if kind.shaped else None)
     cdef void **streams[MAX_STREAMS]
     cdef int s
     for s in range(g.n_streams):

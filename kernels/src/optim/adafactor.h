@@ -131,7 +131,8 @@ ok_status ok_adafactor_run(const ok_mt_task *task);
 static const ok_optimizer ok_adafactor_optimizer = {
     "adafactor", OK_OPT_adafactor, sizeof(ok_adafactor_hparams), OK_COUNT_OF(ok_adafactor_fields),
     ok_adafactor_fields, OK_COUNT_OF(ok_adafactor_states), ok_adafactor_states, sizeof(ok_adafactor_coeffs),
-    ok_adafactor_checked, ok_adafactor_prepare, ok_adafactor_required, ok_adafactor_state_shapes, ok_adafactor_run,
+    ok_adafactor_checked, ok_adafactor_prepare, ok_adafactor_required, 0, NULL, ok_adafactor_state_shapes,
+    ok_adafactor_run,
 };
 
 #endif /* OPTKERN_OPTIM_ADAFACTOR_H */

@@ -2,7 +2,7 @@
 
 from optkern._checks import real, require
 from optkern.optim import _engine
-from optkern.optim.optimizer import Optimizer, torch_flags
+from optkern.optim.optimizer import Optimizer, scheduled_lr, torch_flags
 
 __all__ = ["Adafactor", "adafactor_"]
 
@@ -61,7 +61,7 @@ class Adafactor(Optimizer):
 
     def __init__(self, params, lr=1e-2, beta2_decay=-0.8, eps=(None, 1e-3), d=1.0, weight_decay=0.0, *,
                  foreach=None, maximize=False):
-        _hparams(lr, beta2_decay, eps, d, weight_decay, maximize)
+        _hparams(scheduled_lr(lr), beta2_decay, eps, d, weight_decay, maximize)
         defaults = {
             "lr": lr,
             "beta2_decay": beta2_decay,

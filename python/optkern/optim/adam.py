@@ -2,14 +2,14 @@
 
 from optkern._checks import real, require
 from optkern.optim import _engine
-from optkern.optim.optimizer import Optimizer, torch_flags
+from optkern.optim.optimizer import Optimizer, scheduled_lr, torch_flags
 
 __all__ = ["Adam", "AdamW", "adam_", "adamw_"]
 
 
-def _hparams(lr, betas, eps, weight_decay, amsgrad, maximize, decoupled_weight_decay):
-    """The Adam hyperparameters, checked like torch.optim.Adam, as the C
-    fields (ok_adam_hparams) but step."""
+def moments_hparams(lr, betas, eps, weight_decay, maximize, decoupled_weight_decay):
+    """The hyperparameters Adam, RAdam and NAdam share, checked as torch
+    checks them in each, as their C fields."""
     try:
         beta1, beta2 = betas
     except (TypeError, ValueError):
@@ -22,8 +22,14 @@ def _hparams(lr, betas, eps, weight_decay, amsgrad, maximize, decoupled_weight_d
     require(0.0 <= beta2_ < 1.0, "Invalid beta parameter at index 1: {}", beta2)
     require(weight_decay_ >= 0.0, "Invalid weight_decay value: {}", weight_decay)
     return {"lr": lr_, "beta1": beta1_, "beta2": beta2_, "eps": eps_, "weight_decay": weight_decay_,
-            "amsgrad": bool(amsgrad), "maximize": bool(maximize),
-            "decoupled_weight_decay": bool(decoupled_weight_decay)}
+            "maximize": bool(maximize), "decoupled_weight_decay": bool(decoupled_weight_decay)}
+
+
+def _hparams(lr, betas, eps, weight_decay, amsgrad, maximize, decoupled_weight_decay):
+    """The Adam hyperparameters, checked like torch.optim.Adam, as the C
+    fields (ok_adam_hparams) but step."""
+    return {**moments_hparams(lr, betas, eps, weight_decay, maximize, decoupled_weight_decay),
+            "amsgrad": bool(amsgrad)}
 
 
 class Adam(Optimizer):
@@ -53,7 +59,7 @@ class Adam(Optimizer):
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0, amsgrad=False, *,
                  foreach=None, maximize=False, capturable=False, differentiable=False, fused=None,
                  decoupled_weight_decay=False):
-        _hparams(lr, betas, eps, weight_decay, amsgrad, maximize, decoupled_weight_decay)
+        _hparams(scheduled_lr(lr), betas, eps, weight_decay, amsgrad, maximize, decoupled_weight_decay)
         defaults = {
             "lr": lr,
             "betas": betas,
