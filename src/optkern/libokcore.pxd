@@ -64,6 +64,8 @@ cdef extern from "optkern/optkern.h" nogil:
     const ok_field *ok_optimizer_field(const ok_optimizer *opt, size_t k)
     size_t ok_optimizer_state_count(const ok_optimizer *opt)
     const char *ok_optimizer_state_name(const ok_optimizer *opt, size_t k)
+    size_t ok_optimizer_work_count(const ok_optimizer *opt)
+    const char *ok_optimizer_work_name(const ok_optimizer *opt, size_t k)
     ok_status ok_optimizer_check(const ok_optimizer *opt, const void *hparams)
     unsigned ok_optimizer_required_states(const ok_optimizer *opt, const void *hparams)
     size_t ok_optimizer_coefficients_size(const ok_optimizer *opt)

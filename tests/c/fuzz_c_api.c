@@ -130,7 +130,7 @@ static void fuzz_optimizer(void) {
     ok_dtypes dtypes[MAX_TENSORS];
     void *ptr[2 + 8][MAX_TENSORS];
     void **streams[2 + 8];
-    size_t n_streams = 2 + ok_optimizer_state_count(opt);
+    size_t n_streams = 2 + ok_optimizer_state_count(opt) + ok_optimizer_work_count(opt);
     if (n_streams > 2 + 8) return;
     const size_t slice = SPACE / MAX_TENSORS; /* tensors never share memory */
     for (size_t i = 0; i < count; i++) {

@@ -601,6 +601,45 @@ static void test_nll_loss(void) {
         for (int k = 0; k < LC; k++) CHECK(grad[i * LC + k] == (y[i] != 7 && k == y[i] ? -1.0 / (LS - 1) : 0.0));
 }
 
+/* Muon's two stages through the generic entry point: the momentum buffer
+ * and the update (a work array, not a state) after stage 0, the parameter
+ * after stage 1 (which needs no buffer), and a missing work array refused
+ * with nothing written. */
+static void test_muon_stages(void) {
+    const ok_optimizer *muon = ok_optimizer_find("muon");
+    CHECK(muon && ok_optimizer_state_count(muon) == 1 && ok_optimizer_work_count(muon) == 1);
+    CHECK(strcmp(ok_optimizer_state_name(muon, 0), "momentum_buffer") == 0 && ok_optimizer_state_name(muon, 1) == NULL);
+    CHECK(strcmp(ok_optimizer_work_name(muon, 0), "update") == 0 && ok_optimizer_work_name(muon, 1) == NULL);
+    CHECK(ok_optimizer_work_count(ok_optimizer_find("adam")) == 0);
+    double p[N], g[N], b[N], u[N];
+    for (int i = 0; i < N; i++) p[i] = (double)i / 8.0, g[i] = (double)(i % 5) - 2.0, b[i] = 1.0, u[i] = NAN;
+    ok_muon_hparams hp = OK_MUON_DEFAULTS; /* momentum 0.95, nesterov */
+    hp.lr = 0.1, hp.weight_decay = 0.5, hp.lr_ratio = 2.0;
+    size_t numel = N;
+    ok_dtypes dtypes = {OK_FLOAT64, OK_FLOAT64, OK_FLOAT64};
+    void *pp[1] = {p}, *gp[1] = {g}, *bp[1] = {b}, *up[1] = {u};
+    void **streams[4] = {pp, gp, bp, NULL};
+    CHECK(ok_optimizer_required_states(muon, &hp) == 3u);
+    CHECK(ok_optimizer_step(muon, &hp, 1, NULL, 1, &numel, &dtypes, (void *const *const *)streams) ==
+          OK_ERR_NULL_POINTER);
+    CHECK(b[0] == 1.0 && u[0] != u[0]);
+    streams[3] = up;
+    CHECK(ok_optimizer_step(muon, &hp, 1, NULL, 1, &numel, &dtypes, (void *const *const *)streams) == OK_SUCCESS);
+    for (int i = 0; i < N; i++) {
+        double buf = 0.95 * 1.0 + 0.05 * g[i];
+        CHECK(fabs(b[i] - buf) <= 1e-15 && fabs(u[i] - (0.05 * g[i] + 0.95 * buf)) <= 1e-15);
+        CHECK(p[i] == (double)i / 8.0); /* stage 0 leaves the parameter alone */
+        u[i] = (double)(i % 3);         /* the caller's orthogonalised update */
+    }
+    hp.stage = 1;
+    CHECK(ok_optimizer_required_states(muon, &hp) == 2u);
+    streams[2] = NULL; /* stage 1 needs no momentum buffer */
+    CHECK(ok_optimizer_step(muon, &hp, 1, NULL, 1, &numel, &dtypes, (void *const *const *)streams) == OK_SUCCESS);
+    for (int i = 0; i < N; i++) CHECK(fabs(p[i] - ((double)i / 8.0 * 0.95 - 0.2 * (i % 3))) <= 1e-15);
+    hp.stage = 2;
+    CHECK(ok_optimizer_check(muon, &hp) == OK_ERR_HYPERPARAMETER);
+}
+
 /* The vector operations over a list of three arrays taken as one vector
  * (sizes that split vectors and blocks at odd places): closed forms with
  * integer values (exact in double), the result the same bitwise on 1 and
@@ -698,6 +737,7 @@ int main(void) {
     test_cross_entropy_probs();
     test_nll_loss();
     test_vector_operations();
+    test_muon_stages();
     if (failures) printf("%d checks failed\n", failures);
     return failures != 0;
 }

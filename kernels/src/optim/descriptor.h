@@ -6,7 +6,11 @@
  *
  * Every optimizer's task has the same stream order: the parameter, its
  * gradient (the one stream only read), then its states in the order of
- * `states`. The coefficients are everything that depends only on the
+ * `states`, then its work arrays in the order of `work`. A work array is
+ * written by the kernel but is not part of the optimizer's state: it
+ * belongs to one step, and lets an optimizer whose step is more than
+ * elementwise work hand a result to its caller and take one back (Muon's
+ * matrix to orthogonalise, optim/muon.h). Most optimizers have none. The coefficients are everything that depends only on the
  * hyperparameters and the step count, derived once per call in double by
  * `prepare` (the host side) so that kernels do per-element work only;
  * kernels round them to the variant's real_t.
@@ -36,8 +40,11 @@ struct ok_optimizer {
     ok_status (*check)(const void *hp);
     /* The coefficients of a checked set. */
     void (*prepare)(const void *hp, void *coeffs);
-    /* Bit k set: states[k] must be present for a tensor using set hp. */
+    /* Bit k set: states[k] must be present for a tensor using set hp; bit
+     * n_states + j: work[j]. */
     unsigned (*required)(const void *hp);
+    size_t n_work;              /* its work arrays (after the states); 0 for most */
+    const char *const *work;
 };
 
 /* A field of hyperparameter struct `type`, for an ok_optimizer's table. */
