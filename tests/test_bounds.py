@@ -45,7 +45,7 @@ def test_optimizer_steps_stay_in_bounds(isa, record, dtype, n):
     canary = Canary()
 
     def arrays(count):
-        return [canary.carve(rng.standard_normal(n).astype(dtype)) for _ in range(count)]
+        return [canary.carve(rng.standard_normal(record.shape((n,))).astype(dtype)) for _ in range(count)]
 
     # the class: parameters and gradients carved
     params = arrays(2)
@@ -55,7 +55,8 @@ def test_optimizer_steps_stay_in_bounds(isa, record, dtype, n):
     assert set(record.states) <= set(opt.state[params[0]]), f"{record.name}'s all_states leaves a state off"
     # the functional form: every state carved too, in the descriptor's order
     params = arrays(2)
-    states = [[canary.carve(np.abs(rng.standard_normal(n)).astype(dtype)) for _ in range(2)] for _ in record.states]
+    states = [[canary.carve(np.abs(rng.standard_normal(record.shape((n,)))).astype(dtype)) for _ in range(2)]
+              for _ in record.states]
     before = [p.copy() for p in params]
     for step in range(1, 4):
         phase = {"step": step} if record.cls._phase == "step" else {}
