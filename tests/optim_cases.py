@@ -182,6 +182,12 @@ RECORDS += [
                       {"eps": -1e-7}]),
 ]
 
+# Optimizers whose step is not step(grads) (LBFGS's takes a closure), so that
+# the suites of the records cannot drive them: each has a test module of its
+# own, named here (test_api.py checks that every optimizer is in one place
+# or the other).
+OWN_SUITES = {"LBFGS": "test_lbfgs.py"}
+
 # (record, kwargs): every configuration of every optimizer.
 CASES = [(record, kwargs) for record in RECORDS for kwargs in record.configs]
 # (record, kwargs, message): every refused hyperparameter of every optimizer.

@@ -10,7 +10,7 @@ import pytest
 
 import optkern
 from optkern import functional as F
-from optim_cases import CASES, RECORDS, case_id, record_id
+from optim_cases import CASES, OWN_SUITES, RECORDS, case_id, record_id
 
 # ------------------------------------------------------------ configuration
 
@@ -389,11 +389,14 @@ def test_functional_equals_class(isa, case):
 
 def test_every_optimizer_has_a_record():
     """A registered optimizer without a record in optim_cases.py would go
-    untested by every suite that iterates over the records."""
-    assert sorted(r.name for r in RECORDS) == sorted(optkern.optim.Optimizer.registry())
+    untested by every suite that iterates over the records (or, if its step
+    is not step(grads), without a suite of its own: OWN_SUITES)."""
+    assert sorted([r.name for r in RECORDS] + list(OWN_SUITES)) == sorted(optkern.optim.Optimizer.registry())
     assert sorted(optkern.functional.__all__) == sorted(r.name.lower() + "_" for r in RECORDS)
     for record in RECORDS:
         assert getattr(optkern, record.name) is record.cls and record.name in optkern.__all__
+    for name, module in OWN_SUITES.items():
+        assert name in optkern.__all__ and os.path.exists(os.path.join(os.path.dirname(__file__), module))
 
 
 def test_functional_sgd_fills_momentum_buffers():

@@ -459,8 +459,9 @@ class LBFGS(Optimizer):
                         _core.vec_axpby(1.0, self._views(x), 0.0, self._params)
                     return value, gradient
 
+                # as torch: the search stops shrinking its bracket at its own
+                # tolerance_change of 1e-9, whatever the group's
                 loss, new_grad, t, ls_func_evals = _strong_wolfe(evaluate, t, d, loss, flat_grad, gtd,
-                                                                 tolerance_change=tolerance_change,
                                                                  max_ls=max_eval - current_evals)
                 self._spare.append(x_init)
                 flat_grad = new_grad
