@@ -20,7 +20,7 @@ import argparse
 import gc
 
 import benchutil
-from optim_workloads import FACTORIES, OPTIMIZERS, WORKLOADS, elements
+from optim_workloads import FACTORIES, OPTIMIZERS, OWN_FACTORIES, OWN_WORKLOADS, WORKLOADS, elements
 
 
 def peer_cells(times, peer, ours):
@@ -80,6 +80,27 @@ HEADER = ["optimizer", "workload", "optkern ms/step", "GB/s", "of roofline", "to
           "x torch fused", "x best torch", "numpy ms", "x numpy"]
 
 
+# Muon and LBFGS, on workloads of their own (optim_workloads.OWN_WORKLOADS):
+# optkern against torch, paired, and each's target (minimum x torch).
+OWN_HEADER = ["optimizer", "workload", "optkern ms/step", "torch ms/step", "x torch"]
+OWN_TARGETS = {"Muon": 1.0, "LBFGS": 1.0}
+
+
+def measure_own(name, workload, rounds):
+    impls = {impl: make(OWN_WORKLOADS[name][workload]) for impl, make in OWN_FACTORIES[name].items()}
+    times = benchutil.interleaved({k: v for k, v in impls.items() if v is not None}, rounds=rounds)
+    del impls
+    gc.collect()
+    ours = times["optkern"]
+    return [name, workload, f"{benchutil.median_ms(ours):.3f}", *peer_cells(times, "torch", ours)]
+
+
+def own_summary(rows):
+    return "\n".join(f"- {row[0]}, {row[1]}: {row[4]}x torch (target at least {OWN_TARGETS[row[0]]:g}x): "
+                     f"{'met' if row[4] != '-' and float(row[4]) >= OWN_TARGETS[row[0]] else 'NOT met'}"
+                     for row in rows)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rounds", type=int, default=15)
@@ -87,15 +108,26 @@ def main():
     parser.add_argument("--only", nargs="*", help="optimizers to run (default: all)")
     args = parser.parse_args()
     rows = []
-    for optimizer in args.only or OPTIMIZERS:
+    for optimizer in [o for o in args.only or OPTIMIZERS if o in OPTIMIZERS]:
         for workload in WORKLOADS:
             rows.append(measure(optimizer, workload, args.rounds))
             print(" | ".join(rows[-1]), flush=True)
-    benchutil.finish_report(
-        "Optimizers", f"python bench/report_optim.py --rounds {args.rounds}",
-        f"float32, medians of {args.rounds} interleaved rounds; ratios are paired per round (x: peer time / "
-        "optkern time, higher is faster for optkern).", benchutil.markdown_table(HEADER, rows),
-        targets_summary(rows), args.record)
+    if rows:
+        benchutil.finish_report(
+            "Optimizers", f"python bench/report_optim.py --rounds {args.rounds}",
+            f"float32, medians of {args.rounds} interleaved rounds; ratios are paired per round (x: peer time / "
+            "optkern time, higher is faster for optkern).", benchutil.markdown_table(HEADER, rows),
+            targets_summary(rows), args.record)
+    own = [measure_own(name, workload, args.rounds) for name in OWN_WORKLOADS if not args.only or name in args.only
+           for workload in OWN_WORKLOADS[name]]
+    if own:
+        benchutil.finish_report(
+            "Muon and LBFGS", f"python bench/report_optim.py --rounds {args.rounds} --only Muon LBFGS",
+            f"float32, medians of {args.rounds} interleaved rounds, ratios paired per round. Muon: one step on a "
+            "4096x4096 matrix (Newton-Schulz in float32 through NumPy's BLAS; torch's in bfloat16). LBFGS: one "
+            "iteration (max_iter=1, a full history of 10 pairs) on a separable quadratic of 10M elements in 10 "
+            "arrays, closures doing the same work on both sides.", benchutil.markdown_table(OWN_HEADER, own),
+            own_summary(own), args.record)
 
 
 if __name__ == "__main__":
