@@ -358,6 +358,25 @@ def test_state_layout_matches_torch():
     assert opt.state[params[0]] is sd["state"][0] and opt.state[params[1]] == {}
 
 
+def test_no_new_vectors_once_the_history_is_full():
+    """Without a line search, the vectors of dropped pairs are reused: the
+    state's vectors are the same arrays, in new roles, step after step."""
+    params, _, opt, _, closure, _, _ = setup(Quadratic, np.float64, max_iter=2, history_size=2, lr=0.1)
+
+    def vectors():
+        state = opt.state_dict()["state"][0]
+        return {id(v) for v in [state["d"], state["prev_flat_grad"], *state["old_dirs"], *state["old_stps"]]} | \
+            {id(v) for v in opt._spare}
+
+    for _ in range(3):
+        opt.step(closure)
+    before = vectors()
+    assert len(opt.state_dict()["state"][0]["old_dirs"]) == 2
+    for _ in range(3):
+        opt.step(closure)
+        assert vectors() == before
+
+
 @pytest.mark.parametrize("line_search_fn", [None, "strong_wolfe"])
 def test_threads_bitwise_equal(num_threads, line_search_fn):
     """A problem large enough that the vector operations run threaded."""
