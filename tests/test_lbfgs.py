@@ -461,7 +461,7 @@ def test_param_groups_and_dtypes_refused():
     (lambda p: (1.0, np.ones(3)), TypeError, "sequence with one array per parameter"),
     (lambda p: (1.0, [np.ones(3)]), ValueError, "returned 1 grads for 2 parameters"),
     (lambda p: (1.0, [np.ones(3), np.ones(4)]), ValueError, "grads\\[1\\] has shape \\(4,\\)"),
-    (lambda p: (1.0, [np.ones(3), np.ones(2, np.float32)]), ValueError, "dtype float32"),
+    (lambda p: (1.0, [np.ones(3), np.ones(2, np.float32)]), TypeError, "grads\\[1\\] has dtype float32"),
     (lambda p: (1.0, [np.ones(3), [1.0, 2.0]]), TypeError, "numpy.ndarray"),
     (lambda p: (1.0, [np.ones(3), np.ones(4)[::2]]), ValueError, "contiguous"),
     (lambda p: ("one", [np.ones(3), np.ones(2)]), ValueError, "could not convert"),

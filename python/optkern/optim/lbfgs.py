@@ -342,9 +342,10 @@ class LBFGS(Optimizer):
                 continue
             if not isinstance(g, np.ndarray):
                 raise TypeError(f"grads[{i}] must be a numpy.ndarray, got {type(g).__name__}")
-            if g.dtype != p.dtype or g.shape != p.shape:
-                raise ValueError(f"grads[{i}] has shape {g.shape} and dtype {g.dtype} but params[{i}] has shape "
-                                 f"{p.shape} and dtype {p.dtype}")
+            if g.dtype != p.dtype:
+                raise TypeError(f"grads[{i}] has dtype {g.dtype} but params[{i}] has dtype {p.dtype}")
+            if g.shape != p.shape:
+                raise ValueError(f"grads[{i}] has shape {g.shape} but params[{i}] has shape {p.shape}")
         return loss, float(loss), self._gather(grads, flat)
 
     def _move(self, t, d):
