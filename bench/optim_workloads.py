@@ -237,9 +237,9 @@ def _quadratic(n, seed=1):
     """A separable quadratic f(x) = sum(h x^2) / 2 - b.x over n float32
     elements in LBFGS_ARRAYS arrays: its curvatures h, its b, and the start x."""
     rng = np.random.default_rng(seed)
-    split = lambda a: np.array_split(a, LBFGS_ARRAYS)  # noqa: E731
-    return (split(rng.uniform(0.5, 2.0, n).astype(np.float32)), split(rng.standard_normal(n, dtype=np.float32)),
-            split(rng.standard_normal(n, dtype=np.float32)))
+    h = rng.uniform(0.5, 2.0, n).astype(np.float32)
+    b, x = rng.standard_normal((2, n), dtype=np.float32)
+    return [np.array_split(a, LBFGS_ARRAYS) for a in (h, b, x)]
 
 
 def lbfgs_optkern(n):

@@ -29,7 +29,7 @@ TOLERANCE = {np.float64: (1e-10, 1e-10), np.float32: (2e-4, 2e-5)}
 class Quadratic:
     """f(x) = x'Hx/2 - b'x, x the concatenation of the parameters (H positive definite)."""
 
-    shapes = [(10,), (4, 5), (1,)]
+    shapes = ((10,), (4, 5), (1,))
 
     def __init__(self, rng):
         n = sum(int(np.prod(s)) for s in self.shapes)
@@ -46,7 +46,7 @@ class Logistic:
     over 40 samples of 6 features, three one-vs-rest labels each, plus an
     L2 penalty on the weights."""
 
-    shapes = [(6, 3), (3,)]
+    shapes = ((6, 3), (3,))
 
     def __init__(self, rng):
         self.x = rng.standard_normal((40, 6))
@@ -65,7 +65,7 @@ class Rosenbrock:
     curved valley whose line searches bracket, zoom and run out of
     evaluations."""
 
-    shapes = [(6,)]
+    shapes = ((6,),)
 
     def __init__(self, rng):
         pass
@@ -86,7 +86,7 @@ class LogCosh:
     """sum log cosh(3 x): nearly linear far from 0, where a long step
     overshoots and the line search's interpolation lands at its bracket's ends."""
 
-    shapes = [(5,)]
+    shapes = ((5,),)
 
     def __init__(self, rng):
         pass
@@ -105,7 +105,7 @@ class NearOptimum:
     the line search's bracket is below its own tolerance (1e-9, whatever the
     group's tolerance_change) as soon as it is found."""
 
-    shapes = [(5,)]
+    shapes = ((5,),)
 
     def __init__(self, rng):
         pass
@@ -251,7 +251,7 @@ def test_default_max_eval_and_param_group_as_torch():
 
 
 def test_missing_gradients_are_zeros_as_in_torch():
-    params, tensors, opt, topt, closure, torch_closure, calls = setup(Quadratic, np.float64, max_iter=4)
+    params, tensors, opt, topt, closure, torch_closure, _ = setup(Quadratic, np.float64, max_iter=4)
 
     def without_last():
         loss, grads = closure()
@@ -295,7 +295,7 @@ def test_state_dict_round_trip_continues_bit_for_bit():
 def test_load_torch_state_dict():
     """torch's state dict, its tensors turned into arrays, resumes in optkern
     where torch goes on."""
-    params, tensors, opt, topt, closure, torch_closure, calls = setup(Quadratic, np.float64, max_iter=3,
+    params, tensors, opt, topt, closure, torch_closure, _ = setup(Quadratic, np.float64, max_iter=3,
                                                                       history_size=4)
     for _ in range(2):
         topt.step(torch_closure)
@@ -330,7 +330,7 @@ def test_load_torch_state_dict():
     (lambda sd: sd["state"][0].pop("prev_flat_grad"), "lacks"),
 ], ids=["d-size", "unknown", "ro", "second-param", "groups", "lr", "n_iter", "partial"])
 def test_bad_state_dict_changes_nothing(mutate, match):
-    params, _, opt, _, closure, _, _ = setup(Quadratic, np.float64, max_iter=3)
+    _, _, opt, _, closure, _, _ = setup(Quadratic, np.float64, max_iter=3)
     opt.step(closure)
     opt.step(closure)
     sd, before = copy.deepcopy(opt.state_dict()), copy.deepcopy(opt.state_dict())
@@ -347,7 +347,7 @@ def test_bad_state_dict_changes_nothing(mutate, match):
 
 
 def test_state_layout_matches_torch():
-    params, tensors, opt, topt, closure, torch_closure, _ = setup(Quadratic, np.float64, max_iter=3)
+    params, _, opt, topt, closure, torch_closure, _ = setup(Quadratic, np.float64, max_iter=3)
     assert opt.state_dict()["state"] == {} and len(opt.state) == 0
     opt.step(closure)
     topt.step(torch_closure)
@@ -361,7 +361,7 @@ def test_state_layout_matches_torch():
 def test_no_new_vectors_once_the_history_is_full():
     """Without a line search, the vectors of dropped pairs are reused: the
     state's vectors are the same arrays, in new roles, step after step."""
-    params, _, opt, _, closure, _, _ = setup(Quadratic, np.float64, max_iter=2, history_size=2, lr=0.1)
+    _, _, opt, _, closure, _, _ = setup(Quadratic, np.float64, max_iter=2, history_size=2, lr=0.1)
 
     def vectors():
         state = opt.state_dict()["state"][0]

@@ -18,7 +18,7 @@ torch = pytest.importorskip("torch")
 
 MUON = next(r for r in RECORDS if r.name == "Muon")
 SHAPES = [(1, 1), (7, 17), (17, 7), (64, 1023), (1023, 64), (0, 5), (5, 0)]
-TOLERANCE = {np.float32: dict(rtol=2e-5, atol=2e-6), np.float64: dict(rtol=1e-12, atol=1e-14)}
+TOLERANCE = {np.float32: {"rtol": 2e-5, "atol": 2e-6}, np.float64: {"rtol": 1e-12, "atol": 1e-14}}
 KWARGS = [{"lr": 0.02}, {"lr": 0.02, "nesterov": False, "adjust_lr_fn": "match_rms_adamw", "weight_decay": 0.0}]
 
 
@@ -57,7 +57,7 @@ def test_awkward_shapes_match_torchs_algorithm(isa, shape, dtype, kwargs):
         opt.step([g])
         t.grad = torch.tensor(g)
         topt.step()
-    tol = dict(rtol=1e-5, atol=1e-6) if dtype == np.float32 else dict(rtol=1e-12, atol=1e-13)
+    tol = {"rtol": 1e-5, "atol": 1e-6} if dtype == np.float32 else {"rtol": 1e-12, "atol": 1e-13}
     np.testing.assert_allclose(p, t.numpy(), **tol)
     buffer, theirs = opt.state[p]["momentum_buffer"], topt.state[t]["momentum_buffer"].numpy()
     if dtype == np.float64 and isa != "scalar":
