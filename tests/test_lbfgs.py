@@ -60,19 +60,21 @@ class Logistic:
         return loss, np.concatenate([(self.x.T @ dz + 0.01 * w).ravel(), dz.sum(axis=0)])
 
 
-class Rosenbrock:
+class FixedStart:
+    """A problem without random data, started from x0 (one parameter)."""
+
+    x0 = np.zeros(1)
+
+    def __init__(self, rng):
+        self.shapes = (self.x0.shape,)
+
+
+class Rosenbrock(FixedStart):
     """The chained Rosenbrock function of 6 variables from (-1.2, ..., 1): a
     curved valley whose line searches bracket, zoom and run out of
     evaluations."""
 
-    shapes = ((6,),)
-
-    def __init__(self, rng):
-        pass
-
-    @staticmethod
-    def start(rng):
-        return [np.linspace(-1.2, 1.0, 6)]
+    x0 = np.linspace(-1.2, 1.0, 6)
 
     def __call__(self, x):
         inner = x[1:] - x[:-1] ** 2
@@ -82,18 +84,11 @@ class Rosenbrock:
         return np.sum(100 * inner ** 2 + (1 - x[:-1]) ** 2), g
 
 
-class LogCosh:
+class LogCosh(FixedStart):
     """sum log cosh(3 x): nearly linear far from 0, where a long step
     overshoots and the line search's interpolation lands at its bracket's ends."""
 
-    shapes = ((5,),)
-
-    def __init__(self, rng):
-        pass
-
-    @staticmethod
-    def start(rng):
-        return [np.linspace(-2.0, 3.0, 5)]
+    x0 = np.linspace(-2.0, 3.0, 5)
 
     def __call__(self, x):
         z = np.abs(3 * x)
@@ -123,8 +118,8 @@ def setup(problem, dtype, seed=0, **kwargs):
     optimizers and their closures, which count their calls."""
     rng = np.random.default_rng(seed)
     f = problem(rng)
-    if hasattr(problem, "start"):
-        params = [a.astype(dtype) for a in problem.start(rng)]
+    if isinstance(f, FixedStart):
+        params = [f.x0.astype(dtype)]
     else:
         params = [(rng.standard_normal(s) * 0.5).astype(dtype) for s in problem.shapes]
     tensors = [torch.tensor(p) for p in params]
