@@ -469,6 +469,18 @@ def test_bad_closure_results_raise_and_change_nothing(result, error, match):
     assert all(np.all(p == 0) for p in params)
 
 
+def test_read_only_parameter_refused_before_the_closure_runs():
+    params, _, opt, _, closure, _, calls = setup(Quadratic, np.float64, max_iter=3)
+    opt.step(closure)
+    before, state = [p.copy() for p in params], copy.deepcopy(opt.state_dict())
+    params[1].flags.writeable = False
+    with pytest.raises(ValueError, match=r"params\[1\] is read-only"):
+        opt.step(closure)
+    assert calls["optkern"] == state["state"][0]["func_evals"]
+    assert all(p.tobytes() == b.tobytes() for p, b in zip(params, before))
+    assert opt.state_dict()["state"][0]["n_iter"] == state["state"][0]["n_iter"]
+
+
 def test_lbfgs_is_exported_and_has_its_own_suite():
     assert OWN_SUITES["LBFGS"] == "test_lbfgs.py"
     assert optkern.LBFGS is optkern.optim.LBFGS and "LBFGS" in optkern.__all__

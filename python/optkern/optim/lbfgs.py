@@ -364,6 +364,9 @@ class LBFGS(Optimizer):
         plan = self._sync()
         group = self.param_groups[0]
         hp = self._hparams(group)
+        # the parameters are written only after the closure has run and the
+        # state has moved on: their checks (writeable, layout) come first
+        _core.WrittenIndex([("params", plan.params)])
         lr, max_iter, max_eval = hp["lr"], hp["max_iter"], hp["max_eval"]
         tolerance_grad, tolerance_change = hp["tolerance_grad"], hp["tolerance_change"]
         history_size = hp["history_size"]
