@@ -20,7 +20,7 @@ import numpy as np
 from optkern import _core
 from optkern._checks import real, require
 from optkern.optim import _engine
-from optkern.optim.optimizer import Optimizer
+from optkern.optim.optimizer import Optimizer, scheduled_lr
 
 __all__ = ["Muon", "muon_"]
 
@@ -166,7 +166,7 @@ class Muon(Optimizer):
 
     def __init__(self, params, lr=1e-3, weight_decay=0.1, momentum=0.95, nesterov=True,
                  ns_coefficients=(3.4445, -4.775, 2.0315), eps=1e-7, ns_steps=5, adjust_lr_fn=None):
-        _hparams(lr, weight_decay, momentum, nesterov, ns_coefficients, eps, ns_steps, adjust_lr_fn)
+        _hparams(scheduled_lr(lr), weight_decay, momentum, nesterov, ns_coefficients, eps, ns_steps, adjust_lr_fn)
         defaults = {
             "lr": lr,
             "weight_decay": weight_decay,
