@@ -7,10 +7,9 @@ its own copy of the data (so implementations never share arrays), or None
 where that implementation does not exist.
 
 Every optimizer optkern has (optkern.optim.Optimizer.registry()) is
-benchmarked on every workload and those OWN_WORKLOADS gives it, with the
-keyword arguments of SETTINGS (else lr 1e-3 and torch's defaults), against
-torch.optim's class of the same name where torch has one and against a
-NumPy implementation where NUMPY_STEPS has one.
+benchmarked, with the keyword arguments of SETTINGS (else lr 1e-3 and
+torch's defaults), against torch.optim's class of the same name where torch
+has one and against a NumPy implementation where NUMPY_STEPS has one.
 """
 
 import inspect
@@ -55,11 +54,6 @@ WORKLOADS = {
     "ViT-S (200 arrays)": vit_s_shapes(),
 }
 
-# class name: {workload: shapes} it is also run on
-OWN_WORKLOADS = {
-    "Adafactor": {"4096x4096": [(4096, 4096)]},
-}
-
 # class name: (the label of its rows, its kwargs)
 SETTINGS = {
     "SGD": ("SGD momentum", {"lr": 1e-3, "momentum": 0.9}),
@@ -67,50 +61,35 @@ SETTINGS = {
 }
 
 
-def adafactor_streams(shape):
-    """Adafactor's passes over a tensor of this shape (its factors are
-    negligible). A matrix: p and g read (stats), g read (rms), p and g read
-    and p written (apply): 24 bytes per float32 element, as one array read
-    and written back and four only read. A vector: its variance read and
-    written (stats) and read (apply) besides: 32 bytes, (2, 4)."""
-    return (1, 4) if len(shape) >= 2 else (2, 4)
-
-
-# class name: shape -> (streams read and written back, streams only read),
-# for an optimizer that is not one elementwise pass
-STREAMS = {
-    "Adafactor": adafactor_streams,
-}
-
-
 def _optimizers():
-    """{label: (class name, kwargs, shape -> (streams read and written
-    back, streams only read))} of every optimizer."""
+    """{label: (class name, kwargs, bytes moved per float32 element,
+    (streams read and written back, streams only read))} of every
+    elementwise optimizer (OWN_WORKLOADS has the others)."""
     table = {}
     for name, cls in optkern.optim.Optimizer.registry().items():
+        if name in OWN_WORKLOADS:
+            continue
         label, kwargs = SETTINGS.get(name, (name, {"lr": 1e-3}))
         probe = cls([np.zeros(1, np.float32)], **kwargs)
         hparams = probe._hparams(probe.param_groups[0])
         kind = _engine.kind(cls._kind)
         # the state arrays: a scalar state (NAdam's mu_product) is 4 bytes per tensor, not per element
         states = len([s for s in _engine.required_states(kind, hparams, cls._phase) if s not in kind.scalars])
-        # one pass: reads the parameter, the gradient and each state; writes all but the gradient back
-        table[label] = (name, kwargs, STREAMS.get(name, lambda shape, n=1 + states: (n, 1)))
+        # reads the parameter, the gradient and each state; writes all but the gradient back
+        table[label] = (name, kwargs, 4 * (3 + 2 * states), (1 + states, 1))
     return table
 
 
+# Optimizers that are not an elementwise update of any array, timed on
+# workloads of their own (the block at the end): {class name: {workload: its
+# argument}}.
+OWN_WORKLOADS = {
+    "Muon": {"4096x4096": (4096, 4096)},
+    "LBFGS": {"10M, 10 arrays": 10_000_000},
+    "Adafactor": {"4096x4096": (4096, 4096)},
+}
+
 OPTIMIZERS = _optimizers()
-
-
-def workloads_for(opt_name):
-    """{workload: shapes} an optimizer (a label of OPTIMIZERS) is run on."""
-    return {**WORKLOADS, **OWN_WORKLOADS.get(OPTIMIZERS[opt_name][0], {})}
-
-
-def bytes_moved(opt_name, shapes):
-    """The bytes one float32 step over `shapes` must move."""
-    streams = OPTIMIZERS[opt_name][2]
-    return sum(4 * (2 * streams(s)[0] + streams(s)[1]) * math.prod(s) for s in shapes)
 
 def make_data(shapes, dtype=np.float32, seed=0):
     rng = np.random.default_rng(seed)
@@ -119,8 +98,12 @@ def make_data(shapes, dtype=np.float32, seed=0):
     return params, grads
 
 
+def elements(shapes):
+    return sum(math.prod(s) for s in shapes)
+
+
 def optkern_step(opt_name, shapes):
-    cls, kwargs, _ = OPTIMIZERS[opt_name]
+    cls, kwargs, _, _ = OPTIMIZERS[opt_name]
     params, grads = make_data(shapes)
     opt = getattr(optkern, cls)(params, **kwargs)
     return lambda: opt.step(grads)
@@ -128,7 +111,7 @@ def optkern_step(opt_name, shapes):
 
 def torch_step(opt_name, shapes, variant):
     """variant: "fused", "foreach" or "for-loop"."""
-    cls, kwargs, _ = OPTIMIZERS[opt_name]
+    cls, kwargs, _, _ = OPTIMIZERS[opt_name]
     if not hasattr(torch.optim, cls):
         return None
     if variant == "fused" and "fused" not in inspect.signature(getattr(torch.optim, cls)).parameters:
@@ -200,7 +183,7 @@ NUMPY_STEPS = {
 
 
 def numpy_step(opt_name, shapes):
-    cls, kwargs, _ = OPTIMIZERS[opt_name]
+    cls, kwargs, _, _ = OPTIMIZERS[opt_name]
     if cls not in NUMPY_STEPS:
         return None
     params, grads = make_data(shapes)
@@ -208,18 +191,10 @@ def numpy_step(opt_name, shapes):
 
 
 def roofline_step(opt_name, shapes):
-    """The bandwidth limit: the same streams read and written back, no
-    arithmetic (one run per kind of tensor where the streams differ)."""
-    streams = OPTIMIZERS[opt_name][2]
-    runs = []
-    for inplace, readonly in sorted({streams(s) for s in shapes}):
-        same = [s for s in shapes if streams(s) == (inplace, readonly)]
-        runs.append(([make_data(same, seed=k)[0] for k in range(inplace + readonly)], inplace))
-
-    def step():
-        for arrays, inplace in runs:
-            optkern._core.roofline(arrays, inplace, 0)
-    return step
+    """The bandwidth limit: the same streams read and written back, no arithmetic."""
+    _, _, _, (inplace, readonly) = OPTIMIZERS[opt_name]
+    arrays = [make_data(shapes, seed=s)[0] for s in range(inplace + readonly)]
+    return lambda: optkern._core.roofline(arrays, inplace, 0)
 
 
 FACTORIES = {
@@ -230,3 +205,110 @@ FACTORIES = {
 if torch is not None:
     for _variant in ("fused", "foreach", "for-loop"):
         FACTORIES[f"torch {_variant}"] = lambda o, s, v=_variant: torch_step(o, s, v)
+
+
+# ------------------------------------------------- Muon, LBFGS and Adafactor
+#
+# Muon's step is mostly matrix products (its Newton-Schulz iteration),
+# LBFGS's takes a closure and Adafactor's sums over rows and columns before
+# its update (three passes): each is timed on its own workload
+# (OWN_WORKLOADS) against torch's class, by factories of the same kind as
+# above: (workload argument) -> a zero-argument callable doing one step, or
+# None.
+
+def muon_optkern(shape):
+    params, grads = make_data([shape])
+    opt = optkern.Muon(params, lr=0.02)
+    return lambda: opt.step(grads)
+
+
+def muon_torch(shape):
+    """torch.optim.Muon as it ships: Newton-Schulz in bfloat16 (optkern runs
+    it in the parameters' dtype, here float32)."""
+    if not hasattr(torch.optim, "Muon"):
+        return None
+    params, grads = make_data([shape])
+    tensors = [torch.from_numpy(p) for p in params]
+    for t, g in zip(tensors, grads):
+        t.grad = torch.from_numpy(g)
+    return torch.optim.Muon(tensors, lr=0.02).step
+
+
+LBFGS_ARRAYS = 10
+LBFGS_SETTINGS = {"lr": 0.5, "max_iter": 1, "history_size": 10}
+
+
+def _quadratic(n, seed=1):
+    """A separable quadratic f(x) = sum(h x^2) / 2 - b.x over n float32
+    elements in LBFGS_ARRAYS arrays: its curvatures h, its b, and the start x."""
+    rng = np.random.default_rng(seed)
+    h = rng.uniform(0.5, 2.0, n).astype(np.float32)
+    b, x = rng.standard_normal((2, n), dtype=np.float32)
+    return [np.array_split(a, LBFGS_ARRAYS) for a in (h, b, x)]
+
+
+def lbfgs_optkern(n):
+    """One L-BFGS iteration (max_iter=1: one closure call and one two-loop
+    recursion over a full history of 10 pairs) on a 10M-element quadratic,
+    its gradient written into arrays made once."""
+    h, b, x = _quadratic(n)
+    grads = [np.empty_like(a) for a in x]
+
+    def closure():
+        loss = 0.0
+        for hi, bi, xi, gi in zip(h, b, x, grads):
+            np.multiply(hi, xi, out=gi)
+            loss += 0.5 * float(np.dot(xi, gi)) - float(np.dot(bi, xi))
+            gi -= bi
+        return loss, grads
+
+    opt = optkern.LBFGS(x, **LBFGS_SETTINGS)
+    for _ in range(LBFGS_SETTINGS["history_size"] + 2):  # a full history
+        opt.step(closure)
+    return lambda: opt.step(closure)
+
+
+def lbfgs_torch(n):
+    """The same iteration with torch.optim.LBFGS and a closure doing the
+    same work in torch (no autograd: the gradient is written into .grad)."""
+    h, b, x = (list(map(torch.from_numpy, arrays)) for arrays in _quadratic(n))
+    for xi in x:
+        xi.grad = torch.empty_like(xi)
+
+    def closure():
+        loss = 0.0
+        for hi, bi, xi in zip(h, b, x):
+            torch.mul(hi, xi, out=xi.grad)
+            loss += 0.5 * float(xi.dot(xi.grad)) - float(bi.dot(xi))
+            xi.grad.sub_(bi)
+        return loss
+
+    opt = torch.optim.LBFGS(x, **LBFGS_SETTINGS)
+    for _ in range(LBFGS_SETTINGS["history_size"] + 2):
+        opt.step(closure)
+    return lambda: opt.step(closure)
+
+
+def adafactor_optkern(shape):
+    params, grads = make_data([shape])
+    opt = optkern.Adafactor(params)
+    return lambda: opt.step(grads)
+
+
+def adafactor_torch(shape):
+    """torch.optim.Adafactor as it ships: its default (foreach=None) is the
+    for-loop, which torch picks for Adafactor because it holds less memory."""
+    params, grads = make_data([shape])
+    tensors = [torch.from_numpy(p) for p in params]
+    for t, g in zip(tensors, grads):
+        t.grad = torch.from_numpy(g)
+    return torch.optim.Adafactor(tensors).step
+
+
+# {class name: {implementation: factory(workload argument)}}
+OWN_FACTORIES = {"Muon": {"optkern": muon_optkern}, "LBFGS": {"optkern": lbfgs_optkern},
+                 "Adafactor": {"optkern": adafactor_optkern}}
+if torch is not None:
+    OWN_FACTORIES["Muon"]["torch"] = muon_torch
+    OWN_FACTORIES["LBFGS"]["torch"] = lbfgs_torch
+    OWN_FACTORIES["Adafactor"]["torch"] = adafactor_torch

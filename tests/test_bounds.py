@@ -46,7 +46,7 @@ def test_optimizer_steps_stay_in_bounds(isa, record, dtype, n, matrix):
     kwargs = {"lr": 0.01, **record.all_states}
     rng = np.random.default_rng(n)
     canary = Canary()
-    shape = (2, 3, n) if matrix else (n,)
+    shape = record.shape((2, 3, n) if matrix else (n,))
 
     def arrays(count):
         return [canary.carve(rng.standard_normal(shape).astype(dtype)) for _ in range(count)]

@@ -38,8 +38,8 @@ typedef struct ok_mt_task {
     size_t coeff_size;
     const uint32_t *coeff_index; /* set of tensor i; NULL: set 0 for all */
     /* Each tensor's shape (ok_optimizer_step_shaped; NULL: each is a
-     * vector of numel[i] elements) and the ok_state_shape of each state
-     * stream (NULL: each has its parameter's shape). */
+     * vector of numel[i] elements) and the ok_state_shape of each stream
+     * after the gradient (NULL: each has its parameter's shape). */
     const ok_shape *shape;
     const unsigned char *state_shape;
 } ok_mt_task;

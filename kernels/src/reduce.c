@@ -47,20 +47,23 @@ void ok_blocks_run(const void *task, ok_blocks_fn fn, size_t n_blocks, const siz
     for (size_t b = 0; b < n_blocks; b++) fn(task, b);
 }
 
-/* ok_reduce_run's blocks: items [start[b], start[b + 1]), partial sums. */
-typedef struct sum_task {
+/* The blocks of ok_reduce_run and ok_reduce_max: items [start[b],
+ * start[b + 1]), one partial each. */
+typedef struct partial_task {
     const void *task;
     ok_block_fn fn;
     size_t start[OK_REDUCE_MAX_BLOCKS + 1];
     double partial[OK_REDUCE_MAX_BLOCKS];
-} sum_task;
+} partial_task;
 
-static void sum_block(const void *task, size_t b) {
-    sum_task *t = (sum_task *)task; /* each block writes its own partial */
+static void partial_block(const void *task, size_t b) {
+    partial_task *t = (partial_task *)task; /* each block writes its own partial */
     t->partial[b] = t->fn(t->task, t->start[b], t->start[b + 1]);
 }
 
-double ok_reduce_run(const void *task, ok_block_fn fn, size_t n, size_t align, size_t work_per_item) {
+/* The partials of fn over [0, n), combined in block order: summed, or
+ * (largest) their maximum, NaN winning. */
+static double reduce(const void *task, ok_block_fn fn, size_t n, size_t align, size_t work_per_item, int largest) {
     if (n == 0) return 0.0;
     if (align == 0) align = 1;
     if (work_per_item == 0) work_per_item = 1;
@@ -69,7 +72,7 @@ double ok_reduce_run(const void *task, ok_block_fn fn, size_t n, size_t align, s
     if (blocks > OK_REDUCE_MAX_BLOCKS) blocks = OK_REDUCE_MAX_BLOCKS;
     if (blocks < 1) blocks = 1;
 
-    sum_task t;
+    partial_task t;
     size_t ends[OK_REDUCE_MAX_BLOCKS];
     t.task = task;
     t.fn = fn;
@@ -77,8 +80,23 @@ double ok_reduce_run(const void *task, ok_block_fn fn, size_t n, size_t align, s
     for (size_t b = 0; b < blocks; b++) t.start[b] = ok_share(n, b, blocks) / align * align;
     t.start[blocks] = n;
     for (size_t b = 0; b < blocks; b++) ends[b] = t.start[b + 1] * work_per_item;
-    ok_blocks_run(&t, sum_block, blocks, ends);
-    double sum = 0.0;
-    for (size_t b = 0; b < blocks; b++) sum += t.partial[b];
-    return sum;
+    ok_blocks_run(&t, partial_block, blocks, ends);
+    double result = 0.0;
+    if (!largest) {
+        for (size_t b = 0; b < blocks; b++) result += t.partial[b];
+        return result;
+    }
+    /* a larger partial replaces the result, and so does a NaN, which stays */
+    result = t.partial[0];
+    for (size_t b = 1; b < blocks; b++)
+        if (result == result && !(t.partial[b] <= result)) result = t.partial[b];
+    return result;
+}
+
+double ok_reduce_run(const void *task, ok_block_fn fn, size_t n, size_t align, size_t work_per_item) {
+    return reduce(task, fn, n, align, work_per_item, 0);
+}
+
+double ok_reduce_max(const void *task, ok_block_fn fn, size_t n, size_t align, size_t work_per_item) {
+    return reduce(task, fn, n, align, work_per_item, 1);
 }

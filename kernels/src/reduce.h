@@ -1,5 +1,5 @@
 /*
- * The deterministic reduction drivers: threaded passes whose sums are
+ * The deterministic reduction drivers: threaded passes whose results are
  * bitwise the same for any thread count.
  *
  * The work is cut into blocks whose boundaries depend only on the sizes
@@ -8,11 +8,13 @@
  * and stores its own results; the caller then combines them in block
  * order. Threads take contiguous runs of blocks of about equal work.
  *
- * ok_blocks_run is the driver: any blocks, any results per block (the
- * losses' sums, Adafactor's per-row and per-column statistics).
- * ok_reduce_run is its common case: one sum over n items, in at most
- * OK_REDUCE_MAX_BLOCKS blocks of at least OK_REDUCE_MIN_WORK units of work,
- * whose partials, kept in a stack array, are added in block order.
+ * ok_blocks_run is the driver: any blocks, any results per block
+ * (Adafactor's per-row and per-column statistics). ok_reduce_run and
+ * ok_reduce_max are its common case, for the loss kernels and the vector
+ * operations: one double over n items (elements, or rows of a row-wise
+ * loss), their sum or their maximum, in at most OK_REDUCE_MAX_BLOCKS blocks
+ * of at least OK_REDUCE_MIN_WORK units of work, whose partials, kept in a
+ * stack array, are combined in block order.
  */
 #ifndef OPTKERN_REDUCE_H
 #define OPTKERN_REDUCE_H
@@ -36,15 +38,19 @@ typedef void (*ok_blocks_fn)(const void *task, size_t block);
  */
 void ok_blocks_run(const void *task, ok_blocks_fn fn, size_t n_blocks, const size_t *ends);
 
-/* Process items [begin, end) of `task`; return their partial sum. */
+/* Process items [begin, end) of `task`; return their partial result. */
 typedef double (*ok_block_fn)(const void *task, size_t begin, size_t end);
 
 /*
- * Run fn over items [0, n) and return the sum of the block partials.
- * Block boundaries are multiples of `align` items (a whole number of cache
- * lines for elementwise work); work_per_item (>= 1) weighs the item count
- * against OK_REDUCE_MIN_WORK and the threading threshold.
+ * Run fn over items [0, n) and return the sum of the block partials (0 for
+ * n == 0). Block boundaries are multiples of `align` items (a whole number
+ * of cache lines for elementwise work); work_per_item (>= 1) weighs the
+ * item count against OK_REDUCE_MIN_WORK and the threading threshold.
  */
 double ok_reduce_run(const void *task, ok_block_fn fn, size_t n, size_t align, size_t work_per_item);
+
+/* The same, returning the largest block partial instead (NaN when any is
+ * NaN; 0 for n == 0). */
+double ok_reduce_max(const void *task, ok_block_fn fn, size_t n, size_t align, size_t work_per_item);
 
 #endif /* OPTKERN_REDUCE_H */

@@ -206,7 +206,8 @@ cdef Gathered gather(str lead_name, list leads, str input_name, list inputs, tup
 
     required[k] has bit s set when stream s must be present for a tensor
     using hyperparameter set k (where the tensor's shape has the state:
-    rules, the ok_state_shape of each state, None for all OK_STATE_PARAM).
+    rules, the ok_state_shape of each state, None for all OK_STATE_PARAM;
+    the streams past them, work arrays, have the parameter's shape).
     `written`, when given, indexes every array the call writes (leads and
     states, already checked for overlaps among themselves, as an optimizer
     keeps them); inputs are then checked against all of them. Without it,
@@ -255,7 +256,7 @@ cdef Gathered gather(str lead_name, list leads, str input_name, list inputs, tup
             count += 1
     g.allocate(count, n_streams)
     for s in range(n_streams):
-        g.rule[s] = OK_STATE_PARAM if s < 2 or rules is None else rules[s - 2]
+        g.rule[s] = rules[s - 2] if s >= 2 and rules is not None and s - 2 < len(rules) else OK_STATE_PARAM
 
     cdef tuple names = (lead_name, input_name) + state_names
     cdef char *ptr[MAX_STREAMS]

@@ -129,10 +129,7 @@ static inline double *ok_af_slot(const ok_af_tensor *t, size_t m, size_t part) {
 ok_status ok_adafactor_run(const ok_mt_task *task);
 
 static const ok_optimizer ok_adafactor_optimizer = {
-    "adafactor", OK_OPT_adafactor, sizeof(ok_adafactor_hparams), OK_COUNT_OF(ok_adafactor_fields),
-    ok_adafactor_fields, OK_COUNT_OF(ok_adafactor_states), ok_adafactor_states, sizeof(ok_adafactor_coeffs),
-    ok_adafactor_checked, ok_adafactor_prepare, ok_adafactor_required, 0, NULL, ok_adafactor_state_shapes,
-    ok_adafactor_run,
+    OK_DESCRIPTOR(adafactor), .state_shapes = ok_adafactor_state_shapes, .run = ok_adafactor_run,
 };
 
 #endif /* OPTKERN_OPTIM_ADAFACTOR_H */

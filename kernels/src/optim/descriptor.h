@@ -6,8 +6,13 @@
  *
  * Every optimizer's task has the same stream order: the parameter, its
  * gradient (the one stream only read), then its states in the order of
- * `states`. A state has its parameter's shape unless `state_shapes` says
- * otherwise. The coefficients are everything that depends only on the
+ * `states`, then its work arrays in the order of `work`. A state has its
+ * parameter's shape unless `state_shapes` says otherwise. A work array is
+ * written by the kernel but is not part of the optimizer's state: it
+ * belongs to one step, and lets an optimizer whose step is more than
+ * elementwise work hand a result to its caller and take one back (Muon's
+ * matrix to orthogonalise, optim/muon.h). Most optimizers have none. The
+ * coefficients are everything that depends only on the
  * hyperparameters and the step count, derived once per call in double by
  * `prepare` (the host side) so that kernels do per-element work only;
  * kernels round them to the variant's real_t.
@@ -50,7 +55,8 @@ struct ok_optimizer {
     /* The coefficients of a checked set. */
     void (*prepare)(const void *hp, void *coeffs);
     /* Bit k set: states[k] must be present for a tensor using set hp
-     * (where its state shape gives the tensor one). */
+     * (where its state shape gives the tensor one); bit n_states + j:
+     * work[j]. */
     unsigned (*required)(const void *hp);
     /* Bit k set: states[k] is a scalar (above); 0 when there are none. */
     unsigned scalars;
@@ -58,8 +64,11 @@ struct ok_optimizer {
      * float of states[k] when it is a present scalar, else NULL. NULL
      * when there are no scalars. */
     void (*advance)(const void *coeffs, float *const *scalar);
-    /* The ok_state_shape of each state; NULL: every state has its
-     * parameter's shape. */
+    size_t n_work;              /* its work arrays (after the states); 0 for most */
+    const char *const *work;
+    /* The ok_state_shape of each state, then of each work array (every
+     * stream after the gradient, in order: the extents read them all);
+     * NULL: every one has its parameter's shape. */
     const unsigned char *state_shapes;
     /* NULL: an elementwise optimizer, one pass of the multi-tensor driver
      * over its kernel table row. Else the optimizer's own passes over a
@@ -68,6 +77,17 @@ struct ok_optimizer {
      * nothing written. */
     ok_status (*run)(const ok_mt_task *task);
 };
+
+/* The members every descriptor has, from its names: ok_<name>_hparams,
+ * _fields, _states, _coeffs, _checked, _prepare, _required. A descriptor is
+ * {OK_DESCRIPTOR(name)} plus, designated, the optional members it has
+ * (.scalars and .advance, .n_work and .work, .state_shapes, .run). */
+#define OK_DESCRIPTOR(NAME)                                                                                        \
+    .name = #NAME, .kernel = OK_OPT_##NAME, .hparams_size = sizeof(ok_##NAME##_hparams),                           \
+    .n_fields = OK_COUNT_OF(ok_##NAME##_fields), .fields = ok_##NAME##_fields,                                     \
+    .n_states = OK_COUNT_OF(ok_##NAME##_states), .states = ok_##NAME##_states,                                     \
+    .coeffs_size = sizeof(ok_##NAME##_coeffs), .check = ok_##NAME##_checked, .prepare = ok_##NAME##_prepare,       \
+    .required = ok_##NAME##_required
 
 /* A field of hyperparameter struct `type`, for an ok_optimizer's table. */
 #define OK_FIELD(type, member, kind) {#member, kind, offsetof(type, member)}

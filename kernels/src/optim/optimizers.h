@@ -13,7 +13,7 @@
 #define OPTKERN_OPTIM_OPTIMIZERS_H
 
 #define OK_OPTIMIZERS(X) X(sgd) X(adam) \
-    X(radam) X(rprop) X(nadam) X(asgd) X(adafactor)
+    X(radam) X(rprop) X(nadam) X(asgd) X(muon) X(adafactor)
 
 /* OK_OPT_<name>: the optimizer's row of the kernel tables. */
 #define OK_OPT_ENUM(name) OK_OPT_##name,
@@ -26,6 +26,7 @@ enum { OK_OPTIMIZERS(OK_OPT_ENUM) OK_OPTIMIZER_COUNT };
 #include "optim/rprop.h"
 #include "optim/nadam.h"
 #include "optim/asgd.h"
+#include "optim/muon.h"
 #include "optim/adafactor.h"
 
 #endif /* OPTKERN_OPTIM_OPTIMIZERS_H */
@@ -38,5 +39,6 @@ enum { OK_OPTIMIZERS(OK_OPT_ENUM) OK_OPTIMIZER_COUNT };
 #include "optim/rprop-inl.h"
 #include "optim/nadam-inl.h"
 #include "optim/asgd-inl.h"
+#include "optim/muon-inl.h"
 #include "optim/adafactor-inl.h"
 #endif
