@@ -76,7 +76,7 @@ def test_bitwise_equal_to_torch(isa, case, dtype):
     params = [rng.standard_normal(s).astype(dtype) for s in shapes]
     tensors = [torch.tensor(p) for p in params]
     opt = record.cls(params, **kwargs)
-    topt = torch_optimizer(record, tensors, kwargs)
+    topt = record.torch_optimizer(tensors, **kwargs)
     for k in range(STEPS):
         grads = [rng.standard_normal(s).astype(dtype) for s in shapes]
         for g in grads:
@@ -135,7 +135,8 @@ def test_param_groups_missing_grads_and_lr_changes(record):
         assert len({opt.state[p]["step"] for p in params}) > 1
 
 
-@pytest.mark.parametrize("record", RECORDS, ids=record_id)
+# torch's Muon divides by an empty matrix's column count: not comparable there
+@pytest.mark.parametrize("record", [r for r in RECORDS if not r.matrix], ids=record_id)
 def test_empty_parameters_keep_torchs_state(record):
     """A parameter with no elements still takes its steps: its state (the
     step count, NAdam's mu_product, ASGD's eta and mu) is torch's."""
@@ -143,7 +144,7 @@ def test_empty_parameters_keep_torchs_state(record):
     params = [np.zeros(0), np.ones(3)]
     tensors = [torch.tensor(p) for p in params]
     opt = record.cls(params, **kwargs)
-    topt = torch_optimizer(record, tensors, kwargs)
+    topt = record.torch_optimizer(tensors, **kwargs)
     for k in range(4):
         step_both(opt, topt, params, tensors, [np.zeros(0), np.full(3, 0.5 - k)])
     for p, t in zip(params, tensors):
