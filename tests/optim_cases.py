@@ -8,6 +8,7 @@ never branch on a name, so an optimizer with a record is tested everywhere,
 and test_every_optimizer_has_a_record fails for one without.
 """
 
+import inspect
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -41,10 +42,17 @@ class Record:
     def run_functional(self, params, grads_by_step, **kwargs):
         """Step its functional form (optkern.functional) over grads_by_step,
         keeping the state lists as a caller of the functional form does:
-        None entries for state the first step creates, zeros otherwise."""
+        None entries for state the first step creates, else arrays that
+        start as the class starts them (zeros, or Adagrad's
+        initial_accumulator_value)."""
         fn = self.functional
         creates = self.cls._phase == "first_step"
-        states = [[None] * len(params) if creates else [np.zeros_like(p) for p in params] for _ in self.states]
+        new = self.cls([np.zeros(1)], **kwargs)._new_state  # how the class starts a state under kwargs
+        states = [[None] * len(params) if creates else [new(p.shape, dtype=p.dtype) for p in params]
+                  for _ in self.states]
+        # the class's kwargs that are not the update's (where a state starts) stay behind
+        taken = inspect.signature(fn).parameters
+        kwargs = {k: v for k, v in kwargs.items() if k in taken}
         for t, grads in enumerate(grads_by_step, start=1):
             fn(params, grads, *states, **({"step": t} if self.cls._phase == "step" else {}), **kwargs)
         return states
@@ -96,6 +104,21 @@ RECORDS = [
     ], bad_hparams=[
         ({"lr": float("nan")}, "Invalid learning rate"),
         ({"weight_decay": -1e-2}, "Invalid weight_decay value"),
+    ]),
+    Record("Adagrad", reference.adagrad, {}, torch_fused=True, configs=[
+        {},
+        {"lr": 0.1, "lr_decay": 0.01, "weight_decay": 0.1},
+        {"lr": 0.05, "initial_accumulator_value": 0.5, "eps": 1e-6, "maximize": True},
+        {"lr": 0.1, "lr_decay": 0.5, "initial_accumulator_value": 0.1, "weight_decay": 0.01, "maximize": True},
+    ], bad_hparams=[
+        ({"lr": -0.01}, "Invalid learning rate"),
+        ({"lr": NAN}, "Invalid learning rate"),
+        ({"lr_decay": -0.1}, "Invalid lr_decay value"),
+        ({"lr_decay": NAN}, "Invalid lr_decay value"),
+        ({"weight_decay": -0.1}, "Invalid weight_decay value"),
+        ({"initial_accumulator_value": -0.1}, "Invalid initial_accumulator_value value"),
+        ({"initial_accumulator_value": NAN}, "Invalid initial_accumulator_value value"),
+        ({"eps": -1e-10}, "Invalid epsilon value"),
     ]),
 ]
 

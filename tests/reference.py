@@ -45,6 +45,17 @@ def adamw(p, g, state, *, weight_decay=1e-2, **kwargs):
     return adam(p, g, state, weight_decay=weight_decay, decoupled_weight_decay=True, **kwargs)
 
 
+def adagrad(p, g, state, *, lr=1e-2, lr_decay=0.0, weight_decay=0.0, initial_accumulator_value=0.0, eps=1e-10,
+            maximize=False):
+    step = state["step"] = state.get("step", 0) + 1
+    s = state.get("sum", np.full_like(p, initial_accumulator_value))
+    g = -g if maximize else g
+    if weight_decay != 0:
+        g = g + weight_decay * p
+    s = state["sum"] = s + g * g
+    return p - lr / (1 + (step - 1) * lr_decay) * g / (np.sqrt(s) + eps)
+
+
 class Reference:
     """A float64 reference optimizer over a list of arrays, stepped like
     optkern's: rule is one of the functions above."""

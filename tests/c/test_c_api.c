@@ -30,6 +30,9 @@ static int failures;
 
 #define N 37
 
+/* |got - want| within tol, relatively (want may be 0). */
+static int close_to(double got, double want, double tol) { return fabs(got - want) <= tol * (1.0 + fabs(want)); }
+
 static void test_adam_rule(void) {
     float p[N], g[N], m[N], v[N];
     for (int i = 0; i < N; i++) {
@@ -270,6 +273,49 @@ static void test_optimizer_descriptors(void) {
     CHECK(ok_dtype_size(OK_FLOAT32) == 4 && ok_dtype_size(OK_FLOAT64) == 8 && ok_dtype_size((ok_dtype)9) == 0);
 }
 
+/* One float64 tensor of N elements updated by the optimizer `name` through
+ * ok_optimizer_step (the optimizers without typed entry points); states:
+ * its state arrays in stream order, NULL where absent. */
+static ok_status step_by_name(const char *name, const void *hp, double *p, const double *g, double *const *states) {
+    const ok_optimizer *opt = ok_optimizer_find(name);
+    if (!opt) return OK_ERR_NULL_POINTER;
+    size_t numel = N;
+    ok_dtypes dtypes = {OK_FLOAT64, OK_FLOAT64, OK_FLOAT64};
+    void *param[1] = {p}, *lists[3][1];
+    const void *grad[1] = {g};
+    void *const *streams[5] = {param, (void *const *)grad, NULL, NULL, NULL};
+    for (size_t k = 0; k < ok_optimizer_state_count(opt) && k < 3; k++) {
+        lists[k][0] = states[k];
+        if (states[k]) streams[2 + k] = lists[k];
+    }
+    return ok_optimizer_step(opt, hp, 1, NULL, 1, &numel, &dtypes, streams);
+}
+
+/* Adagrad at step 3 with lr_decay: clr = lr / (1 + 2 lr_decay), the sum
+ * starting where the caller filled it. */
+static void test_adagrad_rule(void) {
+    double p[N], p0[N], g[N], s[N];
+    for (int i = 0; i < N; i++) {
+        p[i] = p0[i] = (double)(i - 18) / 7.0;
+        g[i] = (double)((i * 7) % 11 - 5) / 3.0;
+        s[i] = 0.25;
+    }
+    ok_adagrad_hparams hp = OK_ADAGRAD_DEFAULTS;
+    hp.lr = 0.1, hp.lr_decay = 0.5, hp.step = 3;
+    double *states[] = {s};
+    CHECK(step_by_name("adagrad", &hp, p, g, states) == OK_SUCCESS);
+    for (int i = 0; i < N; i++) {
+        CHECK(close_to(s[i], 0.25 + g[i] * g[i], 1e-15));
+        CHECK(close_to(p[i], p0[i] - 0.05 * g[i] / (sqrt(0.25 + g[i] * g[i]) + 1e-10), 1e-14));
+    }
+    memcpy(p0, p, sizeof p);
+    hp.lr_decay = -1.0;
+    CHECK(step_by_name("adagrad", &hp, p, g, states) == OK_ERR_HYPERPARAMETER);
+    hp.lr_decay = 0.0, hp.step = 0;
+    CHECK(step_by_name("adagrad", &hp, p, g, states) == OK_ERR_HYPERPARAMETER);
+    CHECK(memcmp(p, p0, sizeof p) == 0);
+}
+
 static void test_isa_selection(void) {
     unsigned available = ok_isa_available();
     CHECK(available & (1u << OK_ISA_SCALAR));
@@ -357,9 +403,6 @@ static void test_fork_after_threads(void) {
 }
 
 /* ------------------------------------------------------------------ losses */
-
-/* |got - want| within tol, relatively (want may be 0). */
-static int close_to(double got, double want, double tol) { return fabs(got - want) <= tol * (1.0 + fabs(want)); }
 
 #define LN 29 /* elements of the elementwise tests */
 #define LC 5  /* classes of the row tests */
@@ -611,6 +654,7 @@ int main(void) {
     test_overlap_check();
     test_sgd_rule();
     test_optimizer_descriptors();
+    test_adagrad_rule();
     test_isa_selection();
     test_thread_cap();
     test_fork_after_threads();

@@ -53,6 +53,19 @@ typedef struct ok_adam_hparams {
 
 #define OK_ADAM_DEFAULTS {1e-3, 0.9, 0.999, 1e-8, 0.0, 1, 0, 0, 0}
 
+/* torch.optim.Adagrad; its initial_accumulator_value is where the caller
+ * starts the `sum` state, which the update then only accumulates. */
+typedef struct ok_adagrad_hparams {
+    double lr;           /* >= 0 */
+    double lr_decay;     /* >= 0: the step runs with lr / (1 + (step - 1) * lr_decay) */
+    double weight_decay; /* >= 0, coupled: g += weight_decay * param */
+    double eps;          /* >= 0 */
+    int64_t step;        /* >= 1: the number of this step (torch's state "step" after its increment) */
+    int maximize;
+} ok_adagrad_hparams;
+
+#define OK_ADAGRAD_DEFAULTS {1e-2, 0.0, 0.0, 1e-10, 1, 0}
+
 /*
  * Any mix of float32 and float64 tensors in one call: dtype[i] is the dtype
  * of tensor i (all of its arrays share it), the pointers point at arrays of

@@ -12,7 +12,7 @@
 #ifndef OPTKERN_OPTIM_OPTIMIZERS_H
 #define OPTKERN_OPTIM_OPTIMIZERS_H
 
-#define OK_OPTIMIZERS(X) X(sgd) X(adam)
+#define OK_OPTIMIZERS(X) X(sgd) X(adam) X(adagrad)
 
 /* OK_OPT_<name>: the optimizer's row of the kernel tables. */
 #define OK_OPT_ENUM(name) OK_OPT_##name,
@@ -21,10 +21,12 @@ enum { OK_OPTIMIZERS(OK_OPT_ENUM) OK_OPTIMIZER_COUNT };
 
 #include "optim/sgd.h"
 #include "optim/adam.h"
+#include "optim/adagrad.h"
 
 #endif /* OPTKERN_OPTIM_OPTIMIZERS_H */
 
 #ifdef OK_VARIANT
 #include "optim/sgd-inl.h"
 #include "optim/adam-inl.h"
+#include "optim/adagrad-inl.h"
 #endif
