@@ -120,6 +120,22 @@ RECORDS = [
         ({"initial_accumulator_value": NAN}, "Invalid initial_accumulator_value value"),
         ({"eps": -1e-10}, "Invalid epsilon value"),
     ]),
+    Record("RMSprop", reference.rmsprop, {"momentum": 0.9, "centered": True}, configs=[
+        {},
+        {"lr": 0.01, "alpha": 0.9, "weight_decay": 0.1},
+        {"lr": 0.01, "momentum": 0.9, "centered": True},
+        {"lr": 0.01, "centered": True, "eps": 1e-6, "maximize": True},
+        {"lr": 1e-3, "alpha": 0.3, "momentum": 0.5, "weight_decay": 0.01, "maximize": True},
+        {"lr": 1e-3, "alpha": 0.5, "centered": True, "weight_decay": 0.05},
+    ], bad_hparams=[
+        ({"lr": -0.01}, "Invalid learning rate"),
+        ({"lr": NAN}, "Invalid learning rate"),
+        ({"eps": -1e-8}, "Invalid epsilon value"),
+        ({"momentum": -0.9}, "Invalid momentum value"),
+        ({"weight_decay": -0.1}, "Invalid weight_decay value"),
+        ({"alpha": -0.5}, "Invalid alpha value"),
+        ({"alpha": NAN}, "Invalid alpha value"),
+    ]),
 ]
 
 # (record, kwargs): every configuration of every optimizer.

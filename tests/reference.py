@@ -56,6 +56,24 @@ def adagrad(p, g, state, *, lr=1e-2, lr_decay=0.0, weight_decay=0.0, initial_acc
     return p - lr / (1 + (step - 1) * lr_decay) * g / (np.sqrt(s) + eps)
 
 
+def rmsprop(p, g, state, *, lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0.0, momentum=0.0, centered=False,
+            maximize=False):
+    state["step"] = state.get("step", 0) + 1
+    g = -g if maximize else g
+    if weight_decay != 0:
+        g = g + weight_decay * p
+    v = state["square_avg"] = alpha * state.get("square_avg", np.zeros_like(p)) + (1 - alpha) * g * g
+    if centered:
+        a = state["grad_avg"] = alpha * state.get("grad_avg", np.zeros_like(p)) + (1 - alpha) * g
+        avg = np.sqrt(v - a * a) + eps
+    else:
+        avg = np.sqrt(v) + eps
+    if momentum != 0:
+        b = state["momentum_buffer"] = momentum * state.get("momentum_buffer", np.zeros_like(p)) + g / avg
+        return p - lr * b
+    return p - lr * g / avg
+
+
 class Reference:
     """A float64 reference optimizer over a list of arrays, stepped like
     optkern's: rule is one of the functions above."""

@@ -316,6 +316,31 @@ static void test_adagrad_rule(void) {
     CHECK(memcmp(p, p0, sizeof p) == 0);
 }
 
+/* RMSprop's first step, centered with momentum: v = (1 - alpha) g^2 and
+ * a = (1 - alpha) g, so avg = |g| sqrt(alpha (1 - alpha)) + eps and the
+ * buffer is g / avg. */
+static void test_rmsprop_rule(void) {
+    double p[N], p0[N], g[N], v[N], a[N], b[N];
+    for (int i = 0; i < N; i++) {
+        p[i] = p0[i] = (double)(i - 18) / 7.0;
+        g[i] = (double)((i * 7) % 11 - 5) / 3.0;
+        v[i] = a[i] = b[i] = 0.0;
+    }
+    ok_rmsprop_hparams hp = OK_RMSPROP_DEFAULTS;
+    hp.alpha = 0.75, hp.momentum = 0.5, hp.centered = 1;
+    double *states[] = {v, a, b};
+    CHECK(step_by_name("rmsprop", &hp, p, g, states) == OK_SUCCESS);
+    for (int i = 0; i < N; i++) {
+        double buf = g[i] / (fabs(g[i]) * sqrt(0.75 * 0.25) + 1e-8);
+        CHECK(close_to(v[i], 0.25 * g[i] * g[i], 1e-15) && close_to(a[i], 0.25 * g[i], 1e-15));
+        CHECK(close_to(b[i], buf, 1e-12) && close_to(p[i], p0[i] - 0.01 * buf, 1e-14));
+    }
+    states[1] = NULL; /* centered needs grad_avg */
+    CHECK(step_by_name("rmsprop", &hp, p, g, states) == OK_ERR_NULL_POINTER);
+    hp.alpha = -0.5;
+    CHECK(step_by_name("rmsprop", &hp, p, g, states) == OK_ERR_HYPERPARAMETER);
+}
+
 static void test_isa_selection(void) {
     unsigned available = ok_isa_available();
     CHECK(available & (1u << OK_ISA_SCALAR));
@@ -655,6 +680,7 @@ int main(void) {
     test_sgd_rule();
     test_optimizer_descriptors();
     test_adagrad_rule();
+    test_rmsprop_rule();
     test_isa_selection();
     test_thread_cap();
     test_fork_after_threads();

@@ -66,6 +66,19 @@ typedef struct ok_adagrad_hparams {
 
 #define OK_ADAGRAD_DEFAULTS {1e-2, 0.0, 0.0, 1e-10, 1, 0}
 
+/* torch.optim.RMSprop. Its state "step" is a count the update does not read. */
+typedef struct ok_rmsprop_hparams {
+    double lr;           /* >= 0 */
+    double alpha;        /* >= 0: square_avg <- alpha * square_avg + (1 - alpha) * g^2 */
+    double eps;          /* >= 0 */
+    double weight_decay; /* >= 0, coupled: g += weight_decay * param */
+    double momentum;     /* >= 0; 0 means no momentum buffer */
+    int centered;        /* divides by the root of the variance estimate; needs grad_avg */
+    int maximize;
+} ok_rmsprop_hparams;
+
+#define OK_RMSPROP_DEFAULTS {1e-2, 0.99, 1e-8, 0.0, 0.0, 0, 0}
+
 /*
  * Any mix of float32 and float64 tensors in one call: dtype[i] is the dtype
  * of tensor i (all of its arrays share it), the pointers point at arrays of

@@ -18,8 +18,7 @@ OK_INLINE void DT_NAME(adam_lanes)(const ok_adam_coeffs *c, param_t *p, const gr
     if (c->maximize) g = vneg(g);
     if (c->wd_mode == OK_WD_COUPLED) g = vfma(vset1((real_t)c->weight_decay), param, g);
     if (c->wd_mode == OK_WD_DECOUPLED) param = vmul(param, vset1((real_t)c->decay));
-    vec_t mm = vld_state(m, lanes);
-    mm = vfma(vset1((real_t)c->lerp_coeff), vsub(g, mm), c->lerp_from_grad ? g : mm);
+    vec_t mm = DT_NAME(ok_vlerp)(vld_state(m, lanes), g, c->exp_avg_lerp);
     vec_t vv = vfma(vmul(vset1((real_t)c->one_minus_beta2), g), g, vmul(vset1((real_t)c->beta2), vld_state(v, lanes)));
     vst_state(m, mm, lanes);
     vst_state(v, vv, lanes);

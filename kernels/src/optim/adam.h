@@ -10,7 +10,7 @@
 #include "optim/descriptor.h"
 
 typedef struct ok_adam_coeffs {
-    double lerp_coeff;            /* see lerp_from_grad */
+    ok_lerp exp_avg_lerp;         /* m <- lerp(m, g, 1 - beta1): exact at beta1 = 0 (m becomes g) */
     double beta2, one_minus_beta2;
     double eps;
     double weight_decay;          /* coupled: g += weight_decay * param */
@@ -18,10 +18,6 @@ typedef struct ok_adam_coeffs {
     double step_size;             /* lr / (1 - beta1^t) */
     double inv_bias_correction2_sqrt; /* 1 / sqrt(1 - beta2^t) */
     int maximize, amsgrad, wd_mode;
-    /* m <- lerp(m, g, w), w = 1 - beta1, as torch's lerp: m + w(g - m) when
-     * w < 0.5 (lerp_coeff = w), else g - (1 - w)(g - m) (lerp_coeff = w - 1),
-     * which is exact at w = 1 (beta1 = 0: m becomes g). */
-    int lerp_from_grad;
 } ok_adam_coeffs;
 
 enum { OK_ADAM_EXP_AVG = OK_OPT_STATE, OK_ADAM_EXP_AVG_SQ, OK_ADAM_MAX_EXP_AVG_SQ };
@@ -38,9 +34,7 @@ static inline void ok_adam_prepare(const void *hparams, void *coeffs) {
     const ok_adam_hparams *hp = (const ok_adam_hparams *)hparams;
     ok_adam_coeffs *c = (ok_adam_coeffs *)coeffs;
     double t = (double)hp->step;
-    double w = 1.0 - hp->beta1;
-    c->lerp_from_grad = w >= 0.5;
-    c->lerp_coeff = c->lerp_from_grad ? w - 1.0 : w;
+    c->exp_avg_lerp = ok_lerp_weight(1.0 - hp->beta1);
     c->beta2 = hp->beta2;
     c->one_minus_beta2 = 1.0 - hp->beta2;
     c->eps = hp->eps;

@@ -12,7 +12,7 @@
 #ifndef OPTKERN_OPTIM_OPTIMIZERS_H
 #define OPTKERN_OPTIM_OPTIMIZERS_H
 
-#define OK_OPTIMIZERS(X) X(sgd) X(adam) X(adagrad)
+#define OK_OPTIMIZERS(X) X(sgd) X(adam) X(adagrad) X(rmsprop)
 
 /* OK_OPT_<name>: the optimizer's row of the kernel tables. */
 #define OK_OPT_ENUM(name) OK_OPT_##name,
@@ -22,11 +22,14 @@ enum { OK_OPTIMIZERS(OK_OPT_ENUM) OK_OPTIMIZER_COUNT };
 #include "optim/sgd.h"
 #include "optim/adam.h"
 #include "optim/adagrad.h"
+#include "optim/rmsprop.h"
 
 #endif /* OPTKERN_OPTIM_OPTIMIZERS_H */
 
 #ifdef OK_VARIANT
+#include "optim/lerp-inl.h" /* what the bodies below share */
 #include "optim/sgd-inl.h"
 #include "optim/adam-inl.h"
 #include "optim/adagrad-inl.h"
+#include "optim/rmsprop-inl.h"
 #endif
