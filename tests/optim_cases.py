@@ -136,6 +136,21 @@ RECORDS = [
         ({"alpha": -0.5}, "Invalid alpha value"),
         ({"alpha": NAN}, "Invalid alpha value"),
     ]),
+    Record("Adadelta", reference.adadelta, {}, configs=[
+        {},
+        {"lr": 0.5, "rho": 0.5, "weight_decay": 0.1},
+        {"rho": 0.95, "eps": 1e-4, "maximize": True},
+        {"lr": 0.1, "rho": 0.0, "weight_decay": 0.01, "maximize": True},
+        {"lr": 0.1, "rho": 1.0},
+    ], bad_hparams=[
+        ({"lr": -1.0}, "Invalid learning rate"),
+        ({"lr": NAN}, "Invalid learning rate"),
+        ({"rho": -0.1}, "Invalid rho value"),
+        ({"rho": 1.1}, "Invalid rho value"),
+        ({"rho": NAN}, "Invalid rho value"),
+        ({"eps": -1e-6}, "Invalid epsilon value"),
+        ({"weight_decay": -0.1}, "Invalid weight_decay value"),
+    ]),
 ]
 
 # (record, kwargs): every configuration of every optimizer.

@@ -74,6 +74,18 @@ def rmsprop(p, g, state, *, lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0.0, mom
     return p - lr * g / avg
 
 
+def adadelta(p, g, state, *, lr=1.0, rho=0.9, eps=1e-6, weight_decay=0.0, maximize=False):
+    state["step"] = state.get("step", 0) + 1
+    g = -g if maximize else g
+    if weight_decay != 0:
+        g = g + weight_decay * p
+    v = state["square_avg"] = rho * state.get("square_avg", np.zeros_like(p)) + (1 - rho) * g * g
+    u = state.get("acc_delta", np.zeros_like(p))
+    delta = np.sqrt(u + eps) / np.sqrt(v + eps) * g
+    state["acc_delta"] = rho * u + (1 - rho) * delta * delta
+    return p - lr * delta
+
+
 class Reference:
     """A float64 reference optimizer over a list of arrays, stepped like
     optkern's: rule is one of the functions above."""

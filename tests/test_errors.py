@@ -78,7 +78,8 @@ def test_bad_grad_on_first_step_creates_no_state(record):
     opt = record.cls(params, **record.all_states)
 
     def entries():
-        return {i: {k: np.array(v).tobytes() for k, v in entry.items()} for i, entry in opt.state_dict()["state"].items()}
+        state = opt.state_dict()["state"]
+        return {i: {k: np.array(v).tobytes() for k, v in entry.items()} for i, entry in state.items()}
 
     before = entries()
     with pytest.raises(TypeError):

@@ -341,6 +341,28 @@ static void test_rmsprop_rule(void) {
     CHECK(step_by_name("rmsprop", &hp, p, g, states) == OK_ERR_HYPERPARAMETER);
 }
 
+/* Adadelta's first step: v = (1 - rho) g^2, and the step
+ * d = sqrt(eps) / sqrt(v + eps) g, eps inside both roots. */
+static void test_adadelta_rule(void) {
+    double p[N], p0[N], g[N], v[N], u[N];
+    for (int i = 0; i < N; i++) {
+        p[i] = p0[i] = (double)(i - 18) / 7.0;
+        g[i] = (double)((i * 7) % 11 - 5) / 3.0;
+        v[i] = u[i] = 0.0;
+    }
+    ok_adadelta_hparams hp = OK_ADADELTA_DEFAULTS;
+    hp.rho = 0.5, hp.eps = 0.0625;
+    double *states[] = {v, u};
+    CHECK(step_by_name("adadelta", &hp, p, g, states) == OK_SUCCESS);
+    for (int i = 0; i < N; i++) {
+        double d = 0.25 / sqrt(0.5 * g[i] * g[i] + 0.0625) * g[i];
+        CHECK(close_to(v[i], 0.5 * g[i] * g[i], 1e-15) && close_to(u[i], 0.5 * d * d, 1e-14));
+        CHECK(close_to(p[i], p0[i] - d, 1e-14));
+    }
+    hp.rho = 1.5;
+    CHECK(step_by_name("adadelta", &hp, p, g, states) == OK_ERR_HYPERPARAMETER);
+}
+
 static void test_isa_selection(void) {
     unsigned available = ok_isa_available();
     CHECK(available & (1u << OK_ISA_SCALAR));
@@ -681,6 +703,7 @@ int main(void) {
     test_optimizer_descriptors();
     test_adagrad_rule();
     test_rmsprop_rule();
+    test_adadelta_rule();
     test_isa_selection();
     test_thread_cap();
     test_fork_after_threads();

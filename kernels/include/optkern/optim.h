@@ -79,6 +79,17 @@ typedef struct ok_rmsprop_hparams {
 
 #define OK_RMSPROP_DEFAULTS {1e-2, 0.99, 1e-8, 0.0, 0.0, 0, 0}
 
+/* torch.optim.Adadelta. Its state "step" is a count the update does not read. */
+typedef struct ok_adadelta_hparams {
+    double lr;           /* >= 0 */
+    double rho;          /* in [0, 1] */
+    double eps;          /* >= 0, inside both roots */
+    double weight_decay; /* >= 0, coupled: g += weight_decay * param */
+    int maximize;
+} ok_adadelta_hparams;
+
+#define OK_ADADELTA_DEFAULTS {1.0, 0.9, 1e-6, 0.0, 0}
+
 /*
  * Any mix of float32 and float64 tensors in one call: dtype[i] is the dtype
  * of tensor i (all of its arrays share it), the pointers point at arrays of
