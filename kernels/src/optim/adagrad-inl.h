@@ -6,7 +6,8 @@
  *   s <- s + g*g
  *   p <- p - clr * g / (sqrt(s) + eps),  clr = lr / (1 + (t - 1)*lr_decay)
  *
- * eps is added outside the root, as torch does.
+ * eps is added outside the root, as torch does; the update is torch's
+ * addcdiv, p + (-clr*g) / (sqrt(s) + eps).
  */
 OK_INLINE void DT_NAME(adagrad_lanes)(const ok_adagrad_coeffs *c, param_t *p, const grad_t *gp, state_t *s,
                                       size_t lanes) {
@@ -17,7 +18,7 @@ OK_INLINE void DT_NAME(adagrad_lanes)(const ok_adagrad_coeffs *c, param_t *p, co
     vec_t sum = vfma(g, g, vld_state(s, lanes));
     vst_state(s, sum, lanes);
     vec_t std = vadd(vsqrt(sum), vset1((real_t)c->eps));
-    vst_param(p, vfnma(vset1((real_t)c->clr), vdiv(g, std), param), lanes);
+    vst_param(p, DT_NAME(ok_vaddcdiv)(param, -c->clr, g, std), lanes);
 }
 
 static void DT_NAME(adagrad_span)(const ok_mt_task *task, size_t i, size_t begin, size_t end) {

@@ -42,7 +42,7 @@ struct ok_optimizer {
 };
 
 /* torch's lerp(a, b, w) = a + w(b - a), as the kernels compute it
- * (ok_vlerp, optim/lerp-inl.h; docs/optimizers.md#adam-and-adamw): when
+ * (ok_vlerp, optim/pointwise-inl.h; docs/optimizers.md#adam-and-adamw): when
  * |w| < 0.5, a + w(b - a) (coeff = w); else b - (1 - w)(b - a)
  * (coeff = w - 1, from_end), which is exact at w = 1 (the result is b). */
 typedef struct ok_lerp {

@@ -28,7 +28,7 @@ enum { OK_OPTIMIZERS(OK_OPT_ENUM) OK_OPTIMIZER_COUNT };
 #endif /* OPTKERN_OPTIM_OPTIMIZERS_H */
 
 #ifdef OK_VARIANT
-#include "optim/lerp-inl.h" /* what the bodies below share */
+#include "optim/pointwise-inl.h" /* what the bodies below share */
 #include "optim/sgd-inl.h"
 #include "optim/adam-inl.h"
 #include "optim/adagrad-inl.h"

@@ -9,7 +9,9 @@
  *   momentum != 0:  b <- momentum*b + g/avg;  p <- p - lr*b
  *   else:           p <- p - lr*g/avg
  *
- * eps is added outside the root, as torch does.
+ * eps is added outside the root, as torch does; b and the plain update
+ * are torch's addcdiv (p + (-lr*g) / avg), the update with momentum its
+ * add with alpha (one fused p - lr*b).
  */
 OK_INLINE void DT_NAME(rmsprop_lanes)(const ok_rmsprop_coeffs *c, param_t *p, const grad_t *gp, state_t *v,
                                       state_t *a, state_t *b, size_t lanes) {
@@ -26,11 +28,11 @@ OK_INLINE void DT_NAME(rmsprop_lanes)(const ok_rmsprop_coeffs *c, param_t *p, co
     }
     vec_t avg = vadd(vsqrt(vv), vset1((real_t)c->eps));
     if (c->has_momentum) {
-        vec_t buf = vfma(vset1((real_t)c->momentum), vld_state(b, lanes), vdiv(g, avg));
+        vec_t buf = DT_NAME(ok_vaddcdiv)(vmul(vset1((real_t)c->momentum), vld_state(b, lanes)), 1.0, g, avg);
         vst_state(b, buf, lanes);
         vst_param(p, vfnma(vset1((real_t)c->lr), buf, param), lanes);
     } else {
-        vst_param(p, vfnma(vset1((real_t)c->lr), vdiv(g, avg), param), lanes);
+        vst_param(p, DT_NAME(ok_vaddcdiv)(param, -c->lr, g, avg), lanes);
     }
 }
 
