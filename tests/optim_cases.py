@@ -151,6 +151,23 @@ RECORDS = [
         ({"eps": -1e-6}, "Invalid epsilon value"),
         ({"weight_decay": -0.1}, "Invalid weight_decay value"),
     ]),
+    Record("Adamax", reference.adamax, {}, configs=[
+        {},
+        {"lr": 0.01, "weight_decay": 0.1},
+        {"lr": 0.01, "betas": (0.8, 0.99), "eps": 1e-6, "maximize": True},
+        {"lr": 0.01, "betas": (0.0, 0.5), "weight_decay": 0.01, "maximize": True},
+        {"lr": 0.01, "betas": (0.3, 0.0)},
+    ], bad_hparams=[
+        ({"lr": -2e-3}, "Invalid learning rate"),
+        ({"lr": NAN}, "Invalid learning rate"),
+        ({"eps": -1e-8}, "Invalid epsilon value"),
+        ({"betas": (1.0, 0.999)}, "Invalid beta parameter at index 0"),
+        ({"betas": (NAN, 0.999)}, "Invalid beta parameter at index 0"),
+        ({"betas": (0.9, 1.0)}, "Invalid beta parameter at index 1"),
+        ({"betas": (0.9, -0.1)}, "Invalid beta parameter at index 1"),
+        ({"betas": (0.9,)}, "betas must be a pair"),
+        ({"weight_decay": -0.1}, "Invalid weight_decay value"),
+    ]),
 ]
 
 # (record, kwargs): every configuration of every optimizer.

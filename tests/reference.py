@@ -86,6 +86,17 @@ def adadelta(p, g, state, *, lr=1.0, rho=0.9, eps=1e-6, weight_decay=0.0, maximi
     return p - lr * delta
 
 
+def adamax(p, g, state, *, lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0, maximize=False):
+    beta1, beta2 = betas
+    step = state["step"] = state.get("step", 0) + 1
+    g = -g if maximize else g
+    if weight_decay != 0:
+        g = g + weight_decay * p
+    m = state["exp_avg"] = beta1 * state.get("exp_avg", np.zeros_like(p)) + (1 - beta1) * g
+    u = state["exp_inf"] = np.maximum(beta2 * state.get("exp_inf", np.zeros_like(p)), np.abs(g) + eps)
+    return p - lr / (1 - beta1**step) * m / u
+
+
 class Reference:
     """A float64 reference optimizer over a list of arrays, stepped like
     optkern's: rule is one of the functions above."""

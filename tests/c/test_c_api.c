@@ -291,18 +291,24 @@ static ok_status step_by_name(const char *name, const void *hp, double *p, const
     return ok_optimizer_step(opt, hp, 1, NULL, 1, &numel, &dtypes, streams);
 }
 
+/* The inputs of the closed-form checks below: p (and its copy p0) and g,
+ * and each of the n state arrays filled with `start`. */
+static void rule_inputs(double *p, double *p0, double *g, double *const *states, size_t n, double start) {
+    for (int i = 0; i < N; i++) {
+        p[i] = p0[i] = (double)(i - 18) / 7.0;
+        g[i] = (double)((i * 7) % 11 - 5) / 3.0;
+        for (size_t k = 0; k < n; k++) states[k][i] = start;
+    }
+}
+
 /* Adagrad at step 3 with lr_decay: clr = lr / (1 + 2 lr_decay), the sum
  * starting where the caller filled it. */
 static void test_adagrad_rule(void) {
     double p[N], p0[N], g[N], s[N];
-    for (int i = 0; i < N; i++) {
-        p[i] = p0[i] = (double)(i - 18) / 7.0;
-        g[i] = (double)((i * 7) % 11 - 5) / 3.0;
-        s[i] = 0.25;
-    }
+    double *states[] = {s};
+    rule_inputs(p, p0, g, states, 1, 0.25);
     ok_adagrad_hparams hp = OK_ADAGRAD_DEFAULTS;
     hp.lr = 0.1, hp.lr_decay = 0.5, hp.step = 3;
-    double *states[] = {s};
     CHECK(step_by_name("adagrad", &hp, p, g, states) == OK_SUCCESS);
     for (int i = 0; i < N; i++) {
         CHECK(close_to(s[i], 0.25 + g[i] * g[i], 1e-15));
@@ -321,14 +327,10 @@ static void test_adagrad_rule(void) {
  * buffer is g / avg. */
 static void test_rmsprop_rule(void) {
     double p[N], p0[N], g[N], v[N], a[N], b[N];
-    for (int i = 0; i < N; i++) {
-        p[i] = p0[i] = (double)(i - 18) / 7.0;
-        g[i] = (double)((i * 7) % 11 - 5) / 3.0;
-        v[i] = a[i] = b[i] = 0.0;
-    }
+    double *states[] = {v, a, b};
+    rule_inputs(p, p0, g, states, 3, 0.0);
     ok_rmsprop_hparams hp = OK_RMSPROP_DEFAULTS;
     hp.alpha = 0.75, hp.momentum = 0.5, hp.centered = 1;
-    double *states[] = {v, a, b};
     CHECK(step_by_name("rmsprop", &hp, p, g, states) == OK_SUCCESS);
     for (int i = 0; i < N; i++) {
         double buf = g[i] / (fabs(g[i]) * sqrt(0.75 * 0.25) + 1e-8);
@@ -345,14 +347,10 @@ static void test_rmsprop_rule(void) {
  * d = sqrt(eps) / sqrt(v + eps) g, eps inside both roots. */
 static void test_adadelta_rule(void) {
     double p[N], p0[N], g[N], v[N], u[N];
-    for (int i = 0; i < N; i++) {
-        p[i] = p0[i] = (double)(i - 18) / 7.0;
-        g[i] = (double)((i * 7) % 11 - 5) / 3.0;
-        v[i] = u[i] = 0.0;
-    }
+    double *states[] = {v, u};
+    rule_inputs(p, p0, g, states, 2, 0.0);
     ok_adadelta_hparams hp = OK_ADADELTA_DEFAULTS;
     hp.rho = 0.5, hp.eps = 0.0625;
-    double *states[] = {v, u};
     CHECK(step_by_name("adadelta", &hp, p, g, states) == OK_SUCCESS);
     for (int i = 0; i < N; i++) {
         double d = 0.25 / sqrt(0.5 * g[i] * g[i] + 0.0625) * g[i];
@@ -361,6 +359,22 @@ static void test_adadelta_rule(void) {
     }
     hp.rho = 1.5;
     CHECK(step_by_name("adadelta", &hp, p, g, states) == OK_ERR_HYPERPARAMETER);
+}
+
+/* Adamax's first step: m = (1 - beta1) g, u = |g| + eps, and the bias
+ * correction cancels 1 - beta1: p moves by lr g / (|g| + eps). */
+static void test_adamax_rule(void) {
+    double p[N], p0[N], g[N], m[N], u[N];
+    double *states[] = {m, u};
+    rule_inputs(p, p0, g, states, 2, 0.0);
+    ok_adamax_hparams hp = OK_ADAMAX_DEFAULTS;
+    CHECK(step_by_name("adamax", &hp, p, g, states) == OK_SUCCESS);
+    for (int i = 0; i < N; i++) {
+        CHECK(close_to(m[i], 0.1 * g[i], 1e-15) && u[i] == fabs(g[i]) + 1e-8);
+        CHECK(close_to(p[i], p0[i] - 2e-3 * g[i] / (fabs(g[i]) + 1e-8), 1e-14));
+    }
+    hp.step = 0;
+    CHECK(step_by_name("adamax", &hp, p, g, states) == OK_ERR_HYPERPARAMETER);
 }
 
 static void test_isa_selection(void) {
@@ -704,6 +718,7 @@ int main(void) {
     test_adagrad_rule();
     test_rmsprop_rule();
     test_adadelta_rule();
+    test_adamax_rule();
     test_isa_selection();
     test_thread_cap();
     test_fork_after_threads();

@@ -90,6 +90,19 @@ typedef struct ok_adadelta_hparams {
 
 #define OK_ADADELTA_DEFAULTS {1.0, 0.9, 1e-6, 0.0, 0}
 
+/* torch.optim.Adamax. */
+typedef struct ok_adamax_hparams {
+    double lr;           /* >= 0 */
+    double beta1;        /* in [0, 1) */
+    double beta2;        /* in [0, 1) */
+    double eps;          /* >= 0, inside the maximum */
+    double weight_decay; /* >= 0, coupled: g += weight_decay * param */
+    int64_t step;        /* >= 1: the number of this step (torch's state "step" after its increment) */
+    int maximize;
+} ok_adamax_hparams;
+
+#define OK_ADAMAX_DEFAULTS {2e-3, 0.9, 0.999, 1e-8, 0.0, 1, 0}
+
 /*
  * Any mix of float32 and float64 tensors in one call: dtype[i] is the dtype
  * of tensor i (all of its arrays share it), the pointers point at arrays of
@@ -119,6 +132,10 @@ ok_status ok_adam_f64(const ok_adam_hparams *hp, size_t n_hp, const uint32_t *hp
                       size_t count, const size_t *numel, double *const *param,
                       const double *const *grad, double *const *exp_avg,
                       double *const *exp_avg_sq, double *const *max_exp_avg_sq);
+
+/* Adagrad, RMSprop, Adadelta and Adamax have no typed entry points: pass
+ * their ok_<name>_hparams to ok_optimizer_step (below) with the optimizer
+ * ok_optimizer_find("adagrad"), ... */
 
 /* Hyperparameter checks alone, as the updates do them (torch's messages are
  * the Python layer's business; these say only valid or not). */

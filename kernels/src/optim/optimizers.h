@@ -12,7 +12,7 @@
 #ifndef OPTKERN_OPTIM_OPTIMIZERS_H
 #define OPTKERN_OPTIM_OPTIMIZERS_H
 
-#define OK_OPTIMIZERS(X) X(sgd) X(adam) X(adagrad) X(rmsprop) X(adadelta)
+#define OK_OPTIMIZERS(X) X(sgd) X(adam) X(adagrad) X(rmsprop) X(adadelta) X(adamax)
 
 /* OK_OPT_<name>: the optimizer's row of the kernel tables. */
 #define OK_OPT_ENUM(name) OK_OPT_##name,
@@ -24,6 +24,7 @@ enum { OK_OPTIMIZERS(OK_OPT_ENUM) OK_OPTIMIZER_COUNT };
 #include "optim/adagrad.h"
 #include "optim/rmsprop.h"
 #include "optim/adadelta.h"
+#include "optim/adamax.h"
 
 #endif /* OPTKERN_OPTIM_OPTIMIZERS_H */
 
@@ -34,4 +35,5 @@ enum { OK_OPTIMIZERS(OK_OPT_ENUM) OK_OPTIMIZER_COUNT };
 #include "optim/adagrad-inl.h"
 #include "optim/rmsprop-inl.h"
 #include "optim/adadelta-inl.h"
+#include "optim/adamax-inl.h"
 #endif
