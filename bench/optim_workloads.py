@@ -69,7 +69,9 @@ def _optimizers():
         label, kwargs = SETTINGS.get(name, (name, {"lr": 1e-3}))
         probe = cls([np.zeros(1, np.float32)], **kwargs)
         hparams = probe._hparams(probe.param_groups[0])
-        states = len(_engine.required_states(_engine.kind(cls._kind), hparams, cls._phase))
+        kind = _engine.kind(cls._kind)
+        # the state arrays: a scalar state (NAdam's mu_product) is 4 bytes per tensor, not per element
+        states = len([s for s in _engine.required_states(kind, hparams, cls._phase) if s not in kind.scalars])
         # reads the parameter, the gradient and each state; writes all but the gradient back
         table[label] = (name, kwargs, 4 * (3 + 2 * states), (1 + states, 1))
     return table

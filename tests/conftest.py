@@ -16,6 +16,10 @@ def isa(request):
 
 @pytest.fixture
 def num_threads():
-    """optkern.set_num_threads, with the default restored afterwards."""
+    """optkern.set_num_threads, with the default restored afterwards. The
+    contention backoff is off meanwhile, so that a pass asked to run on two
+    threads does, however busy the machine (see helpers.threaded)."""
+    optkern._core.set_threads_backoff(False)
     yield optkern.set_num_threads
     optkern.set_num_threads(None)
+    optkern._core.set_threads_backoff(True)

@@ -1,15 +1,53 @@
 """Assertion helpers shared by the test modules (no tests here)."""
 
+import importlib
+import os
 import zlib
+from contextlib import contextmanager
 
 import numpy as np
 import pytest
+
+import optkern
 
 DTYPES = [np.float32, np.float64]
 REDUCTIONS = ["none", "mean", "sum"]
 # float32: the spec's 1e-5 relative (plus an absolute floor relative to the
 # largest value, for entries that cancel); float64: 1e-12.
 TOLERANCE = {np.float32: (1e-5, 1e-6), np.float64: (1e-12, 1e-13)}
+
+
+# .ci/run sets this: there every tool a test needs is installed, and a
+# missing one fails the run instead of skipping tests.
+STRICT = os.environ.get("OPTKERN_STRICT_TESTS") == "1"
+
+
+def require(present, what):
+    """Skip the calling test (or module) when `what` is missing on this
+    machine; fail instead under OPTKERN_STRICT_TESTS=1."""
+    if not present:
+        message = f"{what} is not installed"
+        if STRICT:
+            pytest.fail(f"{message}, and .ci/run installs it", pytrace=False)
+        pytest.skip(message, allow_module_level=True)
+
+
+def require_module(name, what=None):
+    """The module `name`, or `require`'s skip or failure."""
+    try:
+        return importlib.import_module(name)
+    except ImportError:
+        require(False, what or name)
+
+
+@contextmanager
+def threaded():
+    """Fails unless the block ran at least one threaded region: a thread-count
+    comparison whose "2 threads" ran on one would prove nothing."""
+    before = optkern._core.threads_regions()
+    yield
+    if optkern.config()["openmp"]:
+        assert optkern._core.threads_regions() > before, "no pass ran on several threads"
 
 
 def rng_for(*key):

@@ -29,6 +29,12 @@ class Record:
     # the kwargs of bad_hparams that torch lets through (optkern is stricter)
     torch_accepts: list = field(default_factory=list)
     torch_fused: bool = False  # torch has a fused CPU kernel for it
+    # the steps the reference suites take at the least: enough to reach
+    # every branch of the rule (RAdam rectifies from step 6 on)
+    steps: int = 3
+    # its rule leaves no rounding choice (products, compares, clamps only):
+    # torch's numbers bit for bit
+    torch_bitwise: bool = False
 
     @property
     def cls(self):
@@ -36,20 +42,26 @@ class Record:
 
     @property
     def states(self):
-        """Torch's names of its state arrays."""
+        """Torch's names of its states."""
         return _engine.kind(self.cls._kind).states
+
+    @property
+    def scalars(self):
+        """Those of its states that are scalars (0-d float32 arrays: NAdam's mu_product)."""
+        return _engine.kind(self.cls._kind).scalars
 
     def run_functional(self, params, grads_by_step, **kwargs):
         """Step its functional form (optkern.functional) over grads_by_step,
         keeping the state lists as a caller of the functional form does:
         None entries for state the first step creates, else arrays that
         start as the class starts them (zeros, or Adagrad's
-        initial_accumulator_value)."""
+        initial_accumulator_value; 0-d float32 zeros for a scalar state)."""
         fn = self.functional
         creates = self.cls._phase == "first_step"
-        new = self.cls([np.zeros(1)], **kwargs)._new_state  # how the class starts a state under kwargs
-        states = [[None] * len(params) if creates else [new(p.shape, dtype=p.dtype) for p in params]
-                  for _ in self.states]
+        new = self.cls([np.zeros(1)], **kwargs)._new_state  # how the class starts an array state under kwargs
+        states = [[None] * len(params) if creates else
+                  [np.zeros((), np.float32) if name in self.scalars else new(p.shape, dtype=p.dtype) for p in params]
+                  for name in self.states]
         # the class's kwargs that are not the update's (where a state starts) stay behind
         taken = inspect.signature(fn).parameters
         kwargs = {k: v for k, v in kwargs.items() if k in taken}
@@ -168,6 +180,72 @@ RECORDS = [
         ({"betas": (0.9,)}, "betas must be a pair"),
         ({"weight_decay": -0.1}, "Invalid weight_decay value"),
     ]),
+]
+
+# What RAdam and NAdam refuse as Adam does (their checks are Adam's).
+MOMENTS_BAD_HPARAMS = [
+    ({"lr": -1e-3}, "Invalid learning rate"),
+    ({"lr": NAN}, "Invalid learning rate"),
+    ({"eps": -1e-8}, "Invalid epsilon value"),
+    ({"betas": (1.0, 0.999)}, "Invalid beta parameter at index 0"),
+    ({"betas": (0.9, -0.1)}, "Invalid beta parameter at index 1"),
+    ({"betas": (0.9,)}, "betas must be a pair"),
+    ({"weight_decay": -0.1}, "Invalid weight_decay value"),
+    ({"weight_decay": NAN}, "Invalid weight_decay value"),
+]
+
+# NAdam, RAdam, ASGD and Rprop.
+RECORDS += [
+    Record("RAdam", reference.radam, {}, steps=8, configs=[
+        {},
+        {"lr": 0.01, "weight_decay": 0.1},
+        {"lr": 0.01, "betas": (0.8, 0.9), "eps": 1e-6, "maximize": True},
+        {"lr": 0.01, "weight_decay": 0.05, "decoupled_weight_decay": True},
+        {"lr": 0.01, "betas": (0.0, 0.99), "weight_decay": 0.01, "decoupled_weight_decay": True, "maximize": True},
+    ], bad_hparams=MOMENTS_BAD_HPARAMS),
+    Record("Rprop", reference.rprop, {}, configs=[
+        {},
+        {"lr": 0.05, "etas": (0.3, 1.5)},
+        {"lr": 0.01, "step_sizes": (1e-3, 0.02), "maximize": True},
+        {"lr": 0.1, "etas": (0.6, 1.1), "step_sizes": (0.05, 0.2)},
+        {"lr": 0.01, "step_sizes": (0.3, 0.1)},  # crossed bounds: the upper one wins, as in torch's clamp
+    ], bad_hparams=[
+        ({"lr": -0.01}, "Invalid learning rate"),
+        ({"lr": NAN}, "Invalid learning rate"),
+        ({"etas": (0.0, 1.2)}, "Invalid eta values"),
+        ({"etas": (1.0, 1.2)}, "Invalid eta values"),
+        ({"etas": (0.5, 1.0)}, "Invalid eta values"),
+        ({"etas": (NAN, 1.2)}, "Invalid eta values"),
+        ({"etas": (0.5,)}, "etas must be a pair"),
+        ({"step_sizes": (NAN, 50)}, "Invalid step_sizes values"),
+    ], torch_accepts=[{"step_sizes": (NAN, 50)}], torch_bitwise=True),
+    Record("NAdam", reference.nadam, {}, configs=[
+        {},
+        {"lr": 0.01, "weight_decay": 0.1},
+        {"lr": 0.01, "betas": (0.8, 0.99), "eps": 1e-6, "momentum_decay": 0.01, "maximize": True},
+        {"lr": 0.01, "weight_decay": 0.05, "decoupled_weight_decay": True},
+        {"lr": 0.01, "betas": (0.0, 0.5), "momentum_decay": 0.0, "weight_decay": 0.01, "decoupled_weight_decay": True,
+         "maximize": True},
+    ], bad_hparams=MOMENTS_BAD_HPARAMS + [
+        ({"momentum_decay": -4e-3}, "Invalid momentum_decay value"),
+        ({"momentum_decay": NAN}, "Invalid momentum_decay value"),
+    ]),
+    # t0=0: the average starts at step 3 (mu = 1 / max(1, t - t0) is set at the end of a step)
+    Record("ASGD", reference.asgd, {"t0": 0.0}, steps=5, configs=[
+        {},
+        {"lr": 0.05, "lambd": 0.01, "alpha": 0.5, "weight_decay": 0.1},
+        {"lr": 0.01, "t0": 0.0, "maximize": True},
+        {"lr": 0.1, "lambd": 0.001, "alpha": 1.0, "t0": 1.5, "weight_decay": 0.01, "maximize": True},
+        {"lr": 0.02, "lambd": 0.0, "t0": 2.0},
+    ], bad_hparams=[
+        ({"lr": -0.01}, "Invalid learning rate"),
+        ({"lr": NAN}, "Invalid learning rate"),
+        ({"weight_decay": -0.1}, "Invalid weight_decay value"),
+        ({"weight_decay": NAN}, "Invalid weight_decay value"),
+        ({"lambd": NAN}, "Invalid lambd value"),
+        ({"alpha": NAN}, "Invalid alpha value"),
+        ({"t0": NAN}, "Invalid t0 value"),
+    ], torch_accepts=[{"lambd": NAN}, {"alpha": NAN}, {"t0": NAN}]),
 ]
 
 # (record, kwargs): every configuration of every optimizer.

@@ -21,20 +21,26 @@ def sgd(p, g, state, *, lr=1e-3, momentum=0.0, dampening=0.0, weight_decay=0.0, 
     return p - lr * g
 
 
-def adam(p, g, state, *, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0, amsgrad=False, maximize=False,
-         decoupled_weight_decay=False):
+def _moments(p, g, state, lr, betas, weight_decay, maximize, decoupled_weight_decay):
+    """What Adam, RAdam and NAdam share: (step, p, g, m, v) after maximize,
+    weight decay and the moment updates (stored in state)."""
     beta1, beta2 = betas
     step = state["step"] = state.get("step", 0) + 1
-    m = state.get("exp_avg", np.zeros_like(p))
-    v = state.get("exp_avg_sq", np.zeros_like(p))
     g = -g if maximize else g
     if weight_decay != 0:
         if decoupled_weight_decay:
             p = p * (1 - lr * weight_decay)
         else:
             g = g + weight_decay * p
-    m = state["exp_avg"] = beta1 * m + (1 - beta1) * g
-    v = state["exp_avg_sq"] = beta2 * v + (1 - beta2) * g * g
+    m = state["exp_avg"] = beta1 * state.get("exp_avg", np.zeros_like(p)) + (1 - beta1) * g
+    v = state["exp_avg_sq"] = beta2 * state.get("exp_avg_sq", np.zeros_like(p)) + (1 - beta2) * g * g
+    return step, p, g, m, v
+
+
+def adam(p, g, state, *, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0, amsgrad=False, maximize=False,
+         decoupled_weight_decay=False):
+    beta1, beta2 = betas
+    step, p, g, m, v = _moments(p, g, state, lr, betas, weight_decay, maximize, decoupled_weight_decay)
     if amsgrad:
         v = state["max_exp_avg_sq"] = np.maximum(state.get("max_exp_avg_sq", np.zeros_like(p)), v)
     denom = np.sqrt(v) / np.sqrt(1 - beta2**step) + eps
@@ -43,6 +49,58 @@ def adam(p, g, state, *, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0
 
 def adamw(p, g, state, *, weight_decay=1e-2, **kwargs):
     return adam(p, g, state, weight_decay=weight_decay, decoupled_weight_decay=True, **kwargs)
+
+
+def radam(p, g, state, *, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0, decoupled_weight_decay=False,
+          maximize=False):
+    beta1, beta2 = betas
+    step, p, g, m, v = _moments(p, g, state, lr, betas, weight_decay, maximize, decoupled_weight_decay)
+    m_hat = m / (1 - beta1**step)
+    rho_inf = 2 / (1 - beta2) - 1
+    rho_t = rho_inf - 2 * step * beta2**step / (1 - beta2**step)
+    if rho_t <= 5:
+        return p - lr * m_hat
+    r = np.sqrt((rho_t - 4) * (rho_t - 2) * rho_inf / ((rho_inf - 4) * (rho_inf - 2) * rho_t))
+    return p - lr * m_hat * r * np.sqrt(1 - beta2**step) / (np.sqrt(v) + eps)
+
+
+def rprop(p, g, state, *, lr=1e-2, etas=(0.5, 1.2), step_sizes=(1e-6, 50), maximize=False):
+    etaminus, etaplus = etas
+    state["step"] = state.get("step", 0) + 1
+    g = -g if maximize else g
+    product = g * state.get("prev", np.zeros_like(p))
+    factor = np.where(product > 0, etaplus, np.where(product < 0, etaminus, 1.0))
+    # np.clip is minimum(maximum(x, lo), hi), as torch's clamp: hi wins when the bounds cross
+    size = state["step_size"] = np.clip(state.get("step_size", np.full_like(p, lr)) * factor, *step_sizes)
+    g = state["prev"] = np.where(product < 0, 0.0, g)
+    return p - np.sign(g) * size
+
+
+def nadam(p, g, state, *, lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0, momentum_decay=4e-3,
+          decoupled_weight_decay=False, maximize=False):
+    beta1, beta2 = betas
+    step, p, g, m, v = _moments(p, g, state, lr, betas, weight_decay, maximize, decoupled_weight_decay)
+    mu = beta1 * (1 - 0.5 * 0.96 ** (step * momentum_decay))
+    mu_next = beta1 * (1 - 0.5 * 0.96 ** ((step + 1) * momentum_decay))
+    # mu_product is a float32, as torch keeps it: each product is rounded to float32
+    state["mu_product"] = np.float32(state.get("mu_product", 1)) * np.float32(mu)
+    product = float(state["mu_product"])
+    denom = np.sqrt(v / (1 - beta2**step)) + eps
+    return p - lr * (1 - mu) / (1 - product) * g / denom - lr * mu_next / (1 - product * mu_next) * m / denom
+
+
+def asgd(p, g, state, *, lr=1e-2, lambd=1e-4, alpha=0.75, t0=1e6, weight_decay=0.0, maximize=False):
+    step = state["step"] = state.get("step", 0) + 1
+    eta, mu = float(state.get("eta", np.float32(lr))), float(state.get("mu", 1))
+    g = -g if maximize else g
+    if weight_decay != 0:
+        g = g + weight_decay * p
+    p = p * (1 - lambd * eta) - eta * g
+    state["ax"] = p.copy() if mu == 1 else state["ax"] + (p - state["ax"]) * mu
+    # eta and mu are float32, as torch keeps them
+    state["eta"] = np.float32(lr / (1 + lambd * lr * step) ** alpha)
+    state["mu"] = np.float32(1 / max(1, step - t0))
+    return p
 
 
 def adagrad(p, g, state, *, lr=1e-2, lr_decay=0.0, weight_decay=0.0, initial_accumulator_value=0.0, eps=1e-10,

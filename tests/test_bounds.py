@@ -53,9 +53,11 @@ def test_optimizer_steps_stay_in_bounds(isa, record, dtype, n):
     for _ in range(3):
         opt.step(arrays(2))
     assert set(record.states) <= set(opt.state[params[0]]), f"{record.name}'s all_states leaves a state off"
-    # the functional form: every state carved too, in the descriptor's order
+    # the functional form: every state carved too, in the descriptor's order (a
+    # scalar state, a 0-d float32 array, carved from a float32 buffer of its own)
     params = arrays(2)
-    states = [[canary.carve(np.abs(rng.standard_normal(n)).astype(dtype)) for _ in range(2)] for _ in record.states]
+    states = [[canary.carve(np.float32(0.5) if name in record.scalars else np.abs(rng.standard_normal(n)).astype(dtype))
+               for _ in range(2)] for name in record.states]
     before = [p.copy() for p in params]
     for step in range(1, 4):
         phase = {"step": step} if record.cls._phase == "step" else {}

@@ -3,8 +3,8 @@ would build it, and its test programs run: tests/c/test_c_api.c (what the
 API promises) and tests/c/fuzz_c_api.c (a timed random fuzz: random sizes,
 NULLs, aliasing, random values and bad arguments give an error code, never
 a crash or a write they should not make). Once more under AddressSanitizer
-and UndefinedBehaviorSanitizer, and the runtime's shared settings under
-ThreadSanitizer (tests/c/race_runtime.c)."""
+and UndefinedBehaviorSanitizer, and the threaded kernels and the runtime's
+shared settings under ThreadSanitizer (tests/c/race_runtime.c)."""
 
 import os
 import shutil
@@ -13,17 +13,19 @@ from pathlib import Path
 
 import pytest
 
+from helpers import require
+
 ROOT = Path(__file__).resolve().parents[1]
 SANITIZERS = "-fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer"
 
 
-def build(tmp_path, scalar_only="OFF", c_flags="", linker_flags="", openmp="ON"):
+def build(tmp_path, scalar_only="OFF", c_flags="", linker_flags="", compiler=None):
     build_dir = tmp_path / "build"
     build_type = "RelWithDebInfo" if c_flags else "Release"
     configure = ["cmake", "-S", str(ROOT), "-B", str(build_dir), "-DOPTKERN_BUILD_C_TESTS=ON",
-                 f"-DOPTKERN_SCALAR_ONLY={scalar_only}", f"-DOPTKERN_OPENMP={openmp}",
+                 f"-DOPTKERN_SCALAR_ONLY={scalar_only}",
                  f"-DCMAKE_BUILD_TYPE={build_type}", f"-DCMAKE_C_FLAGS=-Wall -Wextra -Werror {c_flags}",
-                 f"-DCMAKE_EXE_LINKER_FLAGS={linker_flags}"]
+                 f"-DCMAKE_EXE_LINKER_FLAGS={linker_flags}"] + ([f"-DCMAKE_C_COMPILER={compiler}"] if compiler else [])
     subprocess.run(configure, check=True, capture_output=True)
     subprocess.run(["cmake", "--build", str(build_dir), "--parallel", "2"], check=True, capture_output=True)
     return build_dir / "tests" / "c"
@@ -36,10 +38,11 @@ def run(program, *args, **env):
     return done.stdout
 
 
-needs_cmake = pytest.mark.skipif(shutil.which("cmake") is None, reason="cmake is not on PATH")
+@pytest.fixture(autouse=True)
+def cmake():
+    require(shutil.which("cmake"), "cmake")
 
 
-@needs_cmake
 @pytest.mark.parametrize("scalar_only", ["OFF", "ON"])
 def test_c_library(tmp_path, scalar_only):
     programs = build(tmp_path, scalar_only)
@@ -49,7 +52,6 @@ def test_c_library(tmp_path, scalar_only):
     assert "0 failures" in run(programs / "fuzz_c_api", "3")
 
 
-@needs_cmake
 def test_c_library_under_sanitizers(tmp_path):
     programs = build(tmp_path, c_flags=SANITIZERS, linker_flags=SANITIZERS)
     # leak checking is off: the OpenMP runtime keeps its thread pool to the end
@@ -59,9 +61,25 @@ def test_c_library_under_sanitizers(tmp_path):
     assert "0 failures" in out and " 0 succeeded" not in out
 
 
-@needs_cmake
-def test_runtime_settings_under_thread_sanitizer(tmp_path):
+# ThreadSanitizer sees OpenMP's synchronisation only through LLVM's OpenMP
+# runtime and its Archer tool (libgomp is not instrumented): clang and
+# libomp, which .ci/run installs (Debian: clang-14 libomp-14-dev).
+CLANG = shutil.which("clang-14") or shutil.which("clang")
+
+
+def test_threaded_kernels_under_thread_sanitizer(tmp_path):
+    require(CLANG, "clang (Debian: clang-14 libomp-14-dev)")
+    # beside libomp, in the lib/ that holds clang's resource directory (lib/clang/<version>)
+    resources = subprocess.run([CLANG, "-print-resource-dir"], capture_output=True, text=True, check=True)
+    archer = Path(resources.stdout.strip()).parents[1] / "libarcher.so"
+    require(archer.is_file(), "LLVM's OpenMP runtime and its Archer tool (Debian: libomp-14-dev)")
     flags = "-fsanitize=thread -fno-omit-frame-pointer"
-    programs = build(tmp_path, c_flags=flags, linker_flags=flags, openmp="OFF")
-    out = run(programs / "race_runtime", TSAN_OPTIONS="halt_on_error=1")
-    assert "no race" in out
+    programs = build(tmp_path, c_flags=flags, linker_flags=flags, compiler=CLANG)
+    env = {"OMP_TOOL_LIBRARIES": str(archer), "ARCHER_OPTIONS": "verbose=1",
+           "TSAN_OPTIONS": "halt_on_error=1 ignore_noninstrumented_modules=1"}
+    done = subprocess.run([str(programs / "race_runtime")], capture_output=True, text=True, timeout=300,
+                          env={**os.environ, **env})
+    out = done.stdout + done.stderr
+    assert done.returncode == 0 and "no race" in out, out
+    assert "Archer detected OpenMP application with TSan" in out, out
+    assert " 0 threaded regions" not in out, out

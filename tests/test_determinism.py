@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 
+from helpers import threaded
 from optim_cases import CASES, RECORDS, case_id, record_id
 
 # Large enough that the kernels do use several threads (the break-even
@@ -10,12 +11,12 @@ from optim_cases import CASES, RECORDS, case_id, record_id
 SHAPES = [(65537,), (1,), (40000,), (3, 11, 1001), (17,), (0,), (100003,)]
 
 
-def train(cls, kwargs, dtype, shapes, steps=3, make=None, seed=0):
+def train(record, kwargs, dtype, shapes, make=None, seed=0):
     rng = np.random.default_rng(seed)
     make = make or (lambda a: a)
     params = [make(rng.standard_normal(s).astype(dtype)) for s in shapes]
-    opt = cls(params, **kwargs)
-    for _ in range(steps):
+    opt = record.cls(params, **kwargs)
+    for _ in range(record.steps):
         opt.step([make(rng.standard_normal(s).astype(dtype)) for s in shapes])
     return [p.copy() for p in params]
 
@@ -30,11 +31,13 @@ def assert_bitwise_equal(a, b):
 def test_one_and_two_threads_bitwise_equal(isa, num_threads, case, dtype):
     record, kwargs = case
     num_threads(1)
-    one = train(record.cls, kwargs, dtype, SHAPES)
+    one = train(record, kwargs, dtype, SHAPES)
     num_threads(2)
-    two = train(record.cls, kwargs, dtype, SHAPES)
+    with threaded():
+        two = train(record, kwargs, dtype, SHAPES)
     num_threads(3)  # more threads than cores, uneven split
-    three = train(record.cls, kwargs, dtype, SHAPES)
+    with threaded():
+        three = train(record, kwargs, dtype, SHAPES)
     assert_bitwise_equal(one, two)
     assert_bitwise_equal(one, three)
 
@@ -54,14 +57,14 @@ def test_unaligned_views_bitwise_equal(isa, case, dtype):
     element goes through the same arithmetic wherever it lies."""
     record, kwargs = case
     shapes = [(1023,), (17,), (65537,), (3, 5, 7)]
-    aligned = train(record.cls, kwargs, dtype, shapes)
-    offset = train(record.cls, kwargs, dtype, shapes, make=unaligned)
+    aligned = train(record, kwargs, dtype, shapes)
+    offset = train(record, kwargs, dtype, shapes, make=unaligned)
     assert_bitwise_equal(aligned, offset)
 
 
 @pytest.mark.parametrize("record", RECORDS, ids=record_id)
 def test_repeated_runs_bitwise_equal(isa, record):
     kwargs = {"lr": 0.01, **record.all_states}
-    a = train(record.cls, kwargs, np.float32, SHAPES)
-    b = train(record.cls, kwargs, np.float32, SHAPES)
+    a = train(record, kwargs, np.float32, SHAPES)
+    b = train(record, kwargs, np.float32, SHAPES)
     assert_bitwise_equal(a, b)

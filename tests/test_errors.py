@@ -8,10 +8,10 @@ from optim_cases import BAD_HPARAMS, RECORDS, bad_id, record_id
 from optkern import functional as F
 
 
-def trained(cls=optkern.Adam, n=3, dtype=np.float32, **kwargs):
+def trained(cls=optkern.Adam, n=3, dtype=np.float32, shapes=((10,), (4, 5), (7,)), **kwargs):
     """An optimizer with state, and a snapshot function of everything it owns."""
     rng = np.random.default_rng(0)
-    params = [rng.standard_normal(s).astype(dtype) for s in [(10,), (4, 5), (7,)][:n]]
+    params = [rng.standard_normal(s).astype(dtype) for s in shapes[:n]]
     opt = cls(params, **kwargs)
     opt.step([rng.standard_normal(p.shape).astype(dtype) for p in params])
 
@@ -61,12 +61,16 @@ def test_bad_grads_change_nothing(record, case):
                          ids=[f"{r.name}-{s}" for r in RECORDS for s in r.states])
 def test_grad_that_is_another_params_state(record, state):
     """A gradient that is (a view of) state the same step writes would race
-    with that write: refused, whichever parameter the state belongs to."""
-    opt, params, snapshot = trained(record.cls, **record.all_states)
+    with that write: refused, whichever parameter the state belongs to (a
+    scalar state, a 0-d float32 array, seen as the gradient of a (1,)
+    float32 parameter)."""
+    scalar = state in record.scalars
+    opt, params, snapshot = trained(record.cls, shapes=((10,), (4, 5), (1,) if scalar else (7,)),
+                                    **record.all_states)
     before = snapshot()
     theirs = opt.state[params[0]][state]
     with pytest.raises(ValueError, match=f"grads\\[2\\] overlaps the {state} of params\\[0\\]"):
-        opt.step(good_grads(params)[:2] + [theirs[:7]])
+        opt.step(good_grads(params)[:2] + [theirs.reshape(1) if scalar else theirs[:7]])
     assert snapshot() == before
 
 
@@ -216,6 +220,47 @@ def test_functional_sgd_momentum_needs_buffers():
         F.sgd_(params, grads, momentum=0.9)
     with pytest.raises(TypeError, match="must be a list"):
         F.sgd_(params, grads, (None, None, None), momentum=0.9)
+
+
+def test_functional_first_steps_must_agree_across_state_lists():
+    """rprop_'s None entries mark first steps: both state lists must have them
+    at the same places, and then be lists (the new arrays go into them)."""
+    params, grads = adam_args()[:2]
+    prevs, sizes = [np.zeros_like(p) for p in params], [np.full_like(p, 0.01) for p in params]
+    before = _snapshot(params, prevs, sizes)
+    with pytest.raises(ValueError, match="prevs and step_size_states must have their None entries"):
+        F.rprop_(params, grads, [None] + prevs[1:], sizes)
+    with pytest.raises(TypeError, match="step_size_states holds None entries to be created, so it must be a list"):
+        F.rprop_(params, grads, [None] + prevs[1:], (None, *sizes[1:]))
+    assert _snapshot(params, prevs, sizes) == before
+    mixed = [None] + prevs[1:]
+    F.rprop_(params, grads, mixed, [None] + sizes[1:], lr=0.01)
+    assert mixed[0].shape == params[0].shape and np.all(mixed[0] == grads[0])
+
+
+SCALAR_STATES = [(r, name) for r in RECORDS for name in r.scalars]
+
+
+@pytest.mark.parametrize("record, name", SCALAR_STATES, ids=[f"{r.name}-{n}" for r, n in SCALAR_STATES])
+@pytest.mark.parametrize("mutate, error, match", [
+    (lambda a: a.__setitem__(1, np.zeros((), np.float64)), TypeError, r"\[1\] must be a 0-d float32 array"),
+    (lambda a: a.__setitem__(1, np.zeros(1, np.float32)), TypeError, r"\[1\] must be a 0-d float32 array"),
+    (lambda a: a.__setitem__(1, 0.5), TypeError, "numpy.ndarray"),
+    (lambda a: a.__setitem__(1, a[0]), ValueError, "overlaps"),
+    (lambda a: a.__setitem__(1, None), ValueError, "missing"),
+    (lambda a: a[1].flags.__setattr__("writeable", False), ValueError, "read-only"),
+], ids=["float64", "shape (1,)", "a float", "listed twice", "None", "read-only"])
+def test_functional_bad_scalar_state(record, name, mutate, error, match):
+    """A scalar state (a 0-d float32 array per parameter, whatever the
+    parameter's dtype) that is anything else raises, and nothing is written."""
+    params = [np.ones(5), np.ones(0), np.ones(3)]  # float64 parameters, an empty one in the middle
+    states = [[np.zeros((), np.float32) if s in record.scalars else np.zeros_like(p) for p in params]
+              for s in record.states]
+    mutate(states[record.states.index(name)])
+    before = _snapshot(params, *[[a for a in lst if isinstance(a, np.ndarray)] for lst in states])
+    with pytest.raises(error, match=match):
+        record.functional(params, good_grads(params), *states, **({"step": 1} if record.cls._phase == "step" else {}))
+    assert _snapshot(params, *[[a for a in lst if isinstance(a, np.ndarray)] for lst in states]) == before
 
 
 def test_set_num_threads_rejects_nonsense():

@@ -9,11 +9,11 @@ spec's 1e-5, float64 to 1e-10. Skipped without torch.
 import numpy as np
 import pytest
 
-from helpers import DTYPES, assert_close, rng_for
+from helpers import DTYPES, assert_close, require_module, rng_for
 from loss_cases import LOSSES, variants
 from optkern import losses as L
 
-torch = pytest.importorskip("torch")
+torch = require_module("torch")
 F = torch.nn.functional
 
 TORCH_TOLERANCE = {np.float32: None, np.float64: (1e-10, 1e-12)}

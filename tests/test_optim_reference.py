@@ -11,12 +11,12 @@ SHAPES = [(0,), (1,), (7,), (15,), (16,), (17,), (1023,), (65537,), (3, 5, 7)]
 TOLERANCE = {np.float32: dict(rtol=2e-5, atol=2e-6), np.float64: dict(rtol=1e-12, atol=1e-14)}
 
 
-def run_both(record, kwargs, shapes, dtype, steps=3, seed=0):
+def run_both(record, kwargs, shapes, dtype, steps=None, seed=0):
     rng = np.random.default_rng(seed)
     params = [rng.standard_normal(s).astype(dtype) for s in shapes]
     ref = Reference(record.rule, params, **kwargs)
     opt = record.cls(params, **kwargs)
-    for _ in range(steps):
+    for _ in range(steps or record.steps):
         grads = [rng.standard_normal(s).astype(dtype) for s in shapes]
         opt.step(grads)
         ref.step(grads)
@@ -39,7 +39,7 @@ def test_many_tensors_in_one_call(isa, case, dtype):
     """A list of tensors of mixed sizes is one call; each matches the reference."""
     record, kwargs = case
     shapes = [(5,), (0,), (64,), (3, 31), (1,), (4097,), (2, 2, 2)]
-    params, ref = run_both(record, kwargs, shapes, dtype, steps=4, seed=1)
+    params, ref = run_both(record, kwargs, shapes, dtype, steps=max(4, record.steps), seed=1)
     for got, want in zip(params, ref.params):
         np.testing.assert_allclose(got, want, **TOLERANCE[dtype])
 
@@ -70,7 +70,7 @@ def test_state_matches_reference(isa, record):
     kwargs = {"lr": 0.01, **record.all_states}
     ref = Reference(record.rule, params, **kwargs)
     opt = record.cls(params, **kwargs)
-    for _ in range(5):
+    for _ in range(max(5, record.steps)):
         grads = [rng.standard_normal(100)]
         opt.step(grads)
         ref.step(grads)

@@ -1,6 +1,7 @@
 """The README's Python examples run as written, one after the other."""
 
 import re
+import tempfile
 from pathlib import Path
 
 import optkern
@@ -8,7 +9,8 @@ import optkern
 README = Path(__file__).resolve().parents[1] / "README.md"
 
 
-def test_readme_examples_run(num_threads, capsys):
+def test_readme_examples_run(num_threads, capsys, tmp_path, monkeypatch):
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))  # the examples' temporary folders
     blocks = re.findall(r"```python\n(.*?)```", README.read_text(), re.S)
     assert len(blocks) >= 4
     isa = optkern.get_isa()

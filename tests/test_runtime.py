@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 import optkern
+from helpers import threaded
 
 N = 100_000  # well above the 16384 elements a pass needs to use a second thread
 
@@ -37,7 +38,8 @@ def test_forked_child_after_threaded_call(num_threads):
     """libgomp's pool does not survive fork: a child runs on one thread
     instead of hanging, with the parent's results bitwise."""
     num_threads(2)
-    expected = [work(seed) for seed in range(2)]  # threaded in the parent
+    with threaded():
+        expected = [work(seed) for seed in range(2)]
     with multiprocessing.get_context("fork").Pool(2) as pool:
         got = pool.map_async(work, range(2)).get(timeout=60)
     for (p, loss, grad, _), (cp, closs, cgrad, cthreads) in zip(expected, got):
@@ -50,7 +52,8 @@ def test_forked_child_after_threaded_call(num_threads):
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="no fork here")
 def test_os_fork_child_after_threaded_call(num_threads):
     num_threads(2)
-    expected = work(3)
+    with threaded():
+        expected = work(3)
     read, write = os.pipe()
     pid = os.fork()
     if pid == 0:  # the child: never return into pytest
@@ -142,11 +145,11 @@ def test_threads_back_off_after_a_region_that_waited(num_threads):
     if not optkern.config()["openmp"]:
         pytest.skip("built without OpenMP: one thread always")
     core = optkern._core
-    num_threads(2)
+    num_threads(2)  # with the backoff off: a waited region changes nothing
     big = 1 << 22
-    for _ in range(5000):  # a pause an earlier test's regions left behind
-        if core.threads_for(big) == 2:
-            break
+    core.threads_observe(10e-3, 1e-3)
+    assert core.threads_for(big) == 2
+    core.set_threads_backoff(True)  # on, from a clean start
     core.threads_observe(1e-3, 1e-3)  # clean: no pause
     assert core.threads_for(big) == 2
     core.threads_observe(10e-3, 1e-3)  # waited: a pause of 16 passes

@@ -9,9 +9,10 @@ import numpy as np
 import pytest
 
 import optkern
+from helpers import require_module
 from optim_cases import BAD_HPARAMS, CASES, RECORDS, bad_id, case_id, record_id
 
-torch = pytest.importorskip("torch")
+torch = require_module("torch")
 
 STEPS = 50
 TOLERANCE = {np.float32: dict(rtol=1e-5, atol=1e-6), np.float64: dict(rtol=1e-12, atol=1e-13)}
@@ -66,6 +67,34 @@ def test_exp_avg_is_torchs_lerp(isa, beta1, dtype):
             np.testing.assert_allclose(ours, theirs, rtol=4 * np.finfo(dtype).eps, atol=0)
 
 
+@pytest.mark.parametrize("case", [c for c in CASES if c[0].torch_bitwise], ids=case_id)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_bitwise_equal_to_torch(isa, case, dtype):
+    """A rule with no rounding choice to make (Rprop: products, compares,
+    clamps) gives torch's numbers bit for bit, states included: gradients
+    that flip sign, exact zeros (sign 0) and infinities and NaN (a NaN
+    product has sign 0 in torch) alike."""
+    record, kwargs = case
+    rng = np.random.default_rng(14)
+    shapes = [(1029,), (7,), (3, 5)]
+    params = [rng.standard_normal(s).astype(dtype) for s in shapes]
+    tensors = [torch.tensor(p) for p in params]
+    opt = record.cls(params, **kwargs)
+    topt = torch_optimizer(record, tensors, kwargs)
+    for k in range(STEPS):
+        grads = [rng.standard_normal(s).astype(dtype) for s in shapes]
+        for g in grads:
+            g[rng.uniform(size=g.shape) < 0.2] = 0
+        if k == 5:
+            grads[0][:4] = [np.inf, -np.inf, np.nan, -0.0]
+        step_both(opt, topt, params, tensors, grads)
+    for p, t in zip(params, tensors):
+        assert p.tobytes() == t.numpy().tobytes()
+        for name, value in topt.state[t].items():
+            assert np.asarray(opt.state[p][name]).tobytes() == np.asarray(value).astype(
+                np.asarray(opt.state[p][name]).dtype).tobytes(), name
+
+
 @pytest.mark.parametrize("record", [r for r in RECORDS if r.torch_fused], ids=record_id)
 def test_fused_float32(record):
     """torch's fused CPU kernel, the fastest peer, agrees too."""
@@ -108,6 +137,25 @@ def test_param_groups_missing_grads_and_lr_changes(record):
                                        **TOLERANCE[np.float64])
     if record.cls._has_step:
         assert len({opt.state[p]["step"] for p in params}) > 1
+
+
+@pytest.mark.parametrize("record", RECORDS, ids=record_id)
+def test_empty_parameters_keep_torchs_state(record):
+    """A parameter with no elements still takes its steps: its state (the
+    step count, NAdam's mu_product, ASGD's eta and mu) is torch's."""
+    kwargs = {"lr": 0.01, **record.all_states}
+    params = [np.zeros(0), np.ones(3)]
+    tensors = [torch.tensor(p) for p in params]
+    opt = record.cls(params, **kwargs)
+    topt = torch_optimizer(record, tensors, kwargs)
+    for k in range(4):
+        step_both(opt, topt, params, tensors, [np.zeros(0), np.full(3, 0.5 - k)])
+    for p, t in zip(params, tensors):
+        mine, theirs = opt.state[p], topt.state[t]
+        assert set(mine) == set(theirs)
+        for key, value in theirs.items():
+            np.testing.assert_allclose(np.asarray(mine[key], np.float64), np.asarray(value, np.float64),
+                                       **TOLERANCE[np.float64])
 
 
 @pytest.mark.parametrize("record", RECORDS, ids=record_id)
@@ -238,3 +286,25 @@ def test_defaults_match_torch():
             assert arg in theirs, (name, arg)
             assert p.default == theirs[arg].default, (name, arg)
             assert p.kind == theirs[arg].kind, (name, arg)
+
+
+@pytest.mark.parametrize("record", RECORDS, ids=record_id)
+def test_implementation_switches_are_torchs(record):
+    """Exactly the implementation switches torch's class has: foreach and
+    fused are kept in param_groups and change nothing, capturable and
+    differentiable must be False; a switch torch's class lacks is refused."""
+    import inspect
+
+    switches = ("foreach", "fused", "capturable", "differentiable")
+    theirs = inspect.signature(getattr(torch.optim, record.name)).parameters
+    params = [np.zeros(3)]
+    for name in switches:
+        if name not in theirs:
+            with pytest.raises(TypeError):
+                record.cls(params, **{name: False})
+        elif name in ("foreach", "fused"):
+            assert record.cls(params, **{name: True}).param_groups[0][name] is True
+        else:
+            with pytest.raises(ValueError, match="optkern has no"):
+                record.cls(params, **{name: True})
+            assert record.cls(params, **{name: False}).param_groups[0][name] is False

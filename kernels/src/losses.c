@@ -36,6 +36,14 @@ typedef struct read_set {
     size_t bytes[3];
 } read_set;
 
+/* Whether every array the call touches is aligned to its element: `elem`
+ * bytes, the targets (reads->ptr[0]) `target_elem`. */
+static int all_aligned(const void *input, const read_set *reads, size_t target_elem, const void *grad,
+                       const void *loss, size_t elem) {
+    return ok_aligned(input, elem) && ok_aligned(grad, elem) && ok_aligned(loss, elem) &&
+           ok_aligned(reads->ptr[0], target_elem) && ok_aligned(reads->ptr[1], elem) && ok_aligned(reads->ptr[2], elem);
+}
+
 /* grad is the input itself or apart from it, and apart from every other
  * array read; loss is apart from everything, grad included. */
 static ok_status check_aliasing(const void *input, size_t input_bytes, const read_set *reads, const void *grad,
@@ -116,6 +124,7 @@ static ok_status ew_check(ok_dtype dtype, const ok_ew_task *t, size_t n, ok_redu
     const size_t elem = ok_dtype_size(dtype), bytes = n * elem;
     read_set reads = {{t->target, t->weight.data, t->pos_weight.data},
                       {bytes, bcast_bytes(&t->weight, elem), bcast_bytes(&t->pos_weight, elem)}};
+    if (!all_aligned(t->input, &reads, elem, grad, loss, elem)) return OK_ERR_ALIGNMENT;
     return check_aliasing(t->input, bytes, &reads, grad, loss, reduction == OK_REDUCTION_NONE ? bytes : elem);
 }
 
@@ -335,8 +344,10 @@ static ok_status rows_check(ok_dtype dtype, const ok_rows_task *t, ok_reduction 
     if (reduction == OK_REDUCTION_NONE && samples == 0) return OK_SUCCESS; /* no sample: nothing to write */
     if (!loss || (elements > 0 && (!t->logits || !grad)) || (samples > 0 && !t->target))
         return OK_ERR_NULL_POINTER;
-    size_t target_bytes = probs ? elements * elem : samples * (t->target_kind == OK_LABELS_INT32 ? 4 : 8);
+    const size_t target_elem = probs ? elem : t->target_kind == OK_LABELS_INT32 ? 4 : 8;
+    size_t target_bytes = probs ? elements * elem : samples * target_elem;
     read_set reads = {{t->target, t->weight, NULL}, {target_bytes, t->weight ? t->c * elem : 0, 0}};
+    if (!all_aligned(t->logits, &reads, target_elem, grad, loss, elem)) return OK_ERR_ALIGNMENT;
     return check_aliasing(t->logits, elements * elem, &reads, grad, loss,
                           reduction == OK_REDUCTION_NONE ? samples * elem : elem);
 }

@@ -41,6 +41,8 @@ void ok_mt_set_parallel_min(size_t elements) {
 
 static int backoff_left;              /* passes still to run on one thread */
 static int backoff = OK_BACKOFF_MIN;  /* the next pause */
+static int backoff_on = 1;            /* off only for tests (ok_threads_set_backoff) */
+static unsigned long regions;         /* threaded regions reported, for tests */
 
 double ok_busiest(const double *busy, int threads) {
     double most = 0.0;
@@ -48,7 +50,17 @@ double ok_busiest(const double *busy, int threads) {
     return most;
 }
 
+void ok_threads_set_backoff(int on) {
+    __atomic_store_n(&backoff_on, on != 0, __ATOMIC_RELAXED);
+    __atomic_store_n(&backoff_left, 0, __ATOMIC_RELAXED);
+    __atomic_store_n(&backoff, OK_BACKOFF_MIN, __ATOMIC_RELAXED);
+}
+
+unsigned long ok_threads_regions(void) { return __atomic_load_n(&regions, __ATOMIC_RELAXED); }
+
 void ok_threads_observe(double wall, double busiest) {
+    __atomic_add_fetch(&regions, 1, __ATOMIC_RELAXED);
+    if (!__atomic_load_n(&backoff_on, __ATOMIC_RELAXED)) return;
     if (wall > 1.25 * busiest + OK_CONTENTION_SLACK) {
         int pause = __atomic_load_n(&backoff, __ATOMIC_RELAXED);
         __atomic_store_n(&backoff_left, pause, __ATOMIC_RELAXED);
@@ -131,21 +143,21 @@ void ok_mt_run(const ok_mt_task *task, const ok_mt_span_fn *fns) {
 #endif
 }
 
-int ok_mt_streams_overlap(const ok_mt_task *task, unsigned written, int n_streams) {
+int ok_mt_streams_overlap(const ok_mt_task *task, unsigned written, unsigned scalar, int n_streams) {
     for (size_t i = 0; i < task->count; i++) {
-        if (task->numel[i] == 0) continue;
         ok_dtypes dtypes = ok_mt_dtypes(task, i);
         const char *ptr[OK_MT_MAX_STREAMS];
         size_t nbytes[OK_MT_MAX_STREAMS];
         for (int s = 0; s < n_streams; s++) {
             ptr[s] = task->stream[s] ? (const char *)task->stream[s][i] : NULL;
-            nbytes[s] = task->numel[i] * ok_dtype_bytes(ok_stream_dtype(dtypes, s));
+            nbytes[s] = scalar >> s & 1 ? sizeof(float) : task->numel[i] * ok_dtype_bytes(ok_stream_dtype(dtypes, s));
         }
-        /* Each pair once; a pair counts when either side is written. */
+        /* Each pair once; a pair counts when either side is written (an
+         * empty array overlaps nothing). */
         for (int a = 0; a < n_streams; a++) {
-            if (!ptr[a]) continue;
+            if (!ptr[a] || !nbytes[a]) continue;
             for (int b = a + 1; b < n_streams; b++)
-                if (ptr[b] && (written >> a & 1 || written >> b & 1) && ptr[a] < ptr[b] + nbytes[b] &&
+                if (ptr[b] && nbytes[b] && (written >> a & 1 || written >> b & 1) && ptr[a] < ptr[b] + nbytes[b] &&
                     ptr[b] < ptr[a] + nbytes[a])
                     return 1;
         }

@@ -61,6 +61,10 @@ static inline const void *ok_mt_coeffs(const ok_mt_task *task, size_t i) {
 /* Element-typed base pointer of stream s of tensor i, offset by `begin`. */
 #define OK_MT_PTR(type, task, s, i, begin) ((type *)(task)->stream[s][i] + (begin))
 
+/* The value of a scalar stream s (one float per tensor, whatever the
+ * tensor's dtype: an optimizer's scalar state) of tensor i. */
+#define OK_MT_SCALAR(task, s, i) (*(const float *)(task)->stream[s][i])
+
 /* Run the span function of each tensor's variant (fns[ok_variant_of(...)],
  * which the caller has checked exists) over every element of the task,
  * threaded when the work is large enough to pay for it. */
@@ -77,8 +81,9 @@ double ok_busiest(const double *busy, int threads);
 void ok_threads_observe(double wall, double busiest);
 
 /* Within each tensor, does a written stream overlap any other stream?
- * Bit s of `written` is set for the streams that are written; NULL lists
- * and NULL entries are skipped. */
-int ok_mt_streams_overlap(const ok_mt_task *task, unsigned written, int n_streams);
+ * Bit s of `written` is set for the streams that are written, bit s of
+ * `scalar` for those that hold one float per tensor; NULL lists and NULL
+ * entries are skipped. */
+int ok_mt_streams_overlap(const ok_mt_task *task, unsigned written, unsigned scalar, int n_streams);
 
 #endif /* OPTKERN_MULTI_TENSOR_H */

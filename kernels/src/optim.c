@@ -44,20 +44,25 @@ size_t ok_optimizer_state_count(const ok_optimizer *opt) { return opt ? opt->n_s
 const char *ok_optimizer_state_name(const ok_optimizer *opt, size_t k) {
     return opt && k < opt->n_states ? opt->states[k] : NULL;
 }
+int ok_optimizer_state_is_scalar(const ok_optimizer *opt, size_t k) {
+    return opt && k < opt->n_states && opt->scalars >> k & 1;
+}
 
 ok_status ok_optimizer_check(const ok_optimizer *opt, const void *hparams) {
     if (!opt || !hparams) return OK_ERR_NULL_POINTER;
+    if (!ok_aligned(hparams, sizeof(double))) return OK_ERR_ALIGNMENT;
     return opt->check(hparams);
 }
 
 unsigned ok_optimizer_required_states(const ok_optimizer *opt, const void *hparams) {
-    return opt && hparams ? opt->required(hparams) : 0u;
+    return opt && hparams && ok_aligned(hparams, sizeof(double)) ? opt->required(hparams) : 0u;
 }
 
 size_t ok_optimizer_coefficients_size(const ok_optimizer *opt) { return opt ? opt->coeffs_size : 0; }
 
 ok_status ok_optimizer_coefficients(const ok_optimizer *opt, const void *hparams, void *coeffs) {
     if (!opt || !hparams || !coeffs) return OK_ERR_NULL_POINTER;
+    if (!ok_aligned(hparams, sizeof(double)) || !ok_aligned(coeffs, sizeof(double))) return OK_ERR_ALIGNMENT;
     ok_status st = opt->check(hparams);
     if (st == OK_SUCCESS) opt->prepare(hparams, coeffs);
     return st;
@@ -71,18 +76,36 @@ ok_status ok_optimizer_coefficients(const ok_optimizer *opt, const void *hparams
 static ok_status check_task(const ok_optimizer *opt, const ok_mt_task *task, const void *hp, size_t n_sets) {
     if (!task->numel) return OK_ERR_NULL_POINTER;
     const int n_streams = OK_OPT_STATE + (int)opt->n_states;
+    const unsigned scalar = opt->scalars << OK_OPT_STATE;
     for (size_t i = 0; i < task->count; i++) {
         if (task->coeff_index && task->coeff_index[i] >= n_sets) return OK_ERR_INDEX;
         if (ok_variant_of(ok_mt_dtypes(task, i)) < 0) return OK_ERR_UNSUPPORTED;
-        if (task->numel[i] == 0) continue;
         size_t k = task->coeff_index ? task->coeff_index[i] : 0;
-        /* the parameter and gradient always, the states the set needs */
+        /* the parameter and gradient always, the states the set needs; of
+         * an empty tensor only its scalars, which every step writes */
         unsigned needed = 3u | opt->required((const char *)hp + k * opt->hparams_size) << OK_OPT_STATE;
-        for (int s = 0; s < n_streams; s++)
+        if (task->numel[i] == 0) needed &= scalar;
+        const ok_dtypes dtypes = ok_mt_dtypes(task, i);
+        for (int s = 0; s < n_streams; s++) {
             if (needed >> s & 1 && (!task->stream[s] || !task->stream[s][i])) return OK_ERR_NULL_POINTER;
+            size_t elem = scalar >> s & 1 ? sizeof(float) : ok_dtype_bytes(ok_stream_dtype(dtypes, s));
+            if (task->stream[s] && (task->numel[i] || needed >> s & 1) && !ok_aligned(task->stream[s][i], elem))
+                return OK_ERR_ALIGNMENT;
+        }
     }
-    if (ok_mt_streams_overlap(task, OK_OPT_WRITTEN, n_streams)) return OK_ERR_ALIASING;
+    if (ok_mt_streams_overlap(task, OK_OPT_WRITTEN, scalar, n_streams)) return OK_ERR_ALIASING;
     return OK_SUCCESS;
+}
+
+/* Each tensor's new scalar states, once the elementwise pass is over. */
+static void advance_scalars(const ok_optimizer *opt, const ok_mt_task *task) {
+    for (size_t i = 0; i < task->count; i++) {
+        float *scalar[OK_MT_MAX_STREAMS] = {NULL};
+        for (size_t k = 0; k < opt->n_states; k++)
+            if (opt->scalars >> k & 1 && task->stream[OK_OPT_STATE + k])
+                scalar[k] = (float *)task->stream[OK_OPT_STATE + k][i];
+        opt->advance(ok_mt_coeffs(task, i), scalar);
+    }
 }
 
 /* Check everything, derive every set's coefficients, then run the kernel
@@ -93,6 +116,7 @@ static ok_status run(const ok_optimizer *opt, const void *hp, size_t n_hp, const
     if (!opt) return OK_ERR_NULL_POINTER;
     if (count == 0) return OK_SUCCESS;
     if (!hp || !streams) return OK_ERR_NULL_POINTER;
+    if (!ok_aligned(hp, sizeof(double))) return OK_ERR_ALIGNMENT;
     if (n_hp == 0) return OK_ERR_INDEX;
     for (size_t k = 0; k < n_hp; k++)
         if (opt->check((const char *)hp + k * opt->hparams_size) != OK_SUCCESS) return OK_ERR_HYPERPARAMETER;
@@ -107,6 +131,7 @@ static ok_status run(const ok_optimizer *opt, const void *hp, size_t n_hp, const
         opt->prepare((const char *)hp + k * opt->hparams_size, sets + k * opt->coeffs_size);
     task.coeffs = sets;
     ok_mt_run(&task, ok_active_kernels()->optimizer[opt->kernel]);
+    if (opt->advance) advance_scalars(opt, &task);
     if (sets != (char *)stack) free(sets);
     return OK_SUCCESS;
 }

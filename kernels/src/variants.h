@@ -31,6 +31,11 @@ static inline size_t ok_dtype_bytes(ok_dtype d) {
     return d == OK_FLOAT32 ? sizeof(float) : d == OK_FLOAT64 ? sizeof(double) : 0;
 }
 
+/* Whether p is aligned to `bytes` (a power of two) or NULL: a C caller may
+ * hand any pointer, and a kernel's scalar access to a misaligned one is
+ * undefined behaviour, so every entry point refuses it (OK_ERR_ALIGNMENT). */
+static inline int ok_aligned(const void *p, size_t bytes) { return ((uintptr_t)p & (bytes - 1)) == 0; }
+
 /* The kernel variant of a signature, or -1 when no variant covers it. */
 static inline int ok_variant_of(ok_dtypes d) {
     if (d.grad != d.param || d.state != d.param) return -1;

@@ -13,9 +13,13 @@ optkern.losses computes a loss and its gradient in one fused call, with
 torch.nn.functional's names and numbers:
 
     loss, grad = optkern.losses.cross_entropy(logits, labels)
+
+optkern.data splits a data set and feeds it in mini-batches; optkern.save
+and optkern.load write and read checkpoints (no pickle, atomic writes).
 """
 
-from optkern import _core, functional, losses, optim
+from optkern import _core, data, functional, losses, optim
+from optkern.checkpoint import load, save
 from optkern.optim import *  # noqa: F403 (every optimizer class: optim.__all__)
 from optkern._config import (
     _apply_isa_cap,
@@ -34,6 +38,9 @@ __all__ = [
     "optim",
     "functional",
     "losses",
+    "data",
+    "save",
+    "load",
     "config",
     "show_config",
     "set_num_threads",

@@ -9,7 +9,7 @@ floats and ints) is kept cheap and messages are only formatted on failure.
 
 import numbers
 
-__all__ = ["betas_pair", "real", "require"]
+__all__ = ["real", "require"]
 
 
 def real(value, name):
@@ -35,16 +35,3 @@ def require(condition, message, value):
     """ValueError(message with value) unless condition (written so that NaN fails)."""
     if not condition:
         raise ValueError(message.format(value))
-
-
-def betas_pair(betas):
-    """torch's `betas` as two floats, each checked to lie in [0, 1) with
-    torch's messages (Adam's, Adamax's)."""
-    try:
-        beta1, beta2 = betas
-    except (TypeError, ValueError):
-        raise ValueError(f"betas must be a pair (beta1, beta2), got {betas!r}") from None
-    beta1_, beta2_ = real(beta1, "betas[0]"), real(beta2, "betas[1]")
-    require(0.0 <= beta1_ < 1.0, "Invalid beta parameter at index 0: {}", beta1)
-    require(0.0 <= beta2_ < 1.0, "Invalid beta parameter at index 1: {}", beta2)
-    return beta1_, beta2_

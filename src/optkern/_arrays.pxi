@@ -78,21 +78,24 @@ cdef class StateTable:
     writeable) and hands the table to every step instead of the list:
     touching thousands of array objects at each step is what costs when
     they have dropped out of the cache. None entries are states not created
-    yet (NULL pointers).
+    yet (NULL pointers). The table of a scalar state (scalar=True) holds
+    0-d float32 arrays, one per parameter, instead.
     """
     cdef readonly list arrays
     cdef list params
     cdef str name
     cdef char **data
     cdef Py_ssize_t n
+    cdef readonly bint scalar
 
-    def __cinit__(self, list params, list arrays, str name):
+    def __cinit__(self, list params, list arrays, str name, bint scalar=False):
         self.n = len(arrays)
         if len(params) != self.n:
             raise ValueError(f"expected {len(params)} {name}, got {self.n}")
         self.arrays = list(arrays)  # a private copy: keeps the arrays alive and the table true
         self.params = list(params)
         self.name = name
+        self.scalar = scalar
         self.data = <char **>PyMem_Calloc(self.n + 1, sizeof(char *))
         if self.data == NULL:
             raise MemoryError()
@@ -100,6 +103,9 @@ cdef class StateTable:
         cdef cnp.ndarray lead
         for i in range(self.n):
             if self.arrays[i] is None:
+                continue
+            if scalar:
+                self.data[i] = <char *>cnp.PyArray_DATA(as_scalar_state(self.arrays[i], name, i))
                 continue
             lead = as_param(params[i], "params", i)
             self.data[i] = <char *>cnp.PyArray_DATA(as_companion(self.arrays[i], name, i, lead, "params", True))
@@ -115,6 +121,11 @@ cdef class StateTable:
         cdef object a
         for i in range(self.n):
             a = self.arrays[i]
+            if a is not None and self.scalar:
+                if scalar_data(a) != self.data[i]:
+                    as_scalar_state(a, self.name, i)
+                    raise ValueError(f"{self.name}[{i}] has changed since the optimizer checked it")
+                continue
             if a is None or not cnp.PyArray_Check(self.params[i]):
                 continue
             if companion_data(a, <cnp.ndarray>self.params[i], True) != self.data[i]:
@@ -172,7 +183,7 @@ cdef class Gathered:
 
 cdef Gathered gather(str lead_name, list leads, str input_name, list inputs, tuple state_names,
                      tuple states, object hp_index, uint32_t n_sets, const uint32_t *required,
-                     WrittenIndex written):
+                     WrittenIndex written, unsigned scalar=0):
     """Check every array of a call and collect the pointers.
 
     required[k] has bit s set when stream s must be present for a tensor
@@ -180,7 +191,9 @@ cdef Gathered gather(str lead_name, list leads, str input_name, list inputs, tup
     the call writes (leads and states, already checked for overlaps among
     themselves, as an optimizer keeps them); inputs are then checked against
     all of them. Without it, every array of the call is checked against every
-    other (a sort: fine for the functional API).
+    other (a sort: fine for the functional API). Bit s of `scalar` is set
+    when state s is a scalar state (0-d float32 arrays; its StateTable is
+    made with scalar=True).
     """
     cdef Py_ssize_t n = len(leads), i
     cdef int n_states = len(states), n_streams = 2 + n_states, s, t
@@ -194,6 +207,9 @@ cdef Gathered gather(str lead_name, list leads, str input_name, list inputs, tup
         if isinstance(states[s], StateTable):
             if (<StateTable>states[s]).n != n:
                 raise ValueError(f"expected {n} {state_names[s]}, got {(<StateTable>states[s]).n}")
+            if (<StateTable>states[s]).scalar != (scalar >> s & 1):
+                raise ValueError(f"the table of {state_names[s]} is not one of " +
+                                 ("scalar states" if scalar >> s & 1 else "arrays"))
             continue
         if not isinstance(states[s], list):
             raise TypeError(f"{state_names[s]} must be a list")
@@ -221,6 +237,7 @@ cdef Gathered gather(str lead_name, list leads, str input_name, list inputs, tup
 
     cdef tuple names = (lead_name, input_name) + state_names
     cdef char *ptr[MAX_STREAMS]
+    cdef size_t size[MAX_STREAMS]
     cdef size_t k, nbytes
     cdef uint32_t set_k
     cdef object entry
@@ -245,43 +262,51 @@ cdef Gathered gather(str lead_name, list leads, str input_name, list inputs, tup
                 ptr[2 + s] = (<StateTable>states[s]).data[i]
             else:
                 entry = (<list>states[s])[i]
-                if entry is not None:
+                if entry is not None and scalar >> s & 1:
+                    ptr[2 + s] = scalar_data(entry)
+                    if ptr[2 + s] == NULL:
+                        ptr[2 + s] = <char *>cnp.PyArray_DATA(as_scalar_state(entry, state_names[s], i))
+                elif entry is not None:
                     ptr[2 + s] = companion_data(entry, lead, True)
                     if ptr[2 + s] == NULL:
                         ptr[2 + s] = <char *>cnp.PyArray_DATA(
                             as_companion(entry, state_names[s], i, lead, lead_name, True))
             if ptr[2 + s] == NULL and required[set_k] & (1u << (2 + s)):
                 raise ValueError(f"{state_names[s]}[{i}] is missing (None) but the update needs it")
-        # Within the tensor: a written stream (all but 1) may overlap nothing else.
+        # Within the tensor: a written stream (all but 1) may overlap nothing
+        # else (an empty array overlaps nothing; a scalar state is 4 bytes).
         nbytes = <size_t>(cnp.PyArray_SIZE(lead) * cnp.PyArray_ITEMSIZE(lead))
-        if nbytes:
-            for s in range(n_streams):
-                if ptr[s] == NULL:
-                    continue
-                for t in range(s + 1, n_streams):
-                    if ptr[t] != NULL and ptr[s] < ptr[t] + nbytes and ptr[t] < ptr[s] + nbytes:
-                        raise ValueError(f"{names[t]}[{i}] overlaps {names[s]}[{i}]; "
-                                         "they must be separate arrays")
-            if written is not None:
-                other = written.find(<uintptr_t>ptr[1], <uintptr_t>ptr[1] + nbytes)
-                if other >= 0:
-                    raise ValueError(f"{input_name}[{i}] overlaps {written.describe(other)}, "
-                                     "which is updated in place")
+        for s in range(n_streams):
+            size[s] = sizeof(float) if s >= 2 and scalar >> (s - 2) & 1 else nbytes
+        for s in range(n_streams):
+            if ptr[s] == NULL or size[s] == 0:
+                continue
+            for t in range(s + 1, n_streams):
+                if ptr[t] != NULL and size[t] and ptr[s] < ptr[t] + size[t] and ptr[t] < ptr[s] + size[s]:
+                    raise ValueError(f"{names[t]}[{i}] overlaps {names[s]}[{i}]; "
+                                     "they must be separate arrays")
+        if nbytes and written is not None:
+            other = written.find(<uintptr_t>ptr[1], <uintptr_t>ptr[1] + nbytes)
+            if other >= 0:
+                raise ValueError(f"{input_name}[{i}] overlaps {written.describe(other)}, "
+                                 "which is updated in place")
         k = g.count
         g.numel[k] = <size_t>cnp.PyArray_SIZE(lead)
         g.index[k] = set_k
         # as_companion holds every array of a tensor to its parameter's dtype
+        # (a scalar state is float32 whatever the tensor's dtype: C knows)
         g.dtypes[k].param = g.dtypes[k].grad = g.dtypes[k].state = <ok_dtype>dtype_of(lead)
         for s in range(n_streams):
             g.stream[s][k] = ptr[s]
         g.count += 1
     if written is None:
-        check_all_overlaps(g, names)
+        check_all_overlaps(g, names, scalar)
     return g
 
 
-cdef check_all_overlaps(Gathered g, tuple names):
-    """Every written array of the call against every other array."""
+cdef check_all_overlaps(Gathered g, tuple names, unsigned scalar):
+    """Every written array of the call against every other array (bit s of
+    `scalar`: state s is a scalar state, 4 bytes)."""
     cdef size_t total = g.count * <size_t>g.n_streams, k, n = 0, first = 0, second = 0
     cdef int s
     if total < 2:
@@ -289,13 +314,15 @@ cdef check_all_overlaps(Gathered g, tuple names):
     cdef ok_span *spans = <ok_span *>PyMem_Malloc(total * sizeof(ok_span))
     if spans == NULL:
         raise MemoryError()
+    cdef bint one_float
     for s in range(g.n_streams):
+        one_float = s >= 2 and scalar >> (s - 2) & 1
         for k in range(g.count):
-            if g.stream[s][k] == NULL or g.numel[k] == 0:
+            if g.stream[s][k] == NULL or (g.numel[k] == 0 and not one_float):
                 continue
             spans[n].begin = <uintptr_t>g.stream[s][k]
-            spans[n].end = spans[n].begin + g.numel[k] * ok_dtype_size(
-                g.dtypes[k].param if s == 0 else g.dtypes[k].grad if s == 1 else g.dtypes[k].state)
+            spans[n].end = spans[n].begin + (sizeof(float) if one_float else g.numel[k] * ok_dtype_size(
+                g.dtypes[k].param if s == 0 else g.dtypes[k].grad if s == 1 else g.dtypes[k].state))
             spans[n].id = <size_t>s
             spans[n].written = s != 1
             n += 1

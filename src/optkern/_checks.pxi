@@ -79,6 +79,32 @@ cdef cnp.ndarray as_companion(object obj, str name, Py_ssize_t i, cnp.ndarray le
     check_layout(a, name, i, writable)
     return a
 
+cdef cnp.ndarray as_scalar_state(object obj, str name, Py_ssize_t i):
+    """A scalar state: a writeable 0-d float32 array (torch's 0-d state
+    tensor), whatever its parameter's dtype."""
+    if not cnp.PyArray_Check(obj):
+        raise not_an_array(obj, name, i)
+    cdef cnp.ndarray a = <cnp.ndarray>obj
+    if cnp.PyArray_TYPE(a) != cnp.NPY_FLOAT32 or cnp.PyArray_NDIM(a) != 0:
+        raise TypeError(f"{label(name, i)} must be a 0-d float32 array (a scalar state), got "
+                        f"{a.dtype} with shape {(<object>a).shape}; pass numpy.zeros((), numpy.float32)")
+    check_layout(a, name, i, True)
+    return a
+
+
+cdef inline char *scalar_data(object obj) noexcept:
+    """The data of obj when it is a well-formed scalar state, else NULL (the
+    caller then asks as_scalar_state() what is wrong)."""
+    if not cnp.PyArray_Check(obj):
+        return NULL
+    cdef cnp.ndarray a = <cnp.ndarray>obj
+    cdef int need = cnp.NPY_ARRAY_ALIGNED | cnp.NPY_ARRAY_WRITEABLE
+    if cnp.PyArray_TYPE(a) != cnp.NPY_FLOAT32 or cnp.PyArray_NDIM(a) != 0 or \
+            (cnp.PyArray_FLAGS(a) & need) != need or not cnp.PyArray_ISNOTSWAPPED(a):
+        return NULL
+    return <char *>cnp.PyArray_DATA(a)
+
+
 cdef inline char *companion_data(object obj, cnp.ndarray lead, bint writable) noexcept:
     """The data of obj when it is a well-formed companion of lead, else NULL.
 

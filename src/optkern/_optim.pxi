@@ -5,14 +5,18 @@
 cdef class Kind:
     """One optimizer of the C library, as its descriptor describes it.
 
-    name    its C name ("sgd", "adam")
-    fields  the members of its hyperparameter struct, in order
-    states  its state arrays, torch's names, in stream order
+    name     its C name ("sgd", "adam")
+    fields   the members of its hyperparameter struct, in order
+    states   its states, torch's names, in stream order
+    scalars  those of its states that are scalars, one 0-d float32 array
+             per tensor (NAdam's mu_product), not arrays like the parameter
     """
     cdef const ok_optimizer *opt
     cdef readonly str name
     cdef readonly tuple fields
     cdef readonly tuple states
+    cdef readonly tuple scalars
+    cdef unsigned scalar_bits  # bit k: states[k] is a scalar
     cdef tuple lists   # the names of the state lists in messages: "exp_avgs"
 
     @staticmethod
@@ -24,6 +28,11 @@ cdef class Kind:
         kind.fields = tuple(ok_optimizer_field(opt, k).name.decode() for k in range(ok_optimizer_field_count(opt)))
         kind.states = tuple(ok_optimizer_state_name(opt, k).decode() for k in range(ok_optimizer_state_count(opt)))
         kind.lists = tuple(name + "s" for name in kind.states)
+        kind.scalar_bits = 0
+        for k in range(len(kind.states)):
+            if ok_optimizer_state_is_scalar(opt, k):
+                kind.scalar_bits |= 1u << k
+        kind.scalars = tuple(name for k, name in enumerate(kind.states) if kind.scalar_bits >> k & 1)
         return kind
 
     cdef fill(self, char *hp, dict values):
@@ -72,7 +81,7 @@ cdef class Kind:
         return bytes(out)
 
     def __repr__(self):
-        return f"<optimizer kind {self.name}: fields {self.fields}, states {self.states}>"
+        return f"<optimizer kind {self.name}: fields {self.fields}, states {self.states}, scalars {self.scalars}>"
 
 
 cdef dict _KINDS = {}
@@ -112,7 +121,7 @@ def step(Kind kind, list params, list grads, tuple states, list hparams, hp_inde
         # gather's bits: stream 2 + j for state j
         required[k] = ok_optimizer_required_states(kind.opt, hp + k * size) << 2
     cdef Gathered g = gather("params", params, "grads", grads, kind.lists, states, hp_index, <uint32_t>n_sets,
-                             required, written)
+                             required, written, kind.scalar_bits)
     cdef void **streams[MAX_STREAMS]
     cdef int s
     for s in range(g.n_streams):

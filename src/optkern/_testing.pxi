@@ -56,6 +56,17 @@ def threads_observe(double wall, double busiest):
     ok_threads_observe(wall, busiest)
 
 
+def set_threads_backoff(bint on):
+    """The contention backoff on (the default) or off, for tests that must
+    really run on several threads whatever the machine's load."""
+    ok_threads_set_backoff(on)
+
+
+def threads_regions():
+    """How many threaded regions the kernels have run so far."""
+    return ok_threads_regions()
+
+
 def set_parallel_min(size_t elements):
     """Move the size below which kernels stay on one thread (0: the measured
     default). For bench/threshold.py, which measures that size."""

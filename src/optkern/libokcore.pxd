@@ -11,6 +11,7 @@ cdef extern from "optkern/optkern.h" nogil:
         OK_ERR_ALIASING
         OK_ERR_UNSUPPORTED
         OK_ERR_NO_MEMORY
+        OK_ERR_ALIGNMENT
 
     ctypedef enum ok_dtype:
         OK_FLOAT32
@@ -64,6 +65,7 @@ cdef extern from "optkern/optkern.h" nogil:
     const ok_field *ok_optimizer_field(const ok_optimizer *opt, size_t k)
     size_t ok_optimizer_state_count(const ok_optimizer *opt)
     const char *ok_optimizer_state_name(const ok_optimizer *opt, size_t k)
+    int ok_optimizer_state_is_scalar(const ok_optimizer *opt, size_t k)
     ok_status ok_optimizer_check(const ok_optimizer *opt, const void *hparams)
     unsigned ok_optimizer_required_states(const ok_optimizer *opt, const void *hparams)
     size_t ok_optimizer_coefficients_size(const ok_optimizer *opt)
@@ -130,6 +132,8 @@ cdef extern from "optkern/internal/testing.h" nogil:
     void ok_mt_set_parallel_min(size_t elements)
     int ok_threads_for(size_t elements)
     void ok_threads_observe(double wall, double busiest)
+    void ok_threads_set_backoff(int on)
+    unsigned long ok_threads_regions()
     ok_status ok_vmath(int op, ok_dtype dtype, size_t n, const void *x, void *y)
     size_t ok_simd_width(ok_dtype dtype)
     ok_status ok_simd_probe(int op, ok_dtype dtype, size_t n, const void *x, void *y, void *z)

@@ -3,7 +3,8 @@
  * of the registry, through ok_optimizer_step) and every loss, called with
  * random sizes, NULL pointers, aliasing arrays, random bytes as values
  * (NaN, infinities, subnormals, out-of-range class targets), bad
- * hyperparameters, bad enums and huge sizes with NULL pointers.
+ * hyperparameters, bad enums, huge sizes with NULL pointers, and arrays
+ * and hyperparameter structs misaligned for their element type.
  *
  * Every array lives in one arena between two guard zones. The fuzzer
  * checks, after every call, that the status is a valid one, that a call
@@ -49,11 +50,12 @@ static void fail(const char *what, const char *api) {
     failures++;
 }
 
-/* Space for `bytes` at an 8-aligned offset within [lo, hi) of the arena's
- * SPACE, or NULL now and then. */
+/* Space for `bytes` within [lo, hi) of the arena's SPACE, at an 8-aligned
+ * offset, or now and then 1 to 7 bytes past one (misaligned). */
 static void *place(size_t lo, size_t hi, size_t bytes) {
-    if (bytes > hi - lo) return NULL;
-    size_t at = lo + below((hi - lo - bytes) / 8 + 1) * 8;
+    size_t skew = chance(3) ? 1 + below(7) : 0;
+    if (bytes + skew > hi - lo) return NULL;
+    size_t at = lo + below((hi - lo - bytes - skew) / 8 + 1) * 8 + skew;
     return arena + GUARD + at;
 }
 
@@ -85,7 +87,7 @@ static void may_write(const void *p, size_t bytes) {
 
 static void check_after(ok_status st, const char *api) {
     calls++;
-    if ((unsigned)st > OK_ERR_NO_MEMORY) fail("an unknown status", api);
+    if ((unsigned)st > OK_ERR_ALIGNMENT) fail("an unknown status", api);
     if (st != OK_SUCCESS) {
         if (memcmp(arena, shadow, ARENA)) fail("a write by a call that failed", api);
         return;
@@ -117,13 +119,25 @@ static void random_hparams(const ok_optimizer *opt, void *hp) {
     }
 }
 
+/* The bytes stream s of a tensor of numel elements may span: a scalar
+ * state is one float whatever the size. */
+static size_t bytes(const ok_optimizer *opt, size_t s, size_t numel) {
+    return s >= 2 && ok_optimizer_state_is_scalar(opt, s - 2) ? sizeof(float) : numel * 8;
+}
+
 static void fuzz_optimizer(void) {
     const ok_optimizer *opt = ok_optimizer_at(below(ok_optimizer_count()));
     enum { MAX_TENSORS = 4, MAX_SETS = 3 };
-    char hp[MAX_SETS][256];
+    union {
+        char bytes[256 + 8];
+        double aligned;
+    } hp[MAX_SETS];
     size_t n_hp = 1 + below(MAX_SETS), count = below(MAX_TENSORS + 1);
-    if (ok_optimizer_hparams_size(opt) > sizeof hp[0]) return;
-    for (size_t k = 0; k < n_hp; k++) random_hparams(opt, hp[k]);
+    size_t hp_size = ok_optimizer_hparams_size(opt);
+    if (hp_size > 256) return;
+    /* the sets back to back (as a C caller's array of structs), now and then misaligned */
+    char *sets = hp[0].bytes + (chance(3) ? 1 + below(7) : 0);
+    for (size_t k = 0; k < n_hp; k++) random_hparams(opt, sets + k * hp_size);
     size_t numel[MAX_TENSORS];
     uint32_t index[MAX_TENSORS];
     ok_dtypes dtypes[MAX_TENSORS];
@@ -142,15 +156,15 @@ static void fuzz_optimizer(void) {
         if (huge) numel[i] = SIZE_MAX / 16;
         for (size_t s = 0; s < n_streams; s++) {
             /* streams of one tensor may alias each other: the call must notice */
-            ptr[s][i] = huge || chance(3) ? NULL : place(i * slice, (i + 1) * slice, numel[i] * 8);
+            ptr[s][i] = huge || chance(3) ? NULL : place(i * slice, (i + 1) * slice, bytes(opt, s, numel[i]));
         }
     }
     for (size_t s = 0; s < n_streams; s++) streams[s] = chance(2) ? NULL : ptr[s];
     begin_call();
     for (size_t i = 0; i < count; i++)
         for (size_t s = 0; s < n_streams; s++)
-            if (s != 1 && streams[s] && numel[i] < SPACE) may_write(streams[s][i], numel[i] * 8);
-    ok_status st = ok_optimizer_step(opt, chance(2) ? NULL : hp, n_hp, chance(30) ? index : NULL, count,
+            if (s != 1 && streams[s] && numel[i] < SPACE) may_write(streams[s][i], bytes(opt, s, numel[i]));
+    ok_status st = ok_optimizer_step(opt, chance(2) ? NULL : sets, n_hp, chance(30) ? index : NULL, count,
                                      chance(2) ? NULL : numel, dtypes, (void *const *const *)streams);
     check_after(st, ok_optimizer_name(opt));
 }

@@ -273,6 +273,105 @@ static void test_optimizer_descriptors(void) {
     CHECK(ok_dtype_size(OK_FLOAT32) == 4 && ok_dtype_size(OK_FLOAT64) == 8 && ok_dtype_size((ok_dtype)9) == 0);
 }
 
+/* Scalar states (NAdam's mu_product): one float per tensor, present and
+ * advanced even for an empty tensor, not read on step 1, checked for
+ * aliasing as 4 bytes; the update against its closed form on step 1. */
+static void test_scalar_states(void) {
+    const ok_optimizer *nadam = ok_optimizer_find("nadam"), *adam = ok_optimizer_find("adam");
+    CHECK(nadam && adam);
+    if (!nadam || !adam) return;
+    CHECK(ok_optimizer_state_count(nadam) == 3 && strcmp(ok_optimizer_state_name(nadam, 2), "mu_product") == 0);
+    CHECK(ok_optimizer_state_is_scalar(nadam, 2) && !ok_optimizer_state_is_scalar(nadam, 0));
+    CHECK(!ok_optimizer_state_is_scalar(nadam, 3) && !ok_optimizer_state_is_scalar(adam, 0));
+
+    float p[N], g[N], m[N], v[N], mu_product[2] = {123.0f, -4.0f}; /* step 1 does not read them */
+    for (int i = 0; i < N; i++) {
+        p[i] = (float)(i - 18) / 7.0f;
+        g[i] = (float)((i * 7) % 11 - 5) / 3.0f;
+        m[i] = v[i] = 0.0f;
+    }
+    ok_nadam_hparams hp = OK_NADAM_DEFAULTS;
+    size_t numel[2] = {0, N};
+    ok_dtypes dtypes[2] = {{OK_FLOAT32, OK_FLOAT32, OK_FLOAT32}, {OK_FLOAT32, OK_FLOAT32, OK_FLOAT32}};
+    void *param[2] = {p, p}, *ms[2] = {m, m}, *vs[2] = {v, v}, *mus[2] = {NULL, &mu_product[1]};
+    const void *grad[2] = {g, g};
+    void *const *streams[] = {param, (void *const *)grad, ms, vs, mus};
+    /* the empty tensor's scalar is missing, then it lies inside exp_avg: refused, nothing written */
+    CHECK(ok_optimizer_step(nadam, &hp, 1, NULL, 2, numel, dtypes, streams) == OK_ERR_NULL_POINTER);
+    mus[0] = &mu_product[0];
+    mus[1] = &m[3];
+    CHECK(ok_optimizer_step(nadam, &hp, 1, NULL, 2, numel, dtypes, streams) == OK_ERR_ALIASING);
+    CHECK(mu_product[0] == 123.0f && m[3] == 0.0f && p[0] == -18.0f / 7.0f);
+    mus[1] = &mu_product[1];
+    float p0[N];
+    memcpy(p0, p, sizeof p);
+    CHECK(ok_optimizer_step(nadam, &hp, 1, NULL, 2, numel, dtypes, streams) == OK_SUCCESS);
+    double mu1 = 0.9 * (1 - 0.5 * pow(0.96, 0.004)), mu2 = 0.9 * (1 - 0.5 * pow(0.96, 0.008));
+    CHECK(mu_product[0] == (float)mu1 && mu_product[1] == (float)mu1);
+    /* step 1: m = g/10, v = g^2/1000, v/(1 - beta2) = g^2: denom = |g| + eps, and
+     * p - lr (1 - mu1)/(1 - mu1) sign(g) - lr mu2/(1 - mu1 mu2) sign(g)/10 */
+    for (int i = 0; i < N; i++) {
+        double s = g[i] / (fabs(g[i]) + 1e-8);
+        double want = p0[i] - 2e-3 * s - 2e-3 * mu2 / (1 - (float)mu1 * mu2) * 0.1 * s;
+        CHECK(fabs(p[i] - want) <= 1e-6 * (1 + fabs(want)));
+    }
+    hp.step = 2;
+    CHECK(ok_optimizer_step(nadam, &hp, 1, NULL, 2, numel, dtypes, streams) == OK_SUCCESS);
+    CHECK(mu_product[0] == (float)mu1 * (float)mu2 && mu_product[1] == mu_product[0]);
+
+    /* ASGD's two scalars: step 1 runs with eta = lr and mu = 1 (ax <- p),
+     * then sets eta and mu from t = 1; step 2 reads them. */
+    const ok_optimizer *asgd = ok_optimizer_find("asgd");
+    CHECK(asgd && ok_optimizer_state_is_scalar(asgd, 1) && ok_optimizer_state_is_scalar(asgd, 2));
+    if (!asgd) return;
+    double q[2] = {1.0, -2.0}, dq[2] = {0.5, 0.25}, ax[2] = {7.0, 7.0};
+    float mu = 5.0f, eta = 5.0f;
+    ok_asgd_hparams ahp = OK_ASGD_DEFAULTS;
+    ahp.t0 = 0.0;
+    size_t two = 2;
+    ok_dtypes f64 = {OK_FLOAT64, OK_FLOAT64, OK_FLOAT64};
+    void *qs[1] = {q}, *axs[1] = {ax}, *mu_s[1] = {&mu}, *eta_s[1] = {&eta};
+    const void *dqs[1] = {dq};
+    void *const *asgd_streams[] = {qs, (void *const *)dqs, axs, mu_s, eta_s};
+    CHECK(ok_optimizer_step(asgd, &ahp, 1, NULL, 1, &two, &f64, asgd_streams) == OK_SUCCESS);
+    /* g = 0.5 makes eta * g exact: fused or not, one rounding each */
+    double eta0 = (float)1e-2, eta1 = (float)(1e-2 / pow(1 + 1e-4 * 1e-2, 0.75));
+    double p1 = 1.0 * (1 - 1e-4 * eta0) - eta0 * 0.5;
+    CHECK(q[0] == p1 && ax[0] == q[0] && ax[1] == q[1]);
+    CHECK(eta == (float)eta1 && mu == 1.0f);
+    ahp.step = 2;
+    CHECK(ok_optimizer_step(asgd, &ahp, 1, NULL, 1, &two, &f64, asgd_streams) == OK_SUCCESS);
+    CHECK(q[0] == p1 * (1 - 1e-4 * eta1) - eta1 * 0.5);
+    CHECK(mu == 0.5f && ax[0] == q[0]); /* mu was 1 at step 2: ax <- p; now 1 / max(1, 2 - 0) */
+}
+
+/* Rprop's closed forms: the first step moves by lr against the gradient's
+ * sign; a kept sign grows the step by etaplus, a flipped one shrinks it by
+ * etaminus, leaves the parameter and sets prev to 0. */
+static void test_rprop_rule(void) {
+    const ok_optimizer *rprop = ok_optimizer_find("rprop");
+    CHECK(rprop != NULL);
+    if (!rprop) return;
+    double p[3] = {1.0, 1.0, 1.0}, g[3] = {2.0, -0.5, 0.0}, prev[3], size[3];
+    ok_rprop_hparams hp = OK_RPROP_DEFAULTS;
+    hp.first_step = 1;
+    size_t numel = 3;
+    ok_dtypes dtypes = {OK_FLOAT64, OK_FLOAT64, OK_FLOAT64};
+    void *param[1] = {p}, *prevs[1] = {prev}, *sizes[1] = {size};
+    const void *grad[1] = {g};
+    void *const *streams[] = {param, (void *const *)grad, prevs, sizes};
+    CHECK(ok_optimizer_step(rprop, &hp, 1, NULL, 1, &numel, &dtypes, streams) == OK_SUCCESS);
+    CHECK(p[0] == 1.0 - 0.01 && p[1] == 1.0 + 0.01 && p[2] == 1.0);
+    CHECK(size[0] == 0.01 && size[2] == 0.01 && prev[0] == 2.0 && prev[2] == 0.0);
+    hp.first_step = 0;
+    g[1] = 0.25;  /* flips */
+    CHECK(ok_optimizer_step(rprop, &hp, 1, NULL, 1, &numel, &dtypes, streams) == OK_SUCCESS);
+    CHECK(p[0] == 1.0 - 0.01 - 0.01 * 1.2 && size[0] == 0.01 * 1.2);
+    CHECK(p[1] == 1.0 + 0.01 && size[1] == 0.01 * 0.5 && prev[1] == 0.0);
+    hp.etaminus = 1.0;
+    CHECK(ok_optimizer_check(rprop, &hp) == OK_ERR_HYPERPARAMETER);
+}
+
 /* One float64 tensor of N elements updated by the optimizer `name` through
  * ok_optimizer_step (the optimizers without typed entry points); states:
  * its state arrays in stream order, NULL where absent. */
@@ -705,6 +804,44 @@ static void test_nll_loss(void) {
         for (int k = 0; k < LC; k++) CHECK(grad[i * LC + k] == (y[i] != 7 && k == y[i] ? -1.0 / (LS - 1) : 0.0));
 }
 
+/* An array (or a hyperparameter struct) that is not aligned to its
+ * element type: OK_ERR_ALIGNMENT, with nothing written. A C caller can
+ * hand such a pointer (a float in a byte buffer); a kernel's access to it
+ * would be undefined behaviour. */
+static void test_misaligned_arrays(void) {
+    union {
+        double d[LN + 1];
+        char c[(LN + 1) * sizeof(double)];
+    } a, g, out, copy;
+    for (int i = 0; i <= LN; i++) a.d[i] = g.d[i] = out.d[i] = 0.5 * i;
+    copy = a;
+    size_t numel = LN;
+    ok_dtype f32 = OK_FLOAT32;
+    ok_sgd_hparams hp = OK_SGD_DEFAULTS;
+    for (size_t skew = 1; skew < sizeof(float); skew++) {
+        void *param = a.c + skew;
+        const void *grad = g.c;
+        CHECK(ok_sgd(&hp, 1, NULL, 1, &numel, &f32, &param, &grad, NULL) == OK_ERR_ALIGNMENT);
+        param = a.c, grad = g.c + skew; /* the gradient misaligned */
+        CHECK(ok_sgd(&hp, 1, NULL, 1, &numel, &f32, &param, &grad, NULL) == OK_ERR_ALIGNMENT);
+    }
+    ok_sgd_hparams sets[2] = {OK_SGD_DEFAULTS, OK_SGD_DEFAULTS};
+    CHECK(ok_optimizer_check(ok_optimizer_find("sgd"), (char *)sets + 4) == OK_ERR_ALIGNMENT);
+    double loss = -1.0;
+    CHECK(ok_mse_loss(OK_FLOAT64, LN, a.c + 4, g.d, NULL, OK_REDUCTION_SUM, &loss, out.d) == OK_ERR_ALIGNMENT);
+    CHECK(ok_mse_loss(OK_FLOAT64, LN, a.d, g.d, NULL, OK_REDUCTION_SUM, &loss, out.c + 4) == OK_ERR_ALIGNMENT);
+    CHECK(ok_mse_loss(OK_FLOAT64, LN, a.d, g.d, NULL, OK_REDUCTION_NONE, out.c + 2, NULL) == OK_ERR_NULL_POINTER);
+    CHECK(ok_mse_loss(OK_FLOAT64, LN, a.d, g.d, NULL, OK_REDUCTION_SUM, out.c + 2, a.d) == OK_ERR_ALIGNMENT);
+    int64_t y[LS + 1] = {0};
+    double x[LS * LC], grad[LS * LC];
+    row_logits(x);
+    CHECK(ok_cross_entropy_f64(LS, LC, 1, x, (char *)y + 4, OK_INDEX_INT64, NULL, &loss, grad) == OK_ERR_ALIGNMENT);
+    CHECK(memcmp(&a, &copy, sizeof a) == 0 && memcmp(&out, &copy, sizeof out) == 0 && loss == -1.0);
+    /* int32 class targets need only 4-byte alignment */
+    CHECK(ok_cross_entropy_f64(LS, LC, 1, x, (char *)y + 4, OK_INDEX_INT32, NULL, &loss, grad) == OK_SUCCESS);
+    CHECK(strcmp(ok_status_string(OK_ERR_ALIGNMENT), "unknown status") != 0);
+}
+
 int main(void) {
     printf("optkern %s, isa %s, %d threads\n", ok_version(), ok_isa_name(ok_get_isa()), ok_get_num_threads());
     ok_set_num_threads(2);
@@ -715,6 +852,8 @@ int main(void) {
     test_overlap_check();
     test_sgd_rule();
     test_optimizer_descriptors();
+    test_scalar_states();
+    test_rprop_rule();
     test_adagrad_rule();
     test_rmsprop_rule();
     test_adadelta_rule();
@@ -725,6 +864,7 @@ int main(void) {
     test_mse_loss();
     test_generic_entry_point();
     test_loss_aliasing();
+    test_misaligned_arrays();
     test_bce_broadcast_weight();
     test_kl_div_batchmean();
     test_elementwise_by_name();

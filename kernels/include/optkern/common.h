@@ -19,7 +19,8 @@ typedef enum ok_status {
     OK_ERR_INDEX = 3,          /* an index (hyperparameter set, class) is out of range */
     OK_ERR_ALIASING = 4,       /* an array that is written overlaps another stream */
     OK_ERR_UNSUPPORTED = 5,    /* the request is not available on this CPU or build */
-    OK_ERR_NO_MEMORY = 6       /* a small bookkeeping allocation failed */
+    OK_ERR_NO_MEMORY = 6,      /* a small bookkeeping allocation failed */
+    OK_ERR_ALIGNMENT = 7       /* an array is not aligned to its element type */
 } ok_status;
 
 /* Element types of the arrays a kernel works on. */

@@ -53,6 +53,68 @@ typedef struct ok_adam_hparams {
 
 #define OK_ADAM_DEFAULTS {1e-3, 0.9, 0.999, 1e-8, 0.0, 1, 0, 0, 0}
 
+/* torch.optim.RAdam: Adam's moments, the step rectified once the variance
+ * estimate is long enough (docs/optimizers.md#radam). */
+typedef struct ok_radam_hparams {
+    double lr;           /* >= 0 */
+    double beta1;        /* in [0, 1) */
+    double beta2;        /* in [0, 1) */
+    double eps;          /* >= 0 */
+    double weight_decay; /* >= 0 */
+    int64_t step;        /* >= 1: the number of this step (torch's state "step" after its increment) */
+    int maximize;
+    int decoupled_weight_decay; /* param *= 1 - lr * weight_decay instead of g += weight_decay * param */
+} ok_radam_hparams;
+
+#define OK_RADAM_DEFAULTS {1e-3, 0.9, 0.999, 1e-8, 0.0, 1, 0, 0}
+
+/* torch.optim.Rprop: a step size per element that grows while the
+ * gradient keeps its sign and shrinks when it flips (docs/optimizers.md#rprop). */
+typedef struct ok_rprop_hparams {
+    double lr;            /* >= 0: where every step size starts */
+    double etaminus;      /* in (0, 1): the factor of a step size whose gradient flipped sign */
+    double etaplus;       /* > 1: the factor of one whose gradient kept it */
+    double step_size_min; /* the step sizes are clamped to [step_size_min, step_size_max] */
+    double step_size_max; /* (as torch's clamp: step_size_max wins if they cross); neither NaN */
+    int maximize;
+    int first_step;       /* prev and step_size are empty: prev counts as 0, step_size as lr */
+} ok_rprop_hparams;
+
+#define OK_RPROP_DEFAULTS {1e-2, 0.5, 1.2, 1e-6, 50.0, 0, 0}
+
+/* torch.optim.NAdam: Adam with Nesterov momentum, whose momentum factor
+ * mu_t warms up with momentum_decay (docs/optimizers.md#nadam). Its state
+ * mu_product, the product of the mu_t so far, is a scalar state: one float
+ * per tensor (ok_optimizer_state_is_scalar). */
+typedef struct ok_nadam_hparams {
+    double lr;             /* >= 0 */
+    double beta1;          /* in [0, 1) */
+    double beta2;          /* in [0, 1) */
+    double eps;            /* >= 0 */
+    double weight_decay;   /* >= 0 */
+    double momentum_decay; /* >= 0: mu_t = beta1 (1 - 0.96^(t momentum_decay) / 2) */
+    int64_t step;          /* >= 1: the number of this step; at 1, mu_product starts at 1 unread */
+    int maximize;
+    int decoupled_weight_decay; /* param *= 1 - lr * weight_decay instead of g += weight_decay * param */
+} ok_nadam_hparams;
+
+#define OK_NADAM_DEFAULTS {2e-3, 0.9, 0.999, 1e-8, 0.0, 4e-3, 1, 0, 0}
+
+/* torch.optim.ASGD: SGD with a decaying step eta and a running average ax
+ * of the parameters (docs/optimizers.md#asgd). Its states eta and mu are
+ * scalar states: one float per tensor (ok_optimizer_state_is_scalar). */
+typedef struct ok_asgd_hparams {
+    double lr;           /* >= 0 */
+    double lambd;        /* the decay term: p *= 1 - lambd * eta; not NaN */
+    double alpha;        /* eta = lr / (1 + lambd lr t)^alpha; not NaN */
+    double t0;           /* averaging starts after step t0 (mu = 1 / max(1, t - t0)); not NaN */
+    double weight_decay; /* >= 0, coupled: g += weight_decay * param */
+    int64_t step;        /* >= 1: the number of this step; at 1, eta and mu start at lr and 1 unread */
+    int maximize;
+} ok_asgd_hparams;
+
+#define OK_ASGD_DEFAULTS {1e-2, 1e-4, 0.75, 1e6, 0.0, 1, 0}
+
 /* torch.optim.Adagrad; its initial_accumulator_value is where the caller
  * starts the `sum` state, which the update then only accumulates. */
 typedef struct ok_adagrad_hparams {
@@ -133,9 +195,10 @@ ok_status ok_adam_f64(const ok_adam_hparams *hp, size_t n_hp, const uint32_t *hp
                       const double *const *grad, double *const *exp_avg,
                       double *const *exp_avg_sq, double *const *max_exp_avg_sq);
 
-/* Adagrad, RMSprop, Adadelta and Adamax have no typed entry points: pass
- * their ok_<name>_hparams to ok_optimizer_step (below) with the optimizer
- * ok_optimizer_find("adagrad"), ... */
+/* The other optimizers (RAdam, Rprop, NAdam, ASGD, Adagrad, RMSprop,
+ * Adadelta, Adamax) have no typed entry points: pass their
+ * ok_<name>_hparams to ok_optimizer_step (below) with the optimizer
+ * ok_optimizer_find("radam"), ... */
 
 /* Hyperparameter checks alone, as the updates do them (torch's messages are
  * the Python layer's business; these say only valid or not). */
@@ -189,6 +252,11 @@ const ok_field *ok_optimizer_field(const ok_optimizer *opt, size_t k);
  * are the parameters, the gradients, then state 0, 1, ... */
 size_t ok_optimizer_state_count(const ok_optimizer *opt);
 const char *ok_optimizer_state_name(const ok_optimizer *opt, size_t k);
+/* 1 when state k is a scalar: one float (float32 whatever the tensor's
+ * dtype, torch's 0-d state tensor) per tensor, which a step reads and then
+ * overwrites, and which must be there even for an empty tensor (NAdam's
+ * mu_product, ASGD's eta and mu); 0 for an array and past the end. */
+int ok_optimizer_state_is_scalar(const ok_optimizer *opt, size_t k);
 
 /* Whether one hyperparameter set is valid: OK_SUCCESS or
  * OK_ERR_HYPERPARAMETER (OK_ERR_NULL_POINTER for a NULL argument). */
@@ -208,7 +276,8 @@ ok_status ok_optimizer_coefficients(const ok_optimizer *opt, const void *hparams
  * hyperparameter structs of the optimizer (hparams_size bytes each),
  * dtypes[i] the dtypes of tensor i, and streams[s][i] stream s of tensor i
  * (s = 0 parameters, 1 gradients, 2 + k state k; streams[2 + k] may be NULL
- * when no set needs state k). The preconditions above are checked.
+ * when no set needs state k; a scalar state k points at one float). The
+ * preconditions above are checked.
  */
 ok_status ok_optimizer_step(const ok_optimizer *opt, const void *hparams, size_t n_hp, const uint32_t *hp_index,
                             size_t count, const size_t *numel, const ok_dtypes *dtypes,

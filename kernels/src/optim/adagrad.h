@@ -54,7 +54,7 @@ static const char *const ok_adagrad_states[] = {"sum"};
 static const ok_optimizer ok_adagrad_optimizer = {
     "adagrad", OK_OPT_adagrad, sizeof(ok_adagrad_hparams), OK_COUNT_OF(ok_adagrad_fields), ok_adagrad_fields,
     OK_COUNT_OF(ok_adagrad_states), ok_adagrad_states, sizeof(ok_adagrad_coeffs), ok_adagrad_checked,
-    ok_adagrad_prepare, ok_adagrad_required,
+    ok_adagrad_prepare, ok_adagrad_required, 0, NULL,
 };
 
 #endif /* OPTKERN_OPTIM_ADAGRAD_H */

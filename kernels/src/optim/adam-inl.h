@@ -2,10 +2,7 @@
  * Adam and AdamW, one span of one tensor (a kernel body: included once per
  * variant through optim/optimizers.h). docs/optimizers.md#adam-and-adamw:
  *
- *   g <- -g if maximize
- *   wd != 0:  decoupled ? p <- p*(1 - lr*wd) : g <- g + wd*p
- *   m <- lerp(m, g, 1 - beta1)           (torch's two-sided lerp, = beta1*m + (1 - beta1)*g)
- *   v <- beta2*v + (1 - beta2)*g*g
+ *   g, p, m, v as optim/moments-inl.h says (maximize, weight decay, the moments)
  *   amsgrad:  vmax <- maximum(vmax, v), used for v below
  *   p <- p - step_size * m / (sqrt(v)/sqrt(1 - beta2^t) + eps),  step_size = lr/(1 - beta1^t)
  *
@@ -13,15 +10,8 @@
  */
 OK_INLINE void DT_NAME(adam_lanes)(const ok_adam_coeffs *c, param_t *p, const grad_t *gp, state_t *m, state_t *v,
                                    state_t *vmax, size_t lanes) {
-    vec_t param = vld_param(p, lanes);
-    vec_t g = vld_grad(gp, lanes);
-    if (c->maximize) g = vneg(g);
-    if (c->wd_mode == OK_WD_COUPLED) g = vfma(vset1((real_t)c->weight_decay), param, g);
-    if (c->wd_mode == OK_WD_DECOUPLED) param = vmul(param, vset1((real_t)c->decay));
-    vec_t mm = DT_NAME(ok_vlerp)(vld_state(m, lanes), g, c->exp_avg_lerp);
-    vec_t vv = vfma(vmul(vset1((real_t)c->one_minus_beta2), g), g, vmul(vset1((real_t)c->beta2), vld_state(v, lanes)));
-    vst_state(m, mm, lanes);
-    vst_state(v, vv, lanes);
+    vec_t param, mm, vv;
+    DT_NAME(moments_lanes)(&c->moments, p, gp, m, v, lanes, &param, &mm, &vv);
     if (c->amsgrad) {
         vv = vmaxn(vld_state(vmax, lanes), vv);
         vst_state(vmax, vv, lanes);

@@ -8,6 +8,7 @@
 #include <math.h>
 
 #include "optim/descriptor.h"
+#include "optim/moments.h"
 
 typedef struct ok_adamax_coeffs {
     ok_lerp exp_avg_lerp; /* m <- lerp(m, g, 1 - beta1), as Adam's */
@@ -20,12 +21,10 @@ typedef struct ok_adamax_coeffs {
 /* The states in the order of torch's functional adamax. */
 enum { OK_ADAMAX_EXP_AVG = OK_OPT_STATE, OK_ADAMAX_EXP_INF };
 
+/* Adam's checks (optim/moments.h). */
 static inline ok_status ok_adamax_checked(const void *hparams) {
     const ok_adamax_hparams *hp = (const ok_adamax_hparams *)hparams;
-    if (!(hp->lr >= 0) || !(hp->eps >= 0) || !(hp->weight_decay >= 0)) return OK_ERR_HYPERPARAMETER;
-    if (!(hp->beta1 >= 0 && hp->beta1 < 1) || !(hp->beta2 >= 0 && hp->beta2 < 1)) return OK_ERR_HYPERPARAMETER;
-    if (hp->step < 1) return OK_ERR_HYPERPARAMETER;
-    return OK_SUCCESS;
+    return ok_moments_checked(hp->lr, hp->beta1, hp->beta2, hp->eps, hp->weight_decay, hp->step);
 }
 
 static inline void ok_adamax_prepare(const void *hparams, void *coeffs) {
@@ -61,7 +60,7 @@ static const char *const ok_adamax_states[] = {"exp_avg", "exp_inf"};
 static const ok_optimizer ok_adamax_optimizer = {
     "adamax", OK_OPT_adamax, sizeof(ok_adamax_hparams), OK_COUNT_OF(ok_adamax_fields), ok_adamax_fields,
     OK_COUNT_OF(ok_adamax_states), ok_adamax_states, sizeof(ok_adamax_coeffs), ok_adamax_checked,
-    ok_adamax_prepare, ok_adamax_required,
+    ok_adamax_prepare, ok_adamax_required, 0, NULL,
 };
 
 #endif /* OPTKERN_OPTIM_ADAMAX_H */

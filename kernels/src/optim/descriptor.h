@@ -10,6 +10,17 @@
  * hyperparameters and the step count, derived once per call in double by
  * `prepare` (the host side) so that kernels do per-element work only;
  * kernels round them to the variant's real_t.
+ *
+ * A state may be a scalar (bit k of `scalars`): one float per tensor, not
+ * an array, at stream[2 + k][i], present even for an empty tensor. torch
+ * keeps such states as 0-d float32 tensors that it updates at each step
+ * (NAdam's mu_product, ASGD's eta and mu), so their values depend on the
+ * tensor's history, not only on its set and step count. The elementwise
+ * pass only reads them: a span derives its tensor's coefficients from its
+ * set's and the scalars (OK_MT_SCALAR). Once the pass is over, `advance`
+ * writes every tensor's new scalars, from its set's coefficients and the
+ * old scalars. A step with t = 1 does not read them: it starts them as
+ * torch's constructor does, so a new scalar may hold anything.
  */
 #ifndef OPTKERN_OPTIM_DESCRIPTOR_H
 #define OPTKERN_OPTIM_DESCRIPTOR_H
@@ -39,6 +50,12 @@ struct ok_optimizer {
     void (*prepare)(const void *hp, void *coeffs);
     /* Bit k set: states[k] must be present for a tensor using set hp. */
     unsigned (*required)(const void *hp);
+    /* Bit k set: states[k] is a scalar (above); 0 when there are none. */
+    unsigned scalars;
+    /* One tensor's new scalars, after the pass: scalar[k] points at the
+     * float of states[k] when it is a present scalar, else NULL. NULL
+     * when there are no scalars. */
+    void (*advance)(const void *coeffs, float *const *scalar);
 };
 
 /* torch's lerp(a, b, w) = a + w(b - a), as the kernels compute it

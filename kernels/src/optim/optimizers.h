@@ -12,7 +12,9 @@
 #ifndef OPTKERN_OPTIM_OPTIMIZERS_H
 #define OPTKERN_OPTIM_OPTIMIZERS_H
 
-#define OK_OPTIMIZERS(X) X(sgd) X(adam) X(adagrad) X(rmsprop) X(adadelta) X(adamax)
+#define OK_OPTIMIZERS(X) X(sgd) X(adam) \
+    X(radam) X(rprop) X(nadam) X(asgd) \
+    X(adagrad) X(rmsprop) X(adadelta) X(adamax)
 
 /* OK_OPT_<name>: the optimizer's row of the kernel tables. */
 #define OK_OPT_ENUM(name) OK_OPT_##name,
@@ -21,6 +23,10 @@ enum { OK_OPTIMIZERS(OK_OPT_ENUM) OK_OPTIMIZER_COUNT };
 
 #include "optim/sgd.h"
 #include "optim/adam.h"
+#include "optim/radam.h"
+#include "optim/rprop.h"
+#include "optim/nadam.h"
+#include "optim/asgd.h"
 #include "optim/adagrad.h"
 #include "optim/rmsprop.h"
 #include "optim/adadelta.h"
@@ -29,9 +35,14 @@ enum { OK_OPTIMIZERS(OK_OPT_ENUM) OK_OPTIMIZER_COUNT };
 #endif /* OPTKERN_OPTIM_OPTIMIZERS_H */
 
 #ifdef OK_VARIANT
-#include "optim/pointwise-inl.h" /* what the bodies below share */
+#include "optim/pointwise-inl.h" /* torch's compound operations, for the bodies below */
+#include "optim/moments-inl.h"   /* what adam, radam and nadam share */
 #include "optim/sgd-inl.h"
 #include "optim/adam-inl.h"
+#include "optim/radam-inl.h"
+#include "optim/rprop-inl.h"
+#include "optim/nadam-inl.h"
+#include "optim/asgd-inl.h"
 #include "optim/adagrad-inl.h"
 #include "optim/rmsprop-inl.h"
 #include "optim/adadelta-inl.h"

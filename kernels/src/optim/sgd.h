@@ -58,7 +58,7 @@ static const char *const ok_sgd_states[] = {"momentum_buffer"};
 
 static const ok_optimizer ok_sgd_optimizer = {
     "sgd", OK_OPT_sgd, sizeof(ok_sgd_hparams), OK_COUNT_OF(ok_sgd_fields), ok_sgd_fields,
-    OK_COUNT_OF(ok_sgd_states), ok_sgd_states, sizeof(ok_sgd_coeffs), ok_sgd_checked, ok_sgd_prepare, ok_sgd_required,
+    OK_COUNT_OF(ok_sgd_states), ok_sgd_states, sizeof(ok_sgd_coeffs), ok_sgd_checked, ok_sgd_prepare, ok_sgd_required, 0, NULL,
 };
 
 #endif /* OPTKERN_OPTIM_SGD_H */

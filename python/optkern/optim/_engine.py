@@ -20,7 +20,7 @@ import numpy as np
 
 from optkern import _core
 
-__all__ = ["kind", "hyperparameter_sets", "required_states", "run", "as_list", "step_phase"]
+__all__ = ["kind", "hyperparameter_sets", "required_states", "run", "run_first_steps", "as_list", "step_phase"]
 
 def kind(name):
     """The C library's description of optimizer `name` ("sgd", "adam")."""
@@ -76,6 +76,50 @@ def run(kind, params, grads, states, sets, hp_index=None, written=None):
     """One C call: states is {state name: list, StateTable or None}; a
     state missing from it is absent for every tensor."""
     _core.step(kind, params, grads, tuple([states.get(name) for name in kind.states]), sets, hp_index, written)
+
+
+def run_first_steps(kind, params, grads, hp, lists, new_state):
+    """A functional form's call for an optimizer whose first step writes its
+    states before reading them (phase "first_step": SGD's momentum buffer,
+    Rprop's prev and step_size).
+
+    lists: {state name: (argument name, the caller's list)}, one array or
+    None per parameter in each. A parameter whose entries are all None
+    takes its first step: its arrays are made (new_state(shape, dtype=...))
+    and put into the caller's lists, which must then be lists, once the
+    kernel has run.
+    """
+    given = {}
+    for name, (arg, items) in lists.items():
+        given[name] = as_list(items, arg)
+        if len(given[name]) != len(params):
+            raise ValueError(f"expected {len(params)} {arg}, got {len(given[name])}")
+    masks = [_core.present_mask(lst) for lst in given.values()]
+    if all(m is None for m in masks):
+        run(kind, params, grads, given, [{**hp, "first_step": False}])
+        return
+    present = [np.ones(len(params), dtype=bool) if m is None else m for m in masks]
+    has = present[0]
+    args = [arg for arg, _ in lists.values()]
+    if any(not np.array_equal(has, m) for m in present[1:]):
+        raise ValueError(f"{' and '.join(args)} must have their None entries (first steps) at the same places")
+    for arg, items in lists.values():
+        if not isinstance(items, list):
+            raise TypeError(f"{arg} holds None entries to be created, so it must be a list")
+    has_grad = _core.present_mask(grads)
+    create = ~has if has_grad is None else ~has & has_grad
+    made = {name: list(lst) for name, lst in given.items()}
+    for i in np.flatnonzero(create).tolist():
+        p = params[i]
+        if not isinstance(p, np.ndarray):
+            raise TypeError(f"params[{i}] must be a numpy.ndarray, got {type(p).__name__}")
+        for lst in made.values():
+            lst[i] = new_state(p.shape, dtype=p.dtype)
+    sets, hp_index = hyperparameter_sets([hp], "first_step", (~has).astype(np.int64))
+    run(kind, params, grads, made, sets, hp_index)
+    for name, (_, items) in lists.items():
+        for i in np.flatnonzero(create).tolist():
+            items[i] = made[name][i]
 
 
 def as_list(items, name):

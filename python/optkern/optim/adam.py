@@ -1,23 +1,35 @@
 """Adam and AdamW (torch.optim.Adam / AdamW semantics; docs/optimizers.md#adam-and-adamw)."""
 
-from optkern._checks import betas_pair, real, require
+from optkern._checks import real, require
 from optkern.optim import _engine
 from optkern.optim.optimizer import Optimizer, torch_flags
 
 __all__ = ["Adam", "AdamW", "adam_", "adamw_"]
 
 
+def moments_hparams(lr, betas, eps, weight_decay, maximize, decoupled_weight_decay):
+    """The hyperparameters Adam, RAdam and NAdam share, checked as torch
+    checks them in each, as their C fields."""
+    try:
+        beta1, beta2 = betas
+    except (TypeError, ValueError):
+        raise ValueError(f"betas must be a pair (beta1, beta2), got {betas!r}") from None
+    lr_, eps_, weight_decay_ = real(lr, "lr"), real(eps, "eps"), real(weight_decay, "weight_decay")
+    beta1_, beta2_ = real(beta1, "betas[0]"), real(beta2, "betas[1]")
+    require(lr_ >= 0.0, "Invalid learning rate: {}", lr)
+    require(eps_ >= 0.0, "Invalid epsilon value: {}", eps)
+    require(0.0 <= beta1_ < 1.0, "Invalid beta parameter at index 0: {}", beta1)
+    require(0.0 <= beta2_ < 1.0, "Invalid beta parameter at index 1: {}", beta2)
+    require(weight_decay_ >= 0.0, "Invalid weight_decay value: {}", weight_decay)
+    return {"lr": lr_, "beta1": beta1_, "beta2": beta2_, "eps": eps_, "weight_decay": weight_decay_,
+            "maximize": bool(maximize), "decoupled_weight_decay": bool(decoupled_weight_decay)}
+
+
 def _hparams(lr, betas, eps, weight_decay, amsgrad, maximize, decoupled_weight_decay):
     """The Adam hyperparameters, checked like torch.optim.Adam, as the C
     fields (ok_adam_hparams) but step."""
-    lr_, eps_, weight_decay_ = real(lr, "lr"), real(eps, "eps"), real(weight_decay, "weight_decay")
-    require(lr_ >= 0.0, "Invalid learning rate: {}", lr)
-    require(eps_ >= 0.0, "Invalid epsilon value: {}", eps)
-    beta1_, beta2_ = betas_pair(betas)
-    require(weight_decay_ >= 0.0, "Invalid weight_decay value: {}", weight_decay)
-    return {"lr": lr_, "beta1": beta1_, "beta2": beta2_, "eps": eps_, "weight_decay": weight_decay_,
-            "amsgrad": bool(amsgrad), "maximize": bool(maximize),
-            "decoupled_weight_decay": bool(decoupled_weight_decay)}
+    return {**moments_hparams(lr, betas, eps, weight_decay, maximize, decoupled_weight_decay),
+            "amsgrad": bool(amsgrad)}
 
 
 class Adam(Optimizer):

@@ -1,22 +1,18 @@
 """Adamax (torch.optim.Adamax semantics; docs/optimizers.md#adamax)."""
 
-from optkern._checks import betas_pair, real, require
 from optkern.optim import _engine
+from optkern.optim.adam import moments_hparams
 from optkern.optim.optimizer import Optimizer, torch_flags
 
 __all__ = ["Adamax", "adamax_"]
 
 
 def _hparams(lr, betas, eps, weight_decay, maximize):
-    """The Adamax hyperparameters, checked like torch.optim.Adamax (in its
-    order), as the C fields (ok_adamax_hparams) but step."""
-    lr_, eps_, weight_decay_ = real(lr, "lr"), real(eps, "eps"), real(weight_decay, "weight_decay")
-    require(lr_ >= 0.0, "Invalid learning rate: {}", lr)
-    require(eps_ >= 0.0, "Invalid epsilon value: {}", eps)
-    beta1_, beta2_ = betas_pair(betas)
-    require(weight_decay_ >= 0.0, "Invalid weight_decay value: {}", weight_decay)
-    return {"lr": lr_, "beta1": beta1_, "beta2": beta2_, "eps": eps_, "weight_decay": weight_decay_,
-            "maximize": bool(maximize)}
+    """The Adamax hyperparameters, checked like torch.optim.Adamax (Adam's
+    checks, in its order), as the C fields (ok_adamax_hparams) but step."""
+    hp = moments_hparams(lr, betas, eps, weight_decay, maximize, False)
+    del hp["decoupled_weight_decay"]  # Adamax's weight decay is coupled only
+    return hp
 
 
 class Adamax(Optimizer):

@@ -68,17 +68,18 @@ class _Plan:
         self._prepared = None
         self.needed = None  # Optimizer._needed_states remembers its answer here
 
-    def prepare(self, states):
+    def prepare(self, states, scalars=()):
         """What a step hands to C for the state lists `states` ({name: list},
-        the lists that become plan.states): a _core.StateTable of each (their
-        pointers, checked once) and the _core.WrittenIndex of the parameters
-        and those states, which every gradient is checked against. Rebuilt
-        only when one of the lists changes (when state is created or loaded).
+        the lists that become plan.states; those named in `scalars` hold 0-d
+        float32 arrays): a _core.StateTable of each (their pointers, checked
+        once) and the _core.WrittenIndex of the parameters and those states,
+        which every gradient is checked against. Rebuilt only when one of the
+        lists changes (when state is created or loaded).
         """
         lists = list(states.values())
         cached = self._prepared
         if cached is None or len(cached[0]) != len(lists) or any(a is not b for a, b in zip(cached[0], lists)):
-            tables = {name: _core.StateTable(self.params, lst, name) for name, lst in states.items()}
+            tables = {name: _core.StateTable(self.params, lst, name, name in scalars) for name, lst in states.items()}
             written = _core.WrittenIndex([("params", self.params)] +
                                          [(f"the {name} of params", lst) for name, lst in states.items()])
             cached = self._prepared = (lists, tables, written)
@@ -358,7 +359,7 @@ class Optimizer:
         else:
             phase = None
         sets, hp_index = _engine.hyperparameter_sets(hparams, self._phase, phase, plan.group_of, present)
-        tables, written = plan.prepare(states)
+        tables, written = plan.prepare(states, kind.scalars)
         _engine.run(kind, plan.params, grads, tables, sets, hp_index, written)
         plan.states.update(states)
 
@@ -405,9 +406,11 @@ class Optimizer:
         if not want.any():
             return lst, None
         lst = list(lst)
+        scalar = name in _engine.kind(self._kind).scalars
         for i in np.flatnonzero(want).tolist():
             p = plan.params[i]
-            lst[i] = self._new_state(p.shape, dtype=p.dtype)
+            # a scalar state's first step writes it before reading it
+            lst[i] = np.zeros((), np.float32) if scalar else self._new_state(p.shape, dtype=p.dtype)
         return lst, want
 
     # ------------------------------------------------------------ state dicts
@@ -524,10 +527,11 @@ class Optimizer:
                     raise ValueError(f"unexpected state {name!r} for parameter {saved_id}")
                 if value is None:
                     continue
-                array = np.array(value, dtype=p.dtype, copy=True, order="C")
-                if array.shape != p.shape:
-                    raise ValueError(f"state {name!r} of parameter {saved_id} has shape {array.shape}, "
-                                     f"but the parameter has shape {p.shape}")
+                scalar = name in kind.scalars  # one float32 (torch's 0-d tensor), not an array like p
+                array = np.array(value, dtype=np.float32 if scalar else p.dtype, copy=True, order="C")
+                if array.shape != (() if scalar else p.shape):
+                    rule = "a scalar state has shape ()" if scalar else f"the parameter has shape {p.shape}"
+                    raise ValueError(f"state {name!r} of parameter {saved_id} has shape {array.shape}, but {rule}")
                 states[name][i] = array
         self.param_groups[:] = new_groups
         plan.set_step_counts(steps)

@@ -4,7 +4,6 @@ import math
 
 import numpy as np
 
-from optkern import _core
 from optkern._checks import real, require
 from optkern.optim import _engine
 from optkern.optim.optimizer import Optimizer, torch_flags
@@ -86,24 +85,5 @@ def sgd_(params, grads, momentum_buffers=None, *, lr=1e-3, momentum=0.0, dampeni
         return
     if momentum_buffers is None:
         raise ValueError("momentum != 0 needs momentum_buffers: a list with one array (or None) per parameter")
-    buffers = _engine.as_list(momentum_buffers, "momentum_buffers")
-    if len(buffers) != len(params):
-        raise ValueError(f"expected {len(params)} momentum_buffers, got {len(buffers)}")
-    has = _core.present_mask(buffers)
-    if has is None:
-        _engine.run(kind, params, grads, {"momentum_buffer": buffers}, [{**hp, "first_step": False}])
-        return
-    if not isinstance(momentum_buffers, list):
-        raise TypeError("momentum_buffers holds None entries to be created, so it must be a list")
-    has_grad = _core.present_mask(grads)
-    create = ~has if has_grad is None else ~has & has_grad
-    buffers = list(buffers)
-    for i in np.flatnonzero(create).tolist():
-        p = params[i]
-        if not isinstance(p, np.ndarray):
-            raise TypeError(f"params[{i}] must be a numpy.ndarray, got {type(p).__name__}")
-        buffers[i] = SGD._new_state(p.shape, dtype=p.dtype)
-    sets, hp_index = _engine.hyperparameter_sets([hp], "first_step", (~has).astype(np.int64))
-    _engine.run(kind, params, grads, {"momentum_buffer": buffers}, sets, hp_index)
-    for i in np.flatnonzero(create).tolist():
-        momentum_buffers[i] = buffers[i]
+    _engine.run_first_steps(kind, params, grads, hp, {"momentum_buffer": ("momentum_buffers", momentum_buffers)},
+                            SGD._new_state)

@@ -33,6 +33,14 @@ void ok_mt_set_parallel_min(size_t elements);
 int ok_threads_for(size_t elements);
 void ok_threads_observe(double wall, double busiest);
 
+/* The contention backoff on (the default) or off: off, every pass that
+ * ok_threads_for would thread is threaded, so a test that compares thread
+ * counts really runs on several threads on a busy machine. And how many
+ * threaded regions have reported (ok_threads_observe) since the start:
+ * what such a test checks. */
+void ok_threads_set_backoff(int on);
+unsigned long ok_threads_regions(void);
+
 /* -------------------------------------------------------- the vector math */
 
 /* The functions of kernels/src/target/vmath-inl.h, one at a time. */
