@@ -16,9 +16,11 @@ torch.nn.functional's names and numbers:
 
 optkern.data splits a data set and feeds it in mini-batches; optkern.save
 and optkern.load write and read checkpoints (no pickle, atomic writes).
+optkern.lr_scheduler has torch.optim.lr_scheduler's schedulers, and
+optkern.schedules optax-style schedules, which an optimizer takes as its lr.
 """
 
-from optkern import _core, data, functional, losses, optim
+from optkern import _core, data, functional, losses, lr_scheduler, optim, schedules
 from optkern.checkpoint import load, save
 from optkern.optim import *  # noqa: F403 (every optimizer class: optim.__all__)
 from optkern._config import (
@@ -41,6 +43,8 @@ __all__ = [
     "data",
     "save",
     "load",
+    "lr_scheduler",
+    "schedules",
     "config",
     "show_config",
     "set_num_threads",

@@ -2,7 +2,7 @@
 
 from optkern._checks import real, require
 from optkern.optim import _engine
-from optkern.optim.optimizer import Optimizer, torch_flags
+from optkern.optim.optimizer import Optimizer, scheduled_lr, torch_flags
 
 __all__ = ["Adam", "AdamW", "adam_", "adamw_"]
 
@@ -59,7 +59,7 @@ class Adam(Optimizer):
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0, amsgrad=False, *,
                  foreach=None, maximize=False, capturable=False, differentiable=False, fused=None,
                  decoupled_weight_decay=False):
-        _hparams(lr, betas, eps, weight_decay, amsgrad, maximize, decoupled_weight_decay)
+        _hparams(scheduled_lr(lr), betas, eps, weight_decay, amsgrad, maximize, decoupled_weight_decay)
         defaults = {
             "lr": lr,
             "betas": betas,

@@ -6,7 +6,7 @@ import numpy as np
 
 from optkern._checks import real, require
 from optkern.optim import _engine
-from optkern.optim.optimizer import Optimizer, torch_flags
+from optkern.optim.optimizer import Optimizer, scheduled_lr, torch_flags
 
 __all__ = ["ASGD", "asgd_"]
 
@@ -55,7 +55,7 @@ class ASGD(Optimizer):
 
     def __init__(self, params, lr=1e-2, lambd=1e-4, alpha=0.75, t0=1e6, weight_decay=0, foreach=None,
                  maximize=False, differentiable=False, capturable=False):
-        _hparams(lr, lambd, alpha, t0, weight_decay, maximize)
+        _hparams(scheduled_lr(lr), lambd, alpha, t0, weight_decay, maximize)
         defaults = {
             "lr": lr,
             "lambd": lambd,

@@ -3,7 +3,7 @@
 from optkern._checks import real, require
 from optkern.optim import _engine
 from optkern.optim.adam import moments_hparams
-from optkern.optim.optimizer import Optimizer, torch_flags
+from optkern.optim.optimizer import Optimizer, scheduled_lr, torch_flags
 
 __all__ = ["NAdam", "nadam_"]
 
@@ -45,7 +45,7 @@ class NAdam(Optimizer):
     def __init__(self, params, lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0, momentum_decay=4e-3,
                  decoupled_weight_decay=False, *, foreach=None, maximize=False, capturable=False,
                  differentiable=False):
-        _hparams(lr, betas, eps, weight_decay, momentum_decay, decoupled_weight_decay, maximize)
+        _hparams(scheduled_lr(lr), betas, eps, weight_decay, momentum_decay, decoupled_weight_decay, maximize)
         defaults = {
             "lr": lr,
             "betas": betas,

@@ -1,5 +1,6 @@
 """The optimizer base class: torch.optim.Optimizer's interface over NumPy arrays."""
 
+import numbers
 import threading
 from collections.abc import Mapping
 from itertools import chain
@@ -9,7 +10,15 @@ import numpy as np
 from optkern import _core
 from optkern.optim import _engine
 
-__all__ = ["Optimizer", "torch_flags"]
+__all__ = ["Optimizer", "torch_flags", "scheduled_lr"]
+
+
+def scheduled_lr(lr, count=0):
+    """The learning rate of a step: lr itself, or, when lr is a schedule (a
+    callable, as optkern.schedules makes), its value at `count`, the number
+    of steps the optimizer took before this one (docs/schedules.md#schedules-as-lr).
+    An optimizer's constructor checks scheduled_lr(lr): a schedule's first value."""
+    return lr(count) if callable(lr) else lr
 
 def torch_flags(**flags):
     """torch.optim's implementation switches, accepted so torch code runs
@@ -172,7 +181,9 @@ class Optimizer:
 
     params: a list of arrays, or a list of param-group dicts
     ({"params": [...], "lr": ..., ...}); a group's missing hyperparameters
-    take the optimizer's defaults. Arrays must be float32 or float64,
+    take the optimizer's defaults. lr may be a schedule (a callable, see
+    optkern.schedules): a step uses schedule(t), t the number of steps taken
+    before it. Arrays must be float32 or float64,
     C-contiguous, writeable, and may not overlap one another.
 
     step(grads) updates every parameter in place, in one call into C.
@@ -224,6 +235,9 @@ class Optimizer:
         self.defaults = dict(defaults)
         self.param_groups = []
         self._plan = None
+        # The steps taken (step() calls that updated something): the count
+        # a schedule given as lr is evaluated at (optax's count).
+        self._steps_taken = 0
         if isinstance(params, np.ndarray):
             raise TypeError("params argument given to the optimizer should be an iterable of arrays "
                             "or dicts, but got a single numpy.ndarray; wrap it in a list")
@@ -257,6 +271,14 @@ class Optimizer:
         dict of the C hyperparameter fields (the phase field excepted)."""
         raise NotImplementedError
 
+    def _checked(self, group, count=None):
+        """_hparams of the group as a step sees it: a schedule given as its
+        lr is evaluated at `count` (None: the number of steps taken)."""
+        lr = group.get("lr")
+        if callable(lr):
+            group = {**group, "lr": scheduled_lr(lr, self._steps_taken if count is None else count)}
+        return self._hparams(group)
+
     def add_param_group(self, param_group):
         """Add a param group (a dict with "params" and any hyperparameters)."""
         with self._lock:
@@ -283,7 +305,7 @@ class Optimizer:
         group["params"] = params
         for name, default in self.defaults.items():
             group.setdefault(name, default)
-        self._hparams(group)
+        self._checked(group)
         # Checks every array and refuses overlaps with the existing groups.
         _core.WrittenIndex([("params", [p for g in self.param_groups for p in g["params"]] + params)])
         self.param_groups.append(group)
@@ -335,12 +357,13 @@ class Optimizer:
         plan = self._sync()
         if len(grads) != len(plan.params):
             raise ValueError(f"expected {len(plan.params)} grads, one per parameter; got {len(grads)}")
-        hparams = [self._hparams(g) for g in self.param_groups]
+        hparams = [self._checked(g) for g in self.param_groups]
         present = _core.present_mask(grads)
         if present is not None and not present.any():
             return
         self._update(plan, grads, present, hparams)
         plan.advance(present)
+        self._steps_taken += 1
 
     def _update(self, plan, grads, present, hparams):
         """Create the states the groups need (as the C descriptor says) and
@@ -434,7 +457,9 @@ class Optimizer:
 
         Parameters are numbered in order across groups. As with torch, the
         arrays are the live state, not copies: deep-copy the dict to keep a
-        snapshot while training goes on.
+        snapshot while training goes on. A group whose lr is a schedule is
+        saved with lr None, and the dict then also holds "schedule_count",
+        the steps taken (docs/schedules.md#schedules-as-lr).
         """
         with self._lock:
             return self._state_dict()
@@ -446,18 +471,27 @@ class Optimizer:
             entry = self._state_entry(plan, i)
             if entry is not None:
                 state[i] = entry
-        groups, start = [], 0
+        groups, start, scheduled = [], 0, False
         for g in self.param_groups:
             packed = {k: v for k, v in g.items() if k != "params"}
+            if callable(packed.get("lr")):
+                # A schedule is code, not state: it is not saved (as torch's
+                # LambdaLR saves no lambda) and must be given again.
+                packed["lr"], scheduled = None, True
             packed["params"] = list(range(start, start + len(g["params"])))
             start += len(g["params"])
             groups.append(packed)
-        return {"state": state, "param_groups": groups}
+        packed = {"state": state, "param_groups": groups}
+        if scheduled:
+            packed["schedule_count"] = self._steps_taken
+        return packed
 
     def load_state_dict(self, state_dict):
         """Load a state_dict() (optkern's, or torch's with its tensors as
         arrays). State arrays are copied and cast to their parameter's dtype.
-        Everything is checked before anything changes."""
+        A group saved with a schedule as its lr (lr None) keeps this
+        optimizer's schedule, which it must have. Everything is checked
+        before anything changes."""
         with self._lock:
             self._load_state_dict(state_dict)
 
@@ -494,14 +528,21 @@ class Optimizer:
         for s, g_start in zip(saved_groups, np.cumsum([0] + plan.sizes[:-1]).tolist()):
             for k, saved_id in enumerate(s["params"]):
                 position[saved_id] = g_start + k
+        count = _as_count(state_dict.get("schedule_count", 0))
         new_groups, required = [], []
         kind = _engine.kind(self._kind)
-        for s, g in zip(saved_groups, self.param_groups):
+        for index, (s, g) in enumerate(zip(saved_groups, self.param_groups)):
             # A dict from an older torch may lack newer hyperparameters:
             # they take the defaults, as torch's __setstate__ gives them.
             group = {**self.defaults, **{k: v for k, v in s.items() if k != "params"}}
             group["params"] = g["params"]
-            required.append(_engine.required_states(kind, self._hparams(group), self._phase))
+            if "lr" in s and s["lr"] is None:  # a schedule, not saved: this group's own is kept
+                if not callable(g.get("lr")):
+                    raise ValueError(f"param group {index} of the state dict had a schedule as its lr, which a state "
+                                     f"dict does not hold: give the optimizer's param group {index} that schedule "
+                                     f"(a callable lr) before loading")
+                group["lr"] = g["lr"]
+            required.append(_engine.required_states(kind, self._checked(group, count), self._phase))
             new_groups.append(group)
         steps = np.zeros(len(plan.params), dtype=np.int64)
         states = {name: [None] * len(plan.params) for name in self._state_names}
@@ -536,6 +577,7 @@ class Optimizer:
         self.param_groups[:] = new_groups
         plan.set_step_counts(steps)
         plan.states = states
+        self._steps_taken = count
 
     def __repr__(self):
         lines = [self.__class__.__name__ + " ("]
@@ -546,6 +588,14 @@ class Optimizer:
                     lines.append(f"    {key}: {group[key]}")
         lines.append(")")
         return "\n".join(lines)
+
+
+def _as_count(value):
+    """A state dict's schedule_count: the steps taken, a non-negative int."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 0:
+        raise ValueError(f"the state dict's schedule_count (the steps taken) must be a non-negative int, "
+                         f"got {value!r}")
+    return int(value)
 
 
 def _as_step(value):

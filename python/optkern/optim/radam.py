@@ -2,7 +2,7 @@
 
 from optkern.optim import _engine
 from optkern.optim.adam import moments_hparams
-from optkern.optim.optimizer import Optimizer, torch_flags
+from optkern.optim.optimizer import Optimizer, scheduled_lr, torch_flags
 
 __all__ = ["RAdam", "radam_"]
 
@@ -38,7 +38,7 @@ class RAdam(Optimizer):
 
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0, decoupled_weight_decay=False,
                  *, foreach=None, maximize=False, capturable=False, differentiable=False):
-        _hparams(lr, betas, eps, weight_decay, maximize, decoupled_weight_decay)
+        _hparams(scheduled_lr(lr), betas, eps, weight_decay, maximize, decoupled_weight_decay)
         defaults = {
             "lr": lr,
             "betas": betas,

@@ -4,7 +4,7 @@ import numpy as np
 
 from optkern._checks import real, require
 from optkern.optim import _engine
-from optkern.optim.optimizer import Optimizer, torch_flags
+from optkern.optim.optimizer import Optimizer, scheduled_lr, torch_flags
 
 __all__ = ["Rprop", "rprop_"]
 
@@ -61,7 +61,7 @@ class Rprop(Optimizer):
 
     def __init__(self, params, lr=1e-2, etas=(0.5, 1.2), step_sizes=(1e-6, 50), *, capturable=False, foreach=None,
                  maximize=False, differentiable=False):
-        _hparams(lr, etas, step_sizes, maximize)
+        _hparams(scheduled_lr(lr), etas, step_sizes, maximize)
         defaults = {
             "lr": lr,
             "etas": etas,

@@ -6,7 +6,7 @@ import numpy as np
 
 from optkern._checks import real, require
 from optkern.optim import _engine
-from optkern.optim.optimizer import Optimizer, torch_flags
+from optkern.optim.optimizer import Optimizer, scheduled_lr, torch_flags
 
 __all__ = ["SGD", "sgd_"]
 
@@ -50,7 +50,7 @@ class SGD(Optimizer):
 
     def __init__(self, params, lr=1e-3, momentum=0, dampening=0, weight_decay=0, nesterov=False, *,
                  maximize=False, foreach=None, differentiable=False, fused=None):
-        _hparams(lr, momentum, dampening, weight_decay, nesterov, maximize)
+        _hparams(scheduled_lr(lr), momentum, dampening, weight_decay, nesterov, maximize)
         defaults = {
             "lr": lr,
             "momentum": momentum,
