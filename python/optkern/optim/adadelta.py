@@ -2,7 +2,7 @@
 
 from optkern._checks import real, require
 from optkern.optim import _engine
-from optkern.optim.optimizer import Optimizer, torch_flags
+from optkern.optim.optimizer import Optimizer, scheduled_lr, torch_flags
 
 __all__ = ["Adadelta", "adadelta_"]
 
@@ -42,7 +42,7 @@ class Adadelta(Optimizer):
 
     def __init__(self, params, lr=1.0, rho=0.9, eps=1e-6, weight_decay=0, foreach=None, *, capturable=False,
                  maximize=False, differentiable=False):
-        _hparams(lr, rho, eps, weight_decay, maximize)
+        _hparams(scheduled_lr(lr), rho, eps, weight_decay, maximize)
         defaults = {
             "lr": lr,
             "rho": rho,

@@ -4,7 +4,7 @@ import numpy as np
 
 from optkern._checks import real, require
 from optkern.optim import _engine
-from optkern.optim.optimizer import Optimizer, torch_flags
+from optkern.optim.optimizer import Optimizer, scheduled_lr, torch_flags
 
 __all__ = ["Adagrad", "adagrad_"]
 
@@ -52,7 +52,7 @@ class Adagrad(Optimizer):
 
     def __init__(self, params, lr=1e-2, lr_decay=0, weight_decay=0, initial_accumulator_value=0, eps=1e-10,
                  foreach=None, *, maximize=False, differentiable=False, fused=None):
-        _hparams(lr, lr_decay, weight_decay, eps, maximize, initial_accumulator_value)
+        _hparams(scheduled_lr(lr), lr_decay, weight_decay, eps, maximize, initial_accumulator_value)
         defaults = {
             "lr": lr,
             "lr_decay": lr_decay,

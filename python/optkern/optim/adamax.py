@@ -2,7 +2,7 @@
 
 from optkern.optim import _engine
 from optkern.optim.adam import moments_hparams
-from optkern.optim.optimizer import Optimizer, torch_flags
+from optkern.optim.optimizer import Optimizer, scheduled_lr, torch_flags
 
 __all__ = ["Adamax", "adamax_"]
 
@@ -39,7 +39,7 @@ class Adamax(Optimizer):
 
     def __init__(self, params, lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0, foreach=None, *,
                  maximize=False, differentiable=False, capturable=False):
-        _hparams(lr, betas, eps, weight_decay, maximize)
+        _hparams(scheduled_lr(lr), betas, eps, weight_decay, maximize)
         defaults = {
             "lr": lr,
             "betas": betas,

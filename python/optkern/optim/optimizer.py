@@ -406,7 +406,7 @@ class Optimizer:
         before its first step, as a step would make them (torch's Adagrad
         does so at construction); the step counts stay 0."""
         plan = self._sync()
-        hparams = [self._hparams(g) for g in self.param_groups]
+        hparams = [self._checked(g) for g in self.param_groups]
         for name, only in self._needed_states(plan, _engine.kind(self._kind), hparams):
             plan.states[name] = self._with_new_state(plan, None, name, only)[0]
 

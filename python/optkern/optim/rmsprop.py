@@ -2,7 +2,7 @@
 
 from optkern._checks import real, require
 from optkern.optim import _engine
-from optkern.optim.optimizer import Optimizer, torch_flags
+from optkern.optim.optimizer import Optimizer, scheduled_lr, torch_flags
 
 __all__ = ["RMSprop", "rmsprop_"]
 
@@ -46,7 +46,7 @@ class RMSprop(Optimizer):
 
     def __init__(self, params, lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0, momentum=0, centered=False,
                  capturable=False, foreach=None, maximize=False, differentiable=False):
-        _hparams(lr, alpha, eps, weight_decay, momentum, centered, maximize)
+        _hparams(scheduled_lr(lr), alpha, eps, weight_decay, momentum, centered, maximize)
         defaults = {
             "lr": lr,
             "momentum": momentum,
