@@ -63,9 +63,12 @@ SETTINGS = {
 
 def _optimizers():
     """{label: (class name, kwargs, bytes moved per float32 element,
-    (streams read and written back, streams only read))} of every optimizer."""
+    (streams read and written back, streams only read))} of every
+    elementwise optimizer (OWN_WORKLOADS has the others)."""
     table = {}
     for name, cls in optkern.optim.Optimizer.registry().items():
+        if name in OWN_WORKLOADS:
+            continue
         label, kwargs = SETTINGS.get(name, (name, {"lr": 1e-3}))
         probe = cls([np.zeros(1, np.float32)], **kwargs)
         hparams = probe._hparams(probe.param_groups[0])
@@ -76,6 +79,14 @@ def _optimizers():
         table[label] = (name, kwargs, 4 * (3 + 2 * states), (1 + states, 1))
     return table
 
+
+# Optimizers that are not an elementwise update of any array, timed on
+# workloads of their own (the block at the end): {class name: {workload: its
+# argument}}.
+OWN_WORKLOADS = {
+    "Muon": {"4096x4096": (4096, 4096)},
+    "LBFGS": {"10M, 10 arrays": 10_000_000},
+}
 
 OPTIMIZERS = _optimizers()
 
@@ -193,3 +204,90 @@ FACTORIES = {
 if torch is not None:
     for _variant in ("fused", "foreach", "for-loop"):
         FACTORIES[f"torch {_variant}"] = lambda o, s, v=_variant: torch_step(o, s, v)
+
+
+# ------------------------------------------------------- Muon and LBFGS
+#
+# Muon's step is mostly matrix products (its Newton-Schulz iteration) and
+# LBFGS's takes a closure: each is timed on its own workload (OWN_WORKLOADS)
+# against torch's class, by factories of the same kind as above: (workload
+# argument) -> a zero-argument callable doing one step, or None.
+
+def muon_optkern(shape):
+    params, grads = make_data([shape])
+    opt = optkern.Muon(params, lr=0.02)
+    return lambda: opt.step(grads)
+
+
+def muon_torch(shape):
+    """torch.optim.Muon as it ships: Newton-Schulz in bfloat16 (optkern runs
+    it in the parameters' dtype, here float32)."""
+    if not hasattr(torch.optim, "Muon"):
+        return None
+    params, grads = make_data([shape])
+    tensors = [torch.from_numpy(p) for p in params]
+    for t, g in zip(tensors, grads):
+        t.grad = torch.from_numpy(g)
+    return torch.optim.Muon(tensors, lr=0.02).step
+
+
+LBFGS_ARRAYS = 10
+LBFGS_SETTINGS = {"lr": 0.5, "max_iter": 1, "history_size": 10}
+
+
+def _quadratic(n, seed=1):
+    """A separable quadratic f(x) = sum(h x^2) / 2 - b.x over n float32
+    elements in LBFGS_ARRAYS arrays: its curvatures h, its b, and the start x."""
+    rng = np.random.default_rng(seed)
+    h = rng.uniform(0.5, 2.0, n).astype(np.float32)
+    b, x = rng.standard_normal((2, n), dtype=np.float32)
+    return [np.array_split(a, LBFGS_ARRAYS) for a in (h, b, x)]
+
+
+def lbfgs_optkern(n):
+    """One L-BFGS iteration (max_iter=1: one closure call and one two-loop
+    recursion over a full history of 10 pairs) on a 10M-element quadratic,
+    its gradient written into arrays made once."""
+    h, b, x = _quadratic(n)
+    grads = [np.empty_like(a) for a in x]
+
+    def closure():
+        loss = 0.0
+        for hi, bi, xi, gi in zip(h, b, x, grads):
+            np.multiply(hi, xi, out=gi)
+            loss += 0.5 * float(np.dot(xi, gi)) - float(np.dot(bi, xi))
+            gi -= bi
+        return loss, grads
+
+    opt = optkern.LBFGS(x, **LBFGS_SETTINGS)
+    for _ in range(LBFGS_SETTINGS["history_size"] + 2):  # a full history
+        opt.step(closure)
+    return lambda: opt.step(closure)
+
+
+def lbfgs_torch(n):
+    """The same iteration with torch.optim.LBFGS and a closure doing the
+    same work in torch (no autograd: the gradient is written into .grad)."""
+    h, b, x = (list(map(torch.from_numpy, arrays)) for arrays in _quadratic(n))
+    for xi in x:
+        xi.grad = torch.empty_like(xi)
+
+    def closure():
+        loss = 0.0
+        for hi, bi, xi in zip(h, b, x):
+            torch.mul(hi, xi, out=xi.grad)
+            loss += 0.5 * float(xi.dot(xi.grad)) - float(bi.dot(xi))
+            xi.grad.sub_(bi)
+        return loss
+
+    opt = torch.optim.LBFGS(x, **LBFGS_SETTINGS)
+    for _ in range(LBFGS_SETTINGS["history_size"] + 2):
+        opt.step(closure)
+    return lambda: opt.step(closure)
+
+
+# {class name: {implementation: factory(workload argument)}}
+OWN_FACTORIES = {"Muon": {"optkern": muon_optkern}, "LBFGS": {"optkern": lbfgs_optkern}}
+if torch is not None:
+    OWN_FACTORIES["Muon"]["torch"] = muon_torch
+    OWN_FACTORIES["LBFGS"]["torch"] = lbfgs_torch

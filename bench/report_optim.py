@@ -22,7 +22,7 @@ import os
 import sys
 
 import benchutil
-from optim_workloads import FACTORIES, OPTIMIZERS, WORKLOADS, elements
+from optim_workloads import FACTORIES, OPTIMIZERS, OWN_FACTORIES, OWN_WORKLOADS, WORKLOADS, elements
 
 
 def peer_cells(times, peer, ours):
@@ -103,6 +103,27 @@ HEADER = ["optimizer", "workload", "optkern ms/step", "GB/s", "of roofline", "to
 TUNED_ALLOCATOR = "glibc.malloc.mmap_max=0:glibc.malloc.trim_threshold=17179869184"
 
 
+# Muon and LBFGS, on workloads of their own (optim_workloads.OWN_WORKLOADS):
+# optkern against torch, paired, and each's target (minimum x torch).
+OWN_HEADER = ["optimizer", "workload", "optkern ms/step", "torch ms/step", "x torch"]
+OWN_TARGETS = {"Muon": 1.0, "LBFGS": 1.0}
+
+
+def measure_own(name, workload, rounds):
+    impls = {impl: make(OWN_WORKLOADS[name][workload]) for impl, make in OWN_FACTORIES[name].items()}
+    times = benchutil.interleaved({k: v for k, v in impls.items() if v is not None}, rounds=rounds)
+    del impls
+    gc.collect()
+    ours = times["optkern"]
+    return [name, workload, f"{benchutil.median_ms(ours):.3f}", *peer_cells(times, "torch", ours)]
+
+
+def own_summary(rows):
+    return "\n".join(f"- {row[0]}, {row[1]}: {row[4]}x torch (target at least {OWN_TARGETS[row[0]]:g}x): "
+                     f"{'met' if row[4] != '-' and float(row[4]) >= OWN_TARGETS[row[0]] else 'NOT met'}"
+                     for row in rows)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rounds", type=int, default=15)
@@ -116,18 +137,30 @@ def main():
         # glibc reads its tunables at start-up: start again with them
         os.execve(sys.executable, [sys.executable, *sys.argv], {**os.environ, "GLIBC_TUNABLES": TUNED_ALLOCATOR})
     rows = []
-    for optimizer in args.only or OPTIMIZERS:
+    for optimizer in [o for o in args.only or OPTIMIZERS if o in OPTIMIZERS]:
         for workload in args.workloads or WORKLOADS:
             rows.append(measure(optimizer, workload, args.rounds))
             print(" | ".join(rows[-1]), flush=True)
     tuned = " --tuned-allocator" if args.tuned_allocator else ""
     allocator = f" glibc's allocator tuned: GLIBC_TUNABLES={TUNED_ALLOCATOR}." if tuned else ""
-    benchutil.finish_report(
-        "Optimizers" + (", tuned allocator" if tuned else ""),
-        f"python bench/report_optim.py --rounds {args.rounds}{tuned}",
-        f"float32, medians of {args.rounds} interleaved rounds; ratios are paired per round (x: peer time / "
-        f"optkern time, higher is faster for optkern).{allocator}", benchutil.markdown_table(HEADER, rows),
-        targets_summary(rows, args.tuned_allocator), args.record)
+    if rows:
+        benchutil.finish_report(
+            "Optimizers" + (", tuned allocator" if tuned else ""),
+            f"python bench/report_optim.py --rounds {args.rounds}{tuned}",
+            f"float32, medians of {args.rounds} interleaved rounds; ratios are paired per round (x: peer time / "
+            f"optkern time, higher is faster for optkern).{allocator}", benchutil.markdown_table(HEADER, rows),
+            targets_summary(rows, args.tuned_allocator), args.record)
+    own = [measure_own(name, workload, args.rounds) for name in OWN_WORKLOADS if not args.only or name in args.only
+           for workload in OWN_WORKLOADS[name]]
+    if own:
+        benchutil.finish_report(
+            "Muon and LBFGS" + (", tuned allocator" if tuned else ""),
+            f"python bench/report_optim.py --rounds {args.rounds} --only Muon LBFGS{tuned}",
+            f"float32, medians of {args.rounds} interleaved rounds, ratios paired per round. Muon: one step on a "
+            "4096x4096 matrix (Newton-Schulz in float32 through NumPy's BLAS; torch's in bfloat16). LBFGS: one "
+            "iteration (max_iter=1, a full history of 10 pairs) on a separable quadratic of 10M elements in 10 "
+            f"arrays, closures doing the same work on both sides.{allocator}",
+            benchutil.markdown_table(OWN_HEADER, own), own_summary(own), args.record)
 
 
 if __name__ == "__main__":

@@ -5,11 +5,16 @@ functional form), its float64 reference rule (reference.py), the keyword
 arguments under which it keeps every one of its states, and the
 configurations the tests run. The suites iterate over these records and
 never branch on a name, so an optimizer with a record is tested everywhere,
-and test_every_optimizer_has_a_record fails for one without.
+and test_every_optimizer_has_a_record fails for one without. A suite makes
+each array of a record's optimizer with record.shape(...) (an optimizer of
+matrices, Muon, gets its shapes as matrices) and compares with
+record.torch_optimizer(...).
 """
 
 import inspect
+import math
 from dataclasses import dataclass, field
+from unittest import mock
 
 import numpy as np
 
@@ -35,10 +40,36 @@ class Record:
     # its rule leaves no rounding choice (products, compares, clamps only):
     # torch's numbers bit for bit
     torch_bitwise: bool = False
+    matrix: bool = False       # it takes 2-D parameters only (Muon)
+    # builds the torch optimizer the parity suites compare with, where that
+    # is not torch.optim.<name> itself: (tensors, **kwargs) -> optimizer
+    torch_oracle: object = None
 
     @property
     def cls(self):
         return getattr(optkern, self.name)
+
+    def shape(self, shape):
+        """The shape a suite's array of `shape` takes for this optimizer: as
+        it is, or for a matrix optimizer a matrix with its elements: (1, n)
+        for (n,) and (), (d0, d1 * d2 * ...) for more dimensions."""
+        shape = tuple(shape)
+        if not self.matrix or len(shape) == 2:
+            return shape
+        return (1, math.prod(shape)) if len(shape) < 2 else (shape[0], math.prod(shape[1:]))
+
+    def torch_optimizer(self, tensors, **kwargs):
+        """The torch optimizer the parity suites compare with: torch.optim.<name>
+        in its for-loop form (foreach=False, where it has that switch), or the
+        record's torch_oracle."""
+        import torch
+
+        if self.torch_oracle is not None:
+            return self.torch_oracle(tensors, **kwargs)
+        cls = getattr(torch.optim, self.name)
+        if "foreach" in inspect.signature(cls).parameters:
+            kwargs.setdefault("foreach", False)
+        return cls(tensors, **kwargs)
 
     @property
     def states(self):
@@ -58,7 +89,7 @@ class Record:
         initial_accumulator_value; 0-d float32 zeros for a scalar state)."""
         fn = self.functional
         creates = self.cls._phase == "first_step"
-        new = self.cls([np.zeros(1)], **kwargs)._new_state  # how the class starts an array state under kwargs
+        new = self.cls([np.zeros(self.shape((1,)))], **kwargs)._new_state  # how the class starts an array state
         states = [[None] * len(params) if creates else
                   [np.zeros((), np.float32) if name in self.scalars else new(p.shape, dtype=p.dtype) for p in params]
                   for name in self.states]
@@ -247,6 +278,63 @@ RECORDS += [
         ({"t0": NAN}, "Invalid t0 value"),
     ], torch_accepts=[{"lambd": NAN}, {"alpha": NAN}, {"t0": NAN}]),
 ]
+
+
+
+def torch_muon_in_dtype(tensors, **kwargs):
+    """torch.optim.Muon with its Newton-Schulz iteration in the parameters'
+    dtype, where torch's own runs it in bfloat16: the algorithm optkern.Muon
+    computes exactly (docs/optimizers.md#muon). The bfloat16 original is
+    compared loosely in test_muon.py."""
+    import torch
+    from torch.optim import _muon
+
+    def orthogonalize(grad, ns_coefficients, ns_steps, eps):
+        a, b, c = ns_coefficients
+        tall = grad.size(0) > grad.size(1)
+        x = grad.T if tall else grad
+        x = x / x.norm().clamp(min=eps)
+        for _ in range(ns_steps):
+            gram = x @ x.T
+            x = torch.addmm(x, torch.addmm(gram, gram, gram, beta=b, alpha=c), x, beta=a)
+        return x.T if tall else x
+
+    class MuonInDtype(torch.optim.Muon):
+        def step(self, closure=None):
+            with mock.patch.object(_muon, "_zeropower_via_newtonschulz", orthogonalize):
+                return super().step(closure)
+
+    return MuonInDtype(tensors, **kwargs)
+
+
+RECORDS += [
+    Record("Muon", reference.muon, {}, matrix=True, torch_oracle=torch_muon_in_dtype, configs=[
+        {},
+        {"lr": 0.02, "nesterov": False},
+        {"lr": 0.02, "weight_decay": 0.0, "momentum": 0.9},
+        {"lr": 0.01, "adjust_lr_fn": "match_rms_adamw"},
+        {"lr": 0.01, "adjust_lr_fn": "original", "ns_coefficients": (3.0, -3.2, 1.2), "ns_steps": 3, "eps": 1e-3},
+        {"lr": 0.02, "momentum": 0.3, "weight_decay": 0.05, "ns_steps": 0},
+    ], bad_hparams=[
+        ({"lr": -1e-3}, "Learning rate should be >= 0"),
+        ({"lr": NAN}, "Learning rate should be >= 0"),
+        ({"momentum": -0.5}, "momentum should be >= 0"),
+        ({"weight_decay": -0.1}, "weight decay should be >= 0"),
+        ({"adjust_lr_fn": "spectral"}, "Adjust learning rate function spectral is not supported"),
+        ({"ns_steps": 100}, "Number of steps must be less than 100"),
+        ({"ns_coefficients": (1.0, 2.0)}, "Coefficients must be a tuple of exactly 3 values"),
+        ({"ns_steps": -1}, "ns_steps must be a non-negative int"),
+        ({"ns_steps": 2.5}, "ns_steps must be a non-negative int"),
+        ({"eps": -1e-7}, "Invalid epsilon value"),
+    ], torch_accepts=[{"ns_steps": 100}, {"ns_coefficients": (1.0, 2.0)}, {"ns_steps": -1}, {"ns_steps": 2.5},
+                      {"eps": -1e-7}]),
+]
+
+# Optimizers whose step is not step(grads) (LBFGS's takes a closure), so that
+# the suites of the records cannot drive them: each has a test module of its
+# own, named here (test_api.py checks that every optimizer is in one place
+# or the other).
+OWN_SUITES = {"LBFGS": "test_lbfgs.py"}
 
 # (record, kwargs): every configuration of every optimizer.
 CASES = [(record, kwargs) for record in RECORDS for kwargs in record.configs]

@@ -103,6 +103,31 @@ def asgd(p, g, state, *, lr=1e-2, lambd=1e-4, alpha=0.75, t0=1e6, weight_decay=0
     return p
 
 
+def newton_schulz(u, ns_coefficients, ns_steps, eps):
+    """Muon's orthogonalisation of a matrix u, in float64 (docs/optimizers.md#muon)."""
+    a, b, c = ns_coefficients
+    x = u.T if u.shape[0] > u.shape[1] else u
+    x = x / max(np.linalg.norm(x), eps)
+    for _ in range(ns_steps):
+        gram = x @ x.T
+        x = a * x + (b * gram + c * gram @ gram) @ x
+    return x.T if u.shape[0] > u.shape[1] else x
+
+
+def muon(p, g, state, *, lr=1e-3, weight_decay=0.1, momentum=0.95, nesterov=True,
+         ns_coefficients=(3.4445, -4.775, 2.0315), eps=1e-7, ns_steps=5, adjust_lr_fn=None):
+    rows, cols = p.shape
+    buf = state["momentum_buffer"] = momentum * state.get("momentum_buffer", np.zeros_like(p)) + (1 - momentum) * g
+    update = (1 - momentum) * g + momentum * buf if nesterov else buf
+    if adjust_lr_fn == "match_rms_adamw":
+        ratio = 0.2 * np.sqrt(max(rows, cols))
+    else:
+        ratio = np.sqrt(max(1, rows / cols)) if cols else 1.0
+    if p.size == 0:
+        return p
+    return p * (1 - lr * weight_decay) - lr * ratio * newton_schulz(update, ns_coefficients, ns_steps, eps)
+
+
 def adagrad(p, g, state, *, lr=1e-2, lr_decay=0.0, weight_decay=0.0, initial_accumulator_value=0.0, eps=1e-10,
             maximize=False):
     step = state["step"] = state.get("step", 0) + 1

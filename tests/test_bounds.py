@@ -45,7 +45,7 @@ def test_optimizer_steps_stay_in_bounds(isa, record, dtype, n):
     canary = Canary()
 
     def arrays(count):
-        return [canary.carve(rng.standard_normal(n).astype(dtype)) for _ in range(count)]
+        return [canary.carve(rng.standard_normal(record.shape((n,))).astype(dtype)) for _ in range(count)]
 
     # the class: parameters and gradients carved
     params = arrays(2)
@@ -56,7 +56,8 @@ def test_optimizer_steps_stay_in_bounds(isa, record, dtype, n):
     # the functional form: every state carved too, in the descriptor's order (a
     # scalar state, a 0-d float32 array, carved from a float32 buffer of its own)
     params = arrays(2)
-    states = [[canary.carve(np.float32(0.5) if name in record.scalars else np.abs(rng.standard_normal(n)).astype(dtype))
+    states = [[canary.carve(np.float32(0.5) if name in record.scalars
+                            else np.abs(rng.standard_normal(record.shape((n,)))).astype(dtype))
                for _ in range(2)] for name in record.states]
     before = [p.copy() for p in params]
     for step in range(1, 4):

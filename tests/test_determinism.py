@@ -14,6 +14,7 @@ SHAPES = [(65537,), (1,), (40000,), (3, 11, 1001), (17,), (0,), (100003,)]
 def train(record, kwargs, dtype, shapes, make=None, seed=0):
     rng = np.random.default_rng(seed)
     make = make or (lambda a: a)
+    shapes = [record.shape(s) for s in shapes]
     params = [make(rng.standard_normal(s).astype(dtype)) for s in shapes]
     opt = record.cls(params, **kwargs)
     for _ in range(record.steps):

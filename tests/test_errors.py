@@ -8,11 +8,11 @@ from optim_cases import BAD_HPARAMS, RECORDS, bad_id, record_id
 from optkern import functional as F
 
 
-def trained(cls=optkern.Adam, n=3, dtype=np.float32, shapes=((10,), (4, 5), (7,)), **kwargs):
-    """An optimizer with state, and a snapshot function of everything it owns."""
+def trained(record, n=3, dtype=np.float32, shapes=((10,), (4, 5), (7,)), **kwargs):
+    """An optimizer of `record` with state, and a snapshot function of everything it owns."""
     rng = np.random.default_rng(0)
-    params = [rng.standard_normal(s).astype(dtype) for s in shapes[:n]]
-    opt = cls(params, **kwargs)
+    params = [rng.standard_normal(record.shape(s)).astype(dtype) for s in shapes[:n]]
+    opt = record.cls(params, **kwargs)
     opt.step([rng.standard_normal(p.shape).astype(dtype) for p in params])
 
     def snapshot():
@@ -29,6 +29,11 @@ def good_grads(params):
     return [np.ones_like(p) for p in params]
 
 
+def part_of(array, like):
+    """A view of the first elements of `array`, shaped like `like`."""
+    return array.reshape(-1)[:like.size].reshape(like.shape)
+
+
 BAD_GRADS = {
     "float64 grad for float32 param": (TypeError, "dtype", lambda ps: [ps[0].astype(np.float64)] + good_grads(ps)[1:]),
     "integer grad": (TypeError, "dtype", lambda ps: [np.ones(ps[0].shape, np.int32)] + good_grads(ps)[1:]),
@@ -36,20 +41,21 @@ BAD_GRADS = {
     "transposed shape": (ValueError, "shape", lambda ps: good_grads(ps)[:1] + [np.ones((5, 4), np.float32)] + good_grads(ps)[2:]),
     "too few grads": (ValueError, "expected 3 grads", lambda ps: good_grads(ps)[:2]),
     "too many grads": (ValueError, "expected 3 grads", lambda ps: good_grads(ps) + [np.ones(1, np.float32)]),
-    "non-contiguous grad": (ValueError, "contiguous", lambda ps: [np.ones(20, np.float32)[::2]] + good_grads(ps)[1:]),
+    "non-contiguous grad": (ValueError, "contiguous",
+                            lambda ps: [np.ones(2 * ps[0].size, np.float32)[::2].reshape(ps[0].shape)] + good_grads(ps)[1:]),
     "grad is its param": (ValueError, "overlaps", lambda ps: [ps[0]] + good_grads(ps)[1:]),
-    "grad is another param": (ValueError, "overlaps params\\[0\\]", lambda ps: good_grads(ps)[:2] + [ps[0][:7]]),
+    "grad is another param": (ValueError, "overlaps params\\[0\\]", lambda ps: good_grads(ps)[:2] + [part_of(ps[0], ps[2])]),
     "grad is a list": (TypeError, "numpy.ndarray", lambda ps: [list(range(10))] + good_grads(ps)[1:]),
     "byte-swapped grad": (TypeError, "byte order", lambda ps: [ps[0].astype(">f4")] + good_grads(ps)[1:]),
     "a bare array": (TypeError, "sequence", lambda ps: np.ones((3, 10), np.float32)),
-    "a late bad grad": (TypeError, "dtype", lambda ps: good_grads(ps)[:2] + [np.ones(7, np.float64)]),
+    "a late bad grad": (TypeError, "dtype", lambda ps: good_grads(ps)[:2] + [np.ones(ps[2].shape, np.float64)]),
 }
 
 
 @pytest.mark.parametrize("record", RECORDS, ids=record_id)
 @pytest.mark.parametrize("case", sorted(BAD_GRADS))
 def test_bad_grads_change_nothing(record, case):
-    opt, params, snapshot = trained(record.cls, **record.all_states)
+    opt, params, snapshot = trained(record, **record.all_states)
     error, match, make = BAD_GRADS[case]
     before = snapshot()
     with pytest.raises(error, match=match):
@@ -65,12 +71,11 @@ def test_grad_that_is_another_params_state(record, state):
     scalar state, a 0-d float32 array, seen as the gradient of a (1,)
     float32 parameter)."""
     scalar = state in record.scalars
-    opt, params, snapshot = trained(record.cls, shapes=((10,), (4, 5), (1,) if scalar else (7,)),
-                                    **record.all_states)
+    opt, params, snapshot = trained(record, shapes=((10,), (4, 5), (1,) if scalar else (7,)), **record.all_states)
     before = snapshot()
     theirs = opt.state[params[0]][state]
     with pytest.raises(ValueError, match=f"grads\\[2\\] overlaps the {state} of params\\[0\\]"):
-        opt.step(good_grads(params)[:2] + [theirs.reshape(1) if scalar else theirs[:7]])
+        opt.step(good_grads(params)[:2] + [theirs.reshape(1) if scalar else part_of(theirs, params[2])])
     assert snapshot() == before
 
 
@@ -78,7 +83,7 @@ def test_grad_that_is_another_params_state(record, state):
 def test_bad_grad_on_first_step_creates_no_state(record):
     """The state stays as the constructor left it: none, or (torch's
     Adagrad makes its state at construction) that state untouched."""
-    params = [np.zeros(4, np.float32), np.zeros(3, np.float32)]
+    params = [np.zeros(record.shape((4,)), np.float32), np.zeros(record.shape((3,)), np.float32)]
     opt = record.cls(params, **record.all_states)
 
     def entries():
@@ -87,10 +92,10 @@ def test_bad_grad_on_first_step_creates_no_state(record):
 
     before = entries()
     with pytest.raises(TypeError):
-        opt.step([np.ones(4, np.float32), np.ones(3, np.float64)])
+        opt.step([np.ones_like(params[0]), np.ones(params[1].shape, np.float64)])
     assert entries() == before
     assert len(opt.state) == len(before)
-    opt.step([np.ones(4, np.float32), np.ones(3, np.float32)])
+    opt.step([np.ones_like(params[0]), np.ones_like(params[1])])
     assert np.all(params[0] != 0)
 
 
@@ -99,9 +104,9 @@ def test_bad_hyperparameter_in_group_is_caught_at_step(bad):
     """A refused value set in param_groups between steps raises at the next
     step, before anything is written."""
     record, kwargs, match = bad
-    opt, params, snapshot = trained(record.cls, **record.all_states)
+    opt, params, snapshot = trained(record, **record.all_states)
     before = snapshot()
-    opt.param_groups[0].update(record.cls([np.zeros(1)]).defaults)
+    opt.param_groups[0].update(record.cls([np.zeros(record.shape((1,)))]).defaults)
     opt.param_groups[0].update(kwargs)
     with pytest.raises(ValueError, match=match):
         opt.step(good_grads(params))
@@ -112,7 +117,7 @@ def test_bad_hyperparameter_in_group_is_caught_at_step(bad):
 def test_bad_hyperparameters_at_construction(bad):
     record, kwargs, match = bad
     with pytest.raises(ValueError, match=match):
-        record.cls([np.zeros(3)], **kwargs)
+        record.cls([np.zeros(record.shape((3,)))], **kwargs)
 
 
 def test_hyperparameter_of_wrong_type():

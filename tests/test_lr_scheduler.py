@@ -19,6 +19,7 @@ import pytest
 
 import optkern
 from helpers import require_module
+from optim_cases import OWN_SUITES, RECORDS
 from optkern import lr_scheduler as okL
 
 torch = require_module("torch")
@@ -534,6 +535,9 @@ def test_warns_on_get_lr_and_on_an_epoch():
 
 # --------------------------------------------------- every optkern optimizer
 
+SHAPE_OF = {record.name: record.shape for record in RECORDS}  # Muon's parameters are matrices
+
+
 @pytest.mark.parametrize("name", sorted(optkern.optim.Optimizer.registry()))
 def test_every_optimizer_takes_schedulers(name):
     """Schedulers use only param_groups (lr, and momentum or betas where
@@ -541,7 +545,7 @@ def test_every_optimizer_takes_schedulers(name):
     the learning rates and momentums that torch's schedulers give a torch
     optimizer with the same lr and the same kind of momentum."""
     cls = optkern.optim.Optimizer.registry()[name]
-    p = np.linspace(-1, 1, 7)
+    p = np.linspace(-1, 1, 7).reshape(SHAPE_OF.get(name, lambda s: s)((7,)))
     defaults = cls([p]).defaults
     if "betas" in defaults:
         twin = partial(torch.optim.Adam, betas=(defaults["betas"][0], 0.999))
@@ -561,8 +565,11 @@ def test_every_optimizer_takes_schedulers(name):
                     make(okL, opt)
                 continue
             sched = make(okL, opt)
-            for _ in range(12):
-                opt.step([np.cos(p)])  # the hyperparameters written pass the optimizer's checks
+            for _ in range(12):  # the hyperparameters written pass the optimizer's checks
+                if name in OWN_SUITES:  # LBFGS: a closure giving the loss and gradient of |p|^2 / 2
+                    opt.step(lambda: (0.5 * float(p.ravel() @ p.ravel()), [p.copy()]))
+                else:
+                    opt.step([np.cos(p)])
                 sched.step()
                 tsched.step()
                 assert_same_schedule(sched, tsched, opt, topt)

@@ -48,7 +48,7 @@ def optimizer_runs(draw):
 def test_optimizers_match_the_reference(run):
     record, kwargs, dtype, shape_list, offset, steps, seed = run
     rng = np.random.default_rng(seed)
-    params = [placed(rng.standard_normal(s).astype(dtype), offset) for s in shape_list]
+    params = [placed(rng.standard_normal(record.shape(s)).astype(dtype), offset) for s in shape_list]
     ref = Reference(record.rule, params, **kwargs)
     opt = record.cls(params, **kwargs)
     for _ in range(steps):
@@ -106,7 +106,7 @@ def malformed(kind, p, rng):
        where=st.integers(0, 2), seed=st.integers(0, 2**32 - 1))
 def test_malformed_gradients_raise_and_change_nothing(record, dtype, shape_list, kind, where, seed):
     rng = np.random.default_rng(seed)
-    params = [rng.standard_normal(s).astype(dtype) for s in shape_list]
+    params = [rng.standard_normal(record.shape(s)).astype(dtype) for s in shape_list]
     opt = record.cls(params, lr=0.01, **record.all_states)
     opt.step([np.ones_like(p) for p in params])  # state exists
     before = [p.copy() for p in params]

@@ -17,6 +17,7 @@ import pytest
 
 import optkern
 from helpers import require_module
+from optim_cases import OWN_SUITES, RECORDS
 from optkern import schedules as S
 
 torch = require_module("torch")
@@ -180,18 +181,29 @@ def test_bad_schedule_arguments(make, error, match):
 
 # --------------------------------------------------- a schedule as an lr
 
-OPTIMIZERS = sorted(optkern.optim.Optimizer.registry())
+# Every optimizer whose step is step(grads) (LBFGS's takes a closure, and
+# its lr is a number: test_lbfgs_takes_no_schedule), on parameters of the
+# shapes it takes (Muon: matrices).
+SHAPE_OF = {record.name: record.shape for record in RECORDS}
+OPTIMIZERS = sorted(set(optkern.optim.Optimizer.registry()) - set(OWN_SUITES))
 SHAPES = [(6,), (2, 5)]
 
 
-def gradients(steps, seed=1):
+def gradients(steps, seed=1, name=None):
     rng = np.random.default_rng(seed)
-    return [[rng.standard_normal(s) for s in SHAPES] for _ in range(steps)]
+    shape = SHAPE_OF.get(name, lambda s: s)
+    return [[rng.standard_normal(shape(s)) for s in SHAPES] for _ in range(steps)]
 
 
-def parameters(seed=0):
+def parameters(seed=0, name=None):
     rng = np.random.default_rng(seed)
-    return [rng.standard_normal(s) for s in SHAPES]
+    shape = SHAPE_OF.get(name, lambda s: s)
+    return [rng.standard_normal(shape(s)) for s in SHAPES]
+
+
+def test_lbfgs_takes_no_schedule():
+    with pytest.raises(TypeError, match="lr must be a real number"):
+        optkern.LBFGS([np.ones(3)], lr=S.constant_schedule(0.1))
 
 
 SCHEDULE = S.warmup_cosine_decay_schedule(0.0, 0.01, 5, 40, end_value=0.001)
@@ -203,17 +215,17 @@ def test_a_schedule_as_lr_is_a_manual_lr_per_step(name):
     parameters, bit for bit, as setting the lr by hand before each step.
     Here the second group keeps a plain lr."""
     cls = optkern.optim.Optimizer.registry()[name]
-    scheduled, manual = parameters(), parameters()
+    scheduled, manual = parameters(name=name), parameters(name=name)
     opt = cls([{"params": scheduled[:1]}, {"params": scheduled[1:], "lr": 0.003}], lr=SCHEDULE)
     by_hand = cls([{"params": manual[:1]}, {"params": manual[1:], "lr": 0.003}], lr=SCHEDULE(0))
-    for t, grads in enumerate(gradients(30)):
+    for t, grads in enumerate(gradients(30, name=name)):
         by_hand.param_groups[0]["lr"] = SCHEDULE(t)
         opt.step(grads)
         by_hand.step(copy.deepcopy(grads))
         assert opt.param_groups[0]["lr"] is SCHEDULE and opt.param_groups[1]["lr"] == 0.003
     for p, q in zip(scheduled, manual):
         assert np.array_equal(p, q)
-    assert not np.array_equal(scheduled[0], parameters()[0])
+    assert not np.array_equal(scheduled[0], parameters(name=name)[0])
 
 
 def test_steps_that_update_nothing_do_not_count():
@@ -264,8 +276,8 @@ def test_state_dict_with_a_schedule_resumes_exactly(name):
     """The schedule is not saved (lr None), the steps taken are
     (schedule_count); an optimizer given the schedule again resumes bit for bit."""
     cls = optkern.optim.Optimizer.registry()[name]
-    grads = gradients(40)
-    params = parameters()
+    grads = gradients(40, name=name)
+    params = parameters(name=name)
     opt = cls(params, lr=SCHEDULE)
     for g in grads[:17]:
         opt.step(g)

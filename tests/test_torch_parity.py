@@ -19,10 +19,6 @@ TOLERANCE = {np.float32: dict(rtol=1e-5, atol=1e-6), np.float64: dict(rtol=1e-12
 TORCH_DTYPE = {np.float32: torch.float32, np.float64: torch.float64}
 
 
-def torch_optimizer(record, tensors, kwargs, **impl):
-    return getattr(torch.optim, record.name)(tensors, foreach=False, **kwargs, **impl)
-
-
 def step_both(opt, topt, params, tensors, grads):
     for t, g in zip(tensors, grads):
         t.grad = None if g is None else torch.from_numpy(g.copy())
@@ -35,11 +31,11 @@ def step_both(opt, topt, params, tensors, grads):
 def test_fifty_steps(isa, case, dtype):
     record, kwargs = case
     rng = np.random.default_rng(10)
-    shapes = [(17,), (4, 33), (1,), (1029,)]
+    shapes = [record.shape(s) for s in [(17,), (4, 33), (1,), (1029,)]]
     params = [rng.standard_normal(s).astype(dtype) for s in shapes]
     tensors = [torch.tensor(p) for p in params]
     opt = record.cls(params, **kwargs)
-    topt = torch_optimizer(record, tensors, kwargs)
+    topt = record.torch_optimizer(tensors, **kwargs)
     for _ in range(STEPS):
         step_both(opt, topt, params, tensors, [rng.standard_normal(s).astype(dtype) for s in shapes])
     for p, t in zip(params, tensors):
@@ -80,7 +76,7 @@ def test_bitwise_equal_to_torch(isa, case, dtype):
     params = [rng.standard_normal(s).astype(dtype) for s in shapes]
     tensors = [torch.tensor(p) for p in params]
     opt = record.cls(params, **kwargs)
-    topt = torch_optimizer(record, tensors, kwargs)
+    topt = record.torch_optimizer(tensors, **kwargs)
     for k in range(STEPS):
         grads = [rng.standard_normal(s).astype(dtype) for s in shapes]
         for g in grads:
@@ -115,13 +111,13 @@ def test_param_groups_missing_grads_and_lr_changes(record):
     on some steps (their own step counts drift apart, as in torch); an lr
     changed between steps takes effect at the next step."""
     rng = np.random.default_rng(12)
-    params = [rng.standard_normal(s) for s in [(8,), (3, 3), (5,), (40,)]]
+    params = [rng.standard_normal(record.shape(s)) for s in [(8,), (3, 3), (5,), (40,)]]
     tensors = [torch.tensor(p) for p in params]
     extra = record.all_states
     groups = [{"params": params[:2], "lr": 0.05}, {"params": params[2:], "weight_decay": 0.1, **extra}]
     tgroups = [{"params": tensors[:2], "lr": 0.05}, {"params": tensors[2:], "weight_decay": 0.1, **extra}]
     opt = record.cls(groups, lr=0.01)
-    topt = torch_optimizer(record, tgroups, {"lr": 0.01})
+    topt = record.torch_optimizer(tgroups, lr=0.01)
     for k in range(30):
         grads = [None if k % (i + 2) == 0 else rng.standard_normal(p.shape) for i, p in enumerate(params)]
         if k == 10:
@@ -144,12 +140,12 @@ def test_empty_parameters_keep_torchs_state(record):
     """A parameter with no elements still takes its steps: its state (the
     step count, NAdam's mu_product, ASGD's eta and mu) is torch's."""
     kwargs = {"lr": 0.01, **record.all_states}
-    params = [np.zeros(0), np.ones(3)]
+    params = [np.zeros((0, 3)), np.ones(record.shape((3,)))]  # (0, 3): a matrix too, which torch's Muon can step
     tensors = [torch.tensor(p) for p in params]
     opt = record.cls(params, **kwargs)
-    topt = torch_optimizer(record, tensors, kwargs)
+    topt = record.torch_optimizer(tensors, **kwargs)
     for k in range(4):
-        step_both(opt, topt, params, tensors, [np.zeros(0), np.full(3, 0.5 - k)])
+        step_both(opt, topt, params, tensors, [np.zeros_like(params[0]), np.full(params[1].shape, 0.5 - k)])
     for p, t in zip(params, tensors):
         mine, theirs = opt.state[p], topt.state[t]
         assert set(mine) == set(theirs)
@@ -164,9 +160,9 @@ def test_load_torch_state_dict(record):
     exactly where torch goes on."""
     kwargs = {"lr": 0.01, **record.all_states}
     rng = np.random.default_rng(13)
-    params = [rng.standard_normal(s) for s in [(6,), (2, 7)]]
+    params = [rng.standard_normal(record.shape(s)) for s in [(6,), (2, 7)]]
     tensors = [torch.tensor(p) for p in params]
-    topt = torch_optimizer(record, tensors, kwargs)
+    topt = record.torch_optimizer(tensors, **kwargs)
     for _ in range(5):
         for t in tensors:
             t.grad = torch.from_numpy(rng.standard_normal(tuple(t.shape)))
@@ -188,12 +184,12 @@ def test_load_torch_state_dict(record):
 def test_state_dict_layout_matches_torch(record):
     """Same keys, same numbering, same state names, same param-group keys
     and values as torch, with every state on."""
-    params = [np.zeros(3), np.zeros(2)]
-    tensors = [torch.zeros(3, dtype=torch.float64), torch.zeros(2, dtype=torch.float64)]
+    params = [np.zeros(record.shape((3,))), np.zeros(record.shape((2,)))]
+    tensors = [torch.tensor(p) for p in params]
     kwargs = record.all_states
     opt = record.cls([{"params": params[:1]}, {"params": params[1:], "lr": 0.1}], **kwargs)
     topt = getattr(torch.optim, record.name)([{"params": tensors[:1]}, {"params": tensors[1:], "lr": 0.1}], **kwargs)
-    opt.step([np.ones(3), np.ones(2)])
+    opt.step([np.ones_like(p) for p in params])
     for t in tensors:
         t.grad = torch.ones_like(t)
     topt.step()
@@ -213,10 +209,10 @@ def test_state_dict_layout_matches_torch(record):
 def test_state_before_the_first_step_matches_torch(record):
     """The state of a new optimizer (none, or the state torch's Adagrad makes
     at construction), and of a parameter that has had no gradient yet."""
-    params = [np.zeros(3), np.zeros(2)]
-    tensors = [torch.zeros(3, dtype=torch.float64), torch.zeros(2, dtype=torch.float64)]
+    params = [np.zeros(record.shape((3,))), np.zeros(record.shape((2,)))]
+    tensors = [torch.zeros(p.shape, dtype=torch.float64) for p in params]
     kwargs = {"lr": 0.1, **record.all_states}
-    opt, topt = record.cls(params, **kwargs), getattr(torch.optim, record.name)(tensors, **kwargs)
+    opt, topt = record.cls(params, **kwargs), record.torch_optimizer(tensors, **kwargs)
 
     def assert_same_state():
         sd, tsd = opt.state_dict()["state"], topt.state_dict()["state"]
@@ -227,7 +223,7 @@ def test_state_before_the_first_step_matches_torch(record):
                 np.testing.assert_array_equal(np.asarray(sd[k][key], np.float64), np.asarray(value, np.float64))
 
     assert_same_state()
-    step_both(opt, topt, params, tensors, [np.ones(3), None])
+    step_both(opt, topt, params, tensors, [np.ones_like(params[0]), None])
     assert_same_state()
 
 
@@ -265,7 +261,7 @@ def test_torch_refuses_what_optkern_refuses(bad):
     """Each refused hyperparameter of the records is refused by torch too,
     but where a record says optkern is stricter (torch_accepts)."""
     record, kwargs, _ = bad
-    make = lambda: getattr(torch.optim, record.name)([torch.zeros(3)], **kwargs)  # noqa: E731
+    make = lambda: getattr(torch.optim, record.name)([torch.zeros(record.shape((3,)))], **kwargs)  # noqa: E731
     if kwargs in record.torch_accepts:
         make()
     else:

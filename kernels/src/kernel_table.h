@@ -12,6 +12,7 @@
 #include "optim/optimizers.h"
 #include "reduce.h"
 #include "variants.h"
+#include "vector/task.h"
 
 typedef struct ok_kernel_table {
     /* optimizers, by row of OK_OPTIMIZERS: spans of the multi-tensor driver */
@@ -21,6 +22,11 @@ typedef struct ok_kernel_table {
     ok_block_fn sum[OK_VARIANT_COUNT];                   /* the sum of an array */
     ok_block_fn labels[OK_VARIANT_COUNT];                /* an ok_rows_task's class-target scan */
     ok_block_fn rows_loss[OK_ROWS_COUNT][OK_VARIANT_COUNT]; /* an ok_rows_task, by row of OK_ROWS_KINDS */
+    /* vector operations (vector.c): blocks of the reduction driver over an
+     * ok_vec_task, spans of the multi-tensor driver for axpby */
+    ok_block_fn vec_sum[OK_VARIANT_COUNT];     /* dot product, or sum of |x| when y is NULL */
+    ok_block_fn vec_abs_max[OK_VARIANT_COUNT]; /* the largest |x| */
+    ok_mt_span_fn vec_axpby[OK_VARIANT_COUNT]; /* y <- alpha x + beta y, an ok_axpby_coeffs task */
     /* the hooks of testing.h */
     struct {
         ok_mt_span_fn roofline[OK_VARIANT_COUNT];

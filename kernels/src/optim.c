@@ -48,6 +48,11 @@ int ok_optimizer_state_is_scalar(const ok_optimizer *opt, size_t k) {
     return opt && k < opt->n_states && opt->scalars >> k & 1;
 }
 
+size_t ok_optimizer_work_count(const ok_optimizer *opt) { return opt ? opt->n_work : 0; }
+const char *ok_optimizer_work_name(const ok_optimizer *opt, size_t k) {
+    return opt && k < opt->n_work ? opt->work[k] : NULL;
+}
+
 ok_status ok_optimizer_check(const ok_optimizer *opt, const void *hparams) {
     if (!opt || !hparams) return OK_ERR_NULL_POINTER;
     if (!ok_aligned(hparams, sizeof(double))) return OK_ERR_ALIGNMENT;
@@ -73,16 +78,20 @@ ok_status ok_optimizer_coefficients(const ok_optimizer *opt, const void *hparams
 /* Every stream but the gradient is written. */
 #define OK_OPT_WRITTEN (~(1u << OK_OPT_GRAD))
 
+/* The streams of a call: parameter, gradient, states, work arrays. */
+static size_t stream_count(const ok_optimizer *opt) { return OK_OPT_STATE + opt->n_states + opt->n_work; }
+
 static ok_status check_task(const ok_optimizer *opt, const ok_mt_task *task, const void *hp, size_t n_sets) {
     if (!task->numel) return OK_ERR_NULL_POINTER;
-    const int n_streams = OK_OPT_STATE + (int)opt->n_states;
+    const int n_streams = (int)stream_count(opt);
     const unsigned scalar = opt->scalars << OK_OPT_STATE;
     for (size_t i = 0; i < task->count; i++) {
         if (task->coeff_index && task->coeff_index[i] >= n_sets) return OK_ERR_INDEX;
         if (ok_variant_of(ok_mt_dtypes(task, i)) < 0) return OK_ERR_UNSUPPORTED;
         size_t k = task->coeff_index ? task->coeff_index[i] : 0;
-        /* the parameter and gradient always, the states the set needs; of
-         * an empty tensor only its scalars, which every step writes */
+        /* the parameter and gradient always, the states and work arrays the
+         * set needs; of an empty tensor only its scalars, which every step
+         * writes */
         unsigned needed = 3u | opt->required((const char *)hp + k * opt->hparams_size) << OK_OPT_STATE;
         if (task->numel[i] == 0) needed &= scalar;
         const ok_dtypes dtypes = ok_mt_dtypes(task, i);
@@ -121,7 +130,7 @@ static ok_status run(const ok_optimizer *opt, const void *hp, size_t n_hp, const
     for (size_t k = 0; k < n_hp; k++)
         if (opt->check((const char *)hp + k * opt->hparams_size) != OK_SUCCESS) return OK_ERR_HYPERPARAMETER;
     ok_mt_task task = {count, numel, dtypes, dtype, uniform, {0}, NULL, opt->coeffs_size, hp_index};
-    for (size_t s = 0; s < OK_OPT_STATE + opt->n_states; s++) task.stream[s] = streams[s];
+    for (size_t s = 0; s < stream_count(opt); s++) task.stream[s] = streams[s];
     ok_status st = check_task(opt, &task, hp, n_hp);
     if (st != OK_SUCCESS) return st;
     ok_any_coeffs stack[OK_STACK_SETS];

@@ -14,7 +14,9 @@ static size_t block_start(size_t b, size_t blocks, size_t n, size_t align) {
     return at / align * align;
 }
 
-double ok_reduce_run(const void *task, ok_block_fn fn, size_t n, size_t align, size_t work_per_item) {
+/* The partials of fn over [0, n), combined in block order: summed, or
+ * (largest) their maximum, NaN winning. */
+static double reduce(const void *task, ok_block_fn fn, size_t n, size_t align, size_t work_per_item, int largest) {
     if (n == 0) return 0.0;
     if (align == 0) align = 1;
     if (work_per_item == 0) work_per_item = 1;
@@ -47,7 +49,22 @@ double ok_reduce_run(const void *task, ok_block_fn fn, size_t n, size_t align, s
         for (size_t b = 0; b < blocks; b++)
             partial[b] = fn(task, block_start(b, blocks, n, align), block_start(b + 1, blocks, n, align));
     }
-    double sum = 0.0;
-    for (size_t b = 0; b < blocks; b++) sum += partial[b];
-    return sum;
+    double result = 0.0;
+    if (!largest) {
+        for (size_t b = 0; b < blocks; b++) result += partial[b];
+        return result;
+    }
+    /* a larger partial replaces the result, and so does a NaN, which stays */
+    result = partial[0];
+    for (size_t b = 1; b < blocks; b++)
+        if (result == result && !(partial[b] <= result)) result = partial[b];
+    return result;
+}
+
+double ok_reduce_run(const void *task, ok_block_fn fn, size_t n, size_t align, size_t work_per_item) {
+    return reduce(task, fn, n, align, work_per_item, 0);
+}
+
+double ok_reduce_max(const void *task, ok_block_fn fn, size_t n, size_t align, size_t work_per_item) {
+    return reduce(task, fn, n, align, work_per_item, 1);
 }

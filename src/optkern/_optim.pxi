@@ -10,6 +10,9 @@ cdef class Kind:
     states   its states, torch's names, in stream order
     scalars  those of its states that are scalars, one 0-d float32 array
              per tensor (NAdam's mu_product), not arrays like the parameter
+    work     its work arrays, in stream order after the states: written by
+             a step, not kept as state (most optimizers have none; Muon's
+             "update")
     """
     cdef const ok_optimizer *opt
     cdef readonly str name
@@ -17,7 +20,8 @@ cdef class Kind:
     cdef readonly tuple states
     cdef readonly tuple scalars
     cdef unsigned scalar_bits  # bit k: states[k] is a scalar
-    cdef tuple lists   # the names of the state lists in messages: "exp_avgs"
+    cdef readonly tuple work
+    cdef tuple lists   # the names of the state and work lists in messages: "exp_avgs"
 
     @staticmethod
     cdef Kind of(const ok_optimizer *opt):
@@ -27,7 +31,8 @@ cdef class Kind:
         kind.name = ok_optimizer_name(opt).decode()
         kind.fields = tuple(ok_optimizer_field(opt, k).name.decode() for k in range(ok_optimizer_field_count(opt)))
         kind.states = tuple(ok_optimizer_state_name(opt, k).decode() for k in range(ok_optimizer_state_count(opt)))
-        kind.lists = tuple(name + "s" for name in kind.states)
+        kind.work = tuple(ok_optimizer_work_name(opt, k).decode() for k in range(ok_optimizer_work_count(opt)))
+        kind.lists = tuple(name + "s" for name in kind.states + kind.work)
         kind.scalar_bits = 0
         for k in range(len(kind.states)):
             if ok_optimizer_state_is_scalar(opt, k):
@@ -63,7 +68,8 @@ cdef class Kind:
 
     def required_states(self, dict hparams):
         """The states a tensor updated with this hyperparameter set needs
-        (torch's names); ValueError when the set is not valid."""
+        (torch's names; not its work arrays); ValueError when the set is not
+        valid."""
         cdef bytearray hp = bytearray(ok_optimizer_hparams_size(self.opt))
         self.fill(hp, hparams)
         if ok_optimizer_check(self.opt, <char *>hp) != OK_SUCCESS:
@@ -97,20 +103,26 @@ def kinds():
     return _KINDS
 
 
-def step(Kind kind, list params, list grads, tuple states, list hparams, hp_index=None, WrittenIndex written=None):
+def step(Kind kind, list params, list grads, tuple states, list hparams, hp_index=None, WrittenIndex written=None,
+         tuple work=None):
     """One update of `kind` over a tensor list (one C call).
 
     states: one entry per state of kind.states, each a list (aligned with
     params; None entries are absent states), a StateTable, or None.
     hparams: the hyperparameter sets, dicts {field: value} with every field
     of kind.fields; hp_index: uint32 array, the set of each tensor (None:
-    set 0). written: see gather().
+    set 0). written: see gather(). work: one list (or None) per work array
+    of kind.work, like states; None: all absent.
     """
     cdef Py_ssize_t n_sets = len(hparams), k, size = <Py_ssize_t>ok_optimizer_hparams_size(kind.opt)
     if n_sets == 0:
         raise ValueError("no hyperparameter set")
     if len(states) != len(kind.states):
         raise ValueError(f"{kind.name} has {len(kind.states)} states {kind.states}, got {len(states)} lists")
+    if work is None:
+        work = (None,) * len(kind.work)
+    elif len(work) != len(kind.work):
+        raise ValueError(f"{kind.name} has {len(kind.work)} work arrays {kind.work}, got {len(work)} lists")
     cdef bytearray memory = bytearray(n_sets * size + n_sets * sizeof(uint32_t))
     cdef char *hp = <char *>memory
     cdef uint32_t *required = <uint32_t *>(hp + n_sets * size)
@@ -120,7 +132,7 @@ def step(Kind kind, list params, list grads, tuple states, list hparams, hp_inde
             raise ValueError(f"invalid {kind.name} hyperparameters {hparams[k]}")
         # gather's bits: stream 2 + j for state j
         required[k] = ok_optimizer_required_states(kind.opt, hp + k * size) << 2
-    cdef Gathered g = gather("params", params, "grads", grads, kind.lists, states, hp_index, <uint32_t>n_sets,
+    cdef Gathered g = gather("params", params, "grads", grads, kind.lists, states + work, hp_index, <uint32_t>n_sets,
                              required, written, kind.scalar_bits)
     cdef void **streams[MAX_STREAMS]
     cdef int s

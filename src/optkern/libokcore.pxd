@@ -66,6 +66,8 @@ cdef extern from "optkern/optkern.h" nogil:
     size_t ok_optimizer_state_count(const ok_optimizer *opt)
     const char *ok_optimizer_state_name(const ok_optimizer *opt, size_t k)
     int ok_optimizer_state_is_scalar(const ok_optimizer *opt, size_t k)
+    size_t ok_optimizer_work_count(const ok_optimizer *opt)
+    const char *ok_optimizer_work_name(const ok_optimizer *opt, size_t k)
     ok_status ok_optimizer_check(const ok_optimizer *opt, const void *hparams)
     unsigned ok_optimizer_required_states(const ok_optimizer *opt, const void *hparams)
     size_t ok_optimizer_coefficients_size(const ok_optimizer *opt)
@@ -80,6 +82,14 @@ cdef extern from "optkern/optkern.h" nogil:
         int written
 
     ok_status ok_check_overlap(ok_span *spans, size_t n, size_t *first, size_t *second)
+
+cdef extern from "optkern/vector.h" nogil:
+    ok_status ok_vec_dot(ok_dtype dtype, size_t count, const size_t *numel, const void **x, const void **y,
+                         double *result)
+    ok_status ok_vec_abs_sum(ok_dtype dtype, size_t count, const size_t *numel, const void **x, double *result)
+    ok_status ok_vec_abs_max(ok_dtype dtype, size_t count, const size_t *numel, const void **x, double *result)
+    ok_status ok_vec_axpby(ok_dtype dtype, size_t count, const size_t *numel, double alpha, const void **x,
+                           double beta, void **y)
 
 cdef extern from "optkern/losses.h" nogil:
     ctypedef enum ok_reduction:

@@ -1,6 +1,7 @@
 /*
  * A timed random fuzz of the public C API: optimizer steps (every optimizer
- * of the registry, through ok_optimizer_step) and every loss, called with
+ * of the registry, through ok_optimizer_step), every loss and the vector
+ * operations, called with
  * random sizes, NULL pointers, aliasing arrays, random bytes as values
  * (NaN, infinities, subnormals, out-of-range class targets), bad
  * hyperparameters, bad enums, huge sizes with NULL pointers, and arrays
@@ -143,7 +144,7 @@ static void fuzz_optimizer(void) {
     ok_dtypes dtypes[MAX_TENSORS];
     void *ptr[2 + 8][MAX_TENSORS];
     void **streams[2 + 8];
-    size_t n_streams = 2 + ok_optimizer_state_count(opt);
+    size_t n_streams = 2 + ok_optimizer_state_count(opt) + ok_optimizer_work_count(opt);
     if (n_streams > 2 + 8) return;
     const size_t slice = SPACE / MAX_TENSORS; /* tensors never share memory */
     for (size_t i = 0; i < count; i++) {
@@ -235,6 +236,43 @@ static void fuzz_rows(void) {
     check_after(st, kind == 0 ? "cross_entropy" : kind == 1 ? "cross_entropy_probs" : "nll_loss");
 }
 
+/* The vector operations: x and y of each tensor in its own slice (so they
+ * may overlap each other, which axpby must refuse unless they are one array). */
+static void fuzz_vector(void) {
+    enum { MAX_TENSORS = 4 };
+    int op = (int)below(4); /* dot, abs_sum, abs_max, axpby */
+    ok_dtype d = chance(3) ? (ok_dtype)below(5) : chance(50) ? OK_FLOAT32 : OK_FLOAT64;
+    size_t count = below(MAX_TENSORS + 1), numel[MAX_TENSORS];
+    const void *x[MAX_TENSORS];
+    void *y[MAX_TENSORS];
+    const size_t slice = SPACE / MAX_TENSORS;
+    for (size_t i = 0; i < count; i++) {
+        numel[i] = chance(3) ? SIZE_MAX / 16 : below(300);
+        int huge = numel[i] > 100000;
+        x[i] = huge || chance(3) ? NULL : place(i * slice, (i + 1) * slice, numel[i] * 8);
+        y[i] = huge || chance(3) ? NULL : chance(10) ? (void *)x[i] : place(i * slice, (i + 1) * slice, numel[i] * 8);
+    }
+    double *result = chance(5) ? NULL : place(0, SPACE, 8);
+    double alpha = random_double(), beta = chance(30) ? (double)below(2) : random_double();
+    begin_call();
+    ok_status st;
+    if (op == 3) {
+        for (size_t i = 0; i < count; i++)
+            if (numel[i] < SPACE) may_write(y[i], numel[i] * 8);
+        st = ok_vec_axpby(d, count, chance(2) ? NULL : numel, alpha, chance(2) ? NULL : x, beta, chance(2) ? NULL : y);
+    } else {
+        may_write(result, 8);
+        const void *const *xs = chance(2) ? NULL : x;
+        if (op == 0)
+            st = ok_vec_dot(d, count, numel, xs, chance(2) ? NULL : (const void *const *)y, result);
+        else if (op == 1)
+            st = ok_vec_abs_sum(d, count, numel, xs, result);
+        else
+            st = ok_vec_abs_max(d, count, numel, xs, result);
+    }
+    check_after(st, op == 3 ? "ok_vec_axpby" : "ok_vec reduction");
+}
+
 int main(int argc, char **argv) {
     double seconds = argc > 1 ? atof(argv[1]) : 5.0;
     rng_state = argc > 2 ? strtoull(argv[2], NULL, 10) : 0x9e3779b97f4a7c15ull;
@@ -243,9 +281,10 @@ int main(int argc, char **argv) {
     clock_t start = clock();
     while ((double)(clock() - start) / CLOCKS_PER_SEC < seconds && failures < 20) {
         if (calls % 64 == 0) fill_random();
-        switch (below(3)) {
+        switch (below(4)) {
         case 0: fuzz_optimizer(); break;
         case 1: fuzz_elementwise(); break;
+        case 2: fuzz_vector(); break;
         default: fuzz_rows(); break;
         }
     }

@@ -842,6 +842,119 @@ static void test_misaligned_arrays(void) {
     CHECK(strcmp(ok_status_string(OK_ERR_ALIGNMENT), "unknown status") != 0);
 }
 
+/* Muon's two stages through the generic entry point: the momentum buffer
+ * and the update (a work array, not a state) after stage 0, the parameter
+ * after stage 1 (which needs no buffer), and a missing work array refused
+ * with nothing written. */
+static void test_muon_stages(void) {
+    const ok_optimizer *muon = ok_optimizer_find("muon");
+    CHECK(muon && ok_optimizer_state_count(muon) == 1 && ok_optimizer_work_count(muon) == 1);
+    CHECK(strcmp(ok_optimizer_state_name(muon, 0), "momentum_buffer") == 0 && ok_optimizer_state_name(muon, 1) == NULL);
+    CHECK(strcmp(ok_optimizer_work_name(muon, 0), "update") == 0 && ok_optimizer_work_name(muon, 1) == NULL);
+    CHECK(ok_optimizer_work_count(ok_optimizer_find("adam")) == 0);
+    double p[N], g[N], b[N], u[N];
+    for (int i = 0; i < N; i++) p[i] = (double)i / 8.0, g[i] = (double)(i % 5) - 2.0, b[i] = 1.0, u[i] = NAN;
+    ok_muon_hparams hp = OK_MUON_DEFAULTS; /* momentum 0.95, nesterov */
+    hp.lr = 0.1, hp.weight_decay = 0.5, hp.lr_ratio = 2.0;
+    size_t numel = N;
+    ok_dtypes dtypes = {OK_FLOAT64, OK_FLOAT64, OK_FLOAT64};
+    void *pp[1] = {p}, *gp[1] = {g}, *bp[1] = {b}, *up[1] = {u};
+    void **streams[4] = {pp, gp, bp, NULL};
+    CHECK(ok_optimizer_required_states(muon, &hp) == 3u);
+    CHECK(ok_optimizer_step(muon, &hp, 1, NULL, 1, &numel, &dtypes, (void *const *const *)streams) ==
+          OK_ERR_NULL_POINTER);
+    CHECK(b[0] == 1.0 && u[0] != u[0]);
+    streams[3] = up;
+    CHECK(ok_optimizer_step(muon, &hp, 1, NULL, 1, &numel, &dtypes, (void *const *const *)streams) == OK_SUCCESS);
+    for (int i = 0; i < N; i++) {
+        double buf = 0.95 * 1.0 + 0.05 * g[i];
+        CHECK(fabs(b[i] - buf) <= 1e-15 && fabs(u[i] - (0.05 * g[i] + 0.95 * buf)) <= 1e-15);
+        CHECK(p[i] == (double)i / 8.0); /* stage 0 leaves the parameter alone */
+        u[i] = (double)(i % 3);         /* the caller's orthogonalised update */
+    }
+    hp.stage = 1;
+    CHECK(ok_optimizer_required_states(muon, &hp) == 2u);
+    streams[2] = NULL; /* stage 1 needs no momentum buffer */
+    CHECK(ok_optimizer_step(muon, &hp, 1, NULL, 1, &numel, &dtypes, (void *const *const *)streams) == OK_SUCCESS);
+    for (int i = 0; i < N; i++) CHECK(fabs(p[i] - ((double)i / 8.0 * 0.95 - 0.2 * (i % 3))) <= 1e-15);
+    hp.stage = 2;
+    CHECK(ok_optimizer_check(muon, &hp) == OK_ERR_HYPERPARAMETER);
+}
+
+/* The vector operations over a list of three arrays taken as one vector
+ * (sizes that split vectors and blocks at odd places): closed forms with
+ * integer values (exact in double), the result the same bitwise on 1 and
+ * 2 threads, the forms of axpby, and arguments refused with nothing
+ * written. */
+#define V0 1
+#define V1 70001
+#define V2 37
+static void test_vector_operations(void) {
+    static double a[V0 + V1 + V2], b[V0 + V1 + V2];
+    const size_t numel[3] = {V0, V1, V2}, total = V0 + V1 + V2;
+    double exact_dot = 0.0, exact_l1 = 0.0;
+    for (size_t j = 0; j < total; j++) {
+        a[j] = (double)((long)(j * 7 % 23) - 11);
+        b[j] = (double)((long)(j % 5) - 2);
+        exact_dot += a[j] * b[j];
+        exact_l1 += fabs(a[j]);
+    }
+    a[V0 + 5] = -40.0; /* the largest |a| */
+    exact_dot += (-40.0 - (double)((long)((V0 + 5) * 7 % 23) - 11)) * b[V0 + 5];
+    exact_l1 += 40.0 - fabs((double)((long)((V0 + 5) * 7 % 23) - 11));
+    const void *x[3] = {a, a + V0, a + V0 + V1}, *y[3] = {b, b + V0, b + V0 + V1};
+    double dot = 0.0, l1 = 0.0, inf = 0.0, again = 0.0;
+    CHECK(ok_vec_dot(OK_FLOAT64, 3, numel, x, y, &dot) == OK_SUCCESS && dot == exact_dot);
+    CHECK(ok_vec_abs_sum(OK_FLOAT64, 3, numel, x, &l1) == OK_SUCCESS && l1 == exact_l1);
+    CHECK(ok_vec_abs_max(OK_FLOAT64, 3, numel, x, &inf) == OK_SUCCESS && inf == 40.0);
+
+    /* non-integers: a result that depends on the order of the sums, the same on 1 and 2 threads */
+    static float f[V1], g[V1];
+    for (size_t j = 0; j < V1; j++) f[j] = sinf((float)j), g[j] = cosf((float)j * 0.5f);
+    const void *fx[1] = {f}, *gx[1] = {g};
+    const size_t n1[1] = {V1};
+    ok_set_num_threads(1);
+    CHECK(ok_vec_dot(OK_FLOAT32, 1, n1, fx, gx, &dot) == OK_SUCCESS);
+    ok_set_num_threads(2);
+    CHECK(ok_vec_dot(OK_FLOAT32, 1, n1, fx, gx, &again) == OK_SUCCESS && memcmp(&dot, &again, sizeof dot) == 0);
+
+    /* a NaN anywhere makes the maximum NaN */
+    f[V1 - 1] = NAN;
+    CHECK(ok_vec_abs_max(OK_FLOAT32, 1, n1, fx, &inf) == OK_SUCCESS && inf != inf);
+    CHECK(ok_vec_abs_max(OK_FLOAT32, 0, NULL, NULL, &inf) == OK_SUCCESS && inf == 0.0);
+
+    /* axpby: every form, and y = x (an in-place scaling) */
+    double p[4] = {1, 2, 3, 4}, q[4] = {NAN, NAN, NAN, NAN};
+    const size_t n4[1] = {4};
+    const void *px[1] = {p};
+    void *qy[1] = {q}, *py[1] = {p};
+    CHECK(ok_vec_axpby(OK_FLOAT64, 1, n4, -1.0, px, 0.0, qy) == OK_SUCCESS); /* y not read: NaN is gone */
+    for (int j = 0; j < 4; j++) CHECK(q[j] == -p[j]);
+    CHECK(ok_vec_axpby(OK_FLOAT64, 1, n4, 0.5, px, 1.0, qy) == OK_SUCCESS); /* q = -p + 0.5 p */
+    for (int j = 0; j < 4; j++) CHECK(q[j] == -0.5 * p[j]);
+    CHECK(ok_vec_axpby(OK_FLOAT64, 1, n4, 1.0, px, 3.0, qy) == OK_SUCCESS); /* q = p + 3 q */
+    for (int j = 0; j < 4; j++) CHECK(q[j] == -0.5 * p[j]);
+    CHECK(ok_vec_axpby(OK_FLOAT64, 1, n4, 2.0, px, -1.0, qy) == OK_SUCCESS); /* q = 2 p - q */
+    for (int j = 0; j < 4; j++) CHECK(q[j] == 2.5 * p[j]);
+    CHECK(ok_vec_axpby(OK_FLOAT64, 1, n4, 2.0, px, 0.0, py) == OK_SUCCESS); /* p = 2 p, in place */
+    for (int j = 0; j < 4; j++) CHECK(p[j] == 2.0 * (j + 1));
+
+    /* refused, with nothing written */
+    double before[4];
+    memcpy(before, q, sizeof q);
+    void *overlap[1] = {p + 1};
+    CHECK(ok_vec_axpby(OK_FLOAT64, 1, n4, 1.0, px, 1.0, overlap) == OK_ERR_ALIASING);
+    CHECK(ok_vec_axpby((ok_dtype)7, 1, n4, 1.0, px, 1.0, qy) == OK_ERR_UNSUPPORTED);
+    void *null_y[1] = {NULL};
+    CHECK(ok_vec_axpby(OK_FLOAT64, 1, n4, 1.0, px, 1.0, null_y) == OK_ERR_NULL_POINTER);
+    CHECK(ok_vec_axpby(OK_FLOAT64, 1, NULL, 1.0, px, 1.0, qy) == OK_ERR_NULL_POINTER);
+    CHECK(memcmp(before, q, sizeof q) == 0 && p[0] == 2.0);
+    dot = -7.0;
+    CHECK(ok_vec_dot(OK_FLOAT64, 1, n4, px, NULL, &dot) == OK_ERR_NULL_POINTER && dot == -7.0);
+    CHECK(ok_vec_dot(OK_FLOAT64, 1, n4, px, px, NULL) == OK_ERR_NULL_POINTER);
+    CHECK(ok_vec_abs_sum((ok_dtype)7, 1, n4, px, &dot) == OK_ERR_UNSUPPORTED && dot == -7.0);
+}
+
 int main(void) {
     printf("optkern %s, isa %s, %d threads\n", ok_version(), ok_isa_name(ok_get_isa()), ok_get_num_threads());
     ok_set_num_threads(2);
@@ -871,6 +984,8 @@ int main(void) {
     test_cross_entropy_classes();
     test_cross_entropy_probs();
     test_nll_loss();
+    test_vector_operations();
+    test_muon_stages();
     if (failures) printf("%d checks failed\n", failures);
     return failures != 0;
 }

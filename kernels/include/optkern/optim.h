@@ -166,6 +166,28 @@ typedef struct ok_adamax_hparams {
 #define OK_ADAMAX_DEFAULTS {2e-3, 0.9, 0.999, 1e-8, 0.0, 1, 0}
 
 /*
+ * torch.optim.Muon's elementwise work (docs/optimizers.md#muon), in two
+ * stages around the Newton-Schulz orthogonalisation, which is matrix
+ * products and the caller's (optkern's Python layer runs it with NumPy):
+ *   stage 0:  b <- lerp(b, g, 1 - momentum);  u <- nesterov ? lerp(g, b, momentum) : b
+ *   (caller)  u <- NS(u), in place
+ *   stage 1:  p <- p * (1 - lr * weight_decay);  p <- p - lr * lr_ratio * u
+ * b is the state "momentum_buffer", u the work array "update" (stage 0
+ * writes it without reading it; stage 1 only reads it and needs no b).
+ * Run it through ok_optimizer_step(ok_optimizer_find("muon"), ...).
+ */
+typedef struct ok_muon_hparams {
+    double lr;           /* >= 0 */
+    double weight_decay; /* >= 0, decoupled */
+    double momentum;     /* >= 0 */
+    double lr_ratio;     /* >= 0: torch's learning-rate adjustment for the matrix's shape */
+    int nesterov;
+    int stage;           /* 0 or 1 */
+} ok_muon_hparams;
+
+#define OK_MUON_DEFAULTS {1e-3, 0.1, 0.95, 1.0, 1, 0}
+
+/*
  * Any mix of float32 and float64 tensors in one call: dtype[i] is the dtype
  * of tensor i (all of its arrays share it), the pointers point at arrays of
  * that type. momentum_buffer may be NULL when every set has momentum == 0;
@@ -249,7 +271,8 @@ size_t ok_optimizer_hparams_size(const ok_optimizer *opt);
 size_t ok_optimizer_field_count(const ok_optimizer *opt);
 const ok_field *ok_optimizer_field(const ok_optimizer *opt, size_t k);
 /* Its state arrays (torch's names), in stream order: the streams of a call
- * are the parameters, the gradients, then state 0, 1, ... */
+ * are the parameters, the gradients, then state 0, 1, ..., then work array
+ * 0, 1, ... */
 size_t ok_optimizer_state_count(const ok_optimizer *opt);
 const char *ok_optimizer_state_name(const ok_optimizer *opt, size_t k);
 /* 1 when state k is a scalar: one float (float32 whatever the tensor's
@@ -258,11 +281,18 @@ const char *ok_optimizer_state_name(const ok_optimizer *opt, size_t k);
  * mu_product, ASGD's eta and mu); 0 for an array and past the end. */
 int ok_optimizer_state_is_scalar(const ok_optimizer *opt, size_t k);
 
+/* Its work arrays: arrays of the parameter's shape and dtype that a step
+ * writes (and may read) but that are not the optimizer's state, to be kept
+ * between steps. Only an optimizer whose step the caller completes between
+ * two calls has any (Muon: "update"). */
+size_t ok_optimizer_work_count(const ok_optimizer *opt);
+const char *ok_optimizer_work_name(const ok_optimizer *opt, size_t k);
+
 /* Whether one hyperparameter set is valid: OK_SUCCESS or
  * OK_ERR_HYPERPARAMETER (OK_ERR_NULL_POINTER for a NULL argument). */
 ok_status ok_optimizer_check(const ok_optimizer *opt, const void *hparams);
 /* Bit k set: a tensor updated with this set needs state k (the others may
- * be NULL). */
+ * be NULL); bit state_count + j: work array j. */
 unsigned ok_optimizer_required_states(const ok_optimizer *opt, const void *hparams);
 
 /* The per-step coefficients a kernel reads for one checked set, derived in
@@ -275,9 +305,10 @@ ok_status ok_optimizer_coefficients(const ok_optimizer *opt, const void *hparams
  * One update of any optimizer over a tensor list: hparams holds n_hp
  * hyperparameter structs of the optimizer (hparams_size bytes each),
  * dtypes[i] the dtypes of tensor i, and streams[s][i] stream s of tensor i
- * (s = 0 parameters, 1 gradients, 2 + k state k; streams[2 + k] may be NULL
- * when no set needs state k; a scalar state k points at one float). The
- * preconditions above are checked.
+ * (s = 0 parameters, 1 gradients, 2 + k state k, 2 + state_count + j work
+ * array j, stored like the states; such a list may be NULL when no set
+ * needs it; a scalar state k points at one float). The preconditions above
+ * are checked.
  */
 ok_status ok_optimizer_step(const ok_optimizer *opt, const void *hparams, size_t n_hp, const uint32_t *hp_index,
                             size_t count, const size_t *numel, const ok_dtypes *dtypes,

@@ -9,6 +9,8 @@
  *   optkern/optim.h   optimizer updates (SGD, Adam, AdamW, ...; and every
  *                     optimizer described by data: ok_optimizer_*)
  *   optkern/losses.h  losses with their gradients (cross-entropy, MSE, ...)
+ *   optkern/vector.h  a list of arrays as one vector: dot products, norms,
+ *                     y <- alpha x + beta y (L-BFGS's vector work)
  */
 #ifndef OPTKERN_OPTKERN_H
 #define OPTKERN_OPTKERN_H
@@ -16,5 +18,6 @@
 #include "optkern/common.h"
 #include "optkern/optim.h"
 #include "optkern/losses.h"
+#include "optkern/vector.h"
 
 #endif /* OPTKERN_OPTKERN_H */

@@ -51,10 +51,6 @@ static const ok_field ok_adadelta_fields[] = {
 
 static const char *const ok_adadelta_states[] = {"square_avg", "acc_delta"};
 
-static const ok_optimizer ok_adadelta_optimizer = {
-    "adadelta", OK_OPT_adadelta, sizeof(ok_adadelta_hparams), OK_COUNT_OF(ok_adadelta_fields), ok_adadelta_fields,
-    OK_COUNT_OF(ok_adadelta_states), ok_adadelta_states, sizeof(ok_adadelta_coeffs), ok_adadelta_checked,
-    ok_adadelta_prepare, ok_adadelta_required, 0, NULL,
-};
+static const ok_optimizer ok_adadelta_optimizer = {OK_DESCRIPTOR(adadelta)};
 
 #endif /* OPTKERN_OPTIM_ADADELTA_H */

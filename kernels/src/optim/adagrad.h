@@ -51,10 +51,6 @@ static const ok_field ok_adagrad_fields[] = {
 
 static const char *const ok_adagrad_states[] = {"sum"};
 
-static const ok_optimizer ok_adagrad_optimizer = {
-    "adagrad", OK_OPT_adagrad, sizeof(ok_adagrad_hparams), OK_COUNT_OF(ok_adagrad_fields), ok_adagrad_fields,
-    OK_COUNT_OF(ok_adagrad_states), ok_adagrad_states, sizeof(ok_adagrad_coeffs), ok_adagrad_checked,
-    ok_adagrad_prepare, ok_adagrad_required, 0, NULL,
-};
+static const ok_optimizer ok_adagrad_optimizer = {OK_DESCRIPTOR(adagrad)};
 
 #endif /* OPTKERN_OPTIM_ADAGRAD_H */

@@ -56,10 +56,6 @@ static const ok_field ok_adam_fields[] = {
 
 static const char *const ok_adam_states[] = {"exp_avg", "exp_avg_sq", "max_exp_avg_sq"};
 
-static const ok_optimizer ok_adam_optimizer = {
-    "adam", OK_OPT_adam, sizeof(ok_adam_hparams), OK_COUNT_OF(ok_adam_fields), ok_adam_fields,
-    OK_COUNT_OF(ok_adam_states), ok_adam_states, sizeof(ok_adam_coeffs), ok_adam_checked, ok_adam_prepare,
-    ok_adam_required, 0, NULL,
-};
+static const ok_optimizer ok_adam_optimizer = {OK_DESCRIPTOR(adam)};
 
 #endif /* OPTKERN_OPTIM_ADAM_H */

@@ -57,10 +57,6 @@ static const ok_field ok_adamax_fields[] = {
 
 static const char *const ok_adamax_states[] = {"exp_avg", "exp_inf"};
 
-static const ok_optimizer ok_adamax_optimizer = {
-    "adamax", OK_OPT_adamax, sizeof(ok_adamax_hparams), OK_COUNT_OF(ok_adamax_fields), ok_adamax_fields,
-    OK_COUNT_OF(ok_adamax_states), ok_adamax_states, sizeof(ok_adamax_coeffs), ok_adamax_checked,
-    ok_adamax_prepare, ok_adamax_required, 0, NULL,
-};
+static const ok_optimizer ok_adamax_optimizer = {OK_DESCRIPTOR(adamax)};
 
 #endif /* OPTKERN_OPTIM_ADAMAX_H */

@@ -69,10 +69,7 @@ static const ok_field ok_asgd_fields[] = {
 
 static const char *const ok_asgd_states[] = {"ax", "mu", "eta"};
 
-static const ok_optimizer ok_asgd_optimizer = {
-    "asgd", OK_OPT_asgd, sizeof(ok_asgd_hparams), OK_COUNT_OF(ok_asgd_fields), ok_asgd_fields,
-    OK_COUNT_OF(ok_asgd_states), ok_asgd_states, sizeof(ok_asgd_coeffs), ok_asgd_checked, ok_asgd_prepare,
-    ok_asgd_required, 1u << (OK_ASGD_MU - OK_OPT_STATE) | 1u << (OK_ASGD_ETA - OK_OPT_STATE), ok_asgd_advance,
-};
+static const ok_optimizer ok_asgd_optimizer = {OK_DESCRIPTOR(asgd),
+    .scalars = 1u << (OK_ASGD_MU - OK_OPT_STATE) | 1u << (OK_ASGD_ETA - OK_OPT_STATE), .advance = ok_asgd_advance};
 
 #endif /* OPTKERN_OPTIM_ASGD_H */

@@ -6,7 +6,11 @@
  *
  * Every optimizer's task has the same stream order: the parameter, its
  * gradient (the one stream only read), then its states in the order of
- * `states`. The coefficients are everything that depends only on the
+ * `states`, then its work arrays in the order of `work`. A work array is
+ * written by the kernel but is not part of the optimizer's state: it
+ * belongs to one step, and lets an optimizer whose step is more than
+ * elementwise work hand a result to its caller and take one back (Muon's
+ * matrix to orthogonalise, optim/muon.h). Most optimizers have none. The coefficients are everything that depends only on the
  * hyperparameters and the step count, derived once per call in double by
  * `prepare` (the host side) so that kernels do per-element work only;
  * kernels round them to the variant's real_t.
@@ -48,7 +52,8 @@ struct ok_optimizer {
     ok_status (*check)(const void *hp);
     /* The coefficients of a checked set. */
     void (*prepare)(const void *hp, void *coeffs);
-    /* Bit k set: states[k] must be present for a tensor using set hp. */
+    /* Bit k set: states[k] must be present for a tensor using set hp; bit
+     * n_states + j: work[j]. */
     unsigned (*required)(const void *hp);
     /* Bit k set: states[k] is a scalar (above); 0 when there are none. */
     unsigned scalars;
@@ -56,7 +61,20 @@ struct ok_optimizer {
      * float of states[k] when it is a present scalar, else NULL. NULL
      * when there are no scalars. */
     void (*advance)(const void *coeffs, float *const *scalar);
+    size_t n_work;              /* its work arrays (after the states); 0 for most */
+    const char *const *work;
 };
+
+/* The members every descriptor has, from its names: ok_<name>_hparams,
+ * _fields, _states, _coeffs, _checked, _prepare, _required. A descriptor is
+ * {OK_DESCRIPTOR(name)} plus, designated, the optional members it has
+ * (.scalars and .advance, .n_work and .work). */
+#define OK_DESCRIPTOR(NAME)                                                                                        \
+    .name = #NAME, .kernel = OK_OPT_##NAME, .hparams_size = sizeof(ok_##NAME##_hparams),                           \
+    .n_fields = OK_COUNT_OF(ok_##NAME##_fields), .fields = ok_##NAME##_fields,                                     \
+    .n_states = OK_COUNT_OF(ok_##NAME##_states), .states = ok_##NAME##_states,                                     \
+    .coeffs_size = sizeof(ok_##NAME##_coeffs), .check = ok_##NAME##_checked, .prepare = ok_##NAME##_prepare,       \
+    .required = ok_##NAME##_required
 
 /* torch's lerp(a, b, w) = a + w(b - a), as the kernels compute it
  * (ok_vlerp, optim/pointwise-inl.h; docs/optimizers.md#adam-and-adamw): when

@@ -80,10 +80,7 @@ static const ok_field ok_nadam_fields[] = {
 /* torch's functional nadam's order: exp_avgs, exp_avg_sqs, mu_products */
 static const char *const ok_nadam_states[] = {"exp_avg", "exp_avg_sq", "mu_product"};
 
-static const ok_optimizer ok_nadam_optimizer = {
-    "nadam", OK_OPT_nadam, sizeof(ok_nadam_hparams), OK_COUNT_OF(ok_nadam_fields), ok_nadam_fields,
-    OK_COUNT_OF(ok_nadam_states), ok_nadam_states, sizeof(ok_nadam_coeffs), ok_nadam_checked, ok_nadam_prepare,
-    ok_nadam_required, 1u << (OK_NADAM_MU_PRODUCT - OK_OPT_STATE), ok_nadam_advance,
-};
+static const ok_optimizer ok_nadam_optimizer = {OK_DESCRIPTOR(nadam),
+                                                  .scalars = 1u << (OK_NADAM_MU_PRODUCT - OK_OPT_STATE), .advance = ok_nadam_advance};
 
 #endif /* OPTKERN_OPTIM_NADAM_H */

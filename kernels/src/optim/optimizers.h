@@ -13,7 +13,7 @@
 #define OPTKERN_OPTIM_OPTIMIZERS_H
 
 #define OK_OPTIMIZERS(X) X(sgd) X(adam) \
-    X(radam) X(rprop) X(nadam) X(asgd) \
+    X(radam) X(rprop) X(nadam) X(asgd) X(muon) \
     X(adagrad) X(rmsprop) X(adadelta) X(adamax)
 
 /* OK_OPT_<name>: the optimizer's row of the kernel tables. */
@@ -27,6 +27,7 @@ enum { OK_OPTIMIZERS(OK_OPT_ENUM) OK_OPTIMIZER_COUNT };
 #include "optim/rprop.h"
 #include "optim/nadam.h"
 #include "optim/asgd.h"
+#include "optim/muon.h"
 #include "optim/adagrad.h"
 #include "optim/rmsprop.h"
 #include "optim/adadelta.h"
@@ -43,6 +44,7 @@ enum { OK_OPTIMIZERS(OK_OPT_ENUM) OK_OPTIMIZER_COUNT };
 #include "optim/rprop-inl.h"
 #include "optim/nadam-inl.h"
 #include "optim/asgd-inl.h"
+#include "optim/muon-inl.h"
 #include "optim/adagrad-inl.h"
 #include "optim/rmsprop-inl.h"
 #include "optim/adadelta-inl.h"

@@ -65,10 +65,6 @@ static const ok_field ok_radam_fields[] = {
 
 static const char *const ok_radam_states[] = {"exp_avg", "exp_avg_sq"};
 
-static const ok_optimizer ok_radam_optimizer = {
-    "radam", OK_OPT_radam, sizeof(ok_radam_hparams), OK_COUNT_OF(ok_radam_fields), ok_radam_fields,
-    OK_COUNT_OF(ok_radam_states), ok_radam_states, sizeof(ok_radam_coeffs), ok_radam_checked, ok_radam_prepare,
-    ok_radam_required, 0, NULL,
-};
+static const ok_optimizer ok_radam_optimizer = {OK_DESCRIPTOR(radam)};
 
 #endif /* OPTKERN_OPTIM_RADAM_H */

@@ -59,10 +59,6 @@ static const ok_field ok_rmsprop_fields[] = {
 
 static const char *const ok_rmsprop_states[] = {"square_avg", "grad_avg", "momentum_buffer"};
 
-static const ok_optimizer ok_rmsprop_optimizer = {
-    "rmsprop", OK_OPT_rmsprop, sizeof(ok_rmsprop_hparams), OK_COUNT_OF(ok_rmsprop_fields), ok_rmsprop_fields,
-    OK_COUNT_OF(ok_rmsprop_states), ok_rmsprop_states, sizeof(ok_rmsprop_coeffs), ok_rmsprop_checked,
-    ok_rmsprop_prepare, ok_rmsprop_required, 0, NULL,
-};
+static const ok_optimizer ok_rmsprop_optimizer = {OK_DESCRIPTOR(rmsprop)};
 
 #endif /* OPTKERN_OPTIM_RMSPROP_H */

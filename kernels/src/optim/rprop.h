@@ -57,10 +57,6 @@ static const ok_field ok_rprop_fields[] = {
 
 static const char *const ok_rprop_states[] = {"prev", "step_size"};
 
-static const ok_optimizer ok_rprop_optimizer = {
-    "rprop", OK_OPT_rprop, sizeof(ok_rprop_hparams), OK_COUNT_OF(ok_rprop_fields), ok_rprop_fields,
-    OK_COUNT_OF(ok_rprop_states), ok_rprop_states, sizeof(ok_rprop_coeffs), ok_rprop_checked, ok_rprop_prepare,
-    ok_rprop_required, 0, NULL,
-};
+static const ok_optimizer ok_rprop_optimizer = {OK_DESCRIPTOR(rprop)};
 
 #endif /* OPTKERN_OPTIM_RPROP_H */

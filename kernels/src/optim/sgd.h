@@ -56,9 +56,6 @@ static const ok_field ok_sgd_fields[] = {
 
 static const char *const ok_sgd_states[] = {"momentum_buffer"};
 
-static const ok_optimizer ok_sgd_optimizer = {
-    "sgd", OK_OPT_sgd, sizeof(ok_sgd_hparams), OK_COUNT_OF(ok_sgd_fields), ok_sgd_fields,
-    OK_COUNT_OF(ok_sgd_states), ok_sgd_states, sizeof(ok_sgd_coeffs), ok_sgd_checked, ok_sgd_prepare, ok_sgd_required, 0, NULL,
-};
+static const ok_optimizer ok_sgd_optimizer = {OK_DESCRIPTOR(sgd)};
 
 #endif /* OPTKERN_OPTIM_SGD_H */

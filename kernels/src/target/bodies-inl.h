@@ -15,5 +15,6 @@
 #include "loss/labels-inl.h"      /* their class-target scan */
 #include "loss/cross_entropy-inl.h"
 #include "loss/nll-inl.h"
+#include "vector/vector-inl.h"      /* optkern/vector.h */
 #include "target/roofline-inl.h"
 #include "target/probes-inl.h"

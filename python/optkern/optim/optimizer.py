@@ -194,6 +194,10 @@ class Optimizer:
     entry and how new state arrays start. Everything else (which states a
     group needs, creating them, building the hyperparameter sets, the C
     call) is shared, here and in optim/_engine.py, with the functional forms.
+    Muon overrides _update (its step is two C calls around matrix
+    products). LBFGS, whose step takes a closure and whose state is one for
+    all parameters, keeps the param groups, the checks and the state view of
+    this class and replaces step and the state handling.
     Every public subclass is registered (Optimizer.registry()) and exported
     by optkern.optim and optkern.
     """
@@ -214,7 +218,7 @@ class Optimizer:
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
-        if cls._kind is not None and cls.__module__.startswith("optkern.optim.") and not cls.__name__.startswith("_"):
+        if cls.__module__.startswith("optkern.optim.") and not cls.__name__.startswith("_"):
             Optimizer._registered[cls.__name__] = cls
 
     @staticmethod
