@@ -84,12 +84,18 @@ class Record:
     def run_functional(self, params, grads_by_step, **kwargs):
         """Step its functional form (optkern.functional) over grads_by_step,
         keeping the state lists as a caller of the functional form does:
-        None entries for state the first step creates, zeros otherwise."""
+        None entries for state the first step creates, else arrays that
+        start as the class starts them (zeros, or Adagrad's
+        initial_accumulator_value; 0-d float32 zeros for a scalar state)."""
         fn = self.functional
         creates = self.cls._phase == "first_step"
+        new = self.cls([np.zeros(self.shape((1,)))], **kwargs)._new_state  # how the class starts an array state
         states = [[None] * len(params) if creates else
-                  [np.zeros((), np.float32) if name in self.scalars else np.zeros_like(p) for p in params]
+                  [np.zeros((), np.float32) if name in self.scalars else new(p.shape, dtype=p.dtype) for p in params]
                   for name in self.states]
+        # the class's kwargs that are not the update's (where a state starts) stay behind
+        taken = inspect.signature(fn).parameters
+        kwargs = {k: v for k, v in kwargs.items() if k in taken}
         for t, grads in enumerate(grads_by_step, start=1):
             fn(params, grads, *states, **({"step": t} if self.cls._phase == "step" else {}), **kwargs)
         return states
@@ -141,6 +147,69 @@ RECORDS = [
     ], bad_hparams=[
         ({"lr": float("nan")}, "Invalid learning rate"),
         ({"weight_decay": -1e-2}, "Invalid weight_decay value"),
+    ]),
+    Record("Adagrad", reference.adagrad, {}, torch_fused=True, configs=[
+        {},
+        {"lr": 0.1, "lr_decay": 0.01, "weight_decay": 0.1},
+        {"lr": 0.05, "initial_accumulator_value": 0.5, "eps": 1e-6, "maximize": True},
+        {"lr": 0.1, "lr_decay": 0.5, "initial_accumulator_value": 0.1, "weight_decay": 0.01, "maximize": True},
+    ], bad_hparams=[
+        ({"lr": -0.01}, "Invalid learning rate"),
+        ({"lr": NAN}, "Invalid learning rate"),
+        ({"lr_decay": -0.1}, "Invalid lr_decay value"),
+        ({"lr_decay": NAN}, "Invalid lr_decay value"),
+        ({"weight_decay": -0.1}, "Invalid weight_decay value"),
+        ({"initial_accumulator_value": -0.1}, "Invalid initial_accumulator_value value"),
+        ({"initial_accumulator_value": NAN}, "Invalid initial_accumulator_value value"),
+        ({"eps": -1e-10}, "Invalid epsilon value"),
+    ]),
+    Record("RMSprop", reference.rmsprop, {"momentum": 0.9, "centered": True}, configs=[
+        {},
+        {"lr": 0.01, "alpha": 0.9, "weight_decay": 0.1},
+        {"lr": 0.01, "momentum": 0.9, "centered": True},
+        {"lr": 0.01, "centered": True, "eps": 1e-6, "maximize": True},
+        {"lr": 1e-3, "alpha": 0.3, "momentum": 0.5, "weight_decay": 0.01, "maximize": True},
+        {"lr": 1e-3, "alpha": 0.5, "centered": True, "weight_decay": 0.05},
+    ], bad_hparams=[
+        ({"lr": -0.01}, "Invalid learning rate"),
+        ({"lr": NAN}, "Invalid learning rate"),
+        ({"eps": -1e-8}, "Invalid epsilon value"),
+        ({"momentum": -0.9}, "Invalid momentum value"),
+        ({"weight_decay": -0.1}, "Invalid weight_decay value"),
+        ({"alpha": -0.5}, "Invalid alpha value"),
+        ({"alpha": NAN}, "Invalid alpha value"),
+    ]),
+    Record("Adadelta", reference.adadelta, {}, configs=[
+        {},
+        {"lr": 0.5, "rho": 0.5, "weight_decay": 0.1},
+        {"rho": 0.95, "eps": 1e-4, "maximize": True},
+        {"lr": 0.1, "rho": 0.0, "weight_decay": 0.01, "maximize": True},
+        {"lr": 0.1, "rho": 1.0},
+    ], bad_hparams=[
+        ({"lr": -1.0}, "Invalid learning rate"),
+        ({"lr": NAN}, "Invalid learning rate"),
+        ({"rho": -0.1}, "Invalid rho value"),
+        ({"rho": 1.1}, "Invalid rho value"),
+        ({"rho": NAN}, "Invalid rho value"),
+        ({"eps": -1e-6}, "Invalid epsilon value"),
+        ({"weight_decay": -0.1}, "Invalid weight_decay value"),
+    ]),
+    Record("Adamax", reference.adamax, {}, configs=[
+        {},
+        {"lr": 0.01, "weight_decay": 0.1},
+        {"lr": 0.01, "betas": (0.8, 0.99), "eps": 1e-6, "maximize": True},
+        {"lr": 0.01, "betas": (0.0, 0.5), "weight_decay": 0.01, "maximize": True},
+        {"lr": 0.01, "betas": (0.3, 0.0)},
+    ], bad_hparams=[
+        ({"lr": -2e-3}, "Invalid learning rate"),
+        ({"lr": NAN}, "Invalid learning rate"),
+        ({"eps": -1e-8}, "Invalid epsilon value"),
+        ({"betas": (1.0, 0.999)}, "Invalid beta parameter at index 0"),
+        ({"betas": (NAN, 0.999)}, "Invalid beta parameter at index 0"),
+        ({"betas": (0.9, 1.0)}, "Invalid beta parameter at index 1"),
+        ({"betas": (0.9, -0.1)}, "Invalid beta parameter at index 1"),
+        ({"betas": (0.9,)}, "betas must be a pair"),
+        ({"weight_decay": -0.1}, "Invalid weight_decay value"),
     ]),
 ]
 
