@@ -839,6 +839,14 @@ static void test_misaligned_arrays(void) {
     CHECK(memcmp(&a, &copy, sizeof a) == 0 && memcmp(&out, &copy, sizeof out) == 0 && loss == -1.0);
     /* int32 class targets need only 4-byte alignment */
     CHECK(ok_cross_entropy_f64(LS, LC, 1, x, (char *)y + 4, OK_INDEX_INT32, NULL, &loss, grad) == OK_SUCCESS);
+    loss = -1.0;
+    const void *xs[1] = {a.c + 4};
+    void *ys[1] = {out.c + 4};
+    CHECK(ok_vec_dot(OK_FLOAT64, 1, &numel, xs, xs, &loss) == OK_ERR_ALIGNMENT);
+    CHECK(ok_vec_axpby(OK_FLOAT64, 1, &numel, 1.0, xs, 1.0, ys) == OK_ERR_ALIGNMENT);
+    xs[0] = a.d;
+    CHECK(ok_vec_abs_sum(OK_FLOAT64, 1, &numel, xs, (double *)(out.c + 4)) == OK_ERR_ALIGNMENT);
+    CHECK(memcmp(&out, &copy, sizeof out) == 0 && loss == -1.0);
     CHECK(strcmp(ok_status_string(OK_ERR_ALIGNMENT), "unknown status") != 0);
 }
 
