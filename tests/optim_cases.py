@@ -90,30 +90,38 @@ class Record:
         kind = _engine.kind(self.cls._kind)
         return [name for name in self.states if kind.state_shape(name, tuple(shape)) is not None]
 
-    def new_states(self, params, make=np.zeros):
+    def new_states(self, params, make=None, **kwargs):
         """Its state lists, in the descriptor's order, as a caller of the
         functional form keeps them before the first step: None entries for
         state the first step creates or a parameter's shape has none of,
-        make(shape, dtype) otherwise (a scalar state: make((), float32))."""
+        else make(shape, dtype), by default arrays that start as the class
+        (made with kwargs) starts them: zeros, or Adagrad's
+        initial_accumulator_value; 0-d float32 zeros for a scalar state."""
         kind = _engine.kind(self.cls._kind)
         creates = self.cls._phase == "first_step"
+        start = None if make else self.cls([np.zeros(self.shape((1,)))], **kwargs)._new_state
 
         def new(name, p):
             if creates:
                 return None
             if name in kind.scalars:
-                return make((), np.float32)
+                return make((), np.float32) if make else np.zeros((), np.float32)
             shape = kind.state_shape(name, p.shape)
-            return None if shape is None else make(shape, p.dtype)
+            if shape is None:
+                return None
+            return make(shape, p.dtype) if make else start(shape, dtype=p.dtype)
 
         return [[new(name, p) for p in params] for name in self.states]
 
     def run_functional(self, params, grads_by_step, **kwargs):
         """Step its functional form (optkern.functional) over grads_by_step,
         keeping the state lists as a caller of the functional form does
-        (new_states)."""
+        (new_states, the class's kwargs giving where a state starts)."""
         fn = self.functional
-        states = self.new_states(params)
+        states = self.new_states(params, **kwargs)
+        # the class's kwargs that are not the update's (where a state starts) stay behind
+        taken = inspect.signature(fn).parameters
+        kwargs = {k: v for k, v in kwargs.items() if k in taken}
         for t, grads in enumerate(grads_by_step, start=1):
             fn(params, grads, *states, **({"step": t} if self.cls._phase == "step" else {}), **kwargs)
         return states
@@ -186,6 +194,69 @@ RECORDS = [
         ({"d": 0.5}, "Clipping threshold d should be >= 1"),
         ({"d": NAN}, "Clipping threshold d should be >= 1"),
         ({"weight_decay": -0.1}, "weight_decay should be >= 0"),
+    ]),
+    Record("Adagrad", reference.adagrad, {}, torch_fused=True, configs=[
+        {},
+        {"lr": 0.1, "lr_decay": 0.01, "weight_decay": 0.1},
+        {"lr": 0.05, "initial_accumulator_value": 0.5, "eps": 1e-6, "maximize": True},
+        {"lr": 0.1, "lr_decay": 0.5, "initial_accumulator_value": 0.1, "weight_decay": 0.01, "maximize": True},
+    ], bad_hparams=[
+        ({"lr": -0.01}, "Invalid learning rate"),
+        ({"lr": NAN}, "Invalid learning rate"),
+        ({"lr_decay": -0.1}, "Invalid lr_decay value"),
+        ({"lr_decay": NAN}, "Invalid lr_decay value"),
+        ({"weight_decay": -0.1}, "Invalid weight_decay value"),
+        ({"initial_accumulator_value": -0.1}, "Invalid initial_accumulator_value value"),
+        ({"initial_accumulator_value": NAN}, "Invalid initial_accumulator_value value"),
+        ({"eps": -1e-10}, "Invalid epsilon value"),
+    ]),
+    Record("RMSprop", reference.rmsprop, {"momentum": 0.9, "centered": True}, configs=[
+        {},
+        {"lr": 0.01, "alpha": 0.9, "weight_decay": 0.1},
+        {"lr": 0.01, "momentum": 0.9, "centered": True},
+        {"lr": 0.01, "centered": True, "eps": 1e-6, "maximize": True},
+        {"lr": 1e-3, "alpha": 0.3, "momentum": 0.5, "weight_decay": 0.01, "maximize": True},
+        {"lr": 1e-3, "alpha": 0.5, "centered": True, "weight_decay": 0.05},
+    ], bad_hparams=[
+        ({"lr": -0.01}, "Invalid learning rate"),
+        ({"lr": NAN}, "Invalid learning rate"),
+        ({"eps": -1e-8}, "Invalid epsilon value"),
+        ({"momentum": -0.9}, "Invalid momentum value"),
+        ({"weight_decay": -0.1}, "Invalid weight_decay value"),
+        ({"alpha": -0.5}, "Invalid alpha value"),
+        ({"alpha": NAN}, "Invalid alpha value"),
+    ]),
+    Record("Adadelta", reference.adadelta, {}, configs=[
+        {},
+        {"lr": 0.5, "rho": 0.5, "weight_decay": 0.1},
+        {"rho": 0.95, "eps": 1e-4, "maximize": True},
+        {"lr": 0.1, "rho": 0.0, "weight_decay": 0.01, "maximize": True},
+        {"lr": 0.1, "rho": 1.0},
+    ], bad_hparams=[
+        ({"lr": -1.0}, "Invalid learning rate"),
+        ({"lr": NAN}, "Invalid learning rate"),
+        ({"rho": -0.1}, "Invalid rho value"),
+        ({"rho": 1.1}, "Invalid rho value"),
+        ({"rho": NAN}, "Invalid rho value"),
+        ({"eps": -1e-6}, "Invalid epsilon value"),
+        ({"weight_decay": -0.1}, "Invalid weight_decay value"),
+    ]),
+    Record("Adamax", reference.adamax, {}, configs=[
+        {},
+        {"lr": 0.01, "weight_decay": 0.1},
+        {"lr": 0.01, "betas": (0.8, 0.99), "eps": 1e-6, "maximize": True},
+        {"lr": 0.01, "betas": (0.0, 0.5), "weight_decay": 0.01, "maximize": True},
+        {"lr": 0.01, "betas": (0.3, 0.0)},
+    ], bad_hparams=[
+        ({"lr": -2e-3}, "Invalid learning rate"),
+        ({"lr": NAN}, "Invalid learning rate"),
+        ({"eps": -1e-8}, "Invalid epsilon value"),
+        ({"betas": (1.0, 0.999)}, "Invalid beta parameter at index 0"),
+        ({"betas": (NAN, 0.999)}, "Invalid beta parameter at index 0"),
+        ({"betas": (0.9, 1.0)}, "Invalid beta parameter at index 1"),
+        ({"betas": (0.9, -0.1)}, "Invalid beta parameter at index 1"),
+        ({"betas": (0.9,)}, "betas must be a pair"),
+        ({"weight_decay": -0.1}, "Invalid weight_decay value"),
     ]),
 ]
 

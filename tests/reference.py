@@ -157,6 +157,58 @@ def muon(p, g, state, *, lr=1e-3, weight_decay=0.1, momentum=0.95, nesterov=True
     return p * (1 - lr * weight_decay) - lr * ratio * newton_schulz(update, ns_coefficients, ns_steps, eps)
 
 
+def adagrad(p, g, state, *, lr=1e-2, lr_decay=0.0, weight_decay=0.0, initial_accumulator_value=0.0, eps=1e-10,
+            maximize=False):
+    step = state["step"] = state.get("step", 0) + 1
+    s = state.get("sum", np.full_like(p, initial_accumulator_value))
+    g = -g if maximize else g
+    if weight_decay != 0:
+        g = g + weight_decay * p
+    s = state["sum"] = s + g * g
+    return p - lr / (1 + (step - 1) * lr_decay) * g / (np.sqrt(s) + eps)
+
+
+def rmsprop(p, g, state, *, lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0.0, momentum=0.0, centered=False,
+            maximize=False):
+    state["step"] = state.get("step", 0) + 1
+    g = -g if maximize else g
+    if weight_decay != 0:
+        g = g + weight_decay * p
+    v = state["square_avg"] = alpha * state.get("square_avg", np.zeros_like(p)) + (1 - alpha) * g * g
+    if centered:
+        a = state["grad_avg"] = alpha * state.get("grad_avg", np.zeros_like(p)) + (1 - alpha) * g
+        avg = np.sqrt(v - a * a) + eps
+    else:
+        avg = np.sqrt(v) + eps
+    if momentum != 0:
+        b = state["momentum_buffer"] = momentum * state.get("momentum_buffer", np.zeros_like(p)) + g / avg
+        return p - lr * b
+    return p - lr * g / avg
+
+
+def adadelta(p, g, state, *, lr=1.0, rho=0.9, eps=1e-6, weight_decay=0.0, maximize=False):
+    state["step"] = state.get("step", 0) + 1
+    g = -g if maximize else g
+    if weight_decay != 0:
+        g = g + weight_decay * p
+    v = state["square_avg"] = rho * state.get("square_avg", np.zeros_like(p)) + (1 - rho) * g * g
+    u = state.get("acc_delta", np.zeros_like(p))
+    delta = np.sqrt(u + eps) / np.sqrt(v + eps) * g
+    state["acc_delta"] = rho * u + (1 - rho) * delta * delta
+    return p - lr * delta
+
+
+def adamax(p, g, state, *, lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0, maximize=False):
+    beta1, beta2 = betas
+    step = state["step"] = state.get("step", 0) + 1
+    g = -g if maximize else g
+    if weight_decay != 0:
+        g = g + weight_decay * p
+    m = state["exp_avg"] = beta1 * state.get("exp_avg", np.zeros_like(p)) + (1 - beta1) * g
+    u = state["exp_inf"] = np.maximum(beta2 * state.get("exp_inf", np.zeros_like(p)), np.abs(g) + eps)
+    return p - lr / (1 - beta1**step) * m / u
+
+
 class Reference:
     """A float64 reference optimizer over a list of arrays, stepped like
     optkern's: rule is one of the functions above. A rule that depends on

@@ -211,6 +211,57 @@ def test_state_dict_layout_matches_torch(record):
                 assert g[key] == tg[key], key
 
 
+@pytest.mark.parametrize("record", RECORDS, ids=record_id)
+def test_state_before_the_first_step_matches_torch(record):
+    """The state of a new optimizer (none, or the state torch's Adagrad makes
+    at construction), and of a parameter that has had no gradient yet."""
+    params = [np.zeros(record.shape((3,))), np.zeros(record.shape((2,)))]
+    tensors = [torch.zeros(p.shape, dtype=torch.float64) for p in params]
+    kwargs = {"lr": 0.1, **record.all_states}
+    opt, topt = record.cls(params, **kwargs), record.torch_optimizer(tensors, **kwargs)
+
+    def assert_same_state():
+        sd, tsd = opt.state_dict()["state"], topt.state_dict()["state"]
+        assert sd.keys() == tsd.keys()
+        for k in sd:
+            assert sd[k].keys() == tsd[k].keys()
+            for key, value in tsd[k].items():
+                np.testing.assert_array_equal(np.asarray(sd[k][key], np.float64), np.asarray(value, np.float64))
+
+    assert_same_state()
+    step_both(opt, topt, params, tensors, [np.ones_like(params[0]), None])
+    assert_same_state()
+
+
+def test_adagrad_sums_start_at_the_constructors_value():
+    """torch's Adagrad fills every sum with the constructor's
+    initial_accumulator_value, whatever a param group says, also for a
+    group added later (whose state is made at its first step); and its
+    state dict from before any step (steps 0) loads and resumes."""
+    def groups(arrays):
+        return [{"params": arrays[:1]}, {"params": arrays[1:2], "initial_accumulator_value": 2.0}]
+
+    params = [np.zeros(3), np.zeros(2), np.zeros(4)]
+    tensors = [torch.tensor(p) for p in params]
+    opt = optkern.Adagrad(groups(params), lr=0.1, initial_accumulator_value=0.5)
+    topt = torch.optim.Adagrad(groups(tensors), lr=0.1, initial_accumulator_value=0.5)
+    fresh = {k: {n: v.numpy().copy() for n, v in entry.items()} for k, entry in topt.state_dict()["state"].items()}
+    opt.add_param_group({"params": params[2:], "initial_accumulator_value": 3.0})
+    topt.add_param_group({"params": tensors[2:], "initial_accumulator_value": 3.0})
+    rng = np.random.default_rng(14)
+    for _ in range(3):
+        step_both(opt, topt, params, tensors, [rng.standard_normal(p.shape) for p in params])
+    for p, t in zip(params, tensors):
+        np.testing.assert_allclose(p, t.numpy(), **TOLERANCE[np.float64])
+        np.testing.assert_allclose(opt.state[p]["sum"], topt.state[t]["sum"].numpy(), **TOLERANCE[np.float64])
+    loaded = optkern.Adagrad(groups([np.zeros(3), np.zeros(2)]))
+    loaded.load_state_dict({"state": fresh, "param_groups": topt.state_dict()["param_groups"][:2]})
+    first = loaded.param_groups[0]["params"][0]
+    assert loaded.state[first]["step"] == 0 and np.all(loaded.state[first]["sum"] == 0.5)
+    loaded.step([np.ones(3), np.ones(2)])
+    assert loaded.state[first]["step"] == 1 and np.all(loaded.state[first]["sum"] == 1.5)
+
+
 @pytest.mark.parametrize("bad", BAD_HPARAMS, ids=bad_id)
 def test_torch_refuses_what_optkern_refuses(bad):
     """Each refused hyperparameter of the records is refused by torch too,

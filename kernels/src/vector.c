@@ -14,12 +14,15 @@
  * concatenation: whole cache lines for either dtype. */
 #define OK_VEC_ALIGN 64
 
-/* A list of `count` arrays: numel given, and no NULL where numel[i] > 0. */
-static ok_status check_list(size_t count, const size_t *numel, const void *const *x) {
+/* A list of `count` arrays of `elem`-byte elements: numel given, no NULL
+ * where numel[i] > 0, and every array aligned to its element. */
+static ok_status check_list(size_t count, const size_t *numel, const void *const *x, size_t elem) {
     if (count == 0) return OK_SUCCESS;
     if (!numel || !x) return OK_ERR_NULL_POINTER;
-    for (size_t i = 0; i < count; i++)
+    for (size_t i = 0; i < count; i++) {
         if (numel[i] && !x[i]) return OK_ERR_NULL_POINTER;
+        if (numel[i] && !ok_aligned(x[i], elem)) return OK_ERR_ALIGNMENT;
+    }
     return OK_SUCCESS;
 }
 
@@ -36,8 +39,10 @@ static ok_status reduce(ok_dtype dtype, size_t count, const size_t *numel, const
     int v = ok_uniform_variant(dtype);
     if (v < 0) return OK_ERR_UNSUPPORTED;
     if (!result) return OK_ERR_NULL_POINTER;
-    ok_status st = check_list(count, numel, x);
-    if (st == OK_SUCCESS && y) st = check_list(count, numel, y);
+    if (!ok_aligned(result, sizeof(double))) return OK_ERR_ALIGNMENT;
+    const size_t elem = ok_dtype_bytes(dtype);
+    ok_status st = check_list(count, numel, x, elem);
+    if (st == OK_SUCCESS && y) st = check_list(count, numel, y, elem);
     if (st != OK_SUCCESS) return st;
     ok_vec_task task = {count, numel, x, y};
     size_t n = total_of(count, numel);
@@ -63,11 +68,11 @@ ok_status ok_vec_axpby(ok_dtype dtype, size_t count, const size_t *numel, double
                        double beta, void *const *y) {
     int v = ok_uniform_variant(dtype);
     if (v < 0) return OK_ERR_UNSUPPORTED;
-    ok_status st = check_list(count, numel, x);
-    if (st == OK_SUCCESS) st = check_list(count, numel, (const void *const *)y);
+    const size_t elem = ok_dtype_bytes(dtype);
+    ok_status st = check_list(count, numel, x, elem);
+    if (st == OK_SUCCESS) st = check_list(count, numel, (const void *const *)y, elem);
     if (st != OK_SUCCESS || count == 0) return st;
     /* y may be x itself (an in-place scaling), but not a part of it */
-    const size_t elem = ok_dtype_bytes(dtype);
     for (size_t i = 0; i < count; i++) {
         const char *a = (const char *)x[i], *b = (const char *)y[i];
         if (numel[i] && a != b && a < b + numel[i] * elem && b < a + numel[i] * elem) return OK_ERR_ALIASING;

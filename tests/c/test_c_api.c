@@ -30,6 +30,9 @@ static int failures;
 
 #define N 37
 
+/* |got - want| within tol, relatively (want may be 0). */
+static int close_to(double got, double want, double tol) { return fabs(got - want) <= tol * (1.0 + fabs(want)); }
+
 static void test_adam_rule(void) {
     float p[N], g[N], m[N], v[N];
     for (int i = 0; i < N; i++) {
@@ -431,6 +434,110 @@ static void test_rprop_rule(void) {
     CHECK(ok_optimizer_check(rprop, &hp) == OK_ERR_HYPERPARAMETER);
 }
 
+/* One float64 tensor of N elements updated by the optimizer `name` through
+ * ok_optimizer_step (the optimizers without typed entry points); states:
+ * its state arrays in stream order, NULL where absent. */
+static ok_status step_by_name(const char *name, const void *hp, double *p, const double *g, double *const *states) {
+    const ok_optimizer *opt = ok_optimizer_find(name);
+    if (!opt) return OK_ERR_NULL_POINTER;
+    size_t numel = N;
+    ok_dtypes dtypes = {OK_FLOAT64, OK_FLOAT64, OK_FLOAT64};
+    void *param[1] = {p}, *lists[3][1];
+    const void *grad[1] = {g};
+    void *const *streams[5] = {param, (void *const *)grad, NULL, NULL, NULL};
+    for (size_t k = 0; k < ok_optimizer_state_count(opt) && k < 3; k++) {
+        lists[k][0] = states[k];
+        if (states[k]) streams[2 + k] = lists[k];
+    }
+    return ok_optimizer_step(opt, hp, 1, NULL, 1, &numel, &dtypes, streams);
+}
+
+/* The inputs of the closed-form checks below: p (and its copy p0) and g,
+ * and each of the n state arrays filled with `start`. */
+static void rule_inputs(double *p, double *p0, double *g, double *const *states, size_t n, double start) {
+    for (int i = 0; i < N; i++) {
+        p[i] = p0[i] = (double)(i - 18) / 7.0;
+        g[i] = (double)((i * 7) % 11 - 5) / 3.0;
+        for (size_t k = 0; k < n; k++) states[k][i] = start;
+    }
+}
+
+/* Adagrad at step 3 with lr_decay: clr = lr / (1 + 2 lr_decay), the sum
+ * starting where the caller filled it. */
+static void test_adagrad_rule(void) {
+    double p[N], p0[N], g[N], s[N];
+    double *states[] = {s};
+    rule_inputs(p, p0, g, states, 1, 0.25);
+    ok_adagrad_hparams hp = OK_ADAGRAD_DEFAULTS;
+    hp.lr = 0.1, hp.lr_decay = 0.5, hp.step = 3;
+    CHECK(step_by_name("adagrad", &hp, p, g, states) == OK_SUCCESS);
+    for (int i = 0; i < N; i++) {
+        CHECK(close_to(s[i], 0.25 + g[i] * g[i], 1e-15));
+        CHECK(close_to(p[i], p0[i] - 0.05 * g[i] / (sqrt(0.25 + g[i] * g[i]) + 1e-10), 1e-14));
+    }
+    memcpy(p0, p, sizeof p);
+    hp.lr_decay = -1.0;
+    CHECK(step_by_name("adagrad", &hp, p, g, states) == OK_ERR_HYPERPARAMETER);
+    hp.lr_decay = 0.0, hp.step = 0;
+    CHECK(step_by_name("adagrad", &hp, p, g, states) == OK_ERR_HYPERPARAMETER);
+    CHECK(memcmp(p, p0, sizeof p) == 0);
+}
+
+/* RMSprop's first step, centered with momentum: v = (1 - alpha) g^2 and
+ * a = (1 - alpha) g, so avg = |g| sqrt(alpha (1 - alpha)) + eps and the
+ * buffer is g / avg. */
+static void test_rmsprop_rule(void) {
+    double p[N], p0[N], g[N], v[N], a[N], b[N];
+    double *states[] = {v, a, b};
+    rule_inputs(p, p0, g, states, 3, 0.0);
+    ok_rmsprop_hparams hp = OK_RMSPROP_DEFAULTS;
+    hp.alpha = 0.75, hp.momentum = 0.5, hp.centered = 1;
+    CHECK(step_by_name("rmsprop", &hp, p, g, states) == OK_SUCCESS);
+    for (int i = 0; i < N; i++) {
+        double buf = g[i] / (fabs(g[i]) * sqrt(0.75 * 0.25) + 1e-8);
+        CHECK(close_to(v[i], 0.25 * g[i] * g[i], 1e-15) && close_to(a[i], 0.25 * g[i], 1e-15));
+        CHECK(close_to(b[i], buf, 1e-12) && close_to(p[i], p0[i] - 0.01 * buf, 1e-14));
+    }
+    states[1] = NULL; /* centered needs grad_avg */
+    CHECK(step_by_name("rmsprop", &hp, p, g, states) == OK_ERR_NULL_POINTER);
+    hp.alpha = -0.5;
+    CHECK(step_by_name("rmsprop", &hp, p, g, states) == OK_ERR_HYPERPARAMETER);
+}
+
+/* Adadelta's first step: v = (1 - rho) g^2, and the step
+ * d = sqrt(eps) / sqrt(v + eps) g, eps inside both roots. */
+static void test_adadelta_rule(void) {
+    double p[N], p0[N], g[N], v[N], u[N];
+    double *states[] = {v, u};
+    rule_inputs(p, p0, g, states, 2, 0.0);
+    ok_adadelta_hparams hp = OK_ADADELTA_DEFAULTS;
+    hp.rho = 0.5, hp.eps = 0.0625;
+    CHECK(step_by_name("adadelta", &hp, p, g, states) == OK_SUCCESS);
+    for (int i = 0; i < N; i++) {
+        double d = 0.25 / sqrt(0.5 * g[i] * g[i] + 0.0625) * g[i];
+        CHECK(close_to(v[i], 0.5 * g[i] * g[i], 1e-15) && close_to(u[i], 0.5 * d * d, 1e-14));
+        CHECK(close_to(p[i], p0[i] - d, 1e-14));
+    }
+    hp.rho = 1.5;
+    CHECK(step_by_name("adadelta", &hp, p, g, states) == OK_ERR_HYPERPARAMETER);
+}
+
+/* Adamax's first step: m = (1 - beta1) g, u = |g| + eps, and the bias
+ * correction cancels 1 - beta1: p moves by lr g / (|g| + eps). */
+static void test_adamax_rule(void) {
+    double p[N], p0[N], g[N], m[N], u[N];
+    double *states[] = {m, u};
+    rule_inputs(p, p0, g, states, 2, 0.0);
+    ok_adamax_hparams hp = OK_ADAMAX_DEFAULTS;
+    CHECK(step_by_name("adamax", &hp, p, g, states) == OK_SUCCESS);
+    for (int i = 0; i < N; i++) {
+        CHECK(close_to(m[i], 0.1 * g[i], 1e-15) && u[i] == fabs(g[i]) + 1e-8);
+        CHECK(close_to(p[i], p0[i] - 2e-3 * g[i] / (fabs(g[i]) + 1e-8), 1e-14));
+    }
+    hp.step = 0;
+    CHECK(step_by_name("adamax", &hp, p, g, states) == OK_ERR_HYPERPARAMETER);
+}
+
 static void test_isa_selection(void) {
     unsigned available = ok_isa_available();
     CHECK(available & (1u << OK_ISA_SCALAR));
@@ -518,9 +625,6 @@ static void test_fork_after_threads(void) {
 }
 
 /* ------------------------------------------------------------------ losses */
-
-/* |got - want| within tol, relatively (want may be 0). */
-static int close_to(double got, double want, double tol) { return fabs(got - want) <= tol * (1.0 + fabs(want)); }
 
 #define LN 29 /* elements of the elementwise tests */
 #define LC 5  /* classes of the row tests */
@@ -797,6 +901,14 @@ static void test_misaligned_arrays(void) {
     CHECK(memcmp(&a, &copy, sizeof a) == 0 && memcmp(&out, &copy, sizeof out) == 0 && loss == -1.0);
     /* int32 class targets need only 4-byte alignment */
     CHECK(ok_cross_entropy_f64(LS, LC, 1, x, (char *)y + 4, OK_INDEX_INT32, NULL, &loss, grad) == OK_SUCCESS);
+    loss = -1.0;
+    const void *xs[1] = {a.c + 4};
+    void *ys[1] = {out.c + 4};
+    CHECK(ok_vec_dot(OK_FLOAT64, 1, &numel, xs, xs, &loss) == OK_ERR_ALIGNMENT);
+    CHECK(ok_vec_axpby(OK_FLOAT64, 1, &numel, 1.0, xs, 1.0, ys) == OK_ERR_ALIGNMENT);
+    xs[0] = a.d;
+    CHECK(ok_vec_abs_sum(OK_FLOAT64, 1, &numel, xs, (double *)(out.c + 4)) == OK_ERR_ALIGNMENT);
+    CHECK(memcmp(&out, &copy, sizeof out) == 0 && loss == -1.0);
     CHECK(strcmp(ok_status_string(OK_ERR_ALIGNMENT), "unknown status") != 0);
 }
 
@@ -926,6 +1038,10 @@ int main(void) {
     test_adafactor_shaped();
     test_scalar_states();
     test_rprop_rule();
+    test_adagrad_rule();
+    test_rmsprop_rule();
+    test_adadelta_rule();
+    test_adamax_rule();
     test_isa_selection();
     test_thread_cap();
     test_fork_after_threads();

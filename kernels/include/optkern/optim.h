@@ -115,6 +115,56 @@ typedef struct ok_asgd_hparams {
 
 #define OK_ASGD_DEFAULTS {1e-2, 1e-4, 0.75, 1e6, 0.0, 1, 0}
 
+/* torch.optim.Adagrad; its initial_accumulator_value is where the caller
+ * starts the `sum` state, which the update then only accumulates. */
+typedef struct ok_adagrad_hparams {
+    double lr;           /* >= 0 */
+    double lr_decay;     /* >= 0: the step runs with lr / (1 + (step - 1) * lr_decay) */
+    double weight_decay; /* >= 0, coupled: g += weight_decay * param */
+    double eps;          /* >= 0 */
+    int64_t step;        /* >= 1: the number of this step (torch's state "step" after its increment) */
+    int maximize;
+} ok_adagrad_hparams;
+
+#define OK_ADAGRAD_DEFAULTS {1e-2, 0.0, 0.0, 1e-10, 1, 0}
+
+/* torch.optim.RMSprop. Its state "step" is a count the update does not read. */
+typedef struct ok_rmsprop_hparams {
+    double lr;           /* >= 0 */
+    double alpha;        /* >= 0: square_avg <- alpha * square_avg + (1 - alpha) * g^2 */
+    double eps;          /* >= 0 */
+    double weight_decay; /* >= 0, coupled: g += weight_decay * param */
+    double momentum;     /* >= 0; 0 means no momentum buffer */
+    int centered;        /* divides by the root of the variance estimate; needs grad_avg */
+    int maximize;
+} ok_rmsprop_hparams;
+
+#define OK_RMSPROP_DEFAULTS {1e-2, 0.99, 1e-8, 0.0, 0.0, 0, 0}
+
+/* torch.optim.Adadelta. Its state "step" is a count the update does not read. */
+typedef struct ok_adadelta_hparams {
+    double lr;           /* >= 0 */
+    double rho;          /* in [0, 1] */
+    double eps;          /* >= 0, inside both roots */
+    double weight_decay; /* >= 0, coupled: g += weight_decay * param */
+    int maximize;
+} ok_adadelta_hparams;
+
+#define OK_ADADELTA_DEFAULTS {1.0, 0.9, 1e-6, 0.0, 0}
+
+/* torch.optim.Adamax. */
+typedef struct ok_adamax_hparams {
+    double lr;           /* >= 0 */
+    double beta1;        /* in [0, 1) */
+    double beta2;        /* in [0, 1) */
+    double eps;          /* >= 0, inside the maximum */
+    double weight_decay; /* >= 0, coupled: g += weight_decay * param */
+    int64_t step;        /* >= 1: the number of this step (torch's state "step" after its increment) */
+    int maximize;
+} ok_adamax_hparams;
+
+#define OK_ADAMAX_DEFAULTS {2e-3, 0.9, 0.999, 1e-8, 0.0, 1, 0}
+
 /* torch.optim.Adafactor(lr, beta2_decay, eps=(eps1, eps2), d, weight_decay,
  * maximize). Its states follow the parameter's shape (row and column factors
  * of a matrix): run it with ok_optimizer_step_shaped below. */
@@ -183,6 +233,11 @@ ok_status ok_adam_f64(const ok_adam_hparams *hp, size_t n_hp, const uint32_t *hp
                       size_t count, const size_t *numel, double *const *param,
                       const double *const *grad, double *const *exp_avg,
                       double *const *exp_avg_sq, double *const *max_exp_avg_sq);
+
+/* The other optimizers (RAdam, Rprop, NAdam, ASGD, Adagrad, RMSprop,
+ * Adadelta, Adamax) have no typed entry points: pass their
+ * ok_<name>_hparams to ok_optimizer_step (below) with the optimizer
+ * ok_optimizer_find("radam"), ... */
 
 /* Hyperparameter checks alone, as the updates do them (torch's messages are
  * the Python layer's business; these say only valid or not). */

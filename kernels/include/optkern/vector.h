@@ -15,6 +15,8 @@
  *   - a dtype the library has kernels for (OK_ERR_UNSUPPORTED);
  *   - no NULL pointer where numel[i] > 0, and a result pointer
  *     (OK_ERR_NULL_POINTER);
+ *   - every array aligned to its element type, the result to a double
+ *     (OK_ERR_ALIGNMENT);
  *   - in ok_vec_axpby, y[i] either is x[i] (the same array: an in-place
  *     scaling) or does not overlap it (OK_ERR_ALIASING).
  * Not checked (it costs a sort): overlaps between DIFFERENT tensors of a

@@ -31,6 +31,7 @@
 #ifndef OPTKERN_OPTIM_DESCRIPTOR_H
 #define OPTKERN_OPTIM_DESCRIPTOR_H
 
+#include <math.h>
 #include <stddef.h>
 
 #include "multi_tensor.h"
@@ -88,6 +89,22 @@ struct ok_optimizer {
     .n_states = OK_COUNT_OF(ok_##NAME##_states), .states = ok_##NAME##_states,                                     \
     .coeffs_size = sizeof(ok_##NAME##_coeffs), .check = ok_##NAME##_checked, .prepare = ok_##NAME##_prepare,       \
     .required = ok_##NAME##_required
+
+/* torch's lerp(a, b, w) = a + w(b - a), as the kernels compute it
+ * (ok_vlerp, optim/pointwise-inl.h; docs/optimizers.md#adam-and-adamw): when
+ * |w| < 0.5, a + w(b - a) (coeff = w); else b - (1 - w)(b - a)
+ * (coeff = w - 1, from_end), which is exact at w = 1 (the result is b). */
+typedef struct ok_lerp {
+    double coeff;
+    int from_end;
+} ok_lerp;
+
+static inline ok_lerp ok_lerp_weight(double w) {
+    ok_lerp l;
+    l.from_end = fabs(w) >= 0.5;
+    l.coeff = l.from_end ? w - 1.0 : w;
+    return l;
+}
 
 /* A field of hyperparameter struct `type`, for an ok_optimizer's table. */
 #define OK_FIELD(type, member, kind) {#member, kind, offsetof(type, member)}

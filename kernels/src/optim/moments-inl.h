@@ -18,8 +18,7 @@ OK_INLINE vec_t DT_NAME(moments_lanes)(const ok_moments_coeffs *c, const param_t
     if (c->maximize) g = vneg(g);
     if (c->wd_mode == OK_WD_COUPLED) g = vfma(vset1((real_t)c->weight_decay), q, g);
     if (c->wd_mode == OK_WD_DECOUPLED) q = vmul(q, vset1((real_t)c->decay));
-    vec_t a = vld_state(m, lanes);
-    a = vfma(vset1((real_t)c->lerp_coeff), vsub(g, a), c->lerp_from_grad ? g : a);
+    vec_t a = DT_NAME(ok_vlerp)(vld_state(m, lanes), g, c->exp_avg_lerp);
     vec_t b = vfma(vmul(vset1((real_t)c->one_minus_beta2), g), g, vmul(vset1((real_t)c->beta2), vld_state(v, lanes)));
     vst_state(m, a, lanes);
     vst_state(v, b, lanes);

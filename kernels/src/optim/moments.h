@@ -11,22 +11,16 @@
 #include "optim/descriptor.h"
 
 typedef struct ok_moments_coeffs {
-    double lerp_coeff;            /* see lerp_from_grad */
+    ok_lerp exp_avg_lerp;         /* m <- lerp(m, g, 1 - beta1): exact at beta1 = 0 (m becomes g) */
     double beta2, one_minus_beta2;
     double weight_decay;          /* coupled: g += weight_decay * param */
     double decay;                 /* decoupled: param *= 1 - lr * weight_decay */
     int maximize, wd_mode;
-    /* m <- lerp(m, g, w), w = 1 - beta1, as torch's lerp: m + w(g - m) when
-     * w < 0.5 (lerp_coeff = w), else g - (1 - w)(g - m) (lerp_coeff = w - 1),
-     * which is exact at w = 1 (beta1 = 0: m becomes g). */
-    int lerp_from_grad;
 } ok_moments_coeffs;
 
 static inline void ok_moments_prepare(ok_moments_coeffs *c, double lr, double beta1, double beta2,
                                       double weight_decay, int maximize, int decoupled_weight_decay) {
-    double w = 1.0 - beta1;
-    c->lerp_from_grad = w >= 0.5;
-    c->lerp_coeff = c->lerp_from_grad ? w - 1.0 : w;
+    c->exp_avg_lerp = ok_lerp_weight(1.0 - beta1);
     c->beta2 = beta2;
     c->one_minus_beta2 = 1.0 - beta2;
     c->weight_decay = weight_decay;

@@ -9,15 +9,14 @@
  *   stage 1:  p <- p * (1 - lr*wd)      (skipped when wd == 0: a factor of 1)
  *             p <- p - lr*lr_ratio * u
  *
- * Both lerps are torch's two-sided one, as fma(coeff, end - start, base).
+ * Both lerps are torch's two-sided one (ok_vlerp, optim/pointwise-inl.h).
  */
 OK_INLINE void DT_NAME(muon_momentum_lanes)(const ok_muon_coeffs *c, const grad_t *gp, state_t *b, state_t *u,
                                             size_t lanes) {
     vec_t g = vld_grad(gp, lanes), buf = vld_state(b, lanes);
-    buf = vfma(vset1((real_t)c->momentum_coeff), vsub(g, buf), c->momentum_from_grad ? g : buf);
+    buf = DT_NAME(ok_vlerp)(buf, g, c->momentum_lerp);
     vst_state(b, buf, lanes);
-    if (c->nesterov)
-        buf = vfma(vset1((real_t)c->nesterov_coeff), vsub(buf, g), c->nesterov_from_buffer ? buf : g);
+    if (c->nesterov) buf = DT_NAME(ok_vlerp)(g, buf, c->nesterov_lerp);
     vst_state(u, buf, lanes);
 }
 

@@ -6,18 +6,14 @@
 #ifndef OPTKERN_OPTIM_MUON_H
 #define OPTKERN_OPTIM_MUON_H
 
-#include <math.h>
-
 #include "optim/descriptor.h"
 
 typedef struct ok_muon_coeffs {
-    /* torch's two-sided lerp (see ok_adam_coeffs): lerp(a, b, w) is
-     * a + w(b - a) when |w| < 0.5, else b + (w - 1)(b - a) */
-    double momentum_coeff;  /* b <- lerp(b, g, 1 - mu): 1 - mu, or -mu */
-    double nesterov_coeff;  /* u <- lerp(g, b, mu): mu, or mu - 1 */
+    /* torch's two-sided lerps (ok_lerp, optim/descriptor.h) */
+    ok_lerp momentum_lerp;  /* b <- lerp(b, g, 1 - mu) */
+    ok_lerp nesterov_lerp;  /* u <- lerp(g, b, mu) */
     double decay;           /* 1 - lr * weight_decay */
     double step_size;       /* lr * lr_ratio */
-    int momentum_from_grad, nesterov_from_buffer; /* the second form of each lerp */
     int nesterov, has_decay, stage;
 } ok_muon_coeffs;
 
@@ -34,11 +30,8 @@ static inline ok_status ok_muon_checked(const void *hparams) {
 static inline void ok_muon_prepare(const void *hparams, void *coeffs) {
     const ok_muon_hparams *hp = (const ok_muon_hparams *)hparams;
     ok_muon_coeffs *c = (ok_muon_coeffs *)coeffs;
-    double w = 1.0 - hp->momentum;
-    c->momentum_from_grad = !(fabs(w) < 0.5);
-    c->momentum_coeff = c->momentum_from_grad ? w - 1.0 : w;
-    c->nesterov_from_buffer = !(fabs(hp->momentum) < 0.5);
-    c->nesterov_coeff = c->nesterov_from_buffer ? hp->momentum - 1.0 : hp->momentum;
+    c->momentum_lerp = ok_lerp_weight(1.0 - hp->momentum);
+    c->nesterov_lerp = ok_lerp_weight(hp->momentum);
     c->decay = 1.0 - hp->lr * hp->weight_decay;
     c->step_size = hp->lr * hp->lr_ratio;
     c->nesterov = hp->nesterov != 0;

@@ -13,7 +13,8 @@
 #define OPTKERN_OPTIM_OPTIMIZERS_H
 
 #define OK_OPTIMIZERS(X) X(sgd) X(adam) \
-    X(radam) X(rprop) X(nadam) X(asgd) X(muon) X(adafactor)
+    X(radam) X(rprop) X(nadam) X(asgd) X(muon) \
+    X(adagrad) X(rmsprop) X(adadelta) X(adamax) X(adafactor)
 
 /* OK_OPT_<name>: the optimizer's row of the kernel tables. */
 #define OK_OPT_ENUM(name) OK_OPT_##name,
@@ -27,12 +28,17 @@ enum { OK_OPTIMIZERS(OK_OPT_ENUM) OK_OPTIMIZER_COUNT };
 #include "optim/nadam.h"
 #include "optim/asgd.h"
 #include "optim/muon.h"
+#include "optim/adagrad.h"
+#include "optim/rmsprop.h"
+#include "optim/adadelta.h"
+#include "optim/adamax.h"
 #include "optim/adafactor.h"
 
 #endif /* OPTKERN_OPTIM_OPTIMIZERS_H */
 
 #ifdef OK_VARIANT
-#include "optim/moments-inl.h" /* what adam, radam and nadam share */
+#include "optim/pointwise-inl.h" /* torch's compound operations, for the bodies below */
+#include "optim/moments-inl.h"   /* what adam, radam and nadam share */
 #include "optim/sgd-inl.h"
 #include "optim/adam-inl.h"
 #include "optim/radam-inl.h"
@@ -40,5 +46,9 @@ enum { OK_OPTIMIZERS(OK_OPT_ENUM) OK_OPTIMIZER_COUNT };
 #include "optim/nadam-inl.h"
 #include "optim/asgd-inl.h"
 #include "optim/muon-inl.h"
+#include "optim/adagrad-inl.h"
+#include "optim/rmsprop-inl.h"
+#include "optim/adadelta-inl.h"
+#include "optim/adamax-inl.h"
 #include "optim/adafactor-inl.h"
 #endif

@@ -221,8 +221,9 @@ class Optimizer:
     _phase = None
     #: whether torch's state has a "step" entry
     _has_step = False
-    #: how a new state array starts; np.empty where the first step writes
-    #: it before reading it
+    #: how a new state array starts, called as _new_state(shape, dtype=...);
+    #: np.empty where the first step writes it before reading it, a method
+    #: where the start depends on a hyperparameter (Adagrad's sum)
     _new_state = staticmethod(np.zeros)
 
     _registered = {}
@@ -424,6 +425,15 @@ class Optimizer:
         plan.needed = (hparams, wanted)
         return wanted
 
+    def _create_state(self):
+        """Give every parameter the states its group's update needs now,
+        before its first step, as a step would make them (torch's Adagrad
+        does so at construction); the step counts stay 0."""
+        plan = self._sync()
+        hparams = [self._checked(g) for g in self.param_groups]
+        for name, only in self._needed_states(plan, _engine.kind(self._kind), hparams):
+            plan.states[name] = self._with_new_state(plan, None, name, only)[0]
+
     def _with_new_state(self, plan, present, name, only=None):
         """plan.states[name], with a new array (self._new_state) for each
         present parameter that lacks one (`only`, a bool array, narrows that
@@ -455,14 +465,14 @@ class Optimizer:
     # ------------------------------------------------------------ state dicts
 
     def _state_entry(self, plan, i):
-        """The state of parameter i as torch lays it out, or None."""
-        entry = {}
-        if self._has_step and plan.step_counts()[i] > 0:
-            entry["step"] = int(plan.step_counts()[i])
-        for name in self._state_names:
-            if plan.states[name][i] is not None:
-                entry[name] = plan.states[name][i]
-        return entry or None
+        """The state of parameter i as torch lays it out, or None. A
+        parameter with state arrays has its step, 0 before its first step
+        (torch's Adagrad makes its state at construction)."""
+        arrays = {name: plan.states[name][i] for name in self._state_names if plan.states[name][i] is not None}
+        step = int(plan.step_counts()[i])
+        if self._has_step and (step > 0 or arrays):
+            return {"step": step, **arrays}
+        return arrays or None
 
     @property
     def state(self):

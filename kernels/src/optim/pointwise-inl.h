@@ -1,0 +1,19 @@
+/*
+ * torch's compound pointwise operations in a kernel body, rounded as its
+ * CPU kernels round them, for the optimizer bodies that follow torch's
+ * operation order (docs/optimizers.md#host-scalars-and-per-element-arithmetic).
+ * Included once per variant through optim/optimizers.h, before the bodies.
+ */
+
+/* lerp(a, b, w), for a weight the host prepared with ok_lerp_weight
+ * (optim/descriptor.h): one fused multiply-add, a + w(b - a) or
+ * b + (w - 1)(b - a), the form torch picks for that w. */
+OK_INLINE vec_t DT_NAME(ok_vlerp)(vec_t a, vec_t b, ok_lerp w) {
+    return vfma(vset1((real_t)w.coeff), vsub(b, a), w.from_end ? b : a);
+}
+
+/* addcdiv(a, t1, t2, value) = a + (value * t1) / t2, each step rounded:
+ * the product, the quotient, the sum. */
+OK_INLINE vec_t DT_NAME(ok_vaddcdiv)(vec_t a, double value, vec_t t1, vec_t t2) {
+    return vadd(a, vdiv(vmul(vset1((real_t)value), t1), t2));
+}
