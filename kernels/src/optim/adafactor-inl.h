@@ -11,15 +11,10 @@
  *   U = g / sqrt(max(V, eps1^2))
  *   p <- p (1 - lr wd) - alpha / max(1, RMS(U) / d) U,  alpha = max(eps2, RMS(p)) min(lr, 1/sqrt(t))
  *
- * with torch's lerp (optim/adam.h). The sums behind the means and the RMS
- * are accumulated in double. The stats and rms passes leave maximize out:
- * g^2 and U^2 do not depend on the sign of g.
+ * with torch's lerp (ok_vlerp, optim/pointwise-inl.h). The sums behind the
+ * means and the RMS are accumulated in double. The stats and rms passes
+ * leave maximize out: g^2 and U^2 do not depend on the sign of g.
  */
-
-/* torch's lerp(a, b, w), as the coefficients hold it */
-OK_INLINE vec_t DT_NAME(af_lerp)(const ok_adafactor_coeffs *c, vec_t a, vec_t b) {
-    return vfma(vset1((real_t)c->lerp_coeff), vsub(b, a), c->lerp_from_new ? b : a);
-}
 
 OK_INLINE real_t DT_NAME(af_eps1)(const ok_adafactor_coeffs *c) {
     return c->eps1_machine ? (real_t)PARAM_EPSILON : (real_t)c->eps1;
@@ -59,7 +54,7 @@ OK_INLINE void DT_NAME(af_vector_stats_lanes)(const ok_adafactor_coeffs *c, vec_
     vec_t param = vld_param(p, lanes);
     *sum_p2 = vacc_add(*sum_p2, vmul(param, param));
     vec_t g = vld_grad(gp, lanes);
-    vec_t vv = DT_NAME(af_lerp)(c, vld_state(v, lanes), vmul(g, g));
+    vec_t vv = DT_NAME(ok_vlerp)(vld_state(v, lanes), vmul(g, g), c->lerp);
     vst_state(v, vv, lanes);
     *sum_u2 = DT_NAME(af_add_sq)(*sum_u2, DT_NAME(af_update)(g, vv, eps1_sq), lanes);
 }
@@ -98,7 +93,7 @@ static void DT_NAME(adafactor_cols)(const ok_af_task *task, size_t i, size_t m) 
             for (size_t part = 1; part < t->parts; part++) sum += ok_af_slot(t, m, part)[1 + j + l];
             mean[l] = (real_t)(sum / (double)t->rows);
         }
-        vst_state(col + j, DT_NAME(af_lerp)(c, vld_state(col + j, lanes), vld(mean, lanes)), lanes);
+        vst_state(col + j, DT_NAME(ok_vlerp)(vld_state(col + j, lanes), vld(mean, lanes), c->lerp), lanes);
     }
     double rows_sum = first[0];
     for (size_t part = 1; part < t->parts; part++) rows_sum += ok_af_slot(t, m, part)[0];
@@ -143,7 +138,7 @@ static void DT_NAME(af_matrix_stats)(const ok_af_task *task, ok_af_block *blk, c
         real_t mean[LANES];
         mean[0] = (real_t)(vacc_sum(row) / (double)cols);
         /* one lane: the others are lerp(0, 0) = 0, so rows_sum adds row_var[r] alone */
-        vec_t rv = DT_NAME(af_lerp)(c, vld_state(row_var + r, 1), vld(mean, 1));
+        vec_t rv = DT_NAME(ok_vlerp)(vld_state(row_var + r, 1), vld(mean, 1), c->lerp);
         vst_state(row_var + r, rv, 1);
         rows_sum = vacc_add(rows_sum, rv);
     }

@@ -28,14 +28,12 @@
 #include "optim/descriptor.h"
 
 typedef struct ok_adafactor_coeffs {
-    /* the factors' lerp weight w = t^beta2_decay, as ok_adam_coeffs' lerp:
-     * lerp_coeff = w (a + w(b - a)) or w - 1 (b - (1 - w)(b - a)) */
-    double lerp_coeff;
+    ok_lerp lerp;         /* the second moments' lerp weight w = t^beta2_decay */
     double rho;           /* min(lr, 1/sqrt(t)) */
     double eps1, eps1_sq; /* unless eps1_machine */
     double eps2, d;
     double decay;         /* 1 - lr * weight_decay */
-    int lerp_from_new, maximize, has_weight_decay, eps1_machine;
+    int maximize, has_weight_decay, eps1_machine;
 } ok_adafactor_coeffs;
 
 enum { OK_ADAFACTOR_ROW_VAR = OK_OPT_STATE, OK_ADAFACTOR_COL_VAR, OK_ADAFACTOR_VARIANCE };
@@ -53,9 +51,7 @@ static inline void ok_adafactor_prepare(const void *hparams, void *coeffs) {
     const ok_adafactor_hparams *hp = (const ok_adafactor_hparams *)hparams;
     ok_adafactor_coeffs *c = (ok_adafactor_coeffs *)coeffs;
     double t = (double)hp->step;
-    double w = pow(t, hp->beta2_decay);
-    c->lerp_from_new = w >= 0.5;
-    c->lerp_coeff = c->lerp_from_new ? w - 1.0 : w;
+    c->lerp = ok_lerp_weight(pow(t, hp->beta2_decay));
     c->rho = fmin(hp->lr, 1.0 / sqrt(t));
     c->eps1 = hp->eps1;
     c->eps1_sq = hp->eps1 * hp->eps1;
