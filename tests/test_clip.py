@@ -4,9 +4,9 @@ import math
 
 import numpy as np
 import pytest
+from helpers import threaded
 
 import optkern
-from helpers import threaded
 
 torch = pytest.importorskip("torch")
 
@@ -51,7 +51,9 @@ def test_against_torch(dtype, norm_type, which, ratio):
     # torch's _foreach_norm refuses the inf norm of an empty tensor (no
     # identity); optkern counts it as 0, so torch gets the non-empty ones.
     compared = [i for i, g in enumerate(grads) if g.size or float(norm_type) != math.inf]
-    reference = float(torch_clip([grads[i] for i in compared], 1.0, norm_type)[0])  # the norm, to place max_norm around it
+    reference = float(
+        torch_clip([grads[i] for i in compared], 1.0, norm_type)[0]
+    )  # the norm, to place max_norm around it
     max_norm = reference * ratio
     t_total, t_grads = torch_clip([grads[i] for i in compared], max_norm, norm_type)
     total = optkern.clip_grad_norm_(grads, max_norm, norm_type)
@@ -166,7 +168,7 @@ def test_error_if_nonfinite(bad, norm_type):
 def test_negative_and_zero_max_norm_as_torch():
     for max_norm in (-1.0, 0.0):
         g = make([(50,)], np.float64, seed=7)[0]
-        t_total, (t,) = torch_clip([g], max_norm, 2.0)
+        _, (t,) = torch_clip([g], max_norm, 2.0)
         optkern.clip_grad_norm_([g], max_norm)
         close(g, t, 1e-12)
 

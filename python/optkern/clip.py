@@ -106,7 +106,7 @@ def clip_grad_norm_(grads, max_norm, norm_type=2.0, error_if_nonfinite=False, fo
     dtype = np.result_type(*groups)
     if p == math.inf:
         values = [_group_power_sum(p, arrays) for arrays in groups.values()]
-        total = math.nan if any(v != v for v in values) else max(values)  # NaN propagates, as in torch
+        total = math.nan if any(math.isnan(v) for v in values) else max(values)  # NaN propagates, as in torch
     else:
         s = sum(_group_power_sum(p, arrays) for arrays in groups.values())
         total = math.sqrt(s) if p == 2.0 else (s if p == 1.0 else s ** (1.0 / p))
