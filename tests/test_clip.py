@@ -218,3 +218,19 @@ def test_clip_grad_value_against_torch(dtype, clip_value):
     single = np.array([-2.0, 2.0], dtype)
     optkern.clip_grad_value_(single, 1.0)
     np.testing.assert_array_equal(single, [-1.0, 1.0])
+
+
+def test_nothing_written_when_a_check_fails():
+    a = np.full(10, 5.0, np.float32)
+    ro = np.full(10, 5.0, np.float64)
+    ro.flags.writeable = False
+    for grads in ([a, ro], [ro, a], [a, np.full(10, 5.0, np.float32)[::2]], [a, np.ones(3, np.float16)]):
+        with pytest.raises((TypeError, ValueError), match=r"grads\[\d\]"):
+            optkern.clip_grad_norm_(grads, 1.0)
+        for norm_type in (1.0, 2.0, math.inf, 3.0):
+            with pytest.raises((TypeError, ValueError), match=r"grads\[\d\]"):
+                optkern.clip_grad_norm_(grads, 1.0, norm_type)
+        assert (a == 5.0).all()
+    with pytest.raises(TypeError, match=r"grads\[1\] must be a numpy.ndarray"):
+        optkern.clip_grad_norm_([a, torch.ones(3)], 1.0)
+    assert (a == 5.0).all()

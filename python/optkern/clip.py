@@ -21,21 +21,24 @@ __all__ = ["clip_grad_norm_", "clip_grad_value_"]
 _DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 
 
-def _gradients(grads, what):
-    """The arrays of `grads` (one array or an iterable of arrays; None
-    entries skipped, as torch skips parameters without a .grad), checked,
-    grouped by dtype in order of first appearance."""
+def _as_list(grads, what):
+    """grads (one array or an iterable of them) as a list."""
     if isinstance(grads, np.ndarray):
-        grads = [grads]
-    elif grads is None or isinstance(grads, (str, bytes, dict, np.generic, int, float)):
+        return [grads]
+    if grads is None or isinstance(grads, (str, bytes, dict, np.generic, int, float)):
         raise TypeError(f"{what}: grads must be a numpy.ndarray or an iterable of them, got {type(grads).__name__}")
-    else:
-        try:
-            grads = list(grads)
-        except TypeError:
-            raise TypeError(
-                f"{what}: grads must be a numpy.ndarray or an iterable of them, got {type(grads).__name__}"
-            ) from None
+    try:
+        return list(grads)
+    except TypeError:
+        raise TypeError(
+            f"{what}: grads must be a numpy.ndarray or an iterable of them, got {type(grads).__name__}"
+        ) from None
+
+
+def _gradients(grads, what):
+    """The arrays of the list `grads` (None entries skipped, as torch skips
+    parameters without a .grad), every one checked, grouped by dtype in
+    order of first appearance."""
     groups = {}
     for i, g in enumerate(grads):
         if g is None:
@@ -48,10 +51,24 @@ def _gradients(grads, what):
             raise TypeError(f"{what}: grads[{i}] has non-native byte order ({g.dtype.str})")
         if not g.flags.c_contiguous:
             raise ValueError(f"{what}: grads[{i}] is not C-contiguous; pass numpy.ascontiguousarray(...)")
+        if not g.flags.aligned:
+            raise ValueError(f"{what}: grads[{i}] is not aligned to its dtype")
         if not g.flags.writeable:
             raise ValueError(f"{what}: grads[{i}] is read-only; it is clipped in place")
         groups.setdefault(g.dtype, []).append(g)
     return groups
+
+
+def _one_group(grads):
+    """The fast path: {dtype: arrays} when every entry has one dtype, the
+    arrays unchecked (the binding checks them, each C call before it
+    writes); None when they need _gradients."""
+    arrays = [g for g in grads if g is not None]
+    try:
+        dtypes = {g.dtype for g in arrays}
+    except AttributeError:
+        return None
+    return {dtypes.pop(): arrays} if len(dtypes) == 1 else None
 
 
 def _norm_type(norm_type):
@@ -96,13 +113,29 @@ def clip_grad_norm_(grads, max_norm, norm_type=2.0, error_if_nonfinite=False, fo
     written. foreach: accepted for torch compatibility and ignored (this is
     always the multi-tensor path).
     """
-    groups = _gradients(grads, "clip_grad_norm_")
+    grads = _as_list(grads, "clip_grad_norm_")
     p = _norm_type(norm_type)
     max_norm = float(max_norm)
     if foreach not in (None, True, False):
         raise TypeError(f"foreach must be None or a bool, got {foreach!r}")
-    if not groups:
-        return np.float32(0.0)
+    # One dtype (the usual case): the binding's own checks, one pass over
+    # the list per C call; on a failure, _gradients names the culprit.
+    # Several dtypes: everything is checked first, so that nothing is
+    # written when one group's array is bad.
+    groups = _one_group(grads)
+    if groups is None:
+        groups = _gradients(grads, "clip_grad_norm_")
+        if not groups:
+            return np.float32(0.0)
+        return _clip_norm(groups, max_norm, p, error_if_nonfinite)
+    try:
+        return _clip_norm(groups, max_norm, p, error_if_nonfinite)
+    except (TypeError, ValueError):
+        _gradients(grads, "clip_grad_norm_")  # raises the same error, naming grads[i]
+        raise
+
+
+def _clip_norm(groups, max_norm, p, error_if_nonfinite):
     dtype = np.result_type(*groups)
     if p == math.inf:
         values = [_group_power_sum(p, arrays) for arrays in groups.values()]
@@ -135,7 +168,7 @@ def clip_grad_value_(grads, clip_value, foreach=None):
     grads: one array or an iterable of arrays; None entries are skipped.
     Per array with NumPy (np.maximum / np.minimum with out=), not a C kernel.
     Returns None."""
-    groups = _gradients(grads, "clip_grad_value_")
+    groups = _gradients(_as_list(grads, "clip_grad_value_"), "clip_grad_value_")
     clip_value = float(clip_value)
     if foreach not in (None, True, False):
         raise TypeError(f"foreach must be None or a bool, got {foreach!r}")
