@@ -16,12 +16,14 @@ torch.nn.functional's names and numbers:
 
 optkern.data splits a data set and feeds it in mini-batches; optkern.save
 and optkern.load write and read checkpoints (no pickle, atomic writes).
-optkern.lr_scheduler has torch.optim.lr_scheduler's schedulers, and
+optkern.clip_grad_norm_ and optkern.clip_grad_value_ clip gradients in place
+as torch.nn.utils does. optkern.lr_scheduler has torch.optim.lr_scheduler's schedulers, and
 optkern.schedules optax-style schedules, which an optimizer takes as its lr.
 """
 
 from optkern import _core, data, functional, losses, lr_scheduler, optim, schedules
 from optkern.checkpoint import load, save
+from optkern.clip import clip_grad_norm_, clip_grad_value_
 from optkern.optim import *  # noqa: F403 (every optimizer class: optim.__all__)
 from optkern._config import (
     _apply_isa_cap,
@@ -43,6 +45,8 @@ __all__ = [
     "data",
     "save",
     "load",
+    "clip_grad_norm_",
+    "clip_grad_value_",
     "lr_scheduler",
     "schedules",
     "config",

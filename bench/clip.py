@@ -1,0 +1,61 @@
+"""clip_grad_norm_ over many small float32 arrays: optkern against torch's
+fastest variant (torch.nn.utils.clip_grad_norm_ with foreach=True; for CPU
+tensors foreach=None picks it too), paired in one run.
+
+    python bench/clip.py [--arrays 1000] [--size 1024] [--rounds 15] [--threads 2]
+
+Each round calls both once, in turn (benchutil.interleaved), on gradients
+whose norm is above max_norm (so both scale every element). The same
+gradients are clipped over and over: after the first call their norm is
+max_norm, and each later call multiplies by a coefficient just under 1,
+which costs the same as any other.
+Target (issue 9): optkern at least 10x faster at 1000 x 1024, 2 threads.
+"""
+
+import argparse
+
+import benchutil
+import numpy as np
+
+import optkern
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--arrays", type=int, default=1000)
+    parser.add_argument("--size", type=int, default=1024)
+    parser.add_argument("--rounds", type=int, default=15)
+    parser.add_argument("--threads", type=int, default=2)
+    args = parser.parse_args()
+    import torch
+
+    torch.set_num_threads(args.threads)
+    optkern.set_num_threads(args.threads)
+    rng = np.random.default_rng(0)
+    grads = [rng.standard_normal(args.size, dtype=np.float32) for _ in range(args.arrays)]
+    params = []
+    for g in grads:
+        p = torch.zeros(args.size, requires_grad=True)
+        p.grad = torch.from_numpy(g.copy())
+        params.append(p)
+    max_norm = 1.0  # the norm is about sqrt(arrays * size): always clipped
+
+    times = benchutil.interleaved(
+        {
+            "optkern": lambda: optkern.clip_grad_norm_(grads, max_norm),
+            "torch_foreach": lambda: torch.nn.utils.clip_grad_norm_(params, max_norm, foreach=True),
+        },
+        rounds=args.rounds,
+        warmup=2,
+    )
+    nbytes = 3 * 4 * args.arrays * args.size  # the norm's read, then the scaling's read and write
+    print(benchutil.machine_line())
+    print(f"clip_grad_norm_ over {args.arrays} x {args.size} float32, {args.threads} threads, {args.rounds} rounds")
+    for name, samples in times.items():
+        print(f"  {name:14s} {benchutil.median_ms(samples):8.3f} ms  {benchutil.gbps(nbytes, samples):6.1f} GB/s")
+    ratio = benchutil.paired_ratio(times["torch_foreach"], times["optkern"])
+    print(f"  optkern speed-up over torch (foreach), paired median: {ratio:.2f}x")
+
+
+if __name__ == "__main__":
+    main()

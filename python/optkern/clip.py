@@ -1,0 +1,179 @@
+"""Gradient clipping with torch.nn.utils' semantics: clip_grad_norm_ and
+clip_grad_value_, over NumPy arrays (the gradients themselves, not
+parameters with a .grad).
+
+clip_grad_norm_ takes the gradients as ONE vector (their concatenation):
+for norm_type 1, 2 and inf the total norm is one multi-tensor C call per
+dtype (optkern/vector.h: ok_vec_abs_sum, ok_vec_dot, ok_vec_abs_max),
+accumulated in double and bitwise the same for any thread count, and the
+scaling is one more call (ok_vec_axpby, in place). Any other positive p
+sums |g|**p with NumPy, in double. See docs/clipping.md.
+"""
+
+import math
+
+import numpy as np
+
+from optkern import _core
+
+__all__ = ["clip_grad_norm_", "clip_grad_value_"]
+
+_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+
+
+def _as_list(grads, what):
+    """grads (one array or an iterable of them) as a list."""
+    if isinstance(grads, np.ndarray):
+        return [grads]
+    if grads is None or isinstance(grads, (str, bytes, dict, np.generic, int, float)):
+        raise TypeError(f"{what}: grads must be a numpy.ndarray or an iterable of them, got {type(grads).__name__}")
+    try:
+        return list(grads)
+    except TypeError:
+        raise TypeError(
+            f"{what}: grads must be a numpy.ndarray or an iterable of them, got {type(grads).__name__}"
+        ) from None
+
+
+def _gradients(grads, what):
+    """The arrays of the list `grads` (None entries skipped, as torch skips
+    parameters without a .grad), every one checked, grouped by dtype in
+    order of first appearance."""
+    groups = {}
+    for i, g in enumerate(grads):
+        if g is None:
+            continue
+        if not isinstance(g, np.ndarray):
+            raise TypeError(f"{what}: grads[{i}] must be a numpy.ndarray (or None), got {type(g).__name__}")
+        if g.dtype not in _DTYPES:
+            raise TypeError(f"{what}: grads[{i}] has dtype {g.dtype}; optkern supports float32 and float64")
+        if not g.dtype.isnative:
+            raise TypeError(f"{what}: grads[{i}] has non-native byte order ({g.dtype.str})")
+        if not g.flags.c_contiguous:
+            raise ValueError(f"{what}: grads[{i}] is not C-contiguous; pass numpy.ascontiguousarray(...)")
+        if not g.flags.aligned:
+            raise ValueError(f"{what}: grads[{i}] is not aligned to its dtype")
+        if not g.flags.writeable:
+            raise ValueError(f"{what}: grads[{i}] is read-only; it is clipped in place")
+        groups.setdefault(g.dtype, []).append(g)
+    return groups
+
+
+def _one_group(grads):
+    """The fast path: {dtype: arrays} when every entry has one dtype, the
+    arrays unchecked (the binding checks them, each C call before it
+    writes); None when they need _gradients."""
+    arrays = [g for g in grads if g is not None]
+    try:
+        dtypes = {g.dtype for g in arrays}
+    except AttributeError:
+        return None
+    return {dtypes.pop(): arrays} if len(dtypes) == 1 else None
+
+
+def _norm_type(norm_type):
+    try:
+        p = float(norm_type)  # torch: float(norm_type); 'inf' and float('inf') both work
+    except (TypeError, ValueError):
+        raise TypeError(f"norm_type must be a positive number or 'inf', got {norm_type!r}") from None
+    if not p > 0:  # NaN, 0, negatives: torch's norm-of-norms is not a norm of the concatenation there
+        raise ValueError(f"norm_type must be positive (or 'inf'), got {norm_type!r}")
+    return p
+
+
+def _group_power_sum(p, arrays):
+    """sum |g|**p over the arrays (inf: max |g|), in double."""
+    if p == 2.0:
+        return _core.vec_dot(arrays, arrays)
+    if p == 1.0:
+        return _core.vec_abs_sum(arrays)
+    if p == math.inf:
+        return _core.vec_abs_max(arrays)
+    total = 0.0
+    for g in arrays:
+        if g.size:
+            total += float(np.sum(np.abs(g, dtype=np.float64) ** p))
+    return total
+
+
+def clip_grad_norm_(grads, max_norm, norm_type=2.0, error_if_nonfinite=False, foreach=None):
+    """Scale `grads` in place so that their total norm is at most `max_norm`;
+    return the total norm (before clipping) as a NumPy scalar.
+
+    As torch.nn.utils.clip_grad_norm_: the gradients are one vector (their
+    concatenation); every gradient is multiplied by
+    min(max_norm / (total_norm + 1e-6), 1.0), computed in the norm's dtype,
+    always (a multiplication by 1.0 when the norm is under max_norm).
+    norm_type: 1, 2, inf (or 'inf'), or any other positive p. grads: one
+    array or an iterable of arrays (float32/float64, C-contiguous, writable);
+    None entries are skipped. The returned norm has the gradients' dtype
+    (float64 when they mix float32 and float64; float32 0.0 when there are
+    none), as torch's tensor would. error_if_nonfinite: raise RuntimeError
+    (torch's message) when the norm is NaN or infinite, before anything is
+    written. foreach: accepted for torch compatibility and ignored (this is
+    always the multi-tensor path).
+    """
+    grads = _as_list(grads, "clip_grad_norm_")
+    p = _norm_type(norm_type)
+    max_norm = float(max_norm)
+    if foreach not in (None, True, False):
+        raise TypeError(f"foreach must be None or a bool, got {foreach!r}")
+    # One dtype (the usual case): the binding's own checks, one pass over
+    # the list per C call; on a failure, _gradients names the culprit.
+    # Several dtypes: everything is checked first, so that nothing is
+    # written when one group's array is bad.
+    groups = _one_group(grads)
+    if groups is None:
+        groups = _gradients(grads, "clip_grad_norm_")
+        if not groups:
+            return np.float32(0.0)
+        return _clip_norm(groups, max_norm, p, error_if_nonfinite)
+    try:
+        return _clip_norm(groups, max_norm, p, error_if_nonfinite)
+    except (TypeError, ValueError):
+        _gradients(grads, "clip_grad_norm_")  # raises the same error, naming grads[i]
+        raise
+
+
+def _clip_norm(groups, max_norm, p, error_if_nonfinite):
+    dtype = np.result_type(*groups)
+    if p == math.inf:
+        values = [_group_power_sum(p, arrays) for arrays in groups.values()]
+        total = math.nan if any(math.isnan(v) for v in values) else max(values)  # NaN propagates, as in torch
+    else:
+        s = sum(_group_power_sum(p, arrays) for arrays in groups.values())
+        total = math.sqrt(s) if p == 2.0 else (s if p == 1.0 else s ** (1.0 / p))
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        total_norm = dtype.type(total)
+        if error_if_nonfinite and not np.isfinite(total_norm):
+            raise RuntimeError(
+                f"The total norm of order {p} for gradients from "
+                "`parameters` is non-finite, so it cannot be clipped. To disable "
+                "this error and scale the gradients by the non-finite norm anyway, "
+                "set `error_if_nonfinite=False`"
+            )
+        # torch: max_norm / (total_norm + 1e-6) is total_norm.__rtruediv__,
+        # i.e. reciprocal(total_norm + 1e-6) * max_norm, in the norm's dtype.
+        coef = (dtype.type(1.0) / (total_norm + dtype.type(1e-6))) * dtype.type(max_norm)
+        coef = np.minimum(coef, dtype.type(1.0))  # torch.clamp(max=1.0): NaN stays NaN
+    for arrays in groups.values():
+        _core.vec_axpby(float(coef), arrays, 0.0, arrays)
+    return total_norm
+
+
+def clip_grad_value_(grads, clip_value, foreach=None):
+    """Clamp every element of `grads` to [-clip_value, clip_value], in place
+    (torch.nn.utils.clip_grad_value_: clamp_min(-v) then clamp_max(v), so a
+    NaN stays NaN and a negative clip_value sets every element to it).
+    grads: one array or an iterable of arrays; None entries are skipped.
+    Per array with NumPy (np.maximum / np.minimum with out=), not a C kernel.
+    Returns None."""
+    groups = _gradients(_as_list(grads, "clip_grad_value_"), "clip_grad_value_")
+    clip_value = float(clip_value)
+    if foreach not in (None, True, False):
+        raise TypeError(f"foreach must be None or a bool, got {foreach!r}")
+    for dtype, arrays in groups.items():
+        lo, hi = dtype.type(-clip_value), dtype.type(clip_value)
+        for g in arrays:
+            np.maximum(g, lo, out=g)
+            np.minimum(g, hi, out=g)
