@@ -4,6 +4,7 @@
  * kernel over the whole tensor list. Every optimizer goes through the same
  * runner, told apart only by its descriptor (optim/descriptor.h).
  */
+#include <float.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -69,11 +70,20 @@ unsigned ok_optimizer_required_states(const ok_optimizer *opt, const void *hpara
 
 size_t ok_optimizer_coefficients_size(const ok_optimizer *opt) { return opt ? opt->coeffs_size : 0; }
 
+/* The coefficients of a checked set, with the call's gradient scaling
+ * (which every coefficient struct begins with: optim/descriptor.h). */
+static void prepare_set(const ok_optimizer *opt, const void *hparams, void *coeffs, const ok_grad_scaling *scaling) {
+    opt->prepare(hparams, coeffs);
+    memcpy(coeffs, scaling, sizeof *scaling);
+}
+
+static const ok_grad_scaling no_scaling = OK_GRAD_SCALING_NONE;
+
 ok_status ok_optimizer_coefficients(const ok_optimizer *opt, const void *hparams, void *coeffs) {
     if (!opt || !hparams || !coeffs) return OK_ERR_NULL_POINTER;
     if (!ok_aligned(hparams, sizeof(double)) || !ok_aligned(coeffs, sizeof(double))) return OK_ERR_ALIGNMENT;
     ok_status st = opt->check(hparams);
-    if (st == OK_SUCCESS) opt->prepare(hparams, coeffs);
+    if (st == OK_SUCCESS) prepare_set(opt, hparams, coeffs, &no_scaling);
     return st;
 }
 
@@ -123,13 +133,16 @@ static void advance_scalars(const ok_optimizer *opt, const ok_mt_task *task) {
 }
 
 /* Check everything, derive every set's coefficients, then run the kernel
- * over the tensor list (task: its arrays, without coefficients yet).
- * Nothing is written unless every check passes. */
+ * over the tensor list (task: its arrays, without coefficients yet) with
+ * the gradients scaled as `scaling` says. Nothing is written unless every
+ * check passes. */
 static ok_status run_task(const ok_optimizer *opt, const void *hp, size_t n_hp, ok_mt_task *task,
-                          void *const *const *streams) {
+                          void *const *const *streams, const ok_grad_scaling *scaling) {
     if (!hp || !streams) return OK_ERR_NULL_POINTER;
     if (!ok_aligned(hp, sizeof(double))) return OK_ERR_ALIGNMENT;
     if (n_hp == 0) return OK_ERR_INDEX;
+    if (!scaling) scaling = &no_scaling;
+    if (!(scaling->unscale > 0 && scaling->unscale <= DBL_MAX)) return OK_ERR_HYPERPARAMETER;
     for (size_t k = 0; k < n_hp; k++)
         if (opt->check((const char *)hp + k * opt->hparams_size) != OK_SUCCESS) return OK_ERR_HYPERPARAMETER;
     for (size_t s = 0; s < stream_count(opt); s++) task->stream[s] = streams[s];
@@ -141,7 +154,7 @@ static ok_status run_task(const ok_optimizer *opt, const void *hp, size_t n_hp, 
     char *sets = n_hp <= OK_STACK_SETS ? (char *)stack : malloc(n_hp * opt->coeffs_size);
     if (!sets) return OK_ERR_NO_MEMORY;
     for (size_t k = 0; k < n_hp; k++)
-        opt->prepare((const char *)hp + k * opt->hparams_size, sets + k * opt->coeffs_size);
+        prepare_set(opt, (const char *)hp + k * opt->hparams_size, sets + k * opt->coeffs_size, scaling);
     task->coeffs = sets;
     if (opt->run)
         st = opt->run(task);
@@ -158,7 +171,7 @@ static ok_status run(const ok_optimizer *opt, const void *hp, size_t n_hp, const
     if (!opt) return OK_ERR_NULL_POINTER;
     if (count == 0) return OK_SUCCESS;
     ok_mt_task task = {count, numel, dtypes, dtype, uniform, {0}, NULL, 0, hp_index, NULL, NULL};
-    return run_task(opt, hp, n_hp, &task, streams);
+    return run_task(opt, hp, n_hp, &task, streams, NULL);
 }
 
 ok_status ok_optimizer_step(const ok_optimizer *opt, const void *hparams, size_t n_hp, const uint32_t *hp_index,
@@ -173,6 +186,13 @@ ok_status ok_optimizer_step(const ok_optimizer *opt, const void *hparams, size_t
 ok_status ok_optimizer_step_shaped(const ok_optimizer *opt, const void *hparams, size_t n_hp,
                                    const uint32_t *hp_index, size_t count, const ok_shape *shapes,
                                    const ok_dtypes *dtypes, void *const *const *streams) {
+    return ok_optimizer_step_scaled(opt, hparams, n_hp, hp_index, count, shapes, dtypes, streams, NULL);
+}
+
+ok_status ok_optimizer_step_scaled(const ok_optimizer *opt, const void *hparams, size_t n_hp,
+                                   const uint32_t *hp_index, size_t count, const ok_shape *shapes,
+                                   const ok_dtypes *dtypes, void *const *const *streams,
+                                   const ok_grad_scaling *scaling) {
     if (!opt) return OK_ERR_NULL_POINTER;
     if (count == 0) return OK_SUCCESS;
     if (!shapes || !dtypes) return OK_ERR_NULL_POINTER;
@@ -186,7 +206,7 @@ ok_status ok_optimizer_step_shaped(const ok_optimizer *opt, const void *hparams,
         for (size_t d = 0; d < shapes[i].ndim; d++) numel[i] *= shapes[i].dims[d];
     }
     ok_mt_task task = {count, numel, dtypes, NULL, OK_FLOAT32, {0}, NULL, 0, hp_index, shapes, NULL};
-    ok_status st = run_task(opt, hparams, n_hp, &task, streams);
+    ok_status st = run_task(opt, hparams, n_hp, &task, streams, scaling);
     if (numel != stack) free(numel);
     return st;
 }

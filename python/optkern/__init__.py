@@ -17,11 +17,13 @@ torch.nn.functional's names and numbers:
 optkern.data splits a data set and feeds it in mini-batches; optkern.save
 and optkern.load write and read checkpoints (no pickle, atomic writes).
 optkern.clip_grad_norm_ and optkern.clip_grad_value_ clip gradients in place
-as torch.nn.utils does. optkern.lr_scheduler has torch.optim.lr_scheduler's schedulers, and
+as torch.nn.utils does; an optimizer's max_grad_norm clips inside its step,
+and optkern.amp.GradScaler scales the loss for mixed precision, unscaling
+inside the step. optkern.lr_scheduler has torch.optim.lr_scheduler's schedulers, and
 optkern.schedules optax-style schedules, which an optimizer takes as its lr.
 """
 
-from optkern import _core, data, functional, losses, lr_scheduler, optim, schedules
+from optkern import _core, amp, data, functional, losses, lr_scheduler, optim, schedules
 from optkern.checkpoint import load, save
 from optkern.clip import clip_grad_norm_, clip_grad_value_
 from optkern.optim import *  # noqa: F403 (every optimizer class: optim.__all__)
@@ -49,6 +51,7 @@ __all__ = [
     "clip_grad_value_",
     "lr_scheduler",
     "schedules",
+    "amp",
     "config",
     "show_config",
     "set_num_threads",

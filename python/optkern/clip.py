@@ -35,10 +35,10 @@ def _as_list(grads, what):
         ) from None
 
 
-def _gradients(grads, what):
+def _gradients(grads, what, written=True):
     """The arrays of the list `grads` (None entries skipped, as torch skips
-    parameters without a .grad), every one checked, grouped by dtype in
-    order of first appearance."""
+    parameters without a .grad), every one checked (writable too, when
+    they are `written`), grouped by dtype in order of first appearance."""
     groups = {}
     for i, g in enumerate(grads):
         if g is None:
@@ -53,7 +53,7 @@ def _gradients(grads, what):
             raise ValueError(f"{what}: grads[{i}] is not C-contiguous; pass numpy.ascontiguousarray(...)")
         if not g.flags.aligned:
             raise ValueError(f"{what}: grads[{i}] is not aligned to its dtype")
-        if not g.flags.writeable:
+        if written and not g.flags.writeable:
             raise ValueError(f"{what}: grads[{i}] is read-only; it is clipped in place")
         groups.setdefault(g.dtype, []).append(g)
     return groups
@@ -135,30 +135,106 @@ def clip_grad_norm_(grads, max_norm, norm_type=2.0, error_if_nonfinite=False, fo
         raise
 
 
-def _clip_norm(groups, max_norm, p, error_if_nonfinite):
-    dtype = np.result_type(*groups)
+def _total(groups, p):
+    """The total p-norm of the gradient groups, a Python float (double)."""
     if p == math.inf:
         values = [_group_power_sum(p, arrays) for arrays in groups.values()]
-        total = math.nan if any(math.isnan(v) for v in values) else max(values)  # NaN propagates, as in torch
-    else:
-        s = sum(_group_power_sum(p, arrays) for arrays in groups.values())
-        total = math.sqrt(s) if p == 2.0 else (s if p == 1.0 else s ** (1.0 / p))
+        return math.nan if any(math.isnan(v) for v in values) else max(values)  # NaN propagates, as in torch
+    s = sum(_group_power_sum(p, arrays) for arrays in groups.values())
+    return _root(s, p)
+
+
+def _root(s, p):
+    return math.sqrt(s) if p == 2.0 else (s if p == 1.0 else s ** (1.0 / p))
+
+
+def _coefficient(total, max_norm, dtype):
+    """(total_norm, coef) in the norm's dtype, as torch computes them:
+    max_norm / (total_norm + 1e-6) is total_norm.__rtruediv__, i.e.
+    reciprocal(total_norm + 1e-6) * max_norm, then clamp(max=1.0), which
+    keeps a NaN."""
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         total_norm = dtype.type(total)
-        if error_if_nonfinite and not np.isfinite(total_norm):
-            raise RuntimeError(
-                f"The total norm of order {p} for gradients from "
-                "`parameters` is non-finite, so it cannot be clipped. To disable "
-                "this error and scale the gradients by the non-finite norm anyway, "
-                "set `error_if_nonfinite=False`"
-            )
-        # torch: max_norm / (total_norm + 1e-6) is total_norm.__rtruediv__,
-        # i.e. reciprocal(total_norm + 1e-6) * max_norm, in the norm's dtype.
         coef = (dtype.type(1.0) / (total_norm + dtype.type(1e-6))) * dtype.type(max_norm)
-        coef = np.minimum(coef, dtype.type(1.0))  # torch.clamp(max=1.0): NaN stays NaN
+        return total_norm, np.minimum(coef, dtype.type(1.0))
+
+
+def _clip_norm(groups, max_norm, p, error_if_nonfinite):
+    dtype = np.result_type(*groups)
+    total_norm, coef = _coefficient(_total(groups, p), max_norm, dtype)
+    if error_if_nonfinite and not np.isfinite(total_norm):
+        raise RuntimeError(
+            f"The total norm of order {p} for gradients from "
+            "`parameters` is non-finite, so it cannot be clipped. To disable "
+            "this error and scale the gradients by the non-finite norm anyway, "
+            "set `error_if_nonfinite=False`"
+        )
     for arrays in groups.values():
         _core.vec_axpby(float(coef), arrays, 0.0, arrays)
     return total_norm
+
+
+def _nonfinite(groups):
+    """Whether any element of the groups is inf or NaN (exact: the largest
+    |g| is one of the elements)."""
+    return not all(math.isfinite(_core.vec_abs_max(arrays)) for arrays in groups.values())
+
+
+def step_factors(grads, max_norm=None, unscale=None):
+    """What a step that clips and/or unscales its gradients as its kernel
+    reads them needs to know first, from one read-only pass over them
+    (docs/clipping.md#fused-into-the-step).
+
+    grads: the step's gradients (None entries skipped). max_norm: clip the
+    L2 norm of the unscaled gradients to it (None: no clipping). unscale:
+    a GradScaler's 1/scale (None: the gradients are not scaled, and not
+    checked for inf/NaN).
+
+    Returns (found_inf, total_norm, coef): found_inf only with unscale (a
+    gradient holds an inf or NaN: the step must be skipped); total_norm
+    the norm clip_grad_norm_ would return for the unscaled gradients
+    (None without max_norm); coef the clipping factor (1.0 without
+    max_norm). With a power-of-two scale (every scale a GradScaler with its
+    default factors makes), the norm and the factor are bitwise those of
+    clip_grad_norm_ on the unscaled gradients.
+    """
+    groups = _one_group(grads)
+    if groups is None:
+        groups = _gradients(grads, "optimizer step", written=False)
+        if not groups:
+            return False, (None if max_norm is None else np.float32(0.0)), 1.0
+    try:
+        return _step_factors(groups, max_norm, unscale)
+    except (TypeError, ValueError):
+        _gradients(grads, "optimizer step", written=False)  # raises the same error, naming grads[i]
+        raise
+
+
+def _step_factors(groups, max_norm, unscale):
+    if max_norm is None:
+        return unscale is not None and _nonfinite(groups), None, 1.0
+    s = sum(_core.vec_dot(arrays, arrays) for arrays in groups.values())
+    if unscale is None:
+        found_inf = False
+    else:
+        # A finite sum of squares means every element is finite; a
+        # non-finite one may also come from squares that overflow.
+        found_inf = not math.isfinite(s) and _nonfinite(groups)
+        if not found_inf:
+            s = s * unscale * unscale if math.isfinite(s) else _unscaled_square_sum(groups, unscale)
+    total_norm, coef = _coefficient(math.sqrt(s), max_norm, np.result_type(*groups))
+    return found_inf, total_norm, float(coef)
+
+
+def _unscaled_square_sum(groups, unscale):
+    """sum g**2 over copies of the gradients multiplied by unscale: the
+    rare case of finite gradients whose scaled squares overflow."""
+    total = 0.0
+    for dtype, arrays in groups.items():
+        copies = [np.empty_like(g) for g in arrays]
+        _core.vec_axpby(float(dtype.type(unscale)), arrays, 0.0, copies)
+        total += _core.vec_dot(copies, copies)
+    return total
 
 
 def clip_grad_value_(grads, clip_value, foreach=None):

@@ -133,7 +133,7 @@ def kinds():
 
 
 def step(Kind kind, list params, list grads, tuple states, list hparams, hp_index=None, WrittenIndex written=None,
-         tuple work=None):
+         tuple work=None, tuple scaling=None):
     """One update of `kind` over a tensor list (one C call).
 
     states: one entry per state of kind.states, each a list (aligned with
@@ -141,7 +141,9 @@ def step(Kind kind, list params, list grads, tuple states, list hparams, hp_inde
     hparams: the hyperparameter sets, dicts {field: value} with every field
     of kind.fields; hp_index: uint32 array, the set of each tensor (None:
     set 0). written: see gather(). work: one list (or None) per work array
-    of kind.work, like states; None: all absent.
+    of kind.work, like states; None: all absent. scaling: None, or
+    (unscale, clip), the factors each gradient is multiplied by as the
+    kernel reads it (ok_grad_scaling, optkern/optim.h).
     """
     cdef Py_ssize_t n_sets = len(hparams), k, size = <Py_ssize_t>ok_optimizer_hparams_size(kind.opt)
     if n_sets == 0:
@@ -168,6 +170,14 @@ def step(Kind kind, list params, list grads, tuple states, list hparams, hp_inde
     for s in range(g.n_streams):
         streams[s] = g.stream[s]
     cdef ok_status st
+    cdef ok_grad_scaling factors
+    if scaling is not None:
+        factors.unscale, factors.clip = scaling
+        with nogil:
+            st = ok_optimizer_step_scaled(kind.opt, hp, <size_t>n_sets, g.index, g.count, g.shapes, g.dtypes, streams,
+                                          &factors)
+        raise_for(st)
+        return
     with nogil:
         if kind.shaped:
             st = ok_optimizer_step_shaped(kind.opt, hp, <size_t>n_sets, g.index, g.count, g.shapes, g.dtypes, streams)

@@ -90,6 +90,14 @@ cdef extern from "optkern/optkern.h" nogil:
                                        const uint32_t *hp_index, size_t count, const ok_shape *shapes,
                                        const ok_dtypes *dtypes, void ***streams)
 
+    ctypedef struct ok_grad_scaling:
+        double unscale
+        double clip
+
+    ok_status ok_optimizer_step_scaled(const ok_optimizer *opt, const void *hparams, size_t n_hp,
+                                       const uint32_t *hp_index, size_t count, const ok_shape *shapes,
+                                       const ok_dtypes *dtypes, void ***streams, const ok_grad_scaling *scaling)
+
     ctypedef struct ok_span:
         uintptr_t begin
         uintptr_t end

@@ -1025,6 +1025,45 @@ static void test_vector_operations(void) {
     CHECK(ok_vec_abs_sum((ok_dtype)7, 1, n4, px, &dot) == OK_ERR_UNSUPPORTED && dot == -7.0);
 }
 
+/* ok_optimizer_step_scaled: the gradients multiplied by unscale, then by
+ * clip, as the kernel reads them (never written): bitwise a plain step on
+ * gradients scaled in place first, for float32 and float64, every ISA;
+ * an unscale that is not finite and positive is refused, nothing written. */
+static void test_scaled_step(void) {
+    const ok_optimizer *adam = ok_optimizer_find("adam");
+    ok_adam_hparams hp = OK_ADAM_DEFAULTS;
+    ok_shape shape = {1, NULL};
+    size_t n = N;
+    shape.dims = &n;
+    const ok_dtypes f32 = {OK_FLOAT32, OK_FLOAT32, OK_FLOAT32};
+    const ok_isa before = ok_get_isa();
+    for (int isa = 0; isa < OK_ISA_COUNT; isa++) {
+        if (!(ok_isa_available() >> isa & 1)) continue;
+        CHECK(ok_set_isa((ok_isa)isa) == OK_SUCCESS);
+        float p[N], q[N], g[N], h[N], m1[N] = {0}, v1[N] = {0}, m2[N] = {0}, v2[N] = {0};
+        for (int i = 0; i < N; i++) {
+            p[i] = q[i] = (float)(i - 18) / 7.0f;
+            g[i] = (float)((i * 7) % 11 - 5) * 1024.0f;
+            h[i] = g[i] * (1.0f / 1024.0f) * 0.3f; /* unscaled, then clipped: two roundings */
+        }
+        void *ps[1] = {p}, *qs[1] = {q}, *m1s[1] = {m1}, *v1s[1] = {v1}, *m2s[1] = {m2}, *v2s[1] = {v2};
+        const void *gs[1] = {g}, *hs[1] = {h};
+        void *const *scaled[] = {ps, (void *const *)gs, m1s, v1s, NULL};
+        void *const *plain[] = {qs, (void *const *)hs, m2s, v2s, NULL};
+        ok_grad_scaling bad[] = {{0.0, 1.0}, {-1.0, 1.0}, {NAN, 1.0}, {INFINITY, 1.0}};
+        for (size_t k = 0; k < sizeof bad / sizeof bad[0]; k++)
+            CHECK(ok_optimizer_step_scaled(adam, &hp, 1, NULL, 1, &shape, &f32, scaled, &bad[k]) ==
+                  OK_ERR_HYPERPARAMETER);
+        CHECK(memcmp(p, q, sizeof p) == 0 && m1[0] == 0.0f);
+        ok_grad_scaling s = {1.0 / 1024.0, 0.3};
+        CHECK(ok_optimizer_step_scaled(adam, &hp, 1, NULL, 1, &shape, &f32, scaled, &s) == OK_SUCCESS);
+        CHECK(ok_optimizer_step_scaled(adam, &hp, 1, NULL, 1, &shape, &f32, plain, NULL) == OK_SUCCESS);
+        CHECK(memcmp(p, q, sizeof p) == 0 && memcmp(m1, m2, sizeof m1) == 0 && memcmp(v1, v2, sizeof v1) == 0);
+        CHECK(g[3] == (float)((3 * 7) % 11 - 5) * 1024.0f); /* the gradient is not written */
+    }
+    ok_set_isa(before);
+}
+
 int main(void) {
     printf("optkern %s, isa %s, %d threads\n", ok_version(), ok_isa_name(ok_get_isa()), ok_get_num_threads());
     ok_set_num_threads(2);
@@ -1057,6 +1096,7 @@ int main(void) {
     test_nll_loss();
     test_vector_operations();
     test_muon_stages();
+    test_scaled_step();
     if (failures) printf("%d checks failed\n", failures);
     return failures != 0;
 }

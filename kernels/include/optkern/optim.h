@@ -365,6 +365,36 @@ ok_status ok_optimizer_step_shaped(const ok_optimizer *opt, const void *hparams,
                                    const ok_dtypes *dtypes, void *const *const *streams);
 
 /*
+ * What a step multiplies each gradient element by before its update: the
+ * mixed-precision and clipping parts of a training step, folded into the
+ * update so that the gradients are read once and never written
+ * (docs/clipping.md#fused-into-the-step). Each element g becomes
+ * g * unscale, then that times clip, each product rounded to the
+ * gradient's dtype (the factor itself rounded to it first), and a factor of
+ * exactly 1 is skipped: the result is bitwise that of multiplying the
+ * gradients in place first (a GradScaler's unscale_, then
+ * clip_grad_norm_'s scaling) and stepping after.
+ *   unscale  1 / the loss scale (torch rounds it to float32); 1: none.
+ *            Finite and > 0, else OK_ERR_HYPERPARAMETER.
+ *   clip     the clipping factor min(max_norm / (norm + 1e-6), 1) of a
+ *            norm the caller computed (ok_vec_dot, optkern/vector.h); 1:
+ *            none. Any value (torch scales by a NaN factor too).
+ */
+typedef struct ok_grad_scaling {
+    double unscale;
+    double clip;
+} ok_grad_scaling;
+
+#define OK_GRAD_SCALING_NONE {1.0, 1.0}
+
+/* ok_optimizer_step_shaped with the gradients scaled as `scaling` says
+ * (NULL: not scaled). */
+ok_status ok_optimizer_step_scaled(const ok_optimizer *opt, const void *hparams, size_t n_hp,
+                                   const uint32_t *hp_index, size_t count, const ok_shape *shapes,
+                                   const ok_dtypes *dtypes, void *const *const *streams,
+                                   const ok_grad_scaling *scaling);
+
+/*
  * Overlap check for callers that assemble arrays from untrusted places.
  * spans[k] is the byte range [begin, end) of one array; an overlap between
  * two spans is an error when at least one of them is written. The spans are

@@ -8,10 +8,12 @@
 #include "optim/descriptor.h"
 
 typedef struct ok_adadelta_coeffs {
+    ok_grad_scaling grad; /* first: the call's gradient scaling (optim/descriptor.h) */
     double lr, rho, one_minus_rho, eps;
     double weight_decay; /* coupled: g += weight_decay * param */
     int maximize, has_weight_decay;
 } ok_adadelta_coeffs;
+OK_GRAD_SCALING_FIRST(ok_adadelta_coeffs, grad);
 
 /* The states in the order of torch's functional adadelta. */
 enum { OK_ADADELTA_SQUARE_AVG = OK_OPT_STATE, OK_ADADELTA_ACC_DELTA };

@@ -53,7 +53,7 @@ OK_INLINE void DT_NAME(af_vector_stats_lanes)(const ok_adafactor_coeffs *c, vec_
                                               acc_t *sum_u2) {
     vec_t param = vld_param(p, lanes);
     *sum_p2 = vacc_add(*sum_p2, vmul(param, param));
-    vec_t g = vld_grad(gp, lanes);
+    vec_t g = DT_NAME(ok_vld_grad)(&c->grad, gp, lanes);
     vec_t vv = DT_NAME(ok_vlerp)(vld_state(v, lanes), vmul(g, g), c->lerp);
     vst_state(v, vv, lanes);
     *sum_u2 = DT_NAME(af_add_sq)(*sum_u2, DT_NAME(af_update)(g, vv, eps1_sq), lanes);
@@ -61,11 +61,11 @@ OK_INLINE void DT_NAME(af_vector_stats_lanes)(const ok_adafactor_coeffs *c, vec_
 
 /* Elements of a matrix row: p^2 into sum_p2, g^2 into the row's sum and
  * into the column sums `col` (doubles). */
-OK_INLINE void DT_NAME(af_row_stats_lanes)(const param_t *p, const grad_t *gp, double *col, size_t lanes,
-                                           acc_t *sum_p2, acc_t *row) {
+OK_INLINE void DT_NAME(af_row_stats_lanes)(const ok_grad_scaling *gs, const param_t *p, const grad_t *gp,
+                                           double *col, size_t lanes, acc_t *sum_p2, acc_t *row) {
     vec_t param = vld_param(p, lanes);
     *sum_p2 = vacc_add(*sum_p2, vmul(param, param));
-    vec_t g = vld_grad(gp, lanes);
+    vec_t g = DT_NAME(ok_vld_grad)(gs, gp, lanes);
     vec_t g2 = vmul(g, g);
     *row = vacc_add(*row, g2);
     if (lanes == (size_t)LANES) {
@@ -132,9 +132,9 @@ static void DT_NAME(af_matrix_stats)(const ok_af_task *task, ok_af_block *blk, c
         size_t j = 0;
         for (; j + LANES <= cols; j += LANES) {
             vprefetch(pr + j), vprefetch(gr + j);
-            DT_NAME(af_row_stats_lanes)(pr + j, gr + j, slot + 1 + j, LANES, &sum_p2, &row);
+            DT_NAME(af_row_stats_lanes)(&c->grad, pr + j, gr + j, slot + 1 + j, LANES, &sum_p2, &row);
         }
-        if (j < cols) DT_NAME(af_row_stats_lanes)(pr + j, gr + j, slot + 1 + j, cols - j, &sum_p2, &row);
+        if (j < cols) DT_NAME(af_row_stats_lanes)(&c->grad, pr + j, gr + j, slot + 1 + j, cols - j, &sum_p2, &row);
         real_t mean[LANES];
         mean[0] = (real_t)(vacc_sum(row) / (double)cols);
         /* one lane: the others are lerp(0, 0) = 0, so rows_sum adds row_var[r] alone */
@@ -160,9 +160,9 @@ static void DT_NAME(adafactor_stats)(const void *task, size_t b) {
 
 /* -------------------------------------------------------------- rms pass */
 
-OK_INLINE void DT_NAME(af_rms_lanes)(vec_t eps1_sq, vec_t scale, const grad_t *gp, const state_t *col, size_t lanes,
-                                     acc_t *sum_u2) {
-    vec_t u = DT_NAME(af_update)(vld_grad(gp, lanes), vmul(scale, vld_state(col, lanes)), eps1_sq);
+OK_INLINE void DT_NAME(af_rms_lanes)(const ok_grad_scaling *gs, vec_t eps1_sq, vec_t scale, const grad_t *gp,
+                                     const state_t *col, size_t lanes, acc_t *sum_u2) {
+    vec_t u = DT_NAME(af_update)(DT_NAME(ok_vld_grad)(gs, gp, lanes), vmul(scale, vld_state(col, lanes)), eps1_sq);
     *sum_u2 = DT_NAME(af_add_sq)(*sum_u2, u, lanes);
 }
 
@@ -185,9 +185,9 @@ static void DT_NAME(adafactor_rms)(const void *task, size_t b) {
         size_t j = 0;
         for (; j + LANES <= cols; j += LANES) {
             vprefetch(gr + j);
-            DT_NAME(af_rms_lanes)(eps1_sq, scale, gr + j, col + j, LANES, &sum_u2);
+            DT_NAME(af_rms_lanes)(&c->grad, eps1_sq, scale, gr + j, col + j, LANES, &sum_u2);
         }
-        if (j < cols) DT_NAME(af_rms_lanes)(eps1_sq, scale, gr + j, col + j, cols - j, &sum_u2);
+        if (j < cols) DT_NAME(af_rms_lanes)(&c->grad, eps1_sq, scale, gr + j, col + j, cols - j, &sum_u2);
     }
     blk->sum_u2 = vacc_sum(sum_u2);
 }
@@ -200,7 +200,7 @@ OK_INLINE void DT_NAME(adafactor_lanes)(const ok_adafactor_coeffs *c, vec_t step
                                         param_t *p, const grad_t *gp, const state_t *s, size_t lanes) {
     vec_t param = vld_param(p, lanes);
     if (c->has_weight_decay) param = vmul(param, vset1((real_t)c->decay));
-    vec_t g = vld_grad(gp, lanes);
+    vec_t g = DT_NAME(ok_vld_grad)(&c->grad, gp, lanes);
     if (c->maximize) g = vneg(g);
     vec_t u = DT_NAME(af_update)(g, vmul(scale, vld_state(s, lanes)), eps1_sq);
     vst_param(p, vfma(step, u, param), lanes);

@@ -28,6 +28,7 @@
 #include "optim/descriptor.h"
 
 typedef struct ok_adafactor_coeffs {
+    ok_grad_scaling grad; /* first: the call's gradient scaling (optim/descriptor.h) */
     ok_lerp lerp;         /* the second moments' lerp weight w = t^beta2_decay */
     double rho;           /* min(lr, 1/sqrt(t)) */
     double eps1, eps1_sq; /* unless eps1_machine */
@@ -35,6 +36,7 @@ typedef struct ok_adafactor_coeffs {
     double decay;         /* 1 - lr * weight_decay */
     int maximize, has_weight_decay, eps1_machine;
 } ok_adafactor_coeffs;
+OK_GRAD_SCALING_FIRST(ok_adafactor_coeffs, grad);
 
 enum { OK_ADAFACTOR_ROW_VAR = OK_OPT_STATE, OK_ADAFACTOR_COL_VAR, OK_ADAFACTOR_VARIANCE };
 

@@ -12,7 +12,7 @@
 OK_INLINE void DT_NAME(adagrad_lanes)(const ok_adagrad_coeffs *c, param_t *p, const grad_t *gp, state_t *s,
                                       size_t lanes) {
     vec_t param = vld_param(p, lanes);
-    vec_t g = vld_grad(gp, lanes);
+    vec_t g = DT_NAME(ok_vld_grad)(&c->grad, gp, lanes);
     if (c->maximize) g = vneg(g);
     if (c->has_weight_decay) g = vfma(vset1((real_t)c->weight_decay), param, g);
     vec_t sum = vfma(g, g, vld_state(s, lanes));

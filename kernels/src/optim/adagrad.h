@@ -8,11 +8,13 @@
 #include "optim/descriptor.h"
 
 typedef struct ok_adagrad_coeffs {
+    ok_grad_scaling grad; /* first: the call's gradient scaling (optim/descriptor.h) */
     double clr;          /* lr / (1 + (t - 1) * lr_decay) */
     double weight_decay; /* coupled: g += weight_decay * param */
     double eps;
     int maximize, has_weight_decay;
 } ok_adagrad_coeffs;
+OK_GRAD_SCALING_FIRST(ok_adagrad_coeffs, grad);
 
 enum { OK_ADAGRAD_SUM = OK_OPT_STATE };
 

@@ -17,6 +17,7 @@ typedef struct ok_adam_coeffs {
     double inv_bias_correction2_sqrt; /* 1 / sqrt(1 - beta2^t) */
     int amsgrad;
 } ok_adam_coeffs;
+OK_GRAD_SCALING_FIRST(ok_adam_coeffs, moments.grad);
 
 enum { OK_ADAM_EXP_AVG = OK_OPT_STATE, OK_ADAM_EXP_AVG_SQ, OK_ADAM_MAX_EXP_AVG_SQ };
 

@@ -11,12 +11,14 @@
 #include "optim/moments.h"
 
 typedef struct ok_adamax_coeffs {
+    ok_grad_scaling grad; /* first: the call's gradient scaling (optim/descriptor.h) */
     ok_lerp exp_avg_lerp; /* m <- lerp(m, g, 1 - beta1), as Adam's */
     double beta2, eps;
     double weight_decay;  /* coupled: g += weight_decay * param */
     double step_size;     /* lr / (1 - beta1^t) */
     int maximize, has_weight_decay;
 } ok_adamax_coeffs;
+OK_GRAD_SCALING_FIRST(ok_adamax_coeffs, grad);
 
 /* The states in the order of torch's functional adamax. */
 enum { OK_ADAMAX_EXP_AVG = OK_OPT_STATE, OK_ADAMAX_EXP_INF };

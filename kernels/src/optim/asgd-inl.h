@@ -12,7 +12,7 @@
 OK_INLINE void DT_NAME(asgd_lanes)(const ok_asgd_coeffs *c, real_t decay, real_t eta, real_t mu, int average,
                                    param_t *p, const grad_t *gp, state_t *ax, size_t lanes) {
     vec_t param = vld_param(p, lanes);
-    vec_t g = vld_grad(gp, lanes);
+    vec_t g = DT_NAME(ok_vld_grad)(&c->grad, gp, lanes);
     if (c->maximize) g = vneg(g);
     if (c->has_weight_decay) g = vfma(vset1((real_t)c->weight_decay), param, g);
     param = vfnma(vset1(eta), g, vmul(param, vset1(decay)));

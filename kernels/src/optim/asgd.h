@@ -11,11 +11,13 @@
 #include "optim/descriptor.h"
 
 typedef struct ok_asgd_coeffs {
+    ok_grad_scaling grad; /* first: the call's gradient scaling (optim/descriptor.h) */
     double lambd, weight_decay;
     float first_eta;              /* float32(lr): eta on step 1 */
     float new_eta, new_mu;        /* every tensor's eta and mu after this step */
     int maximize, has_weight_decay, first;
 } ok_asgd_coeffs;
+OK_GRAD_SCALING_FIRST(ok_asgd_coeffs, grad);
 
 /* torch's functional asgd's order: axs, mus, etas */
 enum { OK_ASGD_AX = OK_OPT_STATE, OK_ASGD_MU, OK_ASGD_ETA };

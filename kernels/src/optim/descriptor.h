@@ -15,7 +15,11 @@
  * coefficients are everything that depends only on the
  * hyperparameters and the step count, derived once per call in double by
  * `prepare` (the host side) so that kernels do per-element work only;
- * kernels round them to the variant's real_t.
+ * kernels round them to the variant's real_t. Every coefficient struct
+ * begins with an ok_grad_scaling (OK_GRAD_SCALING_FIRST): the call's
+ * gradient scaling (optkern/optim.h), which the runner writes into every
+ * set after `prepare` and every kernel applies as it loads a gradient
+ * (ok_vld_grad, optim/pointwise-inl.h).
  *
  * A state may be a scalar (bit k of `scalars`): one float per tensor, not
  * an array, at stream[2 + k][i], present even for an empty tensor. torch
@@ -105,6 +109,11 @@ static inline ok_lerp ok_lerp_weight(double w) {
     l.coeff = l.from_end ? w - 1.0 : w;
     return l;
 }
+
+/* Asserts that coefficient struct `type` begins with its ok_grad_scaling,
+ * `member` (optim.c writes it at offset 0 of each set). */
+#define OK_GRAD_SCALING_FIRST(type, member) \
+    _Static_assert(offsetof(type, member) == 0, #type " must begin with its ok_grad_scaling")
 
 /* A field of hyperparameter struct `type`, for an ok_optimizer's table. */
 #define OK_FIELD(type, member, kind) {#member, kind, offsetof(type, member)}

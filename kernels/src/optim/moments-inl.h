@@ -14,7 +14,7 @@
 OK_INLINE vec_t DT_NAME(moments_lanes)(const ok_moments_coeffs *c, const param_t *p, const grad_t *gp, state_t *m,
                                        state_t *v, size_t lanes, vec_t *param, vec_t *mm, vec_t *vv) {
     vec_t q = vld_param(p, lanes);
-    vec_t g = vld_grad(gp, lanes);
+    vec_t g = DT_NAME(ok_vld_grad)(&c->grad, gp, lanes);
     if (c->maximize) g = vneg(g);
     if (c->wd_mode == OK_WD_COUPLED) g = vfma(vset1((real_t)c->weight_decay), q, g);
     if (c->wd_mode == OK_WD_DECOUPLED) q = vmul(q, vset1((real_t)c->decay));

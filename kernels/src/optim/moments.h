@@ -11,12 +11,14 @@
 #include "optim/descriptor.h"
 
 typedef struct ok_moments_coeffs {
+    ok_grad_scaling grad; /* first: the call's gradient scaling (optim/descriptor.h) */
     ok_lerp exp_avg_lerp;         /* m <- lerp(m, g, 1 - beta1): exact at beta1 = 0 (m becomes g) */
     double beta2, one_minus_beta2;
     double weight_decay;          /* coupled: g += weight_decay * param */
     double decay;                 /* decoupled: param *= 1 - lr * weight_decay */
     int maximize, wd_mode;
 } ok_moments_coeffs;
+OK_GRAD_SCALING_FIRST(ok_moments_coeffs, grad);
 
 static inline void ok_moments_prepare(ok_moments_coeffs *c, double lr, double beta1, double beta2,
                                       double weight_decay, int maximize, int decoupled_weight_decay) {

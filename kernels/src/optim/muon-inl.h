@@ -13,7 +13,7 @@
  */
 OK_INLINE void DT_NAME(muon_momentum_lanes)(const ok_muon_coeffs *c, const grad_t *gp, state_t *b, state_t *u,
                                             size_t lanes) {
-    vec_t g = vld_grad(gp, lanes), buf = vld_state(b, lanes);
+    vec_t g = DT_NAME(ok_vld_grad)(&c->grad, gp, lanes), buf = vld_state(b, lanes);
     buf = DT_NAME(ok_vlerp)(buf, g, c->momentum_lerp);
     vst_state(b, buf, lanes);
     if (c->nesterov) buf = DT_NAME(ok_vlerp)(g, buf, c->nesterov_lerp);

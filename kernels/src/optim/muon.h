@@ -9,6 +9,7 @@
 #include "optim/descriptor.h"
 
 typedef struct ok_muon_coeffs {
+    ok_grad_scaling grad; /* first: the call's gradient scaling (optim/descriptor.h) */
     /* torch's two-sided lerps (ok_lerp, optim/descriptor.h) */
     ok_lerp momentum_lerp;  /* b <- lerp(b, g, 1 - mu) */
     ok_lerp nesterov_lerp;  /* u <- lerp(g, b, mu) */
@@ -16,6 +17,7 @@ typedef struct ok_muon_coeffs {
     double step_size;       /* lr * lr_ratio */
     int nesterov, has_decay, stage;
 } ok_muon_coeffs;
+OK_GRAD_SCALING_FIRST(ok_muon_coeffs, grad);
 
 enum { OK_MUON_MOMENTUM_BUFFER = OK_OPT_STATE, OK_MUON_UPDATE };
 

@@ -19,6 +19,7 @@ typedef struct ok_nadam_coeffs {
     float mu_f32;                 /* mu_t as torch multiplies its float32 mu_product by it */
     int first;                    /* t = 1: mu_product starts at 1 */
 } ok_nadam_coeffs;
+OK_GRAD_SCALING_FIRST(ok_nadam_coeffs, moments.grad);
 
 enum { OK_NADAM_EXP_AVG = OK_OPT_STATE, OK_NADAM_EXP_AVG_SQ, OK_NADAM_MU_PRODUCT };
 

@@ -17,3 +17,13 @@ OK_INLINE vec_t DT_NAME(ok_vlerp)(vec_t a, vec_t b, ok_lerp w) {
 OK_INLINE vec_t DT_NAME(ok_vaddcdiv)(vec_t a, double value, vec_t t1, vec_t t2) {
     return vadd(a, vdiv(vmul(vset1((real_t)value), t1), t2));
 }
+
+/* A gradient as an update reads it: loaded, then multiplied by the call's
+ * unscale and clip factors, each product rounded (optkern/optim.h,
+ * ok_grad_scaling); a factor of exactly 1 is skipped. */
+OK_INLINE vec_t DT_NAME(ok_vld_grad)(const ok_grad_scaling *s, const grad_t *gp, size_t lanes) {
+    vec_t g = vld_grad(gp, lanes);
+    if (s->unscale != 1.0) g = vmul(g, vset1((real_t)s->unscale));
+    if (s->clip != 1.0) g = vmul(g, vset1((real_t)s->clip));
+    return g;
+}

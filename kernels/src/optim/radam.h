@@ -17,6 +17,7 @@ typedef struct ok_radam_coeffs {
     double step_size;
     int rectified;                /* rho_t > 5: the step divides by sqrt(v) + eps */
 } ok_radam_coeffs;
+OK_GRAD_SCALING_FIRST(ok_radam_coeffs, moments.grad);
 
 enum { OK_RADAM_EXP_AVG = OK_OPT_STATE, OK_RADAM_EXP_AVG_SQ };
 

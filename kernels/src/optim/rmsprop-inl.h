@@ -16,7 +16,7 @@
 OK_INLINE void DT_NAME(rmsprop_lanes)(const ok_rmsprop_coeffs *c, param_t *p, const grad_t *gp, state_t *v,
                                       state_t *a, state_t *b, size_t lanes) {
     vec_t param = vld_param(p, lanes);
-    vec_t g = vld_grad(gp, lanes);
+    vec_t g = DT_NAME(ok_vld_grad)(&c->grad, gp, lanes);
     if (c->maximize) g = vneg(g);
     if (c->has_weight_decay) g = vfma(vset1((real_t)c->weight_decay), param, g);
     vec_t vv = vfma(vmul(vset1((real_t)c->one_minus_alpha), g), g, vmul(vset1((real_t)c->alpha), vld_state(v, lanes)));

@@ -8,12 +8,14 @@
 #include "optim/descriptor.h"
 
 typedef struct ok_rmsprop_coeffs {
+    ok_grad_scaling grad; /* first: the call's gradient scaling (optim/descriptor.h) */
     double lr, alpha, one_minus_alpha, eps;
     double weight_decay;   /* coupled: g += weight_decay * param */
     double momentum;
     ok_lerp grad_avg_lerp; /* grad_avg <- lerp(grad_avg, g, 1 - alpha) */
     int maximize, has_weight_decay, centered, has_momentum;
 } ok_rmsprop_coeffs;
+OK_GRAD_SCALING_FIRST(ok_rmsprop_coeffs, grad);
 
 /* The states in the order of torch's functional rmsprop. */
 enum { OK_RMSPROP_SQUARE_AVG = OK_OPT_STATE, OK_RMSPROP_GRAD_AVG, OK_RMSPROP_MOMENTUM_BUFFER };

@@ -15,7 +15,7 @@
 OK_INLINE void DT_NAME(rprop_lanes)(const ok_rprop_coeffs *c, param_t *p, const grad_t *gp, state_t *prev,
                                     state_t *step_size, size_t lanes) {
     const vec_t zero = vzero(), one = vset1((real_t)1), etaminus = vset1((real_t)c->etaminus);
-    vec_t g = vld_grad(gp, lanes);
+    vec_t g = DT_NAME(ok_vld_grad)(&c->grad, gp, lanes);
     if (c->maximize) g = vneg(g);
     vec_t before = c->first_step ? zero : vld_state(prev, lanes);
     vec_t size = c->first_step ? vset1((real_t)c->lr) : vld_state(step_size, lanes);

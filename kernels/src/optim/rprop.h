@@ -10,12 +10,14 @@
 #include "optim/descriptor.h"
 
 typedef struct ok_rprop_coeffs {
+    ok_grad_scaling grad; /* first: the call's gradient scaling (optim/descriptor.h) */
     double lr, etaminus, etaplus;
     /* torch's clamp(x, min, max) is min(max(x, min), max): max wins when
      * the bounds cross, so the lower bound is min(step_size_min, step_size_max) */
     double lower, upper;
     int maximize, first_step;
 } ok_rprop_coeffs;
+OK_GRAD_SCALING_FIRST(ok_rprop_coeffs, grad);
 
 enum { OK_RPROP_PREV = OK_OPT_STATE, OK_RPROP_STEP_SIZE };
 

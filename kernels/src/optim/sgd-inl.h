@@ -9,7 +9,7 @@
  */
 OK_INLINE void DT_NAME(sgd_lanes)(const ok_sgd_coeffs *c, param_t *p, const grad_t *gp, state_t *b, size_t lanes) {
     vec_t param = vld_param(p, lanes);
-    vec_t g = vld_grad(gp, lanes);
+    vec_t g = DT_NAME(ok_vld_grad)(&c->grad, gp, lanes);
     if (c->maximize) g = vneg(g);
     if (c->has_weight_decay) g = vfma(vset1((real_t)c->weight_decay), param, g);
     if (c->has_momentum) {

@@ -10,9 +10,11 @@
 #include "optim/descriptor.h"
 
 typedef struct ok_sgd_coeffs {
+    ok_grad_scaling grad; /* first: the call's gradient scaling (optim/descriptor.h) */
     double lr, momentum, one_minus_dampening, weight_decay;
     int maximize, has_weight_decay, has_momentum, nesterov, first_step;
 } ok_sgd_coeffs;
+OK_GRAD_SCALING_FIRST(ok_sgd_coeffs, grad);
 
 enum { OK_SGD_BUF = OK_OPT_STATE };
 

@@ -60,7 +60,7 @@ class Adafactor(Optimizer):
     _has_step = True
 
     def __init__(self, params, lr=1e-2, beta2_decay=-0.8, eps=(None, 1e-3), d=1.0, weight_decay=0.0, *,
-                 foreach=None, maximize=False):
+                 foreach=None, maximize=False, max_grad_norm=None):
         _hparams(scheduled_lr(lr), beta2_decay, eps, d, weight_decay, maximize)
         defaults = {
             "lr": lr,
@@ -71,7 +71,7 @@ class Adafactor(Optimizer):
             **torch_flags(foreach=foreach),
             "maximize": maximize,
         }
-        super().__init__(params, defaults)
+        super().__init__(params, defaults, max_grad_norm)
 
     def _hparams(self, group):
         return _hparams(group["lr"], group["beta2_decay"], group["eps"], group["d"], group["weight_decay"],

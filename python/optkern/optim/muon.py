@@ -105,7 +105,7 @@ def _work_array(p):
     return np.empty(p.shape, p.dtype) if isinstance(p, np.ndarray) and p.dtype.kind == "f" else np.empty(0)
 
 
-def _step(params, grads, buffers, groups, options, group_of=None, written=None):
+def _step(params, grads, buffers, groups, options, group_of=None, written=None, scaling=None):
     """One Muon step over a parameter list (the class and muon_ alike).
 
     buffers   the momentum buffers (a list or a StateTable), present for
@@ -113,6 +113,8 @@ def _step(params, grads, buffers, groups, options, group_of=None, written=None):
     groups    each param group's C fields (_hparams), options its
               (ns_coefficients, ns_steps, eps, adjust_lr_fn)
     group_of  the group of each parameter (None: one group)
+    scaling   None, or the (unscale, clip) factors of the gradients (the
+              first C call reads them)
     """
     kind = _engine.kind("muon")
     sets, where = [], {}
@@ -130,7 +132,8 @@ def _step(params, grads, buffers, groups, options, group_of=None, written=None):
         updates[i] = _work_array(p)
     if not sets:
         return
-    _engine.run(kind, params, grads, {"momentum_buffer": buffers}, sets, hp_index, written, {"update": updates})
+    _engine.run(kind, params, grads, {"momentum_buffer": buffers}, sets, hp_index, written, {"update": updates},
+                scaling)
     for i, u in enumerate(updates):
         if u is not None:
             _orthogonalize(u, *options[0 if group_of is None else int(group_of[i])][:3])
@@ -165,7 +168,8 @@ class Muon(Optimizer):
     _kind = "muon"
 
     def __init__(self, params, lr=1e-3, weight_decay=0.1, momentum=0.95, nesterov=True,
-                 ns_coefficients=(3.4445, -4.775, 2.0315), eps=1e-7, ns_steps=5, adjust_lr_fn=None):
+                 ns_coefficients=(3.4445, -4.775, 2.0315), eps=1e-7, ns_steps=5, adjust_lr_fn=None, *,
+                 max_grad_norm=None):
         _hparams(scheduled_lr(lr), weight_decay, momentum, nesterov, ns_coefficients, eps, ns_steps, adjust_lr_fn)
         defaults = {
             "lr": lr,
@@ -177,7 +181,7 @@ class Muon(Optimizer):
             "ns_steps": ns_steps,
             "adjust_lr_fn": adjust_lr_fn,
         }
-        super().__init__(params, defaults)
+        super().__init__(params, defaults, max_grad_norm)
 
     def _hparams(self, group):
         hp = _hparams(group["lr"], group["weight_decay"], group["momentum"], group["nesterov"],
@@ -185,11 +189,11 @@ class Muon(Optimizer):
         _require_matrices(group["params"])
         return hp
 
-    def _update(self, plan, grads, present, hparams):
+    def _update(self, plan, grads, present, hparams, scaling=None):
         buffers, _ = self._with_new_state(plan, present, "momentum_buffer")
         tables, written = plan.prepare({"momentum_buffer": buffers}, _engine.kind(self._kind))
         options = [(g["ns_coefficients"], g["ns_steps"], g["eps"], g["adjust_lr_fn"]) for g in self.param_groups]
-        _step(plan.params, grads, tables["momentum_buffer"], hparams, options, plan.group_of, written)
+        _step(plan.params, grads, tables["momentum_buffer"], hparams, options, plan.group_of, written, scaling)
         plan.states["momentum_buffer"] = buffers
 
 

@@ -8,6 +8,8 @@ from itertools import chain
 import numpy as np
 
 from optkern import _core
+from optkern._checks import real, require
+from optkern.clip import step_factors
 from optkern.optim import _engine
 
 __all__ = ["Optimizer", "torch_flags", "scheduled_lr"]
@@ -240,14 +242,37 @@ class Optimizer:
         return dict(Optimizer._registered)
 
     @property
+    def max_grad_norm(self):
+        """None, or the largest L2 norm a step lets the gradients have: a
+        step first computes the total norm of its gradients, as
+        clip_grad_norm_(grads, max_grad_norm) would, and its kernel
+        multiplies each gradient element by the clipping factor as it reads
+        it. The result is bitwise that of clip_grad_norm_ followed by step,
+        but the gradients are not written and are read twice instead of
+        three times (docs/clipping.md#fused-into-the-step). The norm is in
+        last_grad_norm."""
+        return self._max_grad_norm
+
+    @max_grad_norm.setter
+    def max_grad_norm(self, value):
+        if value is not None:
+            value = real(value, "max_grad_norm")
+            require(value > 0.0, "max_grad_norm must be positive (or None), got {}", value)
+        self._max_grad_norm = value
+
+    @property
     def _state_names(self):
         """Torch's names of the state arrays, from the C descriptor."""
         return _engine.kind(self._kind).states
 
-    def __init__(self, params, defaults):
+    def __init__(self, params, defaults, max_grad_norm=None):
         # step(), state_dict(), load_state_dict() and add_param_group() hold
         # it: concurrent calls on one optimizer take effect in some order.
         self._lock = threading.Lock()
+        self.max_grad_norm = max_grad_norm
+        #: the total L2 norm of the last step's gradients, before clipping
+        #: (what clip_grad_norm_ returns); None without max_grad_norm
+        self.last_grad_norm = None
         self.defaults = dict(defaults)
         self.param_groups = []
         self._plan = None
@@ -364,7 +389,11 @@ class Optimizer:
         with self._lock:
             self._step(grads)
 
-    def _step(self, grads):
+    def _step(self, grads, unscale=None):
+        """step(grads), with the gradients multiplied by unscale (a
+        GradScaler's 1/scale; None: not scaled) as they are read. With
+        unscale, a step whose gradients hold an inf or NaN changes nothing
+        and returns True; else returns False."""
         if isinstance(grads, Mapping):
             raise TypeError(_NOT_A_DICT.format("grads", "one array per parameter, in the order of the param groups"))
         if isinstance(grads, np.ndarray) or not hasattr(grads, "__len__"):
@@ -376,14 +405,24 @@ class Optimizer:
         hparams = [self._checked(g) for g in self.param_groups]
         present = _core.present_mask(grads)
         if present is not None and not present.any():
-            return
-        self._update(plan, grads, present, hparams)
+            return False
+        scaling = None
+        if self._max_grad_norm is not None or unscale is not None:
+            found_inf, norm, coef = step_factors(grads, self._max_grad_norm, unscale)
+            if self._max_grad_norm is not None:
+                self.last_grad_norm = norm
+            if found_inf:
+                return True
+            scaling = (1.0 if unscale is None else unscale, coef)
+        self._update(plan, grads, present, hparams, scaling)
         plan.advance(present)
         self._steps_taken += 1
+        return False
 
-    def _update(self, plan, grads, present, hparams):
+    def _update(self, plan, grads, present, hparams, scaling=None):
         """Create the states the groups need (as the C descriptor says) and
-        make the one C call."""
+        make the one C call, with the gradients scaled by `scaling`
+        ((unscale, clip) factors, or None)."""
         kind = _engine.kind(self._kind)
         states, created = {}, None
         for name, only in self._needed_states(plan, kind, hparams):
@@ -399,7 +438,7 @@ class Optimizer:
             phase = None
         sets, hp_index = _engine.hyperparameter_sets(hparams, self._phase, phase, plan.group_of, present)
         tables, written = plan.prepare(states, kind)
-        _engine.run(kind, plan.params, grads, tables, sets, hp_index, written)
+        _engine.run(kind, plan.params, grads, tables, sets, hp_index, written, scaling=scaling)
         plan.states.update(states)
 
     def _needed_states(self, plan, kind, hparams):
