@@ -2,7 +2,7 @@
 fastest variant (torch.nn.utils.clip_grad_norm_ with foreach=True; for CPU
 tensors foreach=None picks it too), paired in one run.
 
-    python bench/clip.py [--arrays 1000] [--size 1024] [--rounds 15] [--threads 2]
+    python bench/clip.py [--arrays 1000] [--size 1024] [--rounds 15] [--threads 2] [--record]
 
 Each round calls both once, in turn (benchutil.interleaved), on gradients
 whose norm is above max_norm (so both scale every element). The same
@@ -26,6 +26,7 @@ def main():
     parser.add_argument("--size", type=int, default=1024)
     parser.add_argument("--rounds", type=int, default=15)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--record", action="store_true", help="write the table into bench/RESULTS.md")
     args = parser.parse_args()
     import torch
 
@@ -49,12 +50,16 @@ def main():
         warmup=2,
     )
     nbytes = 3 * 4 * args.arrays * args.size  # the norm's read, then the scaling's read and write
-    print(benchutil.machine_line())
-    print(f"clip_grad_norm_ over {args.arrays} x {args.size} float32, {args.threads} threads, {args.rounds} rounds")
-    for name, samples in times.items():
-        print(f"  {name:14s} {benchutil.median_ms(samples):8.3f} ms  {benchutil.gbps(nbytes, samples):6.1f} GB/s")
+    rows = [[name, f"{benchutil.median_ms(s):.3f}", f"{benchutil.gbps(nbytes, s):.1f}"] for name, s in times.items()]
     ratio = benchutil.paired_ratio(times["torch_foreach"], times["optkern"])
-    print(f"  optkern speed-up over torch (foreach), paired median: {ratio:.2f}x")
+    target = (f"- optkern {ratio:.2f}x faster than torch's clip_grad_norm_(foreach=True), paired median "
+              f"(target at least 10x: {'met' if ratio >= 10 else 'NOT met'}).")
+    command = "python bench/clip.py" + (f" --rounds {args.rounds}" if args.rounds != 15 else "")
+    explanation = (f"clip_grad_norm_ over {args.arrays} arrays of {args.size} float32, {args.threads} threads, "
+                   f"{args.rounds} rounds (a norm above max_norm, so both scale every element), against torch's "
+                   "fastest variant.")
+    table = benchutil.markdown_table(["", "ms", "GB/s"], rows)
+    benchutil.finish_report("Gradient clipping", command, explanation, table, target, args.record)
 
 
 if __name__ == "__main__":

@@ -276,12 +276,16 @@ def test_torch_refuses_what_optkern_refuses(bad):
 
 
 def test_defaults_match_torch():
-    """Every default of every optimizer is torch's."""
+    """Every argument and default of every optimizer is torch's, and then
+    optkern's own keyword-only max_grad_norm=None (clipping in the step)."""
     import inspect
 
     for record in RECORDS:
         name = record.name
-        mine = inspect.signature(record.cls).parameters
+        mine = dict(inspect.signature(record.cls).parameters)
+        extra = mine.pop("max_grad_norm")
+        assert extra.default is None and extra.kind == inspect.Parameter.KEYWORD_ONLY, name
+        assert list(inspect.signature(record.cls).parameters)[-1] == "max_grad_norm", name
         theirs = inspect.signature(getattr(torch.optim, name)).parameters
         assert list(mine) == list(theirs), name
         for arg, p in mine.items():

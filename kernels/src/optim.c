@@ -261,13 +261,17 @@ static int span_before(const void *a, const void *b) {
 ok_status ok_check_overlap(ok_span *spans, size_t n, size_t *first, size_t *second) {
     if (n == 0) return OK_SUCCESS;
     if (!spans) return OK_ERR_NULL_POINTER;
-    qsort(spans, n, sizeof *spans, span_before);
+    /* Arrays are often listed in the order they were allocated, which is
+     * often address order: then the sort is not needed. */
+    size_t k = 1;
+    while (k < n && span_before(&spans[k - 1], &spans[k]) < 0) k++;
+    if (k < n) qsort(spans, n, sizeof *spans, span_before);
     /* Sweep in order of start: a span overlaps an earlier one iff it starts
      * before that one's end. Track the furthest end of all earlier spans
      * and of the earlier written ones; a read-only span conflicts only with
      * a written one. */
     const ok_span *far_any = NULL, *far_written = NULL;
-    for (size_t k = 0; k < n; k++) {
+    for (k = 0; k < n; k++) {
         const ok_span *s = &spans[k];
         if (s->end <= s->begin) continue;
         const ok_span *other = s->written ? far_any : far_written;

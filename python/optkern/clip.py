@@ -59,16 +59,24 @@ def _gradients(grads, what, written=True):
     return groups
 
 
-def _one_group(grads):
-    """The fast path: {dtype: arrays} when every entry has one dtype, the
-    arrays unchecked (the binding checks them, each C call before it
-    writes); None when they need _gradients."""
+def _grouped(grads, what, written, fn):
+    """fn(groups), groups {dtype: arrays} of the gradients (None entries
+    skipped; {} when there are none). The usual case, one dtype, takes the
+    fast path: the arrays go to fn unchecked, since the binding checks each
+    C call's arrays before it writes. Should that fail, _gradients checks
+    every array: it raises the error naming grads[i], or, when the
+    gradients are fine but of several dtypes, fn runs on its groups, all
+    checked first, so that nothing is written when one group's array is bad."""
     arrays = [g for g in grads if g is not None]
-    try:
-        dtypes = {g.dtype for g in arrays}
-    except AttributeError:
-        return None
-    return {dtypes.pop(): arrays} if len(dtypes) == 1 else None
+    if arrays and isinstance(arrays[0], np.ndarray):
+        try:
+            return fn({arrays[0].dtype: arrays})
+        except (TypeError, ValueError):
+            groups = _gradients(grads, what, written)
+            if len(groups) == 1:
+                raise
+            return fn(groups)
+    return fn(_gradients(grads, what, written))
 
 
 def _norm_type(norm_type):
@@ -118,21 +126,7 @@ def clip_grad_norm_(grads, max_norm, norm_type=2.0, error_if_nonfinite=False, fo
     max_norm = float(max_norm)
     if foreach not in (None, True, False):
         raise TypeError(f"foreach must be None or a bool, got {foreach!r}")
-    # One dtype (the usual case): the binding's own checks, one pass over
-    # the list per C call; on a failure, _gradients names the culprit.
-    # Several dtypes: everything is checked first, so that nothing is
-    # written when one group's array is bad.
-    groups = _one_group(grads)
-    if groups is None:
-        groups = _gradients(grads, "clip_grad_norm_")
-        if not groups:
-            return np.float32(0.0)
-        return _clip_norm(groups, max_norm, p, error_if_nonfinite)
-    try:
-        return _clip_norm(groups, max_norm, p, error_if_nonfinite)
-    except (TypeError, ValueError):
-        _gradients(grads, "clip_grad_norm_")  # raises the same error, naming grads[i]
-        raise
+    return _grouped(grads, "clip_grad_norm_", True, lambda groups: _clip_norm(groups, max_norm, p, error_if_nonfinite))
 
 
 def _total(groups, p):
@@ -160,7 +154,9 @@ def _coefficient(total, max_norm, dtype):
 
 
 def _clip_norm(groups, max_norm, p, error_if_nonfinite):
-    dtype = np.result_type(*groups)
+    if not groups:
+        return np.float32(0.0)
+    dtype = next(iter(groups)) if len(groups) == 1 else np.result_type(*groups)
     total_norm, coef = _coefficient(_total(groups, p), max_norm, dtype)
     if error_if_nonfinite and not np.isfinite(total_norm):
         raise RuntimeError(
@@ -198,19 +194,12 @@ def step_factors(grads, max_norm=None, unscale=None):
     default factors makes), the norm and the factor are bitwise those of
     clip_grad_norm_ on the unscaled gradients.
     """
-    groups = _one_group(grads)
-    if groups is None:
-        groups = _gradients(grads, "optimizer step", written=False)
-        if not groups:
-            return False, (None if max_norm is None else np.float32(0.0)), 1.0
-    try:
-        return _step_factors(groups, max_norm, unscale)
-    except (TypeError, ValueError):
-        _gradients(grads, "optimizer step", written=False)  # raises the same error, naming grads[i]
-        raise
+    return _grouped(grads, "optimizer step", False, lambda groups: _step_factors(groups, max_norm, unscale))
 
 
 def _step_factors(groups, max_norm, unscale):
+    if not groups:
+        return False, (None if max_norm is None else np.float32(0.0)), 1.0
     if max_norm is None:
         return unscale is not None and _nonfinite(groups), None, 1.0
     s = sum(_core.vec_dot(arrays, arrays) for arrays in groups.values())

@@ -20,7 +20,9 @@ cdef class Vectors:
         cdef cnp.ndarray a, b
         if y is not None and len(y) != n:
             raise ValueError(f"expected {n} arrays in y, one per entry of x; got {len(y)}")
-        self.keep = [list(x), None if y is None else list(y)]
+        # y is x, the very list: an in-place operation, y[i] is x[i]
+        cdef bint same = y is x
+        self.keep = [list(x), None if y is None or same else list(y)]
         self.count = <size_t>n
         self.numel = <size_t *>PyMem_Malloc(n * (sizeof(size_t) + 2 * sizeof(void *)) + 1)
         if self.numel == NULL:
@@ -29,7 +31,7 @@ cdef class Vectors:
         self.y = <void **>(self.x + n)
         self.dtype = OK_FLOAT64
         for i in range(n):
-            a = as_param(self.keep[0][i], "x", i, False)
+            a = as_param(self.keep[0][i], "x", i, same and y_written)
             if i == 0:
                 self.dtype = <ok_dtype>dtype_of(a)
             elif <ok_dtype>dtype_of(a) != self.dtype:
@@ -38,7 +40,9 @@ cdef class Vectors:
             self.numel[i] = <size_t>cnp.PyArray_SIZE(a)
             self.x[i] = cnp.PyArray_DATA(a)
             self.y[i] = NULL
-            if y is not None:
+            if same:
+                self.y[i] = cnp.PyArray_DATA(a)
+            elif y is not None:
                 b = as_companion(self.keep[1][i], "y", i, a, "x", y_written)
                 self.y[i] = cnp.PyArray_DATA(b)
 
