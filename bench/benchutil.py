@@ -6,6 +6,7 @@ round by round ("paired") before the median. Only figures from the same run
 are ever compared.
 """
 
+import argparse
 import datetime
 import os
 import platform
@@ -29,6 +30,29 @@ def interleaved(fns, rounds=15, warmup=2):
             fn()
             times[name].append(time.perf_counter() - t0)
     return times
+
+
+def paired_parser(doc, rounds=15):
+    """The command line of a report paired against torch: --rounds, --threads
+    (for both libraries) and --record; the caller adds its own options."""
+    parser = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rounds", type=int, default=rounds)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--record", action="store_true", help="write the table into bench/RESULTS.md")
+    return parser
+
+
+def torch_with_threads(threads):
+    """torch, with optkern and torch both set to `threads` threads."""
+    import torch
+
+    torch.set_num_threads(threads)
+    optkern.set_num_threads(threads)
+    return torch
+
+
+def verdict(met):
+    return "met" if met else "NOT met"
 
 
 def median_ms(samples):

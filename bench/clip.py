@@ -12,8 +12,6 @@ which costs the same as any other.
 Target (issue 9): optkern at least 10x faster at 1000 x 1024, 2 threads.
 """
 
-import argparse
-
 import benchutil
 import numpy as np
 
@@ -21,17 +19,11 @@ import optkern
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = benchutil.paired_parser(__doc__)
     parser.add_argument("--arrays", type=int, default=1000)
     parser.add_argument("--size", type=int, default=1024)
-    parser.add_argument("--rounds", type=int, default=15)
-    parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--record", action="store_true", help="write the table into bench/RESULTS.md")
     args = parser.parse_args()
-    import torch
-
-    torch.set_num_threads(args.threads)
-    optkern.set_num_threads(args.threads)
+    torch = benchutil.torch_with_threads(args.threads)
     rng = np.random.default_rng(0)
     grads = [rng.standard_normal(args.size, dtype=np.float32) for _ in range(args.arrays)]
     params = []
@@ -53,7 +45,7 @@ def main():
     rows = [[name, f"{benchutil.median_ms(s):.3f}", f"{benchutil.gbps(nbytes, s):.1f}"] for name, s in times.items()]
     ratio = benchutil.paired_ratio(times["torch_foreach"], times["optkern"])
     target = (f"- optkern {ratio:.2f}x faster than torch's clip_grad_norm_(foreach=True), paired median "
-              f"(target at least 10x: {'met' if ratio >= 10 else 'NOT met'}).")
+              f"(target at least 10x: {benchutil.verdict(ratio >= 10)}).")
     command = "python bench/clip.py" + (f" --rounds {args.rounds}" if args.rounds != 15 else "")
     explanation = (f"clip_grad_norm_ over {args.arrays} arrays of {args.size} float32, {args.threads} threads, "
                    f"{args.rounds} rounds (a norm above max_norm, so both scale every element), against torch's "

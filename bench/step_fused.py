@@ -24,8 +24,6 @@ Targets (issue 9): adam+clip at most 1.2x adam and at least 1.3x faster
 than torch clip+adam; adam+scaler at most 1.1x adam.
 """
 
-import argparse
-
 import benchutil
 import numpy as np
 
@@ -33,16 +31,10 @@ import optkern
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = benchutil.paired_parser(__doc__)
     parser.add_argument("--numel", type=int, default=16 * 2**20)
-    parser.add_argument("--rounds", type=int, default=15)
-    parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--record", action="store_true", help="write the table into bench/RESULTS.md")
     args = parser.parse_args()
-    import torch
-
-    torch.set_num_threads(args.threads)
-    optkern.set_num_threads(args.threads)
+    torch = benchutil.torch_with_threads(args.threads)
     rng = np.random.default_rng(0)
     g = rng.standard_normal(args.numel, dtype=np.float32)
     max_norm = 1.0  # the norm is about sqrt(numel): always clipped
@@ -100,15 +92,12 @@ def main():
     clip_vs_torch = benchutil.paired_ratio(times["torch clip+adam"], times["adam+clip"])
     scaler_over_adam = benchutil.paired_ratio(times["adam+scaler"], times["adam"])
 
-    def verdict(ok):
-        return "met" if ok else "NOT met"
-
     targets = "\n".join([
         f"- Adam with max_grad_norm: {clip_over_adam:.3f}x the time of Adam alone (target at most 1.2x: "
-        f"{verdict(clip_over_adam <= 1.2)}); {clip_vs_torch:.2f}x faster than torch's clip_grad_norm_ then fused "
-        f"Adam (target at least 1.3x: {verdict(clip_vs_torch >= 1.3)}).",
+        f"{benchutil.verdict(clip_over_adam <= 1.2)}); {clip_vs_torch:.2f}x faster than torch's clip_grad_norm_ then fused "
+        f"Adam (target at least 1.3x: {benchutil.verdict(clip_vs_torch >= 1.3)}).",
         f"- GradScaler step with Adam: {scaler_over_adam:.3f}x the time of Adam alone (target at most 1.1x: "
-        f"{verdict(scaler_over_adam <= 1.1)}).",
+        f"{benchutil.verdict(scaler_over_adam <= 1.1)}).",
     ])
     command = "python bench/step_fused.py" + (f" --rounds {args.rounds}" if args.rounds != 15 else "")
     explanation = (f"Adam on {n} float32 elements, {args.threads} threads, {args.rounds} rounds, every variant "
