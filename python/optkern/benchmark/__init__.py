@@ -1,0 +1,2 @@
+"""optkern's benchmark core: what `optkern bench` and bench/'s reports and
+pytest-benchmark suites measure with."""

@@ -1,0 +1,191 @@
+"""The `optkern` command (also `python -m optkern`): demo, bench, info.
+
+    optkern demo     train models with optkern's optimizers, losses and schedules
+    optkern bench    time optkern's kernels against the installed peers
+    optkern info     version, instruction sets, threads, optional parts found
+
+Each subcommand lives in its own module, which adds its arguments and runs
+it: optkern.demo (demo), optkern.benchmark.command (bench). A usage error
+(a bad option, a file that cannot be used) prints one line and exits with
+status 2, as argparse does.
+"""
+
+import argparse
+import importlib.util
+import os
+import sys
+
+__all__ = ["main"]
+
+_EPILOG = """examples:
+  optkern demo --quick              the whole demo in a few seconds
+  optkern demo --plot loss.png      and the loss curves as a picture
+  optkern bench --size 1M --size 16M
+  optkern info
+"""
+
+
+class UsageError(Exception):
+    """A problem with what the user asked for: printed as one line, exit status 2."""
+
+
+def parser():
+    top = argparse.ArgumentParser(
+        prog="optkern",
+        description="optkern: fast, exact optimizer updates and loss gradients for NumPy arrays.",
+        epilog=_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    top.add_argument("--version", action="version", version=f"optkern {_version()}")
+    commands = top.add_subparsers(dest="command", metavar="{demo,bench,info}")
+    commands.required = True
+    for name, module, help_ in (
+        ("demo", "optkern.demo", "train models with optkern's optimizers, losses and schedules"),
+        ("bench", "optkern.benchmark.command", "time optkern's kernels against the installed peers"),
+        ("info", None, "version, instruction sets, threads, optional parts found"),
+    ):
+        mod = importlib.import_module(module) if module else sys.modules[__name__]
+        sub = commands.add_parser(name, help=help_, description=mod.DESCRIPTION, epilog=mod.EPILOG,
+                                  formatter_class=argparse.RawDescriptionHelpFormatter)
+        mod.add_arguments(sub)
+        sub.set_defaults(run=mod.run)
+    return top
+
+
+def main(argv=None):
+    """Run the command line `argv` (default: sys.argv[1:]); the exit status."""
+    p = parser()
+    args = p.parse_args(argv)
+    try:
+        return args.run(args) or 0
+    except UsageError as e:
+        print(f"optkern {args.command}: error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+def _version():
+    from optkern import __version__
+
+    return __version__
+
+
+# ------------------------------------------------------------------- info
+
+DESCRIPTION = "How optkern runs on this machine, and which of its optional parts are installed."
+EPILOG = "example:\n  optkern info"
+
+# The optional parts: (import name, pip name, what it brings)
+_OPTIONAL = (
+    ("torch", "torch", "the PyTorch comparisons (tests, optkern bench)"),
+    ("cupy", "cupy", "the GPU kernels"),
+    ("matplotlib", "matplotlib", "optkern demo --plot, optkern bench --plot"),
+    ("ml_dtypes", "ml_dtypes", "bfloat16 arrays"),
+    ("mpi4py", "mpi4py", "distributed optimizers"),
+    ("optax", "optax", "optkern bench's optax peer"),
+    ("deepspeed", "deepspeed", "optkern bench's DeepSpeed CPU Adam peer"),
+)
+
+
+def add_arguments(parser):
+    parser.add_argument("--json", action="store_true", help="print it as JSON")
+
+
+def info():
+    """What `optkern info` reports, as a dict."""
+    import platform
+
+    import numpy as np
+
+    import optkern
+
+    cfg = optkern.config()
+    parts = {}
+    for module, _, _ in _OPTIONAL:
+        spec = importlib.util.find_spec(module)
+        parts[module] = _installed_version(module) if spec else None
+    return {
+        "version": cfg["version"],
+        "isa": cfg["isa"],
+        "isas": cfg["isas"],
+        "threads": cfg["num_threads"],
+        "max_threads": cfg["max_threads"],
+        "openmp": _openmp_runtime() if cfg["openmp"] else None,
+        "cpu": _cpu_model(),
+        "cores": os.cpu_count(),
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+        "optional": parts,
+    }
+
+
+def run(args):
+    data = info()
+    if args.json:
+        import json
+
+        print(json.dumps(data, indent=2))
+        return 0
+    rows = [
+        ("optkern", data["version"]),
+        ("instruction set", f"{data['isa']} (available: {', '.join(data['isas'])}; OPTKERN_ISA selects another)"),
+        ("threads", f"{data['threads']} (at most {data['max_threads']}; OMP_NUM_THREADS or "
+                    "optkern.set_num_threads change it)"),
+        ("OpenMP", data["openmp"] or "not built with OpenMP: every kernel runs on one thread"),
+        ("CPU", f"{data['cpu']}, {data['cores']} cores"),
+        ("Python", data["python"]),
+        ("NumPy", data["numpy"]),
+    ]
+    for module, pip_name, what in _OPTIONAL:
+        version = data["optional"][module]
+        rows.append((module, f"{version} ({what})" if version else f"not installed: pip install {pip_name} for {what}"))
+    width = max(len(k) for k, _ in rows) + 2
+    for key, value in rows:
+        print(f"{key + ':':<{width}}{value}")
+    return 0
+
+
+def _installed_version(module):
+    from importlib import metadata
+
+    for name in (module, module.replace("_", "-")):
+        try:
+            return metadata.version(name)
+        except metadata.PackageNotFoundError:
+            continue
+    return "installed"
+
+
+def _openmp_runtime():
+    """The OpenMP runtime library this process loaded (Linux: from its
+    memory map), else "yes"."""
+    names = ("libgomp", "libomp", "libiomp")
+    try:
+        with open("/proc/self/maps") as f:
+            for line in f:
+                path = line.split()[-1] if line.strip() else ""
+                base = os.path.basename(path)
+                if base.startswith(names):
+                    return f"yes ({base})"
+    except OSError:
+        pass
+    return "yes"
+
+
+def _cpu_model():
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    import platform
+
+    return platform.processor() or platform.machine()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
