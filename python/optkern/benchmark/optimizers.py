@@ -261,6 +261,8 @@ _OPTAX = {
     "NAdam": lambda optax, kw: optax.nadam(kw["lr"]),
     "RAdam": lambda optax, kw: optax.radam(kw["lr"]),
     "Adadelta": lambda optax, kw: optax.adadelta(kw["lr"], rho=0.9, eps=1e-6),
+    "Rprop": lambda optax, kw: optax.rprop(kw["lr"], eta_minus=0.5, eta_plus=1.2, min_step_size=1e-6,
+                                           max_step_size=50.0),
 }
 
 
