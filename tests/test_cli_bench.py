@@ -9,7 +9,7 @@ import sys
 import pytest
 
 from helpers import require_module
-from optkern.benchmark import report
+from optkern.benchmark import report, timing
 from optkern.benchmark.command import count
 from optkern.cli import UsageError
 
@@ -226,3 +226,15 @@ def test_count():
     for bad in ["", "M", "1.5K3", "-1", "1e6", "0.1K"]:
         with pytest.raises(UsageError, match="--size"):
             count(bad, "--size")
+
+
+@pytest.mark.parametrize("load, busy", [(0.2, False), (None, False), (64.0, True)])
+def test_busy_machine_note(load, busy):
+    """The table says when the machine was busy as the run began (load
+    average above half the cores), and only then."""
+    results = {"machine": timing.machine(), "rounds": 2, "load_before": load, "rows": [],
+               "peers": {"numpy": {"version": "2"}, "torch": {"unavailable": "not installed: pip install torch"}}}
+    results["machine"]["cores"] = 2
+    shown = report.text(results)
+    assert ("note: the machine was busy as this run began (load average 64.0 over 2 cores)" in shown) == busy
+    assert "peers: numpy 2; not run: torch (not installed: pip install torch)" in shown

@@ -184,21 +184,6 @@ def _plan(args):
     if not chosen_optimizers and not chosen_losses:
         raise _usage("nothing to measure: --optimizers none and --losses none")
 
-    asked_peers = _items(args.peers, "--peers")
-    for name in asked_peers:
-        if name.lower() not in PEER_NAMES:
-            raise _usage(f"--peers: unknown peer {name!r}; choose from {', '.join(PEER_NAMES)}")
-    if asked_peers:
-        wanted = {"numpy"} | {p for name in asked_peers for p in PEER_NAMES[name.lower()]}
-    else:
-        wanted = set(peers.PEERS)
-    # peer: None where it can run, else why not
-    status = {peer: peers.missing(peer) for peer in peers.PEERS if peer in wanted}
-    for name in asked_peers:  # a peer asked for by name must be there
-        for peer in PEER_NAMES[name.lower()]:
-            if status.get(peer):
-                raise _usage(f"--peers {name}: {status[peer]}")
-
     if args.plot:
         try:
             import matplotlib  # noqa: F401
@@ -213,6 +198,21 @@ def _plan(args):
                 raise _usage(f"{option}: {path} is a folder, not a file")
     if args.plot == "-":
         raise _usage("--plot: give a file name (the picture's format follows its ending, e.g. .png)")
+
+    asked_peers = _items(args.peers, "--peers")
+    for name in asked_peers:
+        if name.lower() not in PEER_NAMES:
+            raise _usage(f"--peers: unknown peer {name!r}; choose from {', '.join(PEER_NAMES)}")
+    if asked_peers:
+        wanted = {"numpy"} | {p for name in asked_peers for p in PEER_NAMES[name.lower()]}
+    else:
+        wanted = set(peers.PEERS)
+    # peer: None where it can run, else why not
+    status = {peer: peers.missing(peer) for peer in peers.PEERS if peer in wanted}
+    for name in asked_peers:  # a peer asked for by name must be there
+        for peer in PEER_NAMES[name.lower()]:
+            if status.get(peer):
+                raise _usage(f"--peers {name}: {status[peer]}")
 
     return {
         "optimizers": chosen_optimizers, "losses": chosen_losses, "sizes": sizes, "tensors": tensors,
@@ -247,6 +247,7 @@ def _measure(plan):
     jobs += [("loss", name, size, 1, t) for name in plan["losses"] for size in plan["sizes"] for t in plan["threads"]]
     print(f"optkern bench: {len(jobs)} measurements of {plan['rounds']} rounds; peers: "
           + ", ".join(p for p, why in status.items() if why is None), file=sys.stderr, flush=True)
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else None  # other work on the machine
     rows = []
     try:
         for i, (kind, name, size, k, t) in enumerate(jobs, 1):
@@ -262,6 +263,7 @@ def _measure(plan):
         "machine": timing.machine(),
         "rounds": plan["rounds"],
         "warmup": plan["warmup"],
+        "load_before": load,
         "peers": {p: ({"version": peers.version(p)} if why is None else {"unavailable": why})
                   for p, why in status.items()},
         "rows": rows,

@@ -16,8 +16,8 @@ _LEGEND = (
     "element) / optkern's time; none for Muon, LBFGS and Adafactor, whose work is not one pass. roofline: "
     "the roofline's time / optkern's, paired per round (100%: as fast as moving those bytes with no "
     "arithmetic can be). peer ms (x): the peer's time and optkern's speed-up over it, its time / optkern's "
-    "paired per round (above 1x: optkern is faster); -: the peer has no such optimizer or loss. torch runs "
-    "on the same threads as optkern; optax on XLA's own; NumPy on one (matrix products, as Muon's, optkern's "
+    "paired per round (above 1x: optkern is faster); -: the peer has no such optimizer or loss. torch "
+    "and DeepSpeed run on as many threads as optkern; optax on XLA's own; NumPy on one (matrix products, as Muon's, optkern's "
     "included, on its BLAS's threads)."
 )
 
@@ -81,8 +81,14 @@ def _section(rows, kind, first):
 def text(results):
     """The report as printed: the machine, the peers, what the columns
     mean, then a table of the optimizers and one of the losses."""
-    parts = [f"optkern bench: {machine_line(results['machine'])}", _peers_line(results["peers"]),
-             textwrap.fill(_LEGEND.format(rounds=results["rounds"]), 100)]
+    parts = [f"optkern bench: {machine_line(results['machine'])}", _peers_line(results["peers"])]
+    load, cores = results["load_before"], results["machine"]["cores"]
+    if load is not None and cores and load > cores / 2:
+        parts.append(textwrap.fill(
+            f"note: the machine was busy as this run began (load average {load:.1f} over {cores} cores): the "
+            "figures are noisy, and threads that wait for each other, torch's most, lose the most. A quiet "
+            "machine gives steadier ones.", 100))
+    parts.append(textwrap.fill(_LEGEND.format(rounds=results["rounds"]), 100))
     for kind, first in (("optimizer", "optimizer"), ("loss", "loss")):
         rows = [r for r in results["rows"] if r["kind"] == kind]
         if rows:
