@@ -96,8 +96,8 @@ def main():
 
     targets = "\n".join([
         f"- Adam with max_grad_norm: {clip_over_adam:.3f}x the time of Adam alone (target at most 1.2x: "
-        f"{timing.verdict(clip_over_adam <= 1.2)}); {clip_vs_torch:.2f}x faster than torch's clip_grad_norm_ then fused "
-        f"Adam (target at least 1.3x: {timing.verdict(clip_vs_torch >= 1.3)}).",
+        f"{timing.verdict(clip_over_adam <= 1.2)}); {clip_vs_torch:.2f}x faster than torch's clip_grad_norm_ then "
+        f"fused Adam (target at least 1.3x: {timing.verdict(clip_vs_torch >= 1.3)}).",
         f"- GradScaler step with Adam: {scaler_over_adam:.3f}x the time of Adam alone (target at most 1.1x: "
         f"{timing.verdict(scaler_over_adam <= 1.1)}).",
     ])

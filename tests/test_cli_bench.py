@@ -50,7 +50,7 @@ OPTIONAL_PEERS = ["torch", "jax", "optax", "deepspeed"]
 def bench(*args, blocked=(), setup="", cwd=None):
     script = BLOCKING.format(blocked=list(blocked), setup=setup)
     return subprocess.run([sys.executable, "-c", script, "bench", *args], capture_output=True, text=True,
-                          cwd=cwd, timeout=120)
+                          cwd=cwd, timeout=120, check=False)
 
 
 def table(out, first):

@@ -123,7 +123,7 @@ def _items(values, option):
     return items
 
 
-_COUNT = re.compile(r"(\d+(?:\.\d*)?|\.\d+)([kmg]?)", re.I)
+_COUNT = re.compile(r"(\d+(?:\.\d*)?|\.\d+)([kmg]?)", re.IGNORECASE)
 _SUFFIX = {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30}
 
 

@@ -221,7 +221,8 @@ def case(loss, shape, peers=("numpy", "torch"), seed=0, **options):
     if "numpy" in peers:
         fns["numpy"] = lambda: NUMPY[loss](x, y)
     if "torch" in peers:
-        fns["torch"] = _torch_call(loss, x, y, {**kwargs, **{k: v for k, v in options.items() if k == "label_smoothing"}})
+        shared = {k: v for k, v in options.items() if k == "label_smoothing"}  # torch has no z-loss
+        fns["torch"] = _torch_call(loss, x, y, {**kwargs, **shared})
     if "optax" in peers and not options:
         fns["optax"] = _optax_call(loss, x, y)
     return Case(nbytes, shape, fns)

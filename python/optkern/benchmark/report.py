@@ -17,8 +17,8 @@ _LEGEND = (
     "the roofline's time / optkern's, paired per round (100%: as fast as moving those bytes with no "
     "arithmetic can be). peer ms (x): the peer's time and optkern's speed-up over it, its time / optkern's "
     "paired per round (above 1x: optkern is faster); -: the peer has no such optimizer or loss. torch "
-    "and DeepSpeed run on as many threads as optkern; optax on XLA's own; NumPy on one (matrix products, as Muon's, optkern's "
-    "included, on its BLAS's threads)."
+    "and DeepSpeed run on as many threads as optkern; optax on XLA's own; NumPy on one (matrix products, "
+    "as Muon's, optkern's included, on its BLAS's threads)."
 )
 
 
