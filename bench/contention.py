@@ -19,6 +19,7 @@ import numpy as np
 
 import benchutil
 import optkern
+from optkern.benchmark import timing
 
 
 def spin(stop):
@@ -39,10 +40,10 @@ def step_fn(n, threads):
 
 def measure(n, rounds):
     fns = {"1 thread": step_fn(n, 1), "2 threads": step_fn(n, 2)}
-    times = benchutil.interleaved(fns, rounds=rounds)
+    times = timing.interleaved(fns, rounds=rounds)
     one, two = times["1 thread"], times["2 threads"]
-    return [f"{benchutil.median_ms(one):.3f}", f"{benchutil.median_ms(two):.3f}",
-            f"{benchutil.paired_ratio(two, one):.2f}"]
+    return [f"{timing.median_ms(one):.3f}", f"{timing.median_ms(two):.3f}",
+            f"{timing.paired_ratio(two, one):.2f}"]
 
 
 def main():
@@ -68,7 +69,7 @@ def main():
                 w.join()
     finally:
         optkern.set_num_threads(before)
-    table = benchutil.markdown_table(["machine", "1 thread ms", "2 threads ms", "2 threads / 1 thread"], rows)
+    table = timing.markdown_table(["machine", "1 thread ms", "2 threads ms", "2 threads / 1 thread"], rows)
     benchutil.finish_report(
         "Contention", f"python bench/contention.py --rounds {args.rounds} --elements {args.elements}",
         f"Adam float32, {args.elements} elements, median of {args.rounds} interleaved rounds; the ratio is "

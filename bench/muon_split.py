@@ -13,8 +13,8 @@ import argparse
 
 import numpy as np
 
-import benchutil
 import optkern
+from optkern.benchmark import timing
 
 
 def main():
@@ -36,10 +36,10 @@ def main():
             np.matmul(gram, gram, out=gram_sq)
             np.matmul(gram, u, out=product)
 
-    times = benchutil.interleaved({"step": lambda: opt.step([grad]), "products": products}, rounds=args.rounds,
+    times = timing.interleaved({"step": lambda: opt.step([grad]), "products": products}, rounds=args.rounds,
                                   warmup=1)
-    step, matmul = benchutil.median_ms(times["step"]), benchutil.median_ms(times["products"])
-    print(benchutil.machine_line())
+    step, matmul = timing.median_ms(times["step"]), timing.median_ms(times["products"])
+    print(timing.machine_line())
     print(f"Muon step, {n}x{n} float32, median of {args.rounds}: {step:.1f} ms; its {3 * steps} matrix products "
           f"alone: {matmul:.1f} ms ({matmul / step:.1%}); the rest: {step - matmul:.1f} ms ({1 - matmul / step:.1%})")
 

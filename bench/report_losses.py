@@ -1,4 +1,4 @@
-"""The loss benchmark report: for each case (loss_cases.py) and each optkern
+"""The loss benchmark report: for each case (optkern.benchmark.losses) and each optkern
 variant, the time, the effective bandwidth (the bytes the operation must
 move / time), the fraction of the memory roofline, and how many times
 faster it is than torch as installed, torch with the tuned allocator and
@@ -6,7 +6,7 @@ NumPy, all measured in this run.
 
 Everything in one process is timed interleaved (each round runs every
 callable once) and ratios are paired round by round before the median
-(benchutil). torch's tuned allocator needs GLIBC_TUNABLES at process start,
+(optkern.benchmark.timing). torch's tuned allocator needs GLIBC_TUNABLES at process start,
 so each case is run again in a subprocess started with it, timing torch
 and the optkern variants interleaved there; the "vs torch tuned" ratios
 are paired within that subprocess (where optkern's own new arrays come from
@@ -23,8 +23,10 @@ import os
 import subprocess
 import sys
 
-import benchutil as bu
-import loss_cases
+import benchutil
+import optkern
+from optkern.benchmark import losses, peers
+from optkern.benchmark import timing
 
 TUNED_ALLOCATOR = "glibc.malloc.mmap_max=0:glibc.malloc.trim_threshold=17179869184"
 VARIANTS = ("optkern", "optkern out=", "optkern out=input")
@@ -32,15 +34,15 @@ VARIANTS = ("optkern", "optkern out=", "optkern out=input")
 
 def tuned_worker(index, rounds):
     """Run in the subprocess: torch and the optkern variants of one case."""
-    loss_cases.setup_threads()
-    case = loss_cases.all_cases()[index][1]()
+    case = losses.all_cases()[index][1]()
+    peers.set_threads(optkern.get_num_threads())
     fns = {k: v for k, v in case.fns.items() if k in VARIANTS or k == "torch"}
     if "torch" not in fns:
         print(json.dumps({}))
         return
-    times = bu.interleaved(fns, rounds=rounds)
-    print(json.dumps({"torch_ms": bu.median_ms(times["torch"]),
-                      **{v: bu.paired_ratio(times["torch"], times[v]) for v in VARIANTS if v in times}}))
+    times = timing.interleaved(fns, rounds=rounds)
+    print(json.dumps({"torch_ms": timing.median_ms(times["torch"]),
+                      **{v: timing.paired_ratio(times["torch"], times[v]) for v in VARIANTS if v in times}}))
 
 
 def run_tuned(index, rounds):
@@ -53,7 +55,7 @@ def run_tuned(index, rounds):
 def measure(index, name, make, rounds):
     """The rows of one case: one per optkern variant, then the peers."""
     case = make()
-    times = bu.interleaved(case.fns, rounds=rounds)
+    times = timing.interleaved(case.fns, rounds=rounds)
     del case.fns  # free the big arrays before the subprocess makes its own
     tuned = run_tuned(index, rounds)
     rows = []
@@ -62,19 +64,19 @@ def measure(index, name, make, rounds):
             continue
         roof = times["roofline in place" if v == "optkern out=input" else "roofline"]
         rows.append([
-            name, v, f"{bu.median_ms(times[v]):.2f}", f"{bu.gbps(case.nbytes, times[v]):.1f}",
-            f"{bu.paired_ratio(roof, times[v]):.0%}",
-            f"{bu.paired_ratio(times['torch'], times[v]):.1f}x" if "torch" in times else "n/a",
+            name, v, f"{timing.median_ms(times[v]):.2f}", f"{timing.gbps(case.nbytes, times[v]):.1f}",
+            f"{timing.paired_ratio(roof, times[v]):.0%}",
+            f"{timing.paired_ratio(times['torch'], times[v]):.1f}x" if "torch" in times else "n/a",
             f"{tuned[v]:.1f}x" if v in tuned else "n/a",
-            f"{bu.paired_ratio(times['numpy'], times[v]):.1f}x",
+            f"{timing.paired_ratio(times['numpy'], times[v]):.1f}x",
         ])
-    peers = [f"torch {bu.median_ms(times['torch']):.1f}" if "torch" in times else "torch n/a",
+    others = [f"torch {timing.median_ms(times['torch']):.1f}" if "torch" in times else "torch n/a",
              f"torch tuned {tuned['torch_ms']:.1f}" if tuned else "torch tuned n/a",
-             f"NumPy {bu.median_ms(times['numpy']):.1f}",
-             f"roofline {bu.median_ms(times['roofline']):.2f}"]
+             f"NumPy {timing.median_ms(times['numpy']):.1f}",
+             f"roofline {timing.median_ms(times['roofline']):.2f}"]
     if "roofline in place" in times:
-        peers.append(f"in place {bu.median_ms(times['roofline in place']):.2f}")
-    rows.append([name, "peers (ms): " + ", ".join(peers), "", "", "", "", "", ""])
+        others.append(f"in place {timing.median_ms(times['roofline in place']):.2f}")
+    rows.append([name, "peers (ms): " + ", ".join(others), "", "", "", "", "", ""])
     return rows
 
 
@@ -132,18 +134,19 @@ def main():
     if args.tuned_worker is not None:
         tuned_worker(args.tuned_worker, args.rounds)
         return
-    loss_cases.setup_threads()
+    cases = losses.all_cases()
+    peers.set_threads(optkern.get_num_threads())  # torch's as optkern's
     rows = []
-    for index, (name, make) in enumerate(loss_cases.all_cases()):
+    for index, (name, make) in enumerate(cases):
         if args.only and args.only not in name:
             continue
         case_rows = measure(index, name, make, args.rounds)
         rows += case_rows
         for row in case_rows:
             print("  ".join(cell for cell in row if cell), flush=True)
-    bu.finish_report("Losses", f"python bench/report_losses.py --rounds {args.rounds}",
+    benchutil.finish_report("Losses", f"python bench/report_losses.py --rounds {args.rounds}",
                      f"{args.rounds} interleaved rounds per case. " + EXPLANATION.format(tuned=TUNED_ALLOCATOR),
-                     bu.markdown_table(HEADER, rows), targets_summary(rows), args.record)
+                     timing.markdown_table(HEADER, rows), targets_summary(rows), args.record)
 
 
 if __name__ == "__main__":

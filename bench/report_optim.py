@@ -17,12 +17,17 @@ For each optimizer and workload, every implementation is timed interleaved
 """
 
 import argparse
-import gc
 import os
 import sys
 
 import benchutil
-from optim_workloads import FACTORIES, OPTIMIZERS, OWN_FACTORIES, OWN_WORKLOADS, WORKLOADS, elements
+from optkern.benchmark import peers, timing
+from optkern.benchmark.optimizers import ELEMENTWISE, OPTIMIZERS, OWN_WORKLOADS, WORKLOADS, elements, measure
+
+# The implementations of the main table: optkern, its roofline, and the
+# NumPy and torch peers (where torch is installed).
+IMPLS = ["optkern", "roofline", "numpy"] + [
+    p for p in ("torch fused", "torch foreach", "torch for-loop") if peers.missing(p) is None]
 
 
 def peer_cells(times, peer, ours):
@@ -30,25 +35,21 @@ def peer_cells(times, peer, ours):
     where that peer has no such optimizer."""
     if peer not in times:
         return ["-", "-"]
-    return [f"{benchutil.median_ms(times[peer]):.3f}", f"{benchutil.paired_ratio(times[peer], ours):.2f}"]
+    return [f"{timing.median_ms(times[peer]):.3f}", f"{timing.paired_ratio(times[peer], ours):.2f}"]
 
 
-def measure(optimizer, workload, rounds):
+def measure_row(optimizer, workload, rounds):
     shapes = WORKLOADS[workload]
-    impls = {name: make(optimizer, shapes) for name, make in FACTORIES.items()}
-    impls = {name: fn for name, fn in impls.items() if fn is not None}
-    times = benchutil.interleaved(impls, rounds=rounds)
-    del impls
-    gc.collect()
+    times, _ = measure(optimizer, shapes, IMPLS, rounds=rounds)
     ours = times["optkern"]
-    nbytes = elements(shapes) * OPTIMIZERS[optimizer][2]
-    row = [optimizer, workload, f"{benchutil.median_ms(ours):.3f}", f"{benchutil.gbps(nbytes, ours):.1f}",
-           f"{benchutil.paired_ratio(times['roofline'], ours):.0%}"]
+    nbytes = elements(shapes) * OPTIMIZERS[optimizer].bytes_per_element
+    row = [optimizer, workload, f"{timing.median_ms(ours):.3f}", f"{timing.gbps(nbytes, ours):.1f}",
+           f"{timing.paired_ratio(times['roofline'], ours):.0%}"]
     torch_names = [n for n in times if n.startswith("torch")]
     row += peer_cells(times, "torch fused", ours)
     if torch_names:
-        best = min(torch_names, key=lambda n: benchutil.median_ms(times[n]))
-        row.append(f"{best[6:]} {benchutil.paired_ratio(times[best], ours):.2f}")
+        best = min(torch_names, key=lambda n: timing.median_ms(times[n]))
+        row.append(f"{best[6:]} {timing.paired_ratio(times[best], ours):.2f}")
     else:
         row.append("-")
     row += peer_cells(times, "numpy", ours)
@@ -104,19 +105,17 @@ TUNED_ALLOCATOR = "glibc.malloc.mmap_max=0:glibc.malloc.trim_threshold=171798691
 
 
 # Muon, LBFGS and Adafactor, on workloads of their own
-# (optim_workloads.OWN_WORKLOADS): optkern against torch, paired, and each's
-# target (minimum x torch).
+# (optkern.benchmark.optimizers.OWN_WORKLOADS): optkern against torch as it
+# ships them (their for-loop), paired, and each's target (minimum x torch).
 OWN_HEADER = ["optimizer", "workload", "optkern ms/step", "torch ms/step", "x torch"]
 OWN_TARGETS = {"Muon": 1.0, "LBFGS": 1.0, "Adafactor": 3.0}
 
 
 def measure_own(name, workload, rounds):
-    impls = {impl: make(OWN_WORKLOADS[name][workload]) for impl, make in OWN_FACTORIES[name].items()}
-    times = benchutil.interleaved({k: v for k, v in impls.items() if v is not None}, rounds=rounds)
-    del impls
-    gc.collect()
+    impls = ["optkern"] + [p for p in ["torch for-loop"] if p in IMPLS]
+    times, _ = measure(name, OWN_WORKLOADS[name][workload], impls, rounds=rounds)
     ours = times["optkern"]
-    return [name, workload, f"{benchutil.median_ms(ours):.3f}", *peer_cells(times, "torch", ours)]
+    return [name, workload, f"{timing.median_ms(ours):.3f}", *peer_cells(times, "torch for-loop", ours)]
 
 
 def own_summary(rows):
@@ -138,9 +137,9 @@ def main():
         # glibc reads its tunables at start-up: start again with them
         os.execve(sys.executable, [sys.executable, *sys.argv], {**os.environ, "GLIBC_TUNABLES": TUNED_ALLOCATOR})
     rows = []
-    for optimizer in [o for o in args.only or OPTIMIZERS if o in OPTIMIZERS]:
+    for optimizer in [o for o in args.only or ELEMENTWISE if o in ELEMENTWISE]:
         for workload in args.workloads or WORKLOADS:
-            rows.append(measure(optimizer, workload, args.rounds))
+            rows.append(measure_row(optimizer, workload, args.rounds))
             print(" | ".join(rows[-1]), flush=True)
     tuned = " --tuned-allocator" if args.tuned_allocator else ""
     allocator = f" glibc's allocator tuned: GLIBC_TUNABLES={TUNED_ALLOCATOR}." if tuned else ""
@@ -149,7 +148,7 @@ def main():
             "Optimizers" + (", tuned allocator" if tuned else ""),
             f"python bench/report_optim.py --rounds {args.rounds}{tuned}",
             f"float32, medians of {args.rounds} interleaved rounds; ratios are paired per round (x: peer time / "
-            f"optkern time, higher is faster for optkern).{allocator}", benchutil.markdown_table(HEADER, rows),
+            f"optkern time, higher is faster for optkern).{allocator}", timing.markdown_table(HEADER, rows),
             targets_summary(rows, args.tuned_allocator), args.record)
     own = [measure_own(name, workload, args.rounds) for name in OWN_WORKLOADS if not args.only or name in args.only
            for workload in OWN_WORKLOADS[name]]
@@ -162,7 +161,7 @@ def main():
             "iteration (max_iter=1, a full history of 10 pairs) on a separable quadratic of 10M elements in 10 "
             "arrays, closures doing the same work on both sides. Adafactor: one step on a 4096x4096 matrix, "
             f"against torch's default (its for-loop).{allocator}",
-            benchutil.markdown_table(OWN_HEADER, own), own_summary(own), args.record)
+            timing.markdown_table(OWN_HEADER, own), own_summary(own), args.record)
 
 
 if __name__ == "__main__":

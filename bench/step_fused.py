@@ -4,7 +4,7 @@ clip_grad_norm_ followed by its fused Adam, paired in one run.
 
     python bench/step_fused.py [--numel 16777216] [--rounds 15] [--threads 2] [--record]
 
-Each round calls every variant once, in turn (benchutil.interleaved):
+Each round calls every variant once, in turn (timing.interleaved):
 
   adam             optkern.Adam.step(grads)
   adam+clip        optkern.Adam(max_grad_norm=1.0).step(grads): the norm's
@@ -26,15 +26,17 @@ than torch clip+adam; adam+scaler at most 1.1x adam.
 
 import benchutil
 import numpy as np
+import torch
 
 import optkern
+from optkern.benchmark import peers, timing
 
 
 def main():
     parser = benchutil.paired_parser(__doc__)
     parser.add_argument("--numel", type=int, default=16 * 2**20)
     args = parser.parse_args()
-    torch = benchutil.torch_with_threads(args.threads)
+    peers.set_threads(args.threads)  # optkern's and torch's
     rng = np.random.default_rng(0)
     g = rng.standard_normal(args.numel, dtype=np.float32)
     max_norm = 1.0  # the norm is about sqrt(numel): always clipped
@@ -71,7 +73,7 @@ def main():
         tscaler.update()
         sp.grad.copy_(torch.from_numpy(scaled_g))  # torch's step unscaled the gradient in place
 
-    times = benchutil.interleaved(
+    times = timing.interleaved(
         {
             "adam": lambda: plain.step([g]),
             "adam+clip": lambda: clipped.step([g]),
@@ -85,19 +87,19 @@ def main():
     n = args.numel
     moved = {"adam": 28 * n, "adam+clip": 32 * n, "adam+scaler": 32 * n, "torch clip+adam": 40 * n,
              "torch scaler": 48 * n}
-    rows = [[name, f"{benchutil.median_ms(s):.2f}", f"{benchutil.gbps(moved[name], s):.1f}",
-             f"{benchutil.paired_ratio(s, times['adam']):.3f}"] for name, s in times.items()]
-    table = benchutil.markdown_table(["variant", "ms", "GB/s (bytes it must move)", "time / adam (paired)"], rows)
-    clip_over_adam = benchutil.paired_ratio(times["adam+clip"], times["adam"])
-    clip_vs_torch = benchutil.paired_ratio(times["torch clip+adam"], times["adam+clip"])
-    scaler_over_adam = benchutil.paired_ratio(times["adam+scaler"], times["adam"])
+    rows = [[name, f"{timing.median_ms(s):.2f}", f"{timing.gbps(moved[name], s):.1f}",
+             f"{timing.paired_ratio(s, times['adam']):.3f}"] for name, s in times.items()]
+    table = timing.markdown_table(["variant", "ms", "GB/s (bytes it must move)", "time / adam (paired)"], rows)
+    clip_over_adam = timing.paired_ratio(times["adam+clip"], times["adam"])
+    clip_vs_torch = timing.paired_ratio(times["torch clip+adam"], times["adam+clip"])
+    scaler_over_adam = timing.paired_ratio(times["adam+scaler"], times["adam"])
 
     targets = "\n".join([
         f"- Adam with max_grad_norm: {clip_over_adam:.3f}x the time of Adam alone (target at most 1.2x: "
-        f"{benchutil.verdict(clip_over_adam <= 1.2)}); {clip_vs_torch:.2f}x faster than torch's clip_grad_norm_ then fused "
-        f"Adam (target at least 1.3x: {benchutil.verdict(clip_vs_torch >= 1.3)}).",
+        f"{timing.verdict(clip_over_adam <= 1.2)}); {clip_vs_torch:.2f}x faster than torch's clip_grad_norm_ then "
+        f"fused Adam (target at least 1.3x: {timing.verdict(clip_vs_torch >= 1.3)}).",
         f"- GradScaler step with Adam: {scaler_over_adam:.3f}x the time of Adam alone (target at most 1.1x: "
-        f"{benchutil.verdict(scaler_over_adam <= 1.1)}).",
+        f"{timing.verdict(scaler_over_adam <= 1.1)}).",
     ])
     command = "python bench/step_fused.py" + (f" --rounds {args.rounds}" if args.rounds != 15 else "")
     explanation = (f"Adam on {n} float32 elements, {args.threads} threads, {args.rounds} rounds, every variant "

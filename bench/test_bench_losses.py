@@ -1,6 +1,7 @@
-"""pytest-benchmark suite of the losses: every case of loss_cases.py, each
-optkern variant and each peer (torch forward + backward, NumPy), and the
-memory roofline, as separate benchmarks grouped by case.
+"""pytest-benchmark suite of the losses: every case of
+optkern.benchmark.losses.all_cases(), each optkern variant and each peer
+(torch forward + backward, NumPy), and the memory roofline, as separate
+benchmarks grouped by case.
 
     python -m pytest bench/test_bench_losses.py --benchmark-only
     python -m pytest bench/test_bench_losses.py --benchmark-only -k "65536"
@@ -11,11 +12,12 @@ For the table with effective GB/s, roofline fractions and paired ratios
 
 import pytest
 
-import loss_cases
+import optkern
+from optkern.benchmark import losses, peers
 
 pytest.importorskip("pytest_benchmark")
 
-CASES = loss_cases.all_cases()
+CASES = losses.all_cases()
 NAMES = ("optkern", "optkern out=", "optkern out=input", "torch", "numpy", "roofline", "roofline in place")
 _built = {}
 
@@ -25,7 +27,7 @@ def built(index):
     only one case is kept at a time."""
     if index not in _built:
         _built.clear()
-        loss_cases.setup_threads()
+        peers.set_threads(optkern.get_num_threads())  # torch's as optkern's
         _built[index] = CASES[index][1]()
     return _built[index]
 

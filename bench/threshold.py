@@ -18,6 +18,7 @@ import numpy as np
 import benchutil
 import optkern
 from optkern import _core
+from optkern.benchmark import timing
 
 SIZES = [1 << k for k in range(10, 19)] + [3 << 13, 3 << 14]
 
@@ -47,13 +48,13 @@ def measure(gap, rounds):
     for n in sorted(SIZES):
         fns = {"1 thread": step_fn(n, 1, gap), "2 threads": step_fn(n, 2, gap)}
         if gap:  # time only the step: subtract the known busy time
-            times = benchutil.interleaved(fns, rounds=rounds)
+            times = timing.interleaved(fns, rounds=rounds)
             times = {k: [max(t - gap, 1e-9) for t in v] for k, v in times.items()}
         else:
-            times = benchutil.interleaved(fns, rounds=rounds)
+            times = timing.interleaved(fns, rounds=rounds)
         one, two = times["1 thread"], times["2 threads"]
         rows.append([n, f"{1e6 * np.median(one):.1f}", f"{1e6 * np.median(two):.1f}",
-                     f"{benchutil.paired_ratio(one, two):.2f}"])
+                     f"{timing.paired_ratio(one, two):.2f}"])
     return rows
 
 
@@ -68,13 +69,13 @@ def main():
         sections = []
         for label, gap in [("back to back", 0.0), ("2 ms of other work between steps", 2e-3)]:
             rows = measure(gap, args.rounds)
-            table = benchutil.markdown_table(["elements", "1 thread us", "2 threads us", "speed-up"], rows)
+            table = timing.markdown_table(["elements", "1 thread us", "2 threads us", "speed-up"], rows)
             sections.append(f"{label}:\n\n{table}")
             print(f"\n{label}\n{table}", flush=True)
     finally:
         _core.set_parallel_min(0)
         optkern.set_num_threads(before)
-    body = (f"{benchutil.machine_line()}\n\n`python bench/threshold.py`: Adam float32, one array, median "
+    body = (f"{timing.machine_line()}\n\n`python bench/threshold.py`: Adam float32, one array, median "
             f"microseconds of {args.rounds} interleaved rounds; speed-up = 1-thread time / 2-thread time, "
             "paired.\n\n" + "\n\n".join(sections))
     if args.record:
