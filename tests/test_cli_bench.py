@@ -180,7 +180,7 @@ def test_plot_without_matplotlib(tmp_path):
 
 
 def test_plot(tmp_path):
-    pytest.importorskip("matplotlib")  # optional: CI does not install it
+    require_module("matplotlib")
     done = bench(*TINY, "--optimizers", "Adam", "--losses", "mse_loss", "--plot", "speedups.png",
                  blocked=["jax", "optax", "deepspeed"], cwd=tmp_path)
     assert done.returncode == 0, done.stderr
@@ -188,7 +188,7 @@ def test_plot(tmp_path):
 
 
 def test_optax_peer():
-    pytest.importorskip("optax")  # optional: CI does not install it
+    require_module("optax")  # CI installs it (.ci/run)
     done = bench(*TINY, "--optimizers", "Adam,Rprop,ASGD", "--losses", "cross_entropy", "--classes", "64",
                  "--peers", "optax")
     assert done.returncode == 0, done.stderr
