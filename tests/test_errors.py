@@ -265,7 +265,7 @@ def test_functional_bad_scalar_state(record, name, mutate, error, match):
     mutate(states[record.states.index(name)])
     before = _snapshot(params, *[[a for a in lst if isinstance(a, np.ndarray)] for lst in states])
     with pytest.raises(error, match=match):
-        record.functional(params, good_grads(params), *states, **({"step": 1} if record.cls._phase == "step" else {}))
+        record.functional(params, good_grads(params), *states, **({"step": 1} if record.takes_step else {}))
     assert _snapshot(params, *[[a for a in lst if isinstance(a, np.ndarray)] for lst in states]) == before
 
 
