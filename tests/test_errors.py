@@ -96,7 +96,8 @@ def test_bad_grad_on_first_step_creates_no_state(record):
         opt.step([np.ones_like(params[0]), np.ones(params[1].shape, np.float64)])
     assert entries() == before
     assert len(opt.state) == len(before)
-    opt.step([np.ones_like(params[0]), np.ones_like(params[1])])
+    for _ in range(2):  # ADOPT's first step only starts its second moment
+        opt.step([np.ones_like(params[0]), np.ones_like(params[1])])
     assert np.all(params[0] != 0)
 
 

@@ -13,25 +13,39 @@ def default_clip_lambda(step):
     return step**0.25
 
 
-def _clip(clip_lambda):
-    """The clip's C fields: with a clip_lambda, "clip" is a function of the
-    step t being taken (the phase): clip_lambda(t - 1), of the count before
-    the step, as the official implementation calls it; the first step
-    clips nothing and does not call it."""
-    if clip_lambda is None:
-        return {"clip": 0.0, "clipped": False}
-    if not callable(clip_lambda):
-        raise TypeError(f"clip_lambda must be a function of the step count, or None; got {clip_lambda!r}")
+class _Clip:
+    """The clip bound as a C field of a step: a function of the step t
+    being taken (the phase), clip_lambda(t - 1), of the count before the
+    step, as the official implementation calls it. The first step clips
+    nothing and does not call it. Two are equal when they call the same
+    clip_lambda (the hyperparameters of two steps compare equal)."""
 
-    def clip(step):
+    __slots__ = ("clip_lambda",)
+
+    def __init__(self, clip_lambda):
+        self.clip_lambda = clip_lambda
+
+    def __call__(self, step):
         if step == 1:
             return 0.0
-        bound = real(clip_lambda(step - 1), "clip_lambda(step)")
+        bound = real(self.clip_lambda(step - 1), "clip_lambda(step)")
         if not bound >= 0.0:
             raise ValueError(f"clip_lambda({step - 1}) returned {bound}: the clip bound must be >= 0")
         return bound
 
-    return {"clip": clip, "clipped": True}
+    def __eq__(self, other):
+        return isinstance(other, _Clip) and other.clip_lambda is self.clip_lambda
+
+    __hash__ = None
+
+
+def _clip(clip_lambda):
+    """The clip's C fields (no clamp for a clip_lambda of None)."""
+    if clip_lambda is None:
+        return {"clip": 0.0, "clipped": False}
+    if not callable(clip_lambda):
+        raise TypeError(f"clip_lambda must be a function of the step count, or None; got {clip_lambda!r}")
+    return {"clip": _Clip(clip_lambda), "clipped": True}
 
 
 def _hparams(lr, betas, eps, weight_decay, decouple, maximize, clip):
@@ -81,8 +95,8 @@ class ADOPT(Optimizer):
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.9999), eps=1e-6, clip_lambda=default_clip_lambda,
                  weight_decay=0.0, decouple=False, *, foreach=None, maximize=False, capturable=False,
                  differentiable=False, fused=None, max_grad_norm=None):
+        _hparams(scheduled_lr(lr), betas, eps, weight_decay, decouple, maximize, _clip(clip_lambda))
         self.clip_lambda = clip_lambda
-        _hparams(scheduled_lr(lr), betas, eps, weight_decay, decouple, maximize, self._clip)
         defaults = {
             "lr": lr,
             "betas": betas,
@@ -94,20 +108,9 @@ class ADOPT(Optimizer):
         }
         super().__init__(params, defaults, max_grad_norm)
 
-    @property
-    def clip_lambda(self):
-        """The clip bound as a function of the step count before a step
-        (None: no clipping); it may be replaced between steps."""
-        return self._clip_lambda
-
-    @clip_lambda.setter
-    def clip_lambda(self, value):
-        self._clip = _clip(value)
-        self._clip_lambda = value
-
     def _hparams(self, group):
         return _hparams(group["lr"], group["betas"], group["eps"], group["weight_decay"], group["decouple"],
-                        group["maximize"], self._clip)
+                        group["maximize"], _clip(self.clip_lambda))
 
 
 def adopt_(params, grads, exp_avgs, exp_avg_sqs, *, step, lr=1e-3, betas=(0.9, 0.9999), eps=1e-6,

@@ -35,8 +35,10 @@ class Lion(Optimizer):
     scale; like lion-pytorch, the optimizer keeps it (opt.decoupled_wd),
     not its param groups.
 
-    Raises ValueError for lr <= 0 here (lion-pytorch's assertion) and lr < 0
-    at each step, a beta outside [0, 1], weight_decay < 0 (NaN included);
+    Raises ValueError for lr < 0 (lion-pytorch asserts lr > 0 at
+    construction; optkern takes 0, a step that changes nothing, as torch.optim
+    does, but with decoupled_weight_decay, which divides by it), a beta
+    outside [0, 1], weight_decay < 0 (NaN included), here and at each step;
     use_triton=True (a CUDA kernel) is refused.
     """
 
@@ -45,8 +47,9 @@ class Lion(Optimizer):
     def __init__(self, params, lr=1e-4, betas=(0.9, 0.99), weight_decay=0.0, use_triton=False,
                  decoupled_weight_decay=False, *, max_grad_norm=None):
         first_lr = real(scheduled_lr(lr), "lr")
-        require(first_lr > 0.0, "Invalid learning rate: {} (Lion needs lr > 0)", first_lr)
         _hparams(first_lr, betas, weight_decay)
+        if decoupled_weight_decay:  # weight_decay is divided by it
+            require(first_lr > 0.0, "Invalid learning rate: {} (decoupled_weight_decay needs lr > 0)", first_lr)
         if use_triton:
             raise ValueError("optkern has no Triton (CUDA) kernel; use_triton must be False")
         self._init_lr = first_lr
