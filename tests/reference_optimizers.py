@@ -40,13 +40,7 @@ def adan():
                      no_prox=False, foreach=True, fused=False):
             if not 0.0 <= max_grad_norm:
                 raise ValueError(f"Invalid Max grad norm: {max_grad_norm}")
-            if not 0.0 <= lr:
-                raise ValueError(f"Invalid learning rate: {lr}")
-            if not 0.0 <= eps:
-                raise ValueError(f"Invalid epsilon value: {eps}")
-            for k in range(3):
-                if not 0.0 <= betas[k] < 1.0:
-                    raise ValueError(f"Invalid beta parameter at index {k}: {betas[k]}")
+            _official_checks(lr, eps, betas, 3)
             super().__init__(params, lr=lr, betas=betas, weight_decay=weight_decay, weight_decouple=no_prox,
                              max_grad_norm=max_grad_norm, foreach=foreach, eps=eps)
             for group in [self.defaults, *self.param_groups]:
@@ -69,6 +63,18 @@ def adan():
     return OfficialAdan
 
 
+def _official_checks(lr, eps, betas, count):
+    """The checks both official implementations (Adan's, ADOPT's) make, as
+    torch's Adam: lr, eps >= 0 and `count` betas in [0, 1)."""
+    if not 0.0 <= lr:
+        raise ValueError(f"Invalid learning rate: {lr}")
+    if not 0.0 <= eps:
+        raise ValueError(f"Invalid epsilon value: {eps}")
+    for k in range(count):
+        if not 0.0 <= betas[k] < 1.0:
+            raise ValueError(f"Invalid beta parameter at index {k}: {betas[k]}")
+
+
 def _rename(states, old, new):
     for state in states:
         if old in state:
@@ -84,13 +90,7 @@ def adopt():
         def __init__(self, params, lr=1e-3, betas=(0.9, 0.9999), eps=1e-6, clip_lambda=default_clip_lambda,
                      weight_decay=0.0, decouple=False, *, foreach=None, maximize=False, capturable=False,
                      differentiable=False, fused=None):
-            if not 0.0 <= lr:
-                raise ValueError(f"Invalid learning rate: {lr}")
-            if not 0.0 <= eps:
-                raise ValueError(f"Invalid epsilon value: {eps}")
-            for k in range(2):
-                if not 0.0 <= betas[k] < 1.0:
-                    raise ValueError(f"Invalid beta parameter at index {k}: {betas[k]}")
+            _official_checks(lr, eps, betas, 2)
             if not 0.0 <= weight_decay:
                 raise ValueError(f"Invalid weight_decay value: {weight_decay}")
             self.clip_lambda = clip_lambda
