@@ -199,7 +199,8 @@ def step_factors(grads, max_norm=None, unscale=None, coefficient=None):
     """
     if coefficient is None:
         coefficient = lambda total, dtype: _coefficient(total, max_norm, dtype)  # noqa: E731
-    return _grouped(grads, "optimizer step", False, lambda groups: _step_factors(groups, max_norm, unscale, coefficient))
+    return _grouped(grads, "optimizer step", False,
+                    lambda groups: _step_factors(groups, max_norm, unscale, coefficient))
 
 
 def _step_factors(groups, max_norm, unscale, coefficient):

@@ -22,7 +22,8 @@ import numpy as np
 
 from optkern import _core
 
-__all__ = ["kind", "at_phase", "hyperparameter_sets", "required_states", "run", "run_first_steps", "as_list", "step_phase"]
+__all__ = ["kind", "at_phase", "hyperparameter_sets", "required_states", "run", "run_first_steps", "as_list",
+           "step_phase"]
 
 def kind(name):
     """The C library's description of optimizer `name` ("sgd", "adam")."""

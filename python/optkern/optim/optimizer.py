@@ -225,8 +225,8 @@ class Optimizer:
     _has_step = False
     #: whether the step count is one per param group, its "step" entry,
     #: as the reference keeps it (Adan's and AdEMAMix's), instead of one
-    #: per parameter: every step() that updates counts one for every
-    #: group, and _hparams reads group.get("step", 0) + 1
+    #: per parameter: every step() that is not skipped counts one for
+    #: every group, and _hparams reads _next_group_step(group)
     _group_step = False
     #: max_grad_norm's clipping factor: None for clip_grad_norm_'s
     #: (docs/clipping.md), else a method (total, dtype) -> (total_norm,
