@@ -20,6 +20,7 @@ import numpy as np
 
 import optkern
 import reference
+import reference_optimizers
 from optkern.optim import _engine
 
 
@@ -47,6 +48,25 @@ class Record:
     # torch steps a parameter with no element (its Adafactor divides by
     # zero on one; optkern leaves it alone)
     torch_steps_empty: bool = True
+    # an optimizer beyond torch.optim: () -> the class of its reference
+    # implementation (reference_optimizers.py), which the parity suites
+    # take for torch.optim.<name>
+    reference: object = None
+
+    @property
+    def torch_class(self):
+        """torch.optim.<name>, or the reference implementation's class."""
+        if self.reference is not None:
+            return self.reference()
+        import torch
+
+        return getattr(torch.optim, self.name)
+
+    @property
+    def takes_step(self):
+        """Whether its functional form takes `step`, the number of the step
+        being taken: per parameter, or per param group (Adan, AdEMAMix)."""
+        return self.cls._phase == "step" or self.cls._group_step
 
     @property
     def cls(self):
@@ -62,14 +82,12 @@ class Record:
         return (1, math.prod(shape)) if len(shape) < 2 else (shape[0], math.prod(shape[1:]))
 
     def torch_optimizer(self, tensors, **kwargs):
-        """The torch optimizer the parity suites compare with: torch.optim.<name>
+        """The torch optimizer the parity suites compare with: torch_class
         in its for-loop form (foreach=False, where it has that switch), or the
         record's torch_oracle."""
-        import torch
-
         if self.torch_oracle is not None:
             return self.torch_oracle(tensors, **kwargs)
-        cls = getattr(torch.optim, self.name)
+        cls = self.torch_class
         if "foreach" in inspect.signature(cls).parameters:
             kwargs.setdefault("foreach", False)
         return cls(tensors, **kwargs)
@@ -123,7 +141,7 @@ class Record:
         taken = inspect.signature(fn).parameters
         kwargs = {k: v for k, v in kwargs.items() if k in taken}
         for t, grads in enumerate(grads_by_step, start=1):
-            fn(params, grads, *states, **({"step": t} if self.cls._phase == "step" else {}), **kwargs)
+            fn(params, grads, *states, **({"step": t} if self.takes_step else {}), **kwargs)
         return states
 
     @property
@@ -375,6 +393,85 @@ RECORDS += [
         ({"eps": -1e-7}, "Invalid epsilon value"),
     ], torch_accepts=[{"ns_steps": 100}, {"ns_coefficients": (1.0, 2.0)}, {"ns_steps": -1}, {"ns_steps": 2.5},
                       {"eps": -1e-7}]),
+]
+
+# Beyond torch.optim: each against its reference implementation
+# (reference_optimizers.py). The configurations vary what the reference
+# keeps in its param groups, which a state dict saves; what it keeps on
+# the optimizer (Lion's decoupled_weight_decay, AdEMAMix's maximize,
+# ADOPT's clip_lambda, Adan's max_grad_norm) has tests of its own
+# (test_beyond_torch.py).
+RECORDS += [
+    Record("Lion", reference.lion, {}, reference=reference_optimizers.lion, configs=[
+        {},
+        {"lr": 1e-3, "weight_decay": 0.1},
+        {"lr": 3e-4, "betas": (0.95, 0.98), "weight_decay": 0.5},
+        {"lr": 1e-3, "betas": (0.0, 0.5)},
+        {"lr": 1e-3, "betas": (1.0, 1.0), "weight_decay": 0.01},
+    ], bad_hparams=[
+        ({"lr": -1e-4}, "Invalid learning rate"),
+        ({"lr": NAN}, "Invalid learning rate"),
+        ({"betas": (1.1, 0.99)}, "Invalid beta parameter at index 0"),
+        ({"betas": (0.9, -0.1)}, "Invalid beta parameter at index 1"),
+        ({"betas": (0.9, NAN)}, "Invalid beta parameter at index 1"),
+        ({"betas": (0.9,)}, "betas must be 2 numbers"),
+        ({"weight_decay": -0.1}, "Invalid weight_decay value"),
+        ({"weight_decay": NAN}, "Invalid weight_decay value"),
+    ], torch_accepts=[{"betas": (0.9,)}, {"weight_decay": -0.1}, {"weight_decay": NAN}]),
+    Record("Adan", reference.adan, {}, reference=reference_optimizers.adan, configs=[
+        {},
+        {"lr": 0.01, "weight_decay": 0.1},
+        {"lr": 0.01, "weight_decay": 0.05, "no_prox": True},
+        {"lr": 0.01, "betas": (0.9, 0.8, 0.95), "eps": 1e-6},
+        {"lr": 0.01, "betas": (0.0, 0.0, 0.5), "weight_decay": 0.01},
+    ], bad_hparams=[
+        ({"lr": -1e-3}, "Invalid learning rate"),
+        ({"lr": NAN}, "Invalid learning rate"),
+        ({"eps": -1e-8}, "Invalid epsilon value"),
+        ({"betas": (1.0, 0.92, 0.99)}, "Invalid beta parameter at index 0"),
+        ({"betas": (0.98, -0.1, 0.99)}, "Invalid beta parameter at index 1"),
+        ({"betas": (0.98, 0.92, 1.0)}, "Invalid beta parameter at index 2"),
+        ({"betas": (0.98, 0.92)}, "betas must be 3 numbers"),
+        ({"weight_decay": -0.1}, "Invalid weight_decay value"),
+        ({"weight_decay": NAN}, "Invalid weight_decay value"),
+    ], torch_accepts=[{"weight_decay": NAN}]),
+    Record("AdEMAMix", reference.ademamix, {}, reference=reference_optimizers.ademamix, configs=[
+        {},
+        {"lr": 0.01, "weight_decay": 0.1},
+        {"lr": 0.01, "weight_decay": 0.1, "weight_decouple": True},
+        {"lr": 0.01, "weight_decay": 0.5, "weight_decouple": True, "fixed_decay": True},
+        {"lr": 0.01, "betas": (0.8, 0.9, 0.999), "alpha": 8.0, "t_alpha_beta3": 4.0, "eps": 1e-6},
+        {"lr": 0.01, "betas": (0.0, 0.5, 1.0), "alpha": 0.5},
+    ], bad_hparams=[
+        ({"lr": -1e-3}, "learning rate must be positive"),
+        ({"lr": NAN}, "learning rate must be positive"),
+        ({"betas": (1.0, 0.999, 0.9999)}, "beta1 must be in the range"),
+        ({"betas": (0.9, 1.0, 0.9999)}, "beta2 must be in the range"),
+        ({"betas": (0.9, 0.999, 1.5)}, "beta3 must be in the range"),
+        ({"betas": (0.9, 0.999)}, "betas must be 3 numbers"),
+        ({"alpha": -1.0}, "alpha must be non-negative"),
+        ({"t_alpha_beta3": -5.0}, "t_alpha_beta3 must be positive"),
+        ({"t_alpha_beta3": 0.0}, "t_alpha_beta3 must be positive"),
+        ({"t_alpha_beta3": 10.0, "betas": (0.0, 0.999, 0.9999)}, "both must be > 0"),
+        ({"weight_decay": -0.1}, "weight_decay must be non-negative"),
+        ({"eps": -1e-8}, "eps must be non-negative"),
+    ], torch_accepts=[{"lr": NAN}, {"betas": (0.9, 0.999)}, {"t_alpha_beta3": 0.0},
+                      {"t_alpha_beta3": 10.0, "betas": (0.0, 0.999, 0.9999)}]),
+    Record("ADOPT", reference.adopt, {}, reference=reference_optimizers.adopt, configs=[
+        {},
+        {"lr": 0.01, "weight_decay": 0.1},
+        {"lr": 0.01, "weight_decay": 0.1, "decouple": True, "maximize": True},
+        {"lr": 0.01, "betas": (0.8, 0.9), "eps": 1e-3},
+        {"lr": 0.01, "betas": (0.0, 0.5), "weight_decay": 0.01, "decouple": True},
+    ], bad_hparams=[
+        ({"lr": -1e-3}, "Invalid learning rate"),
+        ({"lr": NAN}, "Invalid learning rate"),
+        ({"eps": -1e-6}, "Invalid epsilon value"),
+        ({"betas": (1.0, 0.9999)}, "Invalid beta parameter at index 0"),
+        ({"betas": (0.9, -0.1)}, "Invalid beta parameter at index 1"),
+        ({"betas": (0.9,)}, "betas must be 2 numbers"),
+        ({"weight_decay": -0.1}, "Invalid weight_decay value"),
+    ]),
 ]
 
 # Optimizers whose step is not step(grads) (LBFGS's takes a closure), so that

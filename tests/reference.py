@@ -209,10 +209,85 @@ def adamax(p, g, state, *, lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0
     return p - lr / (1 - beta1**step) * m / u
 
 
+# Beyond torch.optim: each from its paper's algorithm, as its reference
+# implementation states it (docs/optimizers.md#beyond-torchoptim).
+
+
+def lion(p, g, state, *, lr=1e-4, betas=(0.9, 0.99), weight_decay=0.0):
+    beta1, beta2 = betas
+    m = state.get("exp_avg", np.zeros_like(p))
+    p = p * (1 - lr * weight_decay) - lr * np.sign(beta1 * m + (1 - beta1) * g)
+    state["exp_avg"] = beta2 * m + (1 - beta2) * g
+    return p
+
+
+def adan(p, g, state, *, step, lr=1e-3, betas=(0.98, 0.92, 0.99), eps=1e-8, weight_decay=0.0, no_prox=False):
+    """step: the param group's count, from 1. The previous gradient is kept
+    negated, as the official neg_pre_grad; on a parameter's first step the
+    change of the gradient is 0."""
+    beta1, beta2, beta3 = betas
+    diff = g + state.get("neg_pre_grad", -g)
+    m = state["exp_avg"] = beta1 * state.get("exp_avg", np.zeros_like(p)) + (1 - beta1) * g
+    d = state["exp_avg_diff"] = beta2 * state.get("exp_avg_diff", np.zeros_like(p)) + (1 - beta2) * diff
+    n = state["exp_avg_sq"] = (beta3 * state.get("exp_avg_sq", np.zeros_like(p))
+                               + (1 - beta3) * (g + beta2 * diff) ** 2)
+    state["neg_pre_grad"] = -g
+    update = (m / (1 - beta1**step) + beta2 * d / (1 - beta2**step)) / (np.sqrt(n / (1 - beta3**step)) + eps)
+    if no_prox:
+        return p * (1 - lr * weight_decay) - lr * update
+    return (p - lr * update) / (1 + lr * weight_decay)
+
+
+def ademamix(p, g, state, *, step, lr=1e-3, betas=(0.9, 0.999, 0.9999), weight_decay=0.0, weight_decouple=False,
+             fixed_decay=False, alpha=5.0, t_alpha_beta3=None, eps=1e-8, maximize=False):
+    """step: the param group's count, from 1."""
+    beta1, beta2, beta3 = betas
+    if t_alpha_beta3 is not None:  # the paper's warm-ups of alpha and beta3
+        s = step / t_alpha_beta3
+        alpha = min(s * alpha, alpha)
+        beta3 = min(np.exp(np.log(beta1) * np.log(beta3) / ((1 - s) * np.log(beta3) + s * np.log(beta1))), beta3)
+    g = -g if maximize else g
+    if weight_decay != 0:
+        if weight_decouple:
+            p = p * (1 - weight_decay * (1 if fixed_decay else lr))
+        else:
+            g = g + weight_decay * p
+    m = state["exp_avg"] = beta1 * state.get("exp_avg", np.zeros_like(p)) + (1 - beta1) * g
+    v = state["exp_avg_sq"] = beta2 * state.get("exp_avg_sq", np.zeros_like(p)) + (1 - beta2) * g * g
+    slow = state["exp_avg_slow"] = beta3 * state.get("exp_avg_slow", np.zeros_like(p)) + (1 - beta3) * g
+    return p - lr * (m / (1 - beta1**step) + alpha * slow) / (np.sqrt(v / (1 - beta2**step)) + eps)
+
+
+def adopt(p, g, state, *, lr=1e-3, betas=(0.9, 0.9999), eps=1e-6, clip_lambda=lambda step: step**0.25,
+          weight_decay=0.0, decouple=False, maximize=False):
+    beta1, beta2 = betas
+    before = state.get("step", 0)  # the count before this step, which the clip reads
+    state["step"] = before + 1
+    g = -g if maximize else g
+    if weight_decay != 0 and not decouple:
+        g = g + weight_decay * p
+    v = state.get("exp_avg_sq", np.zeros_like(p))
+    m = state.setdefault("exp_avg", np.zeros_like(p))
+    if before == 0:  # the first step only starts the second moment
+        state["exp_avg_sq"] = v + g * g
+        return p
+    if weight_decay != 0 and decouple:
+        p = p * (1 - lr * weight_decay)
+    normed = g / np.maximum(np.sqrt(v), eps)  # by the second moment of the steps before
+    if clip_lambda is not None:
+        normed = np.clip(normed, -clip_lambda(before), clip_lambda(before))
+    m = state["exp_avg"] = beta1 * m + (1 - beta1) * normed
+    state["exp_avg_sq"] = beta2 * v + (1 - beta2) * g * g
+    return p - lr * m
+
+
 class Reference:
     """A float64 reference optimizer over a list of arrays, stepped like
     optkern's: rule is one of the functions above. A rule that depends on
-    the parameter's own dtype (Adafactor's eps1=None) takes it as `dtype`."""
+    the parameter's own dtype (Adafactor's eps1=None) takes it as `dtype`;
+    one whose step count is its param group's (Adan's, AdEMAMix's) takes
+    it as `step`: the number of this step() call, from 1, for all the
+    parameters (one group)."""
 
     def __init__(self, rule, params, **hparams):
         self.rule = rule
@@ -221,10 +296,15 @@ class Reference:
         self.hparams = hparams
         self.state = [{} for _ in params]
         self.takes_dtype = "dtype" in inspect.signature(rule).parameters
+        self.takes_step = "step" in inspect.signature(rule).parameters
+        self.count = 0
 
     def step(self, grads):
+        self.count += 1
         for i, g in enumerate(grads):
             if g is not None:
                 g = np.asarray(g, dtype=np.float64)
-                dtype = {"dtype": self.dtypes[i]} if self.takes_dtype else {}
-                self.params[i] = self.rule(self.params[i], g, self.state[i], **self.hparams, **dtype)
+                extra = {"dtype": self.dtypes[i]} if self.takes_dtype else {}
+                if self.takes_step:
+                    extra["step"] = self.count
+                self.params[i] = self.rule(self.params[i], g, self.state[i], **self.hparams, **extra)

@@ -422,13 +422,14 @@ def test_kinds_describe_every_optimizer(record):
     kind = _engine.kind(cls._kind)
     opt = cls([np.zeros(record.shape((3,)))], **record.all_states)
     hp = opt._hparams(opt.param_groups[0])
-    full = {**hp, cls._phase: 1} if cls._phase else hp
+    full = _engine.at_phase(hp, cls._phase, 1) if cls._phase else hp
     assert set(full) == set(kind.fields)
     assert set(_engine.required_states(kind, hp, cls._phase)) == set(kind.states) == set(record.states)
     assert len(kind.coefficients(full)) > 0
     if cls._phase == "step":  # the step reaches the coefficients, under some configuration (Adagrad's: lr_decay)
         sets = [hp] + [opt._hparams({**opt.defaults, **kwargs}) for kwargs in record.configs]
-        assert any(kind.coefficients({**s, "step": 2}) != kind.coefficients({**s, "step": 1}) for s in sets)
+        assert any(kind.coefficients(_engine.at_phase(s, "step", 2)) != kind.coefficients(_engine.at_phase(s, "step", 1))
+                   for s in sets)
     with pytest.raises(ValueError, match="invalid"):
         kind.required_states({**full, "lr": -1.0})
     with pytest.raises(ValueError, match="missing"):

@@ -9,7 +9,7 @@ floats and ints) is kept cheap and messages are only formatted on failure.
 
 import numbers
 
-__all__ = ["real", "require"]
+__all__ = ["real", "require", "betas_of"]
 
 
 def real(value, name):
@@ -35,3 +35,16 @@ def require(condition, message, value):
     """ValueError(message with value) unless condition (written so that NaN fails)."""
     if not condition:
         raise ValueError(message.format(value))
+
+
+def betas_of(values, count):
+    """An optimizer's betas as `count` floats: ValueError unless a sequence
+    of that many, TypeError for one that is not a real number."""
+    try:
+        items = tuple(values)
+    except TypeError:
+        items = ()
+    if len(items) != count:
+        names = ", ".join(f"beta{k + 1}" for k in range(count))
+        raise ValueError(f"betas must be {count} numbers ({names}), got {values!r}")
+    return [real(b, f"betas[{k}]") for k, b in enumerate(items)]

@@ -176,7 +176,7 @@ def _nonfinite(groups):
     return not all(math.isfinite(_core.vec_abs_max(arrays)) for arrays in groups.values())
 
 
-def step_factors(grads, max_norm=None, unscale=None):
+def step_factors(grads, max_norm=None, unscale=None, coefficient=None):
     """What a step that clips and/or unscales its gradients as its kernel
     reads them needs to know first, from one read-only pass over them
     (docs/clipping.md#fused-into-the-step).
@@ -192,12 +192,18 @@ def step_factors(grads, max_norm=None, unscale=None):
     (None without max_norm); coef the clipping factor (1.0 without
     max_norm). With a power-of-two scale (every scale a GradScaler with its
     default factors makes), the norm and the factor are bitwise those of
-    clip_grad_norm_ on the unscaled gradients.
+    clip_grad_norm_ on the unscaled gradients. coefficient: (total, dtype)
+    -> (total_norm, coef), the factor's formula for the total norm (a
+    Python float) in the norm's dtype; None: clip_grad_norm_'s (an
+    optimizer whose reference clips otherwise passes its own: Adan's).
     """
-    return _grouped(grads, "optimizer step", False, lambda groups: _step_factors(groups, max_norm, unscale))
+    if coefficient is None:
+        coefficient = lambda total, dtype: _coefficient(total, max_norm, dtype)  # noqa: E731
+    return _grouped(grads, "optimizer step", False,
+                    lambda groups: _step_factors(groups, max_norm, unscale, coefficient))
 
 
-def _step_factors(groups, max_norm, unscale):
+def _step_factors(groups, max_norm, unscale, coefficient):
     if not groups:
         return False, (None if max_norm is None else np.float32(0.0)), 1.0
     if max_norm is None:
@@ -211,7 +217,7 @@ def _step_factors(groups, max_norm, unscale):
         found_inf = not math.isfinite(s) and _nonfinite(groups)
         if not found_inf:
             s = s * unscale * unscale if math.isfinite(s) else _unscaled_square_sum(groups, unscale)
-    total_norm, coef = _coefficient(math.sqrt(s), max_norm, np.result_type(*groups))
+    total_norm, coef = coefficient(math.sqrt(s), np.result_type(*groups))
     return found_inf, total_norm, float(coef)
 
 

@@ -538,6 +538,43 @@ static void test_adamax_rule(void) {
     CHECK(step_by_name("adamax", &hp, p, g, states) == OK_ERR_HYPERPARAMETER);
 }
 
+/* Lion's first step: m = 0, so p moves by lr sign(g) after its decay
+ * (sign(0) = 0), and m becomes (1 - beta2) g. */
+static void test_lion_rule(void) {
+    double p[N], p0[N], g[N], m[N];
+    double *states[] = {m};
+    rule_inputs(p, p0, g, states, 1, 0.0);
+    ok_lion_hparams hp = OK_LION_DEFAULTS;
+    hp.lr = 0.125, hp.weight_decay = 0.5;
+    CHECK(step_by_name("lion", &hp, p, g, states) == OK_SUCCESS);
+    for (int i = 0; i < N; i++) {
+        double sign = g[i] > 0 ? 1.0 : g[i] < 0 ? -1.0 : 0.0;
+        CHECK(p[i] == p0[i] * (1.0 - 0.0625) - 0.125 * sign && close_to(m[i], 0.01 * g[i], 1e-15));
+    }
+    hp.beta1 = 1.5;
+    CHECK(step_by_name("lion", &hp, p, g, states) == OK_ERR_HYPERPARAMETER);
+}
+
+/* ADOPT: step 1 only starts v = g^2; step 2 with the same g normalises it
+ * by |g| (clipped at 1), so m = (1 - beta1) sign(g) and p moves by lr m. */
+static void test_adopt_rule(void) {
+    double p[N], p0[N], g[N], m[N], v[N];
+    double *states[] = {m, v};
+    rule_inputs(p, p0, g, states, 2, 0.0);
+    ok_adopt_hparams hp = OK_ADOPT_DEFAULTS;
+    hp.clip = 1.0;
+    CHECK(step_by_name("adopt", &hp, p, g, states) == OK_SUCCESS);
+    for (int i = 0; i < N; i++) CHECK(p[i] == p0[i] && m[i] == 0.0 && v[i] == g[i] * g[i]);
+    hp.step = 2;
+    CHECK(step_by_name("adopt", &hp, p, g, states) == OK_SUCCESS);
+    for (int i = 0; i < N; i++) {
+        double sign = g[i] > 0 ? 1.0 : g[i] < 0 ? -1.0 : 0.0;
+        CHECK(close_to(m[i], 0.1 * sign, 1e-15) && close_to(p[i], p0[i] - 1e-4 * sign, 1e-15));
+    }
+    hp.clip = -1.0;
+    CHECK(step_by_name("adopt", &hp, p, g, states) == OK_ERR_HYPERPARAMETER);
+}
+
 static void test_isa_selection(void) {
     unsigned available = ok_isa_available();
     CHECK(available & (1u << OK_ISA_SCALAR));
@@ -1081,6 +1118,8 @@ int main(void) {
     test_rmsprop_rule();
     test_adadelta_rule();
     test_adamax_rule();
+    test_lion_rule();
+    test_adopt_rule();
     test_isa_selection();
     test_thread_cap();
     test_fork_after_threads();

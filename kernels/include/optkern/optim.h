@@ -205,6 +205,81 @@ typedef struct ok_muon_hparams {
 #define OK_MUON_DEFAULTS {1e-3, 0.1, 0.95, 1.0, 1, 0}
 
 /*
+ * Beyond torch.optim: Lion, Adan, AdEMAMix and ADOPT, each as its named
+ * reference implementation computes it (docs/optimizers.md#beyond-torchoptim).
+ * No typed entry points: run them through ok_optimizer_step with
+ * ok_optimizer_find("lion"), "adan", "ademamix", "adopt".
+ */
+
+/* Lion (lion-pytorch's update_fn): p <- p (1 - lr wd) - lr sign(lerp(m, g, 1 - beta1));
+ * m <- beta2 m + (1 - beta2) g. Its class's decoupled_weight_decay divides
+ * weight_decay by the constructor's lr before it gets here. */
+typedef struct ok_lion_hparams {
+    double lr;           /* >= 0 */
+    double beta1;        /* in [0, 1] */
+    double beta2;        /* in [0, 1] */
+    double weight_decay; /* >= 0: p *= 1 - lr * weight_decay */
+} ok_lion_hparams;
+
+#define OK_LION_DEFAULTS {1e-4, 0.9, 0.99, 0.0}
+
+/* Adan (the official implementation's): three moments, of the gradient, of
+ * its change since the last step and of the squared Nesterov estimate;
+ * state neg_pre_grad holds -g of the last step. Its max_grad_norm is a
+ * gradient scaling (ok_optimizer_step_scaled) the caller computes. */
+typedef struct ok_adan_hparams {
+    double lr;           /* >= 0 */
+    double beta1;        /* in [0, 1) */
+    double beta2;        /* in [0, 1) */
+    double beta3;        /* in [0, 1) */
+    double eps;          /* >= 0 */
+    double weight_decay; /* >= 0 */
+    int64_t step;        /* >= 1: the number of this step of the tensor's param group */
+    int no_prox;         /* p *= 1 - lr wd before the update; 0: p /= 1 + lr wd after it */
+    int first_step;      /* the states are empty: the moments count as 0, the gradient's change as 0 */
+} ok_adan_hparams;
+
+#define OK_ADAN_DEFAULTS {1e-3, 0.98, 0.92, 0.99, 1e-8, 0.0, 1, 0, 0}
+
+/* AdEMAMix (pytorch-optimizer's): Adam's moments plus a slow average of
+ * the gradient, exp_avg_slow, mixed into the step with weight alpha; alpha
+ * and beta3 warm up over t_alpha_beta3 steps. */
+typedef struct ok_ademamix_hparams {
+    double lr;            /* >= 0 */
+    double beta1;         /* in [0, 1) */
+    double beta2;         /* in [0, 1) */
+    double beta3;         /* in [0, 1] */
+    double alpha;         /* >= 0 */
+    double t_alpha_beta3; /* > 0: the warm-up's length in steps; 0: none (None) */
+    double eps;           /* >= 0 */
+    double weight_decay;  /* >= 0 */
+    int64_t step;         /* >= 1: the number of this step of the tensor's param group */
+    int weight_decouple;  /* p *= 1 - lr wd (1 - wd with fixed_decay); 0: g += wd p */
+    int fixed_decay;
+    int maximize;
+} ok_ademamix_hparams;
+
+#define OK_ADEMAMIX_DEFAULTS {1e-3, 0.9, 0.999, 0.9999, 5.0, 0.0, 1e-8, 0.0, 1, 0, 0, 0}
+
+/* ADOPT (the official implementation's): the gradient normalised by the
+ * root of the second moment of the steps before, clipped, then averaged;
+ * the first step only starts the second moment. */
+typedef struct ok_adopt_hparams {
+    double lr;           /* >= 0 */
+    double beta1;        /* in [0, 1) */
+    double beta2;        /* in [0, 1) */
+    double eps;          /* >= 0: the root is clamped to at least eps */
+    double weight_decay; /* >= 0 */
+    double clip;         /* >= 0: the normalised gradient is clamped to [-clip, clip] (clip_lambda(step - 1)) */
+    int64_t step;        /* >= 1: the number of this step (torch's state "step" after its increment) */
+    int clipped;         /* 0: no clamp (clip_lambda None) */
+    int decouple;        /* p <- p - lr wd p; 0: g += wd p */
+    int maximize;
+} ok_adopt_hparams;
+
+#define OK_ADOPT_DEFAULTS {1e-3, 0.9, 0.9999, 1e-6, 0.0, 0.0, 1, 1, 0, 0}
+
+/*
  * Any mix of float32 and float64 tensors in one call: dtype[i] is the dtype
  * of tensor i (all of its arrays share it), the pointers point at arrays of
  * that type. momentum_buffer may be NULL when every set has momentum == 0;

@@ -1,5 +1,5 @@
 /*
- * The first half of Adam's, RAdam's and NAdam's update, one group of lanes
+ * The first half of Adam's, RAdam's, NAdam's and AdEMAMix's update, one group of lanes
  * (a kernel body helper: included once per variant through
  * optim/optimizers.h). docs/optimizers.md#adam-and-adamw:
  *

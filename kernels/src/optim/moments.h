@@ -1,5 +1,5 @@
 /*
- * What Adam, RAdam and NAdam share: the first half of their update
+ * What Adam, RAdam, NAdam and AdEMAMix share: the first half of their update
  * (maximize, weight decay coupled or decoupled, the two moment averages),
  * docs/optimizers.md#adam-and-adamw. Each of their coefficient structs holds
  * an ok_moments_coeffs, prepared by ok_moments_prepare; the lanes that apply

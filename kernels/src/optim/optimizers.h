@@ -14,7 +14,8 @@
 
 #define OK_OPTIMIZERS(X) X(sgd) X(adam) \
     X(radam) X(rprop) X(nadam) X(asgd) X(muon) \
-    X(adagrad) X(rmsprop) X(adadelta) X(adamax) X(adafactor)
+    X(adagrad) X(rmsprop) X(adadelta) X(adamax) X(adafactor) \
+    X(lion) X(adan) X(ademamix) X(adopt)
 
 /* OK_OPT_<name>: the optimizer's row of the kernel tables. */
 #define OK_OPT_ENUM(name) OK_OPT_##name,
@@ -33,12 +34,16 @@ enum { OK_OPTIMIZERS(OK_OPT_ENUM) OK_OPTIMIZER_COUNT };
 #include "optim/adadelta.h"
 #include "optim/adamax.h"
 #include "optim/adafactor.h"
+#include "optim/lion.h"
+#include "optim/adan.h"
+#include "optim/ademamix.h"
+#include "optim/adopt.h"
 
 #endif /* OPTKERN_OPTIM_OPTIMIZERS_H */
 
 #ifdef OK_VARIANT
 #include "optim/pointwise-inl.h" /* torch's compound operations, for the bodies below */
-#include "optim/moments-inl.h"   /* what adam, radam and nadam share */
+#include "optim/moments-inl.h"   /* what adam, radam, nadam and ademamix share */
 #include "optim/sgd-inl.h"
 #include "optim/adam-inl.h"
 #include "optim/radam-inl.h"
@@ -51,4 +56,8 @@ enum { OK_OPTIMIZERS(OK_OPT_ENUM) OK_OPTIMIZER_COUNT };
 #include "optim/adadelta-inl.h"
 #include "optim/adamax-inl.h"
 #include "optim/adafactor-inl.h"
+#include "optim/lion-inl.h"
+#include "optim/adan-inl.h"
+#include "optim/ademamix-inl.h"
+#include "optim/adopt-inl.h"
 #endif

@@ -18,6 +18,13 @@ OK_INLINE vec_t DT_NAME(ok_vaddcdiv)(vec_t a, double value, vec_t t1, vec_t t2) 
     return vadd(a, vdiv(vmul(vset1((real_t)value), t1), t2));
 }
 
+/* sign(x): 1, -1, or 0 for a zero (either sign) and for NaN, as torch's
+ * sign and sgn of a real tensor. */
+OK_INLINE vec_t DT_NAME(ok_vsign)(vec_t x) {
+    const vec_t zero = vzero(), one = vset1((real_t)1);
+    return vselect(vgt(x, zero), one, vselect(vlt(x, zero), vneg(one), zero));
+}
+
 /* A gradient as an update reads it: loaded, then multiplied by the call's
  * unscale and clip factors, each product rounded (optkern/optim.h,
  * ok_grad_scaling); a factor of exactly 1 is skipped. */

@@ -24,8 +24,7 @@ OK_INLINE void DT_NAME(rprop_lanes)(const ok_rprop_coeffs *c, param_t *p, const 
     s = vselect(veq(s, zero), one, s);
     size = vclamp(vmul(size, s), vset1((real_t)c->lower), vset1((real_t)c->upper));
     g = vselect(veq(s, etaminus), zero, g);
-    vec_t sign = vselect(vgt(g, zero), one, vselect(vlt(g, zero), vneg(one), zero));
-    vst_param(p, vfnma(sign, size, vld_param(p, lanes)), lanes);
+    vst_param(p, vfnma(DT_NAME(ok_vsign)(g), size, vld_param(p, lanes)), lanes);
     vst_state(step_size, size, lanes);
     vst_state(prev, g, lanes);
 }

@@ -11,7 +11,9 @@ so nothing here is written per optimizer.
 A set's "phase" is the one field that may differ between the tensors of a
 group: "step" (the number of the step being taken, from 1: Adam's bias
 corrections) or "first_step" (1 for a tensor whose state is created by this
-step: SGD's momentum buffer becomes a copy of the gradient).
+step: SGD's momentum buffer becomes a copy of the gradient). A group's
+field that depends on the phase is given as a function of it (ADOPT's clip,
+a function of the step), evaluated for each set.
 """
 
 import numbers
@@ -20,17 +22,27 @@ import numpy as np
 
 from optkern import _core
 
-__all__ = ["kind", "hyperparameter_sets", "required_states", "run", "run_first_steps", "as_list", "step_phase"]
+__all__ = ["kind", "at_phase", "hyperparameter_sets", "required_states", "run", "run_first_steps", "as_list",
+           "step_phase"]
 
 def kind(name):
     """The C library's description of optimizer `name` ("sgd", "adam")."""
     return _core.kinds()[name]
 
 
+def at_phase(group, phase_field, value):
+    """The set of a group ({field: value} without its phase) at one value
+    of its phase: the phase field added, and each field given as a
+    function of the phase evaluated at it."""
+    fields = {name: v(value) if callable(v) else v for name, v in group.items()}
+    fields[phase_field] = value
+    return fields
+
+
 def required_states(kind, group, phase_field):
     """The states a tensor of a param group needs ({field: value} without
     its phase): the C descriptor's rule, asked with a placeholder phase."""
-    return kind.required_states(group if phase_field is None else {**group, phase_field: 1})
+    return kind.required_states(group if phase_field is None else at_phase(group, phase_field, 1))
 
 
 def hyperparameter_sets(groups, phase_field=None, phase=None, group_of=None, present=None):
@@ -46,7 +58,7 @@ def hyperparameter_sets(groups, phase_field=None, phase=None, group_of=None, pre
     uint32 array of each tensor's set (None when there is one set).
     """
     if phase is None or type(phase) is list:
-        sets = groups if phase is None else [{**g, phase_field: p} for g, p in zip(groups, phase)]
+        sets = groups if phase is None else [at_phase(g, phase_field, p) for g, p in zip(groups, phase)]
         return sets, (None if len(sets) == 1 else group_of)
     n = len(phase)
     idx = None if present is None else np.flatnonzero(present)
@@ -64,7 +76,7 @@ def hyperparameter_sets(groups, phase_field=None, phase=None, group_of=None, pre
     first[1:] = (g_sorted[1:] != g_sorted[:-1]) | (p_sorted[1:] != p_sorted[:-1])
     inverse = np.empty(len(order), dtype=np.uint32)
     inverse[order] = np.cumsum(first) - 1
-    sets = [{**groups[g], phase_field: p} for g, p in zip(g_sorted[first].tolist(), p_sorted[first].tolist())]
+    sets = [at_phase(groups[g], phase_field, p) for g, p in zip(g_sorted[first].tolist(), p_sorted[first].tolist())]
     if idx is None:
         return sets, inverse
     hp_index = np.zeros(n, dtype=np.uint32)

@@ -223,6 +223,16 @@ class Optimizer:
     _phase = None
     #: whether torch's state has a "step" entry
     _has_step = False
+    #: whether the step count is one per param group, its "step" entry,
+    #: as the reference keeps it (Adan's and AdEMAMix's), instead of one
+    #: per parameter: every step() that is not skipped counts one for
+    #: every group, and _hparams reads _next_group_step(group)
+    _group_step = False
+    #: max_grad_norm's clipping factor: None for clip_grad_norm_'s
+    #: (docs/clipping.md), else a method (total, dtype) -> (total_norm,
+    #: coef) of the total L2 norm of a step's gradients (a Python float),
+    #: in the norm's dtype, for a reference that clips otherwise (Adan)
+    _clip_coefficient = None
     #: how a new state array starts, called as _new_state(shape, dtype=...);
     #: np.empty where the first step writes it before reading it, a method
     #: where the start depends on a hyperparameter (Adagrad's sum)
@@ -405,10 +415,11 @@ class Optimizer:
         hparams = [self._checked(g) for g in self.param_groups]
         present = _core.present_mask(grads)
         if present is not None and not present.any():
+            self._count_group_steps()  # the references count such a step
             return False
         scaling = None
         if self._max_grad_norm is not None or unscale is not None:
-            found_inf, norm, coef = step_factors(grads, self._max_grad_norm, unscale)
+            found_inf, norm, coef = step_factors(grads, self._max_grad_norm, unscale, self._clip_coefficient)
             if self._max_grad_norm is not None:
                 self.last_grad_norm = norm
             if found_inf:
@@ -416,8 +427,21 @@ class Optimizer:
             scaling = (1.0 if unscale is None else unscale, coef)
         self._update(plan, grads, present, hparams, scaling)
         plan.advance(present)
+        self._count_group_steps()
         self._steps_taken += 1
         return False
+
+    @staticmethod
+    def _next_group_step(group):
+        """The number of the step a param group is about to take, from 1
+        (_group_step): its "step" + 1."""
+        return _as_step(group.get("step", 0)) + 1
+
+    def _count_group_steps(self):
+        """One more step in every param group's "step" (_group_step)."""
+        if self._group_step:
+            for group in self.param_groups:
+                group["step"] = group.get("step", 0) + 1
 
     def _update(self, plan, grads, present, hparams, scaling=None):
         """Create the states the groups need (as the C descriptor says) and
