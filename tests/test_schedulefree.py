@@ -22,13 +22,13 @@ TOLERANCE = {np.float32: dict(rtol=1e-5, atol=1e-6), np.float64: dict(rtol=1e-12
 RUNNING = ("k", "train_mode", "weight_sum", "lr_max", "scheduled_lr")
 
 
-def beta(record, opt):
+def beta(opt):
     """The weight of x in y: SGD's momentum, AdamW's beta1."""
     group = opt.param_groups[0]
     return group["momentum"] if "momentum" in group else group["betas"][0]
 
 
-def params_of(record, dtype, seed=0, shapes=((17,), (4, 33), (1,), (1029,), (0,))):
+def params_of(dtype, seed=0, shapes=((17,), (4, 33), (1,), (1029,), (0,))):
     rng = np.random.default_rng(seed)
     return [rng.standard_normal(s).astype(dtype) for s in shapes]
 
@@ -50,7 +50,7 @@ def test_parity_with_mode_switches(isa, record, dtype, foreach):
     parameters in both modes, the states and the running values of the
     param groups agree."""
     torch = require_module("torch")
-    params = params_of(record, dtype)
+    params = params_of(dtype)
     tensors = [torch.tensor(p) for p in params]
     kwargs = {**record.configs[-1], "foreach": foreach}
     groups = [{"params": params[:2]}, {"params": params[2:], "lr": 0.01}]
@@ -91,7 +91,7 @@ def test_sgd_is_the_packages_bit_for_bit(isa, dtype):
     if isa == "scalar":
         pytest.skip("the scalar kernels do not fuse multiply-adds")
     record = next(r for r in SCHEDULEFREE if r.name == "SGDScheduleFree")
-    params = params_of(record, dtype)
+    params = params_of(dtype)
     tensors = [torch.tensor(p) for p in params]
     kwargs = record.configs[-1]
     opt, topt = record.make(params, **kwargs), record.torch_optimizer(tensors, **kwargs)
@@ -117,7 +117,7 @@ def test_eval_gives_the_average(isa, record, dtype):
     """eval() puts x = (y - (1 - beta) z) / beta, the average of the float64
     reference, in the parameters, and train() takes them back to y; twice
     in a row, the second call changes nothing."""
-    params = params_of(record, dtype)
+    params = params_of(dtype)
     kwargs = record.configs[-1]
     ref = reference.Reference(record.rule, params, **kwargs)
     opt = record.make(params, **kwargs)
@@ -132,7 +132,7 @@ def test_eval_gives_the_average(isa, record, dtype):
     opt.eval()
     assert all(p.tobytes() == a.tobytes() for p, a in zip(params, after))
     for p, want, state in zip(params, ref.params, ref.state):
-        np.testing.assert_allclose(p, reference.schedulefree_x(want, state["z"], beta(record, opt)),
+        np.testing.assert_allclose(p, reference.schedulefree_x(want, state["z"], beta(opt)),
                                    **TOLERANCE[dtype])
     opt.train()
     opt.train()
@@ -143,7 +143,7 @@ def test_eval_gives_the_average(isa, record, dtype):
 def test_a_parameter_without_z_is_left_alone(record):
     """A parameter that has had no gradient has no z (x = y): the switches
     leave it as it is, and a group's mode changes all the same."""
-    params = params_of(record, np.float64)
+    params = params_of(np.float64)
     opt = record.make(params, lr=0.1)
     opt.step([np.ones_like(params[0])] + [None] * (len(params) - 1))
     untouched = [p.copy() for p in params[1:]]
@@ -156,7 +156,7 @@ def test_a_parameter_without_z_is_left_alone(record):
 def test_a_step_in_eval_mode_raises_and_changes_nothing(record):
     """As the reference's, a step refuses to run in eval mode: a new
     optimizer, and after eval(), through a GradScaler too; nothing changes."""
-    params = params_of(record, np.float32)
+    params = params_of(np.float32)
     opt = record.cls(params, lr=0.1)
     grads = [np.ones_like(p) for p in params]
     with pytest.raises(RuntimeError, match="not in train mode when step is called"):
@@ -179,7 +179,7 @@ def test_every_group_must_be_in_train_mode(record):
     """The reference looks at the first group only; optkern refuses a step
     while any group is in eval mode. A group added later joins the mode the
     optimizer is in, unless it says otherwise."""
-    params = params_of(record, np.float64)
+    params = params_of(np.float64)
     opt = record.make(params[:2], lr=0.1)
     opt.add_param_group({"params": params[2:3]})
     assert opt.param_groups[1]["train_mode"] is True
@@ -198,7 +198,7 @@ def test_state_dict_round_trip_in_either_mode(record, mode, dtype):
     """Saved in train mode (parameters y) or in eval mode (x, as the
     reference recommends), a state dict loaded by a new optimizer over the
     saved parameters resumes bit for bit."""
-    params = params_of(record, dtype)
+    params = params_of(dtype)
     opt = record.make(params, **record.configs[-1])
     rng = np.random.default_rng(3)
     grads = [grads_for(params, rng) for _ in range(10)]
@@ -226,7 +226,7 @@ def test_one_and_two_threads_bitwise(num_threads, record):
     results = []
     for threads in (1, 2):
         num_threads(threads)
-        params = params_of(record, np.float32, shapes=((70001,), (3, 40000), (17,)))
+        params = params_of(np.float32, shapes=((70001,), (3, 40000), (17,)))
         opt = record.make(params, **record.configs[-1])
         rng = np.random.default_rng(4)
         with threaded() if threads == 2 else nullcontext():
@@ -244,7 +244,7 @@ def test_a_step_without_gradients_counts(record):
     """As in the reference, a step counts in k and the weights even when no
     parameter has a gradient."""
     torch = require_module("torch")
-    params = params_of(record, np.float64, shapes=((5,),))
+    params = params_of(np.float64, shapes=((5,),))
     tensors = [torch.tensor(p) for p in params]
     opt, topt = record.make(params, lr=0.1), record.torch_optimizer(tensors, lr=0.1)
     for g in ([np.ones(5)], [None], [None], [np.full(5, -0.5)]):
@@ -259,7 +259,7 @@ def test_a_step_without_gradients_counts(record):
 def test_gradients_are_not_written(record):
     """The reference divides and decays its gradients in place; optkern only
     reads them."""
-    params = params_of(record, np.float32)
+    params = params_of(np.float32)
     opt = record.make(params, lr=0.1, weight_decay=0.1)
     grads = [np.full_like(p, 2.0) for p in params]
     for _ in range(2):
@@ -290,7 +290,7 @@ def test_converges_on_a_convex_problem(record, dtype):
 def test_functional_form_advances_a_param_group(record):
     """The functional form's group_state may be a param group of the class:
     the same numbers, and the same running values."""
-    a, b = params_of(record, np.float32), params_of(record, np.float32)
+    a, b = params_of(np.float32), params_of(np.float32)
     kwargs = record.configs[-1]
     opt = record.make(a, **kwargs)
     group = copy.deepcopy({key: value for key, value in opt.param_groups[0].items() if key != "params"})
@@ -318,7 +318,7 @@ def test_bad_running_values_are_refused(record, key, value, match):
     """A loaded state dict, or a param group changed by hand, with running
     values the weighting cannot use: refused before anything changes, at
     load, at the next step and at a switch."""
-    params = params_of(record, np.float32)
+    params = params_of(np.float32)
     opt = record.make(params, lr=0.1)
     opt.step([np.ones_like(p) for p in params])
     before = copy.deepcopy(opt.state_dict())

@@ -128,7 +128,7 @@ class _ScheduleFree(Optimizer):
     def _add_param_group(self, param_group):
         # A group added later joins the optimizer in its mode (the reference
         # adds it in eval mode, and its step then runs on it all the same).
-        if self.param_groups and "train_mode" not in param_group:
+        if self.param_groups and isinstance(param_group, dict) and "train_mode" not in param_group:
             param_group = {**param_group, "train_mode": self.param_groups[0]["train_mode"]}
         super()._add_param_group(param_group)
 
