@@ -72,6 +72,10 @@ class Record:
     def cls(self):
         return getattr(optkern, self.name)
 
+    def make(self, params, **kwargs):
+        """Its optimizer over params, ready to step (ready)."""
+        return ready(self.cls(params, **kwargs))
+
     def shape(self, shape):
         """The shape a suite's array of `shape` takes for this optimizer: as
         it is, or for a matrix optimizer a matrix with its elements: (1, n)
@@ -83,14 +87,14 @@ class Record:
 
     def torch_optimizer(self, tensors, **kwargs):
         """The torch optimizer the parity suites compare with: torch_class
-        in its for-loop form (foreach=False, where it has that switch), or the
-        record's torch_oracle."""
+        in its for-loop form (foreach=False, where it has that switch), ready
+        to step, or the record's torch_oracle."""
         if self.torch_oracle is not None:
             return self.torch_oracle(tensors, **kwargs)
         cls = self.torch_class
         if "foreach" in inspect.signature(cls).parameters:
             kwargs.setdefault("foreach", False)
-        return cls(tensors, **kwargs)
+        return ready(cls(tensors, **kwargs))
 
     @property
     def states(self):
@@ -140,14 +144,29 @@ class Record:
         # the class's kwargs that are not the update's (where a state starts) stay behind
         taken = inspect.signature(fn).parameters
         kwargs = {k: v for k, v in kwargs.items() if k in taken}
+        kept = self.functional_kwargs()
         for t, grads in enumerate(grads_by_step, start=1):
-            fn(params, grads, *states, **({"step": t} if self.takes_step else {}), **kwargs)
+            fn(params, grads, *states, **({"step": t} if self.takes_step else {}), **kwargs, **kept)
         return states
+
+    def functional_kwargs(self):
+        """What a caller of its functional form keeps from step to step
+        besides the state lists: schedule-free's group_state (its param
+        group's running values), new; else nothing."""
+        return {"group_state": {}} if "group_state" in inspect.signature(self.functional).parameters else {}
 
     @property
     def functional(self):
         """Its functional form: optkern.functional.<name in lower case>_."""
         return optkern.optim.functional_forms()[self.name.lower() + "_"]
+
+
+def ready(opt):
+    """opt, ready to step: an optimizer with a train mode (schedule-free's
+    train() and eval()) is put in it, as its users must before training."""
+    if hasattr(opt, "train"):
+        opt.train()
+    return opt
 
 
 NAN = float("nan")  # one object, so that dicts holding it compare equal
@@ -472,6 +491,54 @@ RECORDS += [
         ({"betas": (0.9,)}, "betas must be 2 numbers"),
         ({"weight_decay": -0.1}, "Invalid weight_decay value"),
     ]),
+# Schedule-free SGD and AdamW, against the schedulefree package. Their
+# warmup, polynomial weighting (r) and weight_lr_power reach every branch of
+# the weighting; momentum 0.3 puts eval()'s and train()'s lerps in their
+# other form.
+SCHEDULEFREE_BAD_HPARAMS = [
+    ({"lr": -0.1}, "Invalid learning rate"),
+    ({"lr": NAN}, "Invalid learning rate"),
+    ({"weight_decay": -1e-2}, "Invalid weight_decay value"),
+    ({"warmup_steps": -1}, "warmup_steps must be an int >= 0"),
+    ({"warmup_steps": 2.5}, "warmup_steps must be an int >= 0"),
+    ({"r": NAN}, "Invalid r value"),
+    ({"weight_lr_power": -1.0}, "Invalid weight_lr_power value"),
+]
+
+RECORDS += [
+    Record("SGDScheduleFree", reference.sgd_schedulefree, {}, steps=5, reference=reference_optimizers.sgd_schedulefree, configs=[
+        {},
+        {"lr": 0.1, "momentum": 0.5},
+        {"lr": 0.05, "weight_decay": 0.01, "warmup_steps": 3},
+        {"lr": 0.1, "momentum": 0.95, "r": 1.0, "weight_lr_power": 0.0},
+        {"lr": 0.02, "momentum": 0.3, "weight_decay": 0.1, "warmup_steps": 10, "r": 0.5, "weight_lr_power": 1.0},
+    ], bad_hparams=SCHEDULEFREE_BAD_HPARAMS + [
+        ({"momentum": 0.0}, "Momentum must be between 0 and 1 exclusive"),
+        ({"momentum": 1.0}, "Momentum must be between 0 and 1 exclusive"),
+        ({"momentum": NAN}, "Momentum must be between 0 and 1 exclusive"),
+    ], torch_accepts=[{"lr": NAN}, {"momentum": NAN}, {"warmup_steps": -1}, {"warmup_steps": 2.5}, {"r": NAN},
+                      {"weight_lr_power": -1.0}]),
+]
+ADAMW_SCHEDULEFREE_BAD_HPARAMS = SCHEDULEFREE_BAD_HPARAMS + [
+    ({"eps": -1e-8}, "Invalid epsilon value"),
+    ({"betas": (0.0, 0.999)}, "Invalid beta parameter at index 0"),
+    ({"betas": (1.0, 0.999)}, "Invalid beta parameter at index 0"),
+    ({"betas": (0.9, 1.0)}, "Invalid beta parameter at index 1"),
+    ({"betas": (0.9, -0.1)}, "Invalid beta parameter at index 1"),
+    ({"betas": (0.9,)}, "betas must be a pair"),
+]
+RECORDS += [
+    Record("AdamWScheduleFree", reference.adamw_schedulefree, {}, steps=5, reference=reference_optimizers.adamw_schedulefree,
+           configs=[
+               {},
+               {"lr": 0.01, "weight_decay": 0.05},
+               {"lr": 0.01, "betas": (0.5, 0.99), "eps": 1e-6, "warmup_steps": 4},
+               {"lr": 0.02, "betas": (0.95, 0.0), "r": 1.0, "weight_lr_power": 0.0},
+               {"lr": 0.005, "betas": (0.3, 0.9), "weight_decay": 0.01, "warmup_steps": 10, "r": 2.0,
+                "weight_lr_power": 1.0},
+           ], bad_hparams=ADAMW_SCHEDULEFREE_BAD_HPARAMS,
+           # the reference's AdamWScheduleFree checks none of its arguments
+           torch_accepts=[kwargs for kwargs, _ in ADAMW_SCHEDULEFREE_BAD_HPARAMS]),
 ]
 
 # Optimizers whose step is not step(grads) (LBFGS's takes a closure), so that

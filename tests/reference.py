@@ -279,6 +279,60 @@ def adopt(p, g, state, *, lr=1e-3, betas=(0.9, 0.9999), eps=1e-6, clip_lambda=la
     m = state["exp_avg"] = beta1 * m + (1 - beta1) * normed
     state["exp_avg_sq"] = beta2 * v + (1 - beta2) * g * g
     return p - lr * m
+def per_group(advance):
+    """Marks a rule whose param group has running values of its own
+    (schedule-free's step count and weights): advance(group, **hparams),
+    with the rule's defaults for the hyperparameters not given, starts each
+    step, once for the group, parameters with a gradient or not, and the
+    rule reads the group as `group`."""
+    def mark(rule):
+        rule.advance_group = advance
+        return rule
+    return mark
+
+
+def schedulefree_weights(group, *, lr, warmup_steps, r, weight_lr_power, **_):
+    """The start of schedule-free step t (the schedulefree package's
+    weighting, docs/optimizers.md#schedule-free-sgd-and-adamw): the step's
+    lr, warmed up linearly over warmup_steps, and c, the weight of its z in
+    the average x: its share of the weights t^r lr_max^weight_lr_power so far."""
+    t = group["t"] = group.get("t", 0) + 1
+    group["lr"] = lr * min(1.0, t / warmup_steps) if warmup_steps else lr
+    group["lr_max"] = max(group["lr"], group.get("lr_max", 0.0))
+    weight = t**r * group["lr_max"] ** weight_lr_power
+    group["weight_sum"] = group.get("weight_sum", 0.0) + weight
+    group["c"] = weight / group["weight_sum"] if group["weight_sum"] else 0.0
+
+
+def schedulefree_x(y, z, beta):
+    """The average x of schedule-free's y = (1 - beta) z + beta x: what eval() puts in the parameters."""
+    return (y - (1 - beta) * z) / beta
+
+
+def _schedulefree(y, u, state, group, beta):
+    """A schedule-free step along u in the algorithm's form (Defazio et al.
+    2024): z steps, x averages it in, y is taken between them. The
+    parameter is y; z starts as its copy."""
+    z = state.get("z", y)
+    x = schedulefree_x(y, z, beta)
+    z = state["z"] = z - group["lr"] * u
+    x = (1 - group["c"]) * x + group["c"] * z
+    return (1 - beta) * z + beta * x
+
+
+@per_group(schedulefree_weights)
+def sgd_schedulefree(p, g, state, *, group, lr=1.0, momentum=0.9, weight_decay=0.0, warmup_steps=0, r=0.0,
+                     weight_lr_power=2.0):
+    return _schedulefree(p, g + weight_decay * p, state, group, momentum)
+
+
+@per_group(schedulefree_weights)
+def adamw_schedulefree(p, g, state, *, group, lr=0.0025, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0,
+                       warmup_steps=0, r=0.0, weight_lr_power=2.0):
+    beta1, beta2 = betas
+    v = state["exp_avg_sq"] = beta2 * state.get("exp_avg_sq", np.zeros_like(p)) + (1 - beta2) * g * g
+    u = g / (np.sqrt(v / (1 - beta2 ** group["t"])) + eps) + weight_decay * p
+    return _schedulefree(p, u, state, group, beta1)
 
 
 class Reference:
@@ -287,7 +341,8 @@ class Reference:
     the parameter's own dtype (Adafactor's eps1=None) takes it as `dtype`;
     one whose step count is its param group's (Adan's, AdEMAMix's) takes
     it as `step`: the number of this step() call, from 1, for all the
-    parameters (one group)."""
+    parameters (one group); one with running values per param group
+    (per_group) gets `group`, one for all the parameters."""
 
     def __init__(self, rule, params, **hparams):
         self.rule = rule
@@ -298,13 +353,19 @@ class Reference:
         self.takes_dtype = "dtype" in inspect.signature(rule).parameters
         self.takes_step = "step" in inspect.signature(rule).parameters
         self.count = 0
+        self.advance_group = getattr(rule, "advance_group", None)
+        self.group = {}
 
     def step(self, grads):
         self.count += 1
+        extra = {"step": self.count} if self.takes_step else {}
+        if self.advance_group:
+            defaults = {name: p.default for name, p in inspect.signature(self.rule).parameters.items()
+                        if p.default is not p.empty}
+            self.advance_group(self.group, **{**defaults, **self.hparams})
+            extra["group"] = self.group
         for i, g in enumerate(grads):
             if g is not None:
                 g = np.asarray(g, dtype=np.float64)
-                extra = {"dtype": self.dtypes[i]} if self.takes_dtype else {}
-                if self.takes_step:
-                    extra["step"] = self.count
-                self.params[i] = self.rule(self.params[i], g, self.state[i], **self.hparams, **extra)
+                dtype = {"dtype": self.dtypes[i]} if self.takes_dtype else {}
+                self.params[i] = self.rule(self.params[i], g, self.state[i], **self.hparams, **dtype, **extra)

@@ -130,3 +130,11 @@ def adopt():
                     state["exp_avg_sq"].mul_(beta2).addcmul_(grad, grad, value=1 - beta2)
 
     return OfficialADOPT
+
+
+def sgd_schedulefree():
+    return require_module("schedulefree").SGDScheduleFree
+
+
+def adamw_schedulefree():
+    return require_module("schedulefree").AdamWScheduleFree

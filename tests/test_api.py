@@ -202,7 +202,7 @@ def test_state_dict_round_trip_mid_training(case, dtype):
     rng = np.random.default_rng(5)
     shapes = [record.shape(s) for s in [(33,), (4, 9), (1,)]]
     params = [rng.standard_normal(s).astype(dtype) for s in shapes]
-    opt = record.cls(params, **kwargs)
+    opt = record.make(params, **kwargs)
     grads = [[rng.standard_normal(s).astype(dtype) for s in shapes] for _ in range(10)]
     for g in grads[:5]:
         opt.step(g)
@@ -254,7 +254,7 @@ def test_bad_state_dict_changes_nothing(mutate, match):
 def _stepped(record, **kwargs):
     """An optimizer of `record` with every state (its all_states kwargs), stepped twice."""
     params = _two_params(record)
-    opt = record.cls(params, lr=0.1, **{**record.all_states, **kwargs})
+    opt = record.make(params, lr=0.1, **{**record.all_states, **kwargs})
     for _ in range(2):
         opt.step([np.ones_like(p) for p in params])
     return opt
@@ -305,7 +305,7 @@ def test_load_state_dict_takes_a_state_the_group_does_not_need(record):
             optkern.optim._engine.kind(record.cls._kind), probe._hparams(g), record.cls._phase)
         for g in probe.param_groups)]
     params = _two_params(record)
-    opt = record.cls(params, lr=0.1)
+    opt = record.make(params, lr=0.1)
     opt.step([np.ones_like(p) for p in params])
     sd = copy.deepcopy(opt.state_dict())
     for entry in sd["state"].values():
@@ -356,7 +356,7 @@ def test_functional_equals_class(isa, case):
     shapes = [record.shape(s) for s in [(7,), (3, 4)]]
     a = [rng.standard_normal(s).astype(np.float32) for s in shapes]
     b = [x.copy() for x in a]
-    opt = record.cls(a, **kwargs)
+    opt = record.make(a, **kwargs)
     grads_by_step = [[rng.standard_normal(s).astype(np.float32) for s in shapes] for _ in range(4)]
     for grads in grads_by_step:
         opt.step(grads)
@@ -453,7 +453,7 @@ def _trained(record, dtype=np.float64):
     rng = np.random.default_rng(7)
     shapes = [record.shape(s) for s in [(33,), (4, 9), (1,)]]
     params = [rng.standard_normal(s).astype(dtype) for s in shapes]
-    opt = record.cls(params, lr=0.01, **record.all_states)
+    opt = record.make(params, lr=0.01, **record.all_states)
     grads = [[rng.standard_normal(s).astype(dtype) for s in shapes] for _ in range(6)]
     for g in grads[:3]:
         opt.step(g)
@@ -505,7 +505,7 @@ def test_zero_d_parameters(record):
     """Torch has scalar parameters: a 0-d array, with a 0-d gradient, like
     a (1,) one."""
     p, q = np.full((), 0.5), np.full(1, 0.5)
-    a, b = record.cls([p], lr=0.1, **record.all_states), record.cls([q], lr=0.1, **record.all_states)
+    a, b = record.make([p], lr=0.1, **record.all_states), record.make([q], lr=0.1, **record.all_states)
     for _ in range(3):
         a.step([np.full((), 0.25)])
         b.step([np.full(1, 0.25)])

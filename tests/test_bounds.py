@@ -53,7 +53,7 @@ def test_optimizer_steps_stay_in_bounds(isa, record, dtype, n, matrix):
 
     # the class: parameters and gradients carved
     params = arrays(2)
-    opt = record.cls(params, **kwargs)
+    opt = record.make(params, **kwargs)
     for _ in range(3):
         opt.step(arrays(2))
     assert set(record.states_of(shape)) <= set(opt.state[params[0]]), f"{record.name}'s all_states leaves a state off"
@@ -62,9 +62,10 @@ def test_optimizer_steps_stay_in_bounds(isa, record, dtype, n, matrix):
     params = arrays(2)
     states = record.new_states(params, lambda s, dt: canary.carve(np.abs(rng.standard_normal(s)).astype(dt)))
     before = [p.copy() for p in params]
+    kept = record.functional_kwargs()
     for step in range(1, 4):
         phase = {"step": step} if record.takes_step else {}
-        record.functional(params, arrays(2), *states, **kwargs, **phase)
+        record.functional(params, arrays(2), *states, **kwargs, **phase, **kept)
     assert not any(np.array_equal(p, b) for p, b in zip(params, before)), "the steps changed nothing"
     canary.assert_intact()
 

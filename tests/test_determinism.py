@@ -17,7 +17,7 @@ def train(record, kwargs, dtype, shapes, make=None, seed=0):
     make = make or (lambda a: a)
     shapes = [record.shape(s) for s in shapes]
     params = [make(rng.standard_normal(s).astype(dtype)) for s in shapes]
-    opt = record.cls(params, **kwargs)
+    opt = record.make(params, **kwargs)
     for _ in range(record.steps):
         opt.step([make(rng.standard_normal(s).astype(dtype)) for s in shapes])
     return [p.copy() for p in params]

@@ -12,7 +12,7 @@ def trained(record, n=3, dtype=np.float32, shapes=((10,), (8, 9), (7,)), **kwarg
     """An optimizer of `record` with state, and a snapshot function of everything it owns."""
     rng = np.random.default_rng(0)
     params = [rng.standard_normal(record.shape(s)).astype(dtype) for s in shapes[:n]]
-    opt = record.cls(params, **kwargs)
+    opt = record.make(params, **kwargs)
     opt.step([rng.standard_normal(p.shape).astype(dtype) for p in params])
 
     def snapshot():
@@ -85,7 +85,7 @@ def test_bad_grad_on_first_step_creates_no_state(record):
     """The state stays as the constructor left it: none, or (torch's
     Adagrad makes its state at construction) that state untouched."""
     params = [np.zeros(record.shape((4,)), np.float32), np.zeros(record.shape((3,)), np.float32)]
-    opt = record.cls(params, **record.all_states)
+    opt = record.make(params, **record.all_states)
 
     def entries():
         state = opt.state_dict()["state"]

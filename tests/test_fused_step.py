@@ -26,7 +26,7 @@ def setup(record, dtype, seed, **kwargs):
     rng = np.random.default_rng(seed)
     shapes = [record.shape(s) for s in SHAPES]
     params = [rng.standard_normal(s).astype(dtype) for s in shapes]
-    return params, record.cls(params, **{**record.all_states, **kwargs})
+    return params, record.make(params, **{**record.all_states, **kwargs})
 
 
 def gradients(params, seed, scale=1.0):

@@ -19,7 +19,7 @@ import pytest
 
 import optkern
 from helpers import require_module
-from optim_cases import OWN_SUITES, RECORDS
+from optim_cases import OWN_SUITES, RECORDS, ready
 from optkern import lr_scheduler as okL
 
 torch = require_module("torch")
@@ -555,7 +555,7 @@ def test_every_optimizer_takes_schedulers(name):
         twin = torch.optim.Adagrad  # neither momentum nor betas
     for make in (lambda L, o: L.OneCycleLR(o, 0.05, 12), lambda L, o: L.CyclicLR(o, 0.01, 0.05, 3),
                  lambda L, o: L.SequentialLR(o, [L.LinearLR(o, 0.5, total_iters=3), L.StepLR(o, 2)], [3])):
-        opt, topt = cls([p]), twin([torch.tensor(p)], lr=defaults["lr"])
+        opt, topt = ready(cls([p])), twin([torch.tensor(p)], lr=defaults["lr"])
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             try:

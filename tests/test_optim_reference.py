@@ -16,7 +16,7 @@ def run_both(record, kwargs, shapes, dtype, steps=None, seed=0):
     shapes = [record.shape(s) for s in shapes]
     params = [rng.standard_normal(s).astype(dtype) for s in shapes]
     ref = Reference(record.rule, params, **kwargs)
-    opt = record.cls(params, **kwargs)
+    opt = record.make(params, **kwargs)
     for _ in range(steps or record.steps):
         grads = [rng.standard_normal(s).astype(dtype) for s in shapes]
         opt.step(grads)
@@ -53,7 +53,7 @@ def test_mixed_dtypes_across_tensors(isa, case):
     rng = np.random.default_rng(2)
     params = [rng.standard_normal(record.shape((33,))).astype(np.float32), rng.standard_normal(record.shape((20,)))]
     ref = Reference(record.rule, params, **kwargs)
-    opt = record.cls(params, **kwargs)
+    opt = record.make(params, **kwargs)
     for _ in range(3):
         grads = [rng.standard_normal(p.shape).astype(p.dtype) for p in params]
         opt.step(grads)
@@ -72,7 +72,7 @@ def test_state_matches_reference(isa, record, shape):
     params = [rng.standard_normal(record.shape(shape))]
     kwargs = {"lr": 0.01, **record.all_states}
     ref = Reference(record.rule, params, **kwargs)
-    opt = record.cls(params, **kwargs)
+    opt = record.make(params, **kwargs)
     for _ in range(max(5, record.steps)):
         grads = [rng.standard_normal(params[0].shape)]
         opt.step(grads)

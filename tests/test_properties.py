@@ -50,7 +50,7 @@ def test_optimizers_match_the_reference(run):
     rng = np.random.default_rng(seed)
     params = [placed(rng.standard_normal(record.shape(s)).astype(dtype), offset) for s in shape_list]
     ref = Reference(record.rule, params, **kwargs)
-    opt = record.cls(params, **kwargs)
+    opt = record.make(params, **kwargs)
     for _ in range(steps):
         # a parameter without a gradient now and then: it is left alone
         grads = [None if rng.uniform() < 0.2 else placed(rng.standard_normal(p.shape).astype(dtype), offset)
@@ -107,7 +107,7 @@ def malformed(kind, p, rng):
 def test_malformed_gradients_raise_and_change_nothing(record, dtype, shape_list, kind, where, seed):
     rng = np.random.default_rng(seed)
     params = [rng.standard_normal(record.shape(s)).astype(dtype) for s in shape_list]
-    opt = record.cls(params, lr=0.01, **record.all_states)
+    opt = record.make(params, lr=0.01, **record.all_states)
     opt.step([np.ones_like(p) for p in params])  # state exists
     before = [p.copy() for p in params]
     state_before = {i: {k: np.array(v, copy=True) for k, v in opt.state[p].items()} for i, p in enumerate(params)}

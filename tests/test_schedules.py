@@ -17,7 +17,7 @@ import pytest
 
 import optkern
 from helpers import require_module
-from optim_cases import OWN_SUITES, RECORDS
+from optim_cases import OWN_SUITES, RECORDS, ready
 from optkern import schedules as S
 
 torch = require_module("torch")
@@ -216,8 +216,8 @@ def test_a_schedule_as_lr_is_a_manual_lr_per_step(name):
     Here the second group keeps a plain lr."""
     cls = optkern.optim.Optimizer.registry()[name]
     scheduled, manual = parameters(name=name), parameters(name=name)
-    opt = cls([{"params": scheduled[:1]}, {"params": scheduled[1:], "lr": 0.003}], lr=SCHEDULE)
-    by_hand = cls([{"params": manual[:1]}, {"params": manual[1:], "lr": 0.003}], lr=SCHEDULE(0))
+    opt = ready(cls([{"params": scheduled[:1]}, {"params": scheduled[1:], "lr": 0.003}], lr=SCHEDULE))
+    by_hand = ready(cls([{"params": manual[:1]}, {"params": manual[1:], "lr": 0.003}], lr=SCHEDULE(0)))
     for t, grads in enumerate(gradients(30, name=name)):
         by_hand.param_groups[0]["lr"] = SCHEDULE(t)
         opt.step(grads)
@@ -278,7 +278,7 @@ def test_state_dict_with_a_schedule_resumes_exactly(name):
     cls = optkern.optim.Optimizer.registry()[name]
     grads = gradients(40, name=name)
     params = parameters(name=name)
-    opt = cls(params, lr=SCHEDULE)
+    opt = ready(cls(params, lr=SCHEDULE))
     for g in grads[:17]:
         opt.step(g)
     saved = copy.deepcopy((params, opt.state_dict()))

@@ -988,6 +988,46 @@ static void test_muon_stages(void) {
     CHECK(ok_optimizer_check(muon, &hp) == OK_ERR_HYPERPARAMETER);
 }
 
+/* Schedule-free SGD through the generic entry point, on values whose
+ * arithmetic is exact (momentum 0.5, lr 0.5): a first step (z starts as
+ * the parameter's copy, ckp1 = 1) and a second (ckp1 = 1/2), then eval()
+ * (y to x = 2y - z) and train() (back to y), which take z in the
+ * gradient's stream and no state; an unknown mode writes nothing. */
+static void test_schedulefree_modes(void) {
+    const ok_optimizer *sf = ok_optimizer_find("sgd_schedulefree");
+    CHECK(sf && ok_optimizer_state_count(sf) == 1 && strcmp(ok_optimizer_state_name(sf, 0), "z") == 0);
+    double p[N], g[N], z[N], y1[N];
+    for (int i = 0; i < N; i++) p[i] = (double)i / 8.0, g[i] = (double)(i % 5) - 2.0, z[i] = NAN;
+    ok_sgd_schedulefree_hparams hp = OK_SGD_SCHEDULEFREE_DEFAULTS; /* a first step, ckp1 1 */
+    hp.lr = 0.5, hp.momentum = 0.5;
+    size_t numel = N;
+    ok_dtypes dtypes = {OK_FLOAT64, OK_FLOAT64, OK_FLOAT64};
+    void *pp[1] = {p}, *gp[1] = {g}, *zp[1] = {z};
+    void **streams[3] = {pp, gp, zp};
+    CHECK(ok_optimizer_required_states(sf, &hp) == 1u);
+    CHECK(ok_optimizer_step(sf, &hp, 1, NULL, 1, &numel, &dtypes, (void *const *const *)streams) == OK_SUCCESS);
+    for (int i = 0; i < N; i++) {
+        y1[i] = (double)i / 8.0 - 0.5 * g[i];
+        CHECK(p[i] == y1[i] && z[i] == y1[i]);
+        g[i] = (double)(i % 3) - 1.0;
+    }
+    hp.first_step = 0, hp.ckp1 = 0.5;
+    CHECK(ok_optimizer_step(sf, &hp, 1, NULL, 1, &numel, &dtypes, (void *const *const *)streams) == OK_SUCCESS);
+    for (int i = 0; i < N; i++) CHECK(p[i] == y1[i] - 0.375 * g[i] && z[i] == y1[i] - 0.5 * g[i]);
+    void **modes[3] = {pp, zp, NULL}; /* z where the gradient goes */
+    hp.mode = OK_SCHEDULEFREE_TO_X;
+    CHECK(ok_optimizer_required_states(sf, &hp) == 0u);
+    CHECK(ok_optimizer_step(sf, &hp, 1, NULL, 1, &numel, &dtypes, (void *const *const *)modes) == OK_SUCCESS);
+    for (int i = 0; i < N; i++) CHECK(p[i] == y1[i] - 0.25 * g[i]); /* x: (1 - c) x + c z with x = y1 */
+    hp.mode = 3;
+    CHECK(ok_optimizer_step(sf, &hp, 1, NULL, 1, &numel, &dtypes, (void *const *const *)modes) ==
+          OK_ERR_HYPERPARAMETER);
+    CHECK(p[1] == y1[1] - 0.25 * g[1]);
+    hp.mode = OK_SCHEDULEFREE_TO_Y;
+    CHECK(ok_optimizer_step(sf, &hp, 1, NULL, 1, &numel, &dtypes, (void *const *const *)modes) == OK_SUCCESS);
+    for (int i = 0; i < N; i++) CHECK(p[i] == y1[i] - 0.375 * g[i]);
+}
+
 /* The vector operations over a list of three arrays taken as one vector
  * (sizes that split vectors and blocks at odd places): closed forms with
  * integer values (exact in double), the result the same bitwise on 1 and
@@ -1135,6 +1175,7 @@ int main(void) {
     test_nll_loss();
     test_vector_operations();
     test_muon_stages();
+    test_schedulefree_modes();
     test_scaled_step();
     if (failures) printf("%d checks failed\n", failures);
     return failures != 0;

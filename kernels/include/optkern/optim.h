@@ -280,6 +280,52 @@ typedef struct ok_adopt_hparams {
 #define OK_ADOPT_DEFAULTS {1e-3, 0.9, 0.9999, 1e-6, 0.0, 0.0, 1, 1, 0, 0}
 
 /*
+ * Schedule-free SGD and AdamW, as facebookresearch's schedulefree package
+ * computes them (docs/optimizers.md#schedule-free-sgd-and-adamw). The
+ * parameter holds y = (1 - beta) z + beta x, where gradients are taken; z is
+ * the state "z" and the average x is implied (beta: momentum, or beta1).
+ * `mode` says what a call does:
+ *   OK_SCHEDULEFREE_STEP  a step from the gradients, with ckp1 the weight of
+ *                         this step's z in the average (the caller keeps the
+ *                         running sums that give it, docs)
+ *   OK_SCHEDULEFREE_TO_Y  train(): p <- lerp(p, z, 1 - beta), from x to y
+ *   OK_SCHEDULEFREE_TO_X  eval():  p <- lerp(p, z, 1 - 1/beta), from y to x
+ * A switch needs no state: z is passed in the gradient's stream, the one
+ * stream a call only reads, and the other fields are checked but unused.
+ * Run them through ok_optimizer_step(ok_optimizer_find("sgd_schedulefree"),
+ * ...) and "adamw_schedulefree".
+ */
+enum { OK_SCHEDULEFREE_STEP = 0, OK_SCHEDULEFREE_TO_Y = 1, OK_SCHEDULEFREE_TO_X = 2 };
+
+/* schedulefree.SGDScheduleFree. */
+typedef struct ok_sgd_schedulefree_hparams {
+    double lr;           /* >= 0: this step's (its warmup applied) */
+    double momentum;     /* in (0, 1): beta */
+    double weight_decay; /* >= 0, taken at y: g += weight_decay * y */
+    double ckp1;         /* in [0, 1]: the weight of this step's z in the average */
+    int first_step;      /* z is empty: it starts as a copy of the parameter */
+    int64_t mode;        /* OK_SCHEDULEFREE_STEP, _TO_Y or _TO_X */
+} ok_sgd_schedulefree_hparams;
+
+#define OK_SGD_SCHEDULEFREE_DEFAULTS {1.0, 0.9, 0.0, 1.0, 1, OK_SCHEDULEFREE_STEP}
+
+/* schedulefree.AdamWScheduleFree: its gradient normalised by the root of
+ * exp_avg_sq, as Adam's. */
+typedef struct ok_adamw_schedulefree_hparams {
+    double lr;           /* >= 0: this step's (its warmup applied) */
+    double beta1;        /* in (0, 1): beta */
+    double beta2;        /* in [0, 1) */
+    double eps;          /* >= 0 */
+    double weight_decay; /* >= 0, taken at y: u += weight_decay * y */
+    double ckp1;         /* in [0, 1]: the weight of this step's z in the average */
+    int64_t step;        /* >= 1: the param group's step count after this step (exp_avg_sq's bias correction) */
+    int first_step;      /* z and exp_avg_sq are empty: they start as a copy of the parameter and zeros */
+    int64_t mode;        /* OK_SCHEDULEFREE_STEP, _TO_Y or _TO_X */
+} ok_adamw_schedulefree_hparams;
+
+#define OK_ADAMW_SCHEDULEFREE_DEFAULTS {2.5e-3, 0.9, 0.999, 1e-8, 0.0, 1.0, 1, 1, OK_SCHEDULEFREE_STEP}
+
+/*
  * Any mix of float32 and float64 tensors in one call: dtype[i] is the dtype
  * of tensor i (all of its arrays share it), the pointers point at arrays of
  * that type. momentum_buffer may be NULL when every set has momentum == 0;

@@ -15,7 +15,8 @@
 #define OK_OPTIMIZERS(X) X(sgd) X(adam) \
     X(radam) X(rprop) X(nadam) X(asgd) X(muon) \
     X(adagrad) X(rmsprop) X(adadelta) X(adamax) X(adafactor) \
-    X(lion) X(adan) X(ademamix) X(adopt)
+    X(lion) X(adan) X(ademamix) X(adopt) \
+    X(sgd_schedulefree) X(adamw_schedulefree)
 
 /* OK_OPT_<name>: the optimizer's row of the kernel tables. */
 #define OK_OPT_ENUM(name) OK_OPT_##name,
@@ -38,6 +39,7 @@ enum { OK_OPTIMIZERS(OK_OPT_ENUM) OK_OPTIMIZER_COUNT };
 #include "optim/adan.h"
 #include "optim/ademamix.h"
 #include "optim/adopt.h"
+#include "optim/schedulefree.h" /* sgd_schedulefree and adamw_schedulefree */
 
 #endif /* OPTKERN_OPTIM_OPTIMIZERS_H */
 
@@ -60,4 +62,5 @@ enum { OK_OPTIMIZERS(OK_OPT_ENUM) OK_OPTIMIZER_COUNT };
 #include "optim/adan-inl.h"
 #include "optim/ademamix-inl.h"
 #include "optim/adopt-inl.h"
+#include "optim/schedulefree-inl.h"
 #endif

@@ -7,9 +7,10 @@ from optkern.optim.optimizer import Optimizer, scheduled_lr, torch_flags
 __all__ = ["Adam", "AdamW", "adam_", "adamw_"]
 
 
-def moments_hparams(lr, betas, eps, weight_decay, maximize, decoupled_weight_decay):
-    """The hyperparameters Adam, RAdam and NAdam share, checked as torch
-    checks them in each, as their C fields."""
+def adam_checked(lr, betas, eps, weight_decay, beta1_positive=False):
+    """(lr, beta1, beta2, eps, weight_decay) as floats, checked as torch
+    checks Adam's, in its order; beta1_positive: beta1 in (0, 1), not
+    [0, 1) (an optimizer that divides by it)."""
     try:
         beta1, beta2 = betas
     except (TypeError, ValueError):
@@ -18,9 +19,17 @@ def moments_hparams(lr, betas, eps, weight_decay, maximize, decoupled_weight_dec
     beta1_, beta2_ = real(beta1, "betas[0]"), real(beta2, "betas[1]")
     require(lr_ >= 0.0, "Invalid learning rate: {}", lr)
     require(eps_ >= 0.0, "Invalid epsilon value: {}", eps)
-    require(0.0 <= beta1_ < 1.0, "Invalid beta parameter at index 0: {}", beta1)
+    require((0.0 < beta1_ if beta1_positive else 0.0 <= beta1_) and beta1_ < 1.0,
+            "Invalid beta parameter at index 0: {}", beta1)
     require(0.0 <= beta2_ < 1.0, "Invalid beta parameter at index 1: {}", beta2)
     require(weight_decay_ >= 0.0, "Invalid weight_decay value: {}", weight_decay)
+    return lr_, beta1_, beta2_, eps_, weight_decay_
+
+
+def moments_hparams(lr, betas, eps, weight_decay, maximize, decoupled_weight_decay):
+    """The hyperparameters Adam, RAdam and NAdam share, checked as torch
+    checks them in each, as their C fields."""
+    lr_, beta1_, beta2_, eps_, weight_decay_ = adam_checked(lr, betas, eps, weight_decay)
     return {"lr": lr_, "beta1": beta1_, "beta2": beta2_, "eps": eps_, "weight_decay": weight_decay_,
             "maximize": bool(maximize), "decoupled_weight_decay": bool(decoupled_weight_decay)}
 
