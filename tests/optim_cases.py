@@ -491,6 +491,8 @@ RECORDS += [
         ({"betas": (0.9,)}, "betas must be 2 numbers"),
         ({"weight_decay": -0.1}, "Invalid weight_decay value"),
     ]),
+]
+
 # Schedule-free SGD and AdamW, against the schedulefree package. Their
 # warmup, polynomial weighting (r) and weight_lr_power reach every branch of
 # the weighting; momentum 0.3 puts eval()'s and train()'s lerps in their
@@ -506,7 +508,8 @@ SCHEDULEFREE_BAD_HPARAMS = [
 ]
 
 RECORDS += [
-    Record("SGDScheduleFree", reference.sgd_schedulefree, {}, steps=5, reference=reference_optimizers.sgd_schedulefree, configs=[
+    Record("SGDScheduleFree", reference.sgd_schedulefree, {}, steps=5, reference=reference_optimizers.sgd_schedulefree,
+           configs=[
         {},
         {"lr": 0.1, "momentum": 0.5},
         {"lr": 0.05, "weight_decay": 0.01, "warmup_steps": 3},
@@ -528,8 +531,8 @@ ADAMW_SCHEDULEFREE_BAD_HPARAMS = SCHEDULEFREE_BAD_HPARAMS + [
     ({"betas": (0.9,)}, "betas must be a pair"),
 ]
 RECORDS += [
-    Record("AdamWScheduleFree", reference.adamw_schedulefree, {}, steps=5, reference=reference_optimizers.adamw_schedulefree,
-           configs=[
+    Record("AdamWScheduleFree", reference.adamw_schedulefree, {}, steps=5,
+           reference=reference_optimizers.adamw_schedulefree, configs=[
                {},
                {"lr": 0.01, "weight_decay": 0.05},
                {"lr": 0.01, "betas": (0.5, 0.99), "eps": 1e-6, "warmup_steps": 4},
