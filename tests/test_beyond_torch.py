@@ -80,13 +80,18 @@ def test_lion_decoupled_weight_decay_is_lion_pytorchs(isa, dtype):
 def test_lion_is_lion_pytorch_bit_for_bit_on_the_vector_targets(isa, dtype):
     """Lion's rule has one rounding choice, torch's fused add with alpha,
     which the AVX2 and AVX-512 kernels make as torch does: its numbers bit
-    for bit there (the scalar target rounds the blend twice)."""
-    if isa == "scalar":
-        pytest.skip("the scalar target rounds beta1 m + (1 - beta1) g twice")
+    for bit there. The scalar target rounds the blend twice: there the two
+    agree to a few units in the last place, where the sign of a blend near
+    0 may differ: a step of lr at most."""
+
+    def same(a, b):
+        if isa != "scalar":
+            return a.tobytes() == b.tobytes()
+        return np.allclose(a, b, rtol=64 * np.finfo(dtype).eps, atol=2e-3)
     opt, topt, params, tensors = run_against(BEYOND["Lion"], {"lr": 1e-3, "weight_decay": 0.1}, dtype)
     for p, t in zip(params, tensors):
-        assert p.tobytes() == t.numpy().tobytes()
-        assert opt.state[p]["exp_avg"].tobytes() == topt.state[t]["exp_avg"].numpy().tobytes()
+        assert same(p, t.numpy())
+        assert same(opt.state[p]["exp_avg"], topt.state[t]["exp_avg"].numpy())
 
 
 def test_lion_functional_is_lion_pytorchs_update_fn():

@@ -86,10 +86,14 @@ def test_sgd_is_the_packages_bit_for_bit(isa, dtype):
     """SGDScheduleFree's operations are torch's (lerps, fused adds with a
     factor), so on the vector targets, which fuse them as torch's CPU
     kernels do, its parameters and z are the package's bit for bit, with
-    switches in between (the scalar target rounds the adds twice)."""
+    switches in between. The scalar target rounds the adds twice: there the
+    two agree to a few units in the last place."""
     torch = require_module("torch")
-    if isa == "scalar":
-        pytest.skip("the scalar kernels do not fuse multiply-adds")
+
+    def same(a, b):
+        if isa != "scalar":
+            return a.tobytes() == b.tobytes()
+        return np.allclose(a, b, rtol=64 * np.finfo(dtype).eps, atol=64 * np.finfo(dtype).eps)
     record = next(r for r in SCHEDULEFREE if r.name == "SGDScheduleFree")
     params = params_of(dtype)
     tensors = [torch.tensor(p) for p in params]
@@ -105,11 +109,11 @@ def test_sgd_is_the_packages_bit_for_bit(isa, dtype):
         if k % 9 == 4:
             opt.eval()
             topt.eval()
-            assert all(p.tobytes() == t.numpy().tobytes() for p, t in zip(params, tensors))
+            assert all(same(p, t.numpy()) for p, t in zip(params, tensors))
             opt.train()
             topt.train()
     for p, t in zip(params, tensors):
-        assert p.tobytes() == t.numpy().tobytes() and opt.state[p]["z"].tobytes() == topt.state[t]["z"].numpy().tobytes()
+        assert same(p, t.numpy()) and same(opt.state[p]["z"], topt.state[t]["z"].numpy())
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
