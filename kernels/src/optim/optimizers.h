@@ -14,7 +14,8 @@
 
 #define OK_OPTIMIZERS(X) X(sgd) X(adam) \
     X(radam) X(rprop) X(nadam) X(asgd) X(muon) \
-    X(adagrad) X(rmsprop) X(adadelta) X(adamax) X(adafactor)
+    X(adagrad) X(rmsprop) X(adadelta) X(adamax) X(adafactor) \
+    X(lamb) X(lars)
 
 /* OK_OPT_<name>: the optimizer's row of the kernel tables. */
 #define OK_OPT_ENUM(name) OK_OPT_##name,
@@ -33,6 +34,8 @@ enum { OK_OPTIMIZERS(OK_OPT_ENUM) OK_OPTIMIZER_COUNT };
 #include "optim/adadelta.h"
 #include "optim/adamax.h"
 #include "optim/adafactor.h"
+#include "optim/lamb.h"
+#include "optim/lars.h"
 
 #endif /* OPTKERN_OPTIM_OPTIMIZERS_H */
 
@@ -51,4 +54,7 @@ enum { OK_OPTIMIZERS(OK_OPT_ENUM) OK_OPTIMIZER_COUNT };
 #include "optim/adadelta-inl.h"
 #include "optim/adamax-inl.h"
 #include "optim/adafactor-inl.h"
+#include "optim/norms-inl.h" /* the sums of the optimizers with per-tensor norms */
+#include "optim/lamb-inl.h"
+#include "optim/lars-inl.h"
 #endif
