@@ -11,6 +11,7 @@ matrices, Muon, gets its shapes as matrices) and compares with
 record.torch_optimizer(...).
 """
 
+import functools
 import inspect
 import math
 from dataclasses import dataclass, field
@@ -21,6 +22,7 @@ import numpy as np
 import optkern
 import reference
 import reference_optimizers
+from helpers import require_module
 from optkern.optim import _engine
 
 
@@ -75,6 +77,20 @@ class Record:
     def make(self, params, **kwargs):
         """Its optimizer over params, ready to step (ready)."""
         return ready(self.cls(params, **kwargs))
+
+    @property
+    def torch_family(self):
+        """Whether it is torch.optim.<name>'s twin (state dict layout and all),
+        rather than an optimizer beyond torch with a reference of its own."""
+        return self.reference is None
+
+    @property
+    def fused_clipping(self):
+        """Whether its max_grad_norm is optkern's own (keyword-only, None by
+        default: clip_grad_norm_ fused into the step, docs/clipping.md),
+        not its reference's argument of that name (LAMB's)."""
+        arg = inspect.signature(self.cls).parameters["max_grad_norm"]
+        return arg.kind == arg.KEYWORD_ONLY and arg.default is None
 
     def shape(self, shape):
         """The shape a suite's array of `shape` takes for this optimizer: as
@@ -542,6 +558,147 @@ RECORDS += [
            ], bad_hparams=ADAMW_SCHEDULEFREE_BAD_HPARAMS,
            # the reference's AdamWScheduleFree checks none of its arguments
            torch_accepts=[kwargs for kwargs, _ in ADAMW_SCHEDULEFREE_BAD_HPARAMS]),
+]
+
+
+@functools.cache
+def apex_fused_lamb():
+    """NVIDIA apex's FusedLAMB (apex.optimizers; CUDA only, so not installable
+    here) as a torch optimizer on CPU tensors: its arguments and defaults,
+    and its kernel's operations in their order (docs/optimizers.md#lamb), in
+    the parameters' dtype, as apex's kernel runs them in float32. Its
+    bookkeeping is the torch family's, as optkern.LAMB's: a step count per
+    parameter in its state (apex counts per group), every hyperparameter in
+    the param groups (apex keeps adam_w_mode and use_nvlamb on the
+    optimizer, and reads max_grad_norm from its defaults)."""
+    import torch
+
+    class FusedLAMB(torch.optim.Optimizer):
+        def __init__(self, params, lr=1e-3, bias_correction=True, betas=(0.9, 0.999), eps=1e-6, weight_decay=0.01,
+                     amsgrad=False, adam_w_mode=True, grad_averaging=True, set_grad_none=True, max_grad_norm=1.0,
+                     use_nvlamb=False):
+            if amsgrad:
+                raise RuntimeError("FusedLAMB does not support the AMSGrad variant.")
+            self.set_grad_none = set_grad_none
+            super().__init__(params, dict(lr=lr, bias_correction=bias_correction, betas=betas, eps=eps,
+                                          weight_decay=weight_decay, adam_w_mode=adam_w_mode,
+                                          grad_averaging=grad_averaging, max_grad_norm=max_grad_norm,
+                                          use_nvlamb=use_nvlamb))
+
+        @torch.no_grad()
+        def step(self):
+            grads = [p.grad for group in self.param_groups for p in group["params"] if p.grad is not None]
+            norm = math.sqrt(sum(float(torch.sum(g.double() ** 2)) for g in grads))
+            for group in self.param_groups:
+                beta1, beta2 = group["betas"]
+                decay, limit = group["weight_decay"], group["max_grad_norm"]
+                clip = norm / limit if limit is not None and norm > limit else 1.0
+                for p in group["params"]:
+                    if p.grad is None:
+                        continue
+                    state = self.state[p]
+                    if not state:
+                        state.update(step=0, exp_avg=torch.zeros_like(p), exp_avg_sq=torch.zeros_like(p))
+                    state["step"] += 1
+                    t, m, v = state["step"], state["exp_avg"], state["exp_avg_sq"]
+                    g = p.grad / clip
+                    if not group["adam_w_mode"] and decay != 0:
+                        g = g.add(p, alpha=decay)
+                    m.mul_(beta1).add_(g, alpha=1 - beta1 if group["grad_averaging"] else 1.0)
+                    v.mul_(beta2).addcmul_(g, g, value=1 - beta2)
+                    bc1, bc2 = (1 - beta1**t, 1 - beta2**t) if group["bias_correction"] else (1.0, 1.0)
+                    u = (m / bc1) / ((v / bc2).sqrt() + group["eps"])
+                    if group["adam_w_mode"] and decay != 0:
+                        u = u.add(p, alpha=decay)
+                    ratio = group["lr"]
+                    if decay != 0 or group["use_nvlamb"]:
+                        p_norm, u_norm = float(torch.linalg.vector_norm(p)), float(torch.linalg.vector_norm(u))
+                        if p_norm != 0 and u_norm != 0:
+                            ratio = group["lr"] * (p_norm / u_norm)
+                    p.add_(u, alpha=-ratio)
+
+    return FusedLAMB
+
+
+def pytorch_optimizer_lars():
+    return require_module("pytorch_optimizer", "pytorch-optimizer==4.1.0").LARS
+
+
+def torch_lars_with_exclusion(tensors, **kwargs):
+    """pytorch_optimizer.LARS (per-parameter form) made to exclude the
+    param groups optkern.LARS excludes (lars_exclude): it excludes every
+    parameter of ndim <= 1 instead, so it steps views of the tensors, flat
+    in an excluded group and at least 2-D in the others (a norm does not
+    depend on the shape)."""
+    import torch
+
+    groups = tensors if isinstance(tensors[0], dict) else [{"params": tensors}]
+    pairs = []
+    for group in groups:
+        exclude = group.get("lars_exclude", False)
+        views = [t.view(-1) if exclude else t.view(-1, 1) if t.ndim < 2 else t for t in group["params"]]
+        pairs += zip(group["params"], views)
+        group["params"] = views
+
+    class Viewed:
+        def __init__(self):
+            self.opt = pytorch_optimizer_lars()(groups, foreach=False, **kwargs)
+            self.param_groups = self.opt.param_groups
+
+        @property
+        def state(self):
+            return {t: {name: x.view(t.shape) for name, x in self.opt.state[v].items()} for t, v in pairs}
+
+        def state_dict(self):  # the state's arrays in the shapes of the tensors
+            sd = self.opt.state_dict()
+            for k, entry in sd["state"].items():
+                sd["state"][k] = {name: x.view(pairs[k][0].shape) for name, x in entry.items()}
+            return sd
+
+        @torch.no_grad()
+        def step(self):
+            for t, v in pairs:
+                v.grad = None if t.grad is None else t.grad.view(v.shape)
+            self.opt.step()
+
+    return Viewed()
+
+
+# Beyond torch: LAMB and LARS, each with its reference. Every hyperparameter
+# optkern refuses, apex's FusedLAMB takes (it checks none).
+LAMB_BAD_HPARAMS = MOMENTS_BAD_HPARAMS + [
+    ({"max_grad_norm": 0.0}, "max_grad_norm must be positive"),
+    ({"max_grad_norm": -1.0}, "max_grad_norm must be positive"),
+    ({"max_grad_norm": NAN}, "max_grad_norm must be positive"),
+]
+
+RECORDS += [
+    Record("LAMB", reference.lamb, {}, steps=4, reference=apex_fused_lamb, configs=[
+        {},
+        {"lr": 0.01, "weight_decay": 0.0},
+        {"lr": 0.01, "weight_decay": 0.0, "use_nvlamb": True, "max_grad_norm": None},
+        {"lr": 0.01, "adam_w_mode": False, "weight_decay": 0.05},
+        {"lr": 0.01, "bias_correction": False, "grad_averaging": False, "betas": (0.8, 0.99), "eps": 1e-8},
+        {"lr": 0.02, "betas": (0.0, 0.5), "weight_decay": 0.1, "max_grad_norm": 50.0},
+    ], bad_hparams=LAMB_BAD_HPARAMS, torch_accepts=[kwargs for kwargs, _ in LAMB_BAD_HPARAMS]),
+    Record("LARS", reference.lars, {}, reference=pytorch_optimizer_lars, torch_oracle=torch_lars_with_exclusion,
+           configs=[
+        {},
+        {"lr": 0.1, "weight_decay": 0.01},
+        {"lr": 0.1, "momentum": 0.0, "weight_decay": 0.1, "trust_coefficient": 0.02},
+        {"lr": 0.1, "momentum": 0.8, "nesterov": True, "dampening": 0.2, "weight_decay": 0.05, "maximize": True},
+        {"lr": 0.05, "dampening": 0.5, "trust_coefficient": 0.0},
+    ], bad_hparams=[
+        ({"lr": -0.1}, "Invalid learning rate"),
+        ({"lr": NAN}, "Invalid learning rate"),
+        ({"weight_decay": -1.0}, "weight_decay must be non-negative"),
+        ({"weight_decay": NAN}, "weight_decay must be non-negative"),
+        ({"momentum": 1.0}, r"momentum must be in the range \[0.0, 1.0\)"),
+        ({"momentum": -0.1}, r"momentum must be in the range \[0.0, 1.0\)"),
+        ({"dampening": 1.0}, r"dampening must be in the range \[0.0, 1.0\)"),
+        ({"trust_coefficient": -1e-3}, "trust_coefficient must be non-negative"),
+        ({"trust_coefficient": NAN}, "trust_coefficient must be non-negative"),
+    ], torch_accepts=[{"lr": NAN}, {"weight_decay": NAN}, {"trust_coefficient": NAN}]),
 ]
 
 # Optimizers whose step is not step(grads) (LBFGS's takes a closure), so that

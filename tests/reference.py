@@ -337,12 +337,14 @@ def adamw_schedulefree(p, g, state, *, group, lr=0.0025, betas=(0.9, 0.999), eps
 
 class Reference:
     """A float64 reference optimizer over a list of arrays, stepped like
-    optkern's: rule is one of the functions above. A rule that depends on
-    the parameter's own dtype (Adafactor's eps1=None) takes it as `dtype`;
-    one whose step count is its param group's (Adan's, AdEMAMix's) takes
-    it as `step`: the number of this step() call, from 1, for all the
+    optkern's: rule is one of the functions of this module. A rule that
+    depends on the parameter's own dtype (Adafactor's eps1=None) takes it as
+    `dtype`; one whose step count is its param group's (Adan's, AdEMAMix's)
+    takes it as `step`: the number of this step() call, from 1, for all the
     parameters (one group); one with running values per param group
-    (per_group) gets `group`, one for all the parameters."""
+    (per_group) gets `group`, one for all the parameters; one that depends
+    on the norm of every gradient of the step (LAMB's) takes it as
+    `global_grad_norm`."""
 
     def __init__(self, rule, params, **hparams):
         self.rule = rule
@@ -350,8 +352,10 @@ class Reference:
         self.dtypes = [np.asarray(p).dtype for p in params]
         self.hparams = hparams
         self.state = [{} for _ in params]
-        self.takes_dtype = "dtype" in inspect.signature(rule).parameters
-        self.takes_step = "step" in inspect.signature(rule).parameters
+        taken = inspect.signature(rule).parameters
+        self.takes_dtype = "dtype" in taken
+        self.takes_step = "step" in taken
+        self.takes_norm = "global_grad_norm" in taken
         self.count = 0
         self.advance_group = getattr(rule, "advance_group", None)
         self.group = {}
@@ -359,6 +363,9 @@ class Reference:
     def step(self, grads):
         self.count += 1
         extra = {"step": self.count} if self.takes_step else {}
+        if self.takes_norm:  # each square in its gradient's dtype, summed in double, as the kernels take it
+            squares = [np.asarray(g) * np.asarray(g) for g in grads if g is not None]
+            extra["global_grad_norm"] = np.sqrt(sum(float(np.sum(s, dtype=np.float64)) for s in squares))
         if self.advance_group:
             defaults = {name: p.default for name, p in inspect.signature(self.rule).parameters.items()
                         if p.default is not p.empty}
@@ -369,3 +376,48 @@ class Reference:
                 g = np.asarray(g, dtype=np.float64)
                 dtype = {"dtype": self.dtypes[i]} if self.takes_dtype else {}
                 self.params[i] = self.rule(self.params[i], g, self.state[i], **self.hparams, **dtype, **extra)
+
+
+def lamb(p, g, state, *, lr=1e-3, bias_correction=True, betas=(0.9, 0.999), eps=1e-6, weight_decay=0.01,
+         amsgrad=False, adam_w_mode=True, grad_averaging=True, set_grad_none=True, max_grad_norm=1.0,
+         use_nvlamb=False, global_grad_norm):
+    """NVIDIA apex's FusedLAMB, step by step as docs/optimizers.md#lamb
+    states it; global_grad_norm is G, the norm of every gradient of the
+    step. amsgrad must be False and set_grad_none changes nothing, as in
+    apex."""
+    beta1, beta2 = betas
+    step = state["step"] = state.get("step", 0) + 1
+    if max_grad_norm is not None and global_grad_norm > max_grad_norm:
+        g = g / (global_grad_norm / max_grad_norm)
+    if not adam_w_mode and weight_decay != 0:
+        g = g + weight_decay * p
+    m = state["exp_avg"] = beta1 * state.get("exp_avg", np.zeros_like(p)) + (1 - beta1 if grad_averaging else 1) * g
+    v = state["exp_avg_sq"] = beta2 * state.get("exp_avg_sq", np.zeros_like(p)) + (1 - beta2) * g * g
+    bc1, bc2 = (1 - beta1**step, 1 - beta2**step) if bias_correction else (1.0, 1.0)
+    u = (m / bc1) / (np.sqrt(v / bc2) + eps)
+    if adam_w_mode and weight_decay != 0:
+        u = u + weight_decay * p
+    ratio = 1.0
+    if weight_decay != 0 or use_nvlamb:
+        p_norm, u_norm = np.linalg.norm(p), np.linalg.norm(u)
+        if p_norm != 0 and u_norm != 0:
+            ratio = p_norm / u_norm
+    return p - lr * ratio * u
+
+
+def lars(p, g, state, *, lr=1e-3, weight_decay=0.0, momentum=0.9, dampening=0.0, trust_coefficient=1e-3,
+         nesterov=False, foreach=None, maximize=False, lars_exclude=False):
+    """You et al.'s LARS as pytorch_optimizer.LARS computes it, with
+    lars_exclude (a param-group key) where it excludes the parameters of
+    ndim <= 1; the momentum buffer starts at zero."""
+    g = -g if maximize else g
+    if not lars_exclude:
+        p_norm, g_norm = np.linalg.norm(p), np.linalg.norm(g)
+        denom = g_norm + weight_decay * p_norm
+        ratio = trust_coefficient * p_norm / denom if p_norm > 0 and denom > 0 else 1.0
+        g = (g + weight_decay * p) * ratio
+    if momentum != 0:
+        buf = momentum * state.get("momentum_buffer", np.zeros_like(p)) + (1 - dampening) * g
+        state["momentum_buffer"] = buf
+        g = g + momentum * buf if nesterov else buf
+    return p - lr * g

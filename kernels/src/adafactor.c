@@ -28,12 +28,6 @@ static size_t matrix_parts(size_t batch, size_t rows, size_t cols) {
     return parts ? parts : 1;
 }
 
-static size_t vector_blocks(size_t n) {
-    size_t blocks = n / OK_REDUCE_MIN_WORK;
-    if (blocks > OK_REDUCE_MAX_BLOCKS) blocks = OK_REDUCE_MAX_BLOCKS;
-    return blocks ? blocks : 1;
-}
-
 static int variant_of(const ok_af_task *task, size_t i) { return ok_variant_of(ok_mt_dtypes(&task->mt, i)); }
 
 static void stats_block(const void *task, size_t b) {
@@ -51,7 +45,7 @@ static void rms_block(const void *task, size_t b) {
  * stats_ends and rms_ends. */
 static void cut(ok_af_task *task, size_t i, size_t *n, size_t *stats_ends, size_t *rms_ends) {
     const ok_af_tensor *t = &task->tensors[i];
-    size_t numel = task->mt.numel[i], pieces = t->matrix ? t->parts : vector_blocks(numel);
+    size_t numel = task->mt.numel[i], pieces = t->matrix ? t->parts : ok_tensor_blocks(numel);
     for (size_t m = 0; m < (t->matrix ? t->batch : 1); m++) {
         for (size_t k = 0; k < pieces; k++) {
             ok_af_block *blk = &task->blocks[*n];
@@ -61,9 +55,9 @@ static void cut(ok_af_task *task, size_t i, size_t *n, size_t *stats_ends, size_
             if (t->matrix) {
                 blk->begin = m * t->rows + ok_share(t->rows, k, pieces);
                 blk->end = m * t->rows + ok_share(t->rows, k + 1, pieces);
-            } else { /* on multiples of the driver's grain: whole cache lines */
-                blk->begin = ok_share(numel, k, pieces) / OK_MT_GRAIN * OK_MT_GRAIN;
-                blk->end = k + 1 < pieces ? ok_share(numel, k + 1, pieces) / OK_MT_GRAIN * OK_MT_GRAIN : numel;
+            } else {
+                blk->begin = ok_tensor_block_start(numel, k, pieces, OK_MT_GRAIN);
+                blk->end = ok_tensor_block_start(numel, k + 1, pieces, OK_MT_GRAIN);
             }
             size_t work = (blk->end - blk->begin) * (t->matrix ? t->cols : 1);
             stats_ends[*n] = (*n ? stats_ends[*n - 1] : 0) + work;
@@ -84,7 +78,7 @@ ok_status ok_adafactor_run(const ok_mt_task *mt) {
             n_blocks += batch * parts;
             n_slots += batch * parts * (1 + cols);
         } else {
-            n_blocks += vector_blocks(mt->numel[i]);
+            n_blocks += ok_tensor_blocks(mt->numel[i]);
         }
     }
     char *memory = malloc(n_slots * sizeof(double) + mt->count * sizeof(ok_af_tensor) +

@@ -24,6 +24,14 @@ typedef struct ok_kernel_table {
         ok_blocks_fn rms[OK_VARIANT_COUNT];
         void (*cols[OK_VARIANT_COUNT])(const ok_af_task *task, size_t tensor, size_t matrix);
     } adafactor;
+    /* the passes of the optimizers with per-tensor norms besides their
+     * spans (optim/norms.h): blocks of the reduction driver over an
+     * ok_norm_task */
+    struct {
+        ok_blocks_fn grad_sq[OK_VARIANT_COUNT];       /* the sum of g^2 */
+        ok_blocks_fn param_grad_sq[OK_VARIANT_COUNT]; /* the sums of p^2 and g^2 */
+        ok_blocks_fn lamb_moments[OK_VARIANT_COUNT];  /* LAMB's m, v, and the sums of p^2 and u^2 */
+    } norms;
     /* loss kernels: blocks of the reduction driver (reduce.h) */
     ok_block_fn elementwise_loss[OK_VARIANT_COUNT];      /* an ok_ew_task */
     ok_block_fn sum[OK_VARIANT_COUNT];                   /* the sum of an array */

@@ -28,6 +28,21 @@
  * where block k of n over x items starts. */
 static inline size_t ok_share(size_t x, size_t k, size_t n) { return x / n * k + x % n * k / n; }
 
+/* The blocks of one tensor's sums over n elements (Adafactor's, the
+ * per-tensor norms of optim/norms.h): at most OK_REDUCE_MAX_BLOCKS, of at
+ * least OK_REDUCE_MIN_WORK elements where there are that many, at least one. */
+static inline size_t ok_tensor_blocks(size_t n) {
+    size_t blocks = n / OK_REDUCE_MIN_WORK;
+    if (blocks > OK_REDUCE_MAX_BLOCKS) blocks = OK_REDUCE_MAX_BLOCKS;
+    return blocks ? blocks : 1;
+}
+
+/* Where block k of those `blocks` starts: on a multiple of `grain` elements
+ * (whole cache lines), n for k == blocks. */
+static inline size_t ok_tensor_block_start(size_t n, size_t k, size_t blocks, size_t grain) {
+    return k < blocks ? ok_share(n, k, blocks) / grain * grain : n;
+}
+
 /* Compute block b of `task` and store its results where the task says. */
 typedef void (*ok_blocks_fn)(const void *task, size_t block);
 

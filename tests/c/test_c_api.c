@@ -1141,6 +1141,52 @@ static void test_scaled_step(void) {
     ok_set_isa(before);
 }
 
+/* LAMB's first step: m / (1 - beta1) = g and v / (1 - beta2) = g^2 for g
+ * clipped to norm 1 (max_grad_norm), so u = g / (|g| + eps) + wd p, and the
+ * step is lr |p| / |u| u. */
+static void test_lamb_rule(void) {
+    double p[N], p0[N], g[N], m[N], v[N], u[N];
+    double *states[] = {m, v};
+    rule_inputs(p, p0, g, states, 2, 0.0);
+    ok_lamb_hparams hp = OK_LAMB_DEFAULTS;
+    hp.lr = 0.1;
+    CHECK(step_by_name("lamb", &hp, p, g, states) == OK_SUCCESS);
+    double g_norm = 0, p_norm = 0, u_norm = 0;
+    for (int i = 0; i < N; i++) g_norm += g[i] * g[i];
+    g_norm = sqrt(g_norm);
+    CHECK(g_norm > 1.0);
+    for (int i = 0; i < N; i++) {
+        double clipped = g[i] / g_norm;
+        CHECK(close_to(m[i], 0.1 * clipped, 1e-14) && close_to(v[i], 1e-3 * clipped * clipped, 1e-13));
+        u[i] = clipped / (fabs(clipped) + 1e-6) + 0.01 * p0[i];
+        p_norm += p0[i] * p0[i];
+        u_norm += u[i] * u[i];
+    }
+    for (int i = 0; i < N; i++) CHECK(close_to(p[i], p0[i] - 0.1 * sqrt(p_norm / u_norm) * u[i], 1e-12));
+    hp.max_grad_norm = 0.0;
+    CHECK(step_by_name("lamb", &hp, p, g, states) == OK_ERR_HYPERPARAMETER);
+}
+
+/* LARS's first step: b = (g + wd p) r (the buffer starts at 0, no
+ * dampening), r = trust_coefficient |p| / (|g| + wd |p|), p - lr b. */
+static void test_lars_rule(void) {
+    double p[N], p0[N], g[N], b[N];
+    double *states[] = {b};
+    rule_inputs(p, p0, g, states, 1, 0.0);
+    ok_lars_hparams hp = OK_LARS_DEFAULTS;
+    hp.lr = 0.5, hp.weight_decay = 0.1, hp.trust_coefficient = 0.02;
+    CHECK(step_by_name("lars", &hp, p, g, states) == OK_SUCCESS);
+    double g_norm = 0, p_norm = 0;
+    for (int i = 0; i < N; i++) g_norm += g[i] * g[i], p_norm += p0[i] * p0[i];
+    double r = 0.02 * sqrt(p_norm) / (sqrt(g_norm) + 0.1 * sqrt(p_norm));
+    for (int i = 0; i < N; i++) {
+        double want = (g[i] + 0.1 * p0[i]) * r;
+        CHECK(close_to(b[i], want, 1e-13) && close_to(p[i], p0[i] - 0.5 * want, 1e-13));
+    }
+    hp.momentum = 1.0;
+    CHECK(step_by_name("lars", &hp, p, g, states) == OK_ERR_HYPERPARAMETER);
+}
+
 int main(void) {
     printf("optkern %s, isa %s, %d threads\n", ok_version(), ok_isa_name(ok_get_isa()), ok_get_num_threads());
     ok_set_num_threads(2);
@@ -1177,6 +1223,8 @@ int main(void) {
     test_muon_stages();
     test_schedulefree_modes();
     test_scaled_step();
+    test_lamb_rule();
+    test_lars_rule();
     if (failures) printf("%d checks failed\n", failures);
     return failures != 0;
 }

@@ -324,6 +324,47 @@ typedef struct ok_adamw_schedulefree_hparams {
 } ok_adamw_schedulefree_hparams;
 
 #define OK_ADAMW_SCHEDULEFREE_DEFAULTS {2.5e-3, 0.9, 0.999, 1e-8, 0.0, 1.0, 1, 1, OK_SCHEDULEFREE_STEP}
+ * NVIDIA apex's FusedLAMB (docs/optimizers.md#lamb): Adam's moments of
+ * gradients clipped to a global norm, and an update scaled per tensor by the
+ * trust ratio |p| / |update|. G, the L2 norm of every gradient of the call
+ * (all sets), and the per-tensor norms are sums the step takes itself,
+ * bitwise the same for any thread count. Run it, and LARS below, through
+ * ok_optimizer_step(ok_optimizer_find("lamb"), ...).
+ */
+typedef struct ok_lamb_hparams {
+    double lr;            /* >= 0 */
+    double beta1;         /* in [0, 1) */
+    double beta2;         /* in [0, 1) */
+    double eps;           /* >= 0 */
+    double weight_decay;  /* >= 0 */
+    double max_grad_norm; /* > 0: g <- g / (G / max_grad_norm) where G > max_grad_norm; INFINITY: never */
+    int64_t step;         /* >= 1: the number of this step */
+    int bias_correction;  /* divide m and v by 1 - beta^step */
+    int adam_w_mode;      /* weight decay added to the update (1) or to the gradient (0) */
+    int grad_averaging;   /* m <- beta1 m + (1 - beta1) g (1), or beta1 m + g (0) */
+    int use_nvlamb;       /* the trust ratio also where weight_decay == 0 */
+} ok_lamb_hparams;
+
+#define OK_LAMB_DEFAULTS {1e-3, 0.9, 0.999, 1e-6, 0.01, 1.0, 1, 1, 1, 1, 0}
+
+/*
+ * LARS (You et al. 2017; pytorch_optimizer.LARS's arguments,
+ * docs/optimizers.md#lars): torch's SGD step of the gradient scaled per
+ * tensor by the trust ratio trust_coefficient |p| / (|g| + weight_decay |p|),
+ * weight decay included. The norms are sums the step takes itself.
+ */
+typedef struct ok_lars_hparams {
+    double lr;                /* >= 0 */
+    double momentum;          /* in [0, 1); 0 means no momentum buffer */
+    double dampening;         /* in [0, 1) */
+    double weight_decay;      /* >= 0: g <- g + weight_decay * param, before the trust ratio */
+    double trust_coefficient; /* >= 0 */
+    int nesterov;
+    int maximize;
+    int exclude;              /* plain SGD: no trust ratio, no weight decay (biases, norms) */
+} ok_lars_hparams;
+
+#define OK_LARS_DEFAULTS {1e-3, 0.9, 0.0, 0.0, 1e-3, 0, 0, 0}
 
 /*
  * Any mix of float32 and float64 tensors in one call: dtype[i] is the dtype

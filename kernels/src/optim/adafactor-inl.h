@@ -28,13 +28,6 @@ OK_INLINE vec_t DT_NAME(af_eps1_sq)(const ok_adafactor_coeffs *c) {
 /* U = g / sqrt(max(V, eps1^2)); the max propagates NaN, as torch's clamp_min. */
 OK_INLINE vec_t DT_NAME(af_update)(vec_t g, vec_t v, vec_t eps1_sq) { return vdiv(g, vsqrt(vmaxn(v, eps1_sq))); }
 
-/* acc + u^2 over the first `lanes` lanes (the others were loaded as 0, and
- * with eps1 = 0 their U is 0/0). */
-OK_INLINE acc_t DT_NAME(af_add_sq)(acc_t acc, vec_t u, size_t lanes) {
-    if (lanes != (size_t)LANES) u = vselect(mfirst(lanes), u, vzero());
-    return vacc_add(acc, vmul(u, u));
-}
-
 /* Row r (of the flattened batch) of matrix tensor t: row_var[r] / m in
  * every lane, m = max(the mean of its matrix's row_var, eps1), which the
  * cols pass left in the matrix's first slot. */
@@ -56,7 +49,7 @@ OK_INLINE void DT_NAME(af_vector_stats_lanes)(const ok_adafactor_coeffs *c, vec_
     vec_t g = DT_NAME(ok_vld_grad)(&c->grad, gp, lanes);
     vec_t vv = DT_NAME(ok_vlerp)(vld_state(v, lanes), vmul(g, g), c->lerp);
     vst_state(v, vv, lanes);
-    *sum_u2 = DT_NAME(af_add_sq)(*sum_u2, DT_NAME(af_update)(g, vv, eps1_sq), lanes);
+    *sum_u2 = DT_NAME(ok_vacc_sq)(*sum_u2, DT_NAME(af_update)(g, vv, eps1_sq), lanes);
 }
 
 /* Elements of a matrix row: p^2 into sum_p2, g^2 into the row's sum and
@@ -163,7 +156,7 @@ static void DT_NAME(adafactor_stats)(const void *task, size_t b) {
 OK_INLINE void DT_NAME(af_rms_lanes)(const ok_grad_scaling *gs, vec_t eps1_sq, vec_t scale, const grad_t *gp,
                                      const state_t *col, size_t lanes, acc_t *sum_u2) {
     vec_t u = DT_NAME(af_update)(DT_NAME(ok_vld_grad)(gs, gp, lanes), vmul(scale, vld_state(col, lanes)), eps1_sq);
-    *sum_u2 = DT_NAME(af_add_sq)(*sum_u2, u, lanes);
+    *sum_u2 = DT_NAME(ok_vacc_sq)(*sum_u2, u, lanes);
 }
 
 /* The rms pass over block b of an ok_af_task (a matrix's block: the

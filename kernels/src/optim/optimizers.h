@@ -16,7 +16,8 @@
     X(radam) X(rprop) X(nadam) X(asgd) X(muon) \
     X(adagrad) X(rmsprop) X(adadelta) X(adamax) X(adafactor) \
     X(lion) X(adan) X(ademamix) X(adopt) \
-    X(sgd_schedulefree) X(adamw_schedulefree)
+    X(sgd_schedulefree) X(adamw_schedulefree) \
+    X(lamb) X(lars)
 
 /* OK_OPT_<name>: the optimizer's row of the kernel tables. */
 #define OK_OPT_ENUM(name) OK_OPT_##name,
@@ -40,6 +41,8 @@ enum { OK_OPTIMIZERS(OK_OPT_ENUM) OK_OPTIMIZER_COUNT };
 #include "optim/ademamix.h"
 #include "optim/adopt.h"
 #include "optim/schedulefree.h" /* sgd_schedulefree and adamw_schedulefree */
+#include "optim/lamb.h"
+#include "optim/lars.h"
 
 #endif /* OPTKERN_OPTIM_OPTIMIZERS_H */
 
@@ -63,4 +66,7 @@ enum { OK_OPTIMIZERS(OK_OPT_ENUM) OK_OPTIMIZER_COUNT };
 #include "optim/ademamix-inl.h"
 #include "optim/adopt-inl.h"
 #include "optim/schedulefree-inl.h"
+#include "optim/norms-inl.h" /* the sums of the optimizers with per-tensor norms */
+#include "optim/lamb-inl.h"
+#include "optim/lars-inl.h"
 #endif

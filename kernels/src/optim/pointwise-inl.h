@@ -34,3 +34,12 @@ OK_INLINE vec_t DT_NAME(ok_vld_grad)(const ok_grad_scaling *s, const grad_t *gp,
     if (s->clip != 1.0) g = vmul(g, vset1((real_t)s->clip));
     return g;
 }
+
+/* acc + x^2 over the first `lanes` lanes, x^2 rounded to the dtype and
+ * added in double: a tensor's sum of squares (Adafactor's RMS, the norms of
+ * optim/norms.h). The other lanes count as 0 whatever x holds there (a
+ * quotient of the zeros a masked load gives may be NaN). */
+OK_INLINE acc_t DT_NAME(ok_vacc_sq)(acc_t acc, vec_t x, size_t lanes) {
+    if (lanes != (size_t)LANES) x = vselect(mfirst(lanes), x, vzero());
+    return vacc_add(acc, vmul(x, x));
+}

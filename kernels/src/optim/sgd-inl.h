@@ -6,12 +6,17 @@
  *   if momentum != 0:  b <- g on the first step, else b <- mu*b + (1 - dampening)*g
  *                      g <- g + mu*b if nesterov, else g <- b
  *   p <- p - lr*g
+ *
+ * LARS (optim/lars-inl.h) is this update of the gradient scaled, after the
+ * weight decay, by its tensor's trust ratio: `scaled` and `ratio` below.
  */
-OK_INLINE void DT_NAME(sgd_lanes)(const ok_sgd_coeffs *c, param_t *p, const grad_t *gp, state_t *b, size_t lanes) {
+OK_INLINE void DT_NAME(sgd_lanes)(const ok_sgd_coeffs *c, const int scaled, vec_t ratio, param_t *p, const grad_t *gp,
+                                  state_t *b, size_t lanes) {
     vec_t param = vld_param(p, lanes);
     vec_t g = DT_NAME(ok_vld_grad)(&c->grad, gp, lanes);
     if (c->maximize) g = vneg(g);
     if (c->has_weight_decay) g = vfma(vset1((real_t)c->weight_decay), param, g);
+    if (scaled) g = vmul(g, ratio);
     if (c->has_momentum) {
         vec_t buf;
         if (c->first_step) {
@@ -26,8 +31,10 @@ OK_INLINE void DT_NAME(sgd_lanes)(const ok_sgd_coeffs *c, param_t *p, const grad
     vst_param(p, vfnma(vset1((real_t)c->lr), g, param), lanes);
 }
 
-static void DT_NAME(sgd_span)(const ok_mt_task *task, size_t i, size_t begin, size_t end) {
-    const ok_sgd_coeffs k = *(const ok_sgd_coeffs *)ok_mt_coeffs(task, i), *c = &k; /* a local copy: no reloads */
+/* Elements [begin, end) of tensor i, with coefficients c; `scaled` is a
+ * constant wherever this is inlined. */
+OK_INLINE void DT_NAME(sgd_loop)(const ok_mt_task *task, size_t i, size_t begin, size_t end, const ok_sgd_coeffs *c,
+                                 const int scaled, vec_t ratio) {
     param_t *p = OK_MT_PTR(param_t, task, OK_OPT_PARAM, i, begin);
     const grad_t *g = OK_MT_PTR(const grad_t, task, OK_OPT_GRAD, i, begin);
     state_t *b = c->has_momentum ? OK_MT_PTR(state_t, task, OK_SGD_BUF, i, begin) : NULL;
@@ -35,7 +42,12 @@ static void DT_NAME(sgd_span)(const ok_mt_task *task, size_t i, size_t begin, si
     for (; j + LANES <= n; j += LANES) {
         vprefetch(p + j), vprefetch(g + j);
         if (b) vprefetch(b + j);
-        DT_NAME(sgd_lanes)(c, p + j, g + j, b ? b + j : NULL, LANES);
+        DT_NAME(sgd_lanes)(c, scaled, ratio, p + j, g + j, b ? b + j : NULL, LANES);
     }
-    if (j < n) DT_NAME(sgd_lanes)(c, p + j, g + j, b ? b + j : NULL, n - j);
+    if (j < n) DT_NAME(sgd_lanes)(c, scaled, ratio, p + j, g + j, b ? b + j : NULL, n - j);
+}
+
+static void DT_NAME(sgd_span)(const ok_mt_task *task, size_t i, size_t begin, size_t end) {
+    const ok_sgd_coeffs k = *(const ok_sgd_coeffs *)ok_mt_coeffs(task, i); /* a local copy: no reloads */
+    DT_NAME(sgd_loop)(task, i, begin, end, &k, 0, vzero());
 }

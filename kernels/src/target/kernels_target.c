@@ -30,6 +30,11 @@ const ok_kernel_table OK_PASTE(ok_kernels, OK_TARGET_NAME) = {
         .rms = OK_PER_VARIANT(adafactor_rms),
         .cols = OK_PER_VARIANT(adafactor_cols),
     },
+    .norms = {
+        .grad_sq = OK_PER_VARIANT(norms_grad_sq),
+        .param_grad_sq = OK_PER_VARIANT(norms_param_grad_sq),
+        .lamb_moments = OK_PER_VARIANT(lamb_moments),
+    },
     .elementwise_loss = OK_PER_VARIANT(ew_block),
     .sum = OK_PER_VARIANT(sum_block),
     .labels = OK_PER_VARIANT(labels_block),
