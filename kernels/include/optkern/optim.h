@@ -324,6 +324,8 @@ typedef struct ok_adamw_schedulefree_hparams {
 } ok_adamw_schedulefree_hparams;
 
 #define OK_ADAMW_SCHEDULEFREE_DEFAULTS {2.5e-3, 0.9, 0.999, 1e-8, 0.0, 1.0, 1, 1, OK_SCHEDULEFREE_STEP}
+
+/*
  * NVIDIA apex's FusedLAMB (docs/optimizers.md#lamb): Adam's moments of
  * gradients clipped to a global norm, and an update scaled per tensor by the
  * trust ratio |p| / |update|. G, the L2 norm of every gradient of the call
