@@ -238,3 +238,26 @@ def test_busy_machine_note(load, busy):
     shown = report.text(results)
     assert ("note: the machine was busy as this run began (load average 64.0 over 2 cores)" in shown) == busy
     assert "peers: numpy 2; not run: torch (not installed: pip install torch)" in shown
+
+
+def test_reference_peer():
+    """The optimizers beyond torch.optim against their reference packages
+    (CI installs lion-pytorch, pytorch-optimizer and schedulefree); the
+    schedule-free ones are stepped in train mode on both sides."""
+    for module in ("lion_pytorch", "pytorch_optimizer", "schedulefree"):
+        require_module(module)
+    names = ["Lion", "Adan", "AdEMAMix", "ADOPT", "LAMB", "LARS", "SGDScheduleFree", "AdamWScheduleFree"]
+    done = bench(*TINY, "--optimizers", ",".join(names), "--losses", "none", "--peers", "reference")
+    assert done.returncode == 0, done.stderr
+    header, rows = table(done.stdout, "optimizer")
+    assert "reference ms (x)" in header and set(rows) == set(names)
+    assert all(row[-1].endswith("x)") for row in rows.values())
+
+
+def test_norm_passes_are_counted_in_the_bytes():
+    from optkern.benchmark.optimizers import OPTIMIZERS
+
+    # LAMB: 11 arrays per element (the global norm's read of g, the moments'
+    # pass, the update's pass); LARS: 7 (the norms' read of p and g, SGD's pass)
+    assert OPTIMIZERS["LAMB"].bytes_per_element == 44 and OPTIMIZERS["LARS"].bytes_per_element == 28
+    assert OPTIMIZERS["Adam"].bytes_per_element == 28

@@ -60,6 +60,7 @@ PEER_NAMES = {
     "torch-fused": ("torch", "torch fused"),
     "optax": ("optax",),
     "deepspeed": ("deepspeed",),
+    "reference": ("reference",),
 }
 
 

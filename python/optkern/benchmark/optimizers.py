@@ -16,6 +16,7 @@ their step is built.
 """
 
 import gc
+import importlib
 import inspect
 import math
 from collections import namedtuple
@@ -86,6 +87,14 @@ SETTINGS = {
 # (streams read and written back, streams only read); None for the others.
 Spec = namedtuple("Spec", "cls kwargs bytes_per_element streams")
 
+# The optimizers that take norms of whole tensors inside the step make more
+# than one pass (docs/optimizers.md#norms-inside-the-step): their traffic
+# per element as (streams read and written back, streams only read) of one
+# pass that moves the same bytes. LAMB: g for the global norm; p, g, m, v
+# read and m, v written; p, m, v read and p written (11 arrays). LARS: p and
+# g for the norms; p, g, b read and p, b written (7).
+_PASSES = {"LAMB": (4, 3), "LARS": (2, 3)}
+
 
 def _optimizers():
     """{label: Spec} of every optimizer, the elementwise ones first."""
@@ -101,7 +110,8 @@ def _optimizers():
         # the state arrays: a scalar state (NAdam's mu_product) is 4 bytes per tensor, not per element
         states = len([s for s in _engine.required_states(kind, hparams, cls._phase) if s not in kind.scalars])
         # reads the parameter, the gradient and each state; writes all but the gradient back
-        table[label] = Spec(name, kwargs, 4 * (3 + 2 * states), (1 + states, 1))
+        inplace, readonly = _PASSES.get(name, (1 + states, 1))
+        table[label] = Spec(name, kwargs, 4 * (2 * inplace + readonly), (inplace, readonly))
     return {**table, **own}
 
 
@@ -135,6 +145,8 @@ def elements(shapes):
 def _optkern_step(spec, shapes):
     params, grads = make_data(shapes)
     opt = getattr(optkern, spec.cls)(params, **spec.kwargs)
+    if hasattr(opt, "train"):  # schedule-free: steps are taken in train mode
+        opt.train()
     return lambda: opt.step(grads)
 
 
@@ -371,6 +383,39 @@ def _lbfgs_torch(spec, shapes):
     return lambda: opt.step(closure)
 
 
+# ---------------------------------------------------------------- reference
+
+# The reference implementations, on torch, of the optimizers beyond
+# torch.optim: class name -> (module, class, pip package). pytorch-optimizer's
+# Lamb and ADOPT deviate from apex's and the official algorithms that
+# optkern's follow (docs/optimizers.md): they stand in as the packages
+# users compare with.
+REFERENCES = {
+    "Lion": ("lion_pytorch", "Lion", "lion-pytorch"),
+    "Adan": ("pytorch_optimizer", "Adan", "pytorch-optimizer"),
+    "AdEMAMix": ("pytorch_optimizer", "AdEMAMix", "pytorch-optimizer"),
+    "ADOPT": ("pytorch_optimizer", "ADOPT", "pytorch-optimizer"),
+    "LAMB": ("pytorch_optimizer", "Lamb", "pytorch-optimizer"),
+    "LARS": ("pytorch_optimizer", "LARS", "pytorch-optimizer"),
+    "SGDScheduleFree": ("schedulefree", "SGDScheduleFree", "schedulefree"),
+    "AdamWScheduleFree": ("schedulefree", "AdamWScheduleFree", "schedulefree"),
+}
+
+
+def _reference_step(spec, shapes):
+    if spec.cls not in REFERENCES:
+        return None
+    module, name, package = REFERENCES[spec.cls]
+    try:
+        cls = getattr(importlib.import_module(module), name)
+    except ImportError:
+        raise Unavailable(f"not installed: pip install {package}") from None
+    opt = cls(_torch_tensors(shapes), **spec.kwargs)
+    if hasattr(opt, "train"):  # schedulefree's: steps are taken in train mode
+        opt.train()
+    return opt.step
+
+
 # {implementation: factory(spec, shapes)}; the peers' names are those of
 # optkern.benchmark.peers.PEERS.
 IMPLEMENTATIONS = {
@@ -382,6 +427,7 @@ IMPLEMENTATIONS = {
     "torch fused": lambda spec, shapes: _torch_step(spec, shapes, "fused"),
     "optax": _optax_step,
     "deepspeed": _deepspeed_step,
+    "reference": _reference_step,
 }
 
 # Where an optimizer's step is built otherwise: {class name: {implementation: factory}}

@@ -12,6 +12,10 @@ reason) where it is not installed or cannot run.
     optax           optax's transformations (and losses), jitted by jax
     deepspeed       DeepSpeedCPUAdam (Adam, AdamW): it compiles its C++ op
                     on first use, which may fail; then it is left out
+    reference       the reference implementation, on torch, of an optimizer
+                    beyond torch.optim (lion-pytorch's Lion, pytorch-optimizer's
+                    Adan, AdEMAMix, ADOPT, Lamb and LARS, schedulefree's
+                    optimizers): each where its package is installed
 """
 
 import contextlib
@@ -20,7 +24,7 @@ import sys
 
 __all__ = ["PEERS", "Unavailable", "missing", "version", "set_threads", "stdout_to_stderr"]
 
-PEERS = ("numpy", "torch", "torch for-loop", "torch foreach", "torch fused", "optax", "deepspeed")
+PEERS = ("numpy", "torch", "torch for-loop", "torch foreach", "torch fused", "optax", "deepspeed", "reference")
 
 # peer: (the modules it imports, the pip package that brings them)
 _NEEDS = {
@@ -30,6 +34,7 @@ _NEEDS = {
     "torch fused": (("torch",), "torch"),
     "optax": (("jax", "optax"), "optax"),
     "deepspeed": (("torch", "deepspeed"), "deepspeed"),
+    "reference": (("torch",), "torch"),  # and each optimizer's package (optimizers.REFERENCES)
 }
 
 
