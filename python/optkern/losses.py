@@ -355,14 +355,11 @@ def kl_div(input, target, size_average=None, reduce=None, reduction="mean", log_
 
 # ------------------------------------------------------ linear cross-entropy
 
-# chunk_size=None: as many rows as have logits of this many bytes, about an
-# L3 cache; fewer rows make the matrix products slow, each of which reads all
-# of the weight (docs/losses.md#linear_cross_entropy).
-_CHUNK_BYTES = 32 << 20
-# At most this many bytes of grad_weight's rows take each later chunk's
-# product before it is added: NumPy's matmul cannot add to its output, and
-# fewer, larger blocks are fewer calls into the BLAS.
-_BLOCK_BYTES = 24 << 20
+# chunk_size=None: as many rows as have logits of this many bytes, a few
+# hundred at a language model's vocabulary: the BLAS's products over fewer
+# rows are slower, and each of them reads all of the weight
+# (docs/losses.md#linear_cross_entropy).
+_CHUNK_BYTES = 48 << 20
 
 
 def _chunk_rows(chunk_size, vocabulary, itemsize):
@@ -389,17 +386,16 @@ def _linear_operands(hidden, weight, bias):
     return h, w, bias
 
 
-def _add_product(acc, a, b, block, first):
-    """acc = a @ b for the first chunk, else acc += a @ b, through `block` (a
-    flat buffer) as many of acc's rows at a time as it holds."""
-    if first:
-        np.matmul(a, b, out=acc)
+def _add_product(acc, a, b, scratch):
+    """acc += a @ b, as many of acc's rows at a time as `scratch` (a flat
+    buffer) holds: NumPy's matmul cannot add to its output."""
+    if acc.size == 0:
         return
     width = acc.shape[1]
-    step = max(1, block.size // max(width, 1))
+    step = max(1, scratch.size // width)
     for start in range(0, acc.shape[0], step):
         stop = min(start + step, acc.shape[0])
-        part = block[:(stop - start) * width].reshape(stop - start, width)
+        part = scratch[:(stop - start) * width].reshape(stop - start, width)
         np.matmul(a[start:stop], b, out=part)
         _core.vec_axpby(1.0, [part], 1.0, [acc[start:stop]])
 
@@ -416,11 +412,11 @@ def linear_cross_entropy(hidden, weight, target, bias=None, *, ignore_index=-100
     number of targets not ignored; NaN when all are).
 
     The rows that are not ignored are taken chunk_size at a time (None: as
-    many as have 32 MiB of logits): their logits by one matrix product,
+    many as have 48 MiB of logits): their logits by one matrix product,
     overwritten by their gradient G by cross_entropy's kernel, then the
     chunk's G @ weight, G.T @ hidden and column sums of G. Ignored rows are
     never read: their grad_hidden is 0. Memory: the gradients, one chunk of
-    logits and at most 24 MiB through which grad_weight adds up the chunks.
+    logits and a chunk's grad_hidden (and, with ignored rows, its hidden).
 
     Returns (loss, grad_hidden, grad_weight, grad_bias): loss as
     cross_entropy's ('none': the target's shape); the gradients shaped like
@@ -438,7 +434,7 @@ def linear_cross_entropy(hidden, weight, target, bias=None, *, ignore_index=-100
     vocabulary = w.shape[0]
     chunk = _chunk_rows(chunk_size, vocabulary, h.itemsize)
 
-    # The rows that count, and so 'mean''s denominator, before any chunk.
+    # The rows that count, and their number (the denominator of 'mean'), before any chunk runs.
     labels = _index_array(target).reshape(-1)
     keep = labels != ignore_index
     rows = None if keep.all() else np.flatnonzero(keep)
@@ -449,9 +445,9 @@ def linear_cross_entropy(hidden, weight, target, bias=None, *, ignore_index=-100
     count = labels.size
 
     h = h.reshape(math.prod(samples_shape), h.shape[-1])
-    grad_hidden = np.zeros_like(h)
-    grad_weight = np.zeros_like(w)
-    grad_bias = None if bias is None else np.zeros_like(bias)
+    grad_hidden = np.zeros(h.shape, h.dtype)  # calloc: no pass over what the products overwrite
+    grad_weight = np.zeros(w.shape, w.dtype)
+    grad_bias = None if bias is None else np.zeros(bias.shape, bias.dtype)
     losses = np.zeros(h.shape[0], h.dtype) if red == _core.REDUCTIONS["none"] else None
     chunk_reduction = _core.REDUCTIONS["none" if losses is not None else "sum"]
     total = 0.0
@@ -459,10 +455,12 @@ def linear_cross_entropy(hidden, weight, target, bias=None, *, ignore_index=-100
     chunk = max(1, min(chunk, count))
     logits_buffer = np.empty((chunk, vocabulary), h.dtype)
     hidden_t = np.empty((h.shape[1], chunk), h.dtype)  # a chunk's grad_hidden, transposed
-    block = np.empty(min(_BLOCK_BYTES // h.itemsize, w.size), h.dtype) if count > chunk else None
     ones = None if bias is None else np.ones((chunk, 1), h.dtype)
-    for start in range(0, count, chunk):
-        stop = min(start + chunk, count)
+    # The shortest chunk first: its products are written straight into
+    # grad_weight and grad_bias; each later chunk's products are added.
+    first = count - (count - 1) // chunk * chunk if count else 0
+    bounds = [0, *range(first, count + 1, chunk)] if count else [0]
+    for start, stop in zip(bounds, bounds[1:]):
         m = stop - start
         at = slice(start, stop) if rows is None else rows[start:stop]
         h_chunk = h[at]  # a view; a copy of the chunk's rows when some rows are ignored
@@ -472,14 +470,25 @@ def linear_cross_entropy(hidden, weight, target, bias=None, *, ignore_index=-100
         loss, g = _core.cross_entropy(logits, labels[start:stop], m, vocabulary, 1, None, ignore_index,
                                       label_smoothing, z_loss, cap, chunk_reduction, logits, (m,))
         np.matmul(w.T, g.T, out=hidden_t[:, :m])  # faster than g @ w, which has few rows
+        if start == 0:
+            np.matmul(g.T, h_chunk, out=grad_weight)
+            if bias is not None:
+                np.matmul(g.T, ones[:m], out=grad_bias[:, None])
+        else:
+            # grad_hidden's rows from this chunk's first on are not written
+            # yet (ignored ones are zeroed at the end): the products go
+            # through them on their way into the sums.
+            scratch = grad_hidden[at.start if rows is None else at[0]:].reshape(-1)
+            _add_product(grad_weight, g.T, h_chunk, scratch)
+            if bias is not None:
+                _add_product(grad_bias[:, None], g.T, ones[:m], scratch)
         grad_hidden[at] = hidden_t[:, :m].T
-        _add_product(grad_weight, g.T, h_chunk, block, start == 0)
-        if bias is not None:
-            _add_product(grad_bias[:, None], g.T, ones[:m], block, start == 0)
         if losses is None:
             total += float(loss)
         else:
             losses[at] = loss
+    if rows is not None:
+        grad_hidden[~keep] = 0
 
     if losses is not None:
         loss = losses.reshape(samples_shape)
