@@ -169,3 +169,17 @@ def nll_loss(x, target, weight=None, ignore_index=-100, reduction="mean"):
     grad[np.arange(n), ys] = np.where(live, -rho, 0.0)
     samples_shape = () if x.ndim == 1 else (x.shape[0],) + x.shape[2:]
     return _reduce(loss.reshape(samples_shape), back(grad), reduction, rho.sum())
+
+
+def linear_cross_entropy(hidden, weight, target, bias=None, **kwargs):
+    """The logits hidden @ weight.T + bias, materialised whole, through
+    cross_entropy; the gradients of hidden, weight and bias by the chain
+    rule: (loss, grad_hidden, grad_weight, grad_bias)."""
+    h, w, b = _f64(hidden, weight, bias)
+    h = h.reshape(int(np.prod(np.shape(target))), w.shape[1])
+    loss, g = cross_entropy(h @ w.T + (0.0 if b is None else b), np.reshape(target, -1), **kwargs)
+    if np.all(np.reshape(target, -1) == kwargs.get("ignore_index", -100)):
+        g = np.zeros_like(g)  # every sample ignored: no gradient ('mean' would make it 0 / 0)
+    if kwargs.get("reduction") == "none":
+        loss = loss.reshape(np.shape(target))
+    return loss, (g @ w).reshape(np.shape(hidden)), g.T @ h, None if b is None else g.sum(axis=0)

@@ -1,7 +1,8 @@
 """Losses with their gradients, each in one fused, threaded C call.
 
-Every function has the name, arguments, defaults and numbers of its
-torch.nn.functional 2.13 namesake (docs/losses.md), and returns both
+Every function but linear_cross_entropy (see the end) has the name,
+arguments, defaults and numbers of its torch.nn.functional 2.13 namesake
+(docs/losses.md), and returns both
 the loss and its gradient with respect to ``input``::
 
     loss, grad = optkern.losses.cross_entropy(logits, labels)
@@ -42,7 +43,10 @@ changed nothing, out included)
 Differences from torch: inputs are not broadcast against targets (the
 shapes must match; torch warns and broadcasts); the deprecated
 size_average and reduce arguments work as in torch, without the warning.
-Beyond torch: cross_entropy's z_loss (PaLM) and softcap (Gemma 2), and out.
+Beyond torch: cross_entropy's z_loss (PaLM) and softcap (Gemma 2), and out;
+and linear_cross_entropy, with no torch namesake: the cross-entropy of a
+linear layer's logits, taken in chunks of rows, which returns (loss,
+grad_hidden, grad_weight, grad_bias).
 """
 
 import math
@@ -62,6 +66,7 @@ __all__ = [
     "nll_loss",
     "binary_cross_entropy_with_logits",
     "kl_div",
+    "linear_cross_entropy",
 ]
 
 
@@ -168,6 +173,11 @@ def _class_targets(input, target, samples_shape):
                              f"target batch_size ({target.shape[0]}).")
         raise ValueError(f"target has shape {target.shape}; for input of shape {input.shape} "
                          f"class targets have shape {samples_shape}")
+    return _index_array(target)
+
+
+def _index_array(target):
+    """Integer class targets as int64 or int32, the index types C reads."""
     if target.dtype not in (np.int64, np.int32):
         if target.dtype.kind == "u" and target.dtype.itemsize >= 8 and target.size:
             flat = target.ravel()
@@ -190,6 +200,21 @@ def _ignore_index(value, function):
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
         raise TypeError(f"{function}(): argument 'ignore_index' must be int, not {type(value).__name__}")
     return int(value)
+
+
+def _softmax_options(label_smoothing, z_loss, softcap):
+    """cross_entropy's options on the softmax, checked: (label_smoothing,
+    z_loss, cap), cap 0 for no soft cap (C's convention)."""
+    label_smoothing = real(label_smoothing, "label_smoothing")
+    if not 0.0 <= label_smoothing <= 1.0:
+        raise ValueError(f"label_smoothing must be between 0.0 and 1.0. Got: {label_smoothing}")
+    z_loss = real(z_loss, "z_loss")
+    if not 0.0 <= z_loss < math.inf:
+        raise ValueError(f"z_loss must be a finite number >= 0, got {z_loss}")
+    cap = 0.0 if softcap is None else real(softcap, "softcap")
+    if softcap is not None and not 0.0 < cap < math.inf:
+        raise ValueError(f"softcap must be None or a finite number > 0, got {softcap}")
+    return label_smoothing, z_loss, cap
 
 
 def _index_error(target, c, ignore_index):
@@ -228,15 +253,7 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
     """
     red = _reduction(reduction, size_average, reduce)
     n, c, inner, samples_shape = _rows_layout(input)
-    label_smoothing = real(label_smoothing, "label_smoothing")
-    if not 0.0 <= label_smoothing <= 1.0:
-        raise ValueError(f"label_smoothing must be between 0.0 and 1.0. Got: {label_smoothing}")
-    z_loss = real(z_loss, "z_loss")
-    if not 0.0 <= z_loss < math.inf:
-        raise ValueError(f"z_loss must be a finite number >= 0, got {z_loss}")
-    cap = 0.0 if softcap is None else real(softcap, "softcap")
-    if softcap is not None and not 0.0 < cap < math.inf:
-        raise ValueError(f"softcap must be None or a finite number > 0, got {softcap}")
+    label_smoothing, z_loss, cap = _softmax_options(label_smoothing, z_loss, softcap)
     ignore_index = _ignore_index(ignore_index, "cross_entropy")
     _class_weights(weight, c)
     if _array(target, "target").shape == input.shape:
@@ -334,3 +351,152 @@ def kl_div(input, target, size_average=None, reduce=None, reduction="mean", log_
     batch = input.shape[0] if input.ndim else 1
     return _core.elementwise_loss("kl_div", input, target, None, 1, 1, None, 1, 1, 0.0, log_target, batch,
                                   red, out)
+
+
+# ------------------------------------------------------ linear cross-entropy
+
+# chunk_size=None: as many rows as have logits of this many bytes, a few
+# hundred at a language model's vocabulary: the BLAS's products over fewer
+# rows are slower, and each of them reads all of the weight
+# (docs/losses.md#linear_cross_entropy).
+_CHUNK_BYTES = 48 << 20
+
+
+def _chunk_rows(chunk_size, vocabulary, itemsize):
+    if chunk_size is None:
+        return max(1, _CHUNK_BYTES // max(vocabulary * itemsize, 1))
+    if isinstance(chunk_size, bool) or not isinstance(chunk_size, numbers.Integral):
+        raise TypeError(f"chunk_size must be None or an int, got {chunk_size!r}")
+    if chunk_size < 1:
+        raise ValueError(f"chunk_size must be >= 1, got {chunk_size}")
+    return int(chunk_size)
+
+
+def _linear_operands(hidden, weight, bias):
+    """hidden (..., H), weight (V, H) and bias (V,) or None, checked."""
+    h = _core.read_operand(hidden, "hidden")
+    if h.ndim == 0:
+        raise ValueError("hidden must have at least one dimension (the features), got a 0-d array")
+    w = _core.read_operand(weight, "weight", h, "hidden")
+    if w.ndim != 2 or w.shape[1] != h.shape[-1]:
+        raise ValueError(f"weight has shape {w.shape}; for hidden of shape {h.shape} it must be "
+                         f"(vocabulary, {h.shape[-1]})")
+    if bias is not None and _core.read_operand(bias, "bias", h, "hidden").shape != w.shape[:1]:
+        raise ValueError(f"bias has shape {bias.shape}; for weight of shape {w.shape} it must be {w.shape[:1]}")
+    return h, w, bias
+
+
+def _add_product(acc, a, b, scratch):
+    """acc += a @ b, as many of acc's rows at a time as `scratch` (a flat
+    buffer) holds: NumPy's matmul cannot add to its output."""
+    if acc.size == 0:
+        return
+    width = acc.shape[1]
+    step = max(1, scratch.size // width)
+    for start in range(0, acc.shape[0], step):
+        stop = min(start + step, acc.shape[0])
+        part = scratch[:(stop - start) * width].reshape(stop - start, width)
+        np.matmul(a[start:stop], b, out=part)
+        _core.vec_axpby(1.0, [part], 1.0, [acc[start:stop]])
+
+
+def linear_cross_entropy(hidden, weight, target, bias=None, *, ignore_index=-100, reduction="mean",
+                         label_smoothing=0.0, z_loss=0.0, softcap=None, chunk_size=None):
+    """Cross-entropy of the logits hidden @ weight.T + bias, and its
+    gradients, without ever holding all the logits.
+
+    hidden: (..., H); weight: (V, H), a linear layer's (a language model's
+    output embedding); bias: (V,) or None; target: class indices of shape
+    hidden.shape[:-1]. ignore_index, reduction, label_smoothing, z_loss and
+    softcap as for cross_entropy with class targets ('mean' divides by the
+    number of targets not ignored; NaN when all are).
+
+    The rows that are not ignored are taken chunk_size at a time (None: as
+    many as have 48 MiB of logits): their logits by one matrix product,
+    overwritten by their gradient G by cross_entropy's kernel, then the
+    chunk's G @ weight, G.T @ hidden and column sums of G. Ignored rows are
+    never read: their grad_hidden is 0. Memory: the gradients, one chunk of
+    logits and a chunk's grad_hidden (and, with ignored rows, its hidden).
+
+    Returns (loss, grad_hidden, grad_weight, grad_bias): loss as
+    cross_entropy's ('none': the target's shape); the gradients shaped like
+    hidden, weight and bias (grad_bias None without a bias), of their dtype.
+    """
+    red = _reduction(reduction)
+    label_smoothing, z_loss, cap = _softmax_options(label_smoothing, z_loss, softcap)
+    ignore_index = _ignore_index(ignore_index, "linear_cross_entropy")
+    h, w, bias = _linear_operands(hidden, weight, bias)
+    samples_shape = h.shape[:-1]
+    if not np.issubdtype(_array(target, "target").dtype, np.integer):
+        raise TypeError(f"target must hold class indices (an integer dtype), got {target.dtype}")
+    if target.shape != samples_shape:
+        raise ValueError(f"target has shape {target.shape}; for hidden of shape {h.shape} it must be {samples_shape}")
+    vocabulary = w.shape[0]
+    chunk = _chunk_rows(chunk_size, vocabulary, h.itemsize)
+
+    # The rows that count, and their number (the denominator of 'mean'), before any chunk runs.
+    labels = _index_array(target).reshape(-1)
+    keep = labels != ignore_index
+    rows = None if keep.all() else np.flatnonzero(keep)
+    if rows is not None:
+        labels = labels[rows]
+    if labels.size and (labels.min() < 0 or labels.max() >= vocabulary):
+        raise _index_error(target, vocabulary, ignore_index)
+    count = labels.size
+
+    h = h.reshape(math.prod(samples_shape), h.shape[-1])
+    grad_hidden = np.zeros(h.shape, h.dtype)  # calloc: no pass over what the products overwrite
+    grad_weight = np.zeros(w.shape, w.dtype)
+    grad_bias = None if bias is None else np.zeros(bias.shape, bias.dtype)
+    losses = np.zeros(h.shape[0], h.dtype) if red == _core.REDUCTIONS["none"] else None
+    chunk_reduction = _core.REDUCTIONS["none" if losses is not None else "sum"]
+    total = 0.0
+
+    chunk = max(1, min(chunk, count))
+    logits_buffer = np.empty((chunk, vocabulary), h.dtype)
+    hidden_t = np.empty((h.shape[1], chunk), h.dtype)  # a chunk's grad_hidden, transposed
+    ones = None if bias is None else np.ones((chunk, 1), h.dtype)
+    # The shortest chunk first: its products are written straight into
+    # grad_weight and grad_bias; each later chunk's products are added.
+    first = count - (count - 1) // chunk * chunk if count else 0
+    bounds = [0, *range(first, count + 1, chunk)] if count else [0]
+    for start, stop in zip(bounds, bounds[1:]):
+        m = stop - start
+        at = slice(start, stop) if rows is None else rows[start:stop]
+        h_chunk = h[at]  # a view; a copy of the chunk's rows when some rows are ignored
+        logits = np.matmul(h_chunk, w.T, out=logits_buffer[:m])
+        if bias is not None:
+            logits += bias
+        loss, g = _core.cross_entropy(logits, labels[start:stop], m, vocabulary, 1, None, ignore_index,
+                                      label_smoothing, z_loss, cap, chunk_reduction, logits, (m,))
+        np.matmul(w.T, g.T, out=hidden_t[:, :m])  # faster than g @ w, which has few rows
+        if start == 0:
+            np.matmul(g.T, h_chunk, out=grad_weight)
+            if bias is not None:
+                np.matmul(g.T, ones[:m], out=grad_bias[:, None])
+        else:
+            # grad_hidden's rows from this chunk's first on are not written
+            # yet (ignored ones are zeroed at the end): the products go
+            # through them on their way into the sums.
+            scratch = grad_hidden[at.start if rows is None else at[0]:].reshape(-1)
+            _add_product(grad_weight, g.T, h_chunk, scratch)
+            if bias is not None:
+                _add_product(grad_bias[:, None], g.T, ones[:m], scratch)
+        grad_hidden[at] = hidden_t[:, :m].T
+        if losses is None:
+            total += float(loss)
+        else:
+            losses[at] = loss
+    if rows is not None:
+        grad_hidden[~keep] = 0
+
+    if losses is not None:
+        loss = losses.reshape(samples_shape)
+    elif red == _core.REDUCTIONS["sum"]:
+        loss = h.dtype.type(total)
+    else:
+        loss = h.dtype.type(total / count if count else math.nan)
+        if count:  # the chunks summed: the mean's gradients are 1 / count of theirs
+            grads = [g for g in (grad_hidden, grad_weight, grad_bias) if g is not None]
+            _core.vec_axpby(1.0 / count, grads, 0.0, grads)
+    return loss, grad_hidden.reshape(hidden.shape), grad_weight, grad_bias

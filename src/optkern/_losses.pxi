@@ -135,12 +135,19 @@ cdef cnp.ndarray class_targets(object target, size_t samples, ok_index_type *kin
     return t
 
 
+def read_operand(obj, str name, cnp.ndarray lead=None, str lead_name="input"):
+    """An array a loss reads, checked as the input is (a float array,
+    C-contiguous, aligned, native byte order), of lead's dtype when given."""
+    cdef cnp.ndarray a = as_param(obj, name, -1, False)
+    if lead is not None and cnp.PyArray_TYPE(a) != cnp.PyArray_TYPE(lead):
+        raise TypeError(f"{name} has dtype {a.dtype} but {lead_name} has dtype {lead.dtype}")
+    return a
+
+
 cdef cnp.ndarray class_weights(object weight, cnp.ndarray x, size_t c):
     if weight is None:
         return None
-    cdef cnp.ndarray w = as_param(weight, "weight", -1, False)
-    if cnp.PyArray_TYPE(w) != cnp.PyArray_TYPE(x):
-        raise TypeError(f"weight has dtype {w.dtype} but input has dtype {x.dtype}")
+    cdef cnp.ndarray w = read_operand(weight, "weight", x)
     if <size_t>cnp.PyArray_SIZE(w) != c:
         raise ValueError(f"weight has {cnp.PyArray_SIZE(w)} entries for {c} classes")
     return w
