@@ -3,6 +3,8 @@
 import copy
 import importlib
 import os
+import subprocess
+import sys
 import zlib
 from contextlib import contextmanager
 
@@ -124,3 +126,25 @@ def finite_difference(f, x, h=1e-6):
         step.flat[i] = h
         grad.flat[i] = (f(x + step) - f(x - step)) / (2 * h)
     return grad
+
+
+# Runs optkern's command line with the named modules unimportable, as on a
+# machine without them (sys.modules[name] = None makes `import name` fail),
+# after `setup` (more Python, run first).
+_OPTKERN_COMMAND = """
+import sys
+for name in {blocked!r}:
+    sys.modules[name] = None
+{setup}
+from optkern.cli import main
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+def run_optkern(*args, blocked=(), setup="", cwd=None, timeout=300):
+    """The finished subprocess (subprocess.CompletedProcess, text output)
+    of `optkern ARGS` with the modules `blocked` unimportable."""
+    script = _OPTKERN_COMMAND.format(blocked=list(blocked), setup=setup)
+    return subprocess.run([sys.executable, "-c", script, *args], capture_output=True, text=True, cwd=cwd,
+                          timeout=timeout, check=False,
+                          env={**os.environ, "PYTHONWARNINGS": "error::DeprecationWarning"})

@@ -3,28 +3,16 @@ table, peers and columns with and without torch, --json, --plot, its help,
 and one clear line for every bad value. Speed is never asserted."""
 
 import json
-import subprocess
 import sys
 
 import pytest
 
-from helpers import require_module
+from helpers import require_module, run_optkern
 from optkern.benchmark import report, timing
 from optkern.benchmark.command import count
 from optkern.cli import UsageError
 
 TINY = ["--quick", "--size", "4K", "--rounds", "2", "--threads", "1"]
-
-# Runs optkern's command with the named modules unimportable, as on a
-# machine without them (sys.modules[name] = None makes `import name` fail).
-BLOCKING = """
-import sys
-for name in {blocked!r}:
-    sys.modules[name] = None
-{setup}
-from optkern.cli import main
-sys.exit(main(sys.argv[1:]))
-"""
 
 # A stand-in for deepspeed.ops.adam: DeepSpeedCPUAdam prints a build log
 # on stdout as it is made, then fails to build or (working) is torch's Adam.
@@ -48,9 +36,7 @@ OPTIONAL_PEERS = ["torch", "jax", "optax", "deepspeed"]
 
 
 def bench(*args, blocked=(), setup="", cwd=None):
-    script = BLOCKING.format(blocked=list(blocked), setup=setup)
-    return subprocess.run([sys.executable, "-c", script, "bench", *args], capture_output=True, text=True,
-                          cwd=cwd, timeout=120, check=False)
+    return run_optkern("bench", *args, blocked=blocked, setup=setup, cwd=cwd, timeout=120)
 
 
 def table(out, first):

@@ -10,21 +10,11 @@ import sys
 
 import numpy as np
 import pytest
-from helpers import require_module
-
-# Runs optkern's command line with some modules made unimportable first.
-_BLOCKED = "import sys\nfor m in sys.argv[1].split(','):\n    sys.modules[m] = None\n" \
-           "from optkern.cli import main\nsys.exit(main(sys.argv[2:]))\n"
-
+from helpers import require_module, run_optkern
 
 def optkern_cmd(*args, block=(), cwd=None, timeout=300):
-    """(exit status, stdout, stderr) of `python -m optkern ARGS`."""
-    if block:
-        argv = [sys.executable, "-c", _BLOCKED, ",".join(block), *args]
-    else:
-        argv = [sys.executable, "-m", "optkern", *args]
-    p = subprocess.run(argv, capture_output=True, text=True, cwd=cwd, timeout=timeout,
-                       env={**os.environ, "PYTHONWARNINGS": "error::DeprecationWarning"})
+    """(exit status, stdout, stderr) of `optkern ARGS` (helpers.run_optkern)."""
+    p = run_optkern(*args, blocked=block, cwd=cwd, timeout=timeout)
     return p.returncode, p.stdout, p.stderr
 
 
@@ -196,6 +186,11 @@ def test_help_and_info():
     assert rc == 2 and "required" in err
     rc, _, err = optkern_cmd("frobnicate")
     assert rc == 2 and "invalid choice" in err
+
+
+def test_python_dash_m():
+    p = subprocess.run([sys.executable, "-m", "optkern", "--version"], capture_output=True, text=True, timeout=60)
+    assert p.returncode == 0 and p.stdout.startswith("optkern ")
 
 
 def test_console_script():
