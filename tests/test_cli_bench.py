@@ -3,7 +3,6 @@ table, peers and columns with and without torch, --json, --plot, its help,
 and one clear line for every bad value. Speed is never asserted."""
 
 import json
-import sys
 
 import pytest
 
