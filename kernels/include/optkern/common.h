@@ -20,7 +20,8 @@ typedef enum ok_status {
     OK_ERR_ALIASING = 4,       /* an array that is written overlaps another stream */
     OK_ERR_UNSUPPORTED = 5,    /* the request is not available on this CPU or build */
     OK_ERR_NO_MEMORY = 6,      /* a small bookkeeping allocation failed */
-    OK_ERR_ALIGNMENT = 7       /* an array is not aligned to its element type */
+    OK_ERR_ALIGNMENT = 7,      /* an array is not aligned to its element type */
+    OK_ERR_SIZE = 8            /* a size or shape whose byte count does not fit in a ptrdiff_t */
 } ok_status;
 
 /* Element types of the arrays a kernel works on. */
