@@ -34,7 +34,8 @@ typedef enum ok_dtype {
 /* The bytes of one element of `dtype`; 0 for a value that is no dtype. */
 size_t ok_dtype_size(ok_dtype dtype);
 
-/* A short English description of a status code. */
+/* A short English description of a status code ("unknown status" for a
+ * value that is none). */
 const char *ok_status_string(ok_status status);
 
 /* The library version, "MAJOR.MINOR.PATCH". */
@@ -73,7 +74,8 @@ ok_status ok_set_isa(ok_isa isa);
 const char *ok_isa_name(ok_isa isa);
 /* Parse a name as above: case-insensitive, ASCII whitespace around it
  * ignored (" AVX2\n" is avx2); OK_ERR_UNSUPPORTED for anything else,
- * including an empty or blank name. */
+ * including an empty or blank name; OK_ERR_NULL_POINTER for a NULL
+ * argument. *isa is written only on success. */
 ok_status ok_isa_from_name(const char *name, ok_isa *isa);
 
 /*
