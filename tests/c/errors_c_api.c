@@ -21,15 +21,7 @@
 
 #include "optkern/optkern.h"
 
-static int failures;
-
-#define CHECK(cond)                                                   \
-    do {                                                              \
-        if (!(cond)) {                                                \
-            printf("FAILED %s:%d: %s\n", __FILE__, __LINE__, #cond);  \
-            failures++;                                               \
-        }                                                             \
-    } while (0)
+#include "check.h"
 
 /* A status and an untouched canary: the two halves of every check here. */
 #define REFUSED(call, status, canary) CHECK((call) == (status) && intact(canary))
