@@ -2,20 +2,32 @@
 would build it, and its test programs run: tests/c/test_c_api.c (what the
 API promises) and tests/c/fuzz_c_api.c (a timed random fuzz: random sizes,
 NULLs, aliasing, random values and bad arguments give an error code, never
-a crash or a write they should not make). Once more under AddressSanitizer
+a crash or a write they should not make). tests/c/errors_c_api.c (every entry point's
+error returns: a status, nothing written). Once more under AddressSanitizer
 and UndefinedBehaviorSanitizer, and the threaded kernels and the runtime's
-shared settings under ThreadSanitizer (tests/c/race_runtime.c)."""
+shared settings under ThreadSanitizer (tests/c/race_runtime.c).
+
+The public headers of the source tree as a contract: each compiles on its
+own as strict C99 and as C++11, every function they declare is called by a
+program of tests/c, and every OK_<NAME>_DEFAULTS holds the defaults of the
+Python class of that optimizer."""
 
 import os
+import re
 import shutil
 import subprocess
 from pathlib import Path
 
+import numpy as np
 import pytest
 
+import optkern
 from helpers import require
+from optkern.optim import Optimizer
 
 ROOT = Path(__file__).resolve().parents[1]
+INCLUDE = ROOT / "kernels" / "include"
+HEADERS = sorted((INCLUDE / "optkern").glob("*.h"))  # the public ones: internal/ is a folder below
 SANITIZERS = "-fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer"
 
 
@@ -49,6 +61,7 @@ def test_c_library(tmp_path, scalar_only):
     out = run(programs / "test_c_api")
     if scalar_only == "ON":
         assert "isa scalar" in out
+    assert "0 failures" in run(programs / "errors_c_api")
     assert "0 failures" in run(programs / "fuzz_c_api", "3")
 
 
@@ -57,6 +70,7 @@ def test_c_library_under_sanitizers(tmp_path):
     # leak checking is off: the OpenMP runtime keeps its thread pool to the end
     env = {"ASAN_OPTIONS": "detect_leaks=0:abort_on_error=1", "UBSAN_OPTIONS": "print_stacktrace=1"}
     run(programs / "test_c_api", **env)
+    run(programs / "errors_c_api", **env)
     out = run(programs / "fuzz_c_api", "10", **env)
     assert "0 failures" in out and " 0 succeeded" not in out
 
@@ -83,3 +97,98 @@ def test_threaded_kernels_under_thread_sanitizer(tmp_path):
     assert done.returncode == 0 and "no race" in out, out
     assert "Archer detected OpenMP application with TSan" in out, out
     assert " 0 threaded regions" not in out, out
+
+
+# ------------------------------------------------------------ the headers
+
+def compiler(name):
+    found = shutil.which(name)
+    require(found, name)
+    return found
+
+
+STRICT_C = ["-std=c99", "-Wall", "-Wextra", "-pedantic", "-Werror"]
+STRICT_CXX = ["-std=c++11", "-Wall", "-Wextra", "-pedantic", "-Werror"]
+
+
+@pytest.mark.parametrize("header", HEADERS, ids=lambda h: h.name)
+@pytest.mark.parametrize("language", ["c", "c++"])
+def test_header_compiles_alone(tmp_path, header, language):
+    """Each public header on its own (the umbrella too), as the first and
+    only include of a translation unit, in strict C99 and in C++11."""
+    cc, flags = (compiler("gcc"), STRICT_C) if language == "c" else (compiler("g++"), STRICT_CXX)
+    source = tmp_path / ("unit.c" if language == "c" else "unit.cpp")
+    source.write_text(f'#include "optkern/{header.name}"\n')
+    done = subprocess.run([cc, *flags, "-fsyntax-only", f"-I{INCLUDE}", str(source)], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+
+
+def strip_comments(text):
+    return re.sub(r"/\*.*?\*/|//[^\n]*", " ", text, flags=re.S)
+
+
+def declared_functions():
+    """Every function the public headers declare: an ok_ name followed by
+    its parameter list, outside comments (macros are OK_ and upper case)."""
+    names = set()
+    for header in HEADERS:
+        names |= set(re.findall(r"\b(ok_\w+)\s*\(", strip_comments(header.read_text())))
+    return names
+
+
+def test_every_declared_function_is_called_by_a_c_test():
+    """A function added to the headers without a call in tests/c fails here:
+    the C programs are where its contract (and its error returns) is tested."""
+    declared = declared_functions()
+    assert {"ok_optimizer_step", "ok_vec_axpby", "ok_cross_entropy", "ok_set_isa"} <= declared
+    called = set()
+    for program in (ROOT / "tests" / "c").glob("*.c"):
+        called |= set(re.findall(r"\b(ok_\w+)\s*\(", strip_comments(program.read_text())))
+    assert sorted(declared - called) == []
+
+
+def python_defaults(kind):
+    """The C fields of the hyperparameter set the Python class of optimizer
+    `kind` ("adam", "sgd_schedulefree") builds from its default arguments;
+    its class is the one named so (Adam, SGDScheduleFree), not a variant
+    with other defaults (AdamW). A field given as a function of the step is
+    taken at step 1."""
+    [cls] = [c for name, c in Optimizer.registry().items() if name.lower() == kind.replace("_", "")]
+    assert cls._kind == kind
+    opt = cls([np.zeros((3, 4))])
+    return {k: v(1) if callable(v) else v for k, v in opt._hparams(opt.param_groups[0]).items()}
+
+
+def test_defaults_macros_are_the_python_defaults(tmp_path):
+    """Every OK_<NAME>_DEFAULTS, compiled as C and as C++, holds what the
+    Python class of the optimizer uses for its defaults; the fields a step
+    sets per tensor (step, first_step) hold the first step. The program is
+    written from the registry (optkern._core.kinds()): an optimizer without
+    its macro fails to compile."""
+    kinds = optkern._core.kinds()
+    lines = ["#include <stdio.h>", '#include "optkern/optkern.h"', "int main(void) {"]
+    for name, kind in kinds.items():
+        lines.append(f"    {{ const ok_{name}_hparams d = OK_{name.upper()}_DEFAULTS;")
+        lines += [f'      printf("{name} {f} %.17g\\n", (double)d.{f});' for f in kind.fields]
+        lines.append("    }")
+    lines += ["    return 0;", "}"]
+    outputs = []
+    for cc, flags, suffix in [("gcc", STRICT_C, "c"), ("g++", STRICT_CXX, "cpp")]:
+        source = tmp_path / f"defaults.{suffix}"
+        source.write_text("\n".join(lines) + "\n")
+        program = tmp_path / f"defaults_{suffix}"
+        done = subprocess.run([compiler(cc), *flags, f"-I{INCLUDE}", str(source), "-o", str(program)],
+                              capture_output=True, text=True)
+        assert done.returncode == 0, done.stderr
+        outputs.append(run(program))
+    assert outputs[0] == outputs[1]
+    in_c = {}
+    for line in outputs[0].splitlines():
+        name, field, value = line.split()
+        in_c.setdefault(name, {})[field] = float(value)
+    assert sorted(in_c) == sorted(kinds)
+    for name, fields in in_c.items():
+        python = python_defaults(name)
+        for field, value in fields.items():
+            want = float(python[field]) if field in python else 1.0  # a step's own: the first
+            assert value == want, f"OK_{name.upper()}_DEFAULTS.{field} is {value}, the Python default {want}"

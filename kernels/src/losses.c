@@ -119,9 +119,13 @@ static ok_status ew_prepare(const ok_ew_task *t, size_t n, size_t batch, ok_redu
 static ok_status ew_check(ok_dtype dtype, const ok_ew_task *t, size_t n, ok_reduction reduction, const void *loss,
                           const void *grad) {
     if (ok_uniform_variant(dtype) < 0) return OK_ERR_UNSUPPORTED;
+    const size_t elem = ok_dtype_size(dtype);
+    if (!ok_fits(n, 1, elem) || (t->weight.data && !ok_fits(t->weight.period, 1, elem)) ||
+        (t->pos_weight.data && !ok_fits(t->pos_weight.period, 1, elem)))
+        return OK_ERR_SIZE;
     if (reduction == OK_REDUCTION_NONE && n == 0) return OK_SUCCESS; /* no element: nothing to write */
     if (!loss || (n > 0 && (!t->input || !t->target || !grad))) return OK_ERR_NULL_POINTER;
-    const size_t elem = ok_dtype_size(dtype), bytes = n * elem;
+    const size_t bytes = n * elem;
     read_set reads = {{t->target, t->weight.data, t->pos_weight.data},
                       {bytes, bcast_bytes(&t->weight, elem), bcast_bytes(&t->pos_weight, elem)}};
     if (!all_aligned(t->input, &reads, elem, grad, loss, elem)) return OK_ERR_ALIGNMENT;
@@ -339,7 +343,11 @@ static ok_status rows_prepare(ok_rows_task *t, ok_reduction reduction, double la
 static ok_status rows_check(ok_dtype dtype, const ok_rows_task *t, ok_reduction reduction, const void *loss,
                             const void *grad) {
     if (ok_uniform_variant(dtype) < 0) return OK_ERR_UNSUPPORTED;
-    const size_t elem = ok_dtype_size(dtype), samples = t->n * t->inner, elements = samples * t->c;
+    const size_t elem = ok_dtype_size(dtype);
+    /* the class targets' 8-byte indices, the logits, the class weights */
+    if (!ok_fits(t->n, t->inner, 8) || !ok_fits(t->n * t->inner, t->c, elem) || (t->weight && !ok_fits(t->c, 1, elem)))
+        return OK_ERR_SIZE;
+    const size_t samples = t->n * t->inner, elements = samples * t->c;
     const int probs = t->target_kind == OK_LABELS_PROBS;
     if (reduction == OK_REDUCTION_NONE && samples == 0) return OK_SUCCESS; /* no sample: nothing to write */
     if (!loss || (elements > 0 && (!t->logits || !grad)) || (samples > 0 && !t->target))

@@ -99,7 +99,11 @@ static ok_status check_task(const ok_optimizer *opt, const ok_mt_task *task, con
     if (!task->numel) return OK_ERR_NULL_POINTER;
     const int n_streams = (int)stream_count(opt);
     const unsigned scalar = opt->scalars << OK_OPT_STATE;
+    size_t left = (size_t)PTRDIFF_MAX; /* bytes the rest of the parameters may span (ok_fits) */
     for (size_t i = 0; i < task->count; i++) {
+        const size_t param_bytes = ok_dtype_bytes(ok_mt_dtypes(task, i).param);
+        if (param_bytes && task->numel[i] > left / param_bytes) return OK_ERR_SIZE;
+        left -= task->numel[i] * param_bytes;
         if (task->coeff_index && task->coeff_index[i] >= n_sets) return OK_ERR_INDEX;
         if (ok_variant_of(ok_mt_dtypes(task, i)) < 0) return OK_ERR_UNSUPPORTED;
         size_t k = task->coeff_index ? task->coeff_index[i] : 0;
@@ -201,9 +205,20 @@ ok_status ok_optimizer_step_scaled(const ok_optimizer *opt, const void *hparams,
     size_t stack[OK_STACK_TENSORS];
     size_t *numel = count <= OK_STACK_TENSORS ? stack : malloc(count * sizeof *numel);
     if (!numel) return OK_ERR_NO_MEMORY;
+    /* The product of the nonzero dims a size (ok_fits), so that every state's
+     * extent (a product of some of them) is one too. */
     for (size_t i = 0; i < count; i++) {
-        numel[i] = 1;
-        for (size_t d = 0; d < shapes[i].ndim; d++) numel[i] *= shapes[i].dims[d];
+        size_t nonzero = 1, zeros = 0;
+        for (size_t d = 0; d < shapes[i].ndim; d++) {
+            const size_t dim = shapes[i].dims[d];
+            if (!ok_fits(nonzero, dim ? dim : 1, sizeof(double))) {
+                if (numel != stack) free(numel);
+                return OK_ERR_SIZE;
+            }
+            nonzero *= dim ? dim : 1;
+            zeros += dim == 0;
+        }
+        numel[i] = zeros ? 0 : nonzero;
     }
     ok_mt_task task = {count, numel, dtypes, NULL, OK_FLOAT32, {0}, NULL, 0, hp_index, shapes, NULL};
     ok_status st = run_task(opt, hparams, n_hp, &task, streams, scaling);

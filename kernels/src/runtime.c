@@ -214,6 +214,7 @@ const char *ok_status_string(ok_status status) {
     case OK_ERR_UNSUPPORTED: return "not supported on this CPU or by this build";
     case OK_ERR_NO_MEMORY: return "out of memory";
     case OK_ERR_ALIGNMENT: return "an array is not aligned to its element type";
+    case OK_ERR_SIZE: return "a size is too large for any array";
     }
     return "unknown status";
 }

@@ -36,6 +36,14 @@ static inline size_t ok_dtype_bytes(ok_dtype d) {
  * undefined behaviour, so every entry point refuses it (OK_ERR_ALIGNMENT). */
 static inline int ok_aligned(const void *p, size_t bytes) { return ((uintptr_t)p & (bytes - 1)) == 0; }
 
+/* Whether a * b elements of `elem` bytes can be one array: their byte count
+ * fits in a ptrdiff_t. A larger count describes no memory (its byte count
+ * may even wrap to a small one, which the aliasing checks would believe),
+ * so every entry point refuses it (OK_ERR_SIZE). */
+static inline int ok_fits(size_t a, size_t b, size_t elem) {
+    return a == 0 || b == 0 || (b <= (size_t)PTRDIFF_MAX / elem && a <= (size_t)PTRDIFF_MAX / elem / b);
+}
+
 /* The kernel variant of a signature, or -1 when no variant covers it. */
 static inline int ok_variant_of(ok_dtypes d) {
     if (d.grad != d.param || d.state != d.param) return -1;

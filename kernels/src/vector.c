@@ -14,12 +14,16 @@
  * concatenation: whole cache lines for either dtype. */
 #define OK_VEC_ALIGN 64
 
-/* A list of `count` arrays of `elem`-byte elements: numel given, no NULL
- * where numel[i] > 0, and every array aligned to its element. */
+/* A list of `count` arrays of `elem`-byte elements: numel given, their
+ * total a size (ok_fits), no NULL where numel[i] > 0, and every array
+ * aligned to its element. */
 static ok_status check_list(size_t count, const size_t *numel, const void *const *x, size_t elem) {
     if (count == 0) return OK_SUCCESS;
     if (!numel || !x) return OK_ERR_NULL_POINTER;
+    size_t left = (size_t)PTRDIFF_MAX / elem; /* elements the rest of the list may have */
     for (size_t i = 0; i < count; i++) {
+        if (numel[i] > left) return OK_ERR_SIZE;
+        left -= numel[i];
         if (numel[i] && !x[i]) return OK_ERR_NULL_POINTER;
         if (numel[i] && !ok_aligned(x[i], elem)) return OK_ERR_ALIGNMENT;
     }

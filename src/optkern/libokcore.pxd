@@ -12,6 +12,7 @@ cdef extern from "optkern/optkern.h" nogil:
         OK_ERR_UNSUPPORTED
         OK_ERR_NO_MEMORY
         OK_ERR_ALIGNMENT
+        OK_ERR_SIZE
 
     ctypedef enum ok_dtype:
         OK_FLOAT32

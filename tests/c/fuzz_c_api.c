@@ -88,7 +88,7 @@ static void may_write(const void *p, size_t bytes) {
 
 static void check_after(ok_status st, const char *api) {
     calls++;
-    if ((unsigned)st > OK_ERR_ALIGNMENT) fail("an unknown status", api);
+    if ((unsigned)st > OK_ERR_SIZE) fail("an unknown status", api);
     if (st != OK_SUCCESS) {
         if (memcmp(arena, shadow, ARENA)) fail("a write by a call that failed", api);
         return;

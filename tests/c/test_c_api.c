@@ -12,21 +12,13 @@
 
 #include "optkern/optkern.h"
 
+#include "check.h"
+
 #if defined(__unix__) || defined(__APPLE__)
 #include <sys/wait.h>
 #include <unistd.h>
 #define HAVE_FORK 1
 #endif
-
-static int failures;
-
-#define CHECK(cond)                                                   \
-    do {                                                              \
-        if (!(cond)) {                                                \
-            printf("FAILED %s:%d: %s\n", __FILE__, __LINE__, #cond);  \
-            failures++;                                               \
-        }                                                             \
-    } while (0)
 
 #define N 37
 

@@ -20,7 +20,8 @@ typedef enum ok_status {
     OK_ERR_ALIASING = 4,       /* an array that is written overlaps another stream */
     OK_ERR_UNSUPPORTED = 5,    /* the request is not available on this CPU or build */
     OK_ERR_NO_MEMORY = 6,      /* a small bookkeeping allocation failed */
-    OK_ERR_ALIGNMENT = 7       /* an array is not aligned to its element type */
+    OK_ERR_ALIGNMENT = 7,      /* an array is not aligned to its element type */
+    OK_ERR_SIZE = 8            /* a size or shape whose byte count does not fit in a ptrdiff_t */
 } ok_status;
 
 /* Element types of the arrays a kernel works on. */
@@ -33,7 +34,8 @@ typedef enum ok_dtype {
 /* The bytes of one element of `dtype`; 0 for a value that is no dtype. */
 size_t ok_dtype_size(ok_dtype dtype);
 
-/* A short English description of a status code. */
+/* A short English description of a status code ("unknown status" for a
+ * value that is none). */
 const char *ok_status_string(ok_status status);
 
 /* The library version, "MAJOR.MINOR.PATCH". */
@@ -72,7 +74,8 @@ ok_status ok_set_isa(ok_isa isa);
 const char *ok_isa_name(ok_isa isa);
 /* Parse a name as above: case-insensitive, ASCII whitespace around it
  * ignored (" AVX2\n" is avx2); OK_ERR_UNSUPPORTED for anything else,
- * including an empty or blank name. */
+ * including an empty or blank name; OK_ERR_NULL_POINTER for a NULL
+ * argument. *isa is written only on success. */
 ok_status ok_isa_from_name(const char *name, ok_isa *isa);
 
 /*

@@ -29,9 +29,14 @@
  *                          both finite; an ok_bcast's block and period >= 1;
  *                          an unknown ok_index_type);
  *   OK_ERR_UNSUPPORTED     dtype is not a float dtype optkern has kernels for;
+ *   OK_ERR_SIZE            a count whose byte count does not fit in a
+ *                          ptrdiff_t (n, n * c * inner, a weight's c or
+ *                          an ok_bcast's period);
  *   OK_ERR_NULL_POINTER    a required pointer is NULL (pointers to zero
  *                          elements may be NULL, and with OK_REDUCTION_NONE
  *                          and no element or sample, loss too);
+ *   OK_ERR_ALIGNMENT       an array not aligned to its element type (class
+ *                          targets: to their index type);
  *   OK_ERR_ALIASING        grad partially overlaps the input, or overlaps
  *                          another array; loss overlaps any array;
  *   OK_ERR_INDEX           a class target outside [0, C) that is not

@@ -8,13 +8,31 @@
  * tensors cost one call. Formulas: docs/optimizers.md, which follows
  * torch.optim 2.13; the per-element arithmetic runs in the array's dtype.
  *
- * Preconditions checked (nothing is written when one fails):
- *   - hyperparameters in their torch ranges (OK_ERR_HYPERPARAMETER);
- *   - hp_index[i] < n_hp (OK_ERR_INDEX);
- *   - no NULL pointer where numel[i] > 0 (OK_ERR_NULL_POINTER);
- *   - within one tensor, no written stream overlaps another (OK_ERR_ALIASING).
- * Not checked here (it costs a sort): overlaps BETWEEN different tensors;
+ * Preconditions of every update, checked before anything is written
+ * (count == 0 is a valid call that does nothing):
+ *   OK_ERR_NULL_POINTER    the optimizer, hyperparameters, numel (or
+ *                          shapes, or a shape's dims), dtypes or stream
+ *                          list is NULL; a pointer a tensor needs is NULL
+ *                          (its parameter and gradient where numel[i] > 0,
+ *                          the states its set needs, every scalar state);
+ *   OK_ERR_ALIGNMENT       the hyperparameters or an array not aligned to
+ *                          its element type;
+ *   OK_ERR_INDEX           n_hp == 0, or hp_index[i] >= n_hp;
+ *   OK_ERR_HYPERPARAMETER  a set out of its ranges (torch's, listed per
+ *                          field below; NaN is out of every range);
+ *   OK_ERR_UNSUPPORTED     a dtype (or mix of dtypes) with no kernel;
+ *   OK_ERR_SIZE            the parameters' byte counts, or a shape's, do
+ *                          not fit in a ptrdiff_t;
+ *   OK_ERR_ALIASING        within one tensor, a written stream overlaps
+ *                          another;
+ *   OK_ERR_NO_MEMORY       the bookkeeping of many sets or shaped tensors
+ *                          could not be allocated.
+ * Not checked (it costs a sort): overlaps BETWEEN different tensors;
  * ok_check_overlap below does that for callers who cannot vouch for it.
+ *
+ * Each OK_<NAME>_DEFAULTS is the defaults of the Python class of that name
+ * (optkern.Adam, ...), set for a first step: step = 1 and first_step = 1
+ * (tests/test_c_api.py compares them).
  */
 #ifndef OPTKERN_OPTIM_H
 #define OPTKERN_OPTIM_H
@@ -29,14 +47,14 @@ extern "C" {
 typedef struct ok_sgd_hparams {
     double lr;           /* >= 0 */
     double momentum;     /* >= 0; 0 means no momentum buffer */
-    double dampening;    /* not applied on the first step */
+    double dampening;    /* any number but NaN; not applied on the first step */
     double weight_decay; /* >= 0, coupled: g += weight_decay * param */
     int nesterov;        /* requires momentum > 0 and dampening == 0 */
     int maximize;
     int first_step;      /* the buffer is empty: it becomes a copy of g */
 } ok_sgd_hparams;
 
-#define OK_SGD_DEFAULTS {1e-3, 0.0, 0.0, 0.0, 0, 0, 0}
+#define OK_SGD_DEFAULTS {1e-3, 0.0, 0.0, 0.0, 0, 0, 1}
 
 /* torch.optim.Adam; AdamW is decoupled_weight_decay = 1. */
 typedef struct ok_adam_hparams {
@@ -80,7 +98,7 @@ typedef struct ok_rprop_hparams {
     int first_step;       /* prev and step_size are empty: prev counts as 0, step_size as lr */
 } ok_rprop_hparams;
 
-#define OK_RPROP_DEFAULTS {1e-2, 0.5, 1.2, 1e-6, 50.0, 0, 0}
+#define OK_RPROP_DEFAULTS {1e-2, 0.5, 1.2, 1e-6, 50.0, 0, 1}
 
 /* torch.optim.NAdam: Adam with Nesterov momentum, whose momentum factor
  * mu_t warms up with momentum_decay (docs/optimizers.md#nadam). Its state
@@ -239,7 +257,7 @@ typedef struct ok_adan_hparams {
     int first_step;      /* the states are empty: the moments count as 0, the gradient's change as 0 */
 } ok_adan_hparams;
 
-#define OK_ADAN_DEFAULTS {1e-3, 0.98, 0.92, 0.99, 1e-8, 0.0, 1, 0, 0}
+#define OK_ADAN_DEFAULTS {1e-3, 0.98, 0.92, 0.99, 1e-8, 0.0, 1, 0, 1}
 
 /* AdEMAMix (pytorch-optimizer's): Adam's moments plus a slow average of
  * the gradient, exp_avg_slow, mixed into the step with weight alpha; alpha
@@ -404,7 +422,8 @@ ok_status ok_adam_f64(const ok_adam_hparams *hp, size_t n_hp, const uint32_t *hp
  * ok_optimizer_find("radam"), ... */
 
 /* Hyperparameter checks alone, as the updates do them (torch's messages are
- * the Python layer's business; these say only valid or not). */
+ * the Python layer's business; these say only valid or not):
+ * OK_SUCCESS, OK_ERR_HYPERPARAMETER, or OK_ERR_NULL_POINTER for NULL. */
 ok_status ok_sgd_check(const ok_sgd_hparams *hp);
 ok_status ok_adam_check(const ok_adam_hparams *hp);
 
@@ -440,7 +459,9 @@ typedef struct ok_dtypes {
 } ok_dtypes;
 
 /* The optimizers, by index (0 .. count - 1) or by name; NULL past the end
- * or for an unknown name. */
+ * or for an unknown (or NULL) name. The accessors below take any pointer
+ * and index: for a NULL optimizer or an index past the end they return
+ * NULL, 0 or -1 (ok_optimizer_state_shape), never crash. */
 size_t ok_optimizer_count(void);
 const ok_optimizer *ok_optimizer_at(size_t i);
 const ok_optimizer *ok_optimizer_find(const char *name);
@@ -487,12 +508,15 @@ int ok_optimizer_state_shape(const ok_optimizer *opt, size_t k);
  * OK_ERR_HYPERPARAMETER (OK_ERR_NULL_POINTER for a NULL argument). */
 ok_status ok_optimizer_check(const ok_optimizer *opt, const void *hparams);
 /* Bit k set: a tensor updated with this set needs state k (the others may
- * be NULL); bit state_count + j: work array j. */
+ * be NULL); bit state_count + j: work array j. 0 for a NULL or misaligned
+ * argument; the set is not checked. */
 unsigned ok_optimizer_required_states(const ok_optimizer *opt, const void *hparams);
 
 /* The per-step coefficients a kernel reads for one checked set, derived in
  * double (coefficients_size bytes): what another backend's kernel (a GPU's)
- * takes to compute exactly this library's update. */
+ * takes to compute exactly this library's update. Errors, coeffs untouched:
+ * OK_ERR_NULL_POINTER, OK_ERR_ALIGNMENT (hparams or coeffs not aligned to a
+ * double), OK_ERR_HYPERPARAMETER. */
 size_t ok_optimizer_coefficients_size(const ok_optimizer *opt);
 ok_status ok_optimizer_coefficients(const ok_optimizer *opt, const void *hparams, void *coeffs);
 
@@ -552,7 +576,8 @@ typedef struct ok_grad_scaling {
 #define OK_GRAD_SCALING_NONE {1.0, 1.0}
 
 /* ok_optimizer_step_shaped with the gradients scaled as `scaling` says
- * (NULL: not scaled). */
+ * (NULL: not scaled); an unscale that is not finite and > 0 is
+ * OK_ERR_HYPERPARAMETER. */
 ok_status ok_optimizer_step_scaled(const ok_optimizer *opt, const void *hparams, size_t n_hp,
                                    const uint32_t *hp_index, size_t count, const ok_shape *shapes,
                                    const ok_dtypes *dtypes, void *const *const *streams,
@@ -562,8 +587,9 @@ ok_status ok_optimizer_step_scaled(const ok_optimizer *opt, const void *hparams,
  * Overlap check for callers that assemble arrays from untrusted places.
  * spans[k] is the byte range [begin, end) of one array; an overlap between
  * two spans is an error when at least one of them is written. The spans are
- * sorted in place. On OK_ERR_ALIASING, *first and *second receive the ids of
- * one offending pair (either may be NULL).
+ * sorted in place (an empty span, end <= begin, overlaps nothing). On
+ * OK_ERR_ALIASING, *first and *second receive the ids of one offending pair
+ * (either may be NULL); OK_ERR_NULL_POINTER for spans NULL with n > 0.
  */
 typedef struct ok_span {
     uintptr_t begin;

@@ -13,6 +13,8 @@
  *
  * Preconditions checked (nothing is written when one fails):
  *   - a dtype the library has kernels for (OK_ERR_UNSUPPORTED);
+ *   - a total element count whose byte count fits in a ptrdiff_t
+ *     (OK_ERR_SIZE);
  *   - no NULL pointer where numel[i] > 0, and a result pointer
  *     (OK_ERR_NULL_POINTER);
  *   - every array aligned to its element type, the result to a double
