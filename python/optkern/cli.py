@@ -80,8 +80,8 @@ def main(argv=None):
     if asked:
         return _print_embedding(asked)
     if not args.command:
-        p.error(f"give a command ({', '.join(name for name, _, _ in _COMMANDS)}) "
-                f"or {', '.join(flag for flag, _, _ in _EMBEDDING_FLAGS)}")
+        p.error(f"a command ({', '.join(name for name, _, _ in _COMMANDS)}) or one of "
+                f"{', '.join(flag for flag, _, _ in _EMBEDDING_FLAGS)} is required")
     try:
         return args.run(args) or 0
     except UsageError as e:
