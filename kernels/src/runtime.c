@@ -202,7 +202,7 @@ int ok_has_openmp(void) {
 
 size_t ok_dtype_size(ok_dtype dtype) { return ok_dtype_bytes(dtype); }
 
-const char *ok_version(void) { return OPTKERN_VERSION; }
+const char *ok_version(void) { return OPTKERN_VERSION_STRING; }
 
 const char *ok_status_string(ok_status status) {
     switch (status) {

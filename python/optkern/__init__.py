@@ -21,11 +21,16 @@ as torch.nn.utils does; an optimizer's max_grad_norm clips inside its step,
 and optkern.amp.GradScaler scales the loss for mixed precision, unscaling
 inside the step. optkern.lr_scheduler has torch.optim.lr_scheduler's schedulers, and
 optkern.schedules optax-style schedules, which an optimizer takes as its lr.
+
+The package also ships the C library itself, for C and C++ programs that
+embed it: optkern.get_include(), optkern.get_library_dir() and
+optkern.get_cmake_dir() say where (README: Embedding).
 """
 
 from optkern import _core, amp, data, functional, losses, lr_scheduler, optim, schedules
 from optkern.checkpoint import load, save
 from optkern.clip import clip_grad_norm_, clip_grad_value_
+from optkern._embedding import get_cmake_dir, get_include, get_library_dir
 from optkern.optim import *  # noqa: F403 (every optimizer class: optim.__all__)
 from optkern._config import (
     _apply_isa_cap,
@@ -59,6 +64,9 @@ __all__ = [
     "set_isa",
     "get_isa",
     "__version__",
+    "get_include",
+    "get_library_dir",
+    "get_cmake_dir",
 ]
 
 _apply_isa_cap()

@@ -4,6 +4,14 @@
     optkern bench    time optkern's kernels against the installed peers
     optkern info     version, instruction sets, threads, optional parts found
 
+and, without a subcommand, the flags and folders a C or C++ program needs to
+build against the C library the package ships (optkern._embedding), as
+`python -m pybind11 --includes` does:
+
+    optkern --cflags --libs    compiler and linker flags (pkg-config's)
+    optkern --cmakedir         the folder of optkernConfig.cmake
+    optkern --pkgconfigdir     the folder of optkern.pc
+
 Each subcommand lives in its own module, which adds its arguments and runs
 it: optkern.demo (demo), optkern.benchmark.command (bench). A usage error
 (a bad option, a file that cannot be used) prints one line and exits with
@@ -15,6 +23,8 @@ import importlib.util
 import os
 import sys
 
+from optkern import _embedding
+
 __all__ = ["main"]
 
 _EPILOG = """examples:
@@ -22,11 +32,21 @@ _EPILOG = """examples:
   optkern demo --plot loss.png      and the loss curves as a picture
   optkern bench --size 1M --size 16M
   optkern info
+  cc main.c $(optkern --cflags --libs)
+  cmake -Doptkern_DIR=$(optkern --cmakedir) ...
 """
 
 
 class UsageError(Exception):
     """A problem with what the user asked for: printed as one line, exit status 2."""
+
+
+# name, the module that runs it (None: this one), help
+_COMMANDS = (
+    ("demo", "optkern.demo", "train models with optkern's optimizers, losses and schedules"),
+    ("bench", "optkern.benchmark.command", "time optkern's kernels against the installed peers"),
+    ("info", None, "version, instruction sets, threads, optional parts found"),
+)
 
 
 def parser():
@@ -37,13 +57,11 @@ def parser():
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     top.add_argument("--version", action="version", version=f"optkern {_version()}")
-    commands = top.add_subparsers(dest="command", metavar="{demo,bench,info}")
-    commands.required = True
-    for name, module, help_ in (
-        ("demo", "optkern.demo", "train models with optkern's optimizers, losses and schedules"),
-        ("bench", "optkern.benchmark.command", "time optkern's kernels against the installed peers"),
-        ("info", None, "version, instruction sets, threads, optional parts found"),
-    ):
+    embedding = top.add_argument_group("building against the C library (README: Embedding)")
+    for flag, help_, _ in _EMBEDDING_FLAGS:
+        embedding.add_argument(flag, action="store_true", help=help_)
+    commands = top.add_subparsers(dest="command", metavar="{" + ",".join(name for name, _, _ in _COMMANDS) + "}")
+    for name, module, help_ in _COMMANDS:
         mod = importlib.import_module(module) if module else sys.modules[__name__]
         sub = commands.add_parser(name, help=help_, description=mod.DESCRIPTION, epilog=mod.EPILOG,
                                   formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -56,6 +74,14 @@ def main(argv=None):
     """Run the command line `argv` (default: sys.argv[1:]); the exit status."""
     p = parser()
     args = p.parse_args(argv)
+    asked = [flag for flag, _, _ in _EMBEDDING_FLAGS if getattr(args, flag[2:])]
+    if asked and args.command:
+        p.error(f"{asked[0]} takes no command")
+    if asked:
+        return _print_embedding(asked)
+    if not args.command:
+        p.error(f"a command ({', '.join(name for name, _, _ in _COMMANDS)}) or one of "
+                f"{', '.join(flag for flag, _, _ in _EMBEDDING_FLAGS)} is required")
     try:
         return args.run(args) or 0
     except UsageError as e:
@@ -70,6 +96,33 @@ def _version():
     from optkern import __version__
 
     return __version__
+
+
+# -------------------------------------------------------------- embedding
+
+# flag, help, the words it prints
+_EMBEDDING_FLAGS = (
+    ("--cflags", "print the compiler flags (-I...) for #include <optkern/optkern.h>",
+     lambda: _embedding.pkgconfig_field("Cflags")),
+    ("--libs", "print the linker flags for the static library (-L... -loptkern and what it needs)",
+     lambda: _embedding.pkgconfig_field("Libs")),
+    ("--cmakedir", "print the folder of optkernConfig.cmake (optkern_DIR)",
+     lambda: [_embedding.get_cmake_dir()]),
+    ("--pkgconfigdir", "print the folder of optkern.pc (PKG_CONFIG_PATH)",
+     lambda: [_embedding.get_pkgconfig_dir()]),
+)
+
+
+def _print_embedding(asked):
+    """Print what the flags `asked` ask for on one line, in the order of
+    _EMBEDDING_FLAGS (--cflags --libs is one compile-and-link line)."""
+    try:
+        words = [word for flag, _, get in _EMBEDDING_FLAGS if flag in asked for word in get()]
+    except (OSError, ValueError) as e:
+        print(f"optkern: error: {e}", file=sys.stderr)
+        return 2
+    print(" ".join(words))
+    return 0
 
 
 # ------------------------------------------------------------------- info

@@ -8,6 +8,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "optkern/version.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -38,7 +40,9 @@ size_t ok_dtype_size(ok_dtype dtype);
  * value that is none). */
 const char *ok_status_string(ok_status status);
 
-/* The library version, "MAJOR.MINOR.PATCH". */
+/* The library version, "MAJOR.MINOR.PATCH": OPTKERN_VERSION_STRING as the
+ * library was built; a program compiled against other headers sees their
+ * OPTKERN_VERSION_STRING differ from it. */
 const char *ok_version(void);
 
 /*
