@@ -22,6 +22,10 @@ TOLERANCE = {np.float32: (1e-5, 1e-6), np.float64: (1e-12, 1e-13)}
 
 # .ci/run sets this: there every tool a test needs is installed, and a
 # missing one fails the run instead of skipping tests.
+# How the public headers must compile (tests/test_c_api.py, test_embedding.py).
+STRICT_C = ["-std=c99", "-Wall", "-Wextra", "-pedantic", "-Werror"]
+STRICT_CXX = ["-std=c++11", "-Wall", "-Wextra", "-pedantic", "-Werror"]
+
 STRICT = os.environ.get("OPTKERN_STRICT_TESTS") == "1"
 
 

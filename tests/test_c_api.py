@@ -7,8 +7,8 @@ error returns: a status, nothing written). Once more under AddressSanitizer
 and UndefinedBehaviorSanitizer, and the threaded kernels and the runtime's
 shared settings under ThreadSanitizer (tests/c/race_runtime.c).
 
-The public headers of the source tree as a contract: each compiles on its
-own as strict C99 and as C++11, every function they declare is called by a
+The public headers, as the installed package ships them, as a contract:
+each compiles on its own as strict C99 and as C++11, every function they declare is called by a
 program of tests/c, and every OK_<NAME>_DEFAULTS holds the defaults of the
 Python class of that optimizer."""
 
@@ -22,12 +22,12 @@ import numpy as np
 import pytest
 
 import optkern
-from helpers import require
+from helpers import STRICT_C, STRICT_CXX, require
 from optkern.optim import Optimizer
 
 ROOT = Path(__file__).resolve().parents[1]
-INCLUDE = ROOT / "kernels" / "include"
-HEADERS = sorted((INCLUDE / "optkern").glob("*.h"))  # the public ones: internal/ is a folder below
+INCLUDE = Path(optkern.get_include())  # installed: with the version.h the build writes
+HEADERS = sorted((INCLUDE / "optkern").glob("*.h"))
 SANITIZERS = "-fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer"
 
 
@@ -105,10 +105,6 @@ def compiler(name):
     found = shutil.which(name)
     require(found, name)
     return found
-
-
-STRICT_C = ["-std=c99", "-Wall", "-Wextra", "-pedantic", "-Werror"]
-STRICT_CXX = ["-std=c++11", "-Wall", "-Wextra", "-pedantic", "-Werror"]
 
 
 @pytest.mark.parametrize("header", HEADERS, ids=lambda h: h.name)

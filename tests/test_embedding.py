@@ -17,14 +17,12 @@ import numpy as np
 import pytest
 
 import optkern
-from helpers import require, require_module, run_optkern
+from helpers import STRICT_C, STRICT_CXX, require, require_module, run_optkern
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "examples"
 CC = shutil.which("cc") or shutil.which("gcc")
 CXX = shutil.which("c++") or shutil.which("g++")
-STRICT_C = ["-std=c99", "-Wall", "-Wextra", "-pedantic", "-Werror"]
-STRICT_CXX = ["-std=c++11", "-Wall", "-Wextra", "-pedantic", "-Werror"]
 
 
 def optkern_command(*args):
