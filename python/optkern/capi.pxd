@@ -62,6 +62,7 @@ cdef extern from "optkern/optkern_capi.h" nogil:
         int nesterov
         int maximize
         int first_step
+
     ctypedef struct ok_adam_hparams:
         double lr
         double beta1
@@ -72,6 +73,7 @@ cdef extern from "optkern/optkern_capi.h" nogil:
         int amsgrad
         int maximize
         int decoupled_weight_decay
+
     ctypedef struct ok_radam_hparams:
         double lr
         double beta1
@@ -81,6 +83,7 @@ cdef extern from "optkern/optkern_capi.h" nogil:
         int64_t step
         int maximize
         int decoupled_weight_decay
+
     ctypedef struct ok_rprop_hparams:
         double lr
         double etaminus
@@ -89,6 +92,7 @@ cdef extern from "optkern/optkern_capi.h" nogil:
         double step_size_max
         int maximize
         int first_step
+
     ctypedef struct ok_nadam_hparams:
         double lr
         double beta1
@@ -99,6 +103,7 @@ cdef extern from "optkern/optkern_capi.h" nogil:
         int64_t step
         int maximize
         int decoupled_weight_decay
+
     ctypedef struct ok_asgd_hparams:
         double lr
         double lambd
@@ -107,6 +112,7 @@ cdef extern from "optkern/optkern_capi.h" nogil:
         double weight_decay
         int64_t step
         int maximize
+
     ctypedef struct ok_adagrad_hparams:
         double lr
         double lr_decay
@@ -114,6 +120,7 @@ cdef extern from "optkern/optkern_capi.h" nogil:
         double eps
         int64_t step
         int maximize
+
     ctypedef struct ok_rmsprop_hparams:
         double lr
         double alpha
@@ -122,12 +129,14 @@ cdef extern from "optkern/optkern_capi.h" nogil:
         double momentum
         int centered
         int maximize
+
     ctypedef struct ok_adadelta_hparams:
         double lr
         double rho
         double eps
         double weight_decay
         int maximize
+
     ctypedef struct ok_adamax_hparams:
         double lr
         double beta1
@@ -136,6 +145,7 @@ cdef extern from "optkern/optkern_capi.h" nogil:
         double weight_decay
         int64_t step
         int maximize
+
     ctypedef struct ok_adafactor_hparams:
         double lr
         double beta2_decay
@@ -146,6 +156,7 @@ cdef extern from "optkern/optkern_capi.h" nogil:
         int64_t step
         int maximize
         int eps1_machine
+
     ctypedef struct ok_muon_hparams:
         double lr
         double weight_decay
@@ -153,11 +164,13 @@ cdef extern from "optkern/optkern_capi.h" nogil:
         double lr_ratio
         int nesterov
         int stage
+
     ctypedef struct ok_lion_hparams:
         double lr
         double beta1
         double beta2
         double weight_decay
+
     ctypedef struct ok_adan_hparams:
         double lr
         double beta1
@@ -168,6 +181,7 @@ cdef extern from "optkern/optkern_capi.h" nogil:
         int64_t step
         int no_prox
         int first_step
+
     ctypedef struct ok_ademamix_hparams:
         double lr
         double beta1
@@ -181,6 +195,7 @@ cdef extern from "optkern/optkern_capi.h" nogil:
         int weight_decouple
         int fixed_decay
         int maximize
+
     ctypedef struct ok_adopt_hparams:
         double lr
         double beta1
@@ -192,6 +207,7 @@ cdef extern from "optkern/optkern_capi.h" nogil:
         int clipped
         int decouple
         int maximize
+
     ctypedef struct ok_sgd_schedulefree_hparams:
         double lr
         double momentum
@@ -199,6 +215,7 @@ cdef extern from "optkern/optkern_capi.h" nogil:
         double ckp1
         int first_step
         int64_t mode
+
     ctypedef struct ok_adamw_schedulefree_hparams:
         double lr
         double beta1
@@ -209,6 +226,7 @@ cdef extern from "optkern/optkern_capi.h" nogil:
         int64_t step
         int first_step
         int64_t mode
+
     ctypedef struct ok_lamb_hparams:
         double lr
         double beta1
@@ -221,6 +239,7 @@ cdef extern from "optkern/optkern_capi.h" nogil:
         int adam_w_mode
         int grad_averaging
         int use_nvlamb
+
     ctypedef struct ok_lars_hparams:
         double lr
         double momentum
