@@ -11,14 +11,20 @@ threaded over the whole list.
 
 cimport numpy as cnp
 from cpython.mem cimport PyMem_Calloc, PyMem_Free, PyMem_Malloc
+from cpython.pycapsule cimport PyCapsule_New
 from cpython.unicode cimport PyUnicode_AsUTF8
 from libc.stdint cimport int64_t, uint32_t, uintptr_t
 
+from optkern.capi cimport *
 from libokcore cimport *
 
 import numpy as np
 
 cnp.import_array()
+
+# The C API for extension modules that link nothing: a table of every public
+# function (optkern/optkern_capi.h; docs/embedding.md#the-c-api-capsule).
+_C_API = PyCapsule_New(<void *>ok_capi_table(), OPTKERN_CAPI_CAPSULE, NULL)
 
 cdef enum:
     MAX_STREAMS = 8     # param, grad and up to six states

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "optkern/optkern.h"
+#include "optkern/optkern_capi.h" /* linked (OPTKERN_LINKED): no Python */
 
 #include "check.h"
 
@@ -1179,11 +1180,24 @@ static void test_lars_rule(void) {
     CHECK(step_by_name("lars", &hp, p, g, states) == OK_ERR_HYPERPARAMETER);
 }
 
+/* The C-API capsule's table: its header fields, and every entry the
+ * address of the function of its name. */
+static void test_capi_table(void) {
+    const ok_capi *t = ok_capi_table();
+    CHECK(t->abi_version == OPTKERN_ABI_VERSION);
+    CHECK(t->count == OPTKERN_CAPI_COUNT);
+    CHECK(strcmp(t->version, ok_version()) == 0);
+#define CHECK_ENTRY(ret, name, params) CHECK(t->name == &name);
+    OPTKERN_CAPI_FUNCTIONS(CHECK_ENTRY)
+#undef CHECK_ENTRY
+}
+
 int main(void) {
     printf("optkern %s, isa %s, %d threads\n", ok_version(), ok_isa_name(ok_get_isa()), ok_get_num_threads());
     ok_set_num_threads(2);
     CHECK(ok_get_num_threads() == 2);
     test_adam_rule();
+    test_capi_table();
     test_preconditions_write_nothing();
     test_mixed_dtypes();
     test_overlap_check();
