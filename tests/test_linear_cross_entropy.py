@@ -327,3 +327,13 @@ def test_peak_memory_is_one_chunk_of_logits_plus_the_gradients(isa, ignored):
     targets = 3 * n * 8  # int64 index arrays: the targets, the rows kept, theirs
     assert peak <= gradients + chunk_logits + chunk_hidden + targets + 16 * 1024, (peak, gradients, chunk_logits)
     assert peak <= (n * vocab * 4 + gradients) / 8
+
+
+def test_default_chunk_rows():
+    """chunk_size=None: 48 MiB of logits, at least 384 rows (docs/losses.md)."""
+    from optkern.losses import _chunk_rows
+
+    assert _chunk_rows(None, 32000, 4) == 393
+    assert _chunk_rows(None, 128256, 4) == 384
+    assert _chunk_rows(None, 1000, 8) == (48 << 20) // 8000
+    assert _chunk_rows(7, 128256, 4) == 7

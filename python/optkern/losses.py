@@ -355,16 +355,17 @@ def kl_div(input, target, size_average=None, reduce=None, reduction="mean", log_
 
 # ------------------------------------------------------ linear cross-entropy
 
-# chunk_size=None: as many rows as have logits of this many bytes, a few
-# hundred at a language model's vocabulary: the BLAS's products over fewer
-# rows are slower, and each of them reads all of the weight
-# (docs/losses.md#linear_cross_entropy).
+# chunk_size=None: as many rows as have logits of this many bytes, and at
+# least _CHUNK_MIN_ROWS: every chunk's products read all of the weight and
+# read and write all of grad_weight, so fewer rows make those passes
+# dominate, more so the larger the vocabulary (docs/losses.md#linear_cross_entropy).
 _CHUNK_BYTES = 48 << 20
+_CHUNK_MIN_ROWS = 384
 
 
 def _chunk_rows(chunk_size, vocabulary, itemsize):
     if chunk_size is None:
-        return max(1, _CHUNK_BYTES // max(vocabulary * itemsize, 1))
+        return max(_CHUNK_MIN_ROWS, _CHUNK_BYTES // max(vocabulary * itemsize, 1))
     if isinstance(chunk_size, bool) or not isinstance(chunk_size, numbers.Integral):
         raise TypeError(f"chunk_size must be None or an int, got {chunk_size!r}")
     if chunk_size < 1:
@@ -412,7 +413,7 @@ def linear_cross_entropy(hidden, weight, target, bias=None, *, ignore_index=-100
     number of targets not ignored; NaN when all are).
 
     The rows that are not ignored are taken chunk_size at a time (None: as
-    many as have 48 MiB of logits): their logits by one matrix product,
+    many as have 48 MiB of logits, and at least 384): their logits by one matrix product,
     overwritten by their gradient G by cross_entropy's kernel, then the
     chunk's G @ weight, G.T @ hidden and column sums of G. Ignored rows are
     never read: their grad_hidden is 0. Memory: the gradients, one chunk of
