@@ -3,6 +3,7 @@
 import copy
 import importlib
 import os
+import re
 import subprocess
 import sys
 import zlib
@@ -22,6 +23,22 @@ TOLERANCE = {np.float32: (1e-5, 1e-6), np.float64: (1e-12, 1e-13)}
 
 # .ci/run sets this: there every tool a test needs is installed, and a
 # missing one fails the run instead of skipping tests.
+def c_uncommented(text):
+    """C source with its comments blanked out."""
+    return re.sub(r"/\*.*?\*/|//[^\n]*", " ", text, flags=re.S)
+
+
+def declared_c_functions(headers):
+    """The ok_ functions the C headers (paths) declare, in order: a name with
+    its parameter list at the start of a declaration (macros are OK_ and
+    upper case)."""
+    names = []
+    for header in headers:
+        names += re.findall(r"^(?!typedef|#)[A-Za-z_][\w *]*?\b(ok_\w+)\(", c_uncommented(header.read_text()),
+                            flags=re.M)
+    return names
+
+
 # How the public headers must compile (tests/test_c_api.py, test_embedding.py).
 STRICT_C = ["-std=c99", "-Wall", "-Wextra", "-pedantic", "-Werror"]
 STRICT_CXX = ["-std=c++11", "-Wall", "-Wextra", "-pedantic", "-Werror"]

@@ -23,7 +23,7 @@ import numpy as np
 import pytest
 
 import optkern
-from helpers import STRICT_C, STRICT_CXX, require
+from helpers import STRICT_C, STRICT_CXX, c_uncommented, declared_c_functions, require
 from optkern.optim import Optimizer
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -123,27 +123,14 @@ def test_header_compiles_alone(tmp_path, header, language):
     assert done.returncode == 0, done.stderr
 
 
-def strip_comments(text):
-    return re.sub(r"/\*.*?\*/|//[^\n]*", " ", text, flags=re.S)
-
-
-def declared_functions():
-    """Every function the public headers declare: an ok_ name followed by
-    its parameter list, outside comments (macros are OK_ and upper case)."""
-    names = set()
-    for header in HEADERS:
-        names |= set(re.findall(r"\b(ok_\w+)\s*\(", strip_comments(header.read_text())))
-    return names
-
-
 def test_every_declared_function_is_called_by_a_c_test():
     """A function added to the headers without a call in tests/c fails here:
     the C programs are where its contract (and its error returns) is tested."""
-    declared = declared_functions()
+    declared = set(declared_c_functions(HEADERS))
     assert {"ok_optimizer_step", "ok_vec_axpby", "ok_cross_entropy", "ok_set_isa"} <= declared
     called = set()
     for program in (ROOT / "tests" / "c").glob("*.c"):
-        called |= set(re.findall(r"\b(ok_\w+)\s*\(", strip_comments(program.read_text())))
+        called |= set(re.findall(r"\b(ok_\w+)\s*\(", c_uncommented(program.read_text())))
     assert sorted(declared - called) == []
 
 

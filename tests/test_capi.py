@@ -23,7 +23,7 @@ import numpy as np
 import pytest
 
 import optkern
-from helpers import require, rng_for
+from helpers import c_uncommented, declared_c_functions, require, rng_for
 
 ROOT = Path(__file__).resolve().parents[1]
 HEADERS = ROOT / "kernels" / "include" / "optkern"
@@ -32,23 +32,14 @@ CAPI_PXD = Path(optkern.__file__).parent / "capi.pxd"
 EXAMPLES = ["capsule_ext", "cython_ext"]
 
 
-def uncommented(text):
-    return re.sub(r"/\*.*?\*/", " ", text, flags=re.S)
-
-
 def public_functions():
     """Every function declared in the public headers (not internal/; not the
     capsule header itself, whose one function returns the table)."""
-    names = []
-    for header in sorted(HEADERS.glob("*.h")):
-        if header != CAPI_HEADER:
-            names += re.findall(r"^(?!typedef|#)[A-Za-z_][\w *]*?\b(ok_\w+)\(", uncommented(header.read_text()),
-                                flags=re.M)
-    return names
+    return declared_c_functions(h for h in sorted(HEADERS.glob("*.h")) if h != CAPI_HEADER)
 
 
 def capi_header():
-    return uncommented(CAPI_HEADER.read_text())
+    return c_uncommented(CAPI_HEADER.read_text())
 
 
 def table_entries():
@@ -274,7 +265,7 @@ def test_capi_pxd_declares_the_public_api():
     pxd = CAPI_PXD.read_text()
     declared = set(re.findall(r"^    [\w ]+?\**(ok_\w+)\(", pxd, flags=re.M))
     assert declared == set(public_functions())
-    headers = "".join(uncommented(h.read_text()) for h in sorted(HEADERS.glob("*.h")) if h != CAPI_HEADER)
+    headers = "".join(c_uncommented(h.read_text()) for h in sorted(HEADERS.glob("*.h")) if h != CAPI_HEADER)
     structs, declared_structs = header_structs(headers), pxd_structs(pxd)
     assert structs and {name: declared_structs.get(name) for name in structs} == structs
     constants = re.findall(r"\b(OK_[A-Z0-9_]+) = ", headers) + re.findall(r"#define (OK_[A-Z0-9_]+) \d+$", headers,
