@@ -131,7 +131,7 @@ def test_hyperparameter_of_wrong_type():
     ([], ValueError, "empty parameter list"),
     (np.zeros(3), TypeError, "single numpy.ndarray"),
     ([np.zeros(3, np.int64)], TypeError, "dtype int64"),
-    ([np.zeros(3, np.float16)], TypeError, "dtype float16"),
+    ([np.zeros(3, np.complex64)], TypeError, "dtype complex64"),
     ([[0.0, 1.0]], TypeError, "numpy.ndarray"),
     ([np.zeros((4, 4))[:, 1]], ValueError, "contiguous"),
     ([np.zeros((4, 4)).T], ValueError, "contiguous"),

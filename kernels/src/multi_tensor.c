@@ -144,20 +144,25 @@ void ok_mt_run(const ok_mt_task *task, const ok_mt_span_fn *fns) {
 }
 
 int ok_mt_streams_overlap(const ok_mt_task *task, unsigned written, unsigned scalar, int n_streams) {
+    /* the streams, then the master copy (written) as one more */
+    const int master = n_streams;
+    written |= 1u << master;
     for (size_t i = 0; i < task->count; i++) {
         ok_dtypes dtypes = ok_mt_dtypes(task, i);
-        const char *ptr[OK_MT_MAX_STREAMS];
-        size_t nbytes[OK_MT_MAX_STREAMS];
+        const char *ptr[OK_MT_MAX_STREAMS + 1];
+        size_t nbytes[OK_MT_MAX_STREAMS + 1];
         for (int s = 0; s < n_streams; s++) {
             ptr[s] = task->stream[s] ? (const char *)task->stream[s][i] : NULL;
             nbytes[s] = scalar >> s & 1 ? sizeof(float)
                                         : ok_mt_extent(task, i, s) * ok_dtype_bytes(ok_stream_dtype(dtypes, s));
         }
+        ptr[master] = task->master ? (const char *)task->master[i] : NULL;
+        nbytes[master] = task->numel[i] * sizeof(float);
         /* Each pair once; a pair counts when either side is written (an
          * empty array overlaps nothing). */
-        for (int a = 0; a < n_streams; a++) {
+        for (int a = 0; a <= master; a++) {
             if (!ptr[a] || !nbytes[a]) continue;
-            for (int b = a + 1; b < n_streams; b++)
+            for (int b = a + 1; b <= master; b++)
                 if (ptr[b] && nbytes[b] && (written >> a & 1 || written >> b & 1) && ptr[a] < ptr[b] + nbytes[b] &&
                     ptr[b] < ptr[a] + nbytes[a])
                     return 1;

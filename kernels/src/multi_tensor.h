@@ -20,6 +20,7 @@
 #include <stdint.h>
 
 #include "optkern/optim.h"
+#include "half.h"
 #include "variants.h"
 
 #define OK_MT_MAX_STREAMS 8
@@ -42,6 +43,11 @@ typedef struct ok_mt_task {
      * after the gradient (NULL: each has its parameter's shape). */
     const ok_shape *shape;
     const unsigned char *state_shape;
+    /* The float32 master copy of each 16-bit parameter (NULL, or NULL
+     * entries: none), and each tensor's stochastic rounding key (NULL:
+     * round to nearest): ok_step_options, optkern/optim.h. */
+    void *const *master;
+    const uint64_t *round_key;
 } ok_mt_task;
 
 typedef void (*ok_mt_span_fn)(const ok_mt_task *task, size_t tensor, size_t begin, size_t end);
@@ -83,6 +89,32 @@ static inline size_t ok_mt_extent(const ok_mt_task *task, size_t i, int s) {
     }
 }
 
+/* What a span of an optimizer body needs to move its streams
+ * (target/storage-inl.h): tensor i's master copy and rounding from
+ * element `first` on. */
+typedef struct ok_io {
+    float *master;      /* the float32 master copy at element `first`, or NULL */
+    size_t first;       /* the span's first element within its tensor */
+    int stochastic;     /* round bfloat16 stores stochastically */
+    uint64_t key;       /* the tensor's rounding key */
+    uint32_t stream_key[OK_MT_MAX_STREAMS]; /* ok_stream_key(key, s, first >> 32) (half.h) */
+} ok_io;
+
+static inline ok_io ok_io_of(const ok_mt_task *task, size_t i, size_t first) {
+    ok_io io;
+    io.master = task->master && task->master[i] ? (float *)task->master[i] + first : NULL;
+    io.first = first;
+    io.stochastic = task->round_key != NULL;
+    io.key = io.stochastic ? task->round_key[i] : 0;
+    for (unsigned s = 0; s < OK_MT_MAX_STREAMS; s++)
+        io.stream_key[s] = io.stochastic ? ok_stream_key(io.key, s, (uint64_t)first >> 32) : 0;
+    return io;
+}
+
+/* Streams without master copies, rounded to nearest: for the passes that
+ * support nothing else (Adafactor's). */
+static const ok_io ok_io_none = {NULL, 0, 0, 0, {0}};
+
 /* The coefficient set of tensor i. */
 static inline const void *ok_mt_coeffs(const ok_mt_task *task, size_t i) {
     size_t k = task->coeff_index ? task->coeff_index[i] : 0;
@@ -114,7 +146,8 @@ void ok_threads_observe(double wall, double busiest);
 /* Within each tensor, does a written stream overlap any other stream?
  * Bit s of `written` is set for the streams that are written, bit s of
  * `scalar` for those that hold one float per tensor; NULL lists and NULL
- * entries are skipped; the other streams span their ok_mt_extent. */
+ * entries are skipped; the other streams span their ok_mt_extent. The
+ * master copies (task->master) count as one more written stream. */
 int ok_mt_streams_overlap(const ok_mt_task *task, unsigned written, unsigned scalar, int n_streams);
 
 #endif /* OPTKERN_MULTI_TENSOR_H */

@@ -97,6 +97,7 @@ static size_t stream_count(const ok_optimizer *opt) { return OK_OPT_STATE + opt-
 
 static ok_status check_task(const ok_optimizer *opt, const ok_mt_task *task, const void *hp, size_t n_sets) {
     if (!task->numel) return OK_ERR_NULL_POINTER;
+    if (opt->nearest_only && (task->master || task->round_key)) return OK_ERR_UNSUPPORTED;
     const int n_streams = (int)stream_count(opt);
     const unsigned scalar = opt->scalars << OK_OPT_STATE;
     size_t left = (size_t)PTRDIFF_MAX; /* bytes the rest of the parameters may span (ok_fits) */
@@ -113,6 +114,10 @@ static ok_status check_task(const ok_optimizer *opt, const ok_mt_task *task, con
         unsigned needed = 3u | opt->required((const char *)hp + k * opt->hparams_size) << OK_OPT_STATE;
         if (task->numel[i] == 0) needed &= scalar;
         const ok_dtypes dtypes = ok_mt_dtypes(task, i);
+        if (task->master && task->master[i]) {
+            if (dtypes.param != OK_BFLOAT16 && dtypes.param != OK_FLOAT16) return OK_ERR_UNSUPPORTED;
+            if (!ok_aligned(task->master[i], sizeof(float))) return OK_ERR_ALIGNMENT;
+        }
         for (int s = 0; s < n_streams; s++) {
             if (!(scalar >> s & 1 || ok_mt_extent(task, i, s))) continue; /* a state the tensor's shape has none of */
             if (needed >> s & 1 && (!task->stream[s] || !task->stream[s][i])) return OK_ERR_NULL_POINTER;
@@ -174,7 +179,7 @@ static ok_status run(const ok_optimizer *opt, const void *hp, size_t n_hp, const
                      void *const *const *streams) {
     if (!opt) return OK_ERR_NULL_POINTER;
     if (count == 0) return OK_SUCCESS;
-    ok_mt_task task = {count, numel, dtypes, dtype, uniform, {0}, NULL, 0, hp_index, NULL, NULL};
+    ok_mt_task task = {count, numel, dtypes, dtype, uniform, {0}, NULL, 0, hp_index, NULL, NULL, NULL, NULL};
     return run_task(opt, hp, n_hp, &task, streams, NULL);
 }
 
@@ -197,6 +202,20 @@ ok_status ok_optimizer_step_scaled(const ok_optimizer *opt, const void *hparams,
                                    const uint32_t *hp_index, size_t count, const ok_shape *shapes,
                                    const ok_dtypes *dtypes, void *const *const *streams,
                                    const ok_grad_scaling *scaling) {
+    ok_step_options options = OK_STEP_OPTIONS_DEFAULT;
+    if (scaling) options.scaling = *scaling;
+    return ok_optimizer_step_ex(opt, hparams, n_hp, hp_index, count, shapes, dtypes, streams, &options);
+}
+
+uint64_t ok_rounding_key(uint64_t seed, uint64_t step, uint64_t tensor) {
+    return ok_mix64(ok_mix64(ok_mix64(seed) ^ step) ^ tensor);
+}
+
+ok_status ok_optimizer_step_ex(const ok_optimizer *opt, const void *hparams, size_t n_hp, const uint32_t *hp_index,
+                               size_t count, const ok_shape *shapes, const ok_dtypes *dtypes,
+                               void *const *const *streams, const ok_step_options *options) {
+    static const ok_step_options defaults = OK_STEP_OPTIONS_DEFAULT;
+    if (!options) options = &defaults;
     if (!opt) return OK_ERR_NULL_POINTER;
     if (count == 0) return OK_SUCCESS;
     if (!shapes || !dtypes) return OK_ERR_NULL_POINTER;
@@ -220,8 +239,9 @@ ok_status ok_optimizer_step_scaled(const ok_optimizer *opt, const void *hparams,
         }
         numel[i] = zeros ? 0 : nonzero;
     }
-    ok_mt_task task = {count, numel, dtypes, NULL, OK_FLOAT32, {0}, NULL, 0, hp_index, shapes, NULL};
-    ok_status st = run_task(opt, hparams, n_hp, &task, streams, scaling);
+    ok_mt_task task = {count, numel, dtypes, NULL, OK_FLOAT32, {0}, NULL, 0, hp_index, shapes, NULL,
+                       options->master, options->rounding_key};
+    ok_status st = run_task(opt, hparams, n_hp, &task, streams, &options->scaling);
     if (numel != stack) free(numel);
     return st;
 }

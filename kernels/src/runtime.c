@@ -38,7 +38,9 @@ static unsigned detect_x86(void) {
     unsigned mask = 1u << OK_ISA_SCALAR;
     unsigned a, b, c, d;
     if (!__get_cpuid(1, &a, &b, &c, &d)) return mask;
-    int osxsave = (c >> 27) & 1, avx = (c >> 28) & 1, fma = (c >> 12) & 1;
+    /* F16C converts float16 (the avx2 and avx512 targets' half-precision
+     * loads and stores); every CPU with AVX2 has it, but it is its own bit. */
+    int osxsave = (c >> 27) & 1, avx = (c >> 28) & 1, fma = (c >> 12) & 1, f16c = (c >> 29) & 1;
     if (!osxsave || !avx) return mask;
     unsigned long long xcr0 = read_xcr0();
     int ymm_state = (xcr0 & 0x6) == 0x6;
@@ -46,7 +48,7 @@ static unsigned detect_x86(void) {
     if (!__get_cpuid_count(7, 0, &a, &b, &c, &d)) return mask;
     int avx2 = (b >> 5) & 1;
     int avx512 = ((b >> 16) & 1) && ((b >> 17) & 1) && ((b >> 30) & 1) && ((b >> 31) & 1); /* F DQ BW VL */
-    if (ymm_state && avx2 && fma) mask |= 1u << OK_ISA_AVX2;
+    if (ymm_state && avx2 && fma && f16c) mask |= 1u << OK_ISA_AVX2;
     if (zmm_state && avx512 && (mask & (1u << OK_ISA_AVX2))) mask |= 1u << OK_ISA_AVX512;
     return mask;
 }

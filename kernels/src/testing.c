@@ -13,7 +13,7 @@ ok_status ok_roofline(ok_dtype dtype, int n_inplace, int n_writeonly, int n_read
     if (count == 0) return OK_SUCCESS;
     if (!numel || !streams) return OK_ERR_NULL_POINTER;
     ok_roofline_coeffs c = {n_inplace, n_writeonly, n_readonly};
-    ok_mt_task task = {count, numel, NULL, NULL, dtype, {0}, &c, sizeof c, NULL, NULL, NULL};
+    ok_mt_task task = {count, numel, NULL, NULL, dtype, {0}, &c, sizeof c, NULL, NULL, NULL, NULL, NULL};
     for (int s = 0; s < n; s++) {
         if (!streams[s]) return OK_ERR_NULL_POINTER;
         task.stream[s] = streams[s];

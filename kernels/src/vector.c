@@ -86,7 +86,8 @@ ok_status ok_vec_axpby(ok_dtype dtype, size_t count, const size_t *numel, double
                          : beta == 1  ? OK_AXPBY_AXPY
                          : alpha == 1 ? OK_AXPBY_XPBY
                                       : OK_AXPBY_GENERAL};
-    ok_mt_task task = {count, numel, NULL, NULL, dtype, {y, (void *const *)x}, &c, sizeof c, NULL, NULL, NULL};
+    ok_mt_task task = {count, numel, NULL, NULL, dtype, {y, (void *const *)x}, &c, sizeof c, NULL, NULL, NULL,
+                       NULL, NULL};
     ok_mt_run(&task, ok_active_kernels()->vec_axpby);
     return OK_SUCCESS;
 }

@@ -10,7 +10,7 @@
 # OPTKERN_LINKED and calls it directly. docs/embedding.md#cython says how to
 # build one. tests/test_capi.py checks that every function and struct field
 # of the public headers is declared here.
-from libc.stdint cimport int64_t, uint32_t, uintptr_t
+from libc.stdint cimport int64_t, uint32_t, uint64_t, uintptr_t
 
 cdef extern from "optkern/optkern_capi.h" nogil:
     # optkern/common.h
@@ -28,6 +28,8 @@ cdef extern from "optkern/optkern_capi.h" nogil:
     ctypedef enum ok_dtype:
         OK_FLOAT32
         OK_FLOAT64
+        OK_BFLOAT16
+        OK_FLOAT16
     int OK_DTYPE_COUNT
     size_t ok_dtype_size(ok_dtype dtype)
 
@@ -336,6 +338,16 @@ cdef extern from "optkern/optkern_capi.h" nogil:
     ok_status ok_optimizer_step_scaled(const ok_optimizer *opt, const void *hparams, size_t n_hp,
                                        const uint32_t *hp_index, size_t count, const ok_shape *shapes,
                                        const ok_dtypes *dtypes, void ***streams, const ok_grad_scaling *scaling)
+
+    ctypedef struct ok_step_options:
+        ok_grad_scaling scaling
+        void **master
+        const uint64_t *rounding_key
+
+    uint64_t ok_rounding_key(uint64_t seed, uint64_t step, uint64_t tensor)
+    ok_status ok_optimizer_step_ex(const ok_optimizer *opt, const void *hparams, size_t n_hp,
+                                   const uint32_t *hp_index, size_t count, const ok_shape *shapes,
+                                   const ok_dtypes *dtypes, void ***streams, const ok_step_options *options)
 
     ctypedef struct ok_span:
         uintptr_t begin

@@ -113,7 +113,8 @@ cdef class StateTable:
                 continue
             lead = as_param(params[i], "params", i)
             check_state_exists(lead, rule, name, i)
-            self.data[i] = <char *>cnp.PyArray_DATA(as_companion(self.arrays[i], name, i, lead, "params", True, rule))
+            self.data[i] = <char *>cnp.PyArray_DATA(as_companion(self.arrays[i], name, i, lead, "params", True, rule,
+                                                                 STATE_DTYPE))
 
     def __dealloc__(self):
         PyMem_Free(self.data)
@@ -133,8 +134,9 @@ cdef class StateTable:
                 continue
             if a is None or not cnp.PyArray_Check(self.params[i]):
                 continue
-            if companion_data(a, <cnp.ndarray>self.params[i], True, self.rule) != self.data[i]:
-                as_companion(a, self.name, i, as_param(self.params[i], "params", i), "params", True, self.rule)
+            if companion_data(a, <cnp.ndarray>self.params[i], True, self.rule, STATE_DTYPE) != self.data[i]:
+                as_companion(a, self.name, i, as_param(self.params[i], "params", i), "params", True, self.rule,
+                             STATE_DTYPE)
                 raise ValueError(f"{self.name}[{i}] has changed since the optimizer checked it")
 
 
@@ -199,6 +201,15 @@ cdef class Gathered:
         self.n_streams = n_streams
 
 
+cdef int same_state_type(int have, int t, tuple names, int s, Py_ssize_t i) except -2:
+    """The states of a tensor share one dtype: t, when `have` (the dtype of
+    its states so far, -1 for none) agrees."""
+    if have >= 0 and t != have:
+        raise TypeError(f"{names[s]}[{i}] has dtype {np.dtype(cnp.PyArray_DescrFromType(t))} but the tensor's other "
+                        f"states have dtype {np.dtype(cnp.PyArray_DescrFromType(have))}; a tensor's states share one dtype")
+    return t
+
+
 cdef Gathered gather(str lead_name, list leads, str input_name, list inputs, tuple state_names,
                      tuple states, object hp_index, uint32_t n_sets, const uint32_t *required,
                      WrittenIndex written, unsigned scalar=0, tuple rules=None):
@@ -260,6 +271,7 @@ cdef Gathered gather(str lead_name, list leads, str input_name, list inputs, tup
 
     cdef tuple names = (lead_name, input_name) + state_names
     cdef char *ptr[MAX_STREAMS]
+    cdef int grad_type, state_type
     cdef size_t size[MAX_STREAMS]
     cdef size_t k, nbytes
     cdef uint32_t set_k
@@ -274,15 +286,21 @@ cdef Gathered gather(str lead_name, list leads, str input_name, list inputs, tup
             raise ValueError(f"hp_index[{i}] = {set_k} but there are {n_sets} hyperparameter sets")
         ptr[0] = <char *>cnp.PyArray_DATA(lead)
         entry = inputs[i]
-        ptr[1] = companion_data(entry, lead, False)
+        ptr[1] = companion_data(entry, lead, False, OK_STATE_PARAM, GRAD_DTYPE)
         if ptr[1] == NULL:
-            ptr[1] = <char *>cnp.PyArray_DATA(as_companion(entry, input_name, i, lead, lead_name, False))
+            ptr[1] = <char *>cnp.PyArray_DATA(as_companion(entry, input_name, i, lead, lead_name, False,
+                                                           OK_STATE_PARAM, GRAD_DTYPE))
+        grad_type = cnp.PyArray_TYPE(<cnp.ndarray>entry)
+        state_type = -1
         for s in range(n_states):
             ptr[2 + s] = NULL
             if states[s] is None:
                 pass
             elif isinstance(states[s], StateTable):
                 ptr[2 + s] = (<StateTable>states[s]).data[i]
+                entry = (<StateTable>states[s]).arrays[i]
+                if ptr[2 + s] != NULL and not (scalar >> s & 1):
+                    state_type = same_state_type(state_type, cnp.PyArray_TYPE(<cnp.ndarray>entry), state_names, s, i)
             else:
                 entry = (<list>states[s])[i]
                 if entry is not None and scalar >> s & 1:
@@ -291,10 +309,11 @@ cdef Gathered gather(str lead_name, list leads, str input_name, list inputs, tup
                         ptr[2 + s] = <char *>cnp.PyArray_DATA(as_scalar_state(entry, state_names[s], i))
                 elif entry is not None:
                     check_state_exists(lead, g.rule[2 + s], state_names[s], i)
-                    ptr[2 + s] = companion_data(entry, lead, True, g.rule[2 + s])
+                    ptr[2 + s] = companion_data(entry, lead, True, g.rule[2 + s], STATE_DTYPE)
                     if ptr[2 + s] == NULL:
                         ptr[2 + s] = <char *>cnp.PyArray_DATA(
-                            as_companion(entry, state_names[s], i, lead, lead_name, True, g.rule[2 + s]))
+                            as_companion(entry, state_names[s], i, lead, lead_name, True, g.rule[2 + s], STATE_DTYPE))
+                    state_type = same_state_type(state_type, cnp.PyArray_TYPE(<cnp.ndarray>entry), state_names, s, i)
             if ptr[2 + s] == NULL and required[set_k] & (1u << (2 + s)) and state_exists(lead, g.rule[2 + s]):
                 raise ValueError(f"{state_names[s]}[{i}] is missing (None) but the update needs it")
         # Within the tensor: a written stream (all but 1) may overlap nothing
@@ -303,7 +322,9 @@ cdef Gathered gather(str lead_name, list leads, str input_name, list inputs, tup
         nbytes = <size_t>(cnp.PyArray_SIZE(lead) * cnp.PyArray_ITEMSIZE(lead))
         for s in range(n_streams):
             size[s] = sizeof(float) if s >= 2 and scalar >> (s - 2) & 1 else \
-                state_elements(lead, g.rule[s]) * <size_t>cnp.PyArray_ITEMSIZE(lead)
+                state_elements(lead, g.rule[s]) * itemsize_of(grad_type if s == 1 else
+                                                             cnp.PyArray_TYPE(lead) if s == 0 or state_type < 0
+                                                             else state_type)
         for s in range(n_streams):
             if ptr[s] == NULL or size[s] == 0:
                 continue
@@ -321,9 +342,11 @@ cdef Gathered gather(str lead_name, list leads, str input_name, list inputs, tup
         g.shapes[k].ndim = <size_t>cnp.PyArray_NDIM(lead)
         g.shapes[k].dims = <const size_t *>cnp.PyArray_DIMS(lead)  # npy_intp and size_t: the same width
         g.index[k] = set_k
-        # as_companion holds every array of a tensor to its parameter's dtype
-        # (a scalar state is float32 whatever the tensor's dtype: C knows)
-        g.dtypes[k].param = g.dtypes[k].grad = g.dtypes[k].state = <ok_dtype>dtype_of(lead)
+        # the dtypes as_companion allowed (a scalar state is float32 whatever
+        # the tensor's dtype: C knows)
+        g.dtypes[k].param = <ok_dtype>dtype_of(lead)
+        g.dtypes[k].grad = <ok_dtype>dtype_of_type(grad_type)
+        g.dtypes[k].state = g.dtypes[k].param if state_type < 0 else <ok_dtype>dtype_of_type(state_type)
         for s in range(n_streams):
             g.stream[s][k] = ptr[s]
         g.count += 1

@@ -1,13 +1,38 @@
 # The checks of a single array every call makes, and the exception of a C
 # status: shared by optkern._core and optkern._testing.
 
+# ml_dtypes.bfloat16's NumPy type number (a user-defined type's number is
+# given out at run time), or -1 without ml_dtypes: bfloat16 arrays need it.
+cdef int BFLOAT16_TYPE = -1
+try:
+    import ml_dtypes
+    BFLOAT16_TYPE = np.dtype(ml_dtypes.bfloat16).num
+except ImportError:
+    pass
+
+SUPPORTED_DTYPES = "float32, float64, bfloat16 (ml_dtypes.bfloat16) and float16"
+
+
 cdef int dtype_of(cnp.ndarray a) noexcept:
     """The ok_dtype of a's elements, or -1 for a dtype optkern has no kernels for."""
-    cdef int t = cnp.PyArray_TYPE(a)
+    return dtype_of_type(cnp.PyArray_TYPE(a))
+
+
+cdef size_t itemsize_of(int t) noexcept:
+    """The bytes of an element of NumPy type t, one dtype_of_type knows."""
+    return ok_dtype_size(<ok_dtype>dtype_of_type(t))
+
+
+cdef int dtype_of_type(int t) noexcept:
+    """The ok_dtype of NumPy type number t, or -1."""
     if t == cnp.NPY_FLOAT32:
         return OK_FLOAT32
     if t == cnp.NPY_FLOAT64:
         return OK_FLOAT64
+    if t == cnp.NPY_FLOAT16:
+        return OK_FLOAT16
+    if t == BFLOAT16_TYPE:
+        return OK_BFLOAT16
     return -1
 
 
@@ -53,7 +78,7 @@ cdef cnp.ndarray as_param(object obj, str name, Py_ssize_t i, bint writable=True
         raise not_an_array(obj, name, i)
     cdef cnp.ndarray a = <cnp.ndarray>obj
     if dtype_of(a) < 0:
-        raise TypeError(f"{label(name, i)} has dtype {a.dtype}; optkern supports float32 and float64")
+        raise TypeError(f"{label(name, i)} has dtype {a.dtype}; optkern supports {SUPPORTED_DTYPES}")
     check_layout(a, name, i, writable)
     return a
 
@@ -89,15 +114,39 @@ cdef inline size_t state_elements(cnp.ndarray lead, int rule) noexcept:
     return extent
 
 
+# Which dtypes an array may have beside its lead's (companion_data's `kind`):
+# SAME_DTYPE its lead's; GRAD_DTYPE also float32 for a 16-bit parameter;
+# STATE_DTYPE also float32 for a 16-bit parameter and bfloat16 for a
+# float32 one. These are the signatures the C library has kernels for
+# (ok_dtypes, optkern/optim.h); gather() holds a tensor's states to one dtype.
+cdef enum:
+    SAME_DTYPE = 0
+    GRAD_DTYPE = 1
+    STATE_DTYPE = 2
+
+
+cdef inline bint dtype_allowed(int t, int lead, int kind) noexcept:
+    if t == lead:
+        return True
+    if kind == SAME_DTYPE:
+        return False
+    if t == cnp.NPY_FLOAT32 and (lead == cnp.NPY_FLOAT16 or lead == BFLOAT16_TYPE):
+        return True
+    return kind == STATE_DTYPE and t == BFLOAT16_TYPE and lead == cnp.NPY_FLOAT32
+
+
 cdef cnp.ndarray as_companion(object obj, str name, Py_ssize_t i, cnp.ndarray lead, str lead_name, bint writable,
-                              int rule=OK_STATE_PARAM):
-    """An array that goes with `lead`: same dtype, and its shape (or, for a
-    state, the shape its rule gives)."""
+                              int rule=OK_STATE_PARAM, int kind=SAME_DTYPE):
+    """An array that goes with `lead`: its dtype (or another that `kind`
+    allows), and its shape (or, for a state, the shape its rule gives)."""
     if not cnp.PyArray_Check(obj):
         raise not_an_array(obj, name, i)
     cdef cnp.ndarray a = <cnp.ndarray>obj
-    if cnp.PyArray_TYPE(a) != cnp.PyArray_TYPE(lead):
-        raise TypeError(f"{label(name, i)} has dtype {a.dtype} but {label(lead_name, i)} has dtype {lead.dtype}")
+    if not dtype_allowed(cnp.PyArray_TYPE(a), cnp.PyArray_TYPE(lead), kind):
+        allowed = {GRAD_DTYPE: " (a 16-bit parameter's may also be float32)",
+                   STATE_DTYPE: " (a 16-bit parameter's may also be float32, a float32 one's bfloat16)"}
+        raise TypeError(f"{label(name, i)} has dtype {a.dtype} but {label(lead_name, i)} has dtype {lead.dtype}"
+                        + allowed.get(kind, ""))
     cdef int nd = cnp.PyArray_NDIM(a)
     cdef bint same = nd == cnp.PyArray_NDIM(lead)
     cdef int d
@@ -142,7 +191,8 @@ cdef inline char *scalar_data(object obj) noexcept:
     return <char *>cnp.PyArray_DATA(a)
 
 
-cdef inline char *companion_data(object obj, cnp.ndarray lead, bint writable, int rule=OK_STATE_PARAM) noexcept:
+cdef inline char *companion_data(object obj, cnp.ndarray lead, bint writable, int rule=OK_STATE_PARAM,
+                                 int kind=SAME_DTYPE) noexcept:
     """The data of obj when it is a well-formed companion of lead (of shape
     rule `rule`), else NULL.
 
@@ -154,7 +204,7 @@ cdef inline char *companion_data(object obj, cnp.ndarray lead, bint writable, in
         return NULL
     cdef cnp.ndarray a = <cnp.ndarray>obj
     cdef int nd = cnp.PyArray_NDIM(a), d
-    if cnp.PyArray_TYPE(a) != cnp.PyArray_TYPE(lead) or nd != cnp.PyArray_NDIM(lead):
+    if not dtype_allowed(cnp.PyArray_TYPE(a), cnp.PyArray_TYPE(lead), kind) or nd != cnp.PyArray_NDIM(lead):
         return NULL
     for d in range(nd):
         if cnp.PyArray_DIMS(a)[d] != state_dim(lead, rule, d):

@@ -133,7 +133,7 @@ def kinds():
 
 
 def step(Kind kind, list params, list grads, tuple states, list hparams, hp_index=None, WrittenIndex written=None,
-         tuple work=None, tuple scaling=None):
+         tuple work=None, tuple scaling=None, list master=None, tuple rounding=None):
     """One update of `kind` over a tensor list (one C call).
 
     states: one entry per state of kind.states, each a list (aligned with
@@ -143,7 +143,12 @@ def step(Kind kind, list params, list grads, tuple states, list hparams, hp_inde
     set 0). written: see gather(). work: one list (or None) per work array
     of kind.work, like states; None: all absent. scaling: None, or
     (unscale, clip), the factors each gradient is multiplied by as the
-    kernel reads it (ok_grad_scaling, optkern/optim.h).
+    kernel reads it (ok_grad_scaling, optkern/optim.h). master: None, or
+    one entry per parameter, None or the float32 master copy of a 16-bit
+    parameter (C-contiguous, its shape). rounding: None (round to nearest),
+    or (seed, steps): round bfloat16 stores stochastically, tensor i with
+    the key ok_rounding_key(seed, steps[i], i) (steps: int64, one per
+    parameter). See ok_step_options, optkern/optim.h.
     """
     cdef Py_ssize_t n_sets = len(hparams), k, size = <Py_ssize_t>ok_optimizer_hparams_size(kind.opt)
     if n_sets == 0:
@@ -171,6 +176,8 @@ def step(Kind kind, list params, list grads, tuple states, list hparams, hp_inde
         streams[s] = g.stream[s]
     cdef ok_status st
     cdef ok_grad_scaling factors
+    if master is not None or rounding is not None:
+        return step_with_options(kind, hp, n_sets, g, streams, params, grads, scaling, master, rounding)
     if scaling is not None:
         factors.unscale, factors.clip = scaling
         with nogil:
@@ -183,4 +190,56 @@ def step(Kind kind, list params, list grads, tuple states, list hparams, hp_inde
             st = ok_optimizer_step_shaped(kind.opt, hp, <size_t>n_sets, g.index, g.count, g.shapes, g.dtypes, streams)
         else:
             st = ok_optimizer_step(kind.opt, hp, <size_t>n_sets, g.index, g.count, g.numel, g.dtypes, streams)
+    raise_for(st)
+
+
+cdef step_with_options(Kind kind, char *hp, Py_ssize_t n_sets, Gathered g, void ***streams, list params, list grads,
+                       tuple scaling, list master, tuple rounding):
+    """step()'s call with master copies or stochastic rounding: the lists
+    are checked, then one ok_optimizer_step_ex."""
+    cdef Py_ssize_t n = len(params), i
+    cdef size_t k = 0
+    if master is not None and len(master) != n:
+        raise ValueError(f"expected {n} master copies, one per parameter; got {len(master)}")
+    cdef bytearray memory = bytearray(g.count * (sizeof(void *) + sizeof(uint64_t)) + 8)
+    cdef void **copies = <void **>(<char *>memory)
+    cdef uint64_t *keys = <uint64_t *>(<char *>memory + g.count * sizeof(void *))
+    cdef cnp.ndarray lead, a
+    cdef uint64_t seed = 0
+    cdef const int64_t[::1] steps
+    if rounding is not None:
+        seed = <uint64_t>rounding[0]
+        steps = rounding[1]
+        if steps.shape[0] != n:
+            raise ValueError(f"expected {n} step numbers, one per parameter; got {steps.shape[0]}")
+    for i in range(n):
+        if grads[i] is None:
+            continue
+        copies[k] = NULL
+        if master is not None and master[i] is not None:
+            lead = <cnp.ndarray>params[i]
+            if not cnp.PyArray_Check(master[i]):
+                raise not_an_array(master[i], "master", i)
+            a = <cnp.ndarray>master[i]
+            if cnp.PyArray_TYPE(a) != cnp.NPY_FLOAT32 or (<object>a).shape != (<object>lead).shape:
+                raise TypeError(f"master[{i}] must be a float32 array of params[{i}]'s shape "
+                                f"{(<object>lead).shape}, got {a.dtype} {(<object>a).shape}")
+            if dtype_of(lead) != OK_BFLOAT16 and dtype_of(lead) != OK_FLOAT16:
+                raise TypeError(f"master[{i}]: params[{i}] has dtype {lead.dtype}; master copies are for bfloat16 "
+                                "and float16 parameters")
+            check_layout(a, "master", i, True)
+            copies[k] = cnp.PyArray_DATA(a)
+        if rounding is not None:
+            keys[k] = ok_rounding_key(seed, <uint64_t>steps[i], <uint64_t>i)
+        k += 1
+    cdef ok_step_options options
+    options.scaling.unscale, options.scaling.clip = (1.0, 1.0) if scaling is None else scaling
+    options.master = copies if master is not None else NULL
+    options.rounding_key = keys if rounding is not None else NULL
+    cdef ok_status st
+    with nogil:
+        st = ok_optimizer_step_ex(kind.opt, hp, <size_t>n_sets, g.index, g.count, g.shapes, g.dtypes, streams,
+                                  &options)
+    if st == OK_ERR_ALIASING:
+        raise ValueError("a master copy overlaps another array of its parameter; they must be separate arrays")
     raise_for(st)

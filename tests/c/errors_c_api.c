@@ -266,6 +266,48 @@ static void test_optimizer_step_arguments(void) {
     CHECK(!intact(&c));
 }
 
+/* ok_optimizer_step_ex's options (master copies, stochastic rounding): each
+ * bad one refused with nothing written. */
+static void test_step_options(void) {
+    const ok_optimizer *adam = ok_optimizer_find("adam");
+    const ok_adam_hparams hp = OK_ADAM_DEFAULTS;
+    canary c;
+    fill(&c);
+    size_t dims[1] = {N};
+    ok_shape shape = {1, dims};
+    /* bfloat16 parameter and gradient (N of them in a row of floats), float32 states */
+    void *p[1] = {c.f[0]}, *g[1] = {c.f[1]}, *m[1] = {c.f[2]}, *v[1] = {c.f[3]};
+    void *const *streams[] = {p, g, m, v, NULL};
+    const ok_dtypes bf16 = {OK_BFLOAT16, OK_BFLOAT16, OK_FLOAT32}, f32 = {OK_FLOAT32, OK_FLOAT32, OK_FLOAT32};
+    void *master[1] = {c.f[4]};
+    uint64_t key = ok_rounding_key(1, 2, 3);
+    CHECK(key != ok_rounding_key(1, 2, 4) && key != ok_rounding_key(1, 3, 3) && key != ok_rounding_key(2, 2, 3));
+    ok_step_options options = OK_STEP_OPTIONS_DEFAULT;
+    options.master = master;
+    options.rounding_key = &key;
+    /* a master copy of a float32 parameter */
+    REFUSED(ok_optimizer_step_ex(adam, &hp, 1, NULL, 1, &shape, &f32, streams, &options), OK_ERR_UNSUPPORTED, &c);
+    master[0] = (char *)c.f[4] + 2;
+    REFUSED(ok_optimizer_step_ex(adam, &hp, 1, NULL, 1, &shape, &bf16, streams, &options), OK_ERR_ALIGNMENT, &c);
+    master[0] = c.f[2] + 1; /* overlaps exp_avg */
+    REFUSED(ok_optimizer_step_ex(adam, &hp, 1, NULL, 1, &shape, &bf16, streams, &options), OK_ERR_ALIASING, &c);
+    master[0] = c.f[4];
+    const ok_dtypes f16_bf16 = {OK_FLOAT16, OK_FLOAT16, OK_BFLOAT16}; /* no kernel has this signature */
+    REFUSED(ok_optimizer_step_ex(adam, &hp, 1, NULL, 1, &shape, &f16_bf16, streams, &options), OK_ERR_UNSUPPORTED,
+            &c);
+    const ok_adafactor_hparams ahp = OK_ADAFACTOR_DEFAULTS; /* Adafactor has neither option */
+    REFUSED(ok_optimizer_step_ex(ok_optimizer_find("adafactor"), &ahp, 1, NULL, 1, &shape, &bf16, streams, &options),
+            OK_ERR_UNSUPPORTED, &c);
+    options.scaling.unscale = NAN;
+    REFUSED(ok_optimizer_step_ex(adam, &hp, 1, NULL, 1, &shape, &bf16, streams, &options), OK_ERR_HYPERPARAMETER, &c);
+    options.scaling.unscale = 1.0;
+    REFUSED(ok_optimizer_step_ex(NULL, &hp, 1, NULL, 1, &shape, &bf16, streams, &options), OK_ERR_NULL_POINTER, &c);
+    /* the same call, nothing wrong with it, succeeds; so does one without options */
+    CHECK(ok_optimizer_step_ex(adam, &hp, 1, NULL, 1, &shape, &bf16, streams, &options) == OK_SUCCESS);
+    CHECK(!intact(&c));
+    CHECK(ok_optimizer_step_ex(adam, &hp, 1, NULL, 1, &shape, &bf16, streams, NULL) == OK_SUCCESS);
+}
+
 /* The typed entry points' own arguments (the rest is ok_optimizer_step's). */
 static void test_typed_optimizers(void) {
     canary c;
@@ -536,6 +578,7 @@ int main(void) {
     test_defaults_cover_registry();
     test_hyperparameter_ranges();
     test_optimizer_step_arguments();
+    test_step_options();
     test_typed_optimizers();
     test_descriptor_accessors();
     test_runtime_arguments();

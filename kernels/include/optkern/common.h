@@ -26,12 +26,16 @@ typedef enum ok_status {
     OK_ERR_SIZE = 8            /* a size or shape whose byte count does not fit in a ptrdiff_t */
 } ok_status;
 
-/* Element types of the arrays a kernel works on. */
+/* Element types of the arrays a kernel works on. The 16-bit types are
+ * storage only: kernels widen them to float32, compute in float32 and round
+ * each result once back to its storage type (docs/precision.md). */
 typedef enum ok_dtype {
     OK_FLOAT32 = 0,
-    OK_FLOAT64 = 1
+    OK_FLOAT64 = 1,
+    OK_BFLOAT16 = 2, /* bfloat16: float32's sign and exponent, 7 mantissa bits (ml_dtypes.bfloat16) */
+    OK_FLOAT16 = 3   /* IEEE 754 binary16 (numpy.float16) */
 } ok_dtype;
-#define OK_DTYPE_COUNT 2
+#define OK_DTYPE_COUNT 4
 
 /* The bytes of one element of `dtype`; 0 for a value that is no dtype. */
 size_t ok_dtype_size(ok_dtype dtype);
@@ -60,7 +64,7 @@ const char *ok_version(void);
  */
 typedef enum ok_isa {
     OK_ISA_SCALAR = 0, /* portable C, the reference; every CPU */
-    OK_ISA_AVX2 = 1,   /* x86-64 with AVX2 and FMA */
+    OK_ISA_AVX2 = 1,   /* x86-64 with AVX2, FMA and F16C */
     OK_ISA_AVX512 = 2  /* x86-64 with AVX-512 F, BW, DQ and VL */
 } ok_isa;
 #define OK_ISA_COUNT 3

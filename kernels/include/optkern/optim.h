@@ -453,7 +453,15 @@ typedef struct ok_field {
 
 /* The dtypes of one tensor's arrays: its parameter, its gradient, and its
  * states (all of them). A signature no kernel variant covers is
- * OK_ERR_UNSUPPORTED; today every array of a tensor shares one dtype. */
+ * OK_ERR_UNSUPPORTED. The signatures with kernels (docs/precision.md):
+ *   every array float32, or every array float64;
+ *   float32 parameter and gradient, bfloat16 states;
+ *   a bfloat16 parameter, its gradient bfloat16 or float32, its states
+ *   bfloat16 or float32;
+ *   a float16 parameter, its gradient float16 or float32, its states
+ *   float16 or float32.
+ * 16-bit arrays are widened to float32 as they are read, the update is
+ * computed in float32 and each result is rounded once as it is stored. */
 typedef struct ok_dtypes {
     ok_dtype param, grad, state;
 } ok_dtypes;
@@ -582,6 +590,46 @@ ok_status ok_optimizer_step_scaled(const ok_optimizer *opt, const void *hparams,
                                    const uint32_t *hp_index, size_t count, const ok_shape *shapes,
                                    const ok_dtypes *dtypes, void *const *const *streams,
                                    const ok_grad_scaling *scaling);
+
+/*
+ * What a step does besides its update: the gradient scaling above, float32
+ * master weights and stochastic rounding (docs/precision.md).
+ *   master         NULL, or one pointer per tensor (NULL entries: none):
+ *                  the float32 copy of a bfloat16 or float16 parameter
+ *                  (numel floats). The update reads and writes the copy
+ *                  and stores its rounded value into the parameter, which
+ *                  it does not read. A copy for a float32 or float64
+ *                  parameter is OK_ERR_UNSUPPORTED, a misaligned one
+ *                  OK_ERR_ALIGNMENT, one overlapping the tensor's other
+ *                  arrays OK_ERR_ALIASING.
+ *   rounding_key   NULL: every 16-bit store rounds to nearest even. Else
+ *                  one key per tensor (ok_rounding_key): its bfloat16
+ *                  stores (parameter and states) round stochastically,
+ *                  with random bits that depend only on the key, the
+ *                  element's index and the stream, so the result is the
+ *                  same for any thread count and instruction set. float16
+ *                  stores still round to nearest even.
+ * An optimizer with neither (Adafactor's factored update) answers
+ * OK_ERR_UNSUPPORTED to a call with either.
+ */
+typedef struct ok_step_options {
+    ok_grad_scaling scaling;
+    void *const *master;
+    const uint64_t *rounding_key;
+} ok_step_options;
+
+#define OK_STEP_OPTIONS_DEFAULT {OK_GRAD_SCALING_NONE, NULL, NULL}
+
+/* The stochastic rounding key of one tensor at one step: a hash of the
+ * caller's seed, the step's number and the tensor's position, so that
+ * every step and tensor draws different bits and a run is reproducible
+ * from its seed. */
+uint64_t ok_rounding_key(uint64_t seed, uint64_t step, uint64_t tensor);
+
+/* ok_optimizer_step_shaped with `options` (NULL: OK_STEP_OPTIONS_DEFAULT). */
+ok_status ok_optimizer_step_ex(const ok_optimizer *opt, const void *hparams, size_t n_hp, const uint32_t *hp_index,
+                               size_t count, const ok_shape *shapes, const ok_dtypes *dtypes,
+                               void *const *const *streams, const ok_step_options *options);
 
 /*
  * Overlap check for callers that assemble arrays from untrusted places.

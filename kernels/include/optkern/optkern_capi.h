@@ -199,7 +199,11 @@ extern "C" {
     X(ok_status, ok_vec_abs_max, (ok_dtype dtype, size_t count, const size_t *numel, \
       const void *const *x, double *result)) \
     X(ok_status, ok_vec_axpby, (ok_dtype dtype, size_t count, const size_t *numel, double alpha, \
-      const void *const *x, double beta, void *const *y))
+      const void *const *x, double beta, void *const *y)) \
+    X(uint64_t, ok_rounding_key, (uint64_t seed, uint64_t step, uint64_t tensor)) \
+    X(ok_status, ok_optimizer_step_ex, (const ok_optimizer *opt, const void *hparams, size_t n_hp, \
+      const uint32_t *hp_index, size_t count, const ok_shape *shapes, const ok_dtypes *dtypes, \
+      void *const *const *streams, const ok_step_options *options))
 
 /*
  * The table. Its first three members never change, whatever the ABI version
@@ -369,6 +373,8 @@ static inline int import_optkern(void) {
 #define ok_vec_abs_sum OPTKERN_CAPI_ENTRY_(ok_vec_abs_sum)
 #define ok_vec_abs_max OPTKERN_CAPI_ENTRY_(ok_vec_abs_max)
 #define ok_vec_axpby OPTKERN_CAPI_ENTRY_(ok_vec_axpby)
+#define ok_rounding_key OPTKERN_CAPI_ENTRY_(ok_rounding_key)
+#define ok_optimizer_step_ex OPTKERN_CAPI_ENTRY_(ok_optimizer_step_ex)
 
 #endif /* OPTKERN_LINKED */
 

@@ -44,11 +44,11 @@ OK_INLINE vec_t DT_NAME(af_row_scale)(const ok_adafactor_coeffs *c, const ok_af_
 OK_INLINE void DT_NAME(af_vector_stats_lanes)(const ok_adafactor_coeffs *c, vec_t eps1_sq, const param_t *p,
                                               const grad_t *gp, state_t *v, size_t lanes, acc_t *sum_p2,
                                               acc_t *sum_u2) {
-    vec_t param = vld_param(p, lanes);
+    vec_t param = vld_param(&ok_io_none, 0, p, lanes);
     *sum_p2 = vacc_add(*sum_p2, vmul(param, param));
     vec_t g = DT_NAME(ok_vld_grad)(&c->grad, gp, lanes);
     vec_t vv = DT_NAME(ok_vlerp)(vld_state(v, lanes), vmul(g, g), c->lerp);
-    vst_state(v, vv, lanes);
+    vst_state(&ok_io_none, 0, OK_OPT_STATE, v, vv, lanes);
     *sum_u2 = DT_NAME(ok_vacc_sq)(*sum_u2, DT_NAME(af_update)(g, vv, eps1_sq), lanes);
 }
 
@@ -56,7 +56,7 @@ OK_INLINE void DT_NAME(af_vector_stats_lanes)(const ok_adafactor_coeffs *c, vec_
  * into the column sums `col` (doubles). */
 OK_INLINE void DT_NAME(af_row_stats_lanes)(const ok_grad_scaling *gs, const param_t *p, const grad_t *gp,
                                            double *col, size_t lanes, acc_t *sum_p2, acc_t *row) {
-    vec_t param = vld_param(p, lanes);
+    vec_t param = vld_param(&ok_io_none, 0, p, lanes);
     *sum_p2 = vacc_add(*sum_p2, vmul(param, param));
     vec_t g = DT_NAME(ok_vld_grad)(gs, gp, lanes);
     vec_t g2 = vmul(g, g);
@@ -86,7 +86,7 @@ static void DT_NAME(adafactor_cols)(const ok_af_task *task, size_t i, size_t m) 
             for (size_t part = 1; part < t->parts; part++) sum += ok_af_slot(t, m, part)[1 + j + l];
             mean[l] = (real_t)(sum / (double)t->rows);
         }
-        vst_state(col + j, DT_NAME(ok_vlerp)(vld_state(col + j, lanes), vld(mean, lanes), c->lerp), lanes);
+        vst_state(&ok_io_none, 0, OK_OPT_STATE, col + j, DT_NAME(ok_vlerp)(vld_state(col + j, lanes), vld(mean, lanes), c->lerp), lanes);
     }
     double rows_sum = first[0];
     for (size_t part = 1; part < t->parts; part++) rows_sum += ok_af_slot(t, m, part)[0];
@@ -132,7 +132,7 @@ static void DT_NAME(af_matrix_stats)(const ok_af_task *task, ok_af_block *blk, c
         mean[0] = (real_t)(vacc_sum(row) / (double)cols);
         /* one lane: the others are lerp(0, 0) = 0, so rows_sum adds row_var[r] alone */
         vec_t rv = DT_NAME(ok_vlerp)(vld_state(row_var + r, 1), vld(mean, 1), c->lerp);
-        vst_state(row_var + r, rv, 1);
+        vst_state(&ok_io_none, 0, OK_OPT_STATE, row_var + r, rv, 1);
         rows_sum = vacc_add(rows_sum, rv);
     }
     slot[0] = vacc_sum(rows_sum);
@@ -191,12 +191,12 @@ static void DT_NAME(adafactor_rms)(const void *task, size_t b) {
  * (row_var / m) col_var. */
 OK_INLINE void DT_NAME(adafactor_lanes)(const ok_adafactor_coeffs *c, vec_t step, vec_t eps1_sq, vec_t scale,
                                         param_t *p, const grad_t *gp, const state_t *s, size_t lanes) {
-    vec_t param = vld_param(p, lanes);
+    vec_t param = vld_param(&ok_io_none, 0, p, lanes);
     if (c->has_weight_decay) param = vmul(param, vset1((real_t)c->decay));
     vec_t g = DT_NAME(ok_vld_grad)(&c->grad, gp, lanes);
     if (c->maximize) g = vneg(g);
     vec_t u = DT_NAME(af_update)(g, vmul(scale, vld_state(s, lanes)), eps1_sq);
-    vst_param(p, vfma(step, u, param), lanes);
+    vst_param(&ok_io_none, 0, p, vfma(step, u, param), lanes);
 }
 
 OK_INLINE void DT_NAME(af_apply)(const ok_adafactor_coeffs *c, vec_t step, vec_t eps1_sq, vec_t scale, param_t *p,

@@ -127,7 +127,7 @@ static inline double *ok_af_slot(const ok_af_tensor *t, size_t m, size_t part) {
 ok_status ok_adafactor_run(const ok_mt_task *task);
 
 static const ok_optimizer ok_adafactor_optimizer = {
-    OK_DESCRIPTOR(adafactor), .state_shapes = ok_adafactor_state_shapes, .run = ok_adafactor_run,
+    OK_DESCRIPTOR(adafactor), .state_shapes = ok_adafactor_state_shapes, .run = ok_adafactor_run, .nearest_only = 1,
 };
 
 #endif /* OPTKERN_OPTIM_ADAFACTOR_H */

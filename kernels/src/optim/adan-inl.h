@@ -16,9 +16,9 @@
  *   p <- p / (1 + lr*wd)                              if not no_prox
  *   q <- -g
  */
-OK_INLINE void DT_NAME(adan_lanes)(const ok_adan_coeffs *c, param_t *p, const grad_t *gp, state_t *m, state_t *n,
+OK_INLINE void DT_NAME(adan_lanes)(const ok_adan_coeffs *c, const ok_io *io, size_t j, param_t *p, const grad_t *gp, state_t *m, state_t *n,
                                    state_t *d, state_t *q, size_t lanes) {
-    vec_t param = vld_param(p, lanes);
+    vec_t param = vld_param(io, j, p, lanes);
     vec_t g = DT_NAME(ok_vld_grad)(&c->grad, gp, lanes), neg_g = vneg(g);
     const int first = c->first_step;
     vec_t diff = vadd(first ? neg_g : vld_state(q, lanes), g);
@@ -32,16 +32,17 @@ OK_INLINE void DT_NAME(adan_lanes)(const ok_adan_coeffs *c, param_t *p, const gr
     param = DT_NAME(ok_vaddcdiv)(param, -c->step_size, avg, denom);
     param = DT_NAME(ok_vaddcdiv)(param, -c->diff_step_size, avg_diff, denom);
     if (c->wd_mode == OK_ADAN_WD_PROX) param = vdiv(param, vset1((real_t)c->prox));
-    vst_param(p, param, lanes);
-    vst_state(m, avg, lanes);
-    vst_state(n, sq, lanes);
-    vst_state(d, avg_diff, lanes);
-    vst_state(q, neg_g, lanes);
+    vst_param(io, j, p, param, lanes);
+    vst_state(io, j, 2, m, avg, lanes);
+    vst_state(io, j, 3, n, sq, lanes);
+    vst_state(io, j, 4, d, avg_diff, lanes);
+    vst_state(io, j, 5, q, neg_g, lanes);
 }
 
 static void DT_NAME(adan_span)(const ok_mt_task *task, size_t i, size_t begin, size_t end) {
     const ok_adan_coeffs k = *(const ok_adan_coeffs *)ok_mt_coeffs(task, i), *c = &k; /* a local copy: no reloads */
     param_t *p = OK_MT_PTR(param_t, task, OK_OPT_PARAM, i, begin);
+    const ok_io io_ = ok_io_of(task, i, begin), *io = &io_;
     const grad_t *g = OK_MT_PTR(const grad_t, task, OK_OPT_GRAD, i, begin);
     state_t *m = OK_MT_PTR(state_t, task, OK_ADAN_EXP_AVG, i, begin);
     state_t *sq = OK_MT_PTR(state_t, task, OK_ADAN_EXP_AVG_SQ, i, begin);
@@ -50,7 +51,7 @@ static void DT_NAME(adan_span)(const ok_mt_task *task, size_t i, size_t begin, s
     size_t n = end - begin, j = 0;
     for (; j + LANES <= n; j += LANES) {
         vprefetch(p + j), vprefetch(g + j), vprefetch(m + j), vprefetch(sq + j), vprefetch(d + j), vprefetch(q + j);
-        DT_NAME(adan_lanes)(c, p + j, g + j, m + j, sq + j, d + j, q + j, LANES);
+        DT_NAME(adan_lanes)(c, io, j, p + j, g + j, m + j, sq + j, d + j, q + j, LANES);
     }
-    if (j < n) DT_NAME(adan_lanes)(c, p + j, g + j, m + j, sq + j, d + j, q + j, n - j);
+    if (j < n) DT_NAME(adan_lanes)(c, io, j, p + j, g + j, m + j, sq + j, d + j, q + j, n - j);
 }

@@ -81,6 +81,10 @@ struct ok_optimizer {
      * reductions between passes); OK_SUCCESS, or OK_ERR_NO_MEMORY with
      * nothing written. */
     ok_status (*run)(const ok_mt_task *task);
+    /* 1: its passes read no master copy and round 16-bit stores to nearest
+     * only, so a call with either option is OK_ERR_UNSUPPORTED
+     * (Adafactor's). */
+    int nearest_only;
 };
 
 /* The members every descriptor has, from its names: ok_<name>_hparams,

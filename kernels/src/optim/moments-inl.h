@@ -11,17 +11,17 @@
  * m and v are stored; *param, *mm and *vv receive p, m and v as the rest of
  * the update reads them, and g is returned.
  */
-OK_INLINE vec_t DT_NAME(moments_lanes)(const ok_moments_coeffs *c, const param_t *p, const grad_t *gp, state_t *m,
+OK_INLINE vec_t DT_NAME(moments_lanes)(const ok_moments_coeffs *c, const ok_io *io, size_t j, const param_t *p, const grad_t *gp, state_t *m,
                                        state_t *v, size_t lanes, vec_t *param, vec_t *mm, vec_t *vv) {
-    vec_t q = vld_param(p, lanes);
+    vec_t q = vld_param(io, j, p, lanes);
     vec_t g = DT_NAME(ok_vld_grad)(&c->grad, gp, lanes);
     if (c->maximize) g = vneg(g);
     if (c->wd_mode == OK_WD_COUPLED) g = vfma(vset1((real_t)c->weight_decay), q, g);
     if (c->wd_mode == OK_WD_DECOUPLED) q = vmul(q, vset1((real_t)c->decay));
     vec_t a = DT_NAME(ok_vlerp)(vld_state(m, lanes), g, c->exp_avg_lerp);
     vec_t b = vfma(vmul(vset1((real_t)c->one_minus_beta2), g), g, vmul(vset1((real_t)c->beta2), vld_state(v, lanes)));
-    vst_state(m, a, lanes);
-    vst_state(v, b, lanes);
+    vst_state(io, j, 2, m, a, lanes);
+    vst_state(io, j, 3, v, b, lanes);
     *param = q, *mm = a, *vv = b;
     return g;
 }

@@ -18,13 +18,13 @@
  */
 
 /* The end of a step, shared by both: y and z from the direction u. */
-OK_INLINE void DT_NAME(schedulefree_apply_lanes)(const ok_schedulefree_coeffs *c, param_t *p, state_t *zp, vec_t u,
+OK_INLINE void DT_NAME(schedulefree_apply_lanes)(const ok_schedulefree_coeffs *c, const ok_io *io, size_t j, param_t *p, state_t *zp, vec_t u,
                                                  size_t lanes) {
-    vec_t y = vld_param(p, lanes);
+    vec_t y = vld_param(io, j, p, lanes);
     vec_t z = c->first_step ? y : vld_state(zp, lanes);
     if (c->has_weight_decay) u = vfma(vset1((real_t)c->weight_decay), y, u);
-    vst_param(p, vfma(vset1((real_t)c->y_step), u, DT_NAME(ok_vlerp)(y, z, c->toward_z)), lanes);
-    vst_state(zp, vfnma(vset1((real_t)c->lr), u, z), lanes);
+    vst_param(io, j, p, vfma(vset1((real_t)c->y_step), u, DT_NAME(ok_vlerp)(y, z, c->toward_z)), lanes);
+    vst_state(io, j, 2, zp, vfnma(vset1((real_t)c->lr), u, z), lanes);
 }
 
 /* train() or eval(): p <- lerp(p, z, w) over one span, z read from the
@@ -32,18 +32,23 @@ OK_INLINE void DT_NAME(schedulefree_apply_lanes)(const ok_schedulefree_coeffs *c
 static void DT_NAME(schedulefree_switch_span)(const ok_schedulefree_coeffs *c, const ok_mt_task *task, size_t i,
                                               size_t begin, size_t end) {
     param_t *p = OK_MT_PTR(param_t, task, OK_OPT_PARAM, i, begin);
+    const ok_io io_ = ok_io_of(task, i, begin), *io = &io_;
     const grad_t *z = OK_MT_PTR(const grad_t, task, OK_OPT_GRAD, i, begin);
     size_t n = end - begin, j = 0;
     for (; j + LANES <= n; j += LANES) {
         vprefetch(p + j), vprefetch(z + j);
-        vst_param(p + j, DT_NAME(ok_vlerp)(vld_param(p + j, LANES), vld_grad(z + j, LANES), c->toward_z), LANES);
+        vec_t y = DT_NAME(ok_vlerp)(vld_param(io, j, p + j, LANES), vld_grad(z + j, LANES), c->toward_z);
+        vst_param(io, j, p + j, y, LANES);
     }
-    if (j < n) vst_param(p + j, DT_NAME(ok_vlerp)(vld_param(p + j, n - j), vld_grad(z + j, n - j), c->toward_z), n - j);
+    if (j < n) {
+        vec_t y = DT_NAME(ok_vlerp)(vld_param(io, j, p + j, n - j), vld_grad(z + j, n - j), c->toward_z);
+        vst_param(io, j, p + j, y, n - j);
+    }
 }
 
-OK_INLINE void DT_NAME(sgd_schedulefree_lanes)(const ok_sgd_schedulefree_coeffs *c, param_t *p, const grad_t *gp,
+OK_INLINE void DT_NAME(sgd_schedulefree_lanes)(const ok_sgd_schedulefree_coeffs *c, const ok_io *io, size_t j, param_t *p, const grad_t *gp,
                                                state_t *z, size_t lanes) {
-    DT_NAME(schedulefree_apply_lanes)(c, p, z, DT_NAME(ok_vld_grad)(&c->grad, gp, lanes), lanes);
+    DT_NAME(schedulefree_apply_lanes)(c, io, j, p, z, DT_NAME(ok_vld_grad)(&c->grad, gp, lanes), lanes);
 }
 
 static void DT_NAME(sgd_schedulefree_span)(const ok_mt_task *task, size_t i, size_t begin, size_t end) {
@@ -53,26 +58,27 @@ static void DT_NAME(sgd_schedulefree_span)(const ok_mt_task *task, size_t i, siz
         return;
     }
     param_t *p = OK_MT_PTR(param_t, task, OK_OPT_PARAM, i, begin);
+    const ok_io io_ = ok_io_of(task, i, begin), *io = &io_;
     const grad_t *g = OK_MT_PTR(const grad_t, task, OK_OPT_GRAD, i, begin);
     state_t *z = OK_MT_PTR(state_t, task, OK_SGD_SCHEDULEFREE_Z, i, begin);
     size_t n = end - begin, j = 0;
     for (; j + LANES <= n; j += LANES) {
         vprefetch(p + j), vprefetch(g + j), vprefetch(z + j);
-        DT_NAME(sgd_schedulefree_lanes)(c, p + j, g + j, z + j, LANES);
+        DT_NAME(sgd_schedulefree_lanes)(c, io, j, p + j, g + j, z + j, LANES);
     }
-    if (j < n) DT_NAME(sgd_schedulefree_lanes)(c, p + j, g + j, z + j, n - j);
+    if (j < n) DT_NAME(sgd_schedulefree_lanes)(c, io, j, p + j, g + j, z + j, n - j);
 }
 
 /* torch: v.mul_(beta2).addcmul_(g, g, value=1 - beta2);
  *        u = g / v.div(1 - beta2^t).sqrt_().add_(eps) */
-OK_INLINE void DT_NAME(adamw_schedulefree_lanes)(const ok_adamw_schedulefree_coeffs *c, param_t *p,
+OK_INLINE void DT_NAME(adamw_schedulefree_lanes)(const ok_adamw_schedulefree_coeffs *c, const ok_io *io, size_t j, param_t *p,
                                                  const grad_t *gp, state_t *z, state_t *v, size_t lanes) {
     vec_t g = DT_NAME(ok_vld_grad)(&c->sf.grad, gp, lanes);
     vec_t vv = c->sf.first_step ? vzero() : vld_state(v, lanes);
     vv = vfma(vmul(vset1((real_t)c->one_minus_beta2), g), g, vmul(vset1((real_t)c->beta2), vv));
-    vst_state(v, vv, lanes);
+    vst_state(io, j, 3, v, vv, lanes);
     vec_t denom = vadd(vsqrt(vdiv(vv, vset1((real_t)c->bias_correction2))), vset1((real_t)c->eps));
-    DT_NAME(schedulefree_apply_lanes)(&c->sf, p, z, vdiv(g, denom), lanes);
+    DT_NAME(schedulefree_apply_lanes)(&c->sf, io, j, p, z, vdiv(g, denom), lanes);
 }
 
 static void DT_NAME(adamw_schedulefree_span)(const ok_mt_task *task, size_t i, size_t begin, size_t end) {
@@ -82,13 +88,14 @@ static void DT_NAME(adamw_schedulefree_span)(const ok_mt_task *task, size_t i, s
         return;
     }
     param_t *p = OK_MT_PTR(param_t, task, OK_OPT_PARAM, i, begin);
+    const ok_io io_ = ok_io_of(task, i, begin), *io = &io_;
     const grad_t *g = OK_MT_PTR(const grad_t, task, OK_OPT_GRAD, i, begin);
     state_t *z = OK_MT_PTR(state_t, task, OK_ADAMW_SCHEDULEFREE_Z, i, begin);
     state_t *v = OK_MT_PTR(state_t, task, OK_ADAMW_SCHEDULEFREE_EXP_AVG_SQ, i, begin);
     size_t n = end - begin, j = 0;
     for (; j + LANES <= n; j += LANES) {
         vprefetch(p + j), vprefetch(g + j), vprefetch(z + j), vprefetch(v + j);
-        DT_NAME(adamw_schedulefree_lanes)(c, p + j, g + j, z + j, v + j, LANES);
+        DT_NAME(adamw_schedulefree_lanes)(c, io, j, p + j, g + j, z + j, v + j, LANES);
     }
-    if (j < n) DT_NAME(adamw_schedulefree_lanes)(c, p + j, g + j, z + j, v + j, n - j);
+    if (j < n) DT_NAME(adamw_schedulefree_lanes)(c, io, j, p + j, g + j, z + j, v + j, n - j);
 }

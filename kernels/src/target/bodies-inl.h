@@ -5,8 +5,11 @@
  */
 #include "target/dtype.h"
 
-#include "target/vmath-inl.h"   /* exp, log, log1p, tanh: the loss bodies use them */
+#include "target/storage-inl.h" /* the optimizer streams' loads and stores */
 #include "optim/optimizers.h"   /* every optimizer's body */
+
+#if OK_VARIANT < OK_ARRAY_VARIANT_COUNT /* the rest stores arrays as real_t */
+#include "target/vmath-inl.h"   /* exp, log, log1p, tanh: the loss bodies use them */
 #include "loss/regression-inl.h"
 #include "loss/kl_div-inl.h"
 #include "loss/bce_with_logits-inl.h"
@@ -18,3 +21,4 @@
 #include "vector/vector-inl.h"      /* optkern/vector.h */
 #include "target/roofline-inl.h"
 #include "target/probes-inl.h"
+#endif

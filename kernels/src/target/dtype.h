@@ -6,7 +6,8 @@
  * (target, variant) pair.
  *
  * Compute types, the arithmetic of the variant:
- *   real_t    the element type arithmetic runs in (float, double);
+ *   real_t    the element type arithmetic runs in (double for float64
+ *             parameters, else float);
  *             OK_REAL_BITS its width (32, 64)
  *   vec_t     a vector of LANES real_t; mask_t a lane mask; acc_t a vector
  *             of double accumulators (vacc_*)
@@ -15,11 +16,11 @@
  *             m<op> on mask_t (mand, mfirst)
  *
  * Storage types, what an optimizer's arrays hold, each converted to and
- * from real_t as it is loaded and stored (a bfloat16 variant widens on load
- * and rounds on store; the float32 and float64 variants store real_t):
- *   param_t, grad_t, state_t   the parameter, gradient and states:
- *                              vld_param / vst_param, vld_grad,
- *                              vld_state / vst_state move `lanes` of them
+ * from real_t as it is loaded and stored (a bfloat16 or float16 stream is
+ * widened to float32 on load and rounded on store; float32 and float64
+ * streams of their own compute type are moved as they are):
+ *   param_t, grad_t, state_t   the parameter, gradient and states;
+ *                              target/storage-inl.h moves them
  *   PARAM_EPSILON              the machine epsilon of param_t (torch's
  *                              finfo(dtype).eps)
  * Optimizer bodies declare their array pointers with these types and never
@@ -48,22 +49,10 @@
 #undef grad_t
 #undef state_t
 #undef PARAM_EPSILON
+#undef OK_SPEC
 
-#if OK_VARIANT == OK_VARIANT_F32
-#define real_t float
-#define OK_REAL_BITS 32
-#define vec_t vf32
-#define mask_t mf32
-#define acc_t vf32_acc
-#define LANES VF32_WIDTH
-#define OK_VEC(op) vf32_##op
-#define OK_MASK(op) mf32_##op
-#define DT_NAME(f) OK_PASTE(f, f32)
-#define param_t float
-#define grad_t float
-#define state_t float
-#define PARAM_EPSILON FLT_EPSILON
-#elif OK_VARIANT == OK_VARIANT_F64
+#define OK_SPEC OK_SPEC_OF(OK_VARIANT)
+#if OK_SPEC_PARAM(OK_SPEC) == 1 /* float64 */
 #define real_t double
 #define OK_REAL_BITS 64
 #define vec_t vf64
@@ -72,19 +61,35 @@
 #define LANES VF64_WIDTH
 #define OK_VEC(op) vf64_##op
 #define OK_MASK(op) mf64_##op
-#define DT_NAME(f) OK_PASTE(f, f64)
-#define param_t double
-#define grad_t double
-#define state_t double
-#define PARAM_EPSILON DBL_EPSILON
 #else
-#error "OK_VARIANT must name a row of OK_VARIANTS (variants.h)"
+#define real_t float
+#define OK_REAL_BITS 32
+#define vec_t vf32
+#define mask_t mf32
+#define acc_t vf32_acc
+#define LANES VF32_WIDTH
+#define OK_VEC(op) vf32_##op
+#define OK_MASK(op) mf32_##op
 #endif
+#define DT_NAME(f) OK_PASTE(f, OK_SPEC_NAME(OK_SPEC))
+/* The storage types, by ok_dtype number (target/storage-inl.h converts). */
+#define param_t OK_PASTE(ok_storage, OK_SPEC_PARAM(OK_SPEC))
+#define grad_t OK_PASTE(ok_storage, OK_SPEC_GRAD(OK_SPEC))
+#define state_t OK_PASTE(ok_storage, OK_SPEC_STATE(OK_SPEC))
+#define PARAM_EPSILON OK_PASTE(OK_EPSILON, OK_SPEC_PARAM(OK_SPEC))
 
 /* The operations, by generic name. OK_VEC and OK_MASK are expanded where a
  * body uses them, so these hold for whichever variant is current. */
 #ifndef OPTKERN_DTYPE_OPS
 #define OPTKERN_DTYPE_OPS
+typedef float ok_storage_0;
+typedef double ok_storage_1;
+typedef uint16_t ok_storage_2; /* bfloat16 */
+typedef uint16_t ok_storage_3; /* float16 */
+#define OK_EPSILON_0 FLT_EPSILON
+#define OK_EPSILON_1 DBL_EPSILON
+#define OK_EPSILON_2 0.0078125 /* 2^-7 */
+#define OK_EPSILON_3 0.0009765625 /* 2^-10 */
 #define vload OK_VEC(load)
 #define vstore OK_VEC(store)
 #define vload_part OK_VEC(load_part)
@@ -131,16 +136,3 @@
 /* Prefetch a stream ahead of the element about to be processed. */
 #define vprefetch(p) OK_PREFETCH(p)
 #endif
-
-/* The optimizer streams: in the float32 and float64 variants each is stored
- * as real_t. A variant with another storage converts here. */
-#undef vld_param
-#undef vst_param
-#undef vld_grad
-#undef vld_state
-#undef vst_state
-#define vld_param vld
-#define vst_param vst
-#define vld_grad vld
-#define vld_state vld
-#define vst_state vst

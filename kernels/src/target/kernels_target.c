@@ -10,18 +10,51 @@
 #include "loss/tasks.h"
 #include "optkern/internal/testing.h"
 
-#define OK_VARIANT OK_VARIANT_F32
+/* Each variant k < OK_VARIANT_COUNT in turn (variants.h). */
+#define OK_VARIANT 0
 #include "target/bodies-inl.h"
 #undef OK_VARIANT
-#define OK_VARIANT OK_VARIANT_F64
+#define OK_VARIANT 1
 #include "target/bodies-inl.h"
 #undef OK_VARIANT
+#define OK_VARIANT 2
+#include "target/bodies-inl.h"
+#undef OK_VARIANT
+#define OK_VARIANT 3
+#include "target/bodies-inl.h"
+#undef OK_VARIANT
+#define OK_VARIANT 4
+#include "target/bodies-inl.h"
+#undef OK_VARIANT
+#define OK_VARIANT 5
+#include "target/bodies-inl.h"
+#undef OK_VARIANT
+#define OK_VARIANT 6
+#include "target/bodies-inl.h"
+#undef OK_VARIANT
+#define OK_VARIANT 7
+#include "target/bodies-inl.h"
+#undef OK_VARIANT
+#define OK_VARIANT 8
+#include "target/bodies-inl.h"
+#undef OK_VARIANT
+#define OK_VARIANT 9
+#include "target/bodies-inl.h"
+#undef OK_VARIANT
+#define OK_VARIANT 10
+#include "target/bodies-inl.h"
+#undef OK_VARIANT
+#if OK_VARIANT_COUNT != 11
+#error "compile each variant of variants.h here"
+#endif
 
-/* {f_f32, f_f64}: one entry per variant. */
-#define OK_VARIANT_FN(f, variant) f##_##variant,
+/* {f_f32, f_f64, ...}: one entry per variant (OK_PER_VARIANT) or array
+ * variant (OK_PER_ARRAY_VARIANT). */
+#define OK_VARIANT_FN(f, k) OK_PASTE(f, OK_SPEC_NAME(OK_SPEC_OF(k))),
 #define OK_PER_VARIANT(f) {OK_FOR_VARIANTS(OK_VARIANT_FN, f)}
+#define OK_PER_ARRAY_VARIANT(f) {OK_FOR_ARRAY_VARIANTS(OK_VARIANT_FN, f)}
 #define OK_OPTIMIZER_ROW(name) [OK_OPT_##name] = OK_PER_VARIANT(name##_span),
-#define OK_ROWS_ROW(NAME, body) [OK_ROWS_##NAME] = OK_PER_VARIANT(body),
+#define OK_ROWS_ROW(NAME, body) [OK_ROWS_##NAME] = OK_PER_ARRAY_VARIANT(body),
 
 const ok_kernel_table OK_PASTE(ok_kernels, OK_TARGET_NAME) = {
     .optimizer = {OK_OPTIMIZERS(OK_OPTIMIZER_ROW)},
@@ -35,17 +68,17 @@ const ok_kernel_table OK_PASTE(ok_kernels, OK_TARGET_NAME) = {
         .param_grad_sq = OK_PER_VARIANT(norms_param_grad_sq),
         .lamb_moments = OK_PER_VARIANT(lamb_moments),
     },
-    .elementwise_loss = OK_PER_VARIANT(ew_block),
-    .sum = OK_PER_VARIANT(sum_block),
-    .labels = OK_PER_VARIANT(labels_block),
+    .elementwise_loss = OK_PER_ARRAY_VARIANT(ew_block),
+    .sum = OK_PER_ARRAY_VARIANT(sum_block),
+    .labels = OK_PER_ARRAY_VARIANT(labels_block),
     .rows_loss = {OK_ROWS_KINDS(OK_ROWS_ROW)},
-    .vec_sum = OK_PER_VARIANT(vec_sum_block),
-    .vec_abs_max = OK_PER_VARIANT(vec_abs_max_block),
-    .vec_axpby = OK_PER_VARIANT(vec_axpby_span),
+    .vec_sum = OK_PER_ARRAY_VARIANT(vec_sum_block),
+    .vec_abs_max = OK_PER_ARRAY_VARIANT(vec_abs_max_block),
+    .vec_axpby = OK_PER_ARRAY_VARIANT(vec_axpby_span),
     .testing = {
-        .roofline = OK_PER_VARIANT(roofline_span),
-        .vmath = OK_PER_VARIANT(vmath_eval),
-        .simd_probe = OK_PER_VARIANT(simd_probe),
-        .simd_width = OK_PER_VARIANT(simd_width),
+        .roofline = OK_PER_ARRAY_VARIANT(roofline_span),
+        .vmath = OK_PER_ARRAY_VARIANT(vmath_eval),
+        .simd_probe = OK_PER_ARRAY_VARIANT(simd_probe),
+        .simd_width = OK_PER_ARRAY_VARIANT(simd_width),
     },
 };

@@ -44,6 +44,20 @@
  *                          added in a fixed order),
  *                          acc_store and acc_load (WIDTH doubles)
  *
+ * and, for the 16-bit storage types (half.h; each ISA rounds exactly as
+ * half.h does, so every target stores the same bits):
+ *
+ *   vf32_load_bf16(p), vf32_load_f16(p)     WIDTH bfloat16 / float16 at p,
+ *                                           widened to float32 (exact)
+ *   vf32_store_bf16(p, v), vf32_store_f16   rounded to nearest even
+ *   vf32_store_bf16_sr(p, v, bits)          rounded stochastically with
+ *                                           the upper 16 of each lane's
+ *                                           32 random bits
+ *   ..._part(p, [v, bits,] n)               the first n < WIDTH lanes
+ *   vu32                                    a vector of WIDTH uint32
+ *   vu32_random(index0, key)                half.h's ok_u32_hash of
+ *                                           (index0 + lane) ^ key per lane
+ *
  * Tails are handled with the masked forms, so every element of an array goes
  * through exactly the same arithmetic whatever its position or the thread
  * that owns it: results do not depend on alignment or the thread count.
@@ -58,6 +72,10 @@
 
 #include <math.h>
 #include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "half.h"
 
 #define OK_INLINE static inline __attribute__((always_inline))
 

@@ -184,4 +184,59 @@ OK_INLINE vf64_acc vf64_acc_load(const double *p) { return _mm256_loadu_pd(p); }
 #define OK_OPAQUE(v) __asm__ volatile("" : "+x"(v))
 #define OK_PREFETCH(p) __builtin_prefetch((const char *)(p) + OK_PREFETCH_BYTES, 0, 3)
 
+/* ---- 16-bit storage (simd.h): bfloat16 and float16 loads and stores of
+ * float32 lanes, rounding as half.h does it, and stochastic rounding's bits.
+ * AVX2 has no 16-bit masked moves: a part goes through a small buffer. */
+typedef __m256i vu32;
+OK_INLINE __m128i ok_load8_u16_part(const uint16_t *p, size_t n) {
+    uint16_t b[8] = {0};
+    memcpy(b, p, n * sizeof *p);
+    return _mm_loadu_si128((const __m128i *)b);
+}
+OK_INLINE void ok_store8_u16_part(uint16_t *p, __m128i h, size_t n) {
+    uint16_t b[8];
+    _mm_storeu_si128((__m128i *)b, h);
+    memcpy(p, b, n * sizeof *p);
+}
+OK_INLINE vf32 ok_widen_bf16(__m128i h) { return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(h), 16)); }
+OK_INLINE vf32 vf32_load_bf16(const uint16_t *p) { return ok_widen_bf16(_mm_loadu_si128((const __m128i *)p)); }
+OK_INLINE vf32 vf32_load_bf16_part(const uint16_t *p, size_t n) { return ok_widen_bf16(ok_load8_u16_part(p, n)); }
+/* The bfloat16 bits of v after adding `add` (half.h's
+ * ok_f32_to_bf16_adding), packed to 8 uint16. */
+OK_INLINE __m128i ok_bf16_adding(vf32 v, __m256i add) {
+    const __m256i u = _mm256_castps_si256(v);
+    const __m256i nan = _mm256_castps_si256(_mm256_cmp_ps(v, v, _CMP_UNORD_Q));
+    const __m256i r = _mm256_blendv_epi8(_mm256_srli_epi32(_mm256_add_epi32(u, add), 16),
+                                         _mm256_or_si256(_mm256_srli_epi32(u, 16), _mm256_set1_epi32(0x40)), nan);
+    /* r's lanes fit 16 bits: pack them (per 128-bit half), then gather the halves */
+    return _mm256_castsi256_si128(_mm256_permute4x64_epi64(_mm256_packus_epi32(r, r), 0xd8));
+}
+OK_INLINE __m128i ok_bf16_nearest(vf32 v) {
+    const __m256i lsb = _mm256_and_si256(_mm256_srli_epi32(_mm256_castps_si256(v), 16), _mm256_set1_epi32(1));
+    return ok_bf16_adding(v, _mm256_add_epi32(lsb, _mm256_set1_epi32(0x7fff)));
+}
+OK_INLINE void vf32_store_bf16(uint16_t *p, vf32 v) { _mm_storeu_si128((__m128i *)p, ok_bf16_nearest(v)); }
+OK_INLINE void vf32_store_bf16_part(uint16_t *p, vf32 v, size_t n) { ok_store8_u16_part(p, ok_bf16_nearest(v), n); }
+OK_INLINE void vf32_store_bf16_sr(uint16_t *p, vf32 v, vu32 bits) {
+    _mm_storeu_si128((__m128i *)p, ok_bf16_adding(v, _mm256_srli_epi32(bits, 16)));
+}
+OK_INLINE void vf32_store_bf16_sr_part(uint16_t *p, vf32 v, vu32 bits, size_t n) {
+    ok_store8_u16_part(p, ok_bf16_adding(v, _mm256_srli_epi32(bits, 16)), n);
+}
+OK_INLINE vf32 vf32_load_f16(const uint16_t *p) { return _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)p)); }
+OK_INLINE vf32 vf32_load_f16_part(const uint16_t *p, size_t n) { return _mm256_cvtph_ps(ok_load8_u16_part(p, n)); }
+#define OK_F16_NEAREST (_MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC)
+OK_INLINE void vf32_store_f16(uint16_t *p, vf32 v) { _mm_storeu_si128((__m128i *)p, _mm256_cvtps_ph(v, OK_F16_NEAREST)); }
+OK_INLINE void vf32_store_f16_part(uint16_t *p, vf32 v, size_t n) {
+    ok_store8_u16_part(p, _mm256_cvtps_ph(v, OK_F16_NEAREST), n);
+}
+/* half.h's ok_u32_hash of (index0 + lane) ^ key, lane by lane. */
+OK_INLINE vu32 vu32_random(uint32_t index0, uint32_t key) {
+    const __m256i iota = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    __m256i x = _mm256_xor_si256(_mm256_add_epi32(_mm256_set1_epi32((int)index0), iota), _mm256_set1_epi32((int)key));
+    x = _mm256_mullo_epi32(_mm256_xor_si256(x, _mm256_srli_epi32(x, 16)), _mm256_set1_epi32((int)OK_HASH_M1));
+    x = _mm256_mullo_epi32(_mm256_xor_si256(x, _mm256_srli_epi32(x, 15)), _mm256_set1_epi32((int)OK_HASH_M2));
+    return _mm256_xor_si256(x, _mm256_srli_epi32(x, 15));
+}
+
 #endif /* OPTKERN_SIMD_AVX2_H */

@@ -152,4 +152,57 @@ OK_INLINE vf64_acc vf64_acc_load(const double *p) { return _mm512_loadu_pd(p); }
 #define OK_OPAQUE(v) __asm__ volatile("" : "+v"(v))
 #define OK_PREFETCH(p) __builtin_prefetch((const char *)(p) + OK_PREFETCH_BYTES, 0, 3)
 
+/* ---- 16-bit storage (simd.h): bfloat16 and float16 loads and stores of
+ * float32 lanes, rounding as half.h does it, and stochastic rounding's bits */
+typedef __m512i vu32;
+OK_INLINE __mmask16 ok_first16(size_t n) { return (__mmask16)((1u << n) - 1u); }
+OK_INLINE vf32 ok_widen_bf16(__m256i h) { return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16)); }
+OK_INLINE vf32 vf32_load_bf16(const uint16_t *p) { return ok_widen_bf16(_mm256_loadu_si256((const __m256i *)p)); }
+OK_INLINE vf32 vf32_load_bf16_part(const uint16_t *p, size_t n) {
+    return ok_widen_bf16(_mm256_maskz_loadu_epi16(ok_first16(n), p));
+}
+/* The bfloat16 bits of v (in each lane's low half) after adding `add`:
+ * half.h's ok_f32_to_bf16_adding. */
+OK_INLINE __m512i ok_bf16_adding(vf32 v, __m512i add) {
+    const __m512i u = _mm512_castps_si512(v);
+    const __mmask16 nan = _mm512_cmp_ps_mask(v, v, _CMP_UNORD_Q);
+    return _mm512_mask_or_epi32(_mm512_srli_epi32(_mm512_add_epi32(u, add), 16), nan, _mm512_srli_epi32(u, 16),
+                                _mm512_set1_epi32(0x40));
+}
+OK_INLINE __m512i ok_bf16_nearest(vf32 v) {
+    const __m512i lsb = _mm512_and_si512(_mm512_srli_epi32(_mm512_castps_si512(v), 16), _mm512_set1_epi32(1));
+    return ok_bf16_adding(v, _mm512_add_epi32(lsb, _mm512_set1_epi32(0x7fff)));
+}
+OK_INLINE void vf32_store_bf16(uint16_t *p, vf32 v) {
+    _mm256_storeu_si256((__m256i *)p, _mm512_cvtepi32_epi16(ok_bf16_nearest(v)));
+}
+OK_INLINE void vf32_store_bf16_part(uint16_t *p, vf32 v, size_t n) {
+    _mm512_mask_cvtepi32_storeu_epi16(p, ok_first16(n), ok_bf16_nearest(v));
+}
+OK_INLINE void vf32_store_bf16_sr(uint16_t *p, vf32 v, vu32 bits) {
+    _mm256_storeu_si256((__m256i *)p, _mm512_cvtepi32_epi16(ok_bf16_adding(v, _mm512_srli_epi32(bits, 16))));
+}
+OK_INLINE void vf32_store_bf16_sr_part(uint16_t *p, vf32 v, vu32 bits, size_t n) {
+    _mm512_mask_cvtepi32_storeu_epi16(p, ok_first16(n), ok_bf16_adding(v, _mm512_srli_epi32(bits, 16)));
+}
+OK_INLINE vf32 vf32_load_f16(const uint16_t *p) { return _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)p)); }
+OK_INLINE vf32 vf32_load_f16_part(const uint16_t *p, size_t n) {
+    return _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(ok_first16(n), p));
+}
+#define OK_F16_NEAREST (_MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC)
+OK_INLINE void vf32_store_f16(uint16_t *p, vf32 v) {
+    _mm256_storeu_si256((__m256i *)p, _mm512_cvtps_ph(v, OK_F16_NEAREST));
+}
+OK_INLINE void vf32_store_f16_part(uint16_t *p, vf32 v, size_t n) {
+    _mm256_mask_storeu_epi16(p, ok_first16(n), _mm512_cvtps_ph(v, OK_F16_NEAREST));
+}
+/* half.h's ok_u32_hash of (index0 + lane) ^ key, lane by lane. */
+OK_INLINE vu32 vu32_random(uint32_t index0, uint32_t key) {
+    const __m512i iota = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+    __m512i x = _mm512_xor_si512(_mm512_add_epi32(_mm512_set1_epi32((int)index0), iota), _mm512_set1_epi32((int)key));
+    x = _mm512_mullo_epi32(_mm512_xor_si512(x, _mm512_srli_epi32(x, 16)), _mm512_set1_epi32((int)OK_HASH_M1));
+    x = _mm512_mullo_epi32(_mm512_xor_si512(x, _mm512_srli_epi32(x, 15)), _mm512_set1_epi32((int)OK_HASH_M2));
+    return _mm512_xor_si512(x, _mm512_srli_epi32(x, 15));
+}
+
 #endif /* OPTKERN_SIMD_AVX512_H */

@@ -118,4 +118,20 @@ OK_INLINE vf64_acc vf64_acc_load(const double *p) { return *p; }
 #define OK_OPAQUE(v) __asm__ volatile("" : "+m"(v))
 #endif
 
+/* ---- 16-bit storage (simd.h): half.h's conversions, one element. */
+typedef uint32_t vu32;
+OK_INLINE vf32 vf32_load_bf16(const uint16_t *p) { return ok_bf16_to_f32(*p); }
+OK_INLINE vf32 vf32_load_bf16_part(const uint16_t *p, size_t n) { (void)p; (void)n; return 0.0f; }
+OK_INLINE void vf32_store_bf16(uint16_t *p, vf32 v) { *p = ok_f32_to_bf16(v); }
+OK_INLINE void vf32_store_bf16_part(uint16_t *p, vf32 v, size_t n) { (void)p; (void)v; (void)n; }
+OK_INLINE void vf32_store_bf16_sr(uint16_t *p, vf32 v, vu32 bits) { *p = ok_f32_to_bf16_sr(v, bits); }
+OK_INLINE void vf32_store_bf16_sr_part(uint16_t *p, vf32 v, vu32 bits, size_t n) {
+    (void)p; (void)v; (void)bits; (void)n;
+}
+OK_INLINE vf32 vf32_load_f16(const uint16_t *p) { return ok_f16_to_f32(*p); }
+OK_INLINE vf32 vf32_load_f16_part(const uint16_t *p, size_t n) { (void)p; (void)n; return 0.0f; }
+OK_INLINE void vf32_store_f16(uint16_t *p, vf32 v) { *p = ok_f32_to_f16(v); }
+OK_INLINE void vf32_store_f16_part(uint16_t *p, vf32 v, size_t n) { (void)p; (void)v; (void)n; }
+OK_INLINE vu32 vu32_random(uint32_t index0, uint32_t key) { return ok_u32_hash(index0 ^ key); }
+
 #endif /* OPTKERN_SIMD_SCALAR_H */
