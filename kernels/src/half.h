@@ -84,15 +84,15 @@ static inline uint16_t ok_f32_to_f16(float f) {
 
 /*
  * Stochastic rounding's bits: a counter-based generator. An element's 32
- * bits are a hash of its index within its tensor and of a 32-bit key of
- * (the call's per-tensor key, the stream), so they depend on neither the
- * thread that rounds it nor on how its tensor is split, and an ISA computes
- * them for a vector of consecutive indices at once (ok_u32_hash lane by
- * lane). The per-tensor key is ok_rounding_key(seed, step, tensor)
- * (optkern/optim.h), so the bits change every step. The hash is the
- * "lowbias32" integer mixer (two multiply-xorshift rounds) of the index's
- * low 32 bits xor the key; an index's high bits go into the key
- * (ok_stream_key).
+ * bits are a hash of its index within its tensor and of a 32-bit key of the
+ * call's per-tensor key, so they depend on neither the thread that rounds
+ * it nor on how its tensor is split, and an ISA computes them for a vector
+ * of consecutive indices at once (ok_u32_hash lane by lane). The per-tensor
+ * key is ok_rounding_key(seed, step, tensor) (optkern/optim.h), so the bits
+ * change every step. The hash is the "lowbias32" integer mixer (two
+ * multiply-xorshift rounds) of the index's low 32 bits xor the key; an
+ * index's high bits go into the key (ok_index_key); each stream's bits are
+ * derived from the hash (ok_stream_bits).
  */
 static inline uint64_t ok_mix64(uint64_t z) { /* splitmix64's finaliser */
     z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
@@ -111,11 +111,21 @@ static inline uint32_t ok_u32_hash(uint32_t x) {
     return x ^ (x >> 15);
 }
 
-/* The 32-bit key of stream `stream` (0 the parameter, 1 + k state k) of a
- * tensor whose call key is `key`, for the indices whose high 32 bits are
- * `high`. */
-static inline uint32_t ok_stream_key(uint64_t key, unsigned stream, uint64_t high) {
-    return (uint32_t)ok_mix64(key + (uint64_t)(stream + 1) * 0x9e3779b97f4a7c15ULL + high * 0xd1b54a32d192ed03ULL);
+/* The 32-bit key of a tensor whose call key is `key`, for the indices
+ * whose high 32 bits are `high`. */
+static inline uint32_t ok_index_key(uint64_t key, uint64_t high) {
+    return (uint32_t)ok_mix64(key + high * 0xd1b54a32d192ed03ULL);
+}
+
+/* One hash h per element serves every stream a step rounds: stream s (0
+ * the parameter, 2 + k state k) takes h (s = 0), h's low half moved up
+ * (s = 2), or h times an odd constant (a bijection of the 32-bit values, so
+ * again uniform), and uses the upper 16 bits. One hash instead of one per
+ * stream halves the multiplications of an all-bfloat16 Adam step. */
+#define OK_STREAM_MULTIPLIER(s) (0x9e3779b9u + 2u * (uint32_t)(s) * 0x632be5abu)
+
+static inline uint32_t ok_stream_bits(uint32_t h, int s) {
+    return s == 0 ? h : s == 2 ? h << 16 : h * OK_STREAM_MULTIPLIER(s);
 }
 
 #endif /* OPTKERN_HALF_H */

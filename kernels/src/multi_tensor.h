@@ -97,7 +97,7 @@ typedef struct ok_io {
     size_t first;       /* the span's first element within its tensor */
     int stochastic;     /* round bfloat16 stores stochastically */
     uint64_t key;       /* the tensor's rounding key */
-    uint32_t stream_key[OK_MT_MAX_STREAMS]; /* ok_stream_key(key, s, first >> 32) (half.h) */
+    uint32_t index_key; /* ok_index_key(key, first >> 32) (half.h) */
 } ok_io;
 
 static inline ok_io ok_io_of(const ok_mt_task *task, size_t i, size_t first) {
@@ -106,14 +106,13 @@ static inline ok_io ok_io_of(const ok_mt_task *task, size_t i, size_t first) {
     io.first = first;
     io.stochastic = task->round_key != NULL;
     io.key = io.stochastic ? task->round_key[i] : 0;
-    for (unsigned s = 0; s < OK_MT_MAX_STREAMS; s++)
-        io.stream_key[s] = io.stochastic ? ok_stream_key(io.key, s, (uint64_t)first >> 32) : 0;
+    io.index_key = io.stochastic ? ok_index_key(io.key, (uint64_t)first >> 32) : 0;
     return io;
 }
 
 /* Streams without master copies, rounded to nearest: for the passes that
  * support nothing else (Adafactor's). */
-static const ok_io ok_io_none = {NULL, 0, 0, 0, {0}};
+static const ok_io ok_io_none = {NULL, 0, 0, 0, 0};
 
 /* The coefficient set of tensor i. */
 static inline const void *ok_mt_coeffs(const ok_mt_task *task, size_t i) {

@@ -13,6 +13,18 @@ except ImportError:
 SUPPORTED_DTYPES = "float32, float64, bfloat16 (ml_dtypes.bfloat16) and float16"
 
 
+def bfloat16():
+    """numpy.dtype(ml_dtypes.bfloat16); ImportError without ml_dtypes."""
+    require_bfloat16()
+    return np.dtype(ml_dtypes.bfloat16)
+
+
+def require_bfloat16():
+    """ImportError, with what to install, unless ml_dtypes is importable."""
+    if BFLOAT16_TYPE < 0:
+        raise ImportError("bfloat16 needs ml_dtypes (NumPy's bfloat16 dtype): pip install 'optkern[bfloat16]'")
+
+
 cdef int dtype_of(cnp.ndarray a) noexcept:
     """The ok_dtype of a's elements, or -1 for a dtype optkern has no kernels for."""
     return dtype_of_type(cnp.PyArray_TYPE(a))

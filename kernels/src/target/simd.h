@@ -57,6 +57,7 @@
  *   vu32                                    a vector of WIDTH uint32
  *   vu32_random(index0, key)                half.h's ok_u32_hash of
  *                                           (index0 + lane) ^ key per lane
+ *   vu32_stream_bits(h, s)                  half.h's ok_stream_bits per lane
  *
  * Tails are handled with the masked forms, so every element of an array goes
  * through exactly the same arithmetic whatever its position or the thread

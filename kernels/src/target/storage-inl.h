@@ -25,12 +25,12 @@
 #define OPTKERN_STORAGE_INL_ONCE
 
 /* Stochastic rounding's 32 bits per lane for elements first + j ...
- * (half.h), stream s. */
+ * (half.h), stream s. The hash is the same for every stream of a lanes
+ * call, which the compiler computes once. */
 OK_INLINE vu32 ok_io_bits(const ok_io *io, int s, size_t j) {
     const uint64_t e = (uint64_t)(io->first + j);
-    const uint32_t key = (e >> 32) == ((uint64_t)io->first >> 32) ? io->stream_key[s]
-                                                                   : ok_stream_key(io->key, (unsigned)s, e >> 32);
-    return vu32_random((uint32_t)e, key);
+    const uint32_t key = (e >> 32) == ((uint64_t)io->first >> 32) ? io->index_key : ok_index_key(io->key, e >> 32);
+    return vu32_stream_bits(vu32_random((uint32_t)e, key), s);
 }
 
 OK_INLINE void ok_store_bf16_io(const ok_io *io, int s, size_t j, uint16_t *p, vf32 v, size_t lanes) {

@@ -84,14 +84,17 @@ def hyperparameter_sets(groups, phase_field=None, phase=None, group_of=None, pre
     return sets, hp_index
 
 
-def run(kind, params, grads, states, sets, hp_index=None, written=None, work=None, scaling=None):
+def run(kind, params, grads, states, sets, hp_index=None, written=None, work=None, scaling=None, master=None,
+        rounding=None):
     """One C call: states is {state name: list, StateTable or None}; a
     state missing from it is absent for every tensor. work, likewise, holds
     the lists of the kind's work arrays (kind.work: Muon's "update").
     scaling: None, or the (unscale, clip) factors the kernel multiplies
-    each gradient by as it reads it."""
+    each gradient by as it reads it. master, rounding: the float32 master
+    copies and the stochastic rounding (seed, step numbers), as
+    optkern._core.step takes them (docs/precision.md)."""
     _core.step(kind, params, grads, tuple([states.get(name) for name in kind.states]), sets, hp_index, written,
-               None if work is None else tuple([work.get(name) for name in kind.work]), scaling)
+               None if work is None else tuple([work.get(name) for name in kind.work]), scaling, master, rounding)
 
 
 def run_first_steps(kind, params, grads, hp, lists, new_state):

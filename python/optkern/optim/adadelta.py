@@ -41,7 +41,7 @@ class Adadelta(Optimizer):
     _has_step = True
 
     def __init__(self, params, lr=1.0, rho=0.9, eps=1e-6, weight_decay=0, foreach=None, *, capturable=False,
-                 maximize=False, differentiable=False, max_grad_norm=None):
+                 maximize=False, differentiable=False, max_grad_norm=None, **precision):
         _hparams(scheduled_lr(lr), rho, eps, weight_decay, maximize)
         defaults = {
             "lr": lr,
@@ -51,7 +51,7 @@ class Adadelta(Optimizer):
             "maximize": maximize,
             **torch_flags(capturable=capturable, foreach=foreach, differentiable=differentiable),
         }
-        super().__init__(params, defaults, max_grad_norm)
+        super().__init__(params, defaults, max_grad_norm, **precision)
 
     def _hparams(self, group):
         return _hparams(group["lr"], group["rho"], group["eps"], group["weight_decay"], group["maximize"])

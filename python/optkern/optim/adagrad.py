@@ -51,7 +51,7 @@ class Adagrad(Optimizer):
     _has_step = True
 
     def __init__(self, params, lr=1e-2, lr_decay=0, weight_decay=0, initial_accumulator_value=0, eps=1e-10,
-                 foreach=None, *, maximize=False, differentiable=False, fused=None, max_grad_norm=None):
+                 foreach=None, *, maximize=False, differentiable=False, fused=None, max_grad_norm=None, **precision):
         _hparams(scheduled_lr(lr), lr_decay, weight_decay, eps, maximize, initial_accumulator_value)
         defaults = {
             "lr": lr,
@@ -62,7 +62,7 @@ class Adagrad(Optimizer):
             "maximize": maximize,
             **torch_flags(foreach=foreach, differentiable=differentiable, fused=fused),
         }
-        super().__init__(params, defaults, max_grad_norm)
+        super().__init__(params, defaults, max_grad_norm, **precision)
         self._create_state()
 
     def _new_state(self, shape, dtype):

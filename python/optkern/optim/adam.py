@@ -67,7 +67,7 @@ class Adam(Optimizer):
 
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0, amsgrad=False, *,
                  foreach=None, maximize=False, capturable=False, differentiable=False, fused=None,
-                 decoupled_weight_decay=False, max_grad_norm=None):
+                 decoupled_weight_decay=False, max_grad_norm=None, **precision):
         _hparams(scheduled_lr(lr), betas, eps, weight_decay, amsgrad, maximize, decoupled_weight_decay)
         defaults = {
             "lr": lr,
@@ -79,7 +79,7 @@ class Adam(Optimizer):
             **torch_flags(foreach=foreach, fused=fused, capturable=capturable, differentiable=differentiable),
             "decoupled_weight_decay": decoupled_weight_decay,
         }
-        super().__init__(params, defaults, max_grad_norm)
+        super().__init__(params, defaults, max_grad_norm, **precision)
 
     def _hparams(self, group):
         return _hparams(group["lr"], group["betas"], group["eps"], group["weight_decay"], group["amsgrad"],
@@ -92,10 +92,10 @@ class AdamW(Adam):
 
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2, amsgrad=False, *,
                  maximize=False, foreach=None, capturable=False, differentiable=False, fused=None,
-                 max_grad_norm=None):
+                 max_grad_norm=None, **precision):
         super().__init__(params, lr, betas, eps, weight_decay, amsgrad, foreach=foreach, maximize=maximize,
                          capturable=capturable, differentiable=differentiable, fused=fused,
-                         decoupled_weight_decay=True, max_grad_norm=max_grad_norm)
+                         decoupled_weight_decay=True, max_grad_norm=max_grad_norm, **precision)
 
 
 def adam_(params, grads, exp_avgs, exp_avg_sqs, max_exp_avg_sqs=None, *, step, lr=1e-3, betas=(0.9, 0.999),

@@ -38,7 +38,7 @@ class Adamax(Optimizer):
     _has_step = True
 
     def __init__(self, params, lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0, foreach=None, *,
-                 maximize=False, differentiable=False, capturable=False, max_grad_norm=None):
+                 maximize=False, differentiable=False, capturable=False, max_grad_norm=None, **precision):
         _hparams(scheduled_lr(lr), betas, eps, weight_decay, maximize)
         defaults = {
             "lr": lr,
@@ -48,7 +48,7 @@ class Adamax(Optimizer):
             "maximize": maximize,
             **torch_flags(foreach=foreach, differentiable=differentiable, capturable=capturable),
         }
-        super().__init__(params, defaults, max_grad_norm)
+        super().__init__(params, defaults, max_grad_norm, **precision)
 
     def _hparams(self, group):
         return _hparams(group["lr"], group["betas"], group["eps"], group["weight_decay"], group["maximize"])

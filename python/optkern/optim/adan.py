@@ -66,7 +66,7 @@ class Adan(Optimizer):
     _new_state = staticmethod(np.empty)
 
     def __init__(self, params, lr=1e-3, betas=(0.98, 0.92, 0.99), eps=1e-8, weight_decay=0.0, max_grad_norm=0.0,
-                 no_prox=False, foreach=True, fused=False):
+                 no_prox=False, foreach=True, fused=False, **precision):
         _hparams(scheduled_lr(lr), betas, eps, weight_decay, no_prox)
         clip = 0.0 if max_grad_norm is None else real(max_grad_norm, "max_grad_norm")
         require(clip >= 0.0, "Invalid Max grad norm: {}", max_grad_norm)
@@ -79,7 +79,7 @@ class Adan(Optimizer):
             "no_prox": no_prox,
             **torch_flags(foreach=foreach, fused=fused),
         }
-        super().__init__(params, defaults, clip if clip > 0.0 else None)
+        super().__init__(params, defaults, clip if clip > 0.0 else None, **precision)
 
     def _hparams(self, group):
         return {**_hparams(group["lr"], group["betas"], group["eps"], group["weight_decay"], group["no_prox"]),

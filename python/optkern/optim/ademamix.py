@@ -66,7 +66,7 @@ class AdEMAMix(Optimizer):
 
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999, 0.9999), weight_decay=0.0, weight_decouple=False,
                  fixed_decay=False, alpha=5.0, t_alpha_beta3=None, eps=1e-8, maximize=False, foreach=None, *,
-                 max_grad_norm=None):
+                 max_grad_norm=None, **precision):
         _hparams(scheduled_lr(lr), betas, weight_decay, weight_decouple, fixed_decay, alpha, t_alpha_beta3, eps,
                  maximize)
         self.maximize = bool(maximize)
@@ -81,7 +81,7 @@ class AdEMAMix(Optimizer):
             "eps": eps,
             **torch_flags(foreach=foreach),
         }
-        super().__init__(params, defaults, max_grad_norm)
+        super().__init__(params, defaults, max_grad_norm, **precision)
 
     def _hparams(self, group):
         return {**_hparams(group["lr"], group["betas"], group["weight_decay"], group["weight_decouple"],

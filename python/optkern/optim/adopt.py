@@ -94,7 +94,7 @@ class ADOPT(Optimizer):
 
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.9999), eps=1e-6, clip_lambda=default_clip_lambda,
                  weight_decay=0.0, decouple=False, *, foreach=None, maximize=False, capturable=False,
-                 differentiable=False, fused=None, max_grad_norm=None):
+                 differentiable=False, fused=None, max_grad_norm=None, **precision):
         _hparams(scheduled_lr(lr), betas, eps, weight_decay, decouple, maximize, _clip(clip_lambda))
         self.clip_lambda = clip_lambda
         defaults = {
@@ -106,7 +106,7 @@ class ADOPT(Optimizer):
             "maximize": maximize,
             **torch_flags(foreach=foreach, capturable=capturable, differentiable=differentiable, fused=fused),
         }
-        super().__init__(params, defaults, max_grad_norm)
+        super().__init__(params, defaults, max_grad_norm, **precision)
 
     def _hparams(self, group):
         return _hparams(group["lr"], group["betas"], group["eps"], group["weight_decay"], group["decouple"],

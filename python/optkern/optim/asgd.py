@@ -54,7 +54,7 @@ class ASGD(Optimizer):
     _new_state = staticmethod(np.empty)
 
     def __init__(self, params, lr=1e-2, lambd=1e-4, alpha=0.75, t0=1e6, weight_decay=0, foreach=None,
-                 maximize=False, differentiable=False, capturable=False, *, max_grad_norm=None):
+                 maximize=False, differentiable=False, capturable=False, *, max_grad_norm=None, **precision):
         _hparams(scheduled_lr(lr), lambd, alpha, t0, weight_decay, maximize)
         defaults = {
             "lr": lr,
@@ -65,7 +65,7 @@ class ASGD(Optimizer):
             "maximize": maximize,
             **torch_flags(foreach=foreach, differentiable=differentiable, capturable=capturable),
         }
-        super().__init__(params, defaults, max_grad_norm)
+        super().__init__(params, defaults, max_grad_norm, **precision)
 
     def _hparams(self, group):
         return _hparams(group["lr"], group["lambd"], group["alpha"], group["t0"], group["weight_decay"],

@@ -61,7 +61,7 @@ class LAMB(Optimizer):
 
     def __init__(self, params, lr=1e-3, bias_correction=True, betas=(0.9, 0.999), eps=1e-6, weight_decay=0.01,
                  amsgrad=False, adam_w_mode=True, grad_averaging=True, set_grad_none=True, max_grad_norm=1.0,
-                 use_nvlamb=False):
+                 use_nvlamb=False, **precision):
         if amsgrad:
             raise ValueError("LAMB does not support the AMSGrad variant (apex's FusedLAMB neither): amsgrad must be False")
         _hparams(scheduled_lr(lr), bias_correction, betas, eps, weight_decay, adam_w_mode, grad_averaging,
@@ -78,7 +78,7 @@ class LAMB(Optimizer):
             "use_nvlamb": use_nvlamb,
         }
         self.set_grad_none = set_grad_none
-        super().__init__(params, defaults)
+        super().__init__(params, defaults, **precision)
 
     def _hparams(self, group):
         return _hparams(group["lr"], group["bias_correction"], group["betas"], group["eps"], group["weight_decay"],

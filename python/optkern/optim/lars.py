@@ -50,7 +50,7 @@ class LARS(Optimizer):
     _kind = "lars"
 
     def __init__(self, params, lr=1e-3, weight_decay=0.0, momentum=0.9, dampening=0.0, trust_coefficient=1e-3,
-                 nesterov=False, foreach=None, maximize=False, *, max_grad_norm=None):
+                 nesterov=False, foreach=None, maximize=False, *, max_grad_norm=None, **precision):
         _hparams(scheduled_lr(lr), weight_decay, momentum, dampening, trust_coefficient, nesterov, maximize, False)
         defaults = {
             "lr": lr,
@@ -63,7 +63,7 @@ class LARS(Optimizer):
             "maximize": maximize,
             "lars_exclude": False,
         }
-        super().__init__(params, defaults, max_grad_norm)
+        super().__init__(params, defaults, max_grad_norm, **precision)
 
     def _hparams(self, group):
         return _hparams(group["lr"], group["weight_decay"], group["momentum"], group["dampening"],

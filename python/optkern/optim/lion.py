@@ -45,7 +45,7 @@ class Lion(Optimizer):
     _kind = "lion"
 
     def __init__(self, params, lr=1e-4, betas=(0.9, 0.99), weight_decay=0.0, use_triton=False,
-                 decoupled_weight_decay=False, *, max_grad_norm=None):
+                 decoupled_weight_decay=False, *, max_grad_norm=None, **precision):
         first_lr = real(scheduled_lr(lr), "lr")
         _hparams(first_lr, betas, weight_decay)
         if decoupled_weight_decay:  # weight_decay is divided by it
@@ -54,7 +54,8 @@ class Lion(Optimizer):
             raise ValueError("optkern has no Triton (CUDA) kernel; use_triton must be False")
         self._init_lr = first_lr
         self.decoupled_wd = bool(decoupled_weight_decay)
-        super().__init__(params, {"lr": lr, "betas": betas, "weight_decay": weight_decay}, max_grad_norm)
+        super().__init__(params, {"lr": lr, "betas": betas, "weight_decay": weight_decay}, max_grad_norm,
+                         **precision)
 
     def _hparams(self, group):
         hp = _hparams(group["lr"], group["betas"], group["weight_decay"])

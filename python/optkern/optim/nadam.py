@@ -44,7 +44,7 @@ class NAdam(Optimizer):
 
     def __init__(self, params, lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0, momentum_decay=4e-3,
                  decoupled_weight_decay=False, *, foreach=None, maximize=False, capturable=False,
-                 differentiable=False, max_grad_norm=None):
+                 differentiable=False, max_grad_norm=None, **precision):
         _hparams(scheduled_lr(lr), betas, eps, weight_decay, momentum_decay, decoupled_weight_decay, maximize)
         defaults = {
             "lr": lr,
@@ -56,7 +56,7 @@ class NAdam(Optimizer):
             "maximize": maximize,
             **torch_flags(foreach=foreach, capturable=capturable, differentiable=differentiable),
         }
-        super().__init__(params, defaults, max_grad_norm)
+        super().__init__(params, defaults, max_grad_norm, **precision)
 
     def _hparams(self, group):
         return _hparams(group["lr"], group["betas"], group["eps"], group["weight_decay"], group["momentum_decay"],

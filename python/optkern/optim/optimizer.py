@@ -45,6 +45,39 @@ def torch_flags(**flags):
     return flags
 
 
+_SIXTEEN_BIT = ("bfloat16", "float16")
+
+
+def _precision(state_dtype=None, master_weights=False, stochastic_rounding=False, seed=0):
+    """The precision options every elementwise optimizer takes
+    (docs/precision.md), checked."""
+    if state_dtype not in (None, "float32", "bfloat16"):
+        raise ValueError(f'state_dtype must be None (the parameter\'s dtype), "float32" or "bfloat16", '
+                         f"got {state_dtype!r}")
+    for name, value in (("master_weights", master_weights), ("stochastic_rounding", stochastic_rounding)):
+        if not isinstance(value, (bool, np.bool_)):
+            raise TypeError(f"{name} must be a bool, got {value!r}")
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or not 0 <= seed < 2 ** 64:
+        raise ValueError(f"seed must be an int in [0, 2**64), got {seed!r}")
+    if state_dtype == "bfloat16" or stochastic_rounding:
+        _core.require_bfloat16()
+    return {"state_dtype": state_dtype, "master_weights": bool(master_weights),
+            "stochastic_rounding": bool(stochastic_rounding), "seed": int(seed)}
+
+
+def _state_dtype(param_dtype, state_dtype):
+    """The dtype of a parameter's states: its own (None), or state_dtype
+    where the kernels have that signature (TypeError otherwise)."""
+    if state_dtype is None or state_dtype == param_dtype.name:
+        return param_dtype
+    if param_dtype.name in _SIXTEEN_BIT and state_dtype == "float32" or \
+            param_dtype.name == "float32" and state_dtype == "bfloat16":
+        return np.dtype(np.float32) if state_dtype == "float32" else _core.bfloat16()
+    raise TypeError(f"state_dtype={state_dtype!r} is not available for {param_dtype.name} parameters: "
+                    "a bfloat16 or float16 parameter's states may be float32, a float32 one's bfloat16 "
+                    "(docs/precision.md)")
+
+
 _UNORDERED = ("optimizer parameters need to be organized in ordered collections, but the ordering of "
               "tensors in sets will change between runs. Please use a list instead.")
 
@@ -67,7 +100,7 @@ class _Plan:
     """
 
     __slots__ = ("params", "sizes", "group_of", "group_steps", "_steps", "states", "_prepared", "needed",
-                 "_shaped")
+                 "_shaped", "master")
 
     def __init__(self, params, sizes, state_names):
         _core.WrittenIndex([("params", params)])  # refuses overlapping parameters
@@ -80,6 +113,8 @@ class _Plan:
         self._prepared = None
         self.needed = None  # Optimizer._needed_states remembers its answer here
         self._shaped = {}
+        #: the float32 master copy of each 16-bit parameter (master_weights)
+        self.master = [None] * len(params)
 
     def with_state(self, kind, name):
         """None when every parameter's shape has state `name` of `kind`,
@@ -275,10 +310,13 @@ class Optimizer:
         """Torch's names of the state arrays, from the C descriptor."""
         return _engine.kind(self._kind).states
 
-    def __init__(self, params, defaults, max_grad_norm=None):
+    def __init__(self, params, defaults, max_grad_norm=None, **precision):
         # step(), state_dict(), load_state_dict() and add_param_group() hold
         # it: concurrent calls on one optimizer take effect in some order.
         self._lock = threading.Lock()
+        #: the precision options (docs/precision.md): state_dtype,
+        #: master_weights, stochastic_rounding, seed
+        self.precision = _precision(**precision)
         self.max_grad_norm = max_grad_norm
         #: the total L2 norm of the last step's gradients, before clipping
         #: (what clip_grad_norm_ returns); None without max_grad_norm
@@ -314,6 +352,7 @@ class Optimizer:
     def __setstate__(self, state):
         self.__dict__.update(state)
         self._lock = threading.Lock()
+        self.__dict__.setdefault("precision", _precision())
 
     # ----------------------------------------------------------------- groups
 
@@ -357,6 +396,9 @@ class Optimizer:
         for name, default in self.defaults.items():
             group.setdefault(name, default)
         self._checked(group)
+        for p in params:
+            if isinstance(p, np.ndarray):
+                _state_dtype(p.dtype, self.precision["state_dtype"])
         # Checks every array and refuses overlaps with the existing groups.
         _core.WrittenIndex([("params", [p for g in self.param_groups for p in g["params"]] + params)])
         self.param_groups.append(group)
@@ -378,6 +420,7 @@ class Optimizer:
                 i = where.get(id(p))
                 if i is not None:
                     steps[j] = old_steps[i]
+                    new.master[j] = plan.master[i]
                     for name in self._state_names:
                         new.states[name][j] = plan.states[name][i]
             new.set_step_counts(steps)
@@ -462,8 +505,25 @@ class Optimizer:
             phase = None
         sets, hp_index = _engine.hyperparameter_sets(hparams, self._phase, phase, plan.group_of, present)
         tables, written = plan.prepare(states, kind)
-        _engine.run(kind, plan.params, grads, tables, sets, hp_index, written, scaling=scaling)
+        master = self._master_copies(plan, present)
+        rounding = (self.precision["seed"], plan.step_counts() + 1) if self.precision["stochastic_rounding"] else None
+        _engine.run(kind, plan.params, grads, tables, sets, hp_index, written, scaling=scaling, master=master,
+                    rounding=rounding)
         plan.states.update(states)
+        if master is not None:
+            plan.master = master
+
+    def _master_copies(self, plan, present):
+        """With master_weights, the list of float32 copies of the 16-bit
+        parameters, made for those that take their first step now (a new
+        list, committed once the kernel ran); else None."""
+        if not self.precision["master_weights"]:
+            return None
+        master = list(plan.master)
+        for i, p in enumerate(plan.params):
+            if master[i] is None and p.dtype.name in _SIXTEEN_BIT and (present is None or present[i]):
+                master[i] = p.astype(np.float32)
+        return master
 
     def _needed_states(self, plan, kind, hparams):
         """[(state, None or a bool array of the parameters that need it)]
@@ -521,8 +581,8 @@ class Optimizer:
         for i in np.flatnonzero(want).tolist():
             p = plan.params[i]
             # a scalar state's first step writes it before reading it
-            lst[i] = np.zeros((), np.float32) if scalar else self._new_state(kind.state_shape(name, p.shape),
-                                                                             dtype=p.dtype)
+            lst[i] = np.zeros((), np.float32) if scalar else self._new_state(
+                kind.state_shape(name, p.shape), dtype=_state_dtype(p.dtype, self.precision["state_dtype"]))
         return lst, want
 
     # ------------------------------------------------------------ state dicts
@@ -532,6 +592,8 @@ class Optimizer:
         parameter with state arrays has its step, 0 before its first step
         (torch's Adagrad makes its state at construction)."""
         arrays = {name: plan.states[name][i] for name in self._state_names if plan.states[name][i] is not None}
+        if plan.master[i] is not None:
+            arrays["master_param"] = plan.master[i]
         step = int(plan.step_counts()[i])
         if self._has_step and (step > 0 or arrays):
             return {"step": step, **arrays}
@@ -571,13 +633,18 @@ class Optimizer:
             start += len(g["params"])
             groups.append(packed)
         packed = {"state": state, "param_groups": groups}
+        if self.precision["stochastic_rounding"]:
+            packed["rounding_seed"] = self.precision["seed"]
         if scheduled:
             packed["schedule_count"] = self._steps_taken
         return packed
 
     def load_state_dict(self, state_dict):
         """Load a state_dict() (optkern's, or torch's with its tensors as
-        arrays). State arrays are copied and cast to their parameter's dtype.
+        arrays). State arrays are copied and cast to their parameter's dtype
+        (or the state_dtype this optimizer keeps them in); a master copy
+        ("master_param") is kept by an optimizer with master_weights and
+        dropped by one without.
         A group saved with a schedule as its lr (lr None) keeps this
         optimizer's schedule, which it must have. Everything is checked
         before anything changes."""
@@ -635,6 +702,10 @@ class Optimizer:
             new_groups.append(group)
         steps = np.zeros(len(plan.params), dtype=np.int64)
         states = {name: [None] * len(plan.params) for name in self._state_names}
+        master = [None] * len(plan.params)
+        seed = state_dict.get("rounding_seed", self.precision["seed"])
+        if self.precision["stochastic_rounding"]:
+            seed = _precision(seed=seed)["seed"]
         for saved_id, entry in saved_state.items():
             if saved_id not in position:
                 raise ValueError(f"state for parameter {saved_id!r}, which no param group lists")
@@ -654,6 +725,17 @@ class Optimizer:
                     if self._has_step and value is not None:
                         steps[i] = _as_step(value)
                     continue
+                if name == "master_param":
+                    # kept by an optimizer with master weights for a 16-bit
+                    # parameter; dropped by one without (the parameter holds
+                    # its rounded value)
+                    if value is not None and self.precision["master_weights"] and p.dtype.name in _SIXTEEN_BIT:
+                        copy = np.array(value, dtype=np.float32, copy=True, order="C")
+                        if copy.shape != p.shape:
+                            raise ValueError(f"state 'master_param' of parameter {saved_id} has shape {copy.shape}, "
+                                             f"but the parameter has shape {p.shape}")
+                        master[i] = copy
+                    continue
                 if name not in states:
                     raise ValueError(f"unexpected state {name!r} for parameter {saved_id}")
                 if value is None:
@@ -663,7 +745,8 @@ class Optimizer:
                 if shape is None:
                     raise ValueError(f"unexpected state {name!r} for parameter {saved_id}: a parameter of shape "
                                      f"{p.shape} has none")
-                array = np.array(value, dtype=np.float32 if scalar else p.dtype, copy=True, order="C")
+                dtype = np.float32 if scalar else _state_dtype(p.dtype, self.precision["state_dtype"])
+                array = np.array(value, dtype=dtype, copy=True, order="C")
                 if array.shape != shape:
                     rule = ("a scalar state has shape ()" if scalar else f"the parameter has shape {p.shape}"
                             + ("" if shape == p.shape else f" and needs one of shape {shape}"))
@@ -672,6 +755,8 @@ class Optimizer:
         self.param_groups[:] = new_groups
         plan.set_step_counts(steps)
         plan.states = states
+        plan.master = master
+        self.precision["seed"] = seed
         self._steps_taken = count
 
     def __repr__(self):

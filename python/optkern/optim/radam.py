@@ -37,7 +37,7 @@ class RAdam(Optimizer):
     _has_step = True
 
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0, decoupled_weight_decay=False,
-                 *, foreach=None, maximize=False, capturable=False, differentiable=False, max_grad_norm=None):
+                 *, foreach=None, maximize=False, capturable=False, differentiable=False, max_grad_norm=None, **precision):
         _hparams(scheduled_lr(lr), betas, eps, weight_decay, maximize, decoupled_weight_decay)
         defaults = {
             "lr": lr,
@@ -48,7 +48,7 @@ class RAdam(Optimizer):
             "decoupled_weight_decay": decoupled_weight_decay,
             **torch_flags(foreach=foreach, capturable=capturable, differentiable=differentiable),
         }
-        super().__init__(params, defaults, max_grad_norm)
+        super().__init__(params, defaults, max_grad_norm, **precision)
 
     def _hparams(self, group):
         return _hparams(group["lr"], group["betas"], group["eps"], group["weight_decay"], group["maximize"],

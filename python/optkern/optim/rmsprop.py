@@ -45,7 +45,7 @@ class RMSprop(Optimizer):
     _has_step = True
 
     def __init__(self, params, lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0, momentum=0, centered=False,
-                 capturable=False, foreach=None, maximize=False, differentiable=False, *, max_grad_norm=None):
+                 capturable=False, foreach=None, maximize=False, differentiable=False, *, max_grad_norm=None, **precision):
         _hparams(scheduled_lr(lr), alpha, eps, weight_decay, momentum, centered, maximize)
         defaults = {
             "lr": lr,
@@ -57,7 +57,7 @@ class RMSprop(Optimizer):
             "maximize": maximize,
             **torch_flags(capturable=capturable, foreach=foreach, differentiable=differentiable),
         }
-        super().__init__(params, defaults, max_grad_norm)
+        super().__init__(params, defaults, max_grad_norm, **precision)
 
     def _hparams(self, group):
         return _hparams(group["lr"], group["alpha"], group["eps"], group["weight_decay"], group["momentum"],

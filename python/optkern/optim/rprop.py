@@ -60,7 +60,7 @@ class Rprop(Optimizer):
     _new_state = staticmethod(np.empty)
 
     def __init__(self, params, lr=1e-2, etas=(0.5, 1.2), step_sizes=(1e-6, 50), *, capturable=False, foreach=None,
-                 maximize=False, differentiable=False, max_grad_norm=None):
+                 maximize=False, differentiable=False, max_grad_norm=None, **precision):
         _hparams(scheduled_lr(lr), etas, step_sizes, maximize)
         defaults = {
             "lr": lr,
@@ -69,7 +69,7 @@ class Rprop(Optimizer):
             "maximize": maximize,
             **torch_flags(foreach=foreach, differentiable=differentiable, capturable=capturable),
         }
-        super().__init__(params, defaults, max_grad_norm)
+        super().__init__(params, defaults, max_grad_norm, **precision)
 
     def _hparams(self, group):
         return _hparams(group["lr"], group["etas"], group["step_sizes"], group["maximize"])

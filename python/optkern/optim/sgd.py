@@ -49,7 +49,7 @@ class SGD(Optimizer):
     _new_state = staticmethod(np.empty)
 
     def __init__(self, params, lr=1e-3, momentum=0, dampening=0, weight_decay=0, nesterov=False, *,
-                 maximize=False, foreach=None, differentiable=False, fused=None, max_grad_norm=None):
+                 maximize=False, foreach=None, differentiable=False, fused=None, max_grad_norm=None, **precision):
         _hparams(scheduled_lr(lr), momentum, dampening, weight_decay, nesterov, maximize)
         defaults = {
             "lr": lr,
@@ -60,7 +60,7 @@ class SGD(Optimizer):
             "maximize": maximize,
             **torch_flags(foreach=foreach, differentiable=differentiable, fused=fused),
         }
-        super().__init__(params, defaults, max_grad_norm)
+        super().__init__(params, defaults, max_grad_norm, **precision)
 
     def _hparams(self, group):
         return _hparams(group["lr"], group["momentum"], group["dampening"], group["weight_decay"],

@@ -239,4 +239,10 @@ OK_INLINE vu32 vu32_random(uint32_t index0, uint32_t key) {
     return _mm256_xor_si256(x, _mm256_srli_epi32(x, 15));
 }
 
+/* half.h's ok_stream_bits, lane by lane. */
+OK_INLINE vu32 vu32_stream_bits(vu32 h, int s) {
+    return s == 0 ? h : s == 2 ? _mm256_slli_epi32(h, 16)
+                               : _mm256_mullo_epi32(h, _mm256_set1_epi32((int)OK_STREAM_MULTIPLIER(s)));
+}
+
 #endif /* OPTKERN_SIMD_AVX2_H */

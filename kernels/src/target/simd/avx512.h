@@ -205,4 +205,10 @@ OK_INLINE vu32 vu32_random(uint32_t index0, uint32_t key) {
     return _mm512_xor_si512(x, _mm512_srli_epi32(x, 15));
 }
 
+/* half.h's ok_stream_bits, lane by lane. */
+OK_INLINE vu32 vu32_stream_bits(vu32 h, int s) {
+    return s == 0 ? h : s == 2 ? _mm512_slli_epi32(h, 16)
+                               : _mm512_mullo_epi32(h, _mm512_set1_epi32((int)OK_STREAM_MULTIPLIER(s)));
+}
+
 #endif /* OPTKERN_SIMD_AVX512_H */

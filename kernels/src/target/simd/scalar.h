@@ -134,4 +134,6 @@ OK_INLINE void vf32_store_f16(uint16_t *p, vf32 v) { *p = ok_f32_to_f16(v); }
 OK_INLINE void vf32_store_f16_part(uint16_t *p, vf32 v, size_t n) { (void)p; (void)v; (void)n; }
 OK_INLINE vu32 vu32_random(uint32_t index0, uint32_t key) { return ok_u32_hash(index0 ^ key); }
 
+OK_INLINE vu32 vu32_stream_bits(vu32 h, int s) { return ok_stream_bits(h, s); }
+
 #endif /* OPTKERN_SIMD_SCALAR_H */
