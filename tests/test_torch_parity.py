@@ -293,10 +293,14 @@ def test_defaults_match_torch(record):
     mine = dict(inspect.signature(record.cls).parameters)
     theirs = {arg: p for arg, p in inspect.signature(record.torch_class).parameters.items()
               if p.kind != inspect.Parameter.VAR_KEYWORD}
+    # optkern's precision options (docs/precision.md), last, where the
+    # optimizer takes them
+    precision = mine.pop("precision", None)
+    assert precision is None or precision.kind == inspect.Parameter.VAR_KEYWORD
     if "max_grad_norm" not in theirs:
         extra = mine.pop("max_grad_norm")
         assert extra.default is None and extra.kind == inspect.Parameter.KEYWORD_ONLY
-        assert list(inspect.signature(record.cls).parameters)[-1] == "max_grad_norm"
+        assert [a for a in inspect.signature(record.cls).parameters if a != "precision"][-1] == "max_grad_norm"
     assert list(mine) == list(theirs)
     for arg, p in mine.items():
         assert p.default == theirs[arg].default, arg
