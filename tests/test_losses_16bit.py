@@ -16,13 +16,11 @@ Then torch's own bfloat16 and float16 CPU results, awkward sizes, 1 vs 2
 threads bitwise, out=input, and the errors of mixed dtypes.
 """
 
-from contextlib import nullcontext
-
 import numpy as np
 import pytest
 
-import loss_reference as ref
-from helpers import TOLERANCE, assert_close, raises_unchanged, require_module, rng_for, threaded
+from helpers import (TOLERANCE, assert_close, assert_same_for_thread_counts, raises_unchanged, require_module,
+                     rng_for)
 from loss_cases import LOSSES, examples, variants
 from optkern import losses as L
 
@@ -138,13 +136,7 @@ def test_out_and_in_place(isa, case, options, dtype, shape):
 @pytest.mark.parametrize("case,options", examples())
 def test_threads_do_not_change_results(isa, num_threads, case, options, dtype, shape):
     x, t, kw = narrowed(*case.make(shape, F32, **options), dtype)
-    results = []
-    for n in (1, 2, 1, 3):
-        num_threads(n)
-        with threaded() if n > 1 else nullcontext():
-            loss, grad = case.fn(x, t, **kw)
-        results.append((np.asarray(loss).tobytes(), grad.tobytes()))
-    assert all(r == results[0] for r in results), "the result depends on the thread count"
+    assert_same_for_thread_counts(num_threads, lambda: case.fn(x, t, **kw))
 
 
 # ------------------------------------------------------------------- torch
