@@ -6,15 +6,13 @@ bad shapes and dtypes that must raise before anything is written, NaN and
 inf. The loss-specific tests follow them. torch parity: test_losses_torch.py.
 """
 
-from contextlib import nullcontext
-
 import numpy as np
 import pytest
 
 import loss_reference as ref
 import optkern
-from helpers import (DTYPES, REDUCTIONS, assert_close, check, finite_difference, raises_unchanged, rng_for,
-                     threaded)
+from helpers import (DTYPES, REDUCTIONS, assert_close, assert_same_for_thread_counts, check, finite_difference,
+                     raises_unchanged, rng_for)
 from loss_cases import LOSSES, ce_data, examples, regression_data, variants
 from optkern import losses as L
 
@@ -63,13 +61,7 @@ def test_out_and_in_place(isa, case, options, dtype, shape):
 @pytest.mark.parametrize("case,options", examples())
 def test_threads_do_not_change_results(isa, num_threads, case, options, dtype, shape):
     x, t, kw = case.make(shape, dtype, **options)
-    results = []
-    for n in (1, 2, 1, 3):
-        num_threads(n)
-        with threaded() if n > 1 else nullcontext():
-            loss, grad = case.fn(x, t, **kw)
-        results.append((np.asarray(loss).tobytes(), grad.tobytes()))
-    assert all(r == results[0] for r in results), "the result depends on the thread count"
+    assert_same_for_thread_counts(num_threads, lambda: case.fn(x, t, **kw))
 
 
 def _shorter(a):

@@ -82,6 +82,23 @@ static inline uint16_t ok_f32_to_f16(float f) {
     return sign | (uint16_t)(u >> 13);
 }
 
+/* A double rounded to float32 "to odd": toward zero, with the lowest bit
+ * set when that was inexact. Rounding that float to bfloat16 or float16
+ * (to nearest even) then rounds the double once, as if directly: float32
+ * keeps more than two bits beyond either 16-bit mantissa, subnormals
+ * included, so the odd bit decides exactly the ties a double below or
+ * above them would. The losses store their double results so. */
+static inline float ok_f64_to_f32_odd(double d) {
+    float f = (float)d;
+    if ((double)f == d || d != d) return f;
+    uint32_t u = ok_f32_bits(f);
+    if (f > d ? d >= 0 : d < 0) u -= 1; /* rounded away from zero: one step back */
+    return ok_bits_f32(u | 1u);
+}
+
+static inline uint16_t ok_f64_to_bf16(double d) { return ok_f32_to_bf16(ok_f64_to_f32_odd(d)); }
+static inline uint16_t ok_f64_to_f16(double d) { return ok_f32_to_f16(ok_f64_to_f32_odd(d)); }
+
 /*
  * Stochastic rounding's bits: a counter-based generator. An element's 32
  * bits are a hash of its index within its tensor and of a 32-bit key of the

@@ -2,8 +2,9 @@
  * The per-target kernel table. target/kernels_target.c is compiled once per
  * target (scalar, avx2, avx512) and defines one table each; runtime.c picks
  * the table of the selected instruction set. Every optimizer entry has one
- * function per kernel variant (variants.h), every other one per array
- * variant (OK_VARIANT_F32, OK_VARIANT_F64).
+ * function per kernel variant (variants.h), every loss entry one per loss
+ * variant, every other one per array variant (OK_VARIANT_F32,
+ * OK_VARIANT_F64).
  */
 #ifndef OPTKERN_KERNEL_TABLE_H
 #define OPTKERN_KERNEL_TABLE_H
@@ -33,11 +34,13 @@ typedef struct ok_kernel_table {
         ok_blocks_fn param_grad_sq[OK_VARIANT_COUNT]; /* the sums of p^2 and g^2 */
         ok_blocks_fn lamb_moments[OK_VARIANT_COUNT];  /* LAMB's m, v, and the sums of p^2 and u^2 */
     } norms;
-    /* loss kernels (array variants only, as everything below): blocks of the reduction driver (reduce.h) */
-    ok_block_fn elementwise_loss[OK_ARRAY_VARIANT_COUNT];      /* an ok_ew_task */
-    ok_block_fn sum[OK_ARRAY_VARIANT_COUNT];                   /* the sum of an array */
-    ok_block_fn labels[OK_ARRAY_VARIANT_COUNT];                /* an ok_rows_task's class-target scan */
-    ok_block_fn rows_loss[OK_ROWS_COUNT][OK_ARRAY_VARIANT_COUNT]; /* an ok_rows_task, by row of OK_ROWS_KINDS */
+    /* loss kernels, one per loss variant at the index of its dtype
+     * (ok_loss_variant): blocks of the reduction driver (reduce.h) */
+    ok_block_fn elementwise_loss[OK_LOSS_VARIANT_COUNT];      /* an ok_ew_task */
+    ok_block_fn sum[OK_LOSS_VARIANT_COUNT];                   /* the sum of an array */
+    ok_block_fn labels[OK_LOSS_VARIANT_COUNT];                /* an ok_rows_task's class-target scan */
+    ok_block_fn rows_loss[OK_ROWS_COUNT][OK_LOSS_VARIANT_COUNT]; /* an ok_rows_task, by row of OK_ROWS_KINDS */
+    /* array variants only, everything below */
     /* vector operations (vector.c): blocks of the reduction driver over an
      * ok_vec_task, spans of the multi-tensor driver for axpby */
     ok_block_fn vec_sum[OK_ARRAY_VARIANT_COUNT];     /* dot product, or sum of |x| when y is NULL */

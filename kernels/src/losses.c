@@ -9,6 +9,10 @@
  *            kernel through the deterministic reduction driver (reduce.h),
  *            and the reduced loss stored.
  * Nothing is written unless every check passes.
+ *
+ * A call's arrays are of its dtype (class targets apart); its losses are
+ * float64 for float64 arrays and float32 for the others (loss_dtype): a
+ * bfloat16 or float16 call computes in float32 (docs/precision.md#losses-in-16-bits).
  */
 #include <math.h>
 #include <stdint.h>
@@ -36,11 +40,15 @@ typedef struct read_set {
     size_t bytes[3];
 } read_set;
 
+/* The dtype of a call's losses (the loss kernels' real_t). */
+static ok_dtype loss_dtype(ok_dtype dtype) { return dtype == OK_FLOAT64 ? OK_FLOAT64 : OK_FLOAT32; }
+
 /* Whether every array the call touches is aligned to its element: `elem`
- * bytes, the targets (reads->ptr[0]) `target_elem`. */
-static int all_aligned(const void *input, const read_set *reads, size_t target_elem, const void *grad,
+ * bytes, the targets (reads->ptr[0]) `target_elem`, the losses those of
+ * dtype's loss_dtype. */
+static int all_aligned(ok_dtype dtype, const void *input, const read_set *reads, size_t target_elem, const void *grad,
                        const void *loss, size_t elem) {
-    return ok_aligned(input, elem) && ok_aligned(grad, elem) && ok_aligned(loss, elem) &&
+    return ok_aligned(input, elem) && ok_aligned(grad, elem) && ok_aligned(loss, ok_dtype_size(loss_dtype(dtype))) &&
            ok_aligned(reads->ptr[0], target_elem) && ok_aligned(reads->ptr[1], elem) && ok_aligned(reads->ptr[2], elem);
 }
 
@@ -58,8 +66,9 @@ static ok_status check_aliasing(const void *input, size_t input_bytes, const rea
     return OK_SUCCESS;
 }
 
+/* Store a loss of a call of dtype `dtype`. */
 static void store_value(ok_dtype dtype, void *loss, double value) {
-    if (dtype == OK_FLOAT64)
+    if (loss_dtype(dtype) == OK_FLOAT64)
         *(double *)loss = value;
     else
         *(float *)loss = (float)value;
@@ -118,9 +127,9 @@ static ok_status ew_prepare(const ok_ew_task *t, size_t n, size_t batch, ok_redu
 
 static ok_status ew_check(ok_dtype dtype, const ok_ew_task *t, size_t n, ok_reduction reduction, const void *loss,
                           const void *grad) {
-    if (ok_uniform_variant(dtype) < 0) return OK_ERR_UNSUPPORTED;
-    const size_t elem = ok_dtype_size(dtype);
-    if (!ok_fits(n, 1, elem) || (t->weight.data && !ok_fits(t->weight.period, 1, elem)) ||
+    if (ok_loss_variant(dtype) < 0) return OK_ERR_UNSUPPORTED;
+    const size_t elem = ok_dtype_size(dtype), loss_elem = ok_dtype_size(loss_dtype(dtype));
+    if (!ok_fits(n, 1, loss_elem) || !ok_fits(n, 1, elem) || (t->weight.data && !ok_fits(t->weight.period, 1, elem)) ||
         (t->pos_weight.data && !ok_fits(t->pos_weight.period, 1, elem)))
         return OK_ERR_SIZE;
     if (reduction == OK_REDUCTION_NONE && n == 0) return OK_SUCCESS; /* no element: nothing to write */
@@ -128,13 +137,13 @@ static ok_status ew_check(ok_dtype dtype, const ok_ew_task *t, size_t n, ok_redu
     const size_t bytes = n * elem;
     read_set reads = {{t->target, t->weight.data, t->pos_weight.data},
                       {bytes, bcast_bytes(&t->weight, elem), bcast_bytes(&t->pos_weight, elem)}};
-    if (!all_aligned(t->input, &reads, elem, grad, loss, elem)) return OK_ERR_ALIGNMENT;
-    return check_aliasing(t->input, bytes, &reads, grad, loss, reduction == OK_REDUCTION_NONE ? bytes : elem);
+    if (!all_aligned(dtype, t->input, &reads, elem, grad, loss, elem)) return OK_ERR_ALIGNMENT;
+    return check_aliasing(t->input, bytes, &reads, grad, loss, reduction == OK_REDUCTION_NONE ? n * loss_elem : loss_elem);
 }
 
 static void ew_run(ok_dtype dtype, ok_ew_task *t, size_t n, ok_reduction reduction, double denominator, void *loss,
                    void *grad) {
-    const int v = ok_uniform_variant(dtype);
+    const int v = ok_loss_variant(dtype);
     const ok_kernel_table *kernels = ok_active_kernels();
     if (reduction == OK_REDUCTION_MEAN && ew_flags[t->kind] & OK_EW_MEAN_BY_WEIGHT)
         denominator = sum_or_count(kernels, v, t->weight.data, n);
@@ -342,9 +351,9 @@ static ok_status rows_prepare(ok_rows_task *t, ok_reduction reduction, double la
 
 static ok_status rows_check(ok_dtype dtype, const ok_rows_task *t, ok_reduction reduction, const void *loss,
                             const void *grad) {
-    if (ok_uniform_variant(dtype) < 0) return OK_ERR_UNSUPPORTED;
-    const size_t elem = ok_dtype_size(dtype);
-    /* the class targets' 8-byte indices, the logits, the class weights */
+    if (ok_loss_variant(dtype) < 0) return OK_ERR_UNSUPPORTED;
+    const size_t elem = ok_dtype_size(dtype), loss_elem = ok_dtype_size(loss_dtype(dtype));
+    /* the class targets' 8-byte indices (as many as the losses), the logits, the class weights */
     if (!ok_fits(t->n, t->inner, 8) || !ok_fits(t->n * t->inner, t->c, elem) || (t->weight && !ok_fits(t->c, 1, elem)))
         return OK_ERR_SIZE;
     const size_t samples = t->n * t->inner, elements = samples * t->c;
@@ -355,9 +364,9 @@ static ok_status rows_check(ok_dtype dtype, const ok_rows_task *t, ok_reduction 
     const size_t target_elem = probs ? elem : t->target_kind == OK_LABELS_INT32 ? 4 : 8;
     size_t target_bytes = probs ? elements * elem : samples * target_elem;
     read_set reads = {{t->target, t->weight, NULL}, {target_bytes, t->weight ? t->c * elem : 0, 0}};
-    if (!all_aligned(t->logits, &reads, target_elem, grad, loss, elem)) return OK_ERR_ALIGNMENT;
+    if (!all_aligned(dtype, t->logits, &reads, target_elem, grad, loss, elem)) return OK_ERR_ALIGNMENT;
     return check_aliasing(t->logits, elements * elem, &reads, grad, loss,
-                          reduction == OK_REDUCTION_NONE ? samples * elem : elem);
+                          reduction == OK_REDUCTION_NONE ? samples * loss_elem : loss_elem);
 }
 
 /*
@@ -375,13 +384,14 @@ static void no_elements(ok_dtype dtype, const ok_rows_task *t, size_t samples, o
     else if (reduction == OK_REDUCTION_SUM)
         store_value(dtype, loss, samples ? each : -0.0);
     else
-        for (size_t i = 0; i < samples; i++) store_value(dtype, (char *)loss + i * ok_dtype_size(dtype), each);
+        for (size_t i = 0; i < samples; i++)
+            store_value(dtype, (char *)loss + i * ok_dtype_size(loss_dtype(dtype)), each);
 }
 
 /* The class targets scanned first (an out-of-range one: OK_ERR_INDEX, with
  * nothing written), then the kernel of t's kind. */
 static ok_status rows_run(ok_dtype dtype, ok_rows_task *t, ok_reduction reduction, void *loss, void *grad) {
-    const int v = ok_uniform_variant(dtype);
+    const int v = ok_loss_variant(dtype);
     const ok_kernel_table *kernels = ok_active_kernels();
     const size_t samples = t->n * t->inner;
     const int probs = t->target_kind == OK_LABELS_PROBS;

@@ -9,8 +9,8 @@ the loss and its gradient with respect to ``input``::
 
 What is returned
     loss  reduction 'mean' or 'sum' (and kl_div's 'batchmean'): a NumPy
-          scalar of the input's dtype (numpy.float32 or numpy.float64).
-          reduction 'none': an array of the input's dtype, one loss per
+          scalar, numpy.float64 for a float64 input, else numpy.float32.
+          reduction 'none': an array of that dtype, one loss per
           element (mse_loss, l1_loss, huber_loss, smooth_l1_loss,
           binary_cross_entropy_with_logits, kl_div: the input's shape) or per
           sample (cross_entropy, nll_loss: the shape of class targets,
@@ -26,11 +26,16 @@ input's size (a (N, C) logits buffer becomes its own gradient). It may not
 otherwise overlap any array the call reads.
 
 Arrays: input, and every array that goes with it (target, weight, out), are
-C-contiguous NumPy arrays of float32 or float64, in native byte order; the
-others must have the input's dtype. Class targets are integers: int64 and
-int32 are read in place, other integer dtypes are converted (a copy).
-Sums are accumulated in double; results are the same bitwise for any
-number of threads.
+C-contiguous NumPy arrays of float32, float64, bfloat16 (ml_dtypes.bfloat16)
+or float16, in native byte order; the others must have the input's dtype.
+Class targets are integers: int64 and int32 are read in place, other
+integer dtypes are converted (a copy). Sums are accumulated in double;
+results are the same bitwise for any number of threads.
+
+bfloat16 and float16 (docs/precision.md#losses-in-16-bits): the arithmetic
+is float32's, the loss is float32, and the gradient is rounded once to the
+input's dtype (to nearest even). linear_cross_entropy takes float32 and
+float64 only.
 
 Errors (each raised before anything is written: a call that raises has
 changed nothing, out included)
@@ -217,6 +222,11 @@ def _softmax_options(label_smoothing, z_loss, softcap):
     return label_smoothing, z_loss, cap
 
 
+def _is_float(dtype):
+    """Whether dtype is a floating dtype: NumPy's, or ml_dtypes.bfloat16."""
+    return np.issubdtype(dtype, np.floating) or dtype.name == "bfloat16"
+
+
 def _index_error(target, c, ignore_index):
     """torch's message for the first class target out of range."""
     flat = target.ravel()
@@ -257,7 +267,7 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
     ignore_index = _ignore_index(ignore_index, "cross_entropy")
     _class_weights(weight, c)
     if _array(target, "target").shape == input.shape:
-        if not np.issubdtype(target.dtype, np.floating):
+        if not _is_float(target.dtype):
             raise TypeError(f"probability targets (the input's shape) must be floating, got {target.dtype}")
         if ignore_index >= 0:
             raise ValueError("ignore_index is not supported for floating point target")
@@ -376,6 +386,10 @@ def _chunk_rows(chunk_size, vocabulary, itemsize):
 def _linear_operands(hidden, weight, bias):
     """hidden (..., H), weight (V, H) and bias (V,) or None, checked."""
     h = _core.read_operand(hidden, "hidden")
+    if h.dtype not in (np.float32, np.float64):
+        raise TypeError(f"linear_cross_entropy takes float32 or float64 arrays (its logits are NumPy matmul "
+                        f"products), got hidden of dtype {h.dtype}; pass hidden.astype(numpy.float32) "
+                        "and weight.astype(numpy.float32)")
     if h.ndim == 0:
         raise ValueError("hidden must have at least one dimension (the features), got a 0-d array")
     w = _core.read_operand(weight, "weight", h, "hidden")
@@ -407,8 +421,9 @@ def linear_cross_entropy(hidden, weight, target, bias=None, *, ignore_index=-100
     gradients, without ever holding all the logits.
 
     hidden: (..., H); weight: (V, H), a linear layer's (a language model's
-    output embedding); bias: (V,) or None; target: class indices of shape
-    hidden.shape[:-1]. ignore_index, reduction, label_smoothing, z_loss and
+    output embedding); bias: (V,) or None, all float32 or all float64 (the
+    logits are NumPy matmul products: bfloat16 and float16 are a TypeError);
+    target: class indices of shape hidden.shape[:-1]. ignore_index, reduction, label_smoothing, z_loss and
     softcap as for cross_entropy with class targets ('mean' divides by the
     number of targets not ignored; NaN when all are).
 

@@ -3,13 +3,28 @@
 # arguments torch's way and works out shapes; this layer re-checks every
 # size the C call relies on, so no call here can read or write out of bounds.
 #
-# Every function returns (loss, grad): loss is a 0-d array's scalar of the
-# input's dtype for a reduction, else an array (per element, or per sample);
+# Every function returns (loss, grad): loss is a 0-d array's scalar for a
+# reduction, else an array (per element, or per sample), of loss_dtype;
 # grad is `out` when given (it may be the input itself), else a new array.
+# Every float array a loss takes (target, weights, out) has the input's
+# dtype (same_dtype).
 
 # The C reductions (ok_reduction) by torch's names.
 REDUCTIONS = {"none": OK_REDUCTION_NONE, "mean": OK_REDUCTION_MEAN, "sum": OK_REDUCTION_SUM,
               "batchmean": OK_REDUCTION_BATCHMEAN}
+
+
+cdef object loss_dtype(cnp.ndarray x):
+    """The dtype of the losses of input x: float64 for float64, else float32
+    (a bfloat16 or float16 input's loss is computed, and returned, in float32)."""
+    return np.float64 if cnp.PyArray_TYPE(x) == cnp.NPY_FLOAT64 else np.float32
+
+
+cdef same_dtype(object obj, str name, cnp.ndarray x):
+    """TypeError unless obj (an array) has x's dtype."""
+    if cnp.PyArray_Check(obj) and cnp.PyArray_TYPE(<cnp.ndarray>obj) != cnp.PyArray_TYPE(x):
+        raise TypeError(f"{name} has dtype {obj.dtype} but input has dtype {x.dtype}; "
+                        "a loss's float arrays (target, weights, out) have the input's dtype")
 
 
 cdef bint spans_overlap(cnp.ndarray a, cnp.ndarray b) noexcept:
@@ -22,6 +37,7 @@ cdef cnp.ndarray gradient_output(object out, cnp.ndarray input, tuple reads, tup
     not overlap it otherwise, nor any other array in `reads`."""
     if out is None:
         return np.empty_like(input)
+    same_dtype(out, "out", input)
     cdef cnp.ndarray g = as_companion(out, "out", -1, input, "input", True)
     if cnp.PyArray_SIZE(g) == 0:
         return g
@@ -39,8 +55,8 @@ cdef cnp.ndarray loss_output(cnp.ndarray input, int reduction, object per_sample
     """Where C writes the loss: `count` values (per element or sample) of
     per_sample_shape for 'none', else one value."""
     if reduction != OK_REDUCTION_NONE:
-        return np.empty((), dtype=input.dtype)
-    cdef cnp.ndarray loss = np.empty(per_sample_shape, dtype=input.dtype)
+        return np.empty((), dtype=loss_dtype(input))
+    cdef cnp.ndarray loss = np.empty(per_sample_shape, dtype=loss_dtype(input))
     if <size_t>cnp.PyArray_SIZE(loss) != count:
         raise ValueError(f"loss shape {(<object>loss).shape} does not hold the {count} values of reduction 'none'")
     return loss
@@ -67,9 +83,8 @@ cdef cnp.ndarray broadcast_operand(object obj, str name, cnp.ndarray x, size_t b
         return None
     if not cnp.PyArray_Check(obj):
         raise TypeError(f"{name} must be a numpy.ndarray, got {type(obj).__name__}")
+    same_dtype(obj, name, x)
     cdef cnp.ndarray a = <cnp.ndarray>obj
-    if cnp.PyArray_TYPE(a) != cnp.PyArray_TYPE(x):
-        raise TypeError(f"{name} has dtype {a.dtype} but input has dtype {x.dtype}")
     check_layout(a, name, -1, False)
     if cnp.PyArray_SIZE(x) == 0:
         return a
@@ -91,6 +106,7 @@ def elementwise_loss(str name, input, target, weight, size_t w_block, size_t w_p
     divisor. What a loss does not take is None or 0."""
     cdef const char *cn = PyUnicode_AsUTF8(name)  # kept by `name`, as long as it lives
     cdef cnp.ndarray x = as_param(input, "input", -1, False)
+    same_dtype(target, "target", x)
     cdef cnp.ndarray y = as_companion(target, "target", -1, x, "input", False)
     cdef ok_bcast wb, pb
     cdef cnp.ndarray w = broadcast_operand(weight, "weight", x, w_block, w_period, &wb)
@@ -147,6 +163,7 @@ def read_operand(obj, str name, cnp.ndarray lead=None, str lead_name="input"):
 cdef cnp.ndarray class_weights(object weight, cnp.ndarray x, size_t c):
     if weight is None:
         return None
+    same_dtype(weight, "weight", x)
     cdef cnp.ndarray w = read_operand(weight, "weight", x)
     if <size_t>cnp.PyArray_SIZE(w) != c:
         raise ValueError(f"weight has {cnp.PyArray_SIZE(w)} entries for {c} classes")
@@ -166,7 +183,10 @@ def cross_entropy(input, target, size_t n, size_t c, size_t inner, weight, int64
     cdef cnp.ndarray x = as_param(input, "input", -1, False)
     check_rows_shape(x, n, c, inner)
     cdef ok_index_type kind = OK_INDEX_INT64
-    cdef bint probs = cnp.PyArray_Check(target) and cnp.PyArray_ISFLOAT(<cnp.ndarray>target)
+    cdef bint probs = cnp.PyArray_Check(target) and (cnp.PyArray_ISFLOAT(<cnp.ndarray>target) or
+                                                     cnp.PyArray_TYPE(<cnp.ndarray>target) == BFLOAT16_TYPE)
+    if probs:
+        same_dtype(target, "target", x)
     cdef cnp.ndarray t = (as_companion(target, "target", -1, x, "input", False) if probs
                           else class_targets(target, n * inner, &kind))
     cdef cnp.ndarray w = class_weights(weight, x, c)

@@ -10,14 +10,17 @@
  * thread count (docs/losses.md#reductions-and-accumulation).
  *
  * Each loss has one entry point taking the arrays' dtype (every array of a
- * call but class targets has that dtype; the void pointers point at arrays
- * of it), and two typed ones, _f32 and _f64, that are that entry point with
- * OK_FLOAT32 or OK_FLOAT64. Every elementwise loss also runs by its torch
+ * call but class targets and losses has that dtype; the void pointers point
+ * at arrays of it), and two typed ones, _f32 and _f64, that are that entry
+ * point with OK_FLOAT32 or OK_FLOAT64. OK_BFLOAT16 and OK_FLOAT16 arrays
+ * are computed in float32, their gradient rounded once to their dtype
+ * (docs/precision.md#losses-in-16-bits). Every elementwise loss also runs by its torch
  * name through ok_elementwise_loss (what the others of its kind wrap).
  *
  * Outputs, for every loss:
  *   loss  OK_REDUCTION_NONE: one value per element (elementwise losses) or
  *         per sample (row losses); otherwise one value, the reduced loss.
+ *         double for OK_FLOAT64 arrays, float for the others.
  *   grad  shaped like the input. It may be the input array itself (the
  *         input is then overwritten by its gradient) but must not otherwise
  *         overlap any array the call reads.

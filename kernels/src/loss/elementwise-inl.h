@@ -10,7 +10,9 @@
  * cut into segments over which each is either contiguous or one value, so
  * the inner loop only ever loads a vector or uses a constant. Tails are
  * masked, and masked-off lanes are kept out of the sum, so every element is
- * computed the same way wherever it lies.
+ * computed the same way wherever it lies. The arrays are data_t, widened to
+ * real_t as they are loaded (target/dtype.h); the gradient is rounded to
+ * data_t as it is stored, the per-element losses are real_t.
  */
 
 /* The loss lanes of `kind`; *g gets the gradient lanes. kind is a constant
@@ -26,9 +28,9 @@ OK_INLINE vec_t DT_NAME(ew_lanes)(const ok_ew_task *t, const int kind, vec_t x, 
 /* An operand at element i: a pointer to its contiguous values (*value
  * unused), or NULL and the one value it has from i up to *stop, which is
  * lowered to where that stops being true. */
-OK_INLINE const real_t *DT_NAME(ew_operand)(const ok_bcast *b, size_t i, real_t *value, size_t *stop) {
+OK_INLINE const data_t *DT_NAME(ew_operand)(const ok_bcast *b, size_t i, real_t *value, size_t *stop) {
     size_t next = SIZE_MAX;
-    const real_t *data = (const real_t *)b->data, *ptr = NULL;
+    const data_t *data = (const data_t *)b->data, *ptr = NULL;
     if (!data) {
         *value = (real_t)1;
     } else if (b->block == 1 && b->period > 1) {
@@ -36,20 +38,20 @@ OK_INLINE const real_t *DT_NAME(ew_operand)(const ok_bcast *b, size_t i, real_t 
         ptr = data + k;
         next = i - k + b->period;
     } else {
-        *value = data[(i / b->block) % b->period];
+        *value = ld_data(data + (i / b->block) % b->period);
         if (b->period > 1) next = i - i % b->block + b->block;
     }
     if (next < *stop) *stop = next;
     return ptr;
 }
 
-OK_INLINE acc_t DT_NAME(ew_step)(const ok_ew_task *t, const int kind, size_t at, size_t lanes, const real_t *wp, real_t wv,
-                              const real_t *pp, real_t pv, acc_t acc) {
-    vec_t w = wp ? vld(wp, lanes) : vset1(wv);
-    vec_t p = pp ? vld(pp, lanes) : vset1(pv);
-    vec_t g, loss = DT_NAME(ew_lanes)(t, kind, vld((const real_t *)t->input + at, lanes),
-                                  vld((const real_t *)t->target + at, lanes), w, p, &g);
-    vst((real_t *)t->grad + at, g, lanes);
+OK_INLINE acc_t DT_NAME(ew_step)(const ok_ew_task *t, const int kind, size_t at, size_t lanes, const data_t *wp, real_t wv,
+                              const data_t *pp, real_t pv, acc_t acc) {
+    vec_t w = wp ? vld_data(wp, lanes) : vset1(wv);
+    vec_t p = pp ? vld_data(pp, lanes) : vset1(pv);
+    vec_t g, loss = DT_NAME(ew_lanes)(t, kind, vld_data((const data_t *)t->input + at, lanes),
+                                  vld_data((const data_t *)t->target + at, lanes), w, p, &g);
+    vst_data((data_t *)t->grad + at, g, lanes);
     if (t->loss) {
         vst((real_t *)t->loss + at, loss, lanes);
     } else {
@@ -65,13 +67,13 @@ OK_INLINE double DT_NAME(ew_loop)(const ok_ew_task *t, const int kind, size_t be
     while (i < end) {
         size_t stop = end;
         real_t wv = 1, pv = 1;
-        const real_t *wp = DT_NAME(ew_operand)(&t->weight, i, &wv, &stop);
-        const real_t *pp = DT_NAME(ew_operand)(&t->pos_weight, i, &pv, &stop);
+        const data_t *wp = DT_NAME(ew_operand)(&t->weight, i, &wv, &stop);
+        const data_t *pp = DT_NAME(ew_operand)(&t->pos_weight, i, &pv, &stop);
         size_t j = 0, n = stop - i;
         for (; j + LANES <= n; j += LANES) {
             /* as the optimizers and the roofline loop do (simd.h) */
-            vprefetch((const real_t *)t->input + i + j), vprefetch((const real_t *)t->target + i + j);
-            vprefetch((const real_t *)t->grad + i + j);
+            vprefetch((const data_t *)t->input + i + j), vprefetch((const data_t *)t->target + i + j);
+            vprefetch((const data_t *)t->grad + i + j);
             acc = DT_NAME(ew_step)(t, kind, i + j, LANES, wp ? wp + j : NULL, wv, pp ? pp + j : NULL, pv, acc);
         }
         if (j < n)
@@ -93,10 +95,10 @@ static double DT_NAME(ew_block)(const void *task, size_t begin, size_t end) {
 /* The sum of x[begin, end) in double: the mean denominator of weighted losses
  * and the class weights' sum of cross-entropy's label smoothing. */
 static double DT_NAME(sum_block)(const void *task, size_t begin, size_t end) {
-    const real_t *x = (const real_t *)task;
+    const data_t *x = (const data_t *)task;
     acc_t acc = vacc_zero();
     size_t j = begin;
-    for (; j + LANES <= end; j += LANES) acc = vacc_add(acc, vld(x + j, LANES));
-    if (j < end) acc = vacc_add(acc, vld(x + j, end - j));
+    for (; j + LANES <= end; j += LANES) acc = vacc_add(acc, vld_data(x + j, LANES));
+    if (j < end) acc = vacc_add(acc, vld_data(x + j, end - j));
     return vacc_sum(acc);
 }

@@ -9,7 +9,7 @@
  */
 static double DT_NAME(labels_block)(const void *task, size_t begin, size_t end) {
     const ok_rows_task *t = (const ok_rows_task *)task;
-    const real_t *w = (const real_t *)t->weight;
+    const data_t *w = (const data_t *)t->weight;
     double sum = 0.0;
     int bad = 0;
     for (size_t i = begin; i < end; i++) {
@@ -19,7 +19,7 @@ static double DT_NAME(labels_block)(const void *task, size_t begin, size_t end) 
             bad = 1;
             continue;
         }
-        sum += w ? (double)w[y] : 1.0;
+        sum += w ? (double)ld_data(w + y) : 1.0;
     }
     if (bad) __atomic_store_n(t->out_of_range, 1, __ATOMIC_RELAXED);
     return sum;

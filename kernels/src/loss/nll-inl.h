@@ -12,20 +12,20 @@
 /* Rows (inner == 1): samples [begin, end). */
 OK_INLINE double DT_NAME(nll_rows)(const ok_rows_task *t, size_t begin, size_t end) {
     const size_t c = t->c;
-    const real_t *w = (const real_t *)t->weight;
+    const data_t *w = (const data_t *)t->weight;
     double sum = 0.0;
     for (size_t i = begin; i < end; i++) {
-        const real_t *x = (const real_t *)t->logits + i * c;
-        real_t *g = (real_t *)t->grad + i * c;
+        const data_t *x = (const data_t *)t->logits + i * c;
+        data_t *g = (data_t *)t->grad + i * c;
         int64_t y = ok_target_at(t, i);
         double loss = 0.0, grad_y = 0.0;
         if (y != t->ignore_index) {
-            double rho = w ? (double)w[y] : 1.0;
-            loss = -rho * (double)x[y];
+            double rho = w ? (double)ld_data(w + y) : 1.0;
+            loss = -rho * (double)ld_data(x + y);
             grad_y = -t->scale * rho;
         }
         DT_NAME(rows_zero)(g, c);
-        if (y != t->ignore_index) g[y] = (real_t)grad_y;
+        if (y != t->ignore_index) st_data(g + y, grad_y);
         if (t->loss)
             ((real_t *)t->loss)[i] = (real_t)loss;
         else
@@ -40,9 +40,9 @@ OK_INLINE double DT_NAME(nll_rows)(const ok_rows_task *t, size_t begin, size_t e
  * holds integers exactly only up to 2^24). */
 OK_INLINE double DT_NAME(nll_columns)(const ok_rows_task *t, size_t n, size_t d0, size_t lanes) {
     const size_t c = t->c, inner = t->inner, first = n * inner + d0;
-    const real_t *x = (const real_t *)t->logits + n * c * inner + d0;
-    real_t *g = (real_t *)t->grad + n * c * inner + d0;
-    const real_t *w = (const real_t *)t->weight;
+    const data_t *x = (const data_t *)t->logits + n * c * inner + d0;
+    data_t *g = (data_t *)t->grad + n * c * inner + d0;
+    const data_t *w = (const data_t *)t->weight;
     int64_t y[LANES];
     double grad_y[LANES], sum = 0.0;
     for (size_t l = 0; l < (size_t)LANES; l++) {
@@ -51,8 +51,8 @@ OK_INLINE double DT_NAME(nll_columns)(const ok_rows_task *t, size_t n, size_t d0
         y[l] = ok_target_at(t, first + l);
         double loss = 0.0;
         if (y[l] != t->ignore_index) {
-            double rho = w ? (double)w[y[l]] : 1.0;
-            loss = -rho * (double)x[(size_t)y[l] * inner + l];
+            double rho = w ? (double)ld_data(w + y[l]) : 1.0;
+            loss = -rho * (double)ld_data(x + (size_t)y[l] * inner + l);
             grad_y[l] = -t->scale * rho;
         }
         if (t->loss)
@@ -60,9 +60,9 @@ OK_INLINE double DT_NAME(nll_columns)(const ok_rows_task *t, size_t n, size_t d0
         else
             sum += loss;
     }
-    for (size_t k = 0; k < c; k++) vst(g + k * inner, vzero(), lanes);
+    for (size_t k = 0; k < c; k++) vst_data(g + k * inner, vzero(), lanes);
     for (size_t l = 0; l < lanes; l++)
-        if (y[l] != t->ignore_index) g[(size_t)y[l] * inner + l] = (real_t)grad_y[l];
+        if (y[l] != t->ignore_index) st_data(g + (size_t)y[l] * inner + l, grad_y[l]);
     return sum;
 }
 

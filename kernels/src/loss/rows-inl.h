@@ -4,10 +4,10 @@
  */
 
 /* Zero the c gradient entries of a row. */
-OK_INLINE void DT_NAME(rows_zero)(real_t *g, size_t c) {
+OK_INLINE void DT_NAME(rows_zero)(data_t *g, size_t c) {
     size_t j = 0;
-    for (; j + LANES <= c; j += LANES) vst(g + j, vzero(), LANES);
-    if (j < c) vst(g + j, vzero(), c - j);
+    for (; j + LANES <= c; j += LANES) vst_data(g + j, vzero(), LANES);
+    if (j < c) vst_data(g + j, vzero(), c - j);
 }
 
 /* The run of samples from p (< end) that share n, at most LANES along inner:

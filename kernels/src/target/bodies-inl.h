@@ -5,10 +5,11 @@
  */
 #include "target/dtype.h"
 
-#include "target/storage-inl.h" /* the optimizer streams' loads and stores */
+#include "target/storage-inl.h" /* the optimizer streams' and loss arrays' loads and stores */
 #include "optim/optimizers.h"   /* every optimizer's body */
 
-#if OK_VARIANT < OK_ARRAY_VARIANT_COUNT /* the rest stores arrays as real_t */
+/* the loss variants (variants.h): every stream of one dtype */
+#if OK_SPEC_PARAM(OK_SPEC) == OK_SPEC_GRAD(OK_SPEC) && OK_SPEC_GRAD(OK_SPEC) == OK_SPEC_STATE(OK_SPEC)
 #include "target/vmath-inl.h"   /* exp, log, log1p, tanh: the loss bodies use them */
 #include "loss/regression-inl.h"
 #include "loss/kl_div-inl.h"
@@ -18,6 +19,9 @@
 #include "loss/labels-inl.h"      /* their class-target scan */
 #include "loss/cross_entropy-inl.h"
 #include "loss/nll-inl.h"
+#endif
+
+#if OK_VARIANT < OK_ARRAY_VARIANT_COUNT /* the rest stores arrays as real_t */
 #include "vector/vector-inl.h"      /* optkern/vector.h */
 #include "target/roofline-inl.h"
 #include "target/probes-inl.h"

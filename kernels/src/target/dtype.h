@@ -24,10 +24,14 @@
  *   PARAM_EPSILON              the machine epsilon of param_t (torch's
  *                              finfo(dtype).eps)
  * Optimizer bodies declare their array pointers with these types and never
- * assume that storage is real_t. The loss bodies do assume it (vld / vst,
- * real_t pointers): cross-entropy keeps each exp(x - max) in the gradient's
- * place between its passes, which a narrower storage would round, so a
- * loss variant with narrower storage needs scratch of its own there.
+ * assume that storage is real_t.
+ *   data_t         the storage of a loss variant's arrays (variants.h: its
+ *                  streams share one dtype), moved by storage-inl.h's
+ *                  vld_data / vst_data; OK_DATA_IS_REAL whether that is
+ *                  real_t itself. Where it is not, a value stored and
+ *                  loaded again comes back rounded: cross-entropy keeps
+ *                  exp(x - max) in the gradient's place between passes
+ *                  only where OK_DATA_IS_REAL, and recomputes it otherwise.
  */
 #include <float.h>
 
@@ -49,6 +53,8 @@
 #undef grad_t
 #undef state_t
 #undef PARAM_EPSILON
+#undef data_t
+#undef OK_DATA_IS_REAL
 #undef OK_SPEC
 
 #define OK_SPEC OK_SPEC_OF(OK_VARIANT)
@@ -77,6 +83,8 @@
 #define grad_t OK_PASTE(ok_storage, OK_SPEC_GRAD(OK_SPEC))
 #define state_t OK_PASTE(ok_storage, OK_SPEC_STATE(OK_SPEC))
 #define PARAM_EPSILON OK_PASTE(OK_EPSILON, OK_SPEC_PARAM(OK_SPEC))
+#define data_t param_t
+#define OK_DATA_IS_REAL (OK_SPEC_PARAM(OK_SPEC) < 2)
 
 /* The operations, by generic name. OK_VEC and OK_MASK are expanded where a
  * body uses them, so these hold for whichever variant is current. */

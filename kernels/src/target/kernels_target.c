@@ -49,12 +49,15 @@
 #endif
 
 /* {f_f32, f_f64, ...}: one entry per variant (OK_PER_VARIANT) or array
- * variant (OK_PER_ARRAY_VARIANT). */
+ * variant (OK_PER_ARRAY_VARIANT); OK_PER_LOSS_VARIANT: one per loss
+ * variant, at the index of its dtype (ok_loss_variant). */
 #define OK_VARIANT_FN(f, k) OK_PASTE(f, OK_SPEC_NAME(OK_SPEC_OF(k))),
+#define OK_LOSS_VARIANT_FN(f, k) [OK_SPEC_PARAM(OK_SPEC_OF(k))] = OK_VARIANT_FN(f, k)
 #define OK_PER_VARIANT(f) {OK_FOR_VARIANTS(OK_VARIANT_FN, f)}
 #define OK_PER_ARRAY_VARIANT(f) {OK_FOR_ARRAY_VARIANTS(OK_VARIANT_FN, f)}
+#define OK_PER_LOSS_VARIANT(f) {OK_FOR_LOSS_VARIANTS(OK_LOSS_VARIANT_FN, f)}
 #define OK_OPTIMIZER_ROW(name) [OK_OPT_##name] = OK_PER_VARIANT(name##_span),
-#define OK_ROWS_ROW(NAME, body) [OK_ROWS_##NAME] = OK_PER_ARRAY_VARIANT(body),
+#define OK_ROWS_ROW(NAME, body) [OK_ROWS_##NAME] = OK_PER_LOSS_VARIANT(body),
 
 const ok_kernel_table OK_PASTE(ok_kernels, OK_TARGET_NAME) = {
     .optimizer = {OK_OPTIMIZERS(OK_OPTIMIZER_ROW)},
@@ -68,9 +71,9 @@ const ok_kernel_table OK_PASTE(ok_kernels, OK_TARGET_NAME) = {
         .param_grad_sq = OK_PER_VARIANT(norms_param_grad_sq),
         .lamb_moments = OK_PER_VARIANT(lamb_moments),
     },
-    .elementwise_loss = OK_PER_ARRAY_VARIANT(ew_block),
-    .sum = OK_PER_ARRAY_VARIANT(sum_block),
-    .labels = OK_PER_ARRAY_VARIANT(labels_block),
+    .elementwise_loss = OK_PER_LOSS_VARIANT(ew_block),
+    .sum = OK_PER_LOSS_VARIANT(sum_block),
+    .labels = OK_PER_LOSS_VARIANT(labels_block),
     .rows_loss = {OK_ROWS_KINDS(OK_ROWS_ROW)},
     .vec_sum = OK_PER_ARRAY_VARIANT(vec_sum_block),
     .vec_abs_max = OK_PER_ARRAY_VARIANT(vec_abs_max_block),
