@@ -7,6 +7,7 @@
 
 #include "target/storage-inl.h" /* the optimizer streams' loads and stores */
 #include "optim/optimizers.h"   /* every optimizer's body */
+#include "optim/eightbit-inl.h"  /* the 8-bit forms of some of them */
 
 #if OK_VARIANT < OK_ARRAY_VARIANT_COUNT /* the rest stores arrays as real_t */
 #include "target/vmath-inl.h"   /* exp, log, log1p, tanh: the loss bodies use them */

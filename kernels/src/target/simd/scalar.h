@@ -136,4 +136,15 @@ OK_INLINE vu32 vu32_random(uint32_t index0, uint32_t key) { return ok_u32_hash(i
 
 OK_INLINE vu32 vu32_stream_bits(vu32 h, int s) { return ok_stream_bits(h, s); }
 
+/* ---- 8-bit codes (simd.h): the heap search and the table lookup of
+ * quant8.h, one element. */
+OK_INLINE vf32 vf32_q8_decode(const uint8_t *q, const float *codes) { return codes[*q]; }
+OK_INLINE vf32 vf32_q8_decode_part(const uint8_t *q, const float *codes, size_t n) {
+    (void)q; (void)codes; (void)n; return 0.0f;
+}
+OK_INLINE void vf32_q8_encode(uint8_t *q, vf32 x, const float *heap) { *q = ok_q8_nearest(heap, x); }
+OK_INLINE void vf32_q8_encode_part(uint8_t *q, vf32 x, const float *heap, size_t n) {
+    (void)q; (void)x; (void)heap; (void)n;
+}
+
 #endif /* OPTKERN_SIMD_SCALAR_H */
