@@ -350,6 +350,8 @@ cdef extern from "optkern/optkern_capi.h" nogil:
                                    const ok_dtypes *dtypes, void ***streams, const ok_step_options *options)
 
     # 8-bit optimizer states
+    int OK_Q8_BLOCK_SIZE
+    int OK_Q8_STREAM_COUNT
     ok_status ok_optimizer_step_8bit(const ok_optimizer *opt, const void *hparams, size_t n_hp,
                                      const uint32_t *hp_index, size_t count, const size_t *numel,
                                      const ok_dtypes *dtypes, void ***streams, const ok_step_options *options)

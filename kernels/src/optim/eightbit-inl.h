@@ -16,7 +16,8 @@
 #if OK_SPEC_STATE(OK_SPEC) == 0
 
 /* s[0, n) <- the values of codes q with scale a. */
-OK_INLINE void DT_NAME(q8_decode)(const uint8_t *q, real_t a, const float *codes, real_t *s, size_t n) {
+OK_INLINE void DT_NAME(q8_decode)(const uint8_t *q, real_t a, const float *table, real_t *s, size_t n) {
+    const vq8_table codes_ = vq8_table_load(table), *codes = &codes_;
     const vec_t scale = vset1(a);
     size_t j = 0;
     for (; j + LANES <= n; j += LANES) vstore(s + j, vmul(vf32_q8_decode(q + j, codes), scale));
@@ -24,7 +25,8 @@ OK_INLINE void DT_NAME(q8_decode)(const uint8_t *q, real_t a, const float *codes
 }
 
 /* The codes of s[0, n) into q; returns their scale, max |s|. */
-OK_INLINE real_t DT_NAME(q8_encode)(uint8_t *q, const real_t *s, const float *heap, size_t n) {
+OK_INLINE real_t DT_NAME(q8_encode)(uint8_t *q, const real_t *s, const float *table, size_t n) {
+    const vq8_table heap_ = vq8_table_load(table), *heap = &heap_;
     vec_t m = vzero();
     size_t j = 0;
     for (; j + LANES <= n; j += LANES) m = vmaxn(m, vabs(vload(s + j)));

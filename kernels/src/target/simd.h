@@ -61,6 +61,7 @@
  *
  * and, for the 8-bit states (quant8.h; every ISA finds the same codes):
  *
+ *   vq8_table, vq8_table_load(t)           a 256-float table, held in registers
  *   vf32_q8_decode(q, codes)                codes[q[lane]] for WIDTH uint8 at q
  *   vf32_q8_encode(q, x, heap)              store at q the WIDTH codes of x:
  *                                           quant8.h's heap search
