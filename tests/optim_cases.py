@@ -706,6 +706,9 @@ RECORDS += [
 # own, named here (test_api.py checks that every optimizer is in one place
 # or the other).
 OWN_SUITES = {"LBFGS": "test_lbfgs.py"}
+# The 8-bit optimizers (8-bit states, no torch peer): tests/test_eightbit.py.
+OWN_SUITES.update({name: "test_eightbit.py" for name in
+                   ("Adam8bit", "AdamW8bit", "SGD8bit", "Lion8bit", "RMSprop8bit", "Adagrad8bit")})
 
 # (record, kwargs): every configuration of every optimizer.
 CASES = [(record, kwargs) for record in RECORDS for kwargs in record.configs]

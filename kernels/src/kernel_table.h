@@ -11,6 +11,7 @@
 
 #include "loss/tasks.h"
 #include "multi_tensor.h"
+#include "optim/eightbit.h"
 #include "optim/optimizers.h"
 #include "reduce.h"
 #include "variants.h"
@@ -34,6 +35,12 @@ typedef struct ok_kernel_table {
         ok_blocks_fn param_grad_sq[OK_VARIANT_COUNT]; /* the sums of p^2 and g^2 */
         ok_blocks_fn lamb_moments[OK_VARIANT_COUNT];  /* LAMB's m, v, and the sums of p^2 and u^2 */
     } norms;
+    /* the 8-bit optimizers (optim/eightbit.h), by row of OK_Q8_OPTIMIZERS:
+     * spans of the multi-tensor driver, for the variants with float32
+     * states (NULL for the others); and the format's conversions */
+    ok_mt_span_fn eightbit[OK_Q8_COUNT][OK_VARIANT_COUNT];
+    void (*quantize8)(int unsigned_map, size_t n, const float *x, uint8_t *q, float *absmax);
+    void (*dequantize8)(int unsigned_map, size_t n, const uint8_t *q, const float *absmax, float *x);
     /* loss kernels, one per loss variant at the index of its dtype
      * (ok_loss_variant): blocks of the reduction driver (reduce.h) */
     ok_block_fn elementwise_loss[OK_LOSS_VARIANT_COUNT];      /* an ok_ew_task */

@@ -10,7 +10,7 @@
 # OPTKERN_LINKED and calls it directly. docs/embedding.md#cython says how to
 # build one. tests/test_capi.py checks that every function and struct field
 # of the public headers is declared here.
-from libc.stdint cimport int64_t, uint32_t, uint64_t, uintptr_t
+from libc.stdint cimport int64_t, uint8_t, uint32_t, uint64_t, uintptr_t
 
 cdef extern from "optkern/optkern_capi.h" nogil:
     # optkern/common.h
@@ -348,6 +348,16 @@ cdef extern from "optkern/optkern_capi.h" nogil:
     ok_status ok_optimizer_step_ex(const ok_optimizer *opt, const void *hparams, size_t n_hp,
                                    const uint32_t *hp_index, size_t count, const ok_shape *shapes,
                                    const ok_dtypes *dtypes, void ***streams, const ok_step_options *options)
+
+    # 8-bit optimizer states
+    int OK_Q8_BLOCK_SIZE
+    int OK_Q8_STREAM_COUNT
+    ok_status ok_optimizer_step_8bit(const ok_optimizer *opt, const void *hparams, size_t n_hp,
+                                     const uint32_t *hp_index, size_t count, const size_t *numel,
+                                     const ok_dtypes *dtypes, void ***streams, const ok_step_options *options)
+    const float *ok_q8_map(int unsigned_map)
+    ok_status ok_quantize_8bit(int unsigned_map, size_t n, const float *x, uint8_t *q, float *absmax)
+    ok_status ok_dequantize_8bit(int unsigned_map, size_t n, const uint8_t *q, const float *absmax, float *x)
 
     ctypedef struct ok_span:
         uintptr_t begin

@@ -13,7 +13,7 @@ cimport numpy as cnp
 from cpython.mem cimport PyMem_Calloc, PyMem_Free, PyMem_Malloc
 from cpython.pycapsule cimport PyCapsule_New
 from cpython.unicode cimport PyUnicode_AsUTF8
-from libc.stdint cimport int64_t, uint32_t, uint64_t, uintptr_t
+from libc.stdint cimport int64_t, uint8_t, uint32_t, uint64_t, uintptr_t
 
 from optkern.capi cimport *
 from libokcore cimport *
@@ -33,6 +33,7 @@ include "_config.pxi"
 include "_checks.pxi"
 include "_arrays.pxi"
 include "_optim.pxi"
+include "_eightbit.pxi"
 include "_losses.pxi"
 include "_vector.pxi"
 include "_testing.pxi"

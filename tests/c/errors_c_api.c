@@ -308,6 +308,68 @@ static void test_step_options(void) {
     CHECK(ok_optimizer_step_ex(adam, &hp, 1, NULL, 1, &shape, &bf16, streams, NULL) == OK_SUCCESS);
 }
 
+/* The 8-bit states (ok_optimizer_step_8bit, ok_quantize_8bit,
+ * ok_dequantize_8bit, ok_q8_map): each bad argument refused with nothing
+ * written; then the calls' contract on one block. */
+static void test_eightbit(void) {
+    const ok_optimizer *adam = ok_optimizer_find("adam");
+    ok_adam_hparams hp = OK_ADAM_DEFAULTS;
+    canary c;
+    fill(&c);
+    /* N float32 parameters and gradients, the codes in c.f[2] and c.f[3] (N bytes each), the scales in c.f[4], c.f[5] */
+    size_t numel = N;
+    void *p[1] = {c.f[0]}, *g[1] = {c.f[1]}, *q1[1] = {c.f[2]}, *q2[1] = {c.f[3]}, *a1[1] = {c.f[4]},
+         *a2[1] = {c.f[5]};
+    void *const *streams[OK_Q8_STREAM_COUNT] = {p, g, q1, q2, a1, a2};
+    const ok_dtypes f32 = {OK_FLOAT32, OK_FLOAT32, OK_FLOAT32}, f64 = {OK_FLOAT64, OK_FLOAT64, OK_FLOAT32},
+                    bf16s = {OK_FLOAT32, OK_FLOAT32, OK_BFLOAT16};
+    REFUSED(ok_optimizer_step_8bit(NULL, &hp, 1, NULL, 1, &numel, &f32, streams, NULL), OK_ERR_NULL_POINTER, &c);
+    REFUSED(ok_optimizer_step_8bit(ok_optimizer_find("adadelta"), &hp, 1, NULL, 1, &numel, &f32, streams, NULL),
+            OK_ERR_UNSUPPORTED, &c);
+    REFUSED(ok_optimizer_step_8bit(adam, NULL, 1, NULL, 1, &numel, &f32, streams, NULL), OK_ERR_NULL_POINTER, &c);
+    REFUSED(ok_optimizer_step_8bit(adam, &hp, 0, NULL, 1, &numel, &f32, streams, NULL), OK_ERR_INDEX, &c);
+    REFUSED(ok_optimizer_step_8bit(adam, &hp, 1, NULL, 1, &numel, &f64, streams, NULL), OK_ERR_UNSUPPORTED, &c);
+    REFUSED(ok_optimizer_step_8bit(adam, &hp, 1, NULL, 1, &numel, &bf16s, streams, NULL), OK_ERR_UNSUPPORTED, &c);
+    hp.amsgrad = 1; /* a third state */
+    REFUSED(ok_optimizer_step_8bit(adam, &hp, 1, NULL, 1, &numel, &f32, streams, NULL), OK_ERR_UNSUPPORTED, &c);
+    hp.amsgrad = 0;
+    hp.lr = NAN;
+    REFUSED(ok_optimizer_step_8bit(adam, &hp, 1, NULL, 1, &numel, &f32, streams, NULL), OK_ERR_HYPERPARAMETER, &c);
+    hp.lr = 1e-3;
+    a2[0] = (char *)c.f[5] + 2;
+    REFUSED(ok_optimizer_step_8bit(adam, &hp, 1, NULL, 1, &numel, &f32, streams, NULL), OK_ERR_ALIGNMENT, &c);
+    a2[0] = c.f[2]; /* the scales of state2 over the codes of state1 */
+    REFUSED(ok_optimizer_step_8bit(adam, &hp, 1, NULL, 1, &numel, &f32, streams, NULL), OK_ERR_ALIASING, &c);
+    a2[0] = NULL;
+    REFUSED(ok_optimizer_step_8bit(adam, &hp, 1, NULL, 1, &numel, &f32, streams, NULL), OK_ERR_NULL_POINTER, &c);
+    a2[0] = c.f[5];
+    CHECK(ok_optimizer_step_8bit(adam, &hp, 1, NULL, 0, NULL, NULL, NULL, NULL) == OK_SUCCESS);
+    /* zero states (codes of any value, scales 0) and g = 1: m = 0.1, v = 0.001, p -= lr */
+    for (int i = 0; i < N; i++) c.f[0][i] = 1.0f, c.f[1][i] = 1.0f;
+    c.f[4][0] = c.f[5][0] = 0.0f;
+    CHECK(ok_optimizer_step_8bit(adam, &hp, 1, NULL, 1, &numel, &f32, streams, NULL) == OK_SUCCESS);
+    CHECK(fabsf(c.f[0][0] - (1.0f - 1e-3f)) < 1e-6f && fabsf(c.f[4][0] - 0.1f) < 1e-7f && fabsf(c.f[5][0] - 1e-3f) < 1e-9f);
+    /* every code of a constant block is map[255] = 1 */
+    const uint8_t *codes = (const uint8_t *)c.f[2];
+    CHECK(codes[0] == 255 && codes[N - 1] == 255 && ok_q8_map(0)[255] == 1.0f && ok_q8_map(1)[0] == 0.0f);
+
+    fill(&c);
+    float *x = c.f[0], *absmax = c.f[2], *back = c.f[3];
+    uint8_t *q = (uint8_t *)c.f[1];
+    REFUSED(ok_quantize_8bit(0, N, NULL, q, absmax), OK_ERR_NULL_POINTER, &c);
+    REFUSED(ok_quantize_8bit(0, N, x, q, (float *)((char *)absmax + 2)), OK_ERR_ALIGNMENT, &c);
+    REFUSED(ok_quantize_8bit(0, N, x, (uint8_t *)x, absmax), OK_ERR_ALIASING, &c);
+    REFUSED(ok_quantize_8bit(0, HUGE_COUNT, x, q, absmax), OK_ERR_SIZE, &c);
+    REFUSED(ok_dequantize_8bit(0, N, q, absmax, NULL), OK_ERR_NULL_POINTER, &c);
+    REFUSED(ok_dequantize_8bit(0, N, q, absmax, (float *)q), OK_ERR_ALIASING, &c);
+    CHECK(ok_quantize_8bit(0, 0, NULL, NULL, NULL) == OK_SUCCESS && ok_dequantize_8bit(1, 0, NULL, NULL, NULL) == OK_SUCCESS);
+    for (int i = 0; i < N; i++) x[i] = (float)(i - 8);
+    CHECK(ok_quantize_8bit(0, N, x, q, absmax) == OK_SUCCESS && absmax[0] == 8.0f);
+    CHECK(ok_dequantize_8bit(0, N, q, absmax, back) == OK_SUCCESS);
+    CHECK(back[0] == 8.0f * ok_q8_map(0)[0]); /* -8 is -absmax: the lowest code, -0.99296875 */
+    CHECK(back[8] == 0.0f && fabsf(back[15] - 7.0f) < 0.06f);
+}
+
 /* The typed entry points' own arguments (the rest is ok_optimizer_step's). */
 static void test_typed_optimizers(void) {
     canary c;
@@ -579,6 +641,7 @@ int main(void) {
     test_hyperparameter_ranges();
     test_optimizer_step_arguments();
     test_step_options();
+    test_eightbit();
     test_typed_optimizers();
     test_descriptor_accessors();
     test_runtime_arguments();

@@ -632,6 +632,48 @@ ok_status ok_optimizer_step_ex(const ok_optimizer *opt, const void *hparams, siz
                                void *const *const *streams, const ok_step_options *options);
 
 /*
+ * 8-bit optimizer states (docs/precision.md#8-bit-states), as bitsandbytes
+ * keeps them: a state of n elements is n uint8 codes and ceil(n / 256)
+ * float32 scales, one per block of 256 elements; code c of a block with
+ * scale a stands for map[c] * a, with the signed dynamic map for a first
+ * state (state1) and the unsigned one for a second (state2).
+ *
+ * ok_optimizer_step_8bit runs the update of `opt` (adam, sgd, lion,
+ * rmsprop, adagrad: ok_optimizer_find) with 8-bit states: per block, the
+ * states are dequantised to float32, updated by opt's rule exactly as its
+ * 32-bit kernel does, and quantised again, in one pass. streams has
+ * OK_Q8_STREAM_COUNT lists: the parameters, the gradients, the codes of
+ * state1 and of state2 (uint8_t, numel[i] each), the scales of state1 and
+ * of state2 (float, ceil(numel[i] / 256) each); state2's lists are read
+ * only by an optimizer with two states (Adam: exp_avg is state1,
+ * exp_avg_sq state2; the others keep their one state as state1).
+ * dtypes[i].param and .grad are those of ok_optimizer_step (float32,
+ * bfloat16, float16; no float64), .state must be OK_FLOAT32 (the states'
+ * precision between dequantising and quantising); options as
+ * ok_optimizer_step_ex's. Each set of hp must need exactly the states the
+ * 8-bit form keeps: amsgrad, SGD without momentum, centered RMSprop or
+ * RMSprop with momentum is OK_ERR_UNSUPPORTED. The other preconditions and
+ * their codes are those of every update (top of this file); the result is
+ * bitwise the same for any thread count and instruction set.
+ */
+#define OK_Q8_BLOCK_SIZE 256
+#define OK_Q8_STREAM_COUNT 6
+ok_status ok_optimizer_step_8bit(const ok_optimizer *opt, const void *hparams, size_t n_hp, const uint32_t *hp_index,
+                                 size_t count, const size_t *numel, const ok_dtypes *dtypes,
+                                 void *const *const *streams, const ok_step_options *options);
+
+/* The 256 sorted entries of the signed (unsigned_map = 0) or unsigned
+ * dynamic map. */
+const float *ok_q8_map(int unsigned_map);
+
+/* Quantise n floats x into codes q (n) and scales absmax (ceil(n / 256)),
+ * and back. OK_ERR_NULL_POINTER for a NULL array when n > 0,
+ * OK_ERR_ALIGNMENT for misaligned floats, OK_ERR_ALIASING when an output
+ * overlaps another array. */
+ok_status ok_quantize_8bit(int unsigned_map, size_t n, const float *x, uint8_t *q, float *absmax);
+ok_status ok_dequantize_8bit(int unsigned_map, size_t n, const uint8_t *q, const float *absmax, float *x);
+
+/*
  * Overlap check for callers that assemble arrays from untrusted places.
  * spans[k] is the byte range [begin, end) of one array; an overlap between
  * two spans is an error when at least one of them is written. The spans are

@@ -203,7 +203,13 @@ extern "C" {
     X(uint64_t, ok_rounding_key, (uint64_t seed, uint64_t step, uint64_t tensor)) \
     X(ok_status, ok_optimizer_step_ex, (const ok_optimizer *opt, const void *hparams, size_t n_hp, \
       const uint32_t *hp_index, size_t count, const ok_shape *shapes, const ok_dtypes *dtypes, \
-      void *const *const *streams, const ok_step_options *options))
+      void *const *const *streams, const ok_step_options *options)) \
+    X(ok_status, ok_optimizer_step_8bit, (const ok_optimizer *opt, const void *hparams, size_t n_hp, \
+      const uint32_t *hp_index, size_t count, const size_t *numel, const ok_dtypes *dtypes, \
+      void *const *const *streams, const ok_step_options *options)) \
+    X(const float *, ok_q8_map, (int unsigned_map)) \
+    X(ok_status, ok_quantize_8bit, (int unsigned_map, size_t n, const float *x, uint8_t *q, float *absmax)) \
+    X(ok_status, ok_dequantize_8bit, (int unsigned_map, size_t n, const uint8_t *q, const float *absmax, float *x))
 
 /*
  * The table. Its first three members never change, whatever the ABI version
@@ -375,6 +381,10 @@ static inline int import_optkern(void) {
 #define ok_vec_axpby OPTKERN_CAPI_ENTRY_(ok_vec_axpby)
 #define ok_rounding_key OPTKERN_CAPI_ENTRY_(ok_rounding_key)
 #define ok_optimizer_step_ex OPTKERN_CAPI_ENTRY_(ok_optimizer_step_ex)
+#define ok_optimizer_step_8bit OPTKERN_CAPI_ENTRY_(ok_optimizer_step_8bit)
+#define ok_q8_map OPTKERN_CAPI_ENTRY_(ok_q8_map)
+#define ok_quantize_8bit OPTKERN_CAPI_ENTRY_(ok_quantize_8bit)
+#define ok_dequantize_8bit OPTKERN_CAPI_ENTRY_(ok_dequantize_8bit)
 
 #endif /* OPTKERN_LINKED */
 

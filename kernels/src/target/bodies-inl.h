@@ -7,6 +7,7 @@
 
 #include "target/storage-inl.h" /* the optimizer streams' and loss arrays' loads and stores */
 #include "optim/optimizers.h"   /* every optimizer's body */
+#include "optim/eightbit-inl.h"  /* the 8-bit forms of some of them */
 
 /* the loss variants (variants.h): every stream of one dtype */
 #if OK_SPEC_PARAM(OK_SPEC) == OK_SPEC_GRAD(OK_SPEC) && OK_SPEC_GRAD(OK_SPEC) == OK_SPEC_STATE(OK_SPEC)

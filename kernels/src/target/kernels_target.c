@@ -57,6 +57,13 @@
 #define OK_PER_ARRAY_VARIANT(f) {OK_FOR_ARRAY_VARIANTS(OK_VARIANT_FN, f)}
 #define OK_PER_LOSS_VARIANT(f) {OK_FOR_LOSS_VARIANTS(OK_LOSS_VARIANT_FN, f)}
 #define OK_OPTIMIZER_ROW(name) [OK_OPT_##name] = OK_PER_VARIANT(name##_span),
+/* An 8-bit span where the variant's states are float32, else NULL. */
+#define OK_Q8_FN(f, k) OK_PASTE(OK_Q8_FN, OK_SPEC_STATE(OK_SPEC_OF(k)))(f, k)
+#define OK_Q8_FN_0(f, k) OK_VARIANT_FN(f, k)
+#define OK_Q8_FN_1(f, k) NULL,
+#define OK_Q8_FN_2(f, k) NULL,
+#define OK_Q8_FN_3(f, k) NULL,
+#define OK_Q8_ROW(name, states) [OK_Q8_##name] = {OK_FOR_VARIANTS(OK_Q8_FN, q8_##name##_span)},
 #define OK_ROWS_ROW(NAME, body) [OK_ROWS_##NAME] = OK_PER_LOSS_VARIANT(body),
 
 const ok_kernel_table OK_PASTE(ok_kernels, OK_TARGET_NAME) = {
@@ -71,6 +78,9 @@ const ok_kernel_table OK_PASTE(ok_kernels, OK_TARGET_NAME) = {
         .param_grad_sq = OK_PER_VARIANT(norms_param_grad_sq),
         .lamb_moments = OK_PER_VARIANT(lamb_moments),
     },
+    .eightbit = {OK_Q8_OPTIMIZERS(OK_Q8_ROW)},
+    .quantize8 = q8_quantize,
+    .dequantize8 = q8_dequantize,
     .elementwise_loss = OK_PER_LOSS_VARIANT(ew_block),
     .sum = OK_PER_LOSS_VARIANT(sum_block),
     .labels = OK_PER_LOSS_VARIANT(labels_block),

@@ -59,6 +59,14 @@
  *                                           (index0 + lane) ^ key per lane
  *   vu32_stream_bits(h, s)                  half.h's ok_stream_bits per lane
  *
+ * and, for the 8-bit states (quant8.h; every ISA finds the same codes):
+ *
+ *   vq8_table, vq8_table_load(t)           a 256-float table, held in registers
+ *   vf32_q8_decode(q, codes)                codes[q[lane]] for WIDTH uint8 at q
+ *   vf32_q8_encode(q, x, heap)              store at q the WIDTH codes of x:
+ *                                           quant8.h's heap search
+ *   ..._part(q, [x,] table, n)              the first n < WIDTH lanes
+ *
  * Tails are handled with the masked forms, so every element of an array goes
  * through exactly the same arithmetic whatever its position or the thread
  * that owns it: results do not depend on alignment or the thread count.
@@ -77,6 +85,7 @@
 #include <string.h>
 
 #include "half.h"
+#include "quant8.h"
 
 #define OK_INLINE static inline __attribute__((always_inline))
 
