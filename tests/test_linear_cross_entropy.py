@@ -219,8 +219,9 @@ def test_threads_do_not_change_results(isa, num_threads, dtype):
 def test_grad_weight_accumulates_in_float32(isa):
     """grad_weight and grad_bias add up the chunks' products in float32. With
     one row per chunk (N float32 additions, the worst case) their error, in
-    units of 2^-24 of the magnitude of the terms, is still that of one
-    product over all the rows (the BLAS's own float32 sum): a few units."""
+    units of 2^-24 of the magnitude of the terms, is still a few units, as
+    that of one product over all the rows (the BLAS's own float32 sum, whose
+    order, and so whose error, depends on the BLAS kernel the CPU gets)."""
     n = 2048
     h, w, t, b, _ = make((n,), 8, 16, np.float32, bias=True)
     _, _, want_w, want_b = ref.linear_cross_entropy(h, w, t, b, reduction="sum")
@@ -233,7 +234,7 @@ def test_grad_weight_accumulates_in_float32(isa):
 
     for by_row, whole in zip(errors(1), errors(n)):
         assert by_row.max() <= 32 and whole.max() <= 32
-        assert np.sqrt(np.mean(by_row ** 2)) <= 2 * np.sqrt(np.mean(whole ** 2)) + 1
+        assert np.sqrt(np.mean(by_row ** 2)) <= 6 and np.sqrt(np.mean(whole ** 2)) <= 6
 
 
 # ----------------------------------------------------------------- bad input

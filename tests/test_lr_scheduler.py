@@ -19,7 +19,7 @@ import pytest
 
 import optkern
 from helpers import require_module
-from optim_cases import OWN_SUITES, RECORDS, ready
+from optim_cases import RECORDS, ready
 from optkern import lr_scheduler as okL
 
 torch = require_module("torch")
@@ -546,7 +546,8 @@ def test_every_optimizer_takes_schedulers(name):
     optimizer with the same lr and the same kind of momentum."""
     cls = optkern.optim.Optimizer.registry()[name]
     p = np.linspace(-1, 1, 7).reshape(SHAPE_OF.get(name, lambda s: s)((7,)))
-    defaults = cls([p]).defaults
+    kwargs = {"SGD8bit": {"lr": 1e-2, "momentum": 0.9}}.get(name, {})  # bitsandbytes' has no default for them
+    defaults = cls([p], **kwargs).defaults
     if "betas" in defaults:
         twin = partial(torch.optim.Adam, betas=(defaults["betas"][0], 0.999))
     elif "momentum" in defaults:
@@ -555,7 +556,7 @@ def test_every_optimizer_takes_schedulers(name):
         twin = torch.optim.Adagrad  # neither momentum nor betas
     for make in (lambda L, o: L.OneCycleLR(o, 0.05, 12), lambda L, o: L.CyclicLR(o, 0.01, 0.05, 3),
                  lambda L, o: L.SequentialLR(o, [L.LinearLR(o, 0.5, total_iters=3), L.StepLR(o, 2)], [3])):
-        opt, topt = ready(cls([p])), twin([torch.tensor(p)], lr=defaults["lr"])
+        opt, topt = ready(cls([p], **kwargs)), twin([torch.tensor(p)], lr=defaults["lr"])
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             try:
@@ -566,7 +567,7 @@ def test_every_optimizer_takes_schedulers(name):
                 continue
             sched = make(okL, opt)
             for _ in range(12):  # the hyperparameters written pass the optimizer's checks
-                if name in OWN_SUITES:  # LBFGS: a closure giving the loss and gradient of |p|^2 / 2
+                if name == "LBFGS":  # a closure giving the loss and gradient of |p|^2 / 2
                     opt.step(lambda: (0.5 * float(p.ravel() @ p.ravel()), [p.copy()]))
                 else:
                     opt.step([np.cos(p)])

@@ -6,8 +6,9 @@ implementation's optimizer over its own copy of the data (implementations
 never share arrays) and returns a zero-argument callable doing one step,
 or None where that implementation has no such optimizer.
 
-Every optimizer optkern has (optkern.optim.Optimizer.registry()) is
-benchmarked, with the keyword arguments of SETTINGS (else lr 1e-3 and
+Every optimizer optkern has (optkern.optim.Optimizer.registry()) but the
+8-bit ones (bench/eightbit.py compares those with bitsandbytes and torchao)
+is benchmarked, with the keyword arguments of SETTINGS (else lr 1e-3 and
 torch's defaults), against the peers (optkern.benchmark.peers) that have
 it: torch.optim's class of the same name, optax's transformation of that
 name, DeepSpeedCPUAdam for Adam and AdamW, and a NumPy implementation where
@@ -26,7 +27,7 @@ import numpy as np
 import optkern
 from optkern.benchmark.peers import Unavailable, first_line, stdout_to_stderr
 from optkern.benchmark.timing import interleaved
-from optkern.optim import _engine
+from optkern.optim import _engine, eightbit
 
 __all__ = ["OPTIMIZERS", "ELEMENTWISE", "SETTINGS", "WORKLOADS", "OWN_WORKLOADS", "IMPLEMENTATIONS", "step",
            "measure", "shapes_for", "make_data", "elements", "vit_s_shapes"]
@@ -100,6 +101,8 @@ def _optimizers():
     """{label: Spec} of every optimizer, the elementwise ones first."""
     table, own = {}, {}
     for name, cls in optkern.optim.Optimizer.registry().items():
+        if name in eightbit.__all__:  # no torch peer: bench/eightbit.py measures them against theirs
+            continue
         label, kwargs = SETTINGS.get(name, (name, {"lr": 1e-3}))
         if name in OWN_WORKLOADS:
             own[label] = Spec(name, kwargs, None, None)
