@@ -4,7 +4,7 @@ import math
 
 import numpy as np
 import pytest
-from helpers import threaded
+from helpers import require_module, threaded
 
 import optkern
 
@@ -83,6 +83,33 @@ def test_single_array_none_entries_and_empty():
         assert total == 0.0 and total.dtype == np.float32  # torch.tensor(0.0)
     e = np.zeros(0, np.float64)
     assert optkern.clip_grad_norm_([e], 1.0) == 0.0
+
+
+@pytest.mark.parametrize("name", ["bfloat16", "float16"])
+@pytest.mark.parametrize("norm_type", [1.0, 2.0, math.inf, 3.0], ids=str)
+def test_sixteen_bit_gradients(name, norm_type):
+    """bfloat16 and float16 gradients: the norm (in their dtype, as torch
+    returns it) within one rounding of torch's; the factor computed in the
+    dtype (docs/clipping.md), the gradients multiplied by it in float32 and
+    rounded once, and within two units in the last place of torch's."""
+    dtype = np.dtype(require_module("ml_dtypes", "ml_dtypes (bfloat16)").bfloat16) if name == "bfloat16" \
+        else np.dtype(np.float16)
+    grads = [g.astype(dtype) for g in make([(3, 70), (1,), (1001,)], np.float32, seed=4)]
+    wide = [g.astype(np.float32) for g in grads]
+    tgt = {"bfloat16": torch.bfloat16, "float16": torch.float16}[name]
+    params = [torch.zeros(g.shape, dtype=tgt, requires_grad=True) for g in grads]
+    for p, g in zip(params, grads):
+        p.grad = torch.from_numpy(g.astype(np.float32)).to(tgt)
+    t16 = torch.nn.utils.clip_grad_norm_(params, 1.0, norm_type)
+    total = optkern.clip_grad_norm_(grads, 1.0, norm_type)
+    assert total.dtype == dtype
+    eps = {"bfloat16": 2.0**-7, "float16": 2.0**-10}[name]  # machine epsilon
+    close(total, t16.float().item(), eps)
+    one = dtype.type(1.0)
+    coef = min(one / (total + dtype.type(1e-6)) * one, one)
+    for g, w, t in zip(grads, wide, params):
+        np.testing.assert_array_equal(g.view(np.uint16), (w * np.float32(coef)).astype(dtype).view(np.uint16))
+        close(g.astype(np.float32), t.grad.float().numpy(), 2 * eps)  # two roundings: torch's factor may be one off
 
 
 def test_mixed_dtypes():
@@ -248,7 +275,7 @@ def test_nothing_written_when_a_check_fails():
     a = np.full(10, 5.0, np.float32)
     ro = np.full(10, 5.0, np.float64)
     ro.flags.writeable = False
-    for grads in ([a, ro], [ro, a], [a, np.full(10, 5.0, np.float32)[::2]], [a, np.ones(3, np.float16)]):
+    for grads in ([a, ro], [ro, a], [a, np.full(10, 5.0, np.float32)[::2]], [a, np.ones(3, np.int32)]):
         with pytest.raises((TypeError, ValueError), match=r"grads\[\d\]"):
             optkern.clip_grad_norm_(grads, 1.0)
         for norm_type in (1.0, 2.0, math.inf, 3.0):

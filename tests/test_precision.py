@@ -193,6 +193,27 @@ def test_awkward_sizes(isa, n):
         np.testing.assert_array_equal(opt.state[p]["master_param"], master)
 
 
+@pytest.mark.parametrize("dtype", [BF16, F16], ids=name)
+def test_max_grad_norm_with_16_bit_gradients(isa, dtype):
+    """max_grad_norm on 16-bit gradients: the norm is clip_grad_norm_'s (in
+    the gradients' dtype), and the kernel multiplies each widened gradient
+    by the factor in float32: the step is the step on those float32
+    products, bitwise."""
+    rng = rng_for("max_grad_norm", dtype.name)
+    p = rng.standard_normal(1000).astype(dtype)
+    g = (rng.standard_normal(1000) * 10).astype(dtype)
+    fused = optkern.Adam([p.copy()], lr=1e-2, max_grad_norm=1.0)
+    fused.step([g])
+    clipped = g.copy()
+    norm = optkern.clip_grad_norm_([clipped], 1.0)
+    one = dtype.type(1.0)
+    coef = np.float32(min(one / (norm + dtype.type(1e-6)) * one, one))
+    plain = optkern.Adam([p.copy()], lr=1e-2)
+    plain.step([g.astype(np.float32) * coef])
+    got, want = fused.param_groups[0]["params"][0], plain.param_groups[0]["params"][0]
+    np.testing.assert_array_equal(got.view(np.uint16), want.view(np.uint16))
+
+
 def test_state_dict_converts_between_state_dtypes():
     """bfloat16 states load into a float32-state optimizer and back (cast);
     the master copy is kept by an optimizer with master weights, dropped by

@@ -6,7 +6,7 @@ bad input refused with nothing written."""
 import numpy as np
 import pytest
 
-from helpers import raises_unchanged, rng_for
+from helpers import raises_unchanged, require_module, rng_for
 from optkern import _core
 
 # lists of shapes: empty ones, ones that split vectors and reduction blocks at odd places
@@ -79,8 +79,37 @@ def test_abs_max_nan_and_empty():
     assert _core.vec_abs_max([]) == 0.0 and _core.vec_dot([], []) == 0.0
 
 
-@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def sixteen_bit(name):
+    """bfloat16 (ml_dtypes') or float16."""
+    return np.dtype(require_module("ml_dtypes", "ml_dtypes (bfloat16)").bfloat16) if name == "bfloat16" \
+        else np.dtype(np.float16)
+
+
+@pytest.mark.parametrize("name", ["bfloat16", "float16"])
+@pytest.mark.parametrize("shapes", LISTS, ids=str)
+def test_sixteen_bit_arrays_are_read_as_float32(isa, name, shapes):
+    """16-bit arrays: read as float32 (exact), each product rounded to
+    float32 and summed in double; axpby computed in float32 (as the float32
+    operation, bitwise) and rounded once to the dtype, to nearest even."""
+    dtype = sixteen_bit(name)
+    x, y = vectors(shapes, dtype, "x"), vectors(shapes, dtype, "y")
+    wide = [[a.astype(np.float32) for a in v] for v in (x, y)]
+    assert _core.vec_dot(x, y) == _core.vec_dot(*wide)
+    assert _core.vec_abs_sum(x) == _core.vec_abs_sum(wide[0])
+    assert _core.vec_abs_max(x) == _core.vec_abs_max(wide[0])
+    for alpha, beta in [(0.37, 0.0), (0.37, 1.0), (1.0, -0.75), (2.5, -0.75)]:
+        got, want = [b.copy() for b in y], [b.copy() for b in wide[1]]
+        _core.vec_axpby(alpha, x, beta, got)
+        _core.vec_axpby(alpha, wide[0], beta, want)
+        for g, w in zip(got, want):
+            assert g.dtype == dtype
+            np.testing.assert_array_equal(g.view(np.uint16), w.astype(dtype).view(np.uint16))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, "bfloat16", "float16"])
 def test_threads_bitwise_equal(isa, num_threads, dtype):
+    if isinstance(dtype, str):
+        dtype = sixteen_bit(dtype)
     x, y = vectors([(70001,), (3,), (100003,)], dtype, "x"), vectors([(70001,), (3,), (100003,)], dtype, "y")
     results = []
     for n in (1, 2, 3):

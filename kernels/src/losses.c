@@ -127,7 +127,7 @@ static ok_status ew_prepare(const ok_ew_task *t, size_t n, size_t batch, ok_redu
 
 static ok_status ew_check(ok_dtype dtype, const ok_ew_task *t, size_t n, ok_reduction reduction, const void *loss,
                           const void *grad) {
-    if (ok_loss_variant(dtype) < 0) return OK_ERR_UNSUPPORTED;
+    if (ok_data_variant(dtype) < 0) return OK_ERR_UNSUPPORTED;
     const size_t elem = ok_dtype_size(dtype), loss_elem = ok_dtype_size(loss_dtype(dtype));
     if (!ok_fits(n, 1, loss_elem) || !ok_fits(n, 1, elem) || (t->weight.data && !ok_fits(t->weight.period, 1, elem)) ||
         (t->pos_weight.data && !ok_fits(t->pos_weight.period, 1, elem)))
@@ -143,7 +143,7 @@ static ok_status ew_check(ok_dtype dtype, const ok_ew_task *t, size_t n, ok_redu
 
 static void ew_run(ok_dtype dtype, ok_ew_task *t, size_t n, ok_reduction reduction, double denominator, void *loss,
                    void *grad) {
-    const int v = ok_loss_variant(dtype);
+    const int v = ok_data_variant(dtype);
     const ok_kernel_table *kernels = ok_active_kernels();
     if (reduction == OK_REDUCTION_MEAN && ew_flags[t->kind] & OK_EW_MEAN_BY_WEIGHT)
         denominator = sum_or_count(kernels, v, t->weight.data, n);
@@ -351,7 +351,7 @@ static ok_status rows_prepare(ok_rows_task *t, ok_reduction reduction, double la
 
 static ok_status rows_check(ok_dtype dtype, const ok_rows_task *t, ok_reduction reduction, const void *loss,
                             const void *grad) {
-    if (ok_loss_variant(dtype) < 0) return OK_ERR_UNSUPPORTED;
+    if (ok_data_variant(dtype) < 0) return OK_ERR_UNSUPPORTED;
     const size_t elem = ok_dtype_size(dtype), loss_elem = ok_dtype_size(loss_dtype(dtype));
     /* the class targets' 8-byte indices (as many as the losses), the logits, the class weights */
     if (!ok_fits(t->n, t->inner, 8) || !ok_fits(t->n * t->inner, t->c, elem) || (t->weight && !ok_fits(t->c, 1, elem)))
@@ -391,7 +391,7 @@ static void no_elements(ok_dtype dtype, const ok_rows_task *t, size_t samples, o
 /* The class targets scanned first (an out-of-range one: OK_ERR_INDEX, with
  * nothing written), then the kernel of t's kind. */
 static ok_status rows_run(ok_dtype dtype, ok_rows_task *t, ok_reduction reduction, void *loss, void *grad) {
-    const int v = ok_loss_variant(dtype);
+    const int v = ok_data_variant(dtype);
     const ok_kernel_table *kernels = ok_active_kernels();
     const size_t samples = t->n * t->inner;
     const int probs = t->target_kind == OK_LABELS_PROBS;

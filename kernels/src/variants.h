@@ -12,10 +12,10 @@
  * OK_VARIANT_SPEC_<k> is variant k: its name (the suffix of its kernels)
  * and the ok_dtype (optkern/common.h) of its parameter, gradient and state
  * storage. The first OK_ARRAY_VARIANT_COUNT variants store every stream in
- * its compute type; the vector operations, whose bodies assume that, are
- * compiled for those only. The loss bodies move their arrays through
+ * its compute type; the probes, whose bodies assume that, are compiled for
+ * those only. The loss and vector bodies move their arrays through
  * converting loads and stores (target/dtype.h's data_t) and are compiled for
- * the "loss variants", the variants whose streams share one dtype (below).
+ * the "data variants", the variants whose streams share one dtype (below).
  * Adding a variant is its line here and
  * OK_VARIANT_COUNT (target/kernels_target.c compiles each); a new storage
  * dtype also needs its conversions (target/storage-inl.h, target/simd/).
@@ -40,17 +40,17 @@
 #define OK_VARIANT_COUNT 11
 #define OK_ARRAY_VARIANT_COUNT 2
 
-/* The numbers of the array variants (target/dtype.h and the loss and
- * vector drivers select on them). */
+/* The numbers of the array variants (target/dtype.h selects on them). */
 #define OK_VARIANT_F32 0
 #define OK_VARIANT_F64 1
 
-/* M(a, k) once per loss variant k: the array variants and the all-bfloat16
- * and all-float16 ones. A loss kernel table has one entry per loss variant,
- * at the index of its dtype (ok_loss_variant); target/bodies-inl.h compiles
- * the loss bodies for every variant whose streams share one dtype. */
-#define OK_FOR_LOSS_VARIANTS(M, a) OK_FOR_ARRAY_VARIANTS(M, a) M(a, 3) M(a, 7)
-#define OK_LOSS_VARIANT_COUNT 4
+/* M(a, k) once per data variant k: the array variants and the all-bfloat16
+ * and all-float16 ones. A loss or vector kernel table has one entry per
+ * data variant, at the index of its dtype (ok_data_variant);
+ * target/bodies-inl.h compiles those bodies for every variant whose streams
+ * share one dtype. */
+#define OK_FOR_DATA_VARIANTS(M, a) OK_FOR_ARRAY_VARIANTS(M, a) M(a, 3) M(a, 7)
+#define OK_DATA_VARIANT_COUNT 4
 
 /* The members of a spec: OK_SPEC_NAME(OK_VARIANT_SPEC_3) is bf16. */
 #define OK_SPEC_NAME(spec) OK_SPEC_NAME_(spec)
@@ -114,9 +114,9 @@ static inline int ok_uniform_variant(ok_dtype d) {
     return k < OK_ARRAY_VARIANT_COUNT ? k : -1;
 }
 
-/* The loss kernels' index of dtype d: its ok_dtype number, for the float
- * dtypes that have loss variants (float32, float64, bfloat16, float16), else
+/* The loss and vector kernels' index of dtype d: its ok_dtype number, for the float
+ * dtypes that have data variants (float32, float64, bfloat16, float16), else
  * -1. */
-static inline int ok_loss_variant(ok_dtype d) { return (unsigned)d < OK_LOSS_VARIANT_COUNT ? (int)d : -1; }
+static inline int ok_data_variant(ok_dtype d) { return (unsigned)d < OK_DATA_VARIANT_COUNT ? (int)d : -1; }
 
 #endif /* OPTKERN_VARIANTS_H */

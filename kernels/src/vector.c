@@ -40,7 +40,7 @@ static size_t total_of(size_t count, const size_t *numel) {
  * blocks, or (largest) their maximum. */
 static ok_status reduce(ok_dtype dtype, size_t count, const size_t *numel, const void *const *x,
                         const void *const *y, const ok_block_fn *fn, int largest, double *result) {
-    int v = ok_uniform_variant(dtype);
+    int v = ok_data_variant(dtype);
     if (v < 0) return OK_ERR_UNSUPPORTED;
     if (!result) return OK_ERR_NULL_POINTER;
     if (!ok_aligned(result, sizeof(double))) return OK_ERR_ALIGNMENT;
@@ -70,7 +70,7 @@ ok_status ok_vec_abs_max(ok_dtype dtype, size_t count, const size_t *numel, cons
 
 ok_status ok_vec_axpby(ok_dtype dtype, size_t count, const size_t *numel, double alpha, const void *const *x,
                        double beta, void *const *y) {
-    int v = ok_uniform_variant(dtype);
+    int v = ok_data_variant(dtype);
     if (v < 0) return OK_ERR_UNSUPPORTED;
     const size_t elem = ok_dtype_bytes(dtype);
     ok_status st = check_list(count, numel, x, elem);

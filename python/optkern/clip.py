@@ -7,7 +7,8 @@ for norm_type 1, 2 and inf the total norm is one multi-tensor C call per
 dtype (optkern/vector.h: ok_vec_abs_sum, ok_vec_dot, ok_vec_abs_max),
 accumulated in double and bitwise the same for any thread count, and the
 scaling is one more call (ok_vec_axpby, in place). Any other positive p
-sums |g|**p with NumPy, in double. See docs/clipping.md.
+sums |g|**p with NumPy, in double. Gradients may be bfloat16 or float16
+too. See docs/clipping.md.
 """
 
 import math
@@ -18,7 +19,8 @@ from optkern import _core
 
 __all__ = ["clip_grad_norm_", "clip_grad_value_"]
 
-_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+#: the gradient dtypes the kernels take (bfloat16 is ml_dtypes')
+_DTYPES = ("float32", "float64", "bfloat16", "float16")
 
 
 def _as_list(grads, what):
@@ -45,8 +47,9 @@ def _gradients(grads, what, written=True):
             continue
         if not isinstance(g, np.ndarray):
             raise TypeError(f"{what}: grads[{i}] must be a numpy.ndarray (or None), got {type(g).__name__}")
-        if g.dtype not in _DTYPES:
-            raise TypeError(f"{what}: grads[{i}] has dtype {g.dtype}; optkern supports float32 and float64")
+        if g.dtype.name not in _DTYPES:
+            raise TypeError(f"{what}: grads[{i}] has dtype {g.dtype}; optkern supports float32, float64, bfloat16 "
+                            "and float16")
         if not g.dtype.isnative:
             raise TypeError(f"{what}: grads[{i}] has non-native byte order ({g.dtype.str})")
         if not g.flags.c_contiguous:
@@ -100,7 +103,7 @@ def _group_power_sum(p, arrays):
     total = 0.0
     for g in arrays:
         if g.size:
-            total += float(np.sum(np.abs(g, dtype=np.float64) ** p))
+            total += float(np.sum(np.abs(g.astype(np.float64)) ** p))
     return total
 
 
@@ -113,10 +116,12 @@ def clip_grad_norm_(grads, max_norm, norm_type=2.0, error_if_nonfinite=False, fo
     min(max_norm / (total_norm + 1e-6), 1.0), computed in the norm's dtype,
     always (a multiplication by 1.0 when the norm is under max_norm).
     norm_type: 1, 2, inf (or 'inf'), or any other positive p. grads: one
-    array or an iterable of arrays (float32/float64, C-contiguous, writable);
-    None entries are skipped. The returned norm has the gradients' dtype
-    (float64 when they mix float32 and float64; float32 0.0 when there are
-    none), as torch's tensor would. error_if_nonfinite: raise RuntimeError
+    array or an iterable of arrays (float32, float64, bfloat16 or float16,
+    C-contiguous, writable); None entries are skipped. A 16-bit gradient is
+    read as float32 (its norm summed in double like the others) and scaled
+    in float32, the product rounded to nearest. The returned norm has the
+    gradients' dtype (NumPy's promotion of them when they mix; float32 0.0
+    when there are none), as torch's tensor would. error_if_nonfinite: raise RuntimeError
     (torch's message) when the norm is NaN or infinite, before anything is
     written. foreach: accepted for torch compatibility and ignored (this is
     always the multi-tensor path).

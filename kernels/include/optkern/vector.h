@@ -34,7 +34,8 @@ extern "C" {
 #endif
 
 /* *result = sum_i sum_j x[i][j] * y[i][j]. Each product is rounded to the
- * dtype, then added in double. */
+ * compute type (float32 for bfloat16 and float16 arrays, read widened),
+ * then added in double. */
 ok_status ok_vec_dot(ok_dtype dtype, size_t count, const size_t *numel, const void *const *x, const void *const *y,
                      double *result);
 
@@ -47,7 +48,8 @@ ok_status ok_vec_abs_max(ok_dtype dtype, size_t count, const size_t *numel, cons
 
 /*
  * y[i][j] <- alpha * x[i][j] + beta * y[i][j], in the dtype (alpha and beta
- * rounded to it once). With beta == 0, y is not read: y <- alpha * x (a
+ * rounded to it once; for bfloat16 and float16 arrays in float32, the result
+ * rounded to the dtype, to nearest even, as it is stored). With beta == 0, y is not read: y <- alpha * x (a
  * copy when alpha == 1, whatever y held, NaN included). With beta == 1,
  * y <- y + alpha * x with one rounding; with alpha == 1, y <- x + beta * y
  * with one rounding; otherwise beta * y is rounded, then added to

@@ -9,7 +9,7 @@
 #include "optim/optimizers.h"   /* every optimizer's body */
 #include "optim/eightbit-inl.h"  /* the 8-bit forms of some of them */
 
-/* the loss variants (variants.h): every stream of one dtype */
+/* the data variants (variants.h): every stream of one dtype */
 #if OK_SPEC_PARAM(OK_SPEC) == OK_SPEC_GRAD(OK_SPEC) && OK_SPEC_GRAD(OK_SPEC) == OK_SPEC_STATE(OK_SPEC)
 #include "target/vmath-inl.h"   /* exp, log, log1p, tanh: the loss bodies use them */
 #include "loss/regression-inl.h"
@@ -20,10 +20,10 @@
 #include "loss/labels-inl.h"      /* their class-target scan */
 #include "loss/cross_entropy-inl.h"
 #include "loss/nll-inl.h"
+#include "vector/vector-inl.h" /* optkern/vector.h */
 #endif
 
 #if OK_VARIANT < OK_ARRAY_VARIANT_COUNT /* the rest stores arrays as real_t */
-#include "vector/vector-inl.h"      /* optkern/vector.h */
 #include "target/roofline-inl.h"
 #include "target/probes-inl.h"
 #endif

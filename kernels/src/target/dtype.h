@@ -25,7 +25,7 @@
  *                              finfo(dtype).eps)
  * Optimizer bodies declare their array pointers with these types and never
  * assume that storage is real_t.
- *   data_t         the storage of a loss variant's arrays (variants.h: its
+ *   data_t         the storage of a data variant's arrays (variants.h: its
  *                  streams share one dtype), moved by storage-inl.h's
  *                  vld_data / vst_data; OK_DATA_IS_REAL whether that is
  *                  real_t itself. Where it is not, a value stored and

@@ -49,13 +49,16 @@
 #endif
 
 /* {f_f32, f_f64, ...}: one entry per variant (OK_PER_VARIANT) or array
- * variant (OK_PER_ARRAY_VARIANT); OK_PER_LOSS_VARIANT: one per loss
- * variant, at the index of its dtype (ok_loss_variant). */
+ * variant (OK_PER_ARRAY_VARIANT); OK_PER_DATA_VARIANT: one per data
+ * variant, at the index of its dtype (ok_data_variant). */
 #define OK_VARIANT_FN(f, k) OK_PASTE(f, OK_SPEC_NAME(OK_SPEC_OF(k))),
-#define OK_LOSS_VARIANT_FN(f, k) [OK_SPEC_PARAM(OK_SPEC_OF(k))] = OK_VARIANT_FN(f, k)
+#define OK_DATA_VARIANT_FN(f, k) [OK_SPEC_PARAM(OK_SPEC_OF(k))] = OK_VARIANT_FN(f, k)
 #define OK_PER_VARIANT(f) {OK_FOR_VARIANTS(OK_VARIANT_FN, f)}
 #define OK_PER_ARRAY_VARIANT(f) {OK_FOR_ARRAY_VARIANTS(OK_VARIANT_FN, f)}
-#define OK_PER_LOSS_VARIANT(f) {OK_FOR_LOSS_VARIANTS(OK_LOSS_VARIANT_FN, f)}
+#define OK_PER_DATA_VARIANT(f) {OK_FOR_DATA_VARIANTS(OK_DATA_VARIANT_FN, f)}
+/* the same functions at their variant numbers, for the multi-tensor driver */
+#define OK_DATA_SPAN_FN(f, k) [k] = OK_VARIANT_FN(f, k)
+#define OK_PER_DATA_VARIANT_SPAN(f) {OK_FOR_DATA_VARIANTS(OK_DATA_SPAN_FN, f)}
 #define OK_OPTIMIZER_ROW(name) [OK_OPT_##name] = OK_PER_VARIANT(name##_span),
 /* An 8-bit span where the variant's states are float32, else NULL. */
 #define OK_Q8_FN(f, k) OK_PASTE(OK_Q8_FN, OK_SPEC_STATE(OK_SPEC_OF(k)))(f, k)
@@ -64,7 +67,7 @@
 #define OK_Q8_FN_2(f, k) NULL,
 #define OK_Q8_FN_3(f, k) NULL,
 #define OK_Q8_ROW(name, states) [OK_Q8_##name] = {OK_FOR_VARIANTS(OK_Q8_FN, q8_##name##_span)},
-#define OK_ROWS_ROW(NAME, body) [OK_ROWS_##NAME] = OK_PER_LOSS_VARIANT(body),
+#define OK_ROWS_ROW(NAME, body) [OK_ROWS_##NAME] = OK_PER_DATA_VARIANT(body),
 
 const ok_kernel_table OK_PASTE(ok_kernels, OK_TARGET_NAME) = {
     .optimizer = {OK_OPTIMIZERS(OK_OPTIMIZER_ROW)},
@@ -81,13 +84,13 @@ const ok_kernel_table OK_PASTE(ok_kernels, OK_TARGET_NAME) = {
     .eightbit = {OK_Q8_OPTIMIZERS(OK_Q8_ROW)},
     .quantize8 = q8_quantize,
     .dequantize8 = q8_dequantize,
-    .elementwise_loss = OK_PER_LOSS_VARIANT(ew_block),
-    .sum = OK_PER_LOSS_VARIANT(sum_block),
-    .labels = OK_PER_LOSS_VARIANT(labels_block),
+    .elementwise_loss = OK_PER_DATA_VARIANT(ew_block),
+    .sum = OK_PER_DATA_VARIANT(sum_block),
+    .labels = OK_PER_DATA_VARIANT(labels_block),
     .rows_loss = {OK_ROWS_KINDS(OK_ROWS_ROW)},
-    .vec_sum = OK_PER_ARRAY_VARIANT(vec_sum_block),
-    .vec_abs_max = OK_PER_ARRAY_VARIANT(vec_abs_max_block),
-    .vec_axpby = OK_PER_ARRAY_VARIANT(vec_axpby_span),
+    .vec_sum = OK_PER_DATA_VARIANT(vec_sum_block),
+    .vec_abs_max = OK_PER_DATA_VARIANT(vec_abs_max_block),
+    .vec_axpby = OK_PER_DATA_VARIANT_SPAN(vec_axpby_span),
     .testing = {
         .roofline = OK_PER_ARRAY_VARIANT(roofline_span),
         .vmath = OK_PER_ARRAY_VARIANT(vmath_eval),

@@ -6,7 +6,9 @@
  * vector: each walks the tensors its block [begin, end) spans, with one
  * accumulator for the whole block (lanes of double for the sums, lanes of
  * real_t for the maximum), masked tails read as zeros, which add nothing and
- * are never larger than an absolute value.
+ * are never larger than an absolute value. The arrays are data_t: 16-bit
+ * ones are widened to float32 as they are read, and axpby's result is
+ * rounded to nearest (even) as it is stored.
  */
 
 /* The sum over [begin, end) of x * y (dot) or of |x| (!dot); dot is a
@@ -15,12 +17,12 @@ OK_INLINE double DT_NAME(vec_sum_loop)(const ok_vec_task *t, const int dot, size
     acc_t acc = vacc_zero();
     ok_vec_walk w = ok_vec_start(t, begin, end);
     for (size_t i, off, n; (n = ok_vec_next(t, &w, &i, &off));) {
-        const real_t *x = (const real_t *)t->x[i] + off;
-        const real_t *y = dot ? (const real_t *)t->y[i] + off : NULL;
+        const data_t *x = (const data_t *)t->x[i] + off;
+        const data_t *y = dot ? (const data_t *)t->y[i] + off : NULL;
         size_t j = 0;
         for (; j + LANES <= n; j += LANES)
-            acc = vacc_add(acc, dot ? vmul(vld(x + j, LANES), vld(y + j, LANES)) : vabs(vld(x + j, LANES)));
-        if (j < n) acc = vacc_add(acc, dot ? vmul(vld(x + j, n - j), vld(y + j, n - j)) : vabs(vld(x + j, n - j)));
+            acc = vacc_add(acc, dot ? vmul(vld_data(x + j, LANES), vld_data(y + j, LANES)) : vabs(vld_data(x + j, LANES)));
+        if (j < n) acc = vacc_add(acc, dot ? vmul(vld_data(x + j, n - j), vld_data(y + j, n - j)) : vabs(vld_data(x + j, n - j)));
     }
     return vacc_sum(acc);
 }
@@ -37,28 +39,28 @@ static double DT_NAME(vec_abs_max_block)(const void *task, size_t begin, size_t 
     vec_t most = vzero();
     ok_vec_walk w = ok_vec_start(t, begin, end);
     for (size_t i, off, n; (n = ok_vec_next(t, &w, &i, &off));) {
-        const real_t *x = (const real_t *)t->x[i] + off;
+        const data_t *x = (const data_t *)t->x[i] + off;
         size_t j = 0;
-        for (; j + LANES <= n; j += LANES) most = vmaxn(most, vabs(vld(x + j, LANES)));
-        if (j < n) most = vmaxn(most, vabs(vld(x + j, n - j)));
+        for (; j + LANES <= n; j += LANES) most = vmaxn(most, vabs(vld_data(x + j, LANES)));
+        if (j < n) most = vmaxn(most, vabs(vld_data(x + j, n - j)));
     }
     return (double)vhmax(most);
 }
 
 /* y <- alpha x + beta y over `lanes` elements, in the form `form` (a
  * constant wherever this is inlined: the switch folds away). */
-OK_INLINE void DT_NAME(axpby_lanes)(const int form, vec_t a, vec_t b, real_t *y, const real_t *x, size_t lanes) {
-    vec_t xv = vld(x, lanes), r;
+OK_INLINE void DT_NAME(axpby_lanes)(const int form, vec_t a, vec_t b, data_t *y, const data_t *x, size_t lanes) {
+    vec_t xv = vld_data(x, lanes), r;
     switch (form) {
     case OK_AXPBY_SCALE: r = vmul(a, xv); break;
-    case OK_AXPBY_AXPY: r = vfma(a, xv, vld(y, lanes)); break;
-    case OK_AXPBY_XPBY: r = vfma(b, vld(y, lanes), xv); break;
-    default: r = vfma(a, xv, vmul(b, vld(y, lanes))); break;
+    case OK_AXPBY_AXPY: r = vfma(a, xv, vld_data(y, lanes)); break;
+    case OK_AXPBY_XPBY: r = vfma(b, vld_data(y, lanes), xv); break;
+    default: r = vfma(a, xv, vmul(b, vld_data(y, lanes))); break;
     }
-    vst(y, r, lanes);
+    vst_data(y, r, lanes);
 }
 
-OK_INLINE void DT_NAME(axpby_loop)(const int form, real_t alpha, real_t beta, real_t *y, const real_t *x, size_t n) {
+OK_INLINE void DT_NAME(axpby_loop)(const int form, real_t alpha, real_t beta, data_t *y, const data_t *x, size_t n) {
     const vec_t a = vset1(alpha), b = vset1(beta);
     size_t j = 0;
     for (; j + LANES <= n; j += LANES) {
@@ -70,8 +72,8 @@ OK_INLINE void DT_NAME(axpby_loop)(const int form, real_t alpha, real_t beta, re
 
 static void DT_NAME(vec_axpby_span)(const ok_mt_task *task, size_t i, size_t begin, size_t end) {
     const ok_axpby_coeffs *c = (const ok_axpby_coeffs *)task->coeffs;
-    real_t *y = OK_MT_PTR(real_t, task, 0, i, begin);
-    const real_t *x = OK_MT_PTR(const real_t, task, 1, i, begin);
+    data_t *y = OK_MT_PTR(data_t, task, 0, i, begin);
+    const data_t *x = OK_MT_PTR(const data_t, task, 1, i, begin);
     const real_t alpha = (real_t)c->alpha, beta = (real_t)c->beta;
     switch (c->form) {
     case OK_AXPBY_SCALE: DT_NAME(axpby_loop)(OK_AXPBY_SCALE, alpha, beta, y, x, end - begin); break;
