@@ -266,3 +266,116 @@ def test_mlp_trains_like_float32():
             opt.step([x.T @ dh, h.T @ d])
         losses[name] = float(loss)
     assert losses["AdamW8bit"] <= losses["AdamW"] * 1.5 + 0.02, losses
+
+
+def _trained(name, steps, **kw):
+    """An 8-bit optimizer (or its 32-bit peer, PEER) after `steps` steps on
+    two parameters, one 8-bit and one under min_8bit_size, and the rng that
+    makes its next gradients."""
+    rng = np.random.default_rng(6)
+    params = [rng.standard_normal(5000).astype(np.float32), rng.standard_normal(100).astype(np.float32)]
+    peer, peer_kw = PEER[name]
+    opt = make(name, params) if not kw.get("peer") else getattr(optkern, peer)(
+        params, lr=make(name, [np.ones(1, np.float32)]).param_groups[0]["lr"], **peer_kw)
+    for _ in range(steps):
+        opt.step([rng.standard_normal(p.shape).astype(np.float32) for p in params])
+    return opt, params, rng
+
+
+def _entry(opt, i=0):
+    return {k: np.array(v) for k, v in opt.state_dict()["state"][i].items() if k != "step"}
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_state_dict_resumes_bitwise(name):
+    """Saving and loading into a new optimizer, then stepping on, gives what
+    the uninterrupted optimizer gives."""
+    opt, params, rng = _trained(name, 3)
+    saved = {"state": {i: {k: np.array(v) for k, v in e.items()} for i, e in opt.state_dict()["state"].items()},
+             "param_groups": opt.state_dict()["param_groups"]}
+    copies = [p.copy() for p in params]
+    other = make(name, copies)
+    other.load_state_dict(saved)
+    for _ in range(2):
+        grads = [rng.standard_normal(p.shape).astype(np.float32) for p in params]
+        opt.step(grads), other.step(grads)
+    for a, b in zip(params, copies):
+        np.testing.assert_array_equal(a, b)
+    for k, v in _entry(opt).items():
+        np.testing.assert_array_equal(_entry(other)[k], v)
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_state_dict_converts_between_8_and_32_bit(name):
+    """An 8-bit state_dict loads into the 32-bit optimizer as its decoded
+    states; a 32-bit one loads into the 8-bit optimizer as their codes;
+    a parameter under min_8bit_size keeps its float32 states both ways."""
+    opt, params, _ = _trained(name, 3)
+    names = optkern.optim._engine.kind(opt._kind).states
+    eight = _entry(opt)
+    peer, peer_kw = PEER[name]
+    wide = getattr(optkern, peer)([p.copy() for p in params], **peer_kw)
+    wide.load_state_dict(opt.state_dict())
+    for k in range(1, opt._states + 1):
+        decoded = model_dequantize(eight[f"state{k}"], eight[f"absmax{k}"], k == 2)
+        np.testing.assert_array_equal(_entry(wide)[names[k - 1]], decoded)
+        np.testing.assert_array_equal(_entry(wide, 1)[names[k - 1]], _entry(opt, 1)[f"state{k}"])
+    back = make(name, [p.copy() for p in params])
+    back.load_state_dict(wide.state_dict())
+    for k in range(1, opt._states + 1):
+        codes, absmax = model_quantize(_entry(wide)[names[k - 1]], k == 2)
+        np.testing.assert_array_equal(_entry(back)[f"state{k}"], codes)
+        np.testing.assert_array_equal(_entry(back)[f"absmax{k}"], absmax)
+        np.testing.assert_array_equal(_entry(back, 1)[f"state{k}"], _entry(wide, 1)[names[k - 1]])
+    # a larger min_8bit_size decodes the codes it is given
+    small = make(name, [p.copy() for p in params], min_8bit_size=10**6)
+    small.load_state_dict(opt.state_dict())
+    np.testing.assert_array_equal(_entry(small)["state1"], model_dequantize(eight["state1"], eight["absmax1"], False))
+
+
+def test_state_dict_refuses_what_it_cannot_hold():
+    opt, params, _ = _trained("Adam8bit", 2)
+    good = opt.state_dict()
+    fresh = make("Adam8bit", [p.copy() for p in params])
+    before = _entry(fresh) if 0 in fresh.state_dict()["state"] else None
+    for change, match in [({"absmax1": np.zeros(3, np.float32)}, "absmax1"),
+                          ({"state2": np.zeros(7, np.uint8)}, "state2"),
+                          ({"qmap1": np.linspace(-1, 1, 256)}, "qmap1"),
+                          ({"exp_avg": np.zeros(5000, np.float32)}, "both"),
+                          ({"absmax2": None}, "absmax2")]:
+        bad = {"state": {**good["state"], 0: {**good["state"][0], **change}}, "param_groups": good["param_groups"]}
+        with pytest.raises(ValueError, match=match):
+            fresh.load_state_dict(bad)
+        assert (0 in fresh.state_dict()["state"]) == (before is not None)
+    with pytest.raises(ValueError, match="absmax1"):  # a 32-bit optimizer needs the scales to decode the codes
+        optkern.Adam([p.copy() for p in params]).load_state_dict(
+            {"state": {0: {k: v for k, v in good["state"][0].items() if k != "absmax1"}},
+             "param_groups": good["param_groups"]})
+
+
+def test_loads_bitsandbytes_state_dict():
+    """bitsandbytes' Adam8bit state (its tensors as arrays, its qmaps with
+    them) loads and decodes to what bitsandbytes decodes."""
+    bnb = require_module("bitsandbytes")
+    torch = require_module("torch")
+    rng = np.random.default_rng(7)
+    t = torch.nn.Parameter(torch.tensor(rng.standard_normal(8192).astype(np.float32)))
+    ref = bnb.optim.Adam8bit([t])
+    for _ in range(3):
+        t.grad = torch.tensor(rng.standard_normal(8192).astype(np.float32))
+        ref.step()
+    sd = ref.state_dict()
+
+    def arrays(entry):
+        return {k: arrays(v) if isinstance(v, dict) else v.numpy() if torch.is_tensor(v) else v for k, v in entry.items()}
+    state = {i: arrays(e) for i, e in sd["state"].items()}
+    opt = optkern.Adam8bit([t.detach().numpy().copy()])
+    opt.load_state_dict({"state": state, "param_groups": sd["param_groups"]})
+    quant = state[0]["__bnb_optimizer_quant_state__"]  # how bitsandbytes >= 0.45 saves them
+    for k in (1, 2):
+        np.testing.assert_array_equal(_entry(opt)[f"state{k}"], quant[f"state{k}"])
+    wide = optkern.Adam([t.detach().numpy().copy()])
+    wide.load_state_dict({"state": state, "param_groups": sd["param_groups"]})
+    decoded = bnb.functional.dequantize_blockwise(torch.tensor(quant["state2"]), absmax=torch.tensor(quant["absmax2"]),
+                                                  code=torch.tensor(quant["qmap2"]), blocksize=256).numpy()
+    np.testing.assert_array_equal(_entry(wide)["exp_avg_sq"], decoded)

@@ -22,7 +22,7 @@ from optkern.optim import _engine
 from optkern.optim.adagrad import _hparams as _adagrad
 from optkern.optim.adam import _hparams as _adam
 from optkern.optim.lion import _hparams as _lion
-from optkern.optim.optimizer import Optimizer, scheduled_lr
+from optkern.optim.optimizer import Optimizer, _dequantized, scheduled_lr
 from optkern.optim.rmsprop import _hparams as _rmsprop
 from optkern.optim.sgd import _hparams as _sgd
 
@@ -100,6 +100,56 @@ class _Optimizer8bit(Optimizer):
             made[f"state{k}"] = np.zeros(p.shape, np.uint8)
             made[f"absmax{k}"] = np.zeros(blocks, np.float32)
         return made
+
+    # ------------------------------------------------------------ state dicts
+    # An 8-bit optimizer loads its own entries (and bitsandbytes'), and a
+    # 32-bit optimizer's, whose states it quantises; a 32-bit optimizer
+    # loads an 8-bit one's by dequantising (Optimizer._saved_entry).
+
+    def _saved_entry(self, entry, p, saved_id):
+        names = _engine.kind(self._kind).states
+        entry = dict(entry)
+        for k in range(1, self._states + 1):
+            qmap = entry.pop(f"qmap{k}", None)  # bitsandbytes saves its map: it must be this one
+            if qmap is not None and not np.array_equal(np.asarray(qmap, dtype=np.float32).ravel(),
+                                                       _core.q8_map(k == 2)):
+                raise ValueError(f"qmap{k} of parameter {saved_id} is not bitsandbytes' dynamic "
+                                 f"{'unsigned' if k == 2 else 'signed'} map, the only one optkern decodes")
+            value = entry.pop(names[k - 1], None)
+            if value is not None:  # a 32-bit optimizer's state
+                if f"state{k}" in entry:
+                    raise ValueError(f"the state of parameter {saved_id} has both {names[k - 1]!r} and 'state{k}'")
+                entry[f"state{k}"] = value
+                if self._phase != "step":  # torch's SGD keeps no step, which this update does not read
+                    entry.setdefault("step", 0)
+            codes = entry.get(f"state{k}")
+            if codes is None:
+                continue
+            codes = np.asarray(codes)
+            if self._eightbit(p) and codes.dtype != np.uint8:
+                entry[f"state{k}"], entry[f"absmax{k}"] = _core.quantize_8bit(codes, k == 2)
+            elif not self._eightbit(p) and codes.dtype == np.uint8:
+                entry[f"state{k}"] = _dequantized(codes, entry.pop(f"absmax{k}", None), k, saved_id)
+        return entry
+
+    def _kept_names(self, required, p):
+        return tuple(f"{name}{k}" for k in range(1, self._states + 1)
+                     for name in (("state", "absmax") if self._eightbit(p) else ("state",)))
+
+    def _loaded_array(self, name, value, p, saved_id):
+        if name.startswith("absmax"):
+            dtype, shape = np.float32, (-(-p.size // BLOCK),)
+        elif self._eightbit(p):
+            dtype, shape = np.uint8, p.shape
+        else:
+            dtype, shape = (np.float64 if p.dtype == np.float64 else np.float32), p.shape
+        if name.startswith("absmax") and not self._eightbit(p):
+            raise ValueError(f"unexpected state {name!r} for parameter {saved_id}: a parameter of {p.size} < "
+                             f"min_8bit_size={self.min_8bit_size} elements keeps 32-bit states")
+        array = np.array(value, dtype=dtype, copy=True, order="C")
+        if array.shape != shape:
+            raise ValueError(f"state {name!r} of parameter {saved_id} has shape {array.shape}, but needs {shape}")
+        return array
 
     def _update(self, plan, grads, present, hparams, scaling=None):
         kind = _engine.kind(self._kind)

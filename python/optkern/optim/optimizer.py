@@ -711,11 +711,11 @@ class Optimizer:
                 raise ValueError(f"state for parameter {saved_id!r}, which no param group lists")
             i = position[saved_id]
             p = plan.params[i]
+            entry = self._saved_entry(_unwrapped(entry), p, saved_id)
             if any(v is not None for v in entry.values()):  # else no state, as an absent entry
                 # A partial state would restart the step with old moments, or
                 # run the update without one of its arrays: refuse it.
-                needed = (("step",) if self._has_step else ()) + tuple(
-                    name for name in required[int(plan.group_of[i])] if kind.state_shape(name, p.shape) is not None)
+                needed = (("step",) if self._has_step else ()) + self._kept_names(required[int(plan.group_of[i])], p)
                 for name in needed:
                     if entry.get(name) is None:
                         raise ValueError(f"the state of parameter {saved_id!r} lacks {name!r}, which its "
@@ -738,26 +738,52 @@ class Optimizer:
                     continue
                 if name not in states:
                     raise ValueError(f"unexpected state {name!r} for parameter {saved_id}")
-                if value is None:
-                    continue
-                scalar = name in kind.scalars  # one float32 (torch's 0-d tensor), not an array like p
-                shape = () if scalar else kind.state_shape(name, p.shape)
-                if shape is None:
-                    raise ValueError(f"unexpected state {name!r} for parameter {saved_id}: a parameter of shape "
-                                     f"{p.shape} has none")
-                dtype = np.float32 if scalar else _state_dtype(p.dtype, self.precision["state_dtype"])
-                array = np.array(value, dtype=dtype, copy=True, order="C")
-                if array.shape != shape:
-                    rule = ("a scalar state has shape ()" if scalar else f"the parameter has shape {p.shape}"
-                            + ("" if shape == p.shape else f" and needs one of shape {shape}"))
-                    raise ValueError(f"state {name!r} of parameter {saved_id} has shape {array.shape}, but {rule}")
-                states[name][i] = array
+                if value is not None:
+                    states[name][i] = self._loaded_array(name, value, p, saved_id)
         self.param_groups[:] = new_groups
         plan.set_step_counts(steps)
         plan.states = states
         plan.master = master
         self.precision["seed"] = seed
         self._steps_taken = count
+
+    def _saved_entry(self, entry, p, saved_id):
+        """A saved state entry in this optimizer's state names. An 8-bit
+        optimizer's entry (state1/absmax1, ..., docs/precision.md#8-bit-states)
+        is dequantised into the states it stands for."""
+        if "state1" not in entry or "state1" in self._state_names:
+            return entry
+        names = _engine.kind(self._kind).states
+        entry = dict(entry)
+        for k in range(1, len(names) + 1):
+            entry.pop(f"qmap{k}", None)  # bitsandbytes' copy of the map
+            if f"state{k}" in entry:
+                entry[names[k - 1]] = _dequantized(entry.pop(f"state{k}"), entry.pop(f"absmax{k}", None), k,
+                                                   saved_id)
+        return entry
+
+    def _kept_names(self, required, p):
+        """The state names a parameter p needs saved, of those its group's
+        update requires."""
+        kind = _engine.kind(self._kind)
+        return tuple(name for name in required if kind.state_shape(name, p.shape) is not None)
+
+    def _loaded_array(self, name, value, p, saved_id):
+        """A saved state array, as this optimizer keeps it for p: copied,
+        cast, its shape checked."""
+        kind = _engine.kind(self._kind)
+        scalar = name in kind.scalars  # one float32 (torch's 0-d tensor), not an array like p
+        shape = () if scalar else kind.state_shape(name, p.shape)
+        if shape is None:
+            raise ValueError(f"unexpected state {name!r} for parameter {saved_id}: a parameter of shape "
+                             f"{p.shape} has none")
+        dtype = np.float32 if scalar else _state_dtype(p.dtype, self.precision["state_dtype"])
+        array = np.array(value, dtype=dtype, copy=True, order="C")
+        if array.shape != shape:
+            rule = ("a scalar state has shape ()" if scalar else f"the parameter has shape {p.shape}"
+                    + ("" if shape == p.shape else f" and needs one of shape {shape}"))
+            raise ValueError(f"state {name!r} of parameter {saved_id} has shape {array.shape}, but {rule}")
+        return array
 
     def __repr__(self):
         lines = [self.__class__.__name__ + " ("]
@@ -768,6 +794,30 @@ class Optimizer:
                     lines.append(f"    {key}: {group[key]}")
         lines.append(")")
         return "\n".join(lines)
+
+
+def _unwrapped(entry):
+    """A saved state entry with bitsandbytes' wrapping of its 8-bit states
+    (one dict under "__bnb_optimizer_quant_state__", bitsandbytes >= 0.45)
+    undone."""
+    wrapped = entry.get("__bnb_optimizer_quant_state__")
+    if wrapped is None:
+        return entry
+    if not isinstance(wrapped, Mapping):
+        raise ValueError(f"__bnb_optimizer_quant_state__ must be a dict, got {type(wrapped).__name__}")
+    return {**{k: v for k, v in entry.items() if k != "__bnb_optimizer_quant_state__"}, **wrapped}
+
+
+def _dequantized(codes, absmax, k, saved_id):
+    """State k (1 or 2) of an 8-bit optimizer's entry as float32: its
+    codes decoded with their block scales (docs/precision.md#8-bit-states),
+    or the float32 array a small tensor keeps."""
+    codes = np.asarray(codes)
+    if codes.dtype != np.uint8:
+        return codes
+    if absmax is None:
+        raise ValueError(f"the 8-bit state{k} of parameter {saved_id} has no absmax{k} (its block scales)")
+    return _core.dequantize_8bit(codes, absmax, k == 2)
 
 
 def _as_count(value):
