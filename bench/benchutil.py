@@ -5,6 +5,7 @@ optimizers, losses), which `optkern bench` shares."""
 import argparse
 import os
 
+from optkern.benchmark import timing
 from optkern.benchmark.timing import machine_line
 
 
@@ -16,6 +17,17 @@ def paired_parser(doc, rounds=15):
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--record", action="store_true", help="write the table into bench/RESULTS.md")
     return parser
+
+
+def bytes_table(what, times, moved, elements, base, speedup):
+    """The table of a paired run of cases that each move a known number of
+    bytes: case, bytes per element, median ms, GB/s, and the paired speed-up
+    over base(case)'s times. moved[case]: its bytes; elements(case): the
+    elements it covers; speedup: that column's heading."""
+    rows = [[name, str(moved[name] // elements(name)), f"{timing.median_ms(s):.2f}",
+             f"{timing.gbps(moved[name], s):.1f}", f"{timing.paired_ratio(base(name), s):.2f}"]
+            for name, s in times.items()]
+    return timing.markdown_table([what, "bytes/element", "ms", "GB/s", speedup], rows)
 
 
 RESULTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "RESULTS.md")

@@ -70,9 +70,8 @@ def main():
         moved["torchao AdamW8bit (CPU)"] = 16 * n
     times = timing.interleaved(fns, rounds=args.rounds, warmup=2)
     base = times["optkern Adam, float32"]
-    rows = [[name, str(moved[name] // n), f"{timing.median_ms(s):.2f}", f"{timing.gbps(moved[name], s):.1f}",
-             f"{timing.paired_ratio(base, s):.2f}"] for name, s in times.items()]
-    table = timing.markdown_table(["Adam", "bytes/element", "ms", "GB/s", "speed-up over float32 Adam (paired)"], rows)
+    table = benchutil.bytes_table("Adam", times, moved, lambda name: n, lambda name: base,
+                                  "speed-up over float32 Adam (paired)")
     ours = times["optkern Adam8bit, float32 params"]
     ratio = timing.paired_ratio(base, ours)
     targets = [f"- Adam8bit, float32 params: {ratio:.2f}x float32 Adam (target at least 1.6x: "

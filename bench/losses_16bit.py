@@ -68,11 +68,8 @@ def main():
     def base(name):
         return times[("mse_loss" if name.startswith("mse_loss") else "cross_entropy") + " float32"]
 
-    rows = [[name, str(moved[name] // (x.size if name.startswith("mse") else logits.size)),
-             f"{timing.median_ms(s):.2f}", f"{timing.gbps(moved[name], s):.1f}",
-             f"{timing.paired_ratio(base(name), s):.2f}"] for name, s in times.items()]
-    table = timing.markdown_table(["loss", "bytes/element", "ms", "GB/s", "speed-up over optkern float32 (paired)"],
-                                  rows)
+    table = benchutil.bytes_table("loss", times, moved, lambda name: x.size if name.startswith("mse") else logits.size,
+                                  base, "speed-up over optkern float32 (paired)")
     ratio = timing.paired_ratio(times["cross_entropy float32"], times["cross_entropy bfloat16"])
     targets = (f"- cross_entropy on bfloat16 logits: {ratio:.2f}x float32 "
                f"(target at least 1.5x: {timing.verdict(ratio >= 1.5)}).")

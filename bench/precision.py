@@ -57,9 +57,8 @@ def main():
     moved["torch fused Adam, bfloat16 everything"] = 14 * n
     times = timing.interleaved(fns, rounds=args.rounds, warmup=2)
     base = times["float32"]
-    rows = [[name, str(moved[name] // n), f"{timing.median_ms(s):.2f}", f"{timing.gbps(moved[name], s):.1f}",
-             f"{timing.paired_ratio(base, s):.2f}"] for name, s in times.items()]
-    table = timing.markdown_table(["Adam", "bytes/element", "ms", "GB/s", "speed-up over float32 (paired)"], rows)
+    table = benchutil.bytes_table("Adam", times, moved, lambda name: n, lambda name: base,
+                                  "speed-up over float32 (paired)")
 
     def target(name, goal):
         ratio = timing.paired_ratio(base, times[name])

@@ -139,6 +139,8 @@ _OPTIONAL = (
     ("mpi4py", "mpi4py", "distributed optimizers"),
     ("optax", "optax", "optkern bench's optax peer"),
     ("deepspeed", "deepspeed", "optkern bench's DeepSpeed CPU Adam peer"),
+    ("bitsandbytes", "bitsandbytes", "the 8-bit optimizers' parity tests and benchmark peer"),
+    ("torchao", "torchao", "bench/eightbit.py's torchao AdamW8bit peer"),
 )
 
 

@@ -77,7 +77,7 @@ def machine():
 
 # The peers' libraries named in machine_line when installed (torch always,
 # installed or not: most tables compare against it).
-_PEER_LIBRARIES = ("optax", "jax", "deepspeed")
+_PEER_LIBRARIES = ("optax", "jax", "deepspeed", "bitsandbytes", "torchao")
 
 
 def machine_line(data=None):
