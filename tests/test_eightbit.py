@@ -70,6 +70,24 @@ def test_nearest_code_is_the_nearest():
         np.testing.assert_array_equal(model.nearest_code(codes, x), dist.argmin(axis=1))  # argmin: ties to the lower
 
 
+@pytest.mark.parametrize("unsigned", [False, True])
+def test_encoder_is_the_heap_search_at_every_float(isa, unsigned):
+    """The kernels' bucket-table encoder (kernels/src/quant8.h) against the
+    format's heap search at each of the 2^31 float32 from -1 to 1
+    (testing.c's ok_q8_check_all), and at -0, NaN, infinities, values past
+    +-1 and subnormals against the NumPy model's search; the model's own
+    bucket encoder too."""
+    assert _core.q8_check_all(unsigned) == (0, None)
+    tiny = np.array([1, 2, 0x7fffff, 0x800000], np.uint32).view(np.float32)
+    x = np.concatenate([np.array([0.0, -0.0, np.nan, -np.nan, np.inf, -np.inf, 1.0, -1.0, 1.5, -1.5, 3e38, -3e38],
+                                 np.float32),
+                        np.nextafter(np.float32([1, -1]), np.float32([2, -2])), tiny, -tiny,
+                        np.random.default_rng(1).standard_normal(1000).astype(np.float32)]).astype(np.float32)
+    codes = model.dynamic_map(not unsigned)
+    np.testing.assert_array_equal(_core.q8_codes(x, unsigned), model.nearest_code(codes, x))
+    np.testing.assert_array_equal(model.bucket_code(not unsigned, x), model.nearest_code(codes, x))
+
+
 @pytest.mark.parametrize("n", SIZES)
 @pytest.mark.parametrize("unsigned", [False, True])
 def test_quantize_is_the_model(isa, n, unsigned):

@@ -62,6 +62,7 @@ typedef struct ok_kernel_table {
         void (*vmath[OK_ARRAY_VARIANT_COUNT])(int op, size_t n, const void *x, void *y);
         void (*simd_probe[OK_ARRAY_VARIANT_COUNT])(int op, size_t n, const void *x, void *y, void *z);
         size_t (*simd_width[OK_ARRAY_VARIANT_COUNT])(void);
+        void (*q8_codes)(int unsigned_map, size_t n, const float *x, uint8_t *q);
     } testing;
 } ok_kernel_table;
 

@@ -5,16 +5,19 @@
  * map[c] * a, map being the signed dynamic map (first states) or the
  * unsigned one (second states) of quant8_maps.h. A block is quantised with
  * a = max |x| over it (NaN if one x is NaN) and each x's code the nearest
- * map entry of x * (1/a) (ties to the lower code; a = 0: x * 0); the search
- * walks the map's thresholds in heap order: k <- 2k + (x >= heap[k]) eight
- * times from k = 1, code k - 256, which every target does the same way
- * (target/simd.h, vf32_q8_encode).
+ * map entry of x * (1/a) (ties to the lower code; a = 0: x * 0). The format
+ * defines that code by a search of the map's thresholds in heap order:
+ * k <- 2k + (x >= heap[k]) eight times from k = 1, code k - 256
+ * (ok_q8_nearest). The kernels find the same code through a bucket table
+ * (ok_q8_code, and target/simd.h's vf32_q8_encode on every target), which
+ * testing.c checks against the search over every float32 in [-1, 1].
  */
 #ifndef OPTKERN_QUANT8_H
 #define OPTKERN_QUANT8_H
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "quant8_maps.h"
 
@@ -23,15 +26,48 @@
 /* The scales of a state of n elements. */
 static inline size_t ok_q8_blocks(size_t n) { return (n + OK_Q8_BLOCK - 1) / OK_Q8_BLOCK; }
 
-/* The code of x: the heap search above, one element. */
+/* The code of x by the format's definition: the heap search above. */
 static inline uint8_t ok_q8_nearest(const float *heap, float x) {
     unsigned k = 1;
     for (int level = 0; level < 8; level++) k = 2 * k + (x >= heap[k]);
     return (uint8_t)(k - 256);
 }
 
-/* The map of state k of an 8-bit optimizer (0: state1, signed; 1: state2,
- * unsigned) and its heap. */
+/* A map's bucket table (tools/gen_quant8_maps.py, buckets). x is clamped to
+ * [lo, 1] (lo = -1 signed, 0 unsigned; NaN to lo: code 0, as the search
+ * gives it); the clamped y's magnitude bits above 2^-23 (none of the map's
+ * thresholds is smaller), mag, pick an entry: mag >> shift, plus `half` when
+ * y is negative. A bucket holds at most one threshold; its entry is
+ * (b << 9) | (c + 1), c its lowest code and b where that threshold lies
+ * among the bucket's low bits (read upwards in y: complemented when y is
+ * negative), 2^shift when it holds none. */
+typedef struct ok_q8_table {
+    const uint32_t *entry;
+    float lo;
+    int shift;
+    uint32_t half;
+} ok_q8_table;
+
+/* The table of state k of an 8-bit optimizer (0: state1, signed; 1:
+ * state2, unsigned). */
+static inline ok_q8_table ok_q8_table_of(int unsigned_map) {
+    ok_q8_table t = {ok_q8_signed_buckets, -1.0f, OK_Q8_SIGNED_SHIFT, OK_Q8_SIGNED_HALF};
+    ok_q8_table u = {ok_q8_unsigned_buckets, 0.0f, OK_Q8_UNSIGNED_SHIFT, OK_Q8_UNSIGNED_HALF};
+    return unsigned_map ? u : t;
+}
+
+/* The code of x by the bucket table, one element: ok_q8_nearest's code. */
+static inline uint8_t ok_q8_code(const ok_q8_table *t, float x) {
+    const float clamped = x > t->lo ? x : t->lo, y = clamped < 1.0f ? clamped : 1.0f;
+    uint32_t u;
+    memcpy(&u, &y, sizeof u);
+    const uint32_t neg = 0u - (u >> 31), mask = (1u << t->shift) - 1u;
+    const uint32_t mag = ((u & 0x7fffffffu) > OK_Q8_BUCKET_MIN ? u & 0x7fffffffu : OK_Q8_BUCKET_MIN) - OK_Q8_BUCKET_MIN;
+    const uint32_t entry = t->entry[(mag >> t->shift) + (neg & t->half)];
+    return (uint8_t)((entry & 0x1ffu) - (((mag ^ neg) & mask) < entry >> 9));
+}
+
+/* The map and the heap of state k of an 8-bit optimizer. */
 static inline const float *ok_q8_codes(int unsigned_map) { return unsigned_map ? ok_q8_unsigned_codes : ok_q8_signed_codes; }
 static inline const float *ok_q8_heap(int unsigned_map) { return unsigned_map ? ok_q8_unsigned_heap : ok_q8_signed_heap; }
 

@@ -1,6 +1,7 @@
 # The library's test and benchmark hooks (optkern/internal/testing.h): the
 # memory roofline, the threading break-even size, the vector math functions
-# and the SIMD primitives. Not public API: for optkern's tests and benchmarks.
+# the SIMD primitives and the 8-bit encoder. Not public API: for optkern's tests and
+# benchmarks.
 
 def roofline(list streams, int n_inplace, int n_writeonly):
     """The memory roofline over a tensor list (see kernels/src/target/roofline-inl.h).
@@ -129,3 +130,26 @@ def simd_probe(str name, x, y=None):
                                       cnp.PyArray_DATA(z))
     raise_for(st)
     return (z, b) if name == "frexp" else z
+
+
+def q8_codes(x, bint unsigned_map):
+    """The 8-bit codes of the float32 values x themselves (no scale), by the
+    selected instruction set's encoder (kernels/src/quant8.h)."""
+    cdef cnp.ndarray a = np.ascontiguousarray(x, dtype=np.float32).reshape(-1)
+    cdef cnp.ndarray q = np.zeros(a.size, dtype=np.uint8)
+    raise_for(ok_q8_probe_codes(unsigned_map, <size_t>a.size, <const float *>cnp.PyArray_DATA(a),
+                          <uint8_t *>cnp.PyArray_DATA(q)))
+    return q
+
+
+def q8_check_all(bint unsigned_map):
+    """The selected instruction set's 8-bit encoder against the format's
+    heap search at every float32 from -1 to 1: (number of values whose codes
+    differ, the lowest of them or None)."""
+    cdef uint32_t first = 0
+    cdef size_t bad
+    with nogil:
+        bad = ok_q8_check_all(unsigned_map, &first)
+    if bad == <size_t>-1:
+        raise MemoryError("ok_q8_check_all")
+    return bad, (np.array([first], np.uint32).view(np.float32)[0] if bad else None)

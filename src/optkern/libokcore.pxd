@@ -2,6 +2,8 @@
 # hooks (kernels/include/optkern/internal/testing.h) and its C-API table.
 # The public API's declarations are python/optkern/capi.pxd, which the
 # package ships for other Cython modules.
+from libc.stdint cimport uint8_t, uint32_t
+
 from optkern.capi cimport ok_dtype, ok_status
 
 cdef extern from "optkern/internal/testing.h" nogil:
@@ -15,6 +17,8 @@ cdef extern from "optkern/internal/testing.h" nogil:
     ok_status ok_vmath(int op, ok_dtype dtype, size_t n, const void *x, void *y)
     size_t ok_simd_width(ok_dtype dtype)
     ok_status ok_simd_probe(int op, ok_dtype dtype, size_t n, const void *x, void *y, void *z)
+    ok_status ok_q8_probe_codes(int unsigned_map, size_t n, const float *x, uint8_t *q)
+    size_t ok_q8_check_all(int unsigned_map, uint32_t *first)
 
 cdef extern from "optkern/optkern_capi.h":
     ctypedef struct ok_capi:

@@ -15,26 +15,24 @@
  */
 #if OK_SPEC_STATE(OK_SPEC) == 0
 
-/* s[0, n) <- the values of codes q with scale a. */
-OK_INLINE void DT_NAME(q8_decode)(const uint8_t *q, real_t a, const float *table, real_t *s, size_t n) {
-    const vq8_table codes_ = vq8_table_load(table), *codes = &codes_;
-    const vec_t scale = vset1(a);
-    size_t j = 0;
-    for (; j + LANES <= n; j += LANES) vstore(s + j, vmul(vf32_q8_decode(q + j, codes), scale));
-    if (j < n) vstore_part(s + j, vmul(vf32_q8_decode_part(q + j, codes, n - j), scale), n - j);
+/* s[0, n) <- the values of codes q with scale a: a table lookup per
+ * element, in plain C on every target (on AVX2 a scalar load per element
+ * beats both a gather and a tree of permutes, docs/precision.md#8-bit-states). */
+OK_INLINE void DT_NAME(q8_decode)(const uint8_t *q, real_t a, const float *map, real_t *s, size_t n) {
+    for (size_t j = 0; j < n; j++) s[j] = map[q[j]] * a;
 }
 
 /* The codes of s[0, n) into q; returns their scale, max |s|. */
-OK_INLINE real_t DT_NAME(q8_encode)(uint8_t *q, const real_t *s, const float *table, size_t n) {
-    const vq8_table heap_ = vq8_table_load(table), *heap = &heap_;
+OK_INLINE real_t DT_NAME(q8_encode)(uint8_t *q, const real_t *s, const ok_q8_table *table, size_t n) {
+    const vq8_table t_ = vq8_table_load(table), *t = &t_;
     vec_t m = vzero();
     size_t j = 0;
     for (; j + LANES <= n; j += LANES) m = vmaxn(m, vabs(vload(s + j)));
     if (j < n) m = vmaxn(m, vabs(vload_part(s + j, n - j)));
     const real_t a = vhmax(m);
     const vec_t inv = vset1(a > 0 ? 1.0f / a : 0.0f);
-    for (j = 0; j + LANES <= n; j += LANES) vf32_q8_encode(q + j, vmul(vload(s + j), inv), heap);
-    if (j < n) vf32_q8_encode_part(q + j, vmul(vload_part(s + j, n - j), inv), heap, n - j);
+    for (j = 0; j + LANES <= n; j += LANES) vf32_q8_encode(q + j, vmul(vload(s + j), inv), t);
+    if (j < n) vf32_q8_encode_part(q + j, vmul(vload_part(s + j, n - j), inv), t, n - j);
     return a;
 }
 
@@ -50,9 +48,11 @@ OK_INLINE size_t DT_NAME(q8_load)(const ok_mt_task *task, size_t i, size_t at, i
 }
 
 OK_INLINE void DT_NAME(q8_store)(const ok_mt_task *task, size_t i, size_t at, int states, real_t (*s)[OK_Q8_BLOCK], size_t n) {
-    for (int k = 0; k < states; k++)
+    for (int k = 0; k < states; k++) {
+        const ok_q8_table table = ok_q8_table_of(k);
         OK_MT_PTR(float, task, OK_Q8_ABSMAX1 + k, i, at / OK_Q8_BLOCK)[0] =
-            DT_NAME(q8_encode)(OK_MT_PTR(uint8_t, task, OK_Q8_STATE1 + k, i, at), s[k], ok_q8_heap(k), n);
+            DT_NAME(q8_encode)(OK_MT_PTR(uint8_t, task, OK_Q8_STATE1 + k, i, at), s[k], &table, n);
+    }
 }
 
 /* Each optimizer's update of one group of lanes, over the states s1 and s2
@@ -106,14 +106,23 @@ OK_Q8_OPTIMIZERS(OK_Q8_SPAN)
 /* ok_quantize_8bit and ok_dequantize_8bit (optkern/optim.h): one thread,
  * block by block, as the spans above do it. */
 static void q8_quantize(int unsigned_map, size_t n, const float *x, uint8_t *q, float *absmax) {
+    const ok_q8_table table = ok_q8_table_of(unsigned_map);
     for (size_t at = 0; at < n; at += OK_Q8_BLOCK)
-        absmax[at / OK_Q8_BLOCK] = DT_NAME(q8_encode)(q + at, x + at, ok_q8_heap(unsigned_map),
-                                                      n - at < OK_Q8_BLOCK ? n - at : OK_Q8_BLOCK);
+        absmax[at / OK_Q8_BLOCK] = DT_NAME(q8_encode)(q + at, x + at, &table, n - at < OK_Q8_BLOCK ? n - at : OK_Q8_BLOCK);
 }
 static void q8_dequantize(int unsigned_map, size_t n, const uint8_t *q, const float *absmax, float *x) {
     for (size_t at = 0; at < n; at += OK_Q8_BLOCK)
         DT_NAME(q8_decode)(q + at, absmax[at / OK_Q8_BLOCK], ok_q8_codes(unsigned_map), x + at,
                            n - at < OK_Q8_BLOCK ? n - at : OK_Q8_BLOCK);
+}
+/* The testing hook of testing.h: the codes of x[0, n) themselves (no
+ * scale), a vector at a time. */
+static void q8_codes(int unsigned_map, size_t n, const float *x, uint8_t *q) {
+    const ok_q8_table table = ok_q8_table_of(unsigned_map);
+    const vq8_table t_ = vq8_table_load(&table), *t = &t_;
+    size_t j = 0;
+    for (; j + LANES <= n; j += LANES) vf32_q8_encode(q + j, vload(x + j), t);
+    if (j < n) vf32_q8_encode_part(q + j, vload_part(x + j, n - j), t, n - j);
 }
 #endif
 

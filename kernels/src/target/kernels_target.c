@@ -96,5 +96,6 @@ const ok_kernel_table OK_PASTE(ok_kernels, OK_TARGET_NAME) = {
         .vmath = OK_PER_ARRAY_VARIANT(vmath_eval),
         .simd_probe = OK_PER_ARRAY_VARIANT(simd_probe),
         .simd_width = OK_PER_ARRAY_VARIANT(simd_width),
+        .q8_codes = q8_codes,
     },
 };

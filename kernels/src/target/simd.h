@@ -61,11 +61,11 @@
  *
  * and, for the 8-bit states (quant8.h; every ISA finds the same codes):
  *
- *   vq8_table, vq8_table_load(t)           a 256-float table, held in registers
- *   vf32_q8_decode(q, codes)                codes[q[lane]] for WIDTH uint8 at q
- *   vf32_q8_encode(q, x, heap)              store at q the WIDTH codes of x:
- *                                           quant8.h's heap search
- *   ..._part(q, [x,] table, n)              the first n < WIDTH lanes
+ *   vq8_table, vq8_table_load(t)           a map's bucket table (ok_q8_table)
+ *                                           in this target's form
+ *   vf32_q8_encode(q, x, table)             store at q the WIDTH codes of x:
+ *                                           quant8.h's ok_q8_code
+ *   vf32_q8_encode_part(q, x, table, n)     the first n < WIDTH lanes
  *
  * Tails are handled with the masked forms, so every element of an array goes
  * through exactly the same arithmetic whatever its position or the thread

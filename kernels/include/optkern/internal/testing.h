@@ -8,6 +8,7 @@
 #define OPTKERN_INTERNAL_TESTING_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "optkern/common.h"
 
@@ -74,5 +75,18 @@ size_t ok_simd_width(ok_dtype dtype);
 /* Apply op elementwise over n elements (y is read for the binary ops, and
  * written by FREXP). */
 ok_status ok_simd_probe(int op, ok_dtype dtype, size_t n, const void *x, void *y, void *z);
+
+/* ------------------------------------------------------- the 8-bit codes */
+
+/* The codes of x[0, n) themselves (no scale) with the selected instruction
+ * set's encoder (kernels/src/quant8.h: the bucket table), the map signed
+ * or unsigned (docs/precision.md#8-bit-states). */
+ok_status ok_q8_probe_codes(int unsigned_map, size_t n, const float *x, uint8_t *q);
+
+/* The selected instruction set's encoder against the format's definition
+ * (quant8.h's heap search) at every float32 from -1 to 1 (-0 aside), on
+ * the library's threads: the number of values whose codes differ, and in
+ * *first the bits of the lowest of them (untouched when none). */
+size_t ok_q8_check_all(int unsigned_map, uint32_t *first);
 
 #endif /* OPTKERN_INTERNAL_TESTING_H */

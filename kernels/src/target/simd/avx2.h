@@ -245,57 +245,42 @@ OK_INLINE vu32 vu32_stream_bits(vu32 h, int s) {
                                : _mm256_mullo_epi32(h, _mm256_set1_epi32((int)OK_STREAM_MULTIPLIER(s)));
 }
 
-/* ---- 8-bit codes (simd.h): quant8.h's heap search and code lookup, 8
- * lanes at a time, with permutes of 8-entry pieces of a table and a tree of
- * blends (gathers are slow on the AMD parts). */
-/* A 256-entry table as 32 registers, loaded once per block (a store through
- * a uint8_t pointer may alias the table). */
-typedef struct vq8_table { __m256 v[32]; } vq8_table;
-OK_INLINE vq8_table vq8_table_load(const float *t) {
-    vq8_table r;
-    for (int i = 0; i < 32; i++) r.v[i] = _mm256_loadu_ps(t + 8 * i);
+/* ---- 8-bit codes (simd.h): quant8.h's bucket table, 8 lanes at a time,
+ * ok_q8_code's steps with one gather of the entries. */
+typedef struct vq8_table {
+    const int *entry;
+    __m256 lo;
+    __m128i shift;
+    __m256i mask, half;
+} vq8_table;
+OK_INLINE vq8_table vq8_table_load(const ok_q8_table *t) {
+    vq8_table r = {(const int *)t->entry, _mm256_set1_ps(t->lo), _mm_cvtsi32_si128(t->shift),
+                   _mm256_set1_epi32((int)((1u << t->shift) - 1u)), _mm256_set1_epi32((int)t->half)};
     return r;
 }
-/* Entry `first` + (k mod n) of t lane by lane, n a power of two >= 8,
- * `first` a multiple of n. */
-OK_INLINE __m256 ok_table8(const vq8_table *t, int first, int n, __m256i k) {
-    const __m256 *r = t->v + first / 8;
-    __m256 v[32];
-    int m = n / 8;
-    for (int i = 0; i < m; i++) v[i] = _mm256_permutevar8x32_ps(r[i], k);
-    for (int bit = 3; m > 1; bit++, m /= 2) {
-        const __m256 upper = _mm256_castsi256_ps(_mm256_slli_epi32(k, 31 - bit));
-        for (int i = 0; i < m / 2; i++) v[i] = _mm256_blendv_ps(v[2 * i], v[2 * i + 1], upper);
-    }
-    return v[0];
-}
-OK_INLINE __m256i ok_q8_search8(vf32 x, const vq8_table *heap) {
-    __m256i k = _mm256_set1_epi32(1);
-    for (int level = 0; level < 8; level++) {
-        const int n = level < 3 ? 8 : 1 << level;
-        const __m256 ge = _mm256_cmp_ps(x, ok_table8(heap, level < 3 ? 0 : n, n, k), _CMP_GE_OQ);
-        k = _mm256_sub_epi32(_mm256_add_epi32(k, k), _mm256_castps_si256(ge)); /* ge is -1 where set */
-    }
-    return _mm256_sub_epi32(k, _mm256_set1_epi32(256));
+OK_INLINE __m256i ok_q8_codes8(vf32 x, const vq8_table *t) {
+    /* max and min give their second operand on NaN and on equal values:
+     * ok_q8_code's clamp, NaN to lo */
+    const __m256i u = _mm256_castps_si256(_mm256_min_ps(_mm256_max_ps(x, t->lo), _mm256_set1_ps(1.0f)));
+    const __m256i neg = _mm256_srai_epi32(u, 31), min = _mm256_set1_epi32((int)OK_Q8_BUCKET_MIN);
+    const __m256i mag = _mm256_sub_epi32(_mm256_max_epi32(_mm256_and_si256(u, _mm256_set1_epi32(0x7fffffff)), min), min);
+    const __m256i idx = _mm256_add_epi32(_mm256_srl_epi32(mag, t->shift), _mm256_and_si256(neg, t->half));
+    const __m256i entry = _mm256_i32gather_epi32(t->entry, idx, 4);
+    const __m256i low = _mm256_and_si256(_mm256_xor_si256(mag, neg), t->mask);
+    /* cmpgt is -1 where low < b */
+    return _mm256_add_epi32(_mm256_and_si256(entry, _mm256_set1_epi32(0x1ff)),
+                            _mm256_cmpgt_epi32(_mm256_srli_epi32(entry, 9), low));
 }
 OK_INLINE __m128i ok_q8_bytes8(__m256i c) {
     const __m128i w = _mm_packus_epi32(_mm256_castsi256_si128(c), _mm256_extracti128_si256(c, 1));
     return _mm_packus_epi16(w, w);
 }
-OK_INLINE vf32 vf32_q8_decode(const uint8_t *q, const vq8_table *codes) {
-    return ok_table8(codes, 0, 256, _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)q)));
+OK_INLINE void vf32_q8_encode(uint8_t *q, vf32 x, const vq8_table *t) {
+    _mm_storel_epi64((__m128i *)q, ok_q8_bytes8(ok_q8_codes8(x, t)));
 }
-OK_INLINE vf32 vf32_q8_decode_part(const uint8_t *q, const vq8_table *codes, size_t n) {
-    uint8_t b[8] = {0};
-    memcpy(b, q, n);
-    return vf32_q8_decode(b, codes);
-}
-OK_INLINE void vf32_q8_encode(uint8_t *q, vf32 x, const vq8_table *heap) {
-    _mm_storel_epi64((__m128i *)q, ok_q8_bytes8(ok_q8_search8(x, heap)));
-}
-OK_INLINE void vf32_q8_encode_part(uint8_t *q, vf32 x, const vq8_table *heap, size_t n) {
+OK_INLINE void vf32_q8_encode_part(uint8_t *q, vf32 x, const vq8_table *t, size_t n) {
     uint8_t b[16];
-    _mm_storeu_si128((__m128i *)b, ok_q8_bytes8(ok_q8_search8(x, heap)));
+    _mm_storeu_si128((__m128i *)b, ok_q8_bytes8(ok_q8_codes8(x, t)));
     memcpy(q, b, n);
 }
 

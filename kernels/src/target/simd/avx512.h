@@ -211,53 +211,38 @@ OK_INLINE vu32 vu32_stream_bits(vu32 h, int s) {
                                : _mm512_mullo_epi32(h, _mm512_set1_epi32((int)OK_STREAM_MULTIPLIER(s)));
 }
 
-/* ---- 8-bit codes (simd.h): quant8.h's heap search and code lookup, 16
- * lanes at a time, with two-register permutes of 32-entry pieces of a table
- * and a tree of blends (gathers are slow on the AMD parts). */
-/* A 256-entry table held in registers (loaded once per block: a store
- * through a uint8_t pointer may alias the table, so loads from memory would
- * be repeated after every store). */
-typedef struct vq8_table { __m512 v[16]; } vq8_table;
-OK_INLINE vq8_table vq8_table_load(const float *t) {
-    vq8_table r;
-    for (int i = 0; i < 16; i++) r.v[i] = _mm512_loadu_ps(t + 16 * i);
+/* ---- 8-bit codes (simd.h): quant8.h's bucket table, 16 lanes at a time,
+ * ok_q8_code's steps with one gather of the entries. */
+typedef struct vq8_table {
+    const int *entry;
+    __m512 lo;
+    __m128i shift;
+    __m512i mask, half;
+} vq8_table;
+OK_INLINE vq8_table vq8_table_load(const ok_q8_table *t) {
+    vq8_table r = {(const int *)t->entry, _mm512_set1_ps(t->lo), _mm_cvtsi32_si128(t->shift),
+                   _mm512_set1_epi32((int)((1u << t->shift) - 1u)), _mm512_set1_epi32((int)t->half)};
     return r;
 }
-/* Entry `first` + (k mod n) of t lane by lane, n a power of two >= 16,
- * `first` a multiple of n. */
-OK_INLINE __m512 ok_table16(const vq8_table *t, int first, int n, __m512i k) {
-    const __m512 *r = t->v + first / 16;
-    if (n == 16) return _mm512_permutexvar_ps(k, r[0]);
-    __m512 v[8];
-    int m = n / 32;
-    for (int i = 0; i < m; i++) v[i] = _mm512_permutex2var_ps(r[2 * i], k, r[2 * i + 1]);
-    for (int bit = 5; m > 1; bit++, m /= 2) {
-        const __mmask16 upper = _mm512_test_epi32_mask(k, _mm512_set1_epi32(1 << bit));
-        for (int i = 0; i < m / 2; i++) v[i] = _mm512_mask_blend_ps(upper, v[2 * i], v[2 * i + 1]);
-    }
-    return v[0];
+OK_INLINE __m512i ok_q8_codes16(vf32 x, const vq8_table *t) {
+    /* max and min give their second operand on NaN and on equal values:
+     * ok_q8_code's clamp, NaN to lo */
+    const __m512i u = _mm512_castps_si512(_mm512_min_ps(_mm512_max_ps(x, t->lo), _mm512_set1_ps(1.0f)));
+    const __m512i neg = _mm512_srai_epi32(u, 31), min = _mm512_set1_epi32((int)OK_Q8_BUCKET_MIN);
+    const __m512i mag = _mm512_sub_epi32(_mm512_max_epi32(_mm512_and_si512(u, _mm512_set1_epi32(0x7fffffff)), min), min);
+    const __m512i idx = _mm512_add_epi32(_mm512_srl_epi32(mag, t->shift), _mm512_and_si512(neg, t->half));
+    const __m512i entry = _mm512_i32gather_epi32(idx, t->entry, 4);
+    const __m512i low = _mm512_and_si512(_mm512_xor_si512(mag, neg), t->mask);
+    const __m512i lowest = _mm512_add_epi32(_mm512_and_si512(entry, _mm512_set1_epi32(0x1ff)), _mm512_set1_epi32(-1));
+    /* (c + 1) - [low < b] = c + [low >= b] */
+    return _mm512_mask_add_epi32(lowest, _mm512_cmpge_epi32_mask(low, _mm512_srli_epi32(entry, 9)), lowest,
+                                 _mm512_set1_epi32(1));
 }
-OK_INLINE __m512i ok_q8_search16(vf32 x, const vq8_table *heap) {
-    __m512i k = _mm512_set1_epi32(1);
-    for (int level = 0; level < 8; level++) {
-        const int n = level < 4 ? 16 : 1 << level;
-        const __mmask16 ge = _mm512_cmp_ps_mask(x, ok_table16(heap, level < 4 ? 0 : n, n, k), _CMP_GE_OQ);
-        k = _mm512_add_epi32(k, k);
-        k = _mm512_mask_add_epi32(k, ge, k, _mm512_set1_epi32(1));
-    }
-    return _mm512_sub_epi32(k, _mm512_set1_epi32(256));
+OK_INLINE void vf32_q8_encode(uint8_t *q, vf32 x, const vq8_table *t) {
+    _mm_storeu_si128((__m128i *)q, _mm512_cvtepi32_epi8(ok_q8_codes16(x, t)));
 }
-OK_INLINE vf32 vf32_q8_decode(const uint8_t *q, const vq8_table *codes) {
-    return ok_table16(codes, 0, 256, _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)q)));
-}
-OK_INLINE vf32 vf32_q8_decode_part(const uint8_t *q, const vq8_table *codes, size_t n) {
-    return ok_table16(codes, 0, 256, _mm512_cvtepu8_epi32(_mm_maskz_loadu_epi8(ok_first16(n), q)));
-}
-OK_INLINE void vf32_q8_encode(uint8_t *q, vf32 x, const vq8_table *heap) {
-    _mm_storeu_si128((__m128i *)q, _mm512_cvtepi32_epi8(ok_q8_search16(x, heap)));
-}
-OK_INLINE void vf32_q8_encode_part(uint8_t *q, vf32 x, const vq8_table *heap, size_t n) {
-    _mm512_mask_cvtepi32_storeu_epi8(q, ok_first16(n), ok_q8_search16(x, heap));
+OK_INLINE void vf32_q8_encode_part(uint8_t *q, vf32 x, const vq8_table *t, size_t n) {
+    _mm512_mask_cvtepi32_storeu_epi8(q, ok_first16(n), ok_q8_codes16(x, t));
 }
 
 #endif /* OPTKERN_SIMD_AVX512_H */

@@ -136,17 +136,12 @@ OK_INLINE vu32 vu32_random(uint32_t index0, uint32_t key) { return ok_u32_hash(i
 
 OK_INLINE vu32 vu32_stream_bits(vu32 h, int s) { return ok_stream_bits(h, s); }
 
-/* ---- 8-bit codes (simd.h): the heap search and the table lookup of
- * quant8.h, one element. */
-typedef struct vq8_table { const float *t; } vq8_table;
-OK_INLINE vq8_table vq8_table_load(const float *t) { vq8_table r = {t}; return r; }
-OK_INLINE vf32 vf32_q8_decode(const uint8_t *q, const vq8_table *codes) { return codes->t[*q]; }
-OK_INLINE vf32 vf32_q8_decode_part(const uint8_t *q, const vq8_table *codes, size_t n) {
-    (void)q; (void)codes; (void)n; return 0.0f;
-}
-OK_INLINE void vf32_q8_encode(uint8_t *q, vf32 x, const vq8_table *heap) { *q = ok_q8_nearest(heap->t, x); }
-OK_INLINE void vf32_q8_encode_part(uint8_t *q, vf32 x, const vq8_table *heap, size_t n) {
-    (void)q; (void)x; (void)heap; (void)n;
+/* ---- 8-bit codes (simd.h): quant8.h's ok_q8_code, one element. */
+typedef ok_q8_table vq8_table;
+OK_INLINE vq8_table vq8_table_load(const ok_q8_table *t) { return *t; }
+OK_INLINE void vf32_q8_encode(uint8_t *q, vf32 x, const vq8_table *t) { *q = ok_q8_code(t, x); }
+OK_INLINE void vf32_q8_encode_part(uint8_t *q, vf32 x, const vq8_table *t, size_t n) {
+    (void)q; (void)x; (void)t; (void)n;
 }
 
 #endif /* OPTKERN_SIMD_SCALAR_H */
