@@ -87,12 +87,16 @@ size_t ok_q8_check_all(int unsigned_map, uint32_t *first) {
     size_t bad = 0;
     int64_t lowest = hi + 1;
     int failed = 0;
+#ifdef _OPENMP /* without it, one thread walks every chunk */
 #pragma omp parallel num_threads(ok_get_num_threads()) reduction(+ : bad) reduction(min : lowest) reduction(| : failed)
+#endif
     {
         float *x = malloc(OK_Q8_CHUNK * sizeof *x);
         uint8_t *q = malloc(OK_Q8_CHUNK);
         failed |= !x || !q;
+#ifdef _OPENMP
 #pragma omp for schedule(dynamic, 16)
+#endif
         for (int64_t c = 0; c < chunks; c++) {
             if (!x || !q) continue;
             const int64_t start = lo + c * OK_Q8_CHUNK, n = hi + 1 - start < OK_Q8_CHUNK ? hi + 1 - start : OK_Q8_CHUNK;
