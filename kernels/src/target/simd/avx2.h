@@ -206,10 +206,11 @@ OK_INLINE vf32 vf32_load_bf16_part(const uint16_t *p, size_t n) { return ok_wide
 OK_INLINE __m128i ok_bf16_adding(vf32 v, __m256i add) {
     const __m256i u = _mm256_castps_si256(v);
     const __m256i nan = _mm256_castps_si256(_mm256_cmp_ps(v, v, _CMP_UNORD_Q));
-    const __m256i r = _mm256_blendv_epi8(_mm256_srli_epi32(_mm256_add_epi32(u, add), 16),
-                                         _mm256_or_si256(_mm256_srli_epi32(u, 16), _mm256_set1_epi32(0x40)), nan);
-    /* r's lanes fit 16 bits: pack them (per 128-bit half), then gather the halves */
-    return _mm256_castsi256_si128(_mm256_permute4x64_epi64(_mm256_packus_epi32(r, r), 0xd8));
+    const __m256i r = _mm256_blendv_epi8(_mm256_add_epi32(u, add), _mm256_or_si256(u, _mm256_set1_epi32(0x400000)), nan);
+    /* the upper 16 bits of r's lanes: gathered per 128-bit half, then the halves together */
+    const __m256i upper = _mm256_setr_epi8(2, 3, 6, 7, 10, 11, 14, 15, -1, -1, -1, -1, -1, -1, -1, -1,
+                                           2, 3, 6, 7, 10, 11, 14, 15, -1, -1, -1, -1, -1, -1, -1, -1);
+    return _mm256_castsi256_si128(_mm256_permute4x64_epi64(_mm256_shuffle_epi8(r, upper), 0x08));
 }
 OK_INLINE __m128i ok_bf16_nearest(vf32 v) {
     const __m256i lsb = _mm256_and_si256(_mm256_srli_epi32(_mm256_castps_si256(v), 16), _mm256_set1_epi32(1));
