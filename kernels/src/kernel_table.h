@@ -41,20 +41,18 @@ typedef struct ok_kernel_table {
     ok_mt_span_fn eightbit[OK_Q8_COUNT][OK_VARIANT_COUNT];
     void (*quantize8)(int unsigned_map, size_t n, const float *x, uint8_t *q, float *absmax);
     void (*dequantize8)(int unsigned_map, size_t n, const uint8_t *q, const float *absmax, float *x);
-    /* loss and vector kernels, one per data variant at the index of its
-     * dtype (ok_data_variant): blocks of the reduction driver (reduce.h) */
-    ok_block_fn elementwise_loss[OK_DATA_VARIANT_COUNT];      /* an ok_ew_task */
-    ok_block_fn sum[OK_DATA_VARIANT_COUNT];                   /* the sum of an array */
-    ok_block_fn labels[OK_DATA_VARIANT_COUNT];                /* an ok_rows_task's class-target scan */
-    ok_block_fn rows_loss[OK_ROWS_COUNT][OK_DATA_VARIANT_COUNT]; /* an ok_rows_task, by row of OK_ROWS_KINDS */
+    /* loss and vector kernels, at each data variant's number (variants.h,
+     * ok_data_variant; NULL at the others): blocks of the reduction driver
+     * (reduce.h) */
+    ok_block_fn elementwise_loss[OK_VARIANT_COUNT];      /* an ok_ew_task */
+    ok_block_fn sum[OK_VARIANT_COUNT];                   /* the sum of an array */
+    ok_block_fn labels[OK_VARIANT_COUNT];                /* an ok_rows_task's class-target scan */
+    ok_block_fn rows_loss[OK_ROWS_COUNT][OK_VARIANT_COUNT]; /* an ok_rows_task, by row of OK_ROWS_KINDS */
     /* vector operations (vector.c): blocks of the reduction driver over an
      * ok_vec_task, spans of the multi-tensor driver for axpby */
-    ok_block_fn vec_sum[OK_DATA_VARIANT_COUNT];     /* dot product, or sum of |x| when y is NULL */
-    ok_block_fn vec_abs_max[OK_DATA_VARIANT_COUNT]; /* the largest |x| */
-    /* y <- alpha x + beta y, an ok_axpby_coeffs task: a span of the
-     * multi-tensor driver, which indexes by variant (ok_variant_of), so at
-     * each data variant's number, NULL for the others */
-    ok_mt_span_fn vec_axpby[OK_VARIANT_COUNT];
+    ok_block_fn vec_sum[OK_VARIANT_COUNT];     /* dot product, or sum of |x| when y is NULL */
+    ok_block_fn vec_abs_max[OK_VARIANT_COUNT]; /* the largest |x| */
+    ok_mt_span_fn vec_axpby[OK_VARIANT_COUNT]; /* y <- alpha x + beta y, an ok_axpby_coeffs task */
     /* array variants only, everything below */
     /* the hooks of testing.h */
     struct {

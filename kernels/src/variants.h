@@ -45,12 +45,11 @@
 #define OK_VARIANT_F64 1
 
 /* M(a, k) once per data variant k: the array variants and the all-bfloat16
- * and all-float16 ones. A loss or vector kernel table has one entry per
- * data variant, at the index of its dtype (ok_data_variant);
- * target/bodies-inl.h compiles those bodies for every variant whose streams
- * share one dtype. */
+ * and all-float16 ones. A loss or vector kernel table has an entry at the
+ * number of each data variant (NULL at the others), as every kernel table
+ * is indexed by variant; target/bodies-inl.h compiles those bodies for
+ * every variant whose streams share one dtype. */
 #define OK_FOR_DATA_VARIANTS(M, a) OK_FOR_ARRAY_VARIANTS(M, a) M(a, 3) M(a, 7)
-#define OK_DATA_VARIANT_COUNT 4
 
 /* The members of a spec: OK_SPEC_NAME(OK_VARIANT_SPEC_3) is bf16. */
 #define OK_SPEC_NAME(spec) OK_SPEC_NAME_(spec)
@@ -114,9 +113,11 @@ static inline int ok_uniform_variant(ok_dtype d) {
     return k < OK_ARRAY_VARIANT_COUNT ? k : -1;
 }
 
-/* The loss and vector kernels' index of dtype d: its ok_dtype number, for the float
- * dtypes that have data variants (float32, float64, bfloat16, float16), else
- * -1. */
-static inline int ok_data_variant(ok_dtype d) { return (unsigned)d < OK_DATA_VARIANT_COUNT ? (int)d : -1; }
+/* The data variant whose every stream is of dtype d (float32, float64,
+ * bfloat16, float16), or -1: the loss and vector kernels' index. */
+static inline int ok_data_variant(ok_dtype d) {
+    ok_dtypes all = {d, d, d};
+    return ok_variant_of(all);
+}
 
 #endif /* OPTKERN_VARIANTS_H */

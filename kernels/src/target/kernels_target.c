@@ -49,16 +49,13 @@
 #endif
 
 /* {f_f32, f_f64, ...}: one entry per variant (OK_PER_VARIANT) or array
- * variant (OK_PER_ARRAY_VARIANT); OK_PER_DATA_VARIANT: one per data
- * variant, at the index of its dtype (ok_data_variant). */
+ * variant (OK_PER_ARRAY_VARIANT); OK_PER_DATA_VARIANT: one at the number
+ * of each data variant, NULL at the others. */
 #define OK_VARIANT_FN(f, k) OK_PASTE(f, OK_SPEC_NAME(OK_SPEC_OF(k))),
-#define OK_DATA_VARIANT_FN(f, k) [OK_SPEC_PARAM(OK_SPEC_OF(k))] = OK_VARIANT_FN(f, k)
+#define OK_DATA_VARIANT_FN(f, k) [k] = OK_VARIANT_FN(f, k)
 #define OK_PER_VARIANT(f) {OK_FOR_VARIANTS(OK_VARIANT_FN, f)}
 #define OK_PER_ARRAY_VARIANT(f) {OK_FOR_ARRAY_VARIANTS(OK_VARIANT_FN, f)}
 #define OK_PER_DATA_VARIANT(f) {OK_FOR_DATA_VARIANTS(OK_DATA_VARIANT_FN, f)}
-/* the same functions at their variant numbers, for the multi-tensor driver */
-#define OK_DATA_SPAN_FN(f, k) [k] = OK_VARIANT_FN(f, k)
-#define OK_PER_DATA_VARIANT_SPAN(f) {OK_FOR_DATA_VARIANTS(OK_DATA_SPAN_FN, f)}
 #define OK_OPTIMIZER_ROW(name) [OK_OPT_##name] = OK_PER_VARIANT(name##_span),
 /* An 8-bit span where the variant's states are float32, else NULL. */
 #define OK_Q8_FN(f, k) OK_PASTE(OK_Q8_FN, OK_SPEC_STATE(OK_SPEC_OF(k)))(f, k)
@@ -90,7 +87,7 @@ const ok_kernel_table OK_PASTE(ok_kernels, OK_TARGET_NAME) = {
     .rows_loss = {OK_ROWS_KINDS(OK_ROWS_ROW)},
     .vec_sum = OK_PER_DATA_VARIANT(vec_sum_block),
     .vec_abs_max = OK_PER_DATA_VARIANT(vec_abs_max_block),
-    .vec_axpby = OK_PER_DATA_VARIANT_SPAN(vec_axpby_span),
+    .vec_axpby = OK_PER_DATA_VARIANT(vec_axpby_span),
     .testing = {
         .roofline = OK_PER_ARRAY_VARIANT(roofline_span),
         .vmath = OK_PER_ARRAY_VARIANT(vmath_eval),
