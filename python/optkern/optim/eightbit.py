@@ -86,11 +86,15 @@ class _Optimizer8bit(Optimizer):
     def _eightbit(self, p):
         return p.size >= self.min_8bit_size
 
+    @staticmethod
+    def _wide_dtype(p):
+        """The dtype of the 32-bit states of a parameter under min_8bit_size."""
+        return np.float64 if p.dtype == np.float64 else np.float32
+
     def _new_states(self, p):
         """A parameter's states before its first step."""
         if not self._eightbit(p):
-            dtype = np.float64 if p.dtype == np.float64 else np.float32
-            return {f"state{k}": np.zeros(p.shape, dtype) for k in range(1, self._states + 1)}
+            return {f"state{k}": np.zeros(p.shape, self._wide_dtype(p)) for k in range(1, self._states + 1)}
         if p.dtype == np.float64:
             raise TypeError("8-bit states are for float32, bfloat16 and float16 parameters, not float64 "
                             f"(a float64 parameter of {p.size} >= min_8bit_size elements)")
@@ -137,15 +141,13 @@ class _Optimizer8bit(Optimizer):
                      for name in (("state", "absmax") if self._eightbit(p) else ("state",)))
 
     def _loaded_array(self, name, value, p, saved_id):
-        if name.startswith("absmax"):
-            dtype, shape = np.float32, (-(-p.size // BLOCK),)
-        elif self._eightbit(p):
-            dtype, shape = np.uint8, p.shape
-        else:
-            dtype, shape = (np.float64 if p.dtype == np.float64 else np.float32), p.shape
         if name.startswith("absmax") and not self._eightbit(p):
             raise ValueError(f"unexpected state {name!r} for parameter {saved_id}: a parameter of {p.size} < "
                              f"min_8bit_size={self.min_8bit_size} elements keeps 32-bit states")
+        if name.startswith("absmax"):
+            dtype, shape = np.float32, (-(-p.size // BLOCK),)
+        else:
+            dtype, shape = (np.uint8 if self._eightbit(p) else self._wide_dtype(p)), p.shape
         array = np.array(value, dtype=dtype, copy=True, order="C")
         if array.shape != shape:
             raise ValueError(f"state {name!r} of parameter {saved_id} has shape {array.shape}, but needs {shape}")
