@@ -24,36 +24,38 @@
 #include <stdint.h>
 #include <string.h>
 
-static inline uint32_t ok_f32_bits(float f) {
+#include "portable.h"
+
+OK_FN uint32_t ok_f32_bits(float f) {
     uint32_t u;
     memcpy(&u, &f, sizeof u);
     return u;
 }
 
-static inline float ok_bits_f32(uint32_t u) {
+OK_FN float ok_bits_f32(uint32_t u) {
     float f;
     memcpy(&f, &u, sizeof f);
     return f;
 }
 
-static inline float ok_bf16_to_f32(uint16_t h) { return ok_bits_f32((uint32_t)h << 16); }
+OK_FN float ok_bf16_to_f32(uint16_t h) { return ok_bits_f32((uint32_t)h << 16); }
 
 /* `add`: 0x7fff + the lowest kept bit (nearest even), or 16 random bits
  * (stochastic). */
-static inline uint16_t ok_f32_to_bf16_adding(float f, uint32_t add) {
+OK_FN uint16_t ok_f32_to_bf16_adding(float f, uint32_t add) {
     uint32_t u = ok_f32_bits(f);
     if ((u & 0x7fffffffu) > 0x7f800000u) return (uint16_t)(u >> 16 | 0x40u); /* NaN: quiet */
     return (uint16_t)((u + add) >> 16);
 }
 
-static inline uint16_t ok_f32_to_bf16(float f) {
+OK_FN uint16_t ok_f32_to_bf16(float f) {
     return ok_f32_to_bf16_adding(f, 0x7fffu + (ok_f32_bits(f) >> 16 & 1u));
 }
 
 /* Stochastic: `bits` are 32 random bits, of which the upper 16 are used. */
-static inline uint16_t ok_f32_to_bf16_sr(float f, uint32_t bits) { return ok_f32_to_bf16_adding(f, bits >> 16); }
+OK_FN uint16_t ok_f32_to_bf16_sr(float f, uint32_t bits) { return ok_f32_to_bf16_adding(f, bits >> 16); }
 
-static inline float ok_f16_to_f32(uint16_t h) {
+OK_FN float ok_f16_to_f32(uint16_t h) {
     uint32_t sign = (uint32_t)(h & 0x8000u) << 16, exp = h >> 10 & 0x1fu, mant = h & 0x3ffu;
     if (exp == 0x1f) return ok_bits_f32(sign | 0x7f800000u | mant << 13 | (mant ? 0x400000u : 0u)); /* inf, NaN (quiet) */
     if (exp == 0) { /* zero or subnormal: mant * 2^-24, exact */
@@ -63,7 +65,7 @@ static inline float ok_f16_to_f32(uint16_t h) {
     return ok_bits_f32(sign | (exp + 112u) << 23 | mant << 13);
 }
 
-static inline uint16_t ok_f32_to_f16(float f) {
+OK_FN uint16_t ok_f32_to_f16(float f) {
     uint32_t u = ok_f32_bits(f);
     uint16_t sign = (uint16_t)(u >> 16 & 0x8000u);
     u &= 0x7fffffffu;
@@ -88,7 +90,7 @@ static inline uint16_t ok_f32_to_f16(float f) {
  * keeps more than two bits beyond either 16-bit mantissa, subnormals
  * included, so the odd bit decides exactly the ties a double below or
  * above them would. The losses store their double results so. */
-static inline float ok_f64_to_f32_odd(double d) {
+OK_FN float ok_f64_to_f32_odd(double d) {
     float f = (float)d;
     if ((double)f == d || d != d) return f;
     uint32_t u = ok_f32_bits(f);
@@ -96,8 +98,8 @@ static inline float ok_f64_to_f32_odd(double d) {
     return ok_bits_f32(u | 1u);
 }
 
-static inline uint16_t ok_f64_to_bf16(double d) { return ok_f32_to_bf16(ok_f64_to_f32_odd(d)); }
-static inline uint16_t ok_f64_to_f16(double d) { return ok_f32_to_f16(ok_f64_to_f32_odd(d)); }
+OK_FN uint16_t ok_f64_to_bf16(double d) { return ok_f32_to_bf16(ok_f64_to_f32_odd(d)); }
+OK_FN uint16_t ok_f64_to_f16(double d) { return ok_f32_to_f16(ok_f64_to_f32_odd(d)); }
 
 /*
  * Stochastic rounding's bits: a counter-based generator. An element's 32
@@ -111,7 +113,7 @@ static inline uint16_t ok_f64_to_f16(double d) { return ok_f32_to_f16(ok_f64_to_
  * index's high bits go into the key (ok_index_key); each stream's bits are
  * derived from the hash (ok_stream_bits).
  */
-static inline uint64_t ok_mix64(uint64_t z) { /* splitmix64's finaliser */
+OK_FN uint64_t ok_mix64(uint64_t z) { /* splitmix64's finaliser */
     z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
     z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
     return z ^ (z >> 31);
@@ -120,7 +122,7 @@ static inline uint64_t ok_mix64(uint64_t z) { /* splitmix64's finaliser */
 #define OK_HASH_M1 0x21f0aaadu
 #define OK_HASH_M2 0xd35a2d97u
 
-static inline uint32_t ok_u32_hash(uint32_t x) {
+OK_FN uint32_t ok_u32_hash(uint32_t x) {
     x ^= x >> 16;
     x *= OK_HASH_M1;
     x ^= x >> 15;
@@ -130,7 +132,7 @@ static inline uint32_t ok_u32_hash(uint32_t x) {
 
 /* The 32-bit key of a tensor whose call key is `key`, for the indices
  * whose high 32 bits are `high`. */
-static inline uint32_t ok_index_key(uint64_t key, uint64_t high) {
+OK_FN uint32_t ok_index_key(uint64_t key, uint64_t high) {
     return (uint32_t)ok_mix64(key + high * 0xd1b54a32d192ed03ULL);
 }
 
@@ -141,7 +143,7 @@ static inline uint32_t ok_index_key(uint64_t key, uint64_t high) {
  * stream halves the multiplications of an all-bfloat16 Adam step. */
 #define OK_STREAM_MULTIPLIER(s) (0x9e3779b9u + 2u * (uint32_t)(s) * 0x632be5abu)
 
-static inline uint32_t ok_stream_bits(uint32_t h, int s) {
+OK_FN uint32_t ok_stream_bits(uint32_t h, int s) {
     return s == 0 ? h : s == 2 ? h << 16 : h * OK_STREAM_MULTIPLIER(s);
 }
 

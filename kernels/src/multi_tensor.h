@@ -21,6 +21,7 @@
 
 #include "optkern/optim.h"
 #include "half.h"
+#include "portable.h"
 #include "variants.h"
 
 #define OK_MT_MAX_STREAMS 8
@@ -52,7 +53,7 @@ typedef struct ok_mt_task {
 
 typedef void (*ok_mt_span_fn)(const ok_mt_task *task, size_t tensor, size_t begin, size_t end);
 
-static inline ok_dtypes ok_mt_dtypes(const ok_mt_task *task, size_t i) {
+OK_FN ok_dtypes ok_mt_dtypes(const ok_mt_task *task, size_t i) {
     if (task->dtypes) return task->dtypes[i];
     ok_dtype d = task->dtype ? task->dtype[i] : task->uniform;
     ok_dtypes all = {d, d, d};
@@ -61,11 +62,11 @@ static inline ok_dtypes ok_mt_dtypes(const ok_mt_task *task, size_t i) {
 
 /* The dtype of stream s of a tensor: the parameter's, the gradient's, or
  * (any later stream) the states'. */
-static inline ok_dtype ok_stream_dtype(ok_dtypes d, int s) { return s == 0 ? d.param : s == 1 ? d.grad : d.state; }
+OK_FN ok_dtype ok_stream_dtype(ok_dtypes d, int s) { return s == 0 ? d.param : s == 1 ? d.grad : d.state; }
 
 /* Tensor i as a batch of matrices (ndim >= 2, shaped calls): 1 and its
  * batch (the product of the leading dims), rows and cols; else 0. */
-static inline int ok_mt_matrix(const ok_mt_task *task, size_t i, size_t *batch, size_t *rows, size_t *cols) {
+OK_FN int ok_mt_matrix(const ok_mt_task *task, size_t i, size_t *batch, size_t *rows, size_t *cols) {
     if (!task->shape || task->shape[i].ndim < 2) return 0;
     const ok_shape *sh = &task->shape[i];
     *rows = sh->dims[sh->ndim - 2];
@@ -77,7 +78,7 @@ static inline int ok_mt_matrix(const ok_mt_task *task, size_t i, size_t *batch, 
 
 /* The elements of stream s of tensor i: numel[i], or what its state shape
  * leaves of it (0 where the state is absent). */
-static inline size_t ok_mt_extent(const ok_mt_task *task, size_t i, int s) {
+OK_FN size_t ok_mt_extent(const ok_mt_task *task, size_t i, int s) {
     size_t n = task->numel[i], batch, rows, cols;
     if (s < 2 || !task->state_shape || n == 0) return n;
     int matrix = ok_mt_matrix(task, i, &batch, &rows, &cols);
@@ -100,7 +101,7 @@ typedef struct ok_io {
     uint32_t index_key; /* ok_index_key(key, first >> 32) (half.h) */
 } ok_io;
 
-static inline ok_io ok_io_of(const ok_mt_task *task, size_t i, size_t first) {
+OK_FN ok_io ok_io_of(const ok_mt_task *task, size_t i, size_t first) {
     ok_io io;
     io.master = task->master && task->master[i] ? (float *)task->master[i] + first : NULL;
     io.first = first;
@@ -112,10 +113,10 @@ static inline ok_io ok_io_of(const ok_mt_task *task, size_t i, size_t first) {
 
 /* Streams without master copies, rounded to nearest: for the passes that
  * support nothing else (Adafactor's). */
-static const ok_io ok_io_none = {NULL, 0, 0, 0, 0};
+OK_DEVICE_DATA const ok_io ok_io_none = {NULL, 0, 0, 0, 0};
 
 /* The coefficient set of tensor i. */
-static inline const void *ok_mt_coeffs(const ok_mt_task *task, size_t i) {
+OK_FN const void *ok_mt_coeffs(const ok_mt_task *task, size_t i) {
     size_t k = task->coeff_index ? task->coeff_index[i] : 0;
     return (const char *)task->coeffs + k * task->coeff_size;
 }

@@ -54,6 +54,7 @@ int ok_optimizer_state_shape(const ok_optimizer *opt, size_t k) {
 }
 
 size_t ok_optimizer_work_count(const ok_optimizer *opt) { return opt ? opt->n_work : 0; }
+int ok_optimizer_is_elementwise(const ok_optimizer *opt) { return opt && !opt->run; }
 const char *ok_optimizer_work_name(const ok_optimizer *opt, size_t k) {
     return opt && k < opt->n_work ? opt->work[k] : NULL;
 }

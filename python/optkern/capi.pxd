@@ -309,6 +309,7 @@ cdef extern from "optkern/optkern_capi.h" nogil:
     int ok_optimizer_state_is_scalar(const ok_optimizer *opt, size_t k)
     size_t ok_optimizer_work_count(const ok_optimizer *opt)
     const char *ok_optimizer_work_name(const ok_optimizer *opt, size_t k)
+    int ok_optimizer_is_elementwise(const ok_optimizer *opt)
 
     ctypedef enum ok_state_shape:
         OK_STATE_PARAM

@@ -19,6 +19,9 @@ cdef class Kind:
     work          its work arrays, in stream order after the states:
                   written by a step, not kept as state (most optimizers
                   have none; Muon's "update")
+    elementwise   whether a step is one elementwise pass of its kernel
+                  body (not Adafactor, LAMB or LARS, which run passes of
+                  their own)
     """
     cdef const ok_optimizer *opt
     cdef readonly str name
@@ -29,6 +32,7 @@ cdef class Kind:
     cdef readonly tuple state_shapes
     cdef readonly bint shaped  # some state's shape differs from its parameter's
     cdef readonly tuple work
+    cdef readonly bint elementwise
     cdef tuple lists   # the names of the state and work lists in messages: "exp_avgs"
 
     @staticmethod
@@ -41,6 +45,7 @@ cdef class Kind:
         kind.states = tuple(ok_optimizer_state_name(opt, k).decode() for k in range(ok_optimizer_state_count(opt)))
         kind.state_shapes = tuple(ok_optimizer_state_shape(opt, k) for k in range(ok_optimizer_state_count(opt)))
         kind.work = tuple(ok_optimizer_work_name(opt, k).decode() for k in range(ok_optimizer_work_count(opt)))
+        kind.elementwise = ok_optimizer_is_elementwise(opt)
         kind.lists = tuple(name + "s" for name in kind.states + kind.work)
         kind.scalar_bits = 0
         for k in range(len(kind.states)):
@@ -191,6 +196,17 @@ def step(Kind kind, list params, list grads, tuple states, list hparams, hp_inde
         else:
             st = ok_optimizer_step(kind.opt, hp, <size_t>n_sets, g.index, g.count, g.numel, g.dtypes, streams)
     raise_for(st)
+
+
+def rounding_keys(uint64_t seed, const int64_t[::1] steps):
+    """uint64 array: the stochastic rounding key of each tensor i,
+    ok_rounding_key(seed, steps[i], i) (optkern/optim.h)."""
+    cdef Py_ssize_t i, n = steps.shape[0]
+    cdef cnp.ndarray out = np.empty(n, dtype=np.uint64)
+    cdef uint64_t[::1] keys = out
+    for i in range(n):
+        keys[i] = ok_rounding_key(seed, <uint64_t>steps[i], <uint64_t>i)
+    return out
 
 
 cdef step_with_options(Kind kind, char *hp, Py_ssize_t n_sets, Gathered g, void ***streams, list params, list grads,

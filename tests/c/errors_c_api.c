@@ -408,6 +408,7 @@ static void test_descriptor_accessors(void) {
     CHECK(ok_optimizer_state_count(NULL) == 0 && ok_optimizer_state_name(NULL, 0) == NULL);
     CHECK(ok_optimizer_state_is_scalar(NULL, 0) == 0 && ok_optimizer_state_shape(NULL, 0) == -1);
     CHECK(ok_optimizer_work_count(NULL) == 0 && ok_optimizer_work_name(NULL, 0) == NULL);
+    CHECK(ok_optimizer_is_elementwise(NULL) == 0);
     CHECK(ok_optimizer_coefficients_size(NULL) == 0);
     const ok_optimizer *sgd = ok_optimizer_find("sgd");
     const ok_sgd_hparams hp = OK_SGD_DEFAULTS;

@@ -952,6 +952,9 @@ static void test_muon_stages(void) {
     CHECK(strcmp(ok_optimizer_state_name(muon, 0), "momentum_buffer") == 0 && ok_optimizer_state_name(muon, 1) == NULL);
     CHECK(strcmp(ok_optimizer_work_name(muon, 0), "update") == 0 && ok_optimizer_work_name(muon, 1) == NULL);
     CHECK(ok_optimizer_work_count(ok_optimizer_find("adam")) == 0);
+    CHECK(ok_optimizer_is_elementwise(ok_optimizer_find("adam")) && ok_optimizer_is_elementwise(muon));
+    CHECK(!ok_optimizer_is_elementwise(ok_optimizer_find("lamb")) &&
+          !ok_optimizer_is_elementwise(ok_optimizer_find("adafactor")));
     double p[N], g[N], b[N], u[N];
     for (int i = 0; i < N; i++) p[i] = (double)i / 8.0, g[i] = (double)(i % 5) - 2.0, b[i] = 1.0, u[i] = NAN;
     ok_muon_hparams hp = OK_MUON_DEFAULTS; /* momentum 0.95, nesterov */

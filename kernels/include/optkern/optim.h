@@ -497,6 +497,11 @@ int ok_optimizer_state_is_scalar(const ok_optimizer *opt, size_t k);
  * two calls has any (Muon: "update"). */
 size_t ok_optimizer_work_count(const ok_optimizer *opt);
 const char *ok_optimizer_work_name(const ok_optimizer *opt, size_t k);
+
+/* 1 when a step is one elementwise pass of its kernel body over every
+ * element (most optimizers); 0 when it runs passes of its own, with
+ * reductions between them (Adafactor, LAMB, LARS), and for NULL. */
+int ok_optimizer_is_elementwise(const ok_optimizer *opt);
 /*
  * How a state array's shape follows its parameter's. A parameter of
  * ndim >= 2 is a batch of matrices (..., rows, cols); one of ndim < 2 is a

@@ -209,7 +209,8 @@ extern "C" {
       void *const *const *streams, const ok_step_options *options)) \
     X(const float *, ok_q8_map, (int unsigned_map)) \
     X(ok_status, ok_quantize_8bit, (int unsigned_map, size_t n, const float *x, uint8_t *q, float *absmax)) \
-    X(ok_status, ok_dequantize_8bit, (int unsigned_map, size_t n, const uint8_t *q, const float *absmax, float *x))
+    X(ok_status, ok_dequantize_8bit, (int unsigned_map, size_t n, const uint8_t *q, const float *absmax, float *x)) \
+    X(int, ok_optimizer_is_elementwise, (const ok_optimizer *opt))
 
 /*
  * The table. Its first three members never change, whatever the ABI version
@@ -385,6 +386,7 @@ static inline int import_optkern(void) {
 #define ok_q8_map OPTKERN_CAPI_ENTRY_(ok_q8_map)
 #define ok_quantize_8bit OPTKERN_CAPI_ENTRY_(ok_quantize_8bit)
 #define ok_dequantize_8bit OPTKERN_CAPI_ENTRY_(ok_dequantize_8bit)
+#define ok_optimizer_is_elementwise OPTKERN_CAPI_ENTRY_(ok_optimizer_is_elementwise)
 
 #endif /* OPTKERN_LINKED */
 

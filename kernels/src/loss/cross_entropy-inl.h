@@ -478,7 +478,7 @@ OK_INLINE double DT_NAME(ce_dispatch)(const ok_rows_task *t, const int capped, c
  * gradient is not real_t, rows (of more than one vector) keep pass 2's
  * values in float32 scratch of this block's own, a group of rows' worth;
  * where that allocation fails they are recomputed instead, the same bits. */
-static double DT_NAME(cross_entropy_block)(const void *task, size_t begin, size_t end) {
+OK_BODY double DT_NAME(cross_entropy_block)(const void *task, size_t begin, size_t end) {
     const ok_rows_task k = *(const ok_rows_task *)task, *t = &k; /* a local copy: no reloads */
     const int capped = t->softcap > 0;
     const int mode = t->target_kind == OK_LABELS_PROBS ? OK_CE_PROBS

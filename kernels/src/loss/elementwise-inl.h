@@ -85,7 +85,7 @@ OK_INLINE double DT_NAME(ew_loop)(const ok_ew_task *t, const int kind, size_t be
 
 #define OK_EW_LOOP_CASE(NAME, formula, flags) \
     case OK_EW_##NAME: return DT_NAME(ew_loop)(t, OK_EW_##NAME, begin, end);
-static double DT_NAME(ew_block)(const void *task, size_t begin, size_t end) {
+OK_BODY double DT_NAME(ew_block)(const void *task, size_t begin, size_t end) {
     const ok_ew_task k = *(const ok_ew_task *)task, *t = &k; /* a local copy: no reloads */
     switch (t->kind) { OK_EW_KINDS(OK_EW_LOOP_CASE) }
     __builtin_unreachable();
@@ -94,7 +94,7 @@ static double DT_NAME(ew_block)(const void *task, size_t begin, size_t end) {
 
 /* The sum of x[begin, end) in double: the mean denominator of weighted losses
  * and the class weights' sum of cross-entropy's label smoothing. */
-static double DT_NAME(sum_block)(const void *task, size_t begin, size_t end) {
+OK_BODY double DT_NAME(sum_block)(const void *task, size_t begin, size_t end) {
     const data_t *x = (const data_t *)task;
     acc_t acc = vacc_zero();
     size_t j = begin;

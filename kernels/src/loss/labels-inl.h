@@ -7,7 +7,7 @@
  * samples not ignored, the denominator of 'mean' (docs/losses.md#cross_entropy).
  * A target neither in [0, C) nor ignore_index sets *t->out_of_range.
  */
-static double DT_NAME(labels_block)(const void *task, size_t begin, size_t end) {
+OK_BODY double DT_NAME(labels_block)(const void *task, size_t begin, size_t end) {
     const ok_rows_task *t = (const ok_rows_task *)task;
     const data_t *w = (const data_t *)t->weight;
     double sum = 0.0;

@@ -66,7 +66,7 @@ OK_INLINE double DT_NAME(nll_columns)(const ok_rows_task *t, size_t n, size_t d0
     return sum;
 }
 
-static double DT_NAME(nll_block)(const void *task, size_t begin, size_t end) {
+OK_BODY double DT_NAME(nll_block)(const void *task, size_t begin, size_t end) {
     const ok_rows_task k = *(const ok_rows_task *)task, *t = &k;
     if (t->inner == 1) return DT_NAME(nll_rows)(t, begin, end);
     double sum = 0.0;

@@ -26,7 +26,7 @@ OK_INLINE void DT_NAME(adadelta_lanes)(const ok_adadelta_coeffs *c, const ok_io 
     vst_param(io, j, p, vfnma(vset1((real_t)c->lr), delta, param), lanes);
 }
 
-static void DT_NAME(adadelta_span)(const ok_mt_task *task, size_t i, size_t begin, size_t end) {
+OK_BODY void DT_NAME(adadelta_span)(const ok_mt_task *task, size_t i, size_t begin, size_t end) {
     const ok_adadelta_coeffs k = *(const ok_adadelta_coeffs *)ok_mt_coeffs(task, i), *c = &k; /* a local copy: no reloads */
     param_t *p = OK_MT_PTR(param_t, task, OK_OPT_PARAM, i, begin);
     const ok_io io_ = ok_io_of(task, i, begin), *io = &io_;

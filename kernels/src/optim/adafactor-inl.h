@@ -73,7 +73,7 @@ OK_INLINE void DT_NAME(af_row_stats_lanes)(const ok_grad_scaling *gs, const para
 /* Matrix m of tensor i, once its parts' stats are in: col_var from the
  * column sums (the parts' slots added in order), and the mean of its new
  * row_var into its first slot. */
-static void DT_NAME(adafactor_cols)(const ok_af_task *task, size_t i, size_t m) {
+OK_BODY void DT_NAME(adafactor_cols)(const ok_af_task *task, size_t i, size_t m) {
     const ok_af_tensor *t = &task->tensors[i];
     const ok_adafactor_coeffs k = *(const ok_adafactor_coeffs *)ok_mt_coeffs(&task->mt, i), *c = &k;
     state_t *col = OK_MT_PTR(state_t, &task->mt, OK_ADAFACTOR_COL_VAR, i, m * t->cols);
@@ -93,7 +93,7 @@ static void DT_NAME(adafactor_cols)(const ok_af_task *task, size_t i, size_t m) 
     first[0] = rows_sum / (double)t->rows;
 }
 
-static void DT_NAME(af_vector_stats)(const ok_af_task *task, ok_af_block *blk, const ok_adafactor_coeffs *c) {
+OK_BODY void DT_NAME(af_vector_stats)(const ok_af_task *task, ok_af_block *blk, const ok_adafactor_coeffs *c) {
     const param_t *p = OK_MT_PTR(const param_t, &task->mt, OK_OPT_PARAM, blk->tensor, blk->begin);
     const grad_t *g = OK_MT_PTR(const grad_t, &task->mt, OK_OPT_GRAD, blk->tensor, blk->begin);
     state_t *v = OK_MT_PTR(state_t, &task->mt, OK_ADAFACTOR_VARIANCE, blk->tensor, blk->begin);
@@ -109,7 +109,7 @@ static void DT_NAME(af_vector_stats)(const ok_af_task *task, ok_af_block *blk, c
     blk->sum_u2 = vacc_sum(sum_u2);
 }
 
-static void DT_NAME(af_matrix_stats)(const ok_af_task *task, ok_af_block *blk, const ok_adafactor_coeffs *c) {
+OK_BODY void DT_NAME(af_matrix_stats)(const ok_af_task *task, ok_af_block *blk, const ok_adafactor_coeffs *c) {
     const ok_af_tensor *t = &task->tensors[blk->tensor];
     const size_t cols = t->cols, m = blk->begin / t->rows;
     const param_t *p = OK_MT_PTR(const param_t, &task->mt, OK_OPT_PARAM, blk->tensor, 0);
@@ -141,7 +141,7 @@ static void DT_NAME(af_matrix_stats)(const ok_af_task *task, ok_af_block *blk, c
 }
 
 /* The stats pass over block b of an ok_af_task. */
-static void DT_NAME(adafactor_stats)(const void *task, size_t b) {
+OK_BODY void DT_NAME(adafactor_stats)(const void *task, size_t b) {
     const ok_af_task *at = (const ok_af_task *)task;
     ok_af_block *blk = &at->blocks[b];
     const ok_adafactor_coeffs k = *(const ok_adafactor_coeffs *)ok_mt_coeffs(&at->mt, blk->tensor), *c = &k;
@@ -161,7 +161,7 @@ OK_INLINE void DT_NAME(af_rms_lanes)(const ok_grad_scaling *gs, vec_t eps1_sq, v
 
 /* The rms pass over block b of an ok_af_task (a matrix's block: the
  * runner skips the others). */
-static void DT_NAME(adafactor_rms)(const void *task, size_t b) {
+OK_BODY void DT_NAME(adafactor_rms)(const void *task, size_t b) {
     const ok_af_task *at = (const ok_af_task *)task;
     ok_af_block *blk = &at->blocks[b];
     const ok_af_tensor *t = &at->tensors[blk->tensor];
@@ -211,7 +211,7 @@ OK_INLINE void DT_NAME(af_apply)(const ok_adafactor_coeffs *c, vec_t step, vec_t
 
 /* The apply pass over elements [begin, end) of tensor i of an ok_af_task,
  * a span of the multi-tensor driver: p <- p (1 - lr wd) + step U. */
-static void DT_NAME(adafactor_span)(const ok_mt_task *task, size_t i, size_t begin, size_t end) {
+OK_BODY void DT_NAME(adafactor_span)(const ok_mt_task *task, size_t i, size_t begin, size_t end) {
     const ok_af_tensor *t = &((const ok_af_task *)task)->tensors[i];
     const ok_adafactor_coeffs k = *(const ok_adafactor_coeffs *)ok_mt_coeffs(task, i), *c = &k;
     param_t *p = OK_MT_PTR(param_t, task, OK_OPT_PARAM, i, 0);

@@ -120,7 +120,7 @@ typedef struct ok_af_task {
 } ok_af_task;
 
 /* Slot (m, part) of tensor t. */
-static inline double *ok_af_slot(const ok_af_tensor *t, size_t m, size_t part) {
+OK_FN double *ok_af_slot(const ok_af_tensor *t, size_t m, size_t part) {
     return t->slots + (m * t->parts + part) * (1 + t->cols);
 }
 

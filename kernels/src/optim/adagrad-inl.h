@@ -21,7 +21,7 @@ OK_INLINE void DT_NAME(adagrad_lanes)(const ok_adagrad_coeffs *c, const ok_io *i
     vst_param(io, j, p, DT_NAME(ok_vaddcdiv)(param, -c->clr, g, std), lanes);
 }
 
-static void DT_NAME(adagrad_span)(const ok_mt_task *task, size_t i, size_t begin, size_t end) {
+OK_BODY void DT_NAME(adagrad_span)(const ok_mt_task *task, size_t i, size_t begin, size_t end) {
     const ok_adagrad_coeffs k = *(const ok_adagrad_coeffs *)ok_mt_coeffs(task, i), *c = &k; /* a local copy: no reloads */
     param_t *p = OK_MT_PTR(param_t, task, OK_OPT_PARAM, i, begin);
     const ok_io io_ = ok_io_of(task, i, begin), *io = &io_;

@@ -20,7 +20,7 @@ OK_INLINE void DT_NAME(adam_lanes)(const ok_adam_coeffs *c, const ok_io *io, siz
     vst_param(io, j, p, vfnma(vset1((real_t)c->step_size), vdiv(mm, denom), param), lanes);
 }
 
-static void DT_NAME(adam_span)(const ok_mt_task *task, size_t i, size_t begin, size_t end) {
+OK_BODY void DT_NAME(adam_span)(const ok_mt_task *task, size_t i, size_t begin, size_t end) {
     const ok_adam_coeffs k = *(const ok_adam_coeffs *)ok_mt_coeffs(task, i), *c = &k; /* a local copy: no reloads */
     param_t *p = OK_MT_PTR(param_t, task, OK_OPT_PARAM, i, begin);
     const ok_io io_ = ok_io_of(task, i, begin), *io = &io_;

@@ -23,7 +23,7 @@ OK_INLINE void DT_NAME(adamax_lanes)(const ok_adamax_coeffs *c, const ok_io *io,
     vst_param(io, j, p, DT_NAME(ok_vaddcdiv)(param, -c->step_size, mm, uu), lanes);
 }
 
-static void DT_NAME(adamax_span)(const ok_mt_task *task, size_t i, size_t begin, size_t end) {
+OK_BODY void DT_NAME(adamax_span)(const ok_mt_task *task, size_t i, size_t begin, size_t end) {
     const ok_adamax_coeffs k = *(const ok_adamax_coeffs *)ok_mt_coeffs(task, i), *c = &k; /* a local copy: no reloads */
     param_t *p = OK_MT_PTR(param_t, task, OK_OPT_PARAM, i, begin);
     const ok_io io_ = ok_io_of(task, i, begin), *io = &io_;

@@ -19,7 +19,7 @@ OK_INLINE void DT_NAME(ademamix_lanes)(const ok_ademamix_coeffs *c, const ok_io 
     vst_param(io, j, p, DT_NAME(ok_vaddcdiv)(param, -c->lr, update, denom), lanes);
 }
 
-static void DT_NAME(ademamix_span)(const ok_mt_task *task, size_t i, size_t begin, size_t end) {
+OK_BODY void DT_NAME(ademamix_span)(const ok_mt_task *task, size_t i, size_t begin, size_t end) {
     const ok_ademamix_coeffs k = *(const ok_ademamix_coeffs *)ok_mt_coeffs(task, i), *c = &k; /* a local copy */
     param_t *p = OK_MT_PTR(param_t, task, OK_OPT_PARAM, i, begin);
     const ok_io io_ = ok_io_of(task, i, begin), *io = &io_;

@@ -33,7 +33,7 @@ OK_INLINE void DT_NAME(adopt_lanes)(const ok_adopt_coeffs *c, const ok_io *io, s
     vst_state(io, j, 3, v, vfma(vmul(vset1((real_t)c->one_minus_beta2), g), g, vmul(vset1((real_t)c->beta2), sq)), lanes);
 }
 
-static void DT_NAME(adopt_span)(const ok_mt_task *task, size_t i, size_t begin, size_t end) {
+OK_BODY void DT_NAME(adopt_span)(const ok_mt_task *task, size_t i, size_t begin, size_t end) {
     const ok_adopt_coeffs k = *(const ok_adopt_coeffs *)ok_mt_coeffs(task, i), *c = &k; /* a local copy: no reloads */
     param_t *p = OK_MT_PTR(param_t, task, OK_OPT_PARAM, i, begin);
     const ok_io io_ = ok_io_of(task, i, begin), *io = &io_;

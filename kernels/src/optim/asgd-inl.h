@@ -24,7 +24,7 @@ OK_INLINE void DT_NAME(asgd_lanes)(const ok_asgd_coeffs *c, const ok_io *io, siz
     vst_state(io, j, 2, ax, param, lanes);
 }
 
-static void DT_NAME(asgd_span)(const ok_mt_task *task, size_t i, size_t begin, size_t end) {
+OK_BODY void DT_NAME(asgd_span)(const ok_mt_task *task, size_t i, size_t begin, size_t end) {
     const ok_asgd_coeffs k = *(const ok_asgd_coeffs *)ok_mt_coeffs(task, i), *c = &k; /* a local copy: no reloads */
     const float eta = c->first ? c->first_eta : OK_MT_SCALAR(task, OK_ASGD_ETA, i);
     const float mu = c->first ? 1.0f : OK_MT_SCALAR(task, OK_ASGD_MU, i);

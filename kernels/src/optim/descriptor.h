@@ -117,7 +117,7 @@ static inline ok_lerp ok_lerp_weight(double w) {
 /* Asserts that coefficient struct `type` begins with its ok_grad_scaling,
  * `member` (optim.c writes it at offset 0 of each set). */
 #define OK_GRAD_SCALING_FIRST(type, member) \
-    _Static_assert(offsetof(type, member) == 0, #type " must begin with its ok_grad_scaling")
+    OK_STATIC_ASSERT(offsetof(type, member) == 0, #type " must begin with its ok_grad_scaling")
 
 /* A field of hyperparameter struct `type`, for an ok_optimizer's table. */
 #define OK_FIELD(type, member, kind) {#member, kind, offsetof(type, member)}

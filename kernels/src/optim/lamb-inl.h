@@ -45,7 +45,7 @@ OK_INLINE void DT_NAME(lamb_moments_lanes)(const ok_lamb_coeffs *c, const ok_io 
 /* The moments pass over block b of an ok_norm_task: m and v; for a tensor
  * with the trust ratio the sums of p^2 (sum[0]) and u^2 (sum[1]), for the
  * others the whole step. */
-static void DT_NAME(lamb_moments)(const void *task, size_t b) {
+OK_BODY void DT_NAME(lamb_moments)(const void *task, size_t b) {
     const ok_norm_task *nt = (const ok_norm_task *)task;
     ok_norm_block *blk = &nt->blocks[b];
     const size_t i = blk->tensor;
@@ -76,7 +76,7 @@ OK_INLINE void DT_NAME(lamb_lanes)(const ok_lamb_coeffs *c, const ok_io *io, siz
 
 /* The apply pass over elements [begin, end) of tensor i of an
  * ok_norm_task: p <- p - scale u, scale = lr |p| / |u|. */
-static void DT_NAME(lamb_span)(const ok_mt_task *task, size_t i, size_t begin, size_t end) {
+OK_BODY void DT_NAME(lamb_span)(const ok_mt_task *task, size_t i, size_t begin, size_t end) {
     const ok_lamb_coeffs k = *(const ok_lamb_coeffs *)ok_mt_coeffs(task, i), *c = &k;
     const vec_t scale = vset1((real_t)((const ok_norm_task *)task)->tensors[i].scale);
     param_t *p = OK_MT_PTR(param_t, task, OK_OPT_PARAM, i, begin);

@@ -10,7 +10,7 @@
  * which is torch's SGD step (optim/sgd-inl.h) of the scaled gradient: its
  * weight decay is LARS's, 0 where the set excludes it.
  */
-static void DT_NAME(lars_span)(const ok_mt_task *task, size_t i, size_t begin, size_t end) {
+OK_BODY void DT_NAME(lars_span)(const ok_mt_task *task, size_t i, size_t begin, size_t end) {
     const ok_lars_coeffs *c = (const ok_lars_coeffs *)ok_mt_coeffs(task, i);
     const ok_sgd_coeffs k = c->sgd; /* a local copy: no reloads */
     if (c->adapt)

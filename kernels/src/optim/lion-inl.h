@@ -20,7 +20,7 @@ OK_INLINE void DT_NAME(lion_lanes)(const ok_lion_coeffs *c, const ok_io *io, siz
     vst_state(io, j, 2, m, vfma(vset1((real_t)c->one_minus_beta2), g, vmul(avg, vset1((real_t)c->beta2))), lanes);
 }
 
-static void DT_NAME(lion_span)(const ok_mt_task *task, size_t i, size_t begin, size_t end) {
+OK_BODY void DT_NAME(lion_span)(const ok_mt_task *task, size_t i, size_t begin, size_t end) {
     const ok_lion_coeffs k = *(const ok_lion_coeffs *)ok_mt_coeffs(task, i), *c = &k; /* a local copy: no reloads */
     param_t *p = OK_MT_PTR(param_t, task, OK_OPT_PARAM, i, begin);
     const ok_io io_ = ok_io_of(task, i, begin), *io = &io_;

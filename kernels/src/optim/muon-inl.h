@@ -26,7 +26,7 @@ OK_INLINE void DT_NAME(muon_apply_lanes)(const ok_muon_coeffs *c, const ok_io *i
     vst_param(io, j, p, vfnma(vset1((real_t)c->step_size), vld_state(u, lanes), param), lanes);
 }
 
-static void DT_NAME(muon_span)(const ok_mt_task *task, size_t i, size_t begin, size_t end) {
+OK_BODY void DT_NAME(muon_span)(const ok_mt_task *task, size_t i, size_t begin, size_t end) {
     const ok_muon_coeffs k = *(const ok_muon_coeffs *)ok_mt_coeffs(task, i), *c = &k; /* a local copy: no reloads */
     state_t *u = OK_MT_PTR(state_t, task, OK_MUON_UPDATE, i, begin);
     const ok_io io_ = ok_io_of(task, i, begin), *io = &io_;

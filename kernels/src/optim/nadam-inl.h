@@ -21,7 +21,7 @@ OK_INLINE void DT_NAME(nadam_lanes)(const ok_nadam_coeffs *c, const ok_io *io, s
     vst_param(io, j, p, vadd(param, vdiv(vmul(vset1(avg_coeff), mm), denom)), lanes);
 }
 
-static void DT_NAME(nadam_span)(const ok_mt_task *task, size_t i, size_t begin, size_t end) {
+OK_BODY void DT_NAME(nadam_span)(const ok_mt_task *task, size_t i, size_t begin, size_t end) {
     const ok_nadam_coeffs k = *(const ok_nadam_coeffs *)ok_mt_coeffs(task, i), *c = &k; /* a local copy: no reloads */
     double product = ok_nadam_mu_product(c, OK_MT_SCALAR(task, OK_NADAM_MU_PRODUCT, i));
     const real_t grad_coeff = (real_t)(-c->lr * (1.0 - c->mu) / (1.0 - product));

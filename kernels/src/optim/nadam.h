@@ -52,7 +52,7 @@ static inline void ok_nadam_prepare(const void *hparams, void *coeffs) {
 /* The tensor's mu_product after this step, from the one before it: torch's
  * float32 `mu_product *= mu` (the float product of two floats is rounded
  * once, as torch's is). */
-static inline float ok_nadam_mu_product(const ok_nadam_coeffs *c, float before) {
+OK_FN float ok_nadam_mu_product(const ok_nadam_coeffs *c, float before) {
     return (c->first ? 1.0f : before) * c->mu_f32;
 }
 

@@ -38,7 +38,7 @@ OK_INLINE void DT_NAME(norms_sq)(const void *task, size_t b, const int with_p) {
 }
 
 /* The sum of g^2 over block b (LAMB's global norm). */
-static void DT_NAME(norms_grad_sq)(const void *task, size_t b) { DT_NAME(norms_sq)(task, b, 0); }
+OK_BODY void DT_NAME(norms_grad_sq)(const void *task, size_t b) { DT_NAME(norms_sq)(task, b, 0); }
 
 /* The sums of p^2 and g^2 over block b (LARS's norms). */
-static void DT_NAME(norms_param_grad_sq)(const void *task, size_t b) { DT_NAME(norms_sq)(task, b, 1); }
+OK_BODY void DT_NAME(norms_param_grad_sq)(const void *task, size_t b) { DT_NAME(norms_sq)(task, b, 1); }

@@ -36,7 +36,7 @@ OK_INLINE void DT_NAME(rmsprop_lanes)(const ok_rmsprop_coeffs *c, const ok_io *i
     }
 }
 
-static void DT_NAME(rmsprop_span)(const ok_mt_task *task, size_t i, size_t begin, size_t end) {
+OK_BODY void DT_NAME(rmsprop_span)(const ok_mt_task *task, size_t i, size_t begin, size_t end) {
     const ok_rmsprop_coeffs k = *(const ok_rmsprop_coeffs *)ok_mt_coeffs(task, i), *c = &k; /* a local copy: no reloads */
     param_t *p = OK_MT_PTR(param_t, task, OK_OPT_PARAM, i, begin);
     const ok_io io_ = ok_io_of(task, i, begin), *io = &io_;

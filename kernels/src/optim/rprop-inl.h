@@ -29,7 +29,7 @@ OK_INLINE void DT_NAME(rprop_lanes)(const ok_rprop_coeffs *c, const ok_io *io, s
     vst_state(io, j, 2, prev, g, lanes);
 }
 
-static void DT_NAME(rprop_span)(const ok_mt_task *task, size_t i, size_t begin, size_t end) {
+OK_BODY void DT_NAME(rprop_span)(const ok_mt_task *task, size_t i, size_t begin, size_t end) {
     const ok_rprop_coeffs k = *(const ok_rprop_coeffs *)ok_mt_coeffs(task, i), *c = &k; /* a local copy: no reloads */
     param_t *p = OK_MT_PTR(param_t, task, OK_OPT_PARAM, i, begin);
     const ok_io io_ = ok_io_of(task, i, begin), *io = &io_;

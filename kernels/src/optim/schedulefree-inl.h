@@ -29,7 +29,7 @@ OK_INLINE void DT_NAME(schedulefree_apply_lanes)(const ok_schedulefree_coeffs *c
 
 /* train() or eval(): p <- lerp(p, z, w) over one span, z read from the
  * gradient's stream (never scaled: the caller passes no scaling). */
-static void DT_NAME(schedulefree_switch_span)(const ok_schedulefree_coeffs *c, const ok_mt_task *task, size_t i,
+OK_BODY void DT_NAME(schedulefree_switch_span)(const ok_schedulefree_coeffs *c, const ok_mt_task *task, size_t i,
                                               size_t begin, size_t end) {
     param_t *p = OK_MT_PTR(param_t, task, OK_OPT_PARAM, i, begin);
     const ok_io io_ = ok_io_of(task, i, begin), *io = &io_;
@@ -51,7 +51,7 @@ OK_INLINE void DT_NAME(sgd_schedulefree_lanes)(const ok_sgd_schedulefree_coeffs 
     DT_NAME(schedulefree_apply_lanes)(c, io, j, p, z, DT_NAME(ok_vld_grad)(&c->grad, gp, lanes), lanes);
 }
 
-static void DT_NAME(sgd_schedulefree_span)(const ok_mt_task *task, size_t i, size_t begin, size_t end) {
+OK_BODY void DT_NAME(sgd_schedulefree_span)(const ok_mt_task *task, size_t i, size_t begin, size_t end) {
     const ok_sgd_schedulefree_coeffs k = *(const ok_sgd_schedulefree_coeffs *)ok_mt_coeffs(task, i), *c = &k;
     if (c->mode != OK_SCHEDULEFREE_STEP) {
         DT_NAME(schedulefree_switch_span)(c, task, i, begin, end);
@@ -81,7 +81,7 @@ OK_INLINE void DT_NAME(adamw_schedulefree_lanes)(const ok_adamw_schedulefree_coe
     DT_NAME(schedulefree_apply_lanes)(&c->sf, io, j, p, z, vdiv(g, denom), lanes);
 }
 
-static void DT_NAME(adamw_schedulefree_span)(const ok_mt_task *task, size_t i, size_t begin, size_t end) {
+OK_BODY void DT_NAME(adamw_schedulefree_span)(const ok_mt_task *task, size_t i, size_t begin, size_t end) {
     const ok_adamw_schedulefree_coeffs k = *(const ok_adamw_schedulefree_coeffs *)ok_mt_coeffs(task, i), *c = &k;
     if (c->sf.mode != OK_SCHEDULEFREE_STEP) {
         DT_NAME(schedulefree_switch_span)(&c->sf, task, i, begin, end);

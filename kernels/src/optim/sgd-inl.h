@@ -48,7 +48,7 @@ OK_INLINE void DT_NAME(sgd_loop)(const ok_mt_task *task, size_t i, size_t begin,
     if (j < n) DT_NAME(sgd_lanes)(c, io, j, scaled, ratio, p + j, g + j, b ? b + j : NULL, n - j);
 }
 
-static void DT_NAME(sgd_span)(const ok_mt_task *task, size_t i, size_t begin, size_t end) {
+OK_BODY void DT_NAME(sgd_span)(const ok_mt_task *task, size_t i, size_t begin, size_t end) {
     const ok_sgd_coeffs k = *(const ok_sgd_coeffs *)ok_mt_coeffs(task, i); /* a local copy: no reloads */
     DT_NAME(sgd_loop)(task, i, begin, end, &k, 0, vzero());
 }

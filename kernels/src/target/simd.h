@@ -87,7 +87,6 @@
 #include "half.h"
 #include "quant8.h"
 
-#define OK_INLINE static inline __attribute__((always_inline))
 
 /*
  * Software prefetch distance. The hardware prefetchers ramp up per 4 KiB

@@ -28,13 +28,13 @@ OK_INLINE double DT_NAME(vec_sum_loop)(const ok_vec_task *t, const int dot, size
 }
 
 /* The dot product of x and y, or (y NULL) the sum of |x|, over a block. */
-static double DT_NAME(vec_sum_block)(const void *task, size_t begin, size_t end) {
+OK_BODY double DT_NAME(vec_sum_block)(const void *task, size_t begin, size_t end) {
     const ok_vec_task *t = (const ok_vec_task *)task;
     return t->y ? DT_NAME(vec_sum_loop)(t, 1, begin, end) : DT_NAME(vec_sum_loop)(t, 0, begin, end);
 }
 
 /* The largest |x| over [begin, end); NaN when one is NaN (maxn). */
-static double DT_NAME(vec_abs_max_block)(const void *task, size_t begin, size_t end) {
+OK_BODY double DT_NAME(vec_abs_max_block)(const void *task, size_t begin, size_t end) {
     const ok_vec_task *t = (const ok_vec_task *)task;
     vec_t most = vzero();
     ok_vec_walk w = ok_vec_start(t, begin, end);
@@ -70,7 +70,7 @@ OK_INLINE void DT_NAME(axpby_loop)(const int form, real_t alpha, real_t beta, da
     if (j < n) DT_NAME(axpby_lanes)(form, a, b, y + j, x + j, n - j);
 }
 
-static void DT_NAME(vec_axpby_span)(const ok_mt_task *task, size_t i, size_t begin, size_t end) {
+OK_BODY void DT_NAME(vec_axpby_span)(const ok_mt_task *task, size_t i, size_t begin, size_t end) {
     const ok_axpby_coeffs *c = (const ok_axpby_coeffs *)task->coeffs;
     data_t *y = OK_MT_PTR(data_t, task, 0, i, begin);
     const data_t *x = OK_MT_PTR(const data_t, task, 1, i, begin);

@@ -17,10 +17,11 @@ a function of the step), evaluated for each set.
 """
 
 import numbers
+from itertools import chain
 
 import numpy as np
 
-from optkern import _core
+from optkern import _backend, _core
 
 __all__ = ["kind", "at_phase", "hyperparameter_sets", "required_states", "run", "run_first_steps", "as_list",
            "step_phase"]
@@ -92,7 +93,15 @@ def run(kind, params, grads, states, sets, hp_index=None, written=None, work=Non
     scaling: None, or the (unscale, clip) factors the kernel multiplies
     each gradient by as it reads it. master, rounding: the float32 master
     copies and the stochastic rounding (seed, step numbers), as
-    optkern._core.step takes them (docs/precision.md)."""
+    optkern._core.step takes them (docs/precision.md). CuPy arrays run on
+    the GPU (optkern.cuda; docs/gpu.md), NumPy arrays on the C kernels."""
+    device = _backend.device_for(chain(params, grads), "params and grads")
+    if device is not None:
+        from optkern.cuda import _optim
+
+        _optim.step(device, kind, params, grads, tuple(states.get(name) for name in kind.states), sets, hp_index,
+                    scaling, master, rounding)
+        return
     _core.step(kind, params, grads, tuple([states.get(name) for name in kind.states]), sets, hp_index, written,
                None if work is None else tuple([work.get(name) for name in kind.work]), scaling, master, rounding)
 

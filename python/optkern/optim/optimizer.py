@@ -7,7 +7,7 @@ from itertools import chain
 
 import numpy as np
 
-from optkern import _core
+from optkern import _backend, _core
 from optkern._checks import real, require
 from optkern.clip import step_factors
 from optkern.optim import _engine
@@ -100,10 +100,11 @@ class _Plan:
     """
 
     __slots__ = ("params", "sizes", "group_of", "group_steps", "_steps", "states", "_prepared", "needed",
-                 "_shaped", "master")
+                 "_shaped", "master", "device")
 
     def __init__(self, params, sizes, state_names):
-        _core.WrittenIndex([("params", params)])  # refuses overlapping parameters
+        #: the GPU device the parameters live on (optkern._backend), or None
+        self.device = _checked_params(params)  # refuses overlapping parameters
         self.params = params
         self.sizes = sizes
         self.group_of = np.repeat(np.arange(len(sizes), dtype=np.uint32), sizes)
@@ -132,6 +133,8 @@ class _Plan:
         states, which every gradient is checked against. Rebuilt only when
         one of the lists changes (when state is created or loaded).
         """
+        if self.device is not None:  # optkern.cuda checks the arrays at each step
+            return {name: lst for name, lst in states.items()}, None
         lists = list(states.values())
         cached = self._prepared
         if cached is None or len(cached[0]) != len(lists) or any(a is not b for a, b in zip(cached[0], lists)):
@@ -397,10 +400,10 @@ class Optimizer:
             group.setdefault(name, default)
         self._checked(group)
         for p in params:
-            if isinstance(p, np.ndarray):
+            if hasattr(p, "dtype"):
                 _state_dtype(p.dtype, self.precision["state_dtype"])
         # Checks every array and refuses overlaps with the existing groups.
-        _core.WrittenIndex([("params", [p for g in self.param_groups for p in g["params"]] + params)])
+        _checked_params([p for g in self.param_groups for p in g["params"]] + params)
         self.param_groups.append(group)
 
     def _sync(self):
@@ -462,6 +465,9 @@ class Optimizer:
             return False
         scaling = None
         if self._max_grad_norm is not None or unscale is not None:
+            if plan.device is not None:
+                raise NotImplementedError("max_grad_norm and GradScaler steps have no GPU kernel yet "
+                                          "(docs/gpu.md); clip on the CPU")
             found_inf, norm, coef = step_factors(grads, self._max_grad_norm, unscale, self._clip_coefficient)
             if self._max_grad_norm is not None:
                 self.last_grad_norm = norm
@@ -583,6 +589,8 @@ class Optimizer:
             # a scalar state's first step writes it before reading it
             lst[i] = np.zeros((), np.float32) if scalar else self._new_state(
                 kind.state_shape(name, p.shape), dtype=_state_dtype(p.dtype, self.precision["state_dtype"]))
+            if plan.device is not None:  # made on the host, copied once
+                lst[i] = plan.device.xp.asarray(lst[i])
         return lst, want
 
     # ------------------------------------------------------------ state dicts
@@ -730,7 +738,7 @@ class Optimizer:
                     # parameter; dropped by one without (the parameter holds
                     # its rounded value)
                     if value is not None and self.precision["master_weights"] and p.dtype.name in _SIXTEEN_BIT:
-                        copy = np.array(value, dtype=np.float32, copy=True, order="C")
+                        copy = _array_like(value, np.float32, p)
                         if copy.shape != p.shape:
                             raise ValueError(f"state 'master_param' of parameter {saved_id} has shape {copy.shape}, "
                                              f"but the parameter has shape {p.shape}")
@@ -778,7 +786,7 @@ class Optimizer:
             raise ValueError(f"unexpected state {name!r} for parameter {saved_id}: a parameter of shape "
                              f"{p.shape} has none")
         dtype = np.float32 if scalar else _state_dtype(p.dtype, self.precision["state_dtype"])
-        array = np.array(value, dtype=dtype, copy=True, order="C")
+        array = np.array(value, dtype=dtype, copy=True, order="C") if scalar else _array_like(value, dtype, p)
         if array.shape != shape:
             rule = ("a scalar state has shape ()" if scalar else f"the parameter has shape {p.shape}"
                     + ("" if shape == p.shape else f" and needs one of shape {shape}"))
@@ -794,6 +802,31 @@ class Optimizer:
                     lines.append(f"    {key}: {group[key]}")
         lines.append(")")
         return "\n".join(lines)
+
+
+def _checked_params(params):
+    """The GPU device of a parameter list (None: NumPy arrays, for the C
+    kernels), once each parameter is checked and none overlaps another."""
+    device = _backend.device_for(params, "params")
+    if device is None:
+        _core.WrittenIndex([("params", params)])
+    else:
+        from optkern.cuda import _optim
+
+        _optim.check_no_overlap(device, [(f"params[{i}]", _optim.checked_array(device, p, f"params[{i}]"))
+                                         for i, p in enumerate(params)])
+    return device
+
+
+def _array_like(value, dtype, like):
+    """A C-contiguous copy of `value` as `dtype`, on the side `like` lives
+    on: a state saved on the GPU loads on the CPU, and back."""
+    device = _backend.device_for([like])
+    if device is not None:
+        return device.xp.array(value, dtype=dtype, copy=True, order="C")
+    if _backend.is_device_array(value):
+        value = value.get()
+    return np.array(value, dtype=dtype, copy=True, order="C")
 
 
 def _unwrapped(entry):

@@ -1,0 +1,10 @@
+/* NVRTC has no system headers (kernels/src/portable.h). */
+#ifndef OPTKERN_NVRTC_FLOAT_H
+#define OPTKERN_NVRTC_FLOAT_H
+#define FLT_EPSILON 1.19209290e-7F
+#define DBL_EPSILON 2.2204460492503131e-16
+#define FLT_MAX 3.40282347e+38F
+#define DBL_MAX 1.7976931348623157e+308
+#define FLT_MIN 1.17549435e-38F
+#define DBL_MIN 2.2250738585072014e-308
+#endif

@@ -1,0 +1,212 @@
+"""An optimizer step on the GPU: the checks, the plan of one multi-tensor
+launch per dtype signature, and the launch (docs/gpu.md#multi-tensor).
+
+The C library still does what is not per-element: it checks each
+hyperparameter set and derives its coefficients (optkern._core Kind
+.coefficients, the same bytes the CPU kernels read), and says which states a
+set needs. This module checks the arrays, as the binding does for NumPy
+arrays, before anything is launched: a bad call changes nothing.
+"""
+
+import functools
+import re
+import struct
+
+import numpy as np
+
+from optkern import _core
+from optkern.cuda import _device
+
+__all__ = ["step", "supports"]
+
+_DTYPES = {"float32": 0, "float64": 1, "bfloat16": 2, "float16": 3}
+
+
+@functools.lru_cache(maxsize=None)
+def _variants():
+    """{(param, grad, state) dtype numbers: variant number}, read from the
+    shipped variants.h (its OK_VARIANT_SPEC_k lines)."""
+    text = (_device.sources() / "src" / "variants.h").read_text()
+    rows = re.findall(r"#define OK_VARIANT_SPEC_(\d+)\s+\w+,\s*(\d),\s*(\d),\s*(\d)", text)
+    return {(int(p), int(g), int(s)): int(k) for k, p, g, s in rows}
+
+
+@functools.lru_cache(maxsize=None)
+def _plan_layout():
+    """{word name: index} of the plan header, read from the shipped
+    kernels/cuda/plan.cuh (its enum ok_plan_word)."""
+    text = (_device.sources() / "cuda" / "plan.cuh").read_text()
+    body = re.search(r"enum ok_plan_word \{(.*?)\};", text, re.S).group(1)
+    names = [n.strip() for n in body.split(",") if n.strip()]
+    layout = {name: k for k, name in enumerate(names[:-1])}
+    streams = int(re.search(r"#define OK_MT_MAX_STREAMS (\d+)",
+                            (_device.sources() / "src" / "multi_tensor.h").read_text()).group(1))
+    layout["OK_PLAN_HEADER"] = layout["OK_PLAN_STREAM"] + streams
+    return layout
+
+
+def supports(kind):
+    """Whether optimizer `kind` has a GPU kernel: the elementwise ones
+    (one pass of their body), without scalar states or work arrays."""
+    return kind.elementwise and not kind.scalars and not kind.work
+
+
+@functools.lru_cache(maxsize=64)
+def _chunks(numel, size):
+    """The chunk table of tensors of numel elements: (tensor, first element)
+    pairs, uint64."""
+    counts = [-(-n // size) for n in numel]
+    tensor = np.repeat(np.arange(len(numel), dtype=np.uint64), counts)
+    first = np.concatenate([np.arange(c, dtype=np.uint64) * np.uint64(size) for c in counts]) if counts else \
+        np.zeros(0, np.uint64)
+    table = np.empty(2 * len(tensor), dtype=np.uint64)
+    table[0::2], table[1::2] = tensor, first
+    table.flags.writeable = False
+    return table
+
+
+def _dtype_number(a, what):
+    number = _DTYPES.get(a.dtype.name)
+    if number is None:
+        raise TypeError(f"{what} has dtype {a.dtype}; optkern's GPU kernels take float32, float64, bfloat16 "
+                        "and float16")
+    return number
+
+
+def checked_array(device, a, what, shape=None):
+    """a, once it is an array of `device`, C-contiguous, of `shape` if given."""
+    if not device.owns(a):
+        raise TypeError(f"{what} must be a {device.xp.__name__}.ndarray on the GPU, got {type(a).__name__}")
+    if shape is not None and a.shape != shape:
+        raise ValueError(f"{what} has shape {a.shape}, expected {shape}")
+    if not a.flags.c_contiguous:
+        raise ValueError(f"{what} must be C-contiguous")
+    return a
+
+
+def check_no_overlap(device, written, read=()):
+    """ValueError when one of `written` ([(name, array)]) overlaps another
+    or one of `read`: the sweep of ok_check_overlap (optim.c)."""
+    spans = []
+    for flag, pairs in ((1, written), (0, read)):
+        for name, a in pairs:
+            if a.nbytes:
+                start = device.pointer(a)
+                spans.append((start, start + a.nbytes, flag, name))
+    spans.sort(key=lambda s: (s[0], s[2] == 0))
+    far_any = far_written = None
+    for span in spans:
+        other = far_any if span[2] else far_written
+        if other is not None and span[0] < other[1]:
+            raise ValueError(f"{span[3]} overlaps {other[3]}; they must be separate arrays")
+        if far_any is None or span[1] > far_any[1]:
+            far_any = span
+        if span[2] and (far_written is None or span[1] > far_written[1]):
+            far_written = span
+
+
+def step(device, kind, params, grads, states, sets, hp_index=None, scaling=None, master=None, rounding=None):
+    """_core.step's update on `device`: states is a tuple with one list (or
+    None) per state of kind.states; the other arguments are _core.step's.
+    Everything is checked before the first launch."""
+    if not supports(kind):
+        raise NotImplementedError(f"{kind.name} has no GPU kernel yet (docs/gpu.md lists the optimizers that do); "
+                                  "run it on NumPy arrays")
+    n = len(params)
+    if len(grads) != n:
+        raise ValueError(f"expected {n} grads, one per parameter; got {len(grads)}")
+    if master is not None and len(master) != n:
+        raise ValueError(f"expected {n} master copies, one per parameter; got {len(master)}")
+    coeffs = [bytearray(kind.coefficients(s)) for s in sets]  # ValueError for an invalid set
+    if scaling is not None:
+        if not (scaling[0] > 0 and np.isfinite(scaling[0])):
+            raise ValueError(f"the gradient unscale factor must be finite and > 0, got {scaling[0]}")
+        for c in coeffs:
+            c[:16] = struct.pack("=dd", *scaling)  # the ok_grad_scaling every set begins with
+    required = [set(kind.required_states(s)) for s in sets]
+    lists = [None if lst is None else list(lst) for lst in states]
+    keys = None
+    if rounding is not None:
+        keys = _core.rounding_keys(rounding[0], np.asarray(rounding[1], dtype=np.int64))
+    groups = {}  # variant: [tensor numbers]
+    written, read = [], []
+    for i in range(n):
+        g = grads[i]
+        if g is None:
+            continue
+        p = checked_array(device, params[i], f"params[{i}]")
+        g = checked_array(device, g, f"grads[{i}]", p.shape)
+        k = 0 if hp_index is None else int(hp_index[i])
+        dstate = None
+        for name, lst in zip(kind.states, lists):
+            s = None if lst is None else lst[i]
+            if s is None:
+                if name in required[k]:
+                    raise ValueError(f"params[{i}] needs its {name} state")
+                continue
+            s = checked_array(device, s, f"the {name} of params[{i}]", p.shape)
+            d = _dtype_number(s, f"the {name} of params[{i}]")
+            if dstate is not None and d != dstate:
+                raise TypeError(f"the states of params[{i}] must share one dtype")
+            dstate = d
+            written.append((f"the {name} of params[{i}]", s))
+        dp, dg = _dtype_number(p, f"params[{i}]"), _dtype_number(g, f"grads[{i}]")
+        variant = _variants().get((dp, dg, dp if dstate is None else dstate))
+        if variant is None:
+            raise TypeError(f"params[{i}] ({p.dtype}) with grads[{i}] of dtype {g.dtype} and states of that "
+                            "dtype signature have no kernel (docs/precision.md lists the combinations)")
+        m = None if master is None else master[i]
+        if m is not None:
+            checked_array(device, m, f"master[{i}]", p.shape)
+            if m.dtype != np.float32 or dp < 2:
+                raise TypeError(f"master[{i}] must be float32, the copy of a bfloat16 or float16 parameter")
+            written.append((f"master[{i}]", m))
+        written.append((f"params[{i}]", p))
+        read.append((f"grads[{i}]", g))
+        groups.setdefault(variant, []).append(i)
+    check_no_overlap(device, written, read)
+    for variant, members in groups.items():
+        words = _plan(device, kind, members, params, grads, lists, coeffs, hp_index, master, keys)
+        chunks = int(words[_plan_layout()["OK_PLAN_CHUNKS"]])
+        if chunks:
+            device.launch("optim.cu", variant, f"ok_step_{kind.name}", device.grid(chunks), device.block, words)
+
+
+def _plan(device, kind, members, params, grads, lists, coeffs, hp_index, master, keys):
+    """The plan words (kernels/cuda/plan.cuh) of one launch over tensors
+    `members`."""
+    L = _plan_layout()
+    count = len(members)
+    numel = tuple(int(params[i].size) for i in members)
+    chunk_table = _chunks(numel, device.chunk_size)
+    coeff_size = len(coeffs[0])
+    sets = b"".join(bytes(c) for c in coeffs)
+    parts = [("OK_PLAN_NUMEL", np.array(numel, dtype=np.uint64)),
+             ("OK_PLAN_CHUNK_TABLE", chunk_table),
+             ("OK_PLAN_COEFFS", np.frombuffer(sets + bytes(-len(sets) % 8), dtype=np.uint64))]
+    if hp_index is not None and len(coeffs) > 1:
+        index = np.zeros(count + count % 2, dtype=np.uint32)
+        index[:count] = [hp_index[i] for i in members]
+        parts.append(("OK_PLAN_COEFF_INDEX", index.view(np.uint64)))
+    if master is not None:
+        parts.append(("OK_PLAN_MASTER", _pointers(device, [master[i] for i in members])))
+    if keys is not None:
+        parts.append(("OK_PLAN_ROUND_KEY", keys[members]))
+    streams = [params, grads] + [lst for lst in lists]
+    for s, lst in enumerate(streams):
+        if lst is not None:
+            parts.append((L["OK_PLAN_STREAM"] + s, _pointers(device, [lst[i] for i in members])))
+    header = np.zeros(L["OK_PLAN_HEADER"], dtype=np.uint64)
+    header[L["OK_PLAN_TENSORS"]] = count
+    header[L["OK_PLAN_CHUNKS"]] = len(chunk_table) // 2
+    header[L["OK_PLAN_CHUNK_SIZE"]] = device.chunk_size
+    header[L["OK_PLAN_COEFF_SIZE"]] = coeff_size
+    at = len(header)
+    for name, part in parts:
+        header[L[name] if isinstance(name, str) else name] = at
+        at += len(part)
+    return np.concatenate([header] + [p for _, p in parts])
+
+
+def _pointers(device, arrays):
+    return np.array([0 if a is None else device.pointer(a) for a in arrays], dtype=np.uint64)

@@ -1,0 +1,335 @@
+"""The GPU backend (optkern.cuda, docs/gpu.md), in three layers.
+
+1. Every CUDA source compiles: with NVRTC, exactly as CuPy compiles it at
+   run time (the NVRTC library of the nvidia-cuda-nvrtc wheel), and with
+   nvcc. A machine without a GPU still catches a source that would not
+   build on one.
+2. The whole GPU path runs on the CPU emulation of a GPU (an
+   EmulatedDevice: kernels/cuda/launch.cuh compiled by the host's C++
+   compiler, each block's threads real threads): the optimizer classes, the
+   plans, the chunk tables and the kernels. Its results must equal the C
+   library's scalar target bitwise, since both run the same kernel bodies
+   without contraction into fused multiply-adds.
+3. On a real GPU (CuPy and a CUDA device; skipped otherwise, with the
+   reason): the same comparisons on cupy arrays, and parity with torch on
+   CUDA where torch sees the GPU.
+"""
+
+import ctypes
+import ctypes.util
+import glob
+import os
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import optkern
+from helpers import require, require_module, rng_for
+from optim_cases import RECORDS
+from optkern import _backend, _core
+from optkern.cuda import _device, _optim
+
+SOURCES = sorted(p.name for p in (_device.sources() / "cuda").iterdir() if p.name.endswith(".cu"))
+VARIANTS = range(11)  # kernels/src/variants.h
+GPU_RECORDS = [r for r in RECORDS if _optim.supports(_core.kinds()[r.cls._kind])]
+SHAPES = [(7,), (3, 5), (0,), (130,), (1,)]
+
+
+# ------------------------------------------------------------- 1. compiling
+
+def _nvrtc():
+    """libnvrtc (the nvidia-cuda-nvrtc wheel's, else the system's), or None."""
+    try:
+        import nvidia
+
+        for root in nvidia.__path__:
+            for path in sorted(glob.glob(os.path.join(root, "*", "lib", "libnvrtc.so*"))):
+                if "builtins" not in path:
+                    return ctypes.CDLL(path)
+    except ImportError:
+        pass
+    found = ctypes.util.find_library("nvrtc")
+    return ctypes.CDLL(found) if found else None
+
+
+def nvrtc_compile(lib, source, options):
+    """(status, log) of compiling `source` with NVRTC's C API."""
+    prog = ctypes.c_void_p()
+    assert lib.nvrtcCreateProgram(ctypes.byref(prog), source.encode(), b"kernel.cu", 0, None, None) == 0
+    args = (ctypes.c_char_p * len(options))(*[o.encode() for o in options])
+    status = lib.nvrtcCompileProgram(prog, len(options), args)
+    size = ctypes.c_size_t()
+    lib.nvrtcGetProgramLogSize(prog, ctypes.byref(size))
+    log = ctypes.create_string_buffer(size.value)
+    lib.nvrtcGetProgramLog(prog, log)
+    lib.nvrtcDestroyProgram(ctypes.byref(prog))
+    return status, log.value.decode(errors="replace")
+
+
+@pytest.fixture(scope="module")
+def nvrtc():
+    lib = _nvrtc()
+    require(lib is not None, "NVRTC (pip install nvidia-cuda-nvrtc)")
+    return lib
+
+
+@pytest.mark.parametrize("source", SOURCES)
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_source_compiles_with_nvrtc(nvrtc, source, variant):
+    text = (_device.sources() / "cuda" / source).read_text()
+    status, log = nvrtc_compile(nvrtc, text, ["-arch=compute_80", *_device.compile_options(variant)])
+    assert status == 0, log
+
+
+@pytest.mark.parametrize("source", SOURCES)
+def test_source_compiles_with_nvcc(source, tmp_path):
+    nvcc = shutil.which("nvcc")
+    require(nvcc is not None, "nvcc (the CUDA toolkit)")
+    src = os.fspath(_device.sources() / "cuda" / source)
+    options = [o for o in _device.compile_options(0, nvrtc=False) if o != "-default-device"]
+    done = subprocess.run([nvcc, "-c", "-x", "cu", "-arch=sm_80", *options, src, "-o", os.fspath(tmp_path / "k.o")],
+                          capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-4000:]
+
+
+# -------------------------------------------------- 2. the emulated GPU
+
+@pytest.fixture(scope="session")
+def emulated(tmp_path_factory):
+    require(shutil.which(os.environ.get("CXX") or "c++") is not None, "a C++20 compiler (g++)")
+    return _device.EmulatedDevice(os.fspath(tmp_path_factory.mktemp("emulated")))
+
+
+@pytest.fixture
+def scalar_isa():
+    before = optkern.get_isa()
+    optkern.set_isa("scalar")
+    yield
+    optkern.set_isa(before)
+
+
+def arrays(rng, shapes, dtype):
+    return [rng.standard_normal(s).astype(dtype) for s in shapes]
+
+
+def run_steps(record, params, grads, kwargs, device=None):
+    """record's optimizer over params, stepped once per list of grads; on
+    `device` (an emulated GPU) or the C kernels. Returns the optimizer."""
+    if device is None:
+        opt = record.make(params, **kwargs)
+        for g in grads:
+            opt.step(g)
+        return opt
+    with _backend.emulating(device):
+        opt = record.make(params, **kwargs)
+        for g in grads:
+            opt.step(g)
+    return opt
+
+
+def assert_same_state(a, b):
+    for p, q in zip(a._plan.params, b._plan.params):
+        np.testing.assert_array_equal(p.view(np.uint8), q.view(np.uint8))
+    for name, lst in a._plan.states.items():
+        for x, y in zip(lst, b._plan.states[name]):
+            assert (x is None) == (y is None), name
+            if x is not None:
+                np.testing.assert_array_equal(np.asarray(x).view(np.uint8), np.asarray(y).view(np.uint8), name)
+
+
+def emulated_case_ids(case):
+    record, kwargs = case
+    return record.name + "-" + ",".join(f"{k}={v}" for k, v in kwargs.items())
+
+
+EMULATED_CASES = [(r, kw) for r in GPU_RECORDS for kw in [r.all_states] + r.configs[1:3]]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("case", EMULATED_CASES, ids=emulated_case_ids)
+def test_emulated_step_is_the_scalar_target_bitwise(emulated, scalar_isa, case, dtype):
+    record, kwargs = case
+    rng = rng_for("emulated", record.name, str(kwargs), dtype)
+    shapes = [record.shape(s) for s in SHAPES]
+    start = arrays(rng, shapes, dtype)
+    grads = [arrays(rng, shapes, dtype) for _ in range(record.steps)]
+    grads[1][2 % len(shapes)] = None  # a parameter without a gradient on one step
+    cpu = run_steps(record, [p.copy() for p in start], grads, kwargs)
+    gpu = run_steps(record, [p.copy() for p in start], grads, kwargs, emulated)
+    assert_same_state(cpu, gpu)
+
+
+def test_emulated_param_groups_and_many_tensors(emulated, scalar_isa):
+    """Two groups of different hyperparameters (two coefficient sets, the
+    plan's set index) over 300 tensors of awkward sizes, several chunks
+    each."""
+    rng = rng_for("groups")
+    sizes = [int(n) for n in rng.integers(0, 200, 300)]
+    start = arrays(rng, [(n,) for n in sizes], np.float32)
+    grads = [arrays(rng, [(n,) for n in sizes], np.float32) for _ in range(3)]
+
+    def groups(params):
+        return [{"params": params[:120], "lr": 0.1}, {"params": params[120:], "lr": 0.01, "weight_decay": 0.1}]
+
+    cpu_params, gpu_params = [p.copy() for p in start], [p.copy() for p in start]
+    cpu = optkern.AdamW(groups(cpu_params))
+    for g in grads:
+        cpu.step(g)
+    with _backend.emulating(emulated):
+        gpu = optkern.AdamW(groups(gpu_params))
+        for g in grads:
+            gpu.step(g)
+    assert_same_state(cpu, gpu)
+
+
+@pytest.mark.parametrize("options", [
+    {"master_weights": True},
+    {"stochastic_rounding": True, "seed": 7},
+    {"state_dtype": "bfloat16"},
+])
+def test_emulated_16_bit_steps(emulated, scalar_isa, options):
+    ml_dtypes = require_module("ml_dtypes", "ml_dtypes (bfloat16)")
+    rng = rng_for("sixteen", str(options))
+    param_dtype = np.float32 if "state_dtype" in options else ml_dtypes.bfloat16
+    start = arrays(rng, SHAPES, param_dtype)
+    grads = [arrays(rng, SHAPES, param_dtype) for _ in range(3)]
+    cpu_params, gpu_params = [p.copy() for p in start], [p.copy() for p in start]
+    cpu = optkern.Adam(cpu_params, lr=0.01, **options)
+    for g in grads:
+        cpu.step(g)
+    with _backend.emulating(emulated):
+        gpu = optkern.Adam(gpu_params, lr=0.01, **options)
+        for g in grads:
+            gpu.step(g)
+    assert_same_state(cpu, gpu)
+    for a, b in zip(cpu._plan.master, gpu._plan.master):
+        assert (a is None) == (b is None)
+        if a is not None:
+            np.testing.assert_array_equal(a, b)
+
+
+def test_emulated_state_dict_loads_on_the_cpu_and_back(emulated, scalar_isa):
+    rng = rng_for("state dict")
+    start = arrays(rng, SHAPES, np.float32)
+    grads = [arrays(rng, SHAPES, np.float32) for _ in range(4)]
+    cpu_params = [p.copy() for p in start]
+    cpu = optkern.Adam(cpu_params, lr=0.01, amsgrad=True)
+    for g in grads:
+        cpu.step(g)
+    gpu_params = [p.copy() for p in start]
+    with _backend.emulating(emulated):
+        gpu = optkern.Adam(gpu_params, lr=0.01, amsgrad=True)
+        for g in grads[:2]:
+            gpu.step(g)
+        saved = gpu.state_dict()
+    moved = optkern.Adam([p.copy() for p in gpu_params], lr=0.01, amsgrad=True)
+    moved.load_state_dict(saved)
+    for g in grads[2:]:
+        moved.step(g)
+    assert_same_state(cpu, moved)
+
+
+def test_bad_input_raises_before_any_launch(emulated):
+    rng = rng_for("bad")
+    params = arrays(rng, SHAPES, np.float32)
+    before = [p.copy() for p in params]
+    with _backend.emulating(emulated):
+        opt = optkern.Adam(params, lr=0.1)
+        good = arrays(rng, SHAPES, np.float32)
+        with pytest.raises(ValueError, match="shape"):
+            opt.step(good[:-1] + [np.zeros(3, np.float32)])
+        with pytest.raises(TypeError, match="dtype"):
+            opt.step(good[:-1] + [np.zeros(1, np.int32)])
+        with pytest.raises(ValueError, match="overlaps"):
+            opt.step(good[:-1] + [params[-1]])
+        with pytest.raises(ValueError, match="C-contiguous"):
+            opt.step(good[:1] + [np.zeros((5, 3), np.float32).T] + good[2:])
+        with pytest.raises(ValueError, match="overlaps"):
+            optkern.Adam([params[0], params[0][:3]])
+    for p, b in zip(params, before):
+        np.testing.assert_array_equal(p, b)
+
+
+def test_optimizers_without_a_gpu_kernel_say_so(emulated):
+    with _backend.emulating(emulated):
+        opt = optkern.Adafactor([np.ones((4, 3), np.float32)])
+        with pytest.raises(NotImplementedError, match="adafactor has no GPU kernel"):
+            opt.step([np.ones((4, 3), np.float32)])
+
+
+class FakeCupyArray:
+    """An object whose type says it is CuPy's: the dispatch reads the type's
+    module and imports nothing."""
+
+
+FakeCupyArray.__module__ = "cupy._core.core"
+
+
+def test_mixing_numpy_and_cupy_arrays_is_a_type_error():
+    with pytest.raises(TypeError, match="mix CuPy and NumPy"):
+        _backend.device_for([np.ones(3), FakeCupyArray()], "params")
+    assert _backend.device_for([np.ones(3), None]) is None
+
+
+def test_import_optkern_does_not_import_cupy():
+    code = "import sys, optkern, numpy as np; optkern.Adam([np.ones(3)]).step([np.ones(3)]); " \
+           "assert 'cupy' not in sys.modules"
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_plan_layout_is_read_from_the_source():
+    layout = _optim._plan_layout()
+    assert layout["OK_PLAN_TENSORS"] == 0 and layout["OK_PLAN_HEADER"] == layout["OK_PLAN_STREAM"] + 8
+    assert len(_optim._variants()) == 11
+
+
+# ------------------------------------------------------------ 3. a real GPU
+
+def _cupy():
+    ok, why = optkern.cuda.available()
+    if not ok:
+        pytest.skip(f"no GPU: {why}")
+    import cupy
+
+    return cupy
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("case", EMULATED_CASES, ids=emulated_case_ids)
+def test_gpu_step_is_the_scalar_target_bitwise(scalar_isa, case, dtype):
+    cupy = _cupy()
+    record, kwargs = case
+    rng = rng_for("gpu", record.name, str(kwargs), dtype)
+    sizes = [(n,) for n in (0, 1, 7, 1023, 65537, 200003)]
+    start = arrays(rng, sizes, dtype)
+    grads = [arrays(rng, sizes, dtype) for _ in range(record.steps)]
+    cpu = run_steps(record, [p.copy() for p in start], grads, kwargs)
+    gpu = record.make([cupy.asarray(p) for p in start], **kwargs)
+    for g in grads:
+        gpu.step([cupy.asarray(x) for x in g])
+    for p, q in zip(cpu._plan.params, gpu._plan.params):
+        np.testing.assert_array_equal(p, cupy.asnumpy(q))
+
+
+def test_gpu_adam_matches_torch_on_cuda():
+    cupy = _cupy()
+    torch = require_module("torch")
+    if not torch.cuda.is_available():
+        pytest.skip("torch sees no CUDA device")
+    rng = rng_for("torch cuda")
+    sizes = [(n,) for n in (1, 7, 1023, 65537)]
+    start = arrays(rng, sizes, np.float32)
+    grads = [arrays(rng, sizes, np.float32) for _ in range(5)]
+    tp = [torch.tensor(p, device="cuda", requires_grad=True) for p in start]
+    topt = torch.optim.Adam(tp, lr=1e-2, weight_decay=0.1, fused=True)
+    gpu = optkern.Adam([cupy.asarray(p) for p in start], lr=1e-2, weight_decay=0.1)
+    for g in grads:
+        for t, x in zip(tp, g):
+            t.grad = torch.tensor(x, device="cuda")
+        topt.step()
+        gpu.step([cupy.asarray(x) for x in g])
+    for t, p in zip(tp, gpu._plan.params):
+        np.testing.assert_allclose(cupy.asnumpy(p), t.detach().cpu().numpy(), rtol=1e-5, atol=1e-6)
