@@ -137,7 +137,7 @@ def assert_same_state(a, b):
         for x, y in zip(lst, b._plan.states[name]):
             assert (x is None) == (y is None), name
             if x is not None:
-                np.testing.assert_array_equal(np.asarray(x).view(np.uint8), np.asarray(y).view(np.uint8), name)
+                np.testing.assert_array_equal(np.atleast_1d(x).view(np.uint8), np.atleast_1d(y).view(np.uint8), name)
 
 
 def emulated_case_ids(case):
@@ -333,3 +333,57 @@ def test_gpu_adam_matches_torch_on_cuda():
         gpu.step([cupy.asarray(x) for x in g])
     for t, p in zip(tp, gpu._plan.params):
         np.testing.assert_allclose(cupy.asnumpy(p), t.detach().cpu().numpy(), rtol=1e-5, atol=1e-6)
+
+
+# ------------------------------------------------- losses, emulated GPU
+
+def loss_cases():
+    """(case, options, shape, reduction) of every loss with a GPU kernel: each
+    option set of its grid on a few of the grid's shapes."""
+    import loss_cases as lc
+
+    out = []
+    for case in lc.LOSSES:
+        if case.name == "nll_loss":  # no GPU kernel yet: test_gpu_nll_loss_says_so
+            continue
+        for v in case.grid:
+            for shape in v.shapes[::3]:
+                for r in case.reductions:
+                    out.append(pytest.param(case, v.options, shape, r,
+                                            id=f"{case.name}-{v.id}-{'x'.join(map(str, shape))}-{r}"))
+    return out
+
+
+def run_loss(case, options, shape, reduction, dtype, device=None):
+    x, target, kwargs = case.make(shape, dtype, 0, **options)
+    if device is None:
+        return case.fn(x, target, reduction=reduction, **kwargs), (target, kwargs)
+    with _backend.emulating(device):
+        return case.fn(x, target, reduction=reduction, **kwargs), (target, kwargs)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("case, options, shape, reduction", loss_cases())
+def test_emulated_loss_matches_the_cpu(emulated, case, options, shape, reduction, dtype):
+    from helpers import assert_close
+
+    (loss, grad), (target, kwargs) = run_loss(case, options, shape, reduction, dtype)
+    (gl, gg), _ = run_loss(case, options, shape, reduction, dtype, emulated)
+    assert np.asarray(gl).dtype == np.asarray(loss).dtype and np.shape(gl) == np.shape(loss)
+    unit = case.unit_of(target, kwargs, reduction)
+    assert_close(np.asarray(gl), np.asarray(loss), dtype, "loss", unit)
+    assert_close(gg, grad, dtype, "grad", unit)
+
+
+def test_emulated_cross_entropy_bad_target_writes_nothing(emulated):
+    x = np.random.default_rng(0).standard_normal((4, 5)).astype(np.float32)
+    out = np.full_like(x, 7.0)
+    with _backend.emulating(emulated):
+        with pytest.raises(IndexError, match="Target 9 is out of bounds"):
+            optkern.losses.cross_entropy(x, np.array([0, 9, 1, 2]), out=out)
+    assert (out == 7.0).all()
+
+
+def test_gpu_nll_loss_says_so(emulated):
+    with _backend.emulating(emulated), pytest.raises(NotImplementedError, match="nll_loss"):
+        optkern.losses.nll_loss(np.zeros((2, 3), np.float32), np.array([0, 1]))

@@ -11,7 +11,9 @@
  * target computes it. Built without contraction into fused multiply-adds
  * (--fmad=false, as the C kernels build with -ffp-contract=off) and with
  * IEEE division and square root, every element is bitwise the scalar
- * target's, and so independent of the grid.
+ * target's, and so independent of the grid. An optimizer with scalar states
+ * (NAdam's mu_product) has a second kernel, ok_advance_<name>(plan), which
+ * the caller launches after the step.
  */
 #include "launch.cuh"
 
@@ -41,3 +43,17 @@
         }                                                                                                  \
     }
 OK_OPTIMIZERS(OK_STEP_KERNEL)
+
+/* After the step (the launch that follows it on the stream), the scalar
+ * states of each tensor: what optim.c's advance_scalars does on the CPU. */
+#define OK_ADVANCE_KERNEL(name)                                                                             \
+    OK_KERNEL(ok_advance_##name, (const uint64_t *plan), (plan)) {                                         \
+        const ok_mt_task task = ok_plan_task(plan);                                                        \
+        for (size_t i = blockIdx.x * blockDim.x + threadIdx.x; i < task.count; i += gridDim.x * blockDim.x) { \
+            float *scalar[OK_MT_MAX_STREAMS] = {0};                                                        \
+            for (int k = 0; k + OK_OPT_STATE < OK_MT_MAX_STREAMS; k++)                                     \
+                if (task.stream[OK_OPT_STATE + k]) scalar[k] = (float *)task.stream[OK_OPT_STATE + k][i];  \
+            ok_##name##_advance(ok_mt_coeffs(&task, i), scalar);                                           \
+        }                                                                                                  \
+    }
+OK_SCALAR_OPTIMIZERS(OK_ADVANCE_KERNEL)

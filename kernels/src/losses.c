@@ -21,6 +21,7 @@
 #include "kernel_table.h"
 #include "loss/tasks.h"
 #include "multi_tensor.h"
+#include "optkern/internal/gpu.h"
 #include "optkern/losses.h"
 #include "reduce.h"
 
@@ -258,19 +259,46 @@ static ok_status ew_options_taken(const ok_elementwise_options *o, unsigned take
     return set & ~takes ? OK_ERR_HYPERPARAMETER : OK_SUCCESS;
 }
 
-ok_status ok_elementwise_loss(const char *name, ok_dtype dtype, size_t n, const void *input, const void *target,
-                              const ok_elementwise_options *options, ok_reduction reduction, void *loss,
-                              void *grad) {
+/* The task of loss `name` over input and target with `options`, prepared
+ * by its own step (the reduction not yet checked). */
+static ok_status ew_named_task(const char *name, const void *input, const void *target,
+                               const ok_elementwise_options *options, ok_ew_task *t, size_t *batch) {
     if (!name) return OK_ERR_NULL_POINTER;
     const ew_loss_row *row = ew_loss_find(name);
     if (!row) return OK_ERR_UNSUPPORTED;
     const ok_elementwise_options defaults = OK_ELEMENTWISE_DEFAULTS;
     const ok_elementwise_options *o = options ? options : &defaults;
-    ok_ew_task t = ew_task(input, target, given(o->weight) ? *o->weight : no_operand(),
-                           given(o->pos_weight) ? *o->pos_weight : no_operand());
+    *t = ew_task(input, target, given(o->weight) ? *o->weight : no_operand(),
+                 given(o->pos_weight) ? *o->pos_weight : no_operand());
+    *batch = o->batch;
     ok_status st = ew_options_taken(o, row->takes);
-    if (st == OK_SUCCESS) st = row->prepare(&t, o);
-    return ew_loss(st, dtype, &t, n, o->batch, reduction, loss, grad);
+    return st == OK_SUCCESS ? row->prepare(t, o) : st;
+}
+
+ok_status ok_elementwise_loss(const char *name, ok_dtype dtype, size_t n, const void *input, const void *target,
+                              const ok_elementwise_options *options, ok_reduction reduction, void *loss,
+                              void *grad) {
+    ok_ew_task t;
+    size_t batch = 0;
+    ok_status st = ew_named_task(name, input, target, options, &t, &batch);
+    if (st == OK_ERR_NULL_POINTER || st == OK_ERR_UNSUPPORTED) return st;
+    return ew_loss(st, dtype, &t, n, batch, reduction, loss, grad);
+}
+
+ok_status ok_elementwise_task(const char *name, size_t n, const ok_elementwise_options *options,
+                              ok_reduction reduction, void *task, size_t *task_size, double *denominator,
+                              int *by_weight) {
+    if (!task || !task_size || !denominator || !by_weight) return OK_ERR_NULL_POINTER;
+    OK_STATIC_ASSERT(sizeof(ok_ew_task) <= 8 * OK_EW_TASK_WORDS, "OK_EW_TASK_WORDS hold an ok_ew_task");
+    ok_ew_task t;
+    size_t batch = 0;
+    ok_status st = ew_named_task(name, NULL, NULL, options, &t, &batch);
+    if (st == OK_SUCCESS) st = ew_prepare(&t, n, batch, reduction, denominator);
+    if (st != OK_SUCCESS) return st;
+    *by_weight = reduction == OK_REDUCTION_MEAN && ew_flags[t.kind] & OK_EW_MEAN_BY_WEIGHT && t.weight.data;
+    memcpy(task, &t, sizeof t);
+    *task_size = sizeof t;
+    return OK_SUCCESS;
 }
 
 /* mse_loss, l1_loss and huber_loss: their weight of n elements is the

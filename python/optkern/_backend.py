@@ -9,7 +9,7 @@ every CPU feature work without it.
 
 import threading
 
-__all__ = ["device_for", "emulating", "is_device_array"]
+__all__ = ["device_for", "emulating", "is_device_array", "namespace"]
 
 _local = threading.local()
 _cupy_device = None
@@ -18,6 +18,17 @@ _cupy_device = None
 def is_device_array(a):
     """Whether a is a CuPy array (without importing CuPy)."""
     return type(a).__module__.split(".")[0] == "cupy"
+
+
+def namespace(a):
+    """The array module of a: cupy for a CuPy array, else numpy."""
+    if is_device_array(a):
+        import cupy
+
+        return cupy
+    import numpy
+
+    return numpy
 
 
 def device_for(arrays, what="arrays"):

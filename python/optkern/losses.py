@@ -59,7 +59,7 @@ import numbers
 
 import numpy as np
 
-from optkern import _core
+from optkern import _backend, _core
 from optkern._checks import real
 
 __all__ = [
@@ -87,9 +87,21 @@ def _reduction(reduction, size_average=None, reduce=None, allowed=("none", "mean
 
 
 def _array(value, name):
-    if not isinstance(value, np.ndarray):
-        raise TypeError(f"{name} must be a numpy.ndarray, got {type(value).__name__}")
+    if not isinstance(value, np.ndarray) and not _backend.is_device_array(value):
+        raise TypeError(f"{name} must be a numpy.ndarray (or a cupy.ndarray), got {type(value).__name__}")
     return value
+
+
+def _kernels(*arrays):
+    """The loss kernels a call's arrays take (None entries skipped): the C
+    library's (optkern._core), or the GPU's for CuPy arrays (docs/gpu.md),
+    with the same functions; TypeError for a mix of the two."""
+    device = _backend.device_for(arrays, "a loss's arrays")
+    if device is None:
+        return _core
+    from optkern.cuda._losses import Losses
+
+    return Losses(device)
 
 
 def _same_shape(input, target, name="target"):
@@ -105,8 +117,9 @@ def _regression(name, input, target, reduction_code, weight, param, out):
     _same_shape(input, target)
     if weight is not None:
         _same_shape(input, weight, "weight")
-    return _core.elementwise_loss(name, input, target, weight, 1, input.size, None, 1, 1, param, 0, 0,
-                                  reduction_code, out)
+    kernels = _kernels(input, target, weight, out)
+    return kernels.elementwise_loss(name, input, target, weight, 1, input.size, None, 1, 1, param, 0, 0,
+                                    reduction_code, out)
 
 
 def mse_loss(input, target, size_average=None, reduce=None, reduction="mean", weight=None, *, out=None):
@@ -274,8 +287,9 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
     else:
         target = _class_targets(input, target, samples_shape)
     try:
-        return _core.cross_entropy(input, target, n, c, inner, weight, ignore_index, label_smoothing, z_loss,
-                                   cap, red, out, samples_shape)
+        kernels = _kernels(input, target, weight, out)
+        return kernels.cross_entropy(input, target, n, c, inner, weight, ignore_index, label_smoothing, z_loss, cap,
+                                     red, out, samples_shape)
     except IndexError:
         raise _index_error(target, c, ignore_index) from None
 
@@ -293,6 +307,8 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, r
     ignore_index = _ignore_index(ignore_index, "nll_loss")
     _class_weights(weight, c)
     target = _class_targets(input, _array(target, "target"), samples_shape)
+    if _kernels(input, target, weight, out) is not _core:
+        raise NotImplementedError("nll_loss has no GPU kernel yet (docs/gpu.md); cross_entropy has")
     try:
         return _core.nll_loss(input, target, n, c, inner, weight, ignore_index, red, out, samples_shape)
     except IndexError:
@@ -321,7 +337,8 @@ def _broadcast_layout(operand, name, shape):
     if not kept:
         return operand, 1, 1
     if kept != list(range(kept[0], kept[-1] + 1)):
-        copy = np.ascontiguousarray(np.broadcast_to(operand, shape))
+        xp = _backend.namespace(operand)
+        copy = xp.ascontiguousarray(xp.broadcast_to(operand, shape))
         return copy, 1, max(copy.size, 1)
     block = math.prod(shape[d] for d in dims[kept[-1] + 1:])
     return operand, block, math.prod(shape[dims[k]] for k in kept)
@@ -341,8 +358,9 @@ def binary_cross_entropy_with_logits(input, target, weight=None, size_average=No
         raise ValueError(f"Target size ({target.shape}) must be the same as input size ({input.shape})")
     w, w_block, w_period = _broadcast_layout(weight, "weight", input.shape)
     p, p_block, p_period = _broadcast_layout(pos_weight, "pos_weight", input.shape)
-    return _core.elementwise_loss("binary_cross_entropy_with_logits", input, target, w, w_block, w_period, p,
-                                  p_block, p_period, 0.0, 0, 0, red, out)
+    kernels = _kernels(input, target, w, p, out)
+    return kernels.elementwise_loss("binary_cross_entropy_with_logits", input, target, w, w_block, w_period, p,
+                                    p_block, p_period, 0.0, 0, 0, red, out)
 
 
 def kl_div(input, target, size_average=None, reduce=None, reduction="mean", log_target=False, *, out=None):
@@ -359,8 +377,8 @@ def kl_div(input, target, size_average=None, reduce=None, reduction="mean", log_
         raise TypeError(f"kl_div(): argument 'log_target' must be bool, not {type(log_target).__name__}")
     _same_shape(input, target)
     batch = input.shape[0] if input.ndim else 1
-    return _core.elementwise_loss("kl_div", input, target, None, 1, 1, None, 1, 1, 0.0, log_target, batch,
-                                  red, out)
+    return _kernels(input, target, out).elementwise_loss("kl_div", input, target, None, 1, 1, None, 1, 1, 0.0,
+                                                         log_target, batch, red, out)
 
 
 # ------------------------------------------------------ linear cross-entropy

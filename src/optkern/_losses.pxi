@@ -133,6 +133,34 @@ def elementwise_loss(str name, input, target, weight, size_t w_block, size_t w_p
     return loss_and_grad(loss, g, reduction)
 
 
+def elementwise_task(str name, size_t n, tuple weight, tuple pos_weight, double param, bint flag, size_t batch,
+                     int reduction):
+    """The task ok_elementwise_loss would run (ok_elementwise_task,
+    optkern/internal/gpu.h), for the GPU backend: (task bytes, the
+    reduction's denominator, whether 'mean' divides by the sum of the
+    weights instead). weight and pos_weight: None or (address, block,
+    period) of an operand the caller holds (not read here)."""
+    cdef const char *cn = PyUnicode_AsUTF8(name)
+    cdef ok_bcast wb, pb
+    cdef ok_elementwise_options opt
+    opt.weight = opt.pos_weight = NULL
+    if weight is not None:
+        wb.data, wb.block, wb.period = <const void *><uintptr_t>weight[0], weight[1], weight[2]
+        opt.weight = &wb
+    if pos_weight is not None:
+        pb.data, pb.block, pb.period = <const void *><uintptr_t>pos_weight[0], pos_weight[1], pos_weight[2]
+        opt.pos_weight = &pb
+    opt.param = param
+    opt.flag = flag
+    opt.batch = batch
+    cdef uint64_t[OK_EW_TASK_WORDS] task
+    cdef size_t size = 0
+    cdef double denominator = 0
+    cdef int by_weight = 0
+    raise_for(ok_elementwise_task(cn, n, &opt, <ok_reduction>reduction, task, &size, &denominator, &by_weight))
+    return (<char *>task)[:size], denominator, bool(by_weight)
+
+
 cdef cnp.ndarray class_targets(object target, size_t samples, ok_index_type *kind):
     """Class-index targets: an int64 or int32 array of `samples` entries."""
     if not cnp.PyArray_Check(target):

@@ -4,7 +4,7 @@
 # package ships for other Cython modules.
 from libc.stdint cimport uint8_t, uint32_t
 
-from optkern.capi cimport ok_dtype, ok_status
+from optkern.capi cimport ok_dtype, ok_elementwise_options, ok_reduction, ok_status
 
 cdef extern from "optkern/internal/testing.h" nogil:
     ok_status ok_roofline(ok_dtype dtype, int n_inplace, int n_writeonly, int n_readonly,
@@ -19,6 +19,12 @@ cdef extern from "optkern/internal/testing.h" nogil:
     ok_status ok_simd_probe(int op, ok_dtype dtype, size_t n, const void *x, void *y, void *z)
     ok_status ok_q8_probe_codes(int unsigned_map, size_t n, const float *x, uint8_t *q)
     size_t ok_q8_check_all(int unsigned_map, uint32_t *first)
+
+cdef extern from "optkern/internal/gpu.h" nogil:
+    enum: OK_EW_TASK_WORDS
+    ok_status ok_elementwise_task(const char *name, size_t n, const ok_elementwise_options *options,
+                                  ok_reduction reduction, void *task, size_t *task_size, double *denominator,
+                                  int *by_weight)
 
 cdef extern from "optkern/optkern_capi.h":
     ctypedef struct ok_capi:

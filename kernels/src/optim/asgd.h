@@ -47,7 +47,7 @@ static inline void ok_asgd_prepare(const void *hparams, void *coeffs) {
     c->first = hp->step == 1;
 }
 
-static inline void ok_asgd_advance(const void *coeffs, float *const *scalar) {
+OK_FN void ok_asgd_advance(const void *coeffs, float *const *scalar) {
     const ok_asgd_coeffs *c = (const ok_asgd_coeffs *)coeffs;
     float *mu = scalar[OK_ASGD_MU - OK_OPT_STATE], *eta = scalar[OK_ASGD_ETA - OK_OPT_STATE];
     if (mu) *mu = c->new_mu;

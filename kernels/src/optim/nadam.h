@@ -56,7 +56,7 @@ OK_FN float ok_nadam_mu_product(const ok_nadam_coeffs *c, float before) {
     return (c->first ? 1.0f : before) * c->mu_f32;
 }
 
-static inline void ok_nadam_advance(const void *coeffs, float *const *scalar) {
+OK_FN void ok_nadam_advance(const void *coeffs, float *const *scalar) {
     float *mu_product = scalar[OK_NADAM_MU_PRODUCT - OK_OPT_STATE];
     if (mu_product) *mu_product = ok_nadam_mu_product((const ok_nadam_coeffs *)coeffs, *mu_product);
 }

@@ -19,6 +19,10 @@
     X(sgd_schedulefree) X(adamw_schedulefree) \
     X(lamb) X(lars)
 
+/* Those with scalar states (optim/descriptor.h), whose advance runs as a
+ * kernel of its own on the GPU (kernels/cuda/optim.cu). */
+#define OK_SCALAR_OPTIMIZERS(X) X(nadam) X(asgd)
+
 /* OK_OPT_<name>: the optimizer's row of the kernel tables. */
 #define OK_OPT_ENUM(name) OK_OPT_##name,
 enum { OK_OPTIMIZERS(OK_OPT_ENUM) OK_OPTIMIZER_COUNT };

@@ -76,7 +76,7 @@
  * exp(0) = 1. float32: degree 5, fitted for the least maximum relative
  * error (tools/fit_exp_poly.py): 1.15e-7 with its float32 coefficients.
  * float64: the degree-13 Taylor polynomial. */
-static const real_t DT_NAME(ok_exp_poly)[VM_EXP_TERMS] = {
+OK_DEVICE_DATA const real_t DT_NAME(ok_exp_poly)[VM_EXP_TERMS] = {
 #if OK_REAL_BITS == 32
     1.0f, 1.0f, 0x1.fffdfep-2f, 0x1.555736p-3f, 0x1.5729fcp-5f, 0x1.10a428p-7f,
 #else
@@ -87,7 +87,7 @@ static const real_t DT_NAME(ok_exp_poly)[VM_EXP_TERMS] = {
 
 /* (e^r - 1 - r) / r^2 = 1/2 + r/6 + r^2/24 + ...: 1/(k+2)!, Taylor, for
  * e^r - 1 with full relative accuracy near 0. */
-static const real_t DT_NAME(ok_expm1_taylor)[VM_EXPM1_TERMS] = {
+OK_DEVICE_DATA const real_t DT_NAME(ok_expm1_taylor)[VM_EXPM1_TERMS] = {
     1.0 / 2, 1.0 / 6, 1.0 / 24, 1.0 / 120, 1.0 / 720, 1.0 / 5040,
 #if OK_REAL_BITS == 64
     1.0 / 40320, 1.0 / 362880, 1.0 / 3628800, 1.0 / 39916800, 1.0 / 479001600, 1.0 / 6227020800.0,
@@ -95,7 +95,7 @@ static const real_t DT_NAME(ok_expm1_taylor)[VM_EXPM1_TERMS] = {
 };
 
 /* 1/(2k+3), k = 0 .. VM_ATANH_TERMS-1: log(m) = 2s (1 + z/3 + z^2/5 + ...). */
-static const real_t DT_NAME(ok_atanh_taylor)[VM_ATANH_TERMS] = {
+OK_DEVICE_DATA const real_t DT_NAME(ok_atanh_taylor)[VM_ATANH_TERMS] = {
     1.0 / 3, 1.0 / 5, 1.0 / 7, 1.0 / 9, 1.0 / 11,
 #if OK_REAL_BITS == 64
     1.0 / 13, 1.0 / 15, 1.0 / 17, 1.0 / 19, 1.0 / 21, 1.0 / 23,

@@ -48,14 +48,16 @@ def include_dirs(root=None):
     return [os.path.join(root, "cuda"), os.path.join(root, "src"), os.path.join(package, "include")]
 
 
-def compile_options(variant, nvrtc=True):
-    """NVRTC's options for a source at kernel variant `variant` (variants.h);
-    nvrtc=False: those an nvcc compilation takes (with the real system
-    headers instead of kernels/cuda/nvrtc)."""
+def compile_options(variant, nvrtc=True, block=256, parts=1024):
+    """NVRTC's options for a source at kernel variant `variant` (variants.h),
+    with reductions of `parts` parts of `block` threads (kernels/cuda/
+    reduce.cuh); nvrtc=False: those an nvcc compilation takes (with the
+    real system headers instead of kernels/cuda/nvrtc)."""
     dirs = include_dirs()
     if nvrtc:
         dirs.append(os.path.join(dirs[0], "nvrtc"))
-    return (*NVRTC_OPTIONS, f"-DOK_CUDA_VARIANT={variant}", *[f"-I{d}" for d in dirs])
+    return (*NVRTC_OPTIONS, f"-DOK_CUDA_VARIANT={variant}", f"-DOK_CUDA_BLOCK={block}",
+            f"-DOK_CUDA_PARTS={parts}", *[f"-I{d}" for d in dirs])
 
 
 class _Modules:
@@ -84,7 +86,10 @@ class CupyDevice:
     name = "cuda"
     #: elements per chunk of a multi-tensor launch
     chunk_size = 32768
+    #: threads per block, and parts of a sum (reduce.cuh): fixed, so that
+    #: sums are the same on every GPU
     block = 256
+    parts = 1024
 
     def __init__(self):
         import cupy
@@ -114,13 +119,22 @@ class CupyDevice:
 
     def _compile(self, source, variant):
         code = (sources() / "cuda" / source).read_text()
-        return self.xp.RawModule(code=code, options=compile_options(variant))
+        return self.xp.RawModule(code=code, options=compile_options(variant, True, self.block, self.parts))
 
-    def launch(self, source, variant, kernel, grid, block, words):
-        """Run kernel(plan) with the plan `words` (uint64) copied to the
-        device; stream-ordered, so the copy is freed safely after."""
+    def upload(self, words):
+        """The plan `words` (uint64), copied to the device; freed when the
+        last launch using it is done (CuPy's stream-ordered pool)."""
+        return self.xp.asarray(words)
+
+    def download(self, plan, count):
+        """The first `count` words of an uploaded plan (waits for the GPU)."""
+        return plan[:count].get()
+
+    def launch(self, source, variant, kernel, grid, block, plan):
+        """kernel(plan), `plan` uploaded (upload) or host words."""
         fn = self._modules.get(source, variant).get_function(kernel)
-        plan = self.xp.asarray(words)
+        if isinstance(plan, np.ndarray):
+            plan = self.upload(plan)
         fn((grid,), (block,), (plan,))
 
     def synchronize(self):
@@ -134,7 +148,8 @@ class EmulatedDevice:
     name = "emulated"
     xp = np
     chunk_size = 64
-    block = 32
+    block = 8
+    parts = 4
     blocks = 3
 
     def __init__(self, cache=None):
@@ -159,7 +174,8 @@ class EmulatedDevice:
         src = sources() / "cuda" / source
         cxx = os.environ.get("CXX") or shutil.which("c++") or "g++"
         flags = ["-std=c++20", "-x", "c++", "-O1", "-ffp-contract=off", "-fPIC", "-shared", "-pthread",
-                 "-Wno-deprecated-enum-enum-conversion", "-DOK_CUDA_EMULATE", f"-DOK_CUDA_VARIANT={variant}"]
+                 "-Wno-deprecated-enum-enum-conversion", "-DOK_CUDA_EMULATE", f"-DOK_CUDA_VARIANT={variant}",
+                 f"-DOK_CUDA_BLOCK={self.block}", f"-DOK_CUDA_PARTS={self.parts}"]
         flags += [f"-I{d}" for d in include_dirs()]
         tag = hashlib.sha256((src.read_text() + " ".join(flags)).encode()).hexdigest()[:16]
         out = os.path.join(self._cache, f"{source}.{variant}.{tag}.so")
@@ -170,10 +186,16 @@ class EmulatedDevice:
             os.replace(out + ".tmp", out)
         return ctypes.CDLL(out)
 
-    def launch(self, source, variant, kernel, grid, block, words):
+    def upload(self, words):
+        return words.copy()
+
+    def download(self, plan, count):
+        return plan[:count].copy()
+
+    def launch(self, source, variant, kernel, grid, block, plan):
         fn = getattr(self._modules.get(source, variant), kernel)
         fn.argtypes = [ctypes.c_uint, ctypes.c_uint, ctypes.c_void_p]
-        fn(grid, block, words.ctypes.data)
+        fn(grid, block, plan.ctypes.data)
 
     def synchronize(self):
         pass

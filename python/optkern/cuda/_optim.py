@@ -47,8 +47,8 @@ def _plan_layout():
 
 def supports(kind):
     """Whether optimizer `kind` has a GPU kernel: the elementwise ones
-    (one pass of their body), without scalar states or work arrays."""
-    return kind.elementwise and not kind.scalars and not kind.work
+    (one pass of their body), without work arrays."""
+    return kind.elementwise and not kind.work
 
 
 @functools.lru_cache(maxsize=64)
@@ -144,6 +144,12 @@ def step(device, kind, params, grads, states, sets, hp_index=None, scaling=None,
                 if name in required[k]:
                     raise ValueError(f"params[{i}] needs its {name} state")
                 continue
+            if name in kind.scalars:  # one float32, torch's 0-d tensor
+                checked_array(device, s, f"the {name} of params[{i}]", ())
+                if s.dtype != np.float32:
+                    raise TypeError(f"the {name} of params[{i}] must be a float32 scalar, got {s.dtype}")
+                written.append((f"the {name} of params[{i}]", s))
+                continue
             s = checked_array(device, s, f"the {name} of params[{i}]", p.shape)
             d = _dtype_number(s, f"the {name} of params[{i}]")
             if dstate is not None and d != dstate:
@@ -170,6 +176,9 @@ def step(device, kind, params, grads, states, sets, hp_index=None, scaling=None,
         chunks = int(words[_plan_layout()["OK_PLAN_CHUNKS"]])
         if chunks:
             device.launch("optim.cu", variant, f"ok_step_{kind.name}", device.grid(chunks), device.block, words)
+        if kind.scalars:
+            grid = device.grid(-(-len(members) // device.block))
+            device.launch("optim.cu", variant, f"ok_advance_{kind.name}", grid, device.block, words)
 
 
 def _plan(device, kind, members, params, grads, lists, coeffs, hp_index, master, keys):
