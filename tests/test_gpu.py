@@ -387,3 +387,49 @@ def test_emulated_cross_entropy_bad_target_writes_nothing(emulated):
 def test_gpu_nll_loss_says_so(emulated):
     with _backend.emulating(emulated), pytest.raises(NotImplementedError, match="nll_loss"):
         optkern.losses.nll_loss(np.zeros((2, 3), np.float32), np.array([0, 1]))
+
+
+# ------------------------------------------------ clipping, emulated GPU
+
+@pytest.mark.parametrize("norm_type", [2.0, 1.0, "inf", 3.0])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_emulated_clip_grad_norm(emulated, norm_type, dtype):
+    rng = rng_for("clip", str(norm_type), dtype)
+    grads = arrays(rng, [(300,), (7, 9), (0,), (1,)], dtype)
+    cpu = [g.copy() for g in grads]
+    norm = optkern.clip_grad_norm_(cpu, 0.5, norm_type)
+    with _backend.emulating(emulated):
+        gpu = [g.copy() for g in grads]
+        gpu_norm = optkern.clip_grad_norm_(gpu, 0.5, norm_type)
+    np.testing.assert_allclose(gpu_norm, norm, rtol=1e-6 if dtype == np.float32 else 1e-13)
+    for a, b in zip(gpu, cpu):
+        np.testing.assert_allclose(a, b, rtol=1e-6 if dtype == np.float32 else 1e-13)
+
+
+def test_emulated_clip_grad_value(emulated):
+    rng = rng_for("clip value")
+    grads = arrays(rng, [(300,), (7, 9), (1,)], np.float32)
+    grads[0][3] = np.nan
+    cpu = [g.copy() for g in grads]
+    optkern.clip_grad_value_(cpu, 0.25)
+    with _backend.emulating(emulated):
+        gpu = [g.copy() for g in grads]
+        optkern.clip_grad_value_(gpu, 0.25)
+    for a, b in zip(gpu, cpu):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_emulated_max_grad_norm_step(emulated, scalar_isa):
+    rng = rng_for("max grad norm")
+    start = arrays(rng, SHAPES, np.float32)
+    grads = [arrays(rng, SHAPES, np.float32) for _ in range(3)]
+    cpu = optkern.AdamW([p.copy() for p in start], lr=0.1, max_grad_norm=0.3)
+    for g in grads:
+        cpu.step(g)
+    with _backend.emulating(emulated):
+        gpu = optkern.AdamW([p.copy() for p in start], lr=0.1, max_grad_norm=0.3)
+        for g in grads:
+            gpu.step(g)
+    np.testing.assert_allclose(gpu.last_grad_norm, cpu.last_grad_norm, rtol=1e-6)
+    for a, b in zip(gpu._plan.params, cpu._plan.params):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)

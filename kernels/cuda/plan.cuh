@@ -19,8 +19,11 @@
  *                        per tensor, 0 for none; absent: none)
  *   OK_PLAN_ROUND_KEY    each tensor's stochastic rounding key (absent:
  *                        round to nearest)
+ *   OK_PLAN_SCRATCH      1 + 2 * OK_CUDA_PARTS doubles a reduction writes:
+ *                        its result, then its parts (reduce.cuh)
  *   OK_PLAN_STREAM + s   stream s's pointer of each tensor (the parameter,
- *                        the gradient, then the states: optim/descriptor.h)
+ *                        the gradient, then the states: optim/descriptor.h;
+ *                        a vector operation's: vector.cu)
  */
 #ifndef OPTKERN_CUDA_PLAN_CUH
 #define OPTKERN_CUDA_PLAN_CUH
@@ -38,6 +41,7 @@ enum ok_plan_word {
     OK_PLAN_COEFF_INDEX,
     OK_PLAN_MASTER,
     OK_PLAN_ROUND_KEY,
+    OK_PLAN_SCRATCH,
     OK_PLAN_STREAM,
     OK_PLAN_HEADER = OK_PLAN_STREAM + OK_MT_MAX_STREAMS
 };

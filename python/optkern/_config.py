@@ -78,7 +78,13 @@ def config():
     num_threads  threads per kernel call (1 in a process forked after
                  kernels ran)
     max_threads  the most set_num_threads() accepts
+    gpu          the GPU that CuPy arrays run on (docs/gpu.md), or None
+    gpu_status   that GPU's name, or why there is none (CuPy not
+                 installed, no CUDA device)
     """
+    from optkern import cuda
+
+    available, status = cuda.available()
     return {
         "version": _core.version(),
         "isa": _core.get_isa(),
@@ -86,6 +92,8 @@ def config():
         "openmp": _core.has_openmp(),
         "num_threads": _core.get_num_threads(),
         "max_threads": _core.max_threads(),
+        "gpu": status if available else None,
+        "gpu_status": status,
     }
 
 

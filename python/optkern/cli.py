@@ -133,7 +133,7 @@ EPILOG = "example:\n  optkern info"
 # The optional parts: (import name, pip name, what it brings)
 _OPTIONAL = (
     ("torch", "torch", "the PyTorch comparisons (tests, optkern bench)"),
-    ("cupy", "cupy", "the GPU kernels"),
+    ("cupy", "cupy-cuda12x", "the GPU kernels (or cupy-cuda13x, for CUDA 13)"),
     ("matplotlib", "matplotlib", "optkern demo --plot, optkern bench --plot"),
     ("ml_dtypes", "ml_dtypes", "bfloat16 arrays"),
     ("mpi4py", "mpi4py", "distributed optimizers"),
@@ -172,6 +172,8 @@ def info():
         "cores": os.cpu_count(),
         "python": platform.python_version(),
         "numpy": np.__version__,
+        "gpu": cfg["gpu"],
+        "gpu_status": cfg["gpu_status"],
         "optional": parts,
     }
 
@@ -192,6 +194,8 @@ def run(args):
         ("CPU", f"{data['cpu']}, {data['cores']} cores"),
         ("Python", data["python"]),
         ("NumPy", data["numpy"]),
+        ("GPU", f"{data['gpu']} (CuPy arrays run there)" if data["gpu"] else
+                f"none: {data['gpu_status']}; CuPy arrays cannot run"),
     ]
     for module, pip_name, what in _OPTIONAL:
         version = data["optional"][module]

@@ -15,7 +15,7 @@ import math
 
 import numpy as np
 
-from optkern import _core
+from optkern import _backend, _core
 
 __all__ = ["clip_grad_norm_", "clip_grad_value_"]
 
@@ -23,9 +23,24 @@ __all__ = ["clip_grad_norm_", "clip_grad_value_"]
 _DTYPES = ("float32", "float64", "bfloat16", "float16")
 
 
+def _is_array(a):
+    return isinstance(a, np.ndarray) or _backend.is_device_array(a)
+
+
+def _ops(arrays):
+    """The vector operations for `arrays`: the C library's (optkern._core)
+    or, for CuPy arrays, the GPU's (docs/gpu.md), with the same names."""
+    device = _backend.device_for(arrays, "grads")
+    if device is None:
+        return _core
+    from optkern.cuda._vector import Vectors
+
+    return Vectors(device)
+
+
 def _as_list(grads, what):
     """grads (one array or an iterable of them) as a list."""
-    if isinstance(grads, np.ndarray):
+    if _is_array(grads):
         return [grads]
     if grads is None or isinstance(grads, (str, bytes, dict, np.generic, int, float)):
         raise TypeError(f"{what}: grads must be a numpy.ndarray or an iterable of them, got {type(grads).__name__}")
@@ -45,7 +60,7 @@ def _gradients(grads, what, written=True):
     for i, g in enumerate(grads):
         if g is None:
             continue
-        if not isinstance(g, np.ndarray):
+        if not _is_array(g):
             raise TypeError(f"{what}: grads[{i}] must be a numpy.ndarray (or None), got {type(g).__name__}")
         if g.dtype.name not in _DTYPES:
             raise TypeError(f"{what}: grads[{i}] has dtype {g.dtype}; optkern supports float32, float64, bfloat16 "
@@ -54,9 +69,9 @@ def _gradients(grads, what, written=True):
             raise TypeError(f"{what}: grads[{i}] has non-native byte order ({g.dtype.str})")
         if not g.flags.c_contiguous:
             raise ValueError(f"{what}: grads[{i}] is not C-contiguous; pass numpy.ascontiguousarray(...)")
-        if not g.flags.aligned:
+        if not getattr(g.flags, "aligned", True):  # CuPy's arrays are always aligned and writable
             raise ValueError(f"{what}: grads[{i}] is not aligned to its dtype")
-        if written and not g.flags.writeable:
+        if written and not getattr(g.flags, "writeable", True):
             raise ValueError(f"{what}: grads[{i}] is read-only; it is clipped in place")
         groups.setdefault(g.dtype, []).append(g)
     return groups
@@ -71,7 +86,8 @@ def _grouped(grads, what, written, fn):
     gradients are fine but of several dtypes, fn runs on its groups, all
     checked first, so that nothing is written when one group's array is bad."""
     arrays = [g for g in grads if g is not None]
-    if arrays and isinstance(arrays[0], np.ndarray):
+    _backend.device_for(arrays, f"{what}: grads")  # TypeError for a mix of NumPy and CuPy arrays
+    if arrays and isinstance(arrays[0], np.ndarray) and _ops(arrays) is _core:
         try:
             return fn({arrays[0].dtype: arrays})
         except (TypeError, ValueError):
@@ -94,16 +110,18 @@ def _norm_type(norm_type):
 
 def _group_power_sum(p, arrays):
     """sum |g|**p over the arrays (inf: max |g|), in double."""
+    ops = _ops(arrays)
     if p == 2.0:
-        return _core.vec_dot(arrays, arrays)
+        return ops.vec_dot(arrays, arrays)
     if p == 1.0:
-        return _core.vec_abs_sum(arrays)
+        return ops.vec_abs_sum(arrays)
     if p == math.inf:
-        return _core.vec_abs_max(arrays)
+        return ops.vec_abs_max(arrays)
     total = 0.0
     for g in arrays:
         if g.size:
-            total += float(np.sum(np.abs(g.astype(np.float64)) ** p))
+            xp = _backend.namespace(g)
+            total += float(xp.sum(xp.abs(g.astype(np.float64)) ** p))
     return total
 
 
@@ -171,14 +189,14 @@ def _clip_norm(groups, max_norm, p, error_if_nonfinite):
             "set `error_if_nonfinite=False`"
         )
     for arrays in groups.values():
-        _core.vec_axpby(float(coef), arrays, 0.0, arrays)
+        _ops(arrays).vec_axpby(float(coef), arrays, 0.0, arrays)
     return total_norm
 
 
 def _nonfinite(groups):
     """Whether any element of the groups is inf or NaN (exact: the largest
     |g| is one of the elements)."""
-    return not all(math.isfinite(_core.vec_abs_max(arrays)) for arrays in groups.values())
+    return not all(math.isfinite(_ops(arrays).vec_abs_max(arrays)) for arrays in groups.values())
 
 
 def step_factors(grads, max_norm=None, unscale=None, coefficient=None):
@@ -213,7 +231,7 @@ def _step_factors(groups, max_norm, unscale, coefficient):
         return False, (None if max_norm is None else np.float32(0.0)), 1.0
     if max_norm is None:
         return unscale is not None and _nonfinite(groups), None, 1.0
-    s = sum(_core.vec_dot(arrays, arrays) for arrays in groups.values())
+    s = sum(_ops(arrays).vec_dot(arrays, arrays) for arrays in groups.values())
     if unscale is None:
         found_inf = False
     else:
@@ -231,9 +249,10 @@ def _unscaled_square_sum(groups, unscale):
     rare case of finite gradients whose scaled squares overflow."""
     total = 0.0
     for dtype, arrays in groups.items():
-        copies = [np.empty_like(g) for g in arrays]
-        _core.vec_axpby(float(dtype.type(unscale)), arrays, 0.0, copies)
-        total += _core.vec_dot(copies, copies)
+        copies = [_backend.namespace(g).empty_like(g) for g in arrays]
+        ops = _ops(arrays)
+        ops.vec_axpby(float(dtype.type(unscale)), arrays, 0.0, copies)
+        total += ops.vec_dot(copies, copies)
     return total
 
 
@@ -249,6 +268,10 @@ def clip_grad_value_(grads, clip_value, foreach=None):
     if foreach not in (None, True, False):
         raise TypeError(f"foreach must be None or a bool, got {foreach!r}")
     for dtype, arrays in groups.items():
+        ops = _ops(arrays)
+        if ops is not _core:
+            ops.clamp_(arrays, float(dtype.type(clip_value)))
+            continue
         lo, hi = dtype.type(-clip_value), dtype.type(clip_value)
         for g in arrays:
             np.maximum(g, lo, out=g)

@@ -22,6 +22,18 @@ __all__ = ["step", "supports"]
 _DTYPES = {"float32": 0, "float64": 1, "bfloat16": 2, "float16": 3}
 
 
+class _Numbers(dict):
+    """{dtype: its ok_dtype number}, filled as dtypes are met (looking up a
+    dtype object is faster than reading its name)."""
+
+    def __missing__(self, dtype):
+        number = self[dtype] = _DTYPES.get(dtype.name)
+        return number
+
+
+_NUMBERS = _Numbers()
+
+
 @functools.lru_cache(maxsize=None)
 def _variants():
     """{(param, grad, state) dtype numbers: variant number}, read from the
@@ -66,7 +78,7 @@ def _chunks(numel, size):
 
 
 def _dtype_number(a, what):
-    number = _DTYPES.get(a.dtype.name)
+    number = _NUMBERS[a.dtype]
     if number is None:
         raise TypeError(f"{what} has dtype {a.dtype}; optkern's GPU kernels take float32, float64, bfloat16 "
                         "and float16")
@@ -105,9 +117,65 @@ def check_no_overlap(device, written, read=()):
             far_written = span
 
 
-def step(device, kind, params, grads, states, sets, hp_index=None, scaling=None, master=None, rounding=None):
+class Prepared:
+    """What an optimizer's steps share while its parameters, states and
+    master copies stay the same arrays: their checks, and each launch's plan
+    but for the gradients, coefficients and rounding keys, which each step
+    writes into a copy. The Optimizer keeps one per set of state lists
+    (its _Plan.prepare); a functional call makes its own."""
+
+    __slots__ = ("key", "tensors", "starts", "ends", "names", "plans")
+
+    def __init__(self):
+        self.key = None
+        self.plans = {}
+
+
+def _static(device, kind, params, lists, master):
+    """Per tensor (param dtype, state dtype, numel, present states as a bit
+    set), once params, states and master copies are checked; and the
+    written arrays' spans, sorted, checked not to overlap."""
+    tensors, written = [], []
+    for i, p in enumerate(params):
+        p = checked_array(device, p, f"params[{i}]")
+        dp = _dtype_number(p, f"params[{i}]")
+        dstate, present = None, 0
+        for k, (name, lst) in enumerate(zip(kind.states, lists)):
+            s = None if lst is None else lst[i]
+            if s is None:
+                continue
+            present |= 1 << k
+            what = f"the {name} of params[{i}]"
+            if name in kind.scalars:  # one float32, torch's 0-d tensor
+                checked_array(device, s, what, ())
+                if s.dtype != np.float32:
+                    raise TypeError(f"{what} must be a float32 scalar, got {s.dtype}")
+            else:
+                checked_array(device, s, what, p.shape)
+                d = _dtype_number(s, what)
+                if dstate is not None and d != dstate:
+                    raise TypeError(f"the states of params[{i}] must share one dtype")
+                dstate = d
+            written.append((what, s))
+        m = None if master is None else master[i]
+        if m is not None:
+            checked_array(device, m, f"master[{i}]", p.shape)
+            if m.dtype != np.float32 or dp < 2:
+                raise TypeError(f"master[{i}] must be float32, the copy of a bfloat16 or float16 parameter")
+            written.append((f"master[{i}]", m))
+        written.append((f"params[{i}]", p))
+        tensors.append((dp, dp if dstate is None else dstate, p.size, present))
+    check_no_overlap(device, written)
+    spans = sorted((device.pointer(a), device.pointer(a) + a.nbytes, name) for name, a in written if a.nbytes)
+    return (tensors, np.array([s[0] for s in spans], dtype=np.uint64), np.array([s[1] for s in spans], dtype=np.uint64),
+            [s[2] for s in spans])
+
+
+def step(device, kind, params, grads, states, sets, hp_index=None, scaling=None, master=None, rounding=None,
+         prepared=None):
     """_core.step's update on `device`: states is a tuple with one list (or
-    None) per state of kind.states; the other arguments are _core.step's.
+    None) per state of kind.states; the other arguments are _core.step's;
+    prepared: the caller's Prepared, kept between its steps (None: none).
     Everything is checked before the first launch."""
     if not supports(kind):
         raise NotImplementedError(f"{kind.name} has no GPU kernel yet (docs/gpu.md lists the optimizers that do); "
@@ -123,93 +191,112 @@ def step(device, kind, params, grads, states, sets, hp_index=None, scaling=None,
             raise ValueError(f"the gradient unscale factor must be finite and > 0, got {scaling[0]}")
         for c in coeffs:
             c[:16] = struct.pack("=dd", *scaling)  # the ok_grad_scaling every set begins with
-    required = [set(kind.required_states(s)) for s in sets]
+    required = [sum(1 << kind.states.index(name) for name in kind.required_states(s)) for s in sets]
     lists = [None if lst is None else list(lst) for lst in states]
-    keys = None
-    if rounding is not None:
-        keys = _core.rounding_keys(rounding[0], np.asarray(rounding[1], dtype=np.int64))
+    prepared = Prepared() if prepared is None else prepared
+    key = tuple(map(id, params)) + tuple(id(a) for lst in lists if lst is not None for a in lst) + \
+        (() if master is None else tuple(map(id, master)))
+    if prepared.key != key:
+        prepared.tensors, prepared.starts, prepared.ends, prepared.names = _static(device, kind, params, lists, master)
+        prepared.key, prepared.plans = key, {}
+    # the gradients: checked each step, against the parameters and the
+    # written arrays' spans (a read-only gradient may not overlap them)
     groups = {}  # variant: [tensor numbers]
-    written, read = [], []
-    for i in range(n):
-        g = grads[i]
+    pointers, ends = np.zeros(n, dtype=np.uint64), np.zeros(n, dtype=np.uint64)
+    variants, tensors = _variants(), prepared.tensors
+    for i, g in enumerate(grads):
         if g is None:
             continue
-        p = checked_array(device, params[i], f"params[{i}]")
-        g = checked_array(device, g, f"grads[{i}]", p.shape)
+        dp, ds, _, present = tensors[i]
         k = 0 if hp_index is None else int(hp_index[i])
-        dstate = None
-        for name, lst in zip(kind.states, lists):
-            s = None if lst is None else lst[i]
-            if s is None:
-                if name in required[k]:
-                    raise ValueError(f"params[{i}] needs its {name} state")
-                continue
-            if name in kind.scalars:  # one float32, torch's 0-d tensor
-                checked_array(device, s, f"the {name} of params[{i}]", ())
-                if s.dtype != np.float32:
-                    raise TypeError(f"the {name} of params[{i}] must be a float32 scalar, got {s.dtype}")
-                written.append((f"the {name} of params[{i}]", s))
-                continue
-            s = checked_array(device, s, f"the {name} of params[{i}]", p.shape)
-            d = _dtype_number(s, f"the {name} of params[{i}]")
-            if dstate is not None and d != dstate:
-                raise TypeError(f"the states of params[{i}] must share one dtype")
-            dstate = d
-            written.append((f"the {name} of params[{i}]", s))
-        dp, dg = _dtype_number(p, f"params[{i}]"), _dtype_number(g, f"grads[{i}]")
-        variant = _variants().get((dp, dg, dp if dstate is None else dstate))
+        if required[k] & ~present:
+            missing = [name for j, name in enumerate(kind.states) if required[k] >> j & 1 and not present >> j & 1]
+            raise ValueError(f"params[{i}] needs its {missing[0]} state")
+        checked_array(device, g, f"grads[{i}]", params[i].shape)
+        variant = variants.get((dp, _dtype_number(g, f"grads[{i}]"), ds))
         if variant is None:
-            raise TypeError(f"params[{i}] ({p.dtype}) with grads[{i}] of dtype {g.dtype} and states of that "
+            raise TypeError(f"params[{i}] ({params[i].dtype}) with grads[{i}] of dtype {g.dtype} and states of that "
                             "dtype signature have no kernel (docs/precision.md lists the combinations)")
-        m = None if master is None else master[i]
-        if m is not None:
-            checked_array(device, m, f"master[{i}]", p.shape)
-            if m.dtype != np.float32 or dp < 2:
-                raise TypeError(f"master[{i}] must be float32, the copy of a bfloat16 or float16 parameter")
-            written.append((f"master[{i}]", m))
-        written.append((f"params[{i}]", p))
-        read.append((f"grads[{i}]", g))
+        pointers[i] = start = device.pointer(g)
+        ends[i] = start + g.nbytes if g.nbytes else 0
         groups.setdefault(variant, []).append(i)
-    check_no_overlap(device, written, read)
+    # a written span starting before a gradient's end and ending after its start
+    at = np.searchsorted(prepared.starts, ends) - 1
+    hit = np.flatnonzero((ends > pointers) & (at >= 0) & (prepared.ends[np.maximum(at, 0)] > pointers)
+                         if len(prepared.starts) else np.zeros(0, dtype=bool))
+    if hit.size:
+        i = int(hit[0])
+        raise ValueError(f"grads[{i}] overlaps {prepared.names[at[i]]}; they must be separate arrays")
+    keys = None if rounding is None else _core.rounding_keys(rounding[0], np.asarray(rounding[1], dtype=np.int64))
+    L = _plan_layout()
     for variant, members in groups.items():
-        words = _plan(device, kind, members, params, grads, lists, coeffs, hp_index, master, keys)
-        chunks = int(words[_plan_layout()["OK_PLAN_CHUNKS"]])
+        plan_key = (variant, tuple(members), len(coeffs), hp_index is not None and len(coeffs) > 1, keys is not None)
+        base = prepared.plans.get(plan_key)
+        if base is None:
+            streams = [params, None] + lists
+            base = prepared.plans[plan_key] = plan_words(
+                device, [prepared.tensors[i][2] for i in members],
+                [None if lst is None else [lst[i] for i in members] for lst in streams], coeffs,
+                np.zeros(len(members), np.uint32) if plan_key[3] else None,
+                None if master is None else [master[i] for i in members],
+                np.zeros(len(members), np.uint64) if keys is not None else None, grads=True)
+        words = base.copy()
+        members = np.array(members)
+        at = int(words[L["OK_PLAN_STREAM"] + 1])
+        words[at:at + len(members)] = pointers[members]
+        at = int(words[L["OK_PLAN_COEFFS"]])
+        blob = b"".join(bytes(c) for c in coeffs)
+        words[at:].view(np.uint8)[:len(blob)] = np.frombuffer(blob, dtype=np.uint8)
+        if plan_key[3]:
+            at = int(words[L["OK_PLAN_COEFF_INDEX"]])
+            words[at:].view(np.uint32)[:len(members)] = np.asarray(hp_index)[members]
+        if keys is not None:
+            at = int(words[L["OK_PLAN_ROUND_KEY"]])
+            words[at:at + len(members)] = keys[members]
+        chunks = int(words[L["OK_PLAN_CHUNKS"]])
+        plan = device.upload(words)
         if chunks:
-            device.launch("optim.cu", variant, f"ok_step_{kind.name}", device.grid(chunks), device.block, words)
+            device.launch("optim.cu", variant, f"ok_step_{kind.name}", device.grid(chunks), device.block, plan)
         if kind.scalars:
             grid = device.grid(-(-len(members) // device.block))
-            device.launch("optim.cu", variant, f"ok_advance_{kind.name}", grid, device.block, words)
+            device.launch("optim.cu", variant, f"ok_advance_{kind.name}", grid, device.block, plan)
 
 
-def _plan(device, kind, members, params, grads, lists, coeffs, hp_index, master, keys):
-    """The plan words (kernels/cuda/plan.cuh) of one launch over tensors
-    `members`."""
+def plan_words(device, numel, streams, coeffs=(), coeff_index=None, master=None, keys=None, scratch=False,
+               grads=False):
+    """The words of a plan (kernels/cuda/plan.cuh) over tensors of `numel`
+    elements: streams, one list of arrays (None entries: absent) or None
+    per stream; the coefficient sets (bytes each, of one size) and each
+    tensor's set (None: set 0); the master copies and rounding keys (or
+    None); scratch: room for a reduction's result and parts; grads: room
+    for stream 1's pointers (given as None), which the caller writes."""
     L = _plan_layout()
-    count = len(members)
-    numel = tuple(int(params[i].size) for i in members)
-    chunk_table = _chunks(numel, device.chunk_size)
-    coeff_size = len(coeffs[0])
-    sets = b"".join(bytes(c) for c in coeffs)
+    count = len(numel)
+    chunk_table = _chunks(tuple(numel), device.chunk_size)
+    blob = b"".join(bytes(c) for c in coeffs)
     parts = [("OK_PLAN_NUMEL", np.array(numel, dtype=np.uint64)),
              ("OK_PLAN_CHUNK_TABLE", chunk_table),
-             ("OK_PLAN_COEFFS", np.frombuffer(sets + bytes(-len(sets) % 8), dtype=np.uint64))]
-    if hp_index is not None and len(coeffs) > 1:
+             ("OK_PLAN_COEFFS", np.frombuffer(blob + bytes(-len(blob) % 8), dtype=np.uint64))]
+    if coeff_index is not None:
         index = np.zeros(count + count % 2, dtype=np.uint32)
-        index[:count] = [hp_index[i] for i in members]
+        index[:count] = coeff_index
         parts.append(("OK_PLAN_COEFF_INDEX", index.view(np.uint64)))
     if master is not None:
-        parts.append(("OK_PLAN_MASTER", _pointers(device, [master[i] for i in members])))
+        parts.append(("OK_PLAN_MASTER", _pointers(device, master)))
     if keys is not None:
-        parts.append(("OK_PLAN_ROUND_KEY", keys[members]))
-    streams = [params, grads] + [lst for lst in lists]
+        parts.append(("OK_PLAN_ROUND_KEY", np.asarray(keys, dtype=np.uint64)))
+    if scratch:
+        parts.append(("OK_PLAN_SCRATCH", np.zeros(1 + 2 * device.parts, dtype=np.uint64)))
     for s, lst in enumerate(streams):
         if lst is not None:
-            parts.append((L["OK_PLAN_STREAM"] + s, _pointers(device, [lst[i] for i in members])))
+            parts.append((L["OK_PLAN_STREAM"] + s, _pointers(device, lst)))
+        elif s == 1 and grads:
+            parts.append((L["OK_PLAN_STREAM"] + s, np.zeros(count, dtype=np.uint64)))
     header = np.zeros(L["OK_PLAN_HEADER"], dtype=np.uint64)
     header[L["OK_PLAN_TENSORS"]] = count
     header[L["OK_PLAN_CHUNKS"]] = len(chunk_table) // 2
     header[L["OK_PLAN_CHUNK_SIZE"]] = device.chunk_size
-    header[L["OK_PLAN_COEFF_SIZE"]] = coeff_size
+    header[L["OK_PLAN_COEFF_SIZE"]] = len(coeffs[0]) if coeffs else 0
     at = len(header)
     for name, part in parts:
         header[L[name] if isinstance(name, str) else name] = at

@@ -94,13 +94,14 @@ def run(kind, params, grads, states, sets, hp_index=None, written=None, work=Non
     each gradient by as it reads it. master, rounding: the float32 master
     copies and the stochastic rounding (seed, step numbers), as
     optkern._core.step takes them (docs/precision.md). CuPy arrays run on
-    the GPU (optkern.cuda; docs/gpu.md), NumPy arrays on the C kernels."""
+    the GPU (optkern.cuda; docs/gpu.md), NumPy arrays on the C kernels;
+    there `written` is an optkern.cuda._optim.Prepared (or None)."""
     device = _backend.device_for(chain(params, grads), "params and grads")
     if device is not None:
         from optkern.cuda import _optim
 
         _optim.step(device, kind, params, grads, tuple(states.get(name) for name in kind.states), sets, hp_index,
-                    scaling, master, rounding)
+                    scaling, master, rounding, written)
         return
     _core.step(kind, params, grads, tuple([states.get(name) for name in kind.states]), sets, hp_index, written,
                None if work is None else tuple([work.get(name) for name in kind.work]), scaling, master, rounding)

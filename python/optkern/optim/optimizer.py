@@ -130,21 +130,25 @@ class _Plan:
         ({name: list}, the lists that become plan.states; its scalar states
         hold 0-d float32 arrays): a _core.StateTable of each (their pointers,
         checked once) and the _core.WrittenIndex of the parameters and those
-        states, which every gradient is checked against. Rebuilt only when
+        states, which every gradient is checked against; on a GPU the lists
+        themselves and an optkern.cuda._optim.Prepared. Rebuilt only when
         one of the lists changes (when state is created or loaded).
         """
-        if self.device is not None:  # optkern.cuda checks the arrays at each step
-            return {name: lst for name, lst in states.items()}, None
         lists = list(states.values())
         cached = self._prepared
         if cached is None or len(cached[0]) != len(lists) or any(a is not b for a, b in zip(cached[0], lists)):
+            if self.device is not None:  # the GPU's checks and plans, kept between steps
+                from optkern.cuda._optim import Prepared
+
+                cached = self._prepared = (lists, dict(states), Prepared())
+                return cached[1], cached[2]
             rules = dict(zip(kind.states, kind.state_shapes))
             tables = {name: _core.StateTable(self.params, lst, name, name in kind.scalars, rules[name])
                       for name, lst in states.items()}
             written = _core.WrittenIndex([("params", self.params)] +
                                          [(f"the {name} of params", lst) for name, lst in states.items()])
             cached = self._prepared = (lists, tables, written)
-        else:
+        elif self.device is None:
             for table in cached[1].values():
                 table.check()  # a state array made read-only since (flags.writeable = False)
         return cached[1], cached[2]
@@ -465,9 +469,6 @@ class Optimizer:
             return False
         scaling = None
         if self._max_grad_norm is not None or unscale is not None:
-            if plan.device is not None:
-                raise NotImplementedError("max_grad_norm and GradScaler steps have no GPU kernel yet "
-                                          "(docs/gpu.md); clip on the CPU")
             found_inf, norm, coef = step_factors(grads, self._max_grad_norm, unscale, self._clip_coefficient)
             if self._max_grad_norm is not None:
                 self.last_grad_norm = norm
