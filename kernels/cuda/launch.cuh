@@ -1,8 +1,10 @@
 /*
  * What every optkern CUDA source starts with (docs/gpu.md).
  *
- * A kernel is declared OK_KERNEL(name)(arguments) { body }: an extern "C"
- * __global__ function, launched by name from Python (optkern/cuda).
+ * A kernel is declared OK_KERNEL(name, (parameters), (argument names))
+ * { body }: an extern "C" __global__ function, launched by name from Python
+ * (optkern/cuda). Kernels are named ok_cuda_<what>, apart from the C
+ * library's functions, whose headers the sources include.
  *
  * The same sources also compile as plain C++ on the CPU with
  * OK_CUDA_EMULATE defined, for the tests (tests/test_gpu.py): a kernel

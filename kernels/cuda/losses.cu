@@ -8,13 +8,15 @@
  * whose parts and denominator slots the kernels also write. A call is a few
  * launches in stream order on one plan:
  *
- *   elementwise losses   [ok_loss_sum_of, ok_loss_den] where 'mean' divides
- *                        by the sum of the weights; ok_ew_loss; and, when
- *                        reduced, ok_loss_reduce
- *   cross_entropy        class targets: ok_ce_labels and ok_ce_labels_total
+ *   elementwise losses   [ok_cuda_loss_sum_of, ok_cuda_loss_den] where 'mean' divides
+ *                        by the sum of the weights; ok_cuda_ew_loss; and, when
+ *                        reduced, ok_cuda_loss_reduce
+ *   cross_entropy        class targets: ok_cuda_ce_labels and ok_cuda_ce_labels_total
  *                        (the caller reads the out-of-range count before
  *                        anything else runs: a bad target writes nothing);
- *                        ok_ce_loss; ok_loss_reduce
+ *                        ok_cuda_ce_loss; ok_cuda_loss_reduce
+ *   nll_loss             ok_cuda_ce_labels, ok_cuda_ce_labels_total; ok_cuda_nll_loss;
+ *                        ok_cuda_loss_reduce
  *
  * The elementwise losses run the C library's own formulas (loss/<name>-inl.h,
  * on the scalar target) on the task the C library prepared
@@ -47,12 +49,12 @@ enum ok_loss_word {
     OK_LOSS_OUT,         /* the loss: the 0-d result, or the per-item losses ('none') */
     OK_LOSS_REDUCTION,   /* ok_reduction: 0 none, 1 mean, 2 sum (3 batchmean: as mean) */
     OK_LOSS_DEN,         /* double: what a reduced loss and the gradient divide by */
-    OK_LOSS_BAD,         /* double: the class targets out of range (ok_ce_labels_total) */
+    OK_LOSS_BAD,         /* double: the class targets out of range (ok_cuda_ce_labels_total) */
     OK_LOSS_N,           /* the items: elements, or cross-entropy's samples */
     OK_LOSS_INPUT,
     OK_LOSS_TARGET,
     OK_LOSS_GRAD,
-    OK_LOSS_SUM_OF,      /* the array whose sum is the denominator (ok_loss_sum_of), or 0 */
+    OK_LOSS_SUM_OF,      /* the array whose sum is the denominator (ok_cuda_loss_sum_of), or 0 */
     OK_LOSS_C,           /* cross_entropy: classes, */
     OK_LOSS_INNER,       /* positions per sample row (d1 * d2 ...), */
     OK_LOSS_TARGET_KIND, /* OK_LABELS_INT64, _INT32 or _PROBS (loss/tasks.h), */
@@ -77,7 +79,7 @@ OK_INLINE double *ok_word_slot(const uint64_t *plan, int w) { return (double *)(
 /* --------------------------------------------------------- shared steps */
 
 /* parts[b] = the sum of part b of the SUM_OF array's n items. */
-OK_KERNEL(ok_loss_sum_of, (const uint64_t *plan), (plan)) {
+OK_KERNEL(ok_cuda_loss_sum_of, (const uint64_t *plan), (plan)) {
     const data_t *x = (const data_t *)plan[OK_LOSS_SUM_OF];
     const size_t n = (size_t)plan[OK_LOSS_N], b = blockIdx.x;
     double v = 0.0;
@@ -88,14 +90,14 @@ OK_KERNEL(ok_loss_sum_of, (const uint64_t *plan), (plan)) {
 }
 
 /* DEN = the sum of the parts (one block). */
-OK_KERNEL(ok_loss_den, (const uint64_t *plan), (plan)) {
+OK_KERNEL(ok_cuda_loss_den, (const uint64_t *plan), (plan)) {
     const double sum = ok_parts_sum(ok_word_slot(plan, OK_LOSS_PARTS));
     if (threadIdx.x == 0) *ok_word_slot(plan, OK_LOSS_DEN) = sum;
 }
 
 /* The reduced loss, the parts' sum over DEN for a mean, in the loss dtype
  * (real_t: float64 for float64 inputs, else float32). One block. */
-OK_KERNEL(ok_loss_reduce, (const uint64_t *plan), (plan)) {
+OK_KERNEL(ok_cuda_loss_reduce, (const uint64_t *plan), (plan)) {
     const double sum = ok_parts_sum(ok_word_slot(plan, OK_LOSS_PARTS));
     if (threadIdx.x == 0) {
         const double den = plan[OK_LOSS_REDUCTION] == OK_REDUCTION_SUM ? 1.0 : ok_word_double(plan, OK_LOSS_DEN);
@@ -111,7 +113,7 @@ OK_KERNEL(ok_loss_reduce, (const uint64_t *plan), (plan)) {
  * here, as ew_run (losses.c) does on the host. */
 #define OK_EW_ELEMENT_CASE(NAME, formula, flags) \
     case OK_EW_##NAME: v += DT_NAME(ew_loop)(&t, OK_EW_##NAME, i, i + 1); break;
-OK_KERNEL(ok_ew_loss, (const uint64_t *plan), (plan)) {
+OK_KERNEL(ok_cuda_ew_loss, (const uint64_t *plan), (plan)) {
     ok_ew_task t;
     memcpy(&t, plan + OK_LOSS_TASK, sizeof t);
     t.input = (const void *)plan[OK_LOSS_INPUT];
@@ -147,7 +149,7 @@ OK_INLINE double ok_ce_weight(const uint64_t *plan, int64_t k) {
 /* parts[b] = the weight of part b's samples that are not ignored (the
  * mean's denominator D), parts[OK_CUDA_PARTS + b] = how many of them are
  * out of range. */
-OK_KERNEL(ok_ce_labels, (const uint64_t *plan), (plan)) {
+OK_KERNEL(ok_cuda_ce_labels, (const uint64_t *plan), (plan)) {
     const size_t n = (size_t)plan[OK_LOSS_N], b = blockIdx.x;
     const int64_t c = (int64_t)plan[OK_LOSS_C], ignore = (int64_t)plan[OK_LOSS_IGNORE];
     double weight = 0.0, bad = 0.0;
@@ -167,8 +169,8 @@ OK_KERNEL(ok_ce_labels, (const uint64_t *plan), (plan)) {
     }
 }
 
-/* DEN and BAD from ok_ce_labels's parts (one block). */
-OK_KERNEL(ok_ce_labels_total, (const uint64_t *plan), (plan)) {
+/* DEN and BAD from ok_cuda_ce_labels's parts (one block). */
+OK_KERNEL(ok_cuda_ce_labels_total, (const uint64_t *plan), (plan)) {
     const double weight = ok_parts_sum(ok_word_slot(plan, OK_LOSS_PARTS));
     const double bad = ok_parts_sum(ok_word_slot(plan, OK_LOSS_PARTS) + OK_CUDA_PARTS);
     if (threadIdx.x == 0) *ok_word_slot(plan, OK_LOSS_DEN) = weight, *ok_word_slot(plan, OK_LOSS_BAD) = bad;
@@ -188,7 +190,7 @@ OK_INLINE real_t ok_ce_logit(const data_t *x, real_t cap) {
  * gradient entry in double. The sample's loss A log s - B + z rho lse^2 is
  * stored ('none') or added to the part's sum.
  */
-OK_KERNEL(ok_ce_loss, (const uint64_t *plan), (plan)) {
+OK_KERNEL(ok_cuda_ce_loss, (const uint64_t *plan), (plan)) {
     const size_t n = (size_t)plan[OK_LOSS_N], c = (size_t)plan[OK_LOSS_C], inner = (size_t)plan[OK_LOSS_INNER];
     const data_t *x0 = (const data_t *)plan[OK_LOSS_INPUT];
     data_t *g0 = (data_t *)plan[OK_LOSS_GRAD];
@@ -253,6 +255,37 @@ OK_KERNEL(ok_ce_loss, (const uint64_t *plan), (plan)) {
         }
         if (threadIdx.x == 0) {
             const double loss = A * log_s - B + zl;
+            if (none)
+                ((real_t *)plan[OK_LOSS_OUT])[i] = (real_t)loss;
+            else
+                part += loss;
+        }
+    }
+    if (threadIdx.x == 0) ok_word_slot(plan, OK_LOSS_PARTS)[b] = part;
+}
+
+/* nll_loss (docs/losses.md#nll_loss): one block per sample of its part.
+ * x_y is read (by thread 0, before the block's barrier) before the row is
+ * written, so the gradient may overwrite the input. */
+OK_KERNEL(ok_cuda_nll_loss, (const uint64_t *plan), (plan)) {
+    const size_t n = (size_t)plan[OK_LOSS_N], c = (size_t)plan[OK_LOSS_C], inner = (size_t)plan[OK_LOSS_INNER];
+    const data_t *x0 = (const data_t *)plan[OK_LOSS_INPUT];
+    data_t *g0 = (data_t *)plan[OK_LOSS_GRAD];
+    const int64_t ignore = (int64_t)plan[OK_LOSS_IGNORE];
+    const int none = plan[OK_LOSS_REDUCTION] == OK_REDUCTION_NONE;
+    const double scale = plan[OK_LOSS_REDUCTION] == OK_REDUCTION_MEAN ? 1.0 / ok_word_double(plan, OK_LOSS_DEN) : 1.0;
+    const size_t b = blockIdx.x;
+    double part = 0.0;
+    for (size_t i = ok_part_begin(n, b); i < ok_part_begin(n, b + 1); i++) {
+        const size_t base = i / inner * c * inner + i % inner;
+        const int64_t y = ok_ce_target(plan, i);
+        const int kept = y != ignore;
+        const double rho = kept ? ok_ce_weight(plan, y) : 0.0;
+        const double loss = kept ? -rho * (double)ld_data(x0 + base + (size_t)y * inner) : 0.0;
+        __syncthreads(); /* x_y read before any thread writes the row */
+        for (size_t k = threadIdx.x; k < c; k += OK_CUDA_BLOCK)
+            st_data(g0 + base + k * inner, kept && (int64_t)k == y ? -scale * rho : 0.0);
+        if (threadIdx.x == 0) {
             if (none)
                 ((real_t *)plan[OK_LOSS_OUT])[i] = (real_t)loss;
             else

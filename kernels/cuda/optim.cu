@@ -4,7 +4,7 @@
  * target/simd.h), so each formula is written once for both.
  *
  * Compiled once per kernel variant (variants.h), with -DOK_CUDA_VARIANT=k: a
- * launch updates the tensors of one dtype signature. ok_step_<name>(plan)
+ * launch updates the tensors of one dtype signature. ok_cuda_step_<name>(plan)
  * runs a persistent grid over the plan's chunk table (plan.cuh): block b
  * takes chunks b, b + gridDim.x, ..., and its threads the chunk's elements
  * in turn, each element through the body exactly as the CPU's scalar
@@ -12,7 +12,7 @@
  * (--fmad=false, as the C kernels build with -ffp-contract=off) and with
  * IEEE division and square root, every element is bitwise the scalar
  * target's, and so independent of the grid. An optimizer with scalar states
- * (NAdam's mu_product) has a second kernel, ok_advance_<name>(plan), which
+ * (NAdam's mu_product) has a second kernel, ok_cuda_advance_<name>(plan), which
  * the caller launches after the step.
  */
 #include "launch.cuh"
@@ -31,7 +31,7 @@
 #include "optim/optimizers.h"
 
 #define OK_STEP_KERNEL(name)                                                                                \
-    OK_KERNEL(ok_step_##name, (const uint64_t *plan), (plan)) {                                            \
+    OK_KERNEL(ok_cuda_step_##name, (const uint64_t *plan), (plan)) {                                            \
         const ok_mt_task task = ok_plan_task(plan);                                                        \
         const uint64_t *chunk = plan + plan[OK_PLAN_CHUNK_TABLE];                                          \
         const uint64_t chunks = plan[OK_PLAN_CHUNKS], size = plan[OK_PLAN_CHUNK_SIZE];                     \
@@ -47,7 +47,7 @@ OK_OPTIMIZERS(OK_STEP_KERNEL)
 /* After the step (the launch that follows it on the stream), the scalar
  * states of each tensor: what optim.c's advance_scalars does on the CPU. */
 #define OK_ADVANCE_KERNEL(name)                                                                             \
-    OK_KERNEL(ok_advance_##name, (const uint64_t *plan), (plan)) {                                         \
+    OK_KERNEL(ok_cuda_advance_##name, (const uint64_t *plan), (plan)) {                                         \
         const ok_mt_task task = ok_plan_task(plan);                                                        \
         for (size_t i = blockIdx.x * blockDim.x + threadIdx.x; i < task.count; i += gridDim.x * blockDim.x) { \
             float *scalar[OK_MT_MAX_STREAMS] = {0};                                                        \

@@ -5,14 +5,14 @@
  * (-DOK_CUDA_VARIANT=k); each kernel takes a plan of plan.cuh, stream 0
  * being x (y for axpby) and stream 1 y (x for axpby).
  *
- *   ok_vec_sum      the sum over the chunks of x*y (stream 1 present) or of
- *                   |x|, in double, then ok_vec_total
- *   ok_vec_abs_max  the largest |x| (NaN if one is NaN), then ok_vec_most
- *   ok_vec_total, ok_vec_most   the parts combined into the scratch's first
+ *   ok_cuda_vec_sum      the sum over the chunks of x*y (stream 1 present) or of
+ *                   |x|, in double, then ok_cuda_vec_total
+ *   ok_cuda_vec_abs_max  the largest |x| (NaN if one is NaN), then ok_cuda_vec_most
+ *   ok_cuda_vec_total, ok_cuda_vec_most   the parts combined into the scratch's first
  *                   double (one block)
- *   ok_vec_axpby    y <- alpha x + beta y: vector/vector-inl.h's span, one
+ *   ok_cuda_vec_axpby    y <- alpha x + beta y: vector/vector-inl.h's span, one
  *                   element per thread, on the plan's ok_axpby_coeffs
- *   ok_vec_clamp    x <- min(max(x, -v), v) with v = alpha (clip_grad_value_)
+ *   ok_cuda_vec_clamp    x <- min(max(x, -v), v) with v = alpha (clip_grad_value_)
  *
  * A block takes the chunks b, b + OK_CUDA_PARTS, ...: the same partition on
  * every GPU, so the sums are bitwise the same everywhere (reduce.cuh).
@@ -48,7 +48,7 @@
 
 OK_INLINE double *ok_vec_scratch(const uint64_t *plan) { return (double *)(plan + plan[OK_PLAN_SCRATCH]); }
 
-OK_KERNEL(ok_vec_sum, (const uint64_t *plan), (plan)) {
+OK_KERNEL(ok_cuda_vec_sum, (const uint64_t *plan), (plan)) {
     const ok_mt_task task = ok_plan_task(plan);
     const int dot = task.stream[1] != 0;
     double v = 0.0;
@@ -60,12 +60,12 @@ OK_KERNEL(ok_vec_sum, (const uint64_t *plan), (plan)) {
     if (threadIdx.x == 0) ok_vec_scratch(plan)[1 + blockIdx.x] = v;
 }
 
-OK_KERNEL(ok_vec_total, (const uint64_t *plan), (plan)) {
+OK_KERNEL(ok_cuda_vec_total, (const uint64_t *plan), (plan)) {
     const double sum = ok_parts_sum(ok_vec_scratch(plan) + 1);
     if (threadIdx.x == 0) ok_vec_scratch(plan)[0] = sum;
 }
 
-OK_KERNEL(ok_vec_abs_max, (const uint64_t *plan), (plan)) {
+OK_KERNEL(ok_cuda_vec_abs_max, (const uint64_t *plan), (plan)) {
     const ok_mt_task task = ok_plan_task(plan);
     double most = 0.0;
     OK_FOR_ELEMENTS(task, plan, blockIdx.x, OK_CUDA_PARTS, {
@@ -76,7 +76,7 @@ OK_KERNEL(ok_vec_abs_max, (const uint64_t *plan), (plan)) {
     if (threadIdx.x == 0) ok_vec_scratch(plan)[1 + blockIdx.x] = most;
 }
 
-OK_KERNEL(ok_vec_most, (const uint64_t *plan), (plan)) {
+OK_KERNEL(ok_cuda_vec_most, (const uint64_t *plan), (plan)) {
     const double *part = ok_vec_scratch(plan) + 1;
     double most = 0.0;
     for (unsigned k = threadIdx.x; k < OK_CUDA_PARTS; k += OK_CUDA_BLOCK)
@@ -85,12 +85,12 @@ OK_KERNEL(ok_vec_most, (const uint64_t *plan), (plan)) {
     if (threadIdx.x == 0) ok_vec_scratch(plan)[0] = most;
 }
 
-OK_KERNEL(ok_vec_axpby, (const uint64_t *plan), (plan)) {
+OK_KERNEL(ok_cuda_vec_axpby, (const uint64_t *plan), (plan)) {
     const ok_mt_task task = ok_plan_task(plan);
     OK_FOR_ELEMENTS(task, plan, blockIdx.x, gridDim.x, DT_NAME(vec_axpby_span)(&task, i, e, e + 1));
 }
 
-OK_KERNEL(ok_vec_clamp, (const uint64_t *plan), (plan)) {
+OK_KERNEL(ok_cuda_vec_clamp, (const uint64_t *plan), (plan)) {
     const ok_mt_task task = ok_plan_task(plan);
     const real_t v = (real_t)((const ok_axpby_coeffs *)task.coeffs)->alpha;
     OK_FOR_ELEMENTS(task, plan, blockIdx.x, gridDim.x, {

@@ -1,6 +1,7 @@
 """Gradient clipping with torch.nn.utils' semantics: clip_grad_norm_ and
-clip_grad_value_, over NumPy arrays (the gradients themselves, not
-parameters with a .grad).
+clip_grad_value_, over NumPy arrays, or CuPy arrays on the GPU (docs/gpu.md;
+the same operations in kernels/cuda/vector.cu): the gradients themselves,
+not parameters with a .grad.
 
 clip_grad_norm_ takes the gradients as ONE vector (their concatenation):
 for norm_type 1, 2 and inf the total norm is one multi-tensor C call per
@@ -261,8 +262,8 @@ def clip_grad_value_(grads, clip_value, foreach=None):
     (torch.nn.utils.clip_grad_value_: clamp_min(-v) then clamp_max(v), so a
     NaN stays NaN and a negative clip_value sets every element to it).
     grads: one array or an iterable of arrays; None entries are skipped.
-    Per array with NumPy (np.maximum / np.minimum with out=), not a C kernel.
-    Returns None."""
+    Per array with NumPy (np.maximum / np.minimum with out=), not a C kernel;
+    on the GPU one kernel over the list. Returns None."""
     groups = _gradients(_as_list(grads, "clip_grad_value_"), "clip_grad_value_")
     clip_value = float(clip_value)
     if foreach not in (None, True, False):

@@ -307,10 +307,9 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, r
     ignore_index = _ignore_index(ignore_index, "nll_loss")
     _class_weights(weight, c)
     target = _class_targets(input, _array(target, "target"), samples_shape)
-    if _kernels(input, target, weight, out) is not _core:
-        raise NotImplementedError("nll_loss has no GPU kernel yet (docs/gpu.md); cross_entropy has")
     try:
-        return _core.nll_loss(input, target, n, c, inner, weight, ignore_index, red, out, samples_shape)
+        kernels = _kernels(input, target, weight, out)
+        return kernels.nll_loss(input, target, n, c, inner, weight, ignore_index, red, out, samples_shape)
     except IndexError:
         raise _index_error(target, c, ignore_index) from None
 
@@ -459,6 +458,9 @@ def linear_cross_entropy(hidden, weight, target, bias=None, *, ignore_index=-100
     red = _reduction(reduction)
     label_smoothing, z_loss, cap = _softmax_options(label_smoothing, z_loss, softcap)
     ignore_index = _ignore_index(ignore_index, "linear_cross_entropy")
+    if _kernels(hidden, weight, target, bias) is not _core:
+        raise NotImplementedError("linear_cross_entropy has no GPU form yet (docs/gpu.md); on the GPU, "
+                                  "compute the logits and call cross_entropy")
     h, w, bias = _linear_operands(hidden, weight, bias)
     samples_shape = h.shape[:-1]
     if not np.issubdtype(_array(target, "target").dtype, np.integer):

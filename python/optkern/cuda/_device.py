@@ -96,6 +96,7 @@ class CupyDevice:
 
         self.xp = cupy
         self._modules = _Modules(self._compile)
+        self._functions = {}
         self._sms = {}
 
     @staticmethod
@@ -105,8 +106,12 @@ class CupyDevice:
     def pointer(self, a):
         return a.data.ptr
 
-    def device_of(self, a):
-        return a.device.id
+    def check_device(self, a, what):
+        """ValueError unless a lives on the current CUDA device, where the
+        kernels run."""
+        if a.device.id != self.xp.cuda.Device().id:
+            raise ValueError(f"{what} is on GPU {a.device.id}, not the current GPU {self.xp.cuda.Device().id}; "
+                             "run the call under `with cupy.cuda.Device(...)` of its arrays")
 
     def grid(self, chunks):
         """A persistent grid: a few blocks per multiprocessor, at most one
@@ -132,7 +137,10 @@ class CupyDevice:
 
     def launch(self, source, variant, kernel, grid, block, plan):
         """kernel(plan), `plan` uploaded (upload) or host words."""
-        fn = self._modules.get(source, variant).get_function(kernel)
+        key = (source, variant, kernel, self.xp.cuda.Device().id)
+        fn = self._functions.get(key)
+        if fn is None:
+            fn = self._functions[key] = self._modules.get(source, variant).get_function(kernel)
         if isinstance(plan, np.ndarray):
             plan = self.upload(plan)
         fn((grid,), (block,), (plan,))
@@ -164,8 +172,8 @@ class EmulatedDevice:
     def pointer(self, a):
         return a.ctypes.data
 
-    def device_of(self, a):
-        return 0
+    def check_device(self, a, what):
+        pass
 
     def grid(self, chunks):
         return max(1, min(chunks, self.blocks))

@@ -130,16 +130,30 @@ class Losses:
             return loss, g
         v, plan = self._variant(x), self.device.upload(words)
         if by_weight:
-            self._run(v, "ok_loss_sum_of", plan)
-            self._run(v, "ok_loss_den", plan, 1)
-        self._run(v, "ok_ew_loss", plan)
+            self._run(v, "ok_cuda_loss_sum_of", plan)
+            self._run(v, "ok_cuda_loss_den", plan, 1)
+        self._run(v, "ok_cuda_ew_loss", plan)
         if reduction != _core.REDUCTIONS["none"]:
-            self._run(v, "ok_loss_reduce", plan, 1)
+            self._run(v, "ok_cuda_loss_reduce", plan, 1)
         return loss, g
 
     def cross_entropy(self, input, target, n, c, inner, weight, ignore_index, label_smoothing, z_loss, softcap,
                       reduction, out, loss_shape):
         """optkern._core.cross_entropy on the GPU."""
+        return self._rows("ok_cuda_ce_loss", input, target, n, c, inner, weight, ignore_index, label_smoothing, z_loss,
+                          softcap, reduction, out, loss_shape)
+
+    def nll_loss(self, input, target, n, c, inner, weight, ignore_index, reduction, out, loss_shape):
+        """optkern._core.nll_loss on the GPU."""
+        if _optim.checked_array(self.device, target, "target").dtype.name in _FLOAT:
+            raise TypeError(f"nll_loss takes class targets, got {target.dtype}")
+        return self._rows("ok_cuda_nll_loss", input, target, n, c, inner, weight, ignore_index, 0.0, 0.0, 0.0, reduction,
+                          out, loss_shape)
+
+    def _rows(self, kernel, input, target, n, c, inner, weight, ignore_index, label_smoothing, z_loss, softcap,
+              reduction, out, loss_shape):
+        """A row loss (`kernel`: cross_entropy's or nll_loss's) over logits
+        laid out n x c x inner."""
         x = self._input(input)
         if x.shape and (x.size != n * c * inner):
             raise ValueError(f"input of shape {x.shape} is not {n} x {c} x {inner}")
@@ -178,15 +192,15 @@ class Losses:
         if not probs:
             # the targets first (ok_ce_labels writes only the plan): one out
             # of range writes nothing. Reading the count waits for the GPU.
-            self._run(v, "ok_ce_labels", plan)
-            self._run(v, "ok_ce_labels_total", plan, 1)
+            self._run(v, "ok_cuda_ce_labels", plan)
+            self._run(v, "ok_cuda_ce_labels_total", plan, 1)
             if self.device.download(plan, L["OK_LOSS_BAD"] + 1)[L["OK_LOSS_BAD"]].view(np.float64) > 0:
                 raise IndexError("a class target is out of range (neither in [0, C) nor ignore_index)")
         if reduction == _core.REDUCTIONS["none"] and samples == 0:
             return loss, g
-        self._run(v, "ok_ce_loss", plan)
+        self._run(v, kernel, plan)
         if reduction != _core.REDUCTIONS["none"]:
-            self._run(v, "ok_loss_reduce", plan, 1)
+            self._run(v, "ok_cuda_loss_reduce", plan, 1)
         return loss, g
 
     def _no_elements(self, loss, g, reduction, samples, z_loss):

@@ -93,6 +93,7 @@ def checked_array(device, a, what, shape=None):
         raise ValueError(f"{what} has shape {a.shape}, expected {shape}")
     if not a.flags.c_contiguous:
         raise ValueError(f"{what} must be C-contiguous")
+    device.check_device(a, what)
     return a
 
 
@@ -256,10 +257,10 @@ def step(device, kind, params, grads, states, sets, hp_index=None, scaling=None,
         chunks = int(words[L["OK_PLAN_CHUNKS"]])
         plan = device.upload(words)
         if chunks:
-            device.launch("optim.cu", variant, f"ok_step_{kind.name}", device.grid(chunks), device.block, plan)
+            device.launch("optim.cu", variant, f"ok_cuda_step_{kind.name}", device.grid(chunks), device.block, plan)
         if kind.scalars:
             grid = device.grid(-(-len(members) // device.block))
-            device.launch("optim.cu", variant, f"ok_advance_{kind.name}", grid, device.block, plan)
+            device.launch("optim.cu", variant, f"ok_cuda_advance_{kind.name}", grid, device.block, plan)
 
 
 def plan_words(device, numel, streams, coeffs=(), coeff_index=None, master=None, keys=None, scratch=False,

@@ -46,13 +46,13 @@ class Vectors:
         x, y = self._checked(list(x), "x"), self._checked(list(y), "y")
         if [a.shape for a in x] != [b.shape for b in y]:
             raise ValueError("x and y must hold arrays of the same shapes")
-        return self._reduce(x, y, "ok_vec_sum", "ok_vec_total")
+        return self._reduce(x, y, "ok_cuda_vec_sum", "ok_cuda_vec_total")
 
     def vec_abs_sum(self, x):
-        return self._reduce(self._checked(list(x), "x"), None, "ok_vec_sum", "ok_vec_total")
+        return self._reduce(self._checked(list(x), "x"), None, "ok_cuda_vec_sum", "ok_cuda_vec_total")
 
     def vec_abs_max(self, x):
-        return self._reduce(self._checked(list(x), "x"), None, "ok_vec_abs_max", "ok_vec_most")
+        return self._reduce(self._checked(list(x), "x"), None, "ok_cuda_vec_abs_max", "ok_cuda_vec_most")
 
     def _elementwise(self, kernel, coeffs, y, x):
         if not y:
@@ -67,9 +67,9 @@ class Vectors:
         """y <- alpha x + beta y, in place, in the form vector.c chooses."""
         x, y = self._checked(list(x), "x"), self._checked(list(y), "y")
         form = _SCALE if beta == 0 else _AXPY if beta == 1 else _XPBY if alpha == 1 else _GENERAL
-        self._elementwise("ok_vec_axpby", np.array([(alpha, beta, form, 0)], dtype=_AXPBY), y, x)
+        self._elementwise("ok_cuda_vec_axpby", np.array([(alpha, beta, form, 0)], dtype=_AXPBY), y, x)
 
     def clamp_(self, arrays, value):
         """Every element clamped to [-value, value] in place (clip_grad_value_)."""
-        self._elementwise("ok_vec_clamp", np.array([(value, 0.0, 0, 0)], dtype=_AXPBY),
+        self._elementwise("ok_cuda_vec_clamp", np.array([(value, 0.0, 0, 0)], dtype=_AXPBY),
                           self._checked(list(arrays), "grads"), None)

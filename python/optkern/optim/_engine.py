@@ -138,12 +138,14 @@ def run_first_steps(kind, params, grads, hp, lists, new_state):
     has_grad = _core.present_mask(grads)
     create = ~has if has_grad is None else ~has & has_grad
     made = {name: list(lst) for name, lst in given.items()}
+    device = _backend.device_for(params, "params")
     for i in np.flatnonzero(create).tolist():
         p = params[i]
-        if not isinstance(p, np.ndarray):
-            raise TypeError(f"params[{i}] must be a numpy.ndarray, got {type(p).__name__}")
+        if not isinstance(p, np.ndarray) and not _backend.is_device_array(p):
+            raise TypeError(f"params[{i}] must be a numpy.ndarray (or a cupy.ndarray), got {type(p).__name__}")
         for lst in made.values():
-            lst[i] = new_state(p.shape, dtype=p.dtype)
+            state = new_state(p.shape, dtype=p.dtype)
+            lst[i] = state if device is None else device.xp.asarray(state)  # made on the host, copied once
     sets, hp_index = hyperparameter_sets([hp], "first_step", (~has).astype(np.int64))
     run(kind, params, grads, made, sets, hp_index)
     for name, (_, items) in lists.items():
