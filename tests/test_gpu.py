@@ -482,3 +482,25 @@ def test_gpu_readme_quickstart_runs_on_cupy():
     scope = {}
     exec(compile(quickstart.replace("import numpy as np", "import cupy as np"), "README.md", "exec"), scope)
     assert 0 < float(scope["loss"]) < 2.2
+
+
+def test_emulated_grad_scaler(emulated, scalar_isa):
+    """GradScaler's scale, its fused unscale and its skipped step on an
+    inf, on the GPU path as on the CPU."""
+    from optkern.amp import GradScaler
+
+    rng = rng_for("scaler")
+    start = arrays(rng, SHAPES, np.float32)
+    grads = [arrays(rng, SHAPES, np.float32) for _ in range(3)]
+    grads[1][0][0] = np.inf
+    results = []
+    for device in (None, emulated):
+        with _backend.emulating(device) if device else _nullcontext():
+            opt = optkern.Adam([p.copy() for p in start], lr=0.1)
+            scaler = GradScaler(init_scale=1024.0)
+            for g in grads:
+                scaler.step(opt, [scaler.scale(x) for x in g])
+                scaler.update()
+            results.append((opt, scaler.get_scale()))
+    assert results[0][1] == results[1][1]
+    assert_same_state(results[0][0], results[1][0])

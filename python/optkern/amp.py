@@ -29,8 +29,8 @@ import numbers
 
 import numpy as np
 
-from optkern import _core
-from optkern.clip import _as_list, _gradients, _nonfinite
+from optkern import _backend
+from optkern.clip import _as_list, _gradients, _is_array, _nonfinite, _ops
 from optkern.optim.optimizer import Optimizer
 
 __all__ = ["GradScaler"]
@@ -90,15 +90,16 @@ class GradScaler:
             return outputs
         if isinstance(outputs, (list, tuple)):
             return type(outputs)(self.scale(v) for v in outputs)
-        if isinstance(outputs, (np.ndarray, np.generic)):
+        if isinstance(outputs, np.generic) or _is_array(outputs):
             if outputs.dtype.kind != "f":
                 raise TypeError(f"GradScaler.scale: outputs must be floating point, got dtype {outputs.dtype}")
             if outputs.dtype == np.float64:
                 return outputs * np.float64(self._scale)
             # float32, and narrower floats computed in float32 (torch's
-            # opmath) and rounded back
+            # opmath) and rounded back; a CuPy array's on its GPU
+            xp = _backend.namespace(outputs)
             with np.errstate(over="ignore"):  # an inf is what the scaler's check is for
-                return np.multiply(outputs, self._scale, dtype=np.float32).astype(outputs.dtype, copy=False)
+                return xp.multiply(outputs, self._scale, dtype=np.float32).astype(outputs.dtype, copy=False)
         if isinstance(outputs, numbers.Real) and not isinstance(outputs, bool):
             return float(outputs) * float(self._scale)
         raise ValueError("outputs must be an array or an iterable of arrays")
@@ -130,7 +131,7 @@ class GradScaler:
         found_inf = _nonfinite(groups)  # of the scaled values, as torch checks them
         inv = self._inv_scale()
         for arrays in groups.values():
-            _core.vec_axpby(inv, arrays, 0.0, arrays)
+            _ops(arrays).vec_axpby(inv, arrays, 0.0, arrays)
         self._stage[id(optimizer)] = (_UNSCALED, found_inf)
 
     def step(self, optimizer, grads):
