@@ -2,6 +2,11 @@
 run on one GPU (docs/gpu.md).
 
     python bench/gpu.py [--rounds 20] [--steps 10] [--record]
+    python bench/gpu.py --host [--record]
+
+--host needs no GPU: it times what a step costs on the host (the checks,
+the plan, the coefficients: everything but the launches, which a device that
+launches nothing stands in for), for the 192-tensor Adam and one tensor.
 
 Cases, each timed with CUDA events over --steps calls, the median of
 --rounds rounds, every library of a case in turn within a round:
@@ -23,6 +28,7 @@ cross_entropy at least 3x torch.
 """
 
 import argparse
+import time
 
 import benchutil
 import numpy as np
@@ -46,7 +52,10 @@ def main():
     parser.add_argument("--steps", type=int, default=10)
     parser.add_argument("--numel", type=int, default=256 * 2**20)
     parser.add_argument("--record", action="store_true", help="write the table into bench/RESULTS.md")
+    parser.add_argument("--host", action="store_true", help="time the host's part of a step only (no GPU needed)")
     args = parser.parse_args()
+    if args.host:
+        return host(args)
     available, gpu = optkern.cuda.available()
     if not available:
         raise SystemExit(f"bench/gpu.py needs a GPU: {gpu}")
@@ -143,6 +152,43 @@ def main():
         f"{gpu}, CuPy {cupy.__version__}, torch {torch.__version__}; median of {args.rounds} rounds of "
         f"{args.steps} calls; x torch: paired speed-up over torch fused Adam (or torch's cross_entropy).",
         table, targets, args.record)
+
+
+def host(args):
+    """The host's time per step of optkern's GPU Adam, its launches left
+    out: the Python side's share of a step, on any machine."""
+    from optkern import _backend
+    from optkern.cuda._device import CupyDevice, EmulatedDevice
+
+    class NoLaunch(EmulatedDevice):
+        """NumPy arrays stand in for the GPU's; nothing is launched."""
+        chunk_size, block, parts = CupyDevice.chunk_size, CupyDevice.block, CupyDevice.parts
+
+        def launch(self, *args):
+            pass
+
+    device = NoLaunch()
+    rows = []
+    for name, shapes in (("Adam, 192 tensors (85M)", transformer_shapes()), ("Adam, 1 tensor", [(1024,)])):
+        params = [np.zeros(s, np.float32) for s in shapes]
+        grads = [np.zeros(s, np.float32) for s in shapes]
+        with _backend.emulating(device):
+            opt = optkern.Adam(params, lr=1e-3)
+            opt.step(grads)  # the first step makes the states and the plans
+            samples = []
+            for _ in range(args.rounds):
+                start = time.perf_counter()
+                for _ in range(args.steps):
+                    opt.step(grads)
+                samples.append((time.perf_counter() - start) / args.steps)
+        rows.append([name, f"{np.median(samples) * 1e3:.3f}"])
+    table = timing.markdown_table(["optkern GPU step", "host ms per step"], rows)
+    benchutil.finish_report(
+        "GPU: the host's part of a step", "python bench/gpu.py --host" + (" --record" if args.record else ""),
+        f"the median over {args.rounds} rounds of {args.steps} steps of optkern.Adam on the GPU path with its "
+        "launches left out: the checks of the gradients, the plan copied and patched, the coefficients from "
+        "the C library. A GPU step takes at least this long unless the GPU is the slower side.",
+        table, "", args.record)
 
 
 if __name__ == "__main__":

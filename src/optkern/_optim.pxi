@@ -107,6 +107,15 @@ cdef class Kind:
         cdef unsigned bits = ok_optimizer_required_states(self.opt, <char *>hp)
         return tuple(name for k, name in enumerate(self.states) if bits >> k & 1)
 
+    def required_streams(self, dict hparams):
+        """required_states(hparams) and the work arrays the set needs:
+        bit k for states[k], bit len(states) + j for work[j]."""
+        cdef bytearray hp = bytearray(ok_optimizer_hparams_size(self.opt))
+        self.fill(hp, hparams)
+        if ok_optimizer_check(self.opt, <char *>hp) != OK_SUCCESS:
+            raise ValueError(f"invalid {self.name} hyperparameters {hparams}")
+        return ok_optimizer_required_states(self.opt, <char *>hp)
+
     def coefficients(self, dict hparams):
         """The per-step coefficients the kernels read for this set, as bytes
         (the layout of the optimizer's coefficient struct in C)."""

@@ -58,9 +58,9 @@ def _plan_layout():
 
 
 def supports(kind):
-    """Whether optimizer `kind` has a GPU kernel: the elementwise ones
-    (one pass of their body), without work arrays."""
-    return kind.elementwise and not kind.work
+    """Whether optimizer `kind` has a GPU kernel: the elementwise ones (one
+    pass of their body; not those with passes of their own)."""
+    return kind.elementwise
 
 
 @functools.lru_cache(maxsize=64)
@@ -141,7 +141,7 @@ def _static(device, kind, params, lists, master):
         p = checked_array(device, p, f"params[{i}]")
         dp = _dtype_number(p, f"params[{i}]")
         dstate, present = None, 0
-        for k, (name, lst) in enumerate(zip(kind.states, lists)):
+        for k, (name, lst) in enumerate(zip(kind.states + kind.work, lists)):
             s = None if lst is None else lst[i]
             if s is None:
                 continue
@@ -173,11 +173,12 @@ def _static(device, kind, params, lists, master):
 
 
 def step(device, kind, params, grads, states, sets, hp_index=None, scaling=None, master=None, rounding=None,
-         prepared=None):
-    """_core.step's update on `device`: states is a tuple with one list (or
-    None) per state of kind.states; the other arguments are _core.step's;
-    prepared: the caller's Prepared, kept between its steps (None: none).
-    Everything is checked before the first launch."""
+         prepared=None, work=None):
+    """_core.step's update on `device`: states (and work) a tuple with one
+    list (or None) per state of kind.states (per work array of kind.work);
+    the other arguments are _core.step's; prepared: the caller's Prepared,
+    kept between its steps (None: none). Everything is checked before the
+    first launch."""
     if not supports(kind):
         raise NotImplementedError(f"{kind.name} has no GPU kernel yet (docs/gpu.md lists the optimizers that do); "
                                   "run it on NumPy arrays")
@@ -192,8 +193,8 @@ def step(device, kind, params, grads, states, sets, hp_index=None, scaling=None,
             raise ValueError(f"the gradient unscale factor must be finite and > 0, got {scaling[0]}")
         for c in coeffs:
             c[:16] = struct.pack("=dd", *scaling)  # the ok_grad_scaling every set begins with
-    required = [sum(1 << kind.states.index(name) for name in kind.required_states(s)) for s in sets]
-    lists = [None if lst is None else list(lst) for lst in states]
+    required = [kind.required_streams(s) for s in sets]  # bit k: (states + work)[k]
+    lists = [None if lst is None else list(lst) for lst in tuple(states) + (work or (None,) * len(kind.work))]
     prepared = Prepared() if prepared is None else prepared
     key = tuple(map(id, params)) + tuple(id(a) for lst in lists if lst is not None for a in lst) + \
         (() if master is None else tuple(map(id, master)))
@@ -211,7 +212,8 @@ def step(device, kind, params, grads, states, sets, hp_index=None, scaling=None,
         dp, ds, _, present = tensors[i]
         k = 0 if hp_index is None else int(hp_index[i])
         if required[k] & ~present:
-            missing = [name for j, name in enumerate(kind.states) if required[k] >> j & 1 and not present >> j & 1]
+            names = kind.states + kind.work
+            missing = [name for j, name in enumerate(names) if required[k] >> j & 1 and not present >> j & 1]
             raise ValueError(f"params[{i}] needs its {missing[0]} state")
         checked_array(device, g, f"grads[{i}]", params[i].shape)
         variant = variants.get((dp, _dtype_number(g, f"grads[{i}]"), ds))

@@ -101,7 +101,8 @@ def run(kind, params, grads, states, sets, hp_index=None, written=None, work=Non
         from optkern.cuda import _optim
 
         _optim.step(device, kind, params, grads, tuple(states.get(name) for name in kind.states), sets, hp_index,
-                    scaling, master, rounding, written)
+                    scaling, master, rounding, written,
+                    None if work is None else tuple(work.get(name) for name in kind.work))
         return
     _core.step(kind, params, grads, tuple([states.get(name) for name in kind.states]), sets, hp_index, written,
                None if work is None else tuple([work.get(name) for name in kind.work]), scaling, master, rounding)

@@ -17,7 +17,8 @@ import numbers
 
 import numpy as np
 
-from optkern import _core
+from optkern import _backend
+from optkern.clip import _is_array, _ops
 from optkern._checks import real, require
 from optkern.optim import _engine
 from optkern.optim.optimizer import Optimizer, scheduled_lr
@@ -56,7 +57,7 @@ def _require_matrices(params):
     """torch's check: Muon takes 2-D parameters only (a non-array is left to
     the array checks, which say what it is)."""
     for p in params:
-        if isinstance(p, np.ndarray) and p.ndim != 2:
+        if _is_array(p) and p.ndim != 2:
             raise ValueError(f"Muon only supports 2D parameters whereas we found a parameter with size: {p.shape}")
 
 
@@ -87,22 +88,23 @@ def _orthogonalize(u, ns_coefficients, ns_steps, eps):
     a, b, c = (float(x) for x in ns_coefficients)
     rows, cols = u.shape
     tall = rows > cols
-    norm = math.sqrt(_core.vec_dot([u], [u]))
+    xp, ops = _backend.namespace(u), _ops([u])  # NumPy and the C kernels, or CuPy and the GPU's
+    norm = math.sqrt(ops.vec_dot([u], [u]))
     u /= u.dtype.type(max(norm, eps))
     m = min(rows, cols)
-    gram, gram_sq, product = np.empty((m, m), u.dtype), np.empty((m, m), u.dtype), np.empty_like(u)
+    gram, gram_sq, product = xp.empty((m, m), u.dtype), xp.empty((m, m), u.dtype), xp.empty_like(u)
     for _ in range(ns_steps):
-        np.matmul(u.T, u, out=gram) if tall else np.matmul(u, u.T, out=gram)
-        np.matmul(gram, gram, out=gram_sq)
-        _core.vec_axpby(c, [gram_sq], b, [gram])        # B = b A + c A A
-        np.matmul(u, gram.T, out=product) if tall else np.matmul(gram, u, out=product)
-        _core.vec_axpby(1.0, [product], a, [u])         # X <- a X + B X
+        xp.matmul(u.T, u, out=gram) if tall else xp.matmul(u, u.T, out=gram)
+        xp.matmul(gram, gram, out=gram_sq)
+        ops.vec_axpby(c, [gram_sq], b, [gram])        # B = b A + c A A
+        xp.matmul(u, gram.T, out=product) if tall else xp.matmul(gram, u, out=product)
+        ops.vec_axpby(1.0, [product], a, [u])         # X <- a X + B X
 
 
 def _work_array(p):
     """A matrix's update for one step: its shape and dtype. (A parameter that
     is no float array gets a placeholder: the C call refuses the parameter.)"""
-    return np.empty(p.shape, p.dtype) if isinstance(p, np.ndarray) and p.dtype.kind == "f" else np.empty(0)
+    return _backend.namespace(p).empty(p.shape, p.dtype) if _is_array(p) and p.dtype.kind == "f" else np.empty(0)
 
 
 def _step(params, grads, buffers, groups, options, group_of=None, written=None, scaling=None):
@@ -124,7 +126,7 @@ def _step(params, grads, buffers, groups, options, group_of=None, written=None, 
         if g is None:
             continue
         k = 0 if group_of is None else int(group_of[i])
-        ratio = _lr_ratio(p.shape, options[k][3]) if isinstance(p, np.ndarray) and p.ndim == 2 else 1.0
+        ratio = _lr_ratio(p.shape, options[k][3]) if _is_array(p) and p.ndim == 2 else 1.0
         if (k, ratio) not in where:
             where[k, ratio] = len(sets)
             sets.append({**groups[k], "lr_ratio": ratio})
