@@ -20,7 +20,7 @@ Cases, each timed with CUDA events over --steps calls, the median of
   cross_entropy forward and backward of float32 logits 8192 x 32000:
                 torch.nn.functional.cross_entropy and backward(),
                 optkern.losses.cross_entropy; 12 bytes per element for
-                optkern (read x twice, write the gradient)
+                optkern (x read twice, the gradient written over it)
 TB/s is the bytes over the median time; "of copy" that over the copy's.
 Targets (issue 14): Adam 256M at least 0.92 of the copy bandwidth and
 faster than torch fused; Adam 192 at least 1.4x torch fused;
@@ -34,6 +34,7 @@ import benchutil
 import numpy as np
 
 import optkern
+from optkern import cuda
 from optkern.benchmark import timing
 
 
@@ -56,7 +57,7 @@ def main():
     args = parser.parse_args()
     if args.host:
         return host(args)
-    available, gpu = optkern.cuda.available()
+    available, gpu = cuda.available()
     if not available:
         raise SystemExit(f"bench/gpu.py needs a GPU: {gpu}")
     import cupy

@@ -183,10 +183,10 @@ OK_INLINE real_t ok_ce_logit(const data_t *x, real_t cap) {
 }
 
 /*
- * One block per sample of its part, in docs/losses.md#cross_entropy's three
- * passes: the max m of x'; s = sum exp(x'_k - m), A = sum a_k and
- * B = sum a_k (x'_k - m) (in double); then g_k = exp(x'_k - m) alpha -
- * scale a_k. The class target's own weight keep * w_y joins A, B and its
+ * One block per sample of its part, on docs/losses.md#cross_entropy's
+ * formulas in two reads of the row: the max m of x' together with
+ * s = sum exp(x'_k - m), A = sum a_k and B = sum a_k (x'_k - m) (in double,
+ * s rescaled as the max grows); then g_k = exp(x'_k - m) alpha - scale a_k. The class target's own weight keep * w_y joins A, B and its
  * gradient entry in double. The sample's loss A log s - B + z rho lse^2 is
  * stored ('none') or added to the part's sum.
  */
@@ -215,28 +215,32 @@ OK_KERNEL(ok_cuda_ce_loss, (const uint64_t *plan), (plan)) {
             if (none && threadIdx.x == 0) ((real_t *)plan[OK_LOSS_OUT])[i] = 0;
             continue;
         }
-        double m = -INFINITY;
+        /* the target's own logit, read before any thread writes the row
+         * (the barriers of the sums below come in between): out may be x */
+        const real_t vy = probs ? 0 : ok_ce_logit(x + (size_t)y * inner, cap);
+        /* Passes 1 and 2 in one read: each thread's running max mt of its
+         * x', and st = sum exp(x' - mt), rescaled when mt grows (an x' of
+         * -inf adds nothing, however many there are); A = sum a_k and
+         * C = sum a_k x'_k, in double. */
+        real_t mt = -INFINITY;
+        double st = 0.0, A = 0.0, C = 0.0;
         for (size_t k = threadIdx.x; k < c; k += OK_CUDA_BLOCK) {
-            const double v = ok_ce_logit(x + k * inner, cap);
-            m = (m != m || m > v) ? m : v;
-        }
-        m = ok_block_max(m);
-        const real_t mr = (real_t)m;
-        double s = 0.0, A = 0.0, B = 0.0;
-        for (size_t k = threadIdx.x; k < c; k += OK_CUDA_BLOCK) {
-            const real_t d = ok_ce_logit(x + k * inner, cap) - mr;
-            s += (double)(real_t)exp(d);
+            const real_t v = ok_ce_logit(x + k * inner, cap);
+            if (v > mt) st *= exp((double)mt - (double)v), mt = v;
+            if (v != -INFINITY) st += (double)(real_t)exp(v - mt);
             const double wk = w ? (double)ld_data(w + k) : 1.0;
             const double a = probs ? wk * (keep * (double)ld_data(tp + k * inner) + eps_over_c) : wk * eps_over_c;
-            A += a, B += a * (double)d;
+            A += a, C += a * (double)v;
         }
-        s = ok_block_sum(s);
+        const double m = ok_block_max((double)mt);
+        const real_t mr = (real_t)m;
+        const double s = ok_block_sum(st != 0.0 ? st * exp((double)mt - m) : st);
         A = ok_block_sum(A);
-        B = ok_block_sum(B);
+        double B = ok_block_sum(C) - m * A; /* sum a_k (x'_k - m) */
+        if (A == 0.0) B = 0.0;
         const double rho = probs ? 1.0 : ok_ce_weight(plan, y);
-        double dy = 0.0;
         if (!probs) {
-            dy = (double)(ok_ce_logit(x + (size_t)y * inner, cap) - mr);
+            const double dy = (double)(vy - mr);
             A += keep * rho, B += keep * rho * dy;
         }
         const double log_s = log(s), lse = m + log_s;

@@ -15,8 +15,8 @@
  *   OK_STATIC_ASSERT(cond, msg)   C11's _Static_assert, C++'s static_assert
  *
  * Under NVRTC (__CUDACC_RTC__) there are no system headers: the few
- * standard types and constants the bodies use come from kernels/cuda/
- * prelude.cuh instead.
+ * standard types and constants the bodies use come from kernels/cuda/nvrtc/
+ * instead.
  */
 #ifndef OPTKERN_PORTABLE_H
 #define OPTKERN_PORTABLE_H

@@ -20,14 +20,15 @@
 #include <string.h>
 
 #include "quant8_maps.h"
+#include "portable.h"
 
 #define OK_Q8_BLOCK 256
 
 /* The scales of a state of n elements. */
-static inline size_t ok_q8_blocks(size_t n) { return (n + OK_Q8_BLOCK - 1) / OK_Q8_BLOCK; }
+OK_FN size_t ok_q8_blocks(size_t n) { return (n + OK_Q8_BLOCK - 1) / OK_Q8_BLOCK; }
 
 /* The code of x by the format's definition: the heap search above. */
-static inline uint8_t ok_q8_nearest(const float *heap, float x) {
+OK_FN uint8_t ok_q8_nearest(const float *heap, float x) {
     unsigned k = 1;
     for (int level = 0; level < 8; level++) k = 2 * k + (x >= heap[k]);
     return (uint8_t)(k - 256);
@@ -50,14 +51,14 @@ typedef struct ok_q8_table {
 
 /* The table of state k of an 8-bit optimizer (0: state1, signed; 1:
  * state2, unsigned). */
-static inline ok_q8_table ok_q8_table_of(int unsigned_map) {
+OK_FN ok_q8_table ok_q8_table_of(int unsigned_map) {
     ok_q8_table t = {ok_q8_signed_buckets, -1.0f, OK_Q8_SIGNED_SHIFT, OK_Q8_SIGNED_HALF};
     ok_q8_table u = {ok_q8_unsigned_buckets, 0.0f, OK_Q8_UNSIGNED_SHIFT, OK_Q8_UNSIGNED_HALF};
     return unsigned_map ? u : t;
 }
 
 /* The code of x by the bucket table, one element: ok_q8_nearest's code. */
-static inline uint8_t ok_q8_code(const ok_q8_table *t, float x) {
+OK_FN uint8_t ok_q8_code(const ok_q8_table *t, float x) {
     const float clamped = x > t->lo ? x : t->lo, y = clamped < 1.0f ? clamped : 1.0f;
     uint32_t u;
     memcpy(&u, &y, sizeof u);
@@ -68,7 +69,7 @@ static inline uint8_t ok_q8_code(const ok_q8_table *t, float x) {
 }
 
 /* The map and the heap of state k of an 8-bit optimizer. */
-static inline const float *ok_q8_codes(int unsigned_map) { return unsigned_map ? ok_q8_unsigned_codes : ok_q8_signed_codes; }
-static inline const float *ok_q8_heap(int unsigned_map) { return unsigned_map ? ok_q8_unsigned_heap : ok_q8_signed_heap; }
+OK_FN const float *ok_q8_codes(int unsigned_map) { return unsigned_map ? ok_q8_unsigned_codes : ok_q8_signed_codes; }
+OK_FN const float *ok_q8_heap(int unsigned_map) { return unsigned_map ? ok_q8_unsigned_heap : ok_q8_signed_heap; }
 
 #endif /* OPTKERN_QUANT8_H */

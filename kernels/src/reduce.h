@@ -21,17 +21,19 @@
 
 #include <stddef.h>
 
+#include "portable.h"
+
 #define OK_REDUCE_MAX_BLOCKS 64
 #define OK_REDUCE_MIN_WORK ((size_t)1 << 13)
 
 /* x * k / n, rounded down, without overflow for any realistic x (k <= n):
  * where block k of n over x items starts. */
-static inline size_t ok_share(size_t x, size_t k, size_t n) { return x / n * k + x % n * k / n; }
+OK_FN size_t ok_share(size_t x, size_t k, size_t n) { return x / n * k + x % n * k / n; }
 
 /* The blocks of one tensor's sums over n elements (Adafactor's, the
  * per-tensor norms of optim/norms.h): at most OK_REDUCE_MAX_BLOCKS, of at
  * least OK_REDUCE_MIN_WORK elements where there are that many, at least one. */
-static inline size_t ok_tensor_blocks(size_t n) {
+OK_FN size_t ok_tensor_blocks(size_t n) {
     size_t blocks = n / OK_REDUCE_MIN_WORK;
     if (blocks > OK_REDUCE_MAX_BLOCKS) blocks = OK_REDUCE_MAX_BLOCKS;
     return blocks ? blocks : 1;
@@ -39,7 +41,7 @@ static inline size_t ok_tensor_blocks(size_t n) {
 
 /* Where block k of those `blocks` starts: on a multiple of `grain` elements
  * (whole cache lines), n for k == blocks. */
-static inline size_t ok_tensor_block_start(size_t n, size_t k, size_t blocks, size_t grain) {
+OK_FN size_t ok_tensor_block_start(size_t n, size_t k, size_t blocks, size_t grain) {
     return k < blocks ? ok_share(n, k, blocks) / grain * grain : n;
 }
 

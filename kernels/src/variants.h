@@ -24,6 +24,7 @@
 #define OPTKERN_VARIANTS_H
 
 #include "optkern/optim.h"
+#include "portable.h"
 
 /*                      name        param grad state   (0 float32, 1 float64, 2 bfloat16, 3 float16) */
 #define OK_VARIANT_SPEC_0 f32,        0,    0,   0
@@ -72,7 +73,7 @@
 
 /* The bytes of one element of a dtype (ok_dtype_size, inline for the
  * drivers' per-tensor loops). */
-static inline size_t ok_dtype_bytes(ok_dtype d) {
+OK_FN size_t ok_dtype_bytes(ok_dtype d) {
     switch (d) {
     case OK_FLOAT32: return sizeof(float);
     case OK_FLOAT64: return sizeof(double);
@@ -85,13 +86,13 @@ static inline size_t ok_dtype_bytes(ok_dtype d) {
 /* Whether p is aligned to `bytes` (a power of two) or NULL: a C caller may
  * hand any pointer, and a kernel's scalar access to a misaligned one is
  * undefined behaviour, so every entry point refuses it (OK_ERR_ALIGNMENT). */
-static inline int ok_aligned(const void *p, size_t bytes) { return ((uintptr_t)p & (bytes - 1)) == 0; }
+OK_FN int ok_aligned(const void *p, size_t bytes) { return ((uintptr_t)p & (bytes - 1)) == 0; }
 
 /* Whether a * b elements of `elem` bytes can be one array: their byte count
  * fits in a ptrdiff_t. A larger count describes no memory (its byte count
  * may even wrap to a small one, which the aliasing checks would believe),
  * so every entry point refuses it (OK_ERR_SIZE). */
-static inline int ok_fits(size_t a, size_t b, size_t elem) {
+OK_FN int ok_fits(size_t a, size_t b, size_t elem) {
     return a == 0 || b == 0 || (b <= (size_t)PTRDIFF_MAX / elem && a <= (size_t)PTRDIFF_MAX / elem / b);
 }
 
@@ -99,7 +100,7 @@ static inline int ok_fits(size_t a, size_t b, size_t elem) {
     {(ok_dtype)OK_SPEC_PARAM(OK_SPEC_OF(k)), (ok_dtype)OK_SPEC_GRAD(OK_SPEC_OF(k)), (ok_dtype)OK_SPEC_STATE(OK_SPEC_OF(k))},
 
 /* The kernel variant of a signature, or -1 when no variant covers it. */
-static inline int ok_variant_of(ok_dtypes d) {
+OK_FN int ok_variant_of(ok_dtypes d) {
     static const ok_dtypes specs[OK_VARIANT_COUNT] = {OK_FOR_VARIANTS(OK_VARIANT_DTYPES_ROW, _)};
     for (int k = 0; k < OK_VARIANT_COUNT; k++)
         if (specs[k].param == d.param && specs[k].grad == d.grad && specs[k].state == d.state) return k;
@@ -107,7 +108,7 @@ static inline int ok_variant_of(ok_dtypes d) {
 }
 
 /* The array variant whose every stream is of dtype d, or -1. */
-static inline int ok_uniform_variant(ok_dtype d) {
+OK_FN int ok_uniform_variant(ok_dtype d) {
     ok_dtypes all = {d, d, d};
     int k = ok_variant_of(all);
     return k < OK_ARRAY_VARIANT_COUNT ? k : -1;
@@ -115,7 +116,7 @@ static inline int ok_uniform_variant(ok_dtype d) {
 
 /* The data variant whose every stream is of dtype d (float32, float64,
  * bfloat16, float16), or -1: the loss and vector kernels' index. */
-static inline int ok_data_variant(ok_dtype d) {
+OK_FN int ok_data_variant(ok_dtype d) {
     ok_dtypes all = {d, d, d};
     return ok_variant_of(all);
 }

@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "optkern/losses.h"
+#include "portable.h"
 
 /* ------------------------------------------------------------ elementwise */
 
@@ -92,7 +93,7 @@ typedef struct ok_rows_task {
 } ok_rows_task;
 
 /* The class target of sample i. */
-static inline int64_t ok_target_at(const ok_rows_task *t, size_t i) {
+OK_FN int64_t ok_target_at(const ok_rows_task *t, size_t i) {
     return t->target_kind == OK_LABELS_INT32 ? (int64_t)((const int32_t *)t->target)[i]
                                              : ((const int64_t *)t->target)[i];
 }
@@ -106,13 +107,13 @@ typedef struct ok_ce_row {
 
 /* The z-loss of a sample, z rho lse^2; exactly 0 without z-loss (even where
  * lse is infinite: a row with no class, or only -inf logits). */
-static inline double ok_ce_z_term(const ok_rows_task *t, double rho, double lse) {
+OK_FN double ok_ce_z_term(const ok_rows_task *t, double rho, double lse) {
     return t->z_loss != 0.0 ? t->z_loss * rho * lse * lse : 0.0;
 }
 
 /* From pass 1's max m and sum s: mass = sum_k a_k, the row's total target
  * weight; rho its row weight (w_y for class targets, 1 for probabilities). */
-static inline ok_ce_row ok_ce_row_stats(const ok_rows_task *t, double m, double s, double mass, double rho) {
+OK_FN ok_ce_row ok_ce_row_stats(const ok_rows_task *t, double m, double s, double mass, double rho) {
     ok_ce_row r;
     r.log_s = log(s);
     r.lse = m + r.log_s;

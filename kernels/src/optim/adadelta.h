@@ -18,14 +18,14 @@ OK_GRAD_SCALING_FIRST(ok_adadelta_coeffs, grad);
 /* The states in the order of torch's functional adadelta. */
 enum { OK_ADADELTA_SQUARE_AVG = OK_OPT_STATE, OK_ADADELTA_ACC_DELTA };
 
-static inline ok_status ok_adadelta_checked(const void *hparams) {
+OK_FN ok_status ok_adadelta_checked(const void *hparams) {
     const ok_adadelta_hparams *hp = (const ok_adadelta_hparams *)hparams;
     if (!(hp->lr >= 0) || !(hp->rho >= 0 && hp->rho <= 1) || !(hp->eps >= 0) || !(hp->weight_decay >= 0))
         return OK_ERR_HYPERPARAMETER;
     return OK_SUCCESS;
 }
 
-static inline void ok_adadelta_prepare(const void *hparams, void *coeffs) {
+OK_FN void ok_adadelta_prepare(const void *hparams, void *coeffs) {
     const ok_adadelta_hparams *hp = (const ok_adadelta_hparams *)hparams;
     ok_adadelta_coeffs *c = (ok_adadelta_coeffs *)coeffs;
     c->lr = hp->lr;
@@ -38,7 +38,7 @@ static inline void ok_adadelta_prepare(const void *hparams, void *coeffs) {
 }
 
 /* Both averages, always. */
-static inline unsigned ok_adadelta_required(const void *hparams) {
+OK_FN unsigned ok_adadelta_required(const void *hparams) {
     (void)hparams;
     return 3u;
 }
@@ -53,6 +53,6 @@ static const ok_field ok_adadelta_fields[] = {
 
 static const char *const ok_adadelta_states[] = {"square_avg", "acc_delta"};
 
-static const ok_optimizer ok_adadelta_optimizer = {OK_DESCRIPTOR(adadelta)};
+OK_HOST_ONLY(static const ok_optimizer ok_adadelta_optimizer = {OK_DESCRIPTOR(adadelta)};)
 
 #endif /* OPTKERN_OPTIM_ADADELTA_H */

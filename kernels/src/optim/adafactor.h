@@ -40,7 +40,7 @@ OK_GRAD_SCALING_FIRST(ok_adafactor_coeffs, grad);
 
 enum { OK_ADAFACTOR_ROW_VAR = OK_OPT_STATE, OK_ADAFACTOR_COL_VAR, OK_ADAFACTOR_VARIANCE };
 
-static inline ok_status ok_adafactor_checked(const void *hparams) {
+OK_FN ok_status ok_adafactor_checked(const void *hparams) {
     const ok_adafactor_hparams *hp = (const ok_adafactor_hparams *)hparams;
     if (!(hp->lr >= 0) || !(hp->beta2_decay <= 0) || !(hp->eps2 >= 0) || !(hp->d >= 1) || !(hp->weight_decay >= 0))
         return OK_ERR_HYPERPARAMETER;
@@ -49,7 +49,7 @@ static inline ok_status ok_adafactor_checked(const void *hparams) {
     return OK_SUCCESS;
 }
 
-static inline void ok_adafactor_prepare(const void *hparams, void *coeffs) {
+OK_FN void ok_adafactor_prepare(const void *hparams, void *coeffs) {
     const ok_adafactor_hparams *hp = (const ok_adafactor_hparams *)hparams;
     ok_adafactor_coeffs *c = (ok_adafactor_coeffs *)coeffs;
     double t = (double)hp->step;
@@ -66,7 +66,7 @@ static inline void ok_adafactor_prepare(const void *hparams, void *coeffs) {
 }
 
 /* Every state, where the tensor's shape has it (state_shapes below). */
-static inline unsigned ok_adafactor_required(const void *hparams) {
+OK_FN unsigned ok_adafactor_required(const void *hparams) {
     (void)hparams;
     return 7u;
 }
@@ -126,8 +126,8 @@ OK_FN double *ok_af_slot(const ok_af_tensor *t, size_t m, size_t part) {
 
 ok_status ok_adafactor_run(const ok_mt_task *task);
 
-static const ok_optimizer ok_adafactor_optimizer = {
+OK_HOST_ONLY(static const ok_optimizer ok_adafactor_optimizer = {
     OK_DESCRIPTOR(adafactor), .state_shapes = ok_adafactor_state_shapes, .run = ok_adafactor_run, .nearest_only = 1,
-};
+};)
 
 #endif /* OPTKERN_OPTIM_ADAFACTOR_H */

@@ -18,7 +18,7 @@ OK_GRAD_SCALING_FIRST(ok_adagrad_coeffs, grad);
 
 enum { OK_ADAGRAD_SUM = OK_OPT_STATE };
 
-static inline ok_status ok_adagrad_checked(const void *hparams) {
+OK_FN ok_status ok_adagrad_checked(const void *hparams) {
     const ok_adagrad_hparams *hp = (const ok_adagrad_hparams *)hparams;
     if (!(hp->lr >= 0) || !(hp->lr_decay >= 0) || !(hp->weight_decay >= 0) || !(hp->eps >= 0))
         return OK_ERR_HYPERPARAMETER;
@@ -26,7 +26,7 @@ static inline ok_status ok_adagrad_checked(const void *hparams) {
     return OK_SUCCESS;
 }
 
-static inline void ok_adagrad_prepare(const void *hparams, void *coeffs) {
+OK_FN void ok_adagrad_prepare(const void *hparams, void *coeffs) {
     const ok_adagrad_hparams *hp = (const ok_adagrad_hparams *)hparams;
     ok_adagrad_coeffs *c = (ok_adagrad_coeffs *)coeffs;
     c->clr = hp->lr / (1.0 + (double)(hp->step - 1) * hp->lr_decay);
@@ -37,7 +37,7 @@ static inline void ok_adagrad_prepare(const void *hparams, void *coeffs) {
 }
 
 /* The sum of squares, always. */
-static inline unsigned ok_adagrad_required(const void *hparams) {
+OK_FN unsigned ok_adagrad_required(const void *hparams) {
     (void)hparams;
     return 1u;
 }
@@ -53,6 +53,6 @@ static const ok_field ok_adagrad_fields[] = {
 
 static const char *const ok_adagrad_states[] = {"sum"};
 
-static const ok_optimizer ok_adagrad_optimizer = {OK_DESCRIPTOR(adagrad)};
+OK_HOST_ONLY(static const ok_optimizer ok_adagrad_optimizer = {OK_DESCRIPTOR(adagrad)};)
 
 #endif /* OPTKERN_OPTIM_ADAGRAD_H */

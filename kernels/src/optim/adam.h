@@ -21,12 +21,12 @@ OK_GRAD_SCALING_FIRST(ok_adam_coeffs, moments.grad);
 
 enum { OK_ADAM_EXP_AVG = OK_OPT_STATE, OK_ADAM_EXP_AVG_SQ, OK_ADAM_MAX_EXP_AVG_SQ };
 
-static inline ok_status ok_adam_checked(const void *hparams) {
+OK_FN ok_status ok_adam_checked(const void *hparams) {
     const ok_adam_hparams *hp = (const ok_adam_hparams *)hparams;
     return ok_moments_checked(hp->lr, hp->beta1, hp->beta2, hp->eps, hp->weight_decay, hp->step);
 }
 
-static inline void ok_adam_prepare(const void *hparams, void *coeffs) {
+OK_FN void ok_adam_prepare(const void *hparams, void *coeffs) {
     const ok_adam_hparams *hp = (const ok_adam_hparams *)hparams;
     ok_adam_coeffs *c = (ok_adam_coeffs *)coeffs;
     double t = (double)hp->step;
@@ -39,7 +39,7 @@ static inline void ok_adam_prepare(const void *hparams, void *coeffs) {
 }
 
 /* exp_avg and exp_avg_sq always; max_exp_avg_sq with amsgrad. */
-static inline unsigned ok_adam_required(const void *hparams) {
+OK_FN unsigned ok_adam_required(const void *hparams) {
     return 3u | (((const ok_adam_hparams *)hparams)->amsgrad ? 4u : 0u);
 }
 
@@ -57,6 +57,6 @@ static const ok_field ok_adam_fields[] = {
 
 static const char *const ok_adam_states[] = {"exp_avg", "exp_avg_sq", "max_exp_avg_sq"};
 
-static const ok_optimizer ok_adam_optimizer = {OK_DESCRIPTOR(adam)};
+OK_HOST_ONLY(static const ok_optimizer ok_adam_optimizer = {OK_DESCRIPTOR(adam)};)
 
 #endif /* OPTKERN_OPTIM_ADAM_H */

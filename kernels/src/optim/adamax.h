@@ -24,12 +24,12 @@ OK_GRAD_SCALING_FIRST(ok_adamax_coeffs, grad);
 enum { OK_ADAMAX_EXP_AVG = OK_OPT_STATE, OK_ADAMAX_EXP_INF };
 
 /* Adam's checks (optim/moments.h). */
-static inline ok_status ok_adamax_checked(const void *hparams) {
+OK_FN ok_status ok_adamax_checked(const void *hparams) {
     const ok_adamax_hparams *hp = (const ok_adamax_hparams *)hparams;
     return ok_moments_checked(hp->lr, hp->beta1, hp->beta2, hp->eps, hp->weight_decay, hp->step);
 }
 
-static inline void ok_adamax_prepare(const void *hparams, void *coeffs) {
+OK_FN void ok_adamax_prepare(const void *hparams, void *coeffs) {
     const ok_adamax_hparams *hp = (const ok_adamax_hparams *)hparams;
     ok_adamax_coeffs *c = (ok_adamax_coeffs *)coeffs;
     c->exp_avg_lerp = ok_lerp_weight(1.0 - hp->beta1);
@@ -42,7 +42,7 @@ static inline void ok_adamax_prepare(const void *hparams, void *coeffs) {
 }
 
 /* Both moments, always. */
-static inline unsigned ok_adamax_required(const void *hparams) {
+OK_FN unsigned ok_adamax_required(const void *hparams) {
     (void)hparams;
     return 3u;
 }
@@ -59,6 +59,6 @@ static const ok_field ok_adamax_fields[] = {
 
 static const char *const ok_adamax_states[] = {"exp_avg", "exp_inf"};
 
-static const ok_optimizer ok_adamax_optimizer = {OK_DESCRIPTOR(adamax)};
+OK_HOST_ONLY(static const ok_optimizer ok_adamax_optimizer = {OK_DESCRIPTOR(adamax)};)
 
 #endif /* OPTKERN_OPTIM_ADAMAX_H */

@@ -33,7 +33,7 @@ enum { OK_ADAN_EXP_AVG = OK_OPT_STATE, OK_ADAN_EXP_AVG_SQ, OK_ADAN_EXP_AVG_DIFF,
 /* The official checks (lr, eps >= 0, the betas in [0, 1)); it does not
  * check weight_decay, which pytorch-optimizer and optkern refuse below 0
  * (1 + lr wd would reach 0). Written so that NaN fails. */
-static inline ok_status ok_adan_checked(const void *hparams) {
+OK_FN ok_status ok_adan_checked(const void *hparams) {
     const ok_adan_hparams *hp = (const ok_adan_hparams *)hparams;
     if (!(hp->lr >= 0) || !(hp->eps >= 0) || !(hp->weight_decay >= 0)) return OK_ERR_HYPERPARAMETER;
     if (!(hp->beta1 >= 0 && hp->beta1 < 1) || !(hp->beta2 >= 0 && hp->beta2 < 1) || !(hp->beta3 >= 0 && hp->beta3 < 1))
@@ -42,7 +42,7 @@ static inline ok_status ok_adan_checked(const void *hparams) {
     return OK_SUCCESS;
 }
 
-static inline void ok_adan_prepare(const void *hparams, void *coeffs) {
+OK_FN void ok_adan_prepare(const void *hparams, void *coeffs) {
     const ok_adan_hparams *hp = (const ok_adan_hparams *)hparams;
     ok_adan_coeffs *c = (ok_adan_coeffs *)coeffs;
     double t = (double)hp->step;
@@ -61,7 +61,7 @@ static inline void ok_adan_prepare(const void *hparams, void *coeffs) {
     c->first_step = hp->first_step != 0;
 }
 
-static inline unsigned ok_adan_required(const void *hparams) {
+OK_FN unsigned ok_adan_required(const void *hparams) {
     (void)hparams;
     return 15u;
 }
@@ -80,6 +80,6 @@ static const ok_field ok_adan_fields[] = {
 
 static const char *const ok_adan_states[] = {"exp_avg", "exp_avg_sq", "exp_avg_diff", "neg_pre_grad"};
 
-static const ok_optimizer ok_adan_optimizer = {OK_DESCRIPTOR(adan)};
+OK_HOST_ONLY(static const ok_optimizer ok_adan_optimizer = {OK_DESCRIPTOR(adan)};)
 
 #endif /* OPTKERN_OPTIM_ADAN_H */

@@ -30,7 +30,7 @@ enum { OK_ADEMAMIX_EXP_AVG = OK_OPT_STATE, OK_ADEMAMIX_EXP_AVG_SQ, OK_ADEMAMIX_E
  * of beta1 and beta3, which it cannot take at 0 (nor divide by a warm-up of
  * 0 steps): with a warm-up, both betas must be > 0 (it raises there too).
  * Written so that NaN fails. */
-static inline ok_status ok_ademamix_checked(const void *hparams) {
+OK_FN ok_status ok_ademamix_checked(const void *hparams) {
     const ok_ademamix_hparams *hp = (const ok_ademamix_hparams *)hparams;
     if (!(hp->lr >= 0) || !(hp->alpha >= 0) || !(hp->eps >= 0) || !(hp->weight_decay >= 0))
         return OK_ERR_HYPERPARAMETER;
@@ -46,17 +46,17 @@ static inline ok_status ok_ademamix_checked(const void *hparams) {
  * beta3_t = min(exp(ln beta1 ln beta3 / ((1 - t/T) ln beta3 + (t/T) ln beta1)), beta3),
  * the paper's warm-ups over T = t_alpha_beta3 steps, in pytorch-optimizer's
  * order of operations (in double, as its Python). */
-static inline double ok_ademamix_alpha(const ok_ademamix_hparams *hp, double t) {
+OK_FN double ok_ademamix_alpha(const ok_ademamix_hparams *hp, double t) {
     return hp->t_alpha_beta3 > 0 ? fmin(t * hp->alpha / hp->t_alpha_beta3, hp->alpha) : hp->alpha;
 }
 
-static inline double ok_ademamix_beta3(const ok_ademamix_hparams *hp, double t) {
+OK_FN double ok_ademamix_beta3(const ok_ademamix_hparams *hp, double t) {
     if (!(hp->t_alpha_beta3 > 0)) return hp->beta3;
     double log_beta1 = log(hp->beta1), log_beta3 = log(hp->beta3), s = t / hp->t_alpha_beta3;
     return fmin(exp(log_beta1 * log_beta3 / ((1.0 - s) * log_beta3 + s * log_beta1)), hp->beta3);
 }
 
-static inline void ok_ademamix_prepare(const void *hparams, void *coeffs) {
+OK_FN void ok_ademamix_prepare(const void *hparams, void *coeffs) {
     const ok_ademamix_hparams *hp = (const ok_ademamix_hparams *)hparams;
     ok_ademamix_coeffs *c = (ok_ademamix_coeffs *)coeffs;
     double t = (double)hp->step;
@@ -71,7 +71,7 @@ static inline void ok_ademamix_prepare(const void *hparams, void *coeffs) {
     c->lr = hp->lr;
 }
 
-static inline unsigned ok_ademamix_required(const void *hparams) {
+OK_FN unsigned ok_ademamix_required(const void *hparams) {
     (void)hparams;
     return 7u;
 }
@@ -93,6 +93,6 @@ static const ok_field ok_ademamix_fields[] = {
 
 static const char *const ok_ademamix_states[] = {"exp_avg", "exp_avg_sq", "exp_avg_slow"};
 
-static const ok_optimizer ok_ademamix_optimizer = {OK_DESCRIPTOR(ademamix)};
+OK_HOST_ONLY(static const ok_optimizer ok_ademamix_optimizer = {OK_DESCRIPTOR(ademamix)};)
 
 #endif /* OPTKERN_OPTIM_ADEMAMIX_H */

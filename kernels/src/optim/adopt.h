@@ -24,7 +24,7 @@ enum { OK_ADOPT_EXP_AVG = OK_OPT_STATE, OK_ADOPT_EXP_AVG_SQ };
 /* The official checks (lr, eps, weight_decay >= 0, betas in [0, 1)); a
  * clip bound that is negative would cross the clamp's bounds: refused.
  * Written so that NaN fails. */
-static inline ok_status ok_adopt_checked(const void *hparams) {
+OK_FN ok_status ok_adopt_checked(const void *hparams) {
     const ok_adopt_hparams *hp = (const ok_adopt_hparams *)hparams;
     if (!(hp->lr >= 0) || !(hp->eps >= 0) || !(hp->weight_decay >= 0)) return OK_ERR_HYPERPARAMETER;
     if (!(hp->beta1 >= 0 && hp->beta1 < 1) || !(hp->beta2 >= 0 && hp->beta2 < 1)) return OK_ERR_HYPERPARAMETER;
@@ -33,7 +33,7 @@ static inline ok_status ok_adopt_checked(const void *hparams) {
     return OK_SUCCESS;
 }
 
-static inline void ok_adopt_prepare(const void *hparams, void *coeffs) {
+OK_FN void ok_adopt_prepare(const void *hparams, void *coeffs) {
     const ok_adopt_hparams *hp = (const ok_adopt_hparams *)hparams;
     ok_adopt_coeffs *c = (ok_adopt_coeffs *)coeffs;
     c->exp_avg_lerp = ok_lerp_weight(1.0 - hp->beta1);
@@ -50,7 +50,7 @@ static inline void ok_adopt_prepare(const void *hparams, void *coeffs) {
     c->wd_mode = hp->weight_decay == 0 ? OK_WD_NONE : hp->decouple ? OK_WD_DECOUPLED : OK_WD_COUPLED;
 }
 
-static inline unsigned ok_adopt_required(const void *hparams) {
+OK_FN unsigned ok_adopt_required(const void *hparams) {
     (void)hparams;
     return 3u;
 }
@@ -70,6 +70,6 @@ static const ok_field ok_adopt_fields[] = {
 
 static const char *const ok_adopt_states[] = {"exp_avg", "exp_avg_sq"};
 
-static const ok_optimizer ok_adopt_optimizer = {OK_DESCRIPTOR(adopt)};
+OK_HOST_ONLY(static const ok_optimizer ok_adopt_optimizer = {OK_DESCRIPTOR(adopt)};)
 
 #endif /* OPTKERN_OPTIM_ADOPT_H */

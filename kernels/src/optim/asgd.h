@@ -22,7 +22,7 @@ OK_GRAD_SCALING_FIRST(ok_asgd_coeffs, grad);
 /* torch's functional asgd's order: axs, mus, etas */
 enum { OK_ASGD_AX = OK_OPT_STATE, OK_ASGD_MU, OK_ASGD_ETA };
 
-static inline ok_status ok_asgd_checked(const void *hparams) {
+OK_FN ok_status ok_asgd_checked(const void *hparams) {
     const ok_asgd_hparams *hp = (const ok_asgd_hparams *)hparams;
     /* Written so that NaN fails; torch checks lambd, alpha and t0 not at all. */
     if (!(hp->lr >= 0) || !(hp->weight_decay >= 0)) return OK_ERR_HYPERPARAMETER;
@@ -33,7 +33,7 @@ static inline ok_status ok_asgd_checked(const void *hparams) {
 
 /* The new eta and mu, computed in double as torch's Python computes them
  * and rounded to float32 as its 0-d tensors store them. */
-static inline void ok_asgd_prepare(const void *hparams, void *coeffs) {
+OK_FN void ok_asgd_prepare(const void *hparams, void *coeffs) {
     const ok_asgd_hparams *hp = (const ok_asgd_hparams *)hparams;
     ok_asgd_coeffs *c = (ok_asgd_coeffs *)coeffs;
     double t = (double)hp->step;
@@ -54,7 +54,7 @@ OK_FN void ok_asgd_advance(const void *coeffs, float *const *scalar) {
     if (eta) *eta = c->new_eta;
 }
 
-static inline unsigned ok_asgd_required(const void *hparams) {
+OK_FN unsigned ok_asgd_required(const void *hparams) {
     (void)hparams;
     return 7u;
 }
@@ -71,7 +71,7 @@ static const ok_field ok_asgd_fields[] = {
 
 static const char *const ok_asgd_states[] = {"ax", "mu", "eta"};
 
-static const ok_optimizer ok_asgd_optimizer = {OK_DESCRIPTOR(asgd),
-    .scalars = 1u << (OK_ASGD_MU - OK_OPT_STATE) | 1u << (OK_ASGD_ETA - OK_OPT_STATE), .advance = ok_asgd_advance};
+OK_HOST_ONLY(static const ok_optimizer ok_asgd_optimizer = {OK_DESCRIPTOR(asgd),
+    .scalars = 1u << (OK_ASGD_MU - OK_OPT_STATE) | 1u << (OK_ASGD_ETA - OK_OPT_STATE), .advance = ok_asgd_advance};)
 
 #endif /* OPTKERN_OPTIM_ASGD_H */

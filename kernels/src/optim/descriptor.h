@@ -87,6 +87,15 @@ struct ok_optimizer {
     int nearest_only;
 };
 
+/* Declarations for the host only: a descriptor points at host functions (a
+ * runner, its checks), which the CUDA sources (kernels/cuda), compiling these
+ * headers for their coefficient structs and kernel bodies, leave out. */
+#ifdef __CUDACC__
+#define OK_HOST_ONLY(...)
+#else
+#define OK_HOST_ONLY(...) __VA_ARGS__
+#endif
+
 /* The members every descriptor has, from its names: ok_<name>_hparams,
  * _fields, _states, _coeffs, _checked, _prepare, _required. A descriptor is
  * {OK_DESCRIPTOR(name)} plus, designated, the optional members it has
@@ -107,7 +116,7 @@ typedef struct ok_lerp {
     int from_end;
 } ok_lerp;
 
-static inline ok_lerp ok_lerp_weight(double w) {
+OK_FN ok_lerp ok_lerp_weight(double w) {
     ok_lerp l;
     l.from_end = fabs(w) >= 0.5;
     l.coeff = l.from_end ? w - 1.0 : w;

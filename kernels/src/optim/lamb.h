@@ -40,13 +40,13 @@ OK_GRAD_SCALING_FIRST(ok_lamb_coeffs, grad);
 enum { OK_LAMB_EXP_AVG = OK_OPT_STATE, OK_LAMB_EXP_AVG_SQ };
 
 /* Adam's checks (optim/moments.h) and max_grad_norm > 0 (inf: no clipping). */
-static inline ok_status ok_lamb_checked(const void *hparams) {
+OK_FN ok_status ok_lamb_checked(const void *hparams) {
     const ok_lamb_hparams *hp = (const ok_lamb_hparams *)hparams;
     if (!(hp->max_grad_norm > 0)) return OK_ERR_HYPERPARAMETER;
     return ok_moments_checked(hp->lr, hp->beta1, hp->beta2, hp->eps, hp->weight_decay, hp->step);
 }
 
-static inline void ok_lamb_prepare(const void *hparams, void *coeffs) {
+OK_FN void ok_lamb_prepare(const void *hparams, void *coeffs) {
     const ok_lamb_hparams *hp = (const ok_lamb_hparams *)hparams;
     ok_lamb_coeffs *c = (ok_lamb_coeffs *)coeffs;
     double t = (double)hp->step;
@@ -64,7 +64,7 @@ static inline void ok_lamb_prepare(const void *hparams, void *coeffs) {
     c->adapt = hp->weight_decay != 0 || hp->use_nvlamb;
 }
 
-static inline unsigned ok_lamb_required(const void *hparams) {
+OK_FN unsigned ok_lamb_required(const void *hparams) {
     (void)hparams;
     return 3u;
 }
@@ -87,6 +87,6 @@ static const char *const ok_lamb_states[] = {"exp_avg", "exp_avg_sq"};
 
 ok_status ok_lamb_run(const ok_mt_task *task);
 
-static const ok_optimizer ok_lamb_optimizer = {OK_DESCRIPTOR(lamb), .run = ok_lamb_run};
+OK_HOST_ONLY(static const ok_optimizer ok_lamb_optimizer = {OK_DESCRIPTOR(lamb), .run = ok_lamb_run};)
 
 #endif /* OPTKERN_OPTIM_LAMB_H */

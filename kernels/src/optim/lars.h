@@ -29,7 +29,7 @@ typedef struct ok_lars_coeffs {
 OK_GRAD_SCALING_FIRST(ok_lars_coeffs, sgd.grad);
 
 /* Written as !(x >= 0) so that NaN fails too. */
-static inline ok_status ok_lars_checked(const void *hparams) {
+OK_FN ok_status ok_lars_checked(const void *hparams) {
     const ok_lars_hparams *hp = (const ok_lars_hparams *)hparams;
     if (!(hp->lr >= 0) || !(hp->weight_decay >= 0) || !(hp->trust_coefficient >= 0)) return OK_ERR_HYPERPARAMETER;
     if (!(hp->momentum >= 0 && hp->momentum < 1) || !(hp->dampening >= 0 && hp->dampening < 1))
@@ -37,7 +37,7 @@ static inline ok_status ok_lars_checked(const void *hparams) {
     return OK_SUCCESS;
 }
 
-static inline void ok_lars_prepare(const void *hparams, void *coeffs) {
+OK_FN void ok_lars_prepare(const void *hparams, void *coeffs) {
     const ok_lars_hparams *hp = (const ok_lars_hparams *)hparams;
     ok_lars_coeffs *c = (ok_lars_coeffs *)coeffs;
     ok_sgd_hparams sgd = {hp->lr, hp->momentum, hp->dampening, hp->exclude ? 0.0 : hp->weight_decay,
@@ -49,7 +49,7 @@ static inline void ok_lars_prepare(const void *hparams, void *coeffs) {
 }
 
 /* The momentum buffer exists only with momentum. */
-static inline unsigned ok_lars_required(const void *hparams) {
+OK_FN unsigned ok_lars_required(const void *hparams) {
     return ((const ok_lars_hparams *)hparams)->momentum != 0 ? 1u : 0u;
 }
 
@@ -68,6 +68,6 @@ static const char *const ok_lars_states[] = {"momentum_buffer"};
 
 ok_status ok_lars_run(const ok_mt_task *task);
 
-static const ok_optimizer ok_lars_optimizer = {OK_DESCRIPTOR(lars), .run = ok_lars_run};
+OK_HOST_ONLY(static const ok_optimizer ok_lars_optimizer = {OK_DESCRIPTOR(lars), .run = ok_lars_run};)
 
 #endif /* OPTKERN_OPTIM_LARS_H */

@@ -21,14 +21,14 @@ enum { OK_LION_EXP_AVG = OK_OPT_STATE };
  * class checks lr > 0 there, the step lr >= 0 (a schedule may reach 0).
  * It does not check weight_decay; optkern refuses a negative one. Written
  * so that NaN fails. */
-static inline ok_status ok_lion_checked(const void *hparams) {
+OK_FN ok_status ok_lion_checked(const void *hparams) {
     const ok_lion_hparams *hp = (const ok_lion_hparams *)hparams;
     if (!(hp->lr >= 0) || !(hp->weight_decay >= 0)) return OK_ERR_HYPERPARAMETER;
     if (!(hp->beta1 >= 0 && hp->beta1 <= 1) || !(hp->beta2 >= 0 && hp->beta2 <= 1)) return OK_ERR_HYPERPARAMETER;
     return OK_SUCCESS;
 }
 
-static inline void ok_lion_prepare(const void *hparams, void *coeffs) {
+OK_FN void ok_lion_prepare(const void *hparams, void *coeffs) {
     const ok_lion_hparams *hp = (const ok_lion_hparams *)hparams;
     ok_lion_coeffs *c = (ok_lion_coeffs *)coeffs;
     c->lr = hp->lr;
@@ -40,7 +40,7 @@ static inline void ok_lion_prepare(const void *hparams, void *coeffs) {
     c->has_weight_decay = hp->weight_decay != 0;
 }
 
-static inline unsigned ok_lion_required(const void *hparams) {
+OK_FN unsigned ok_lion_required(const void *hparams) {
     (void)hparams;
     return 1u;
 }
@@ -54,6 +54,6 @@ static const ok_field ok_lion_fields[] = {
 
 static const char *const ok_lion_states[] = {"exp_avg"};
 
-static const ok_optimizer ok_lion_optimizer = {OK_DESCRIPTOR(lion)};
+OK_HOST_ONLY(static const ok_optimizer ok_lion_optimizer = {OK_DESCRIPTOR(lion)};)
 
 #endif /* OPTKERN_OPTIM_LION_H */

@@ -20,7 +20,7 @@ typedef struct ok_moments_coeffs {
 } ok_moments_coeffs;
 OK_GRAD_SCALING_FIRST(ok_moments_coeffs, grad);
 
-static inline void ok_moments_prepare(ok_moments_coeffs *c, double lr, double beta1, double beta2,
+OK_FN void ok_moments_prepare(ok_moments_coeffs *c, double lr, double beta1, double beta2,
                                       double weight_decay, int maximize, int decoupled_weight_decay) {
     c->exp_avg_lerp = ok_lerp_weight(1.0 - beta1);
     c->beta2 = beta2;
@@ -33,7 +33,7 @@ static inline void ok_moments_prepare(ok_moments_coeffs *c, double lr, double be
 
 /* The checks the three share: lr, eps and weight_decay >= 0, both betas in
  * [0, 1), written so that NaN fails; step >= 1. */
-static inline ok_status ok_moments_checked(double lr, double beta1, double beta2, double eps, double weight_decay,
+OK_FN ok_status ok_moments_checked(double lr, double beta1, double beta2, double eps, double weight_decay,
                                            int64_t step) {
     if (!(lr >= 0) || !(eps >= 0) || !(weight_decay >= 0)) return OK_ERR_HYPERPARAMETER;
     if (!(beta1 >= 0 && beta1 < 1) || !(beta2 >= 0 && beta2 < 1)) return OK_ERR_HYPERPARAMETER;

@@ -21,7 +21,7 @@ OK_GRAD_SCALING_FIRST(ok_muon_coeffs, grad);
 
 enum { OK_MUON_MOMENTUM_BUFFER = OK_OPT_STATE, OK_MUON_UPDATE };
 
-static inline ok_status ok_muon_checked(const void *hparams) {
+OK_FN ok_status ok_muon_checked(const void *hparams) {
     const ok_muon_hparams *hp = (const ok_muon_hparams *)hparams;
     if (!(hp->lr >= 0) || !(hp->weight_decay >= 0) || !(hp->momentum >= 0) || !(hp->lr_ratio >= 0))
         return OK_ERR_HYPERPARAMETER;
@@ -29,7 +29,7 @@ static inline ok_status ok_muon_checked(const void *hparams) {
     return OK_SUCCESS;
 }
 
-static inline void ok_muon_prepare(const void *hparams, void *coeffs) {
+OK_FN void ok_muon_prepare(const void *hparams, void *coeffs) {
     const ok_muon_hparams *hp = (const ok_muon_hparams *)hparams;
     ok_muon_coeffs *c = (ok_muon_coeffs *)coeffs;
     c->momentum_lerp = ok_lerp_weight(1.0 - hp->momentum);
@@ -42,7 +42,7 @@ static inline void ok_muon_prepare(const void *hparams, void *coeffs) {
 }
 
 /* stage 0: the momentum buffer and the update; stage 1: the update. */
-static inline unsigned ok_muon_required(const void *hparams) {
+OK_FN unsigned ok_muon_required(const void *hparams) {
     return ((const ok_muon_hparams *)hparams)->stage == 0 ? 3u : 2u;
 }
 
@@ -58,7 +58,7 @@ static const ok_field ok_muon_fields[] = {
 static const char *const ok_muon_states[] = {"momentum_buffer"};
 static const char *const ok_muon_work[] = {"update"};
 
-static const ok_optimizer ok_muon_optimizer = {OK_DESCRIPTOR(muon),
-                                                 .n_work = OK_COUNT_OF(ok_muon_work), .work = ok_muon_work};
+OK_HOST_ONLY(static const ok_optimizer ok_muon_optimizer = {OK_DESCRIPTOR(muon),
+                                                 .n_work = OK_COUNT_OF(ok_muon_work), .work = ok_muon_work};)
 
 #endif /* OPTKERN_OPTIM_MUON_H */

@@ -23,18 +23,18 @@ OK_GRAD_SCALING_FIRST(ok_nadam_coeffs, moments.grad);
 
 enum { OK_NADAM_EXP_AVG = OK_OPT_STATE, OK_NADAM_EXP_AVG_SQ, OK_NADAM_MU_PRODUCT };
 
-static inline ok_status ok_nadam_checked(const void *hparams) {
+OK_FN ok_status ok_nadam_checked(const void *hparams) {
     const ok_nadam_hparams *hp = (const ok_nadam_hparams *)hparams;
     if (!(hp->momentum_decay >= 0)) return OK_ERR_HYPERPARAMETER;
     return ok_moments_checked(hp->lr, hp->beta1, hp->beta2, hp->eps, hp->weight_decay, hp->step);
 }
 
 /* mu_t = beta1 (1 - 0.96^(t psi) / 2), psi = momentum_decay, in double as torch's Python does. */
-static inline double ok_nadam_mu(const ok_nadam_hparams *hp, double t) {
+OK_FN double ok_nadam_mu(const ok_nadam_hparams *hp, double t) {
     return hp->beta1 * (1.0 - 0.5 * pow(0.96, t * hp->momentum_decay));
 }
 
-static inline void ok_nadam_prepare(const void *hparams, void *coeffs) {
+OK_FN void ok_nadam_prepare(const void *hparams, void *coeffs) {
     const ok_nadam_hparams *hp = (const ok_nadam_hparams *)hparams;
     ok_nadam_coeffs *c = (ok_nadam_coeffs *)coeffs;
     double t = (double)hp->step;
@@ -61,7 +61,7 @@ OK_FN void ok_nadam_advance(const void *coeffs, float *const *scalar) {
     if (mu_product) *mu_product = ok_nadam_mu_product((const ok_nadam_coeffs *)coeffs, *mu_product);
 }
 
-static inline unsigned ok_nadam_required(const void *hparams) {
+OK_FN unsigned ok_nadam_required(const void *hparams) {
     (void)hparams;
     return 7u;
 }
@@ -81,7 +81,7 @@ static const ok_field ok_nadam_fields[] = {
 /* torch's functional nadam's order: exp_avgs, exp_avg_sqs, mu_products */
 static const char *const ok_nadam_states[] = {"exp_avg", "exp_avg_sq", "mu_product"};
 
-static const ok_optimizer ok_nadam_optimizer = {OK_DESCRIPTOR(nadam),
-                                                  .scalars = 1u << (OK_NADAM_MU_PRODUCT - OK_OPT_STATE), .advance = ok_nadam_advance};
+OK_HOST_ONLY(static const ok_optimizer ok_nadam_optimizer = {OK_DESCRIPTOR(nadam),
+                                                  .scalars = 1u << (OK_NADAM_MU_PRODUCT - OK_OPT_STATE), .advance = ok_nadam_advance};)
 
 #endif /* OPTKERN_OPTIM_NADAM_H */

@@ -21,14 +21,14 @@ OK_GRAD_SCALING_FIRST(ok_radam_coeffs, moments.grad);
 
 enum { OK_RADAM_EXP_AVG = OK_OPT_STATE, OK_RADAM_EXP_AVG_SQ };
 
-static inline ok_status ok_radam_checked(const void *hparams) {
+OK_FN ok_status ok_radam_checked(const void *hparams) {
     const ok_radam_hparams *hp = (const ok_radam_hparams *)hparams;
     return ok_moments_checked(hp->lr, hp->beta1, hp->beta2, hp->eps, hp->weight_decay, hp->step);
 }
 
 /* rho_inf = 2/(1 - beta2) - 1, rho_t = rho_inf - 2t beta2^t/(1 - beta2^t);
  * r = sqrt((rho_t - 4)(rho_t - 2) rho_inf / ((rho_inf - 4)(rho_inf - 2) rho_t)). */
-static inline void ok_radam_prepare(const void *hparams, void *coeffs) {
+OK_FN void ok_radam_prepare(const void *hparams, void *coeffs) {
     const ok_radam_hparams *hp = (const ok_radam_hparams *)hparams;
     ok_radam_coeffs *c = (ok_radam_coeffs *)coeffs;
     double t = (double)hp->step;
@@ -48,7 +48,7 @@ static inline void ok_radam_prepare(const void *hparams, void *coeffs) {
     }
 }
 
-static inline unsigned ok_radam_required(const void *hparams) {
+OK_FN unsigned ok_radam_required(const void *hparams) {
     (void)hparams;
     return 3u;
 }
@@ -66,6 +66,6 @@ static const ok_field ok_radam_fields[] = {
 
 static const char *const ok_radam_states[] = {"exp_avg", "exp_avg_sq"};
 
-static const ok_optimizer ok_radam_optimizer = {OK_DESCRIPTOR(radam)};
+OK_HOST_ONLY(static const ok_optimizer ok_radam_optimizer = {OK_DESCRIPTOR(radam)};)
 
 #endif /* OPTKERN_OPTIM_RADAM_H */

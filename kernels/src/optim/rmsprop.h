@@ -20,14 +20,14 @@ OK_GRAD_SCALING_FIRST(ok_rmsprop_coeffs, grad);
 /* The states in the order of torch's functional rmsprop. */
 enum { OK_RMSPROP_SQUARE_AVG = OK_OPT_STATE, OK_RMSPROP_GRAD_AVG, OK_RMSPROP_MOMENTUM_BUFFER };
 
-static inline ok_status ok_rmsprop_checked(const void *hparams) {
+OK_FN ok_status ok_rmsprop_checked(const void *hparams) {
     const ok_rmsprop_hparams *hp = (const ok_rmsprop_hparams *)hparams;
     if (!(hp->lr >= 0) || !(hp->eps >= 0) || !(hp->momentum >= 0) || !(hp->weight_decay >= 0) || !(hp->alpha >= 0))
         return OK_ERR_HYPERPARAMETER;
     return OK_SUCCESS;
 }
 
-static inline void ok_rmsprop_prepare(const void *hparams, void *coeffs) {
+OK_FN void ok_rmsprop_prepare(const void *hparams, void *coeffs) {
     const ok_rmsprop_hparams *hp = (const ok_rmsprop_hparams *)hparams;
     ok_rmsprop_coeffs *c = (ok_rmsprop_coeffs *)coeffs;
     c->lr = hp->lr;
@@ -44,7 +44,7 @@ static inline void ok_rmsprop_prepare(const void *hparams, void *coeffs) {
 }
 
 /* square_avg always; grad_avg when centered; momentum_buffer with momentum. */
-static inline unsigned ok_rmsprop_required(const void *hparams) {
+OK_FN unsigned ok_rmsprop_required(const void *hparams) {
     const ok_rmsprop_hparams *hp = (const ok_rmsprop_hparams *)hparams;
     return 1u | (hp->centered ? 2u : 0u) | (hp->momentum != 0 ? 4u : 0u);
 }
@@ -61,6 +61,6 @@ static const ok_field ok_rmsprop_fields[] = {
 
 static const char *const ok_rmsprop_states[] = {"square_avg", "grad_avg", "momentum_buffer"};
 
-static const ok_optimizer ok_rmsprop_optimizer = {OK_DESCRIPTOR(rmsprop)};
+OK_HOST_ONLY(static const ok_optimizer ok_rmsprop_optimizer = {OK_DESCRIPTOR(rmsprop)};)
 
 #endif /* OPTKERN_OPTIM_RMSPROP_H */

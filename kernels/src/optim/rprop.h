@@ -21,7 +21,7 @@ OK_GRAD_SCALING_FIRST(ok_rprop_coeffs, grad);
 
 enum { OK_RPROP_PREV = OK_OPT_STATE, OK_RPROP_STEP_SIZE };
 
-static inline ok_status ok_rprop_checked(const void *hparams) {
+OK_FN ok_status ok_rprop_checked(const void *hparams) {
     const ok_rprop_hparams *hp = (const ok_rprop_hparams *)hparams;
     /* Written so that NaN fails. */
     if (!(hp->lr >= 0)) return OK_ERR_HYPERPARAMETER;
@@ -30,7 +30,7 @@ static inline ok_status ok_rprop_checked(const void *hparams) {
     return OK_SUCCESS;
 }
 
-static inline void ok_rprop_prepare(const void *hparams, void *coeffs) {
+OK_FN void ok_rprop_prepare(const void *hparams, void *coeffs) {
     const ok_rprop_hparams *hp = (const ok_rprop_hparams *)hparams;
     ok_rprop_coeffs *c = (ok_rprop_coeffs *)coeffs;
     c->lr = hp->lr;
@@ -42,7 +42,7 @@ static inline void ok_rprop_prepare(const void *hparams, void *coeffs) {
     c->first_step = hp->first_step != 0;
 }
 
-static inline unsigned ok_rprop_required(const void *hparams) {
+OK_FN unsigned ok_rprop_required(const void *hparams) {
     (void)hparams;
     return 3u;
 }
@@ -59,6 +59,6 @@ static const ok_field ok_rprop_fields[] = {
 
 static const char *const ok_rprop_states[] = {"prev", "step_size"};
 
-static const ok_optimizer ok_rprop_optimizer = {OK_DESCRIPTOR(rprop)};
+OK_HOST_ONLY(static const ok_optimizer ok_rprop_optimizer = {OK_DESCRIPTOR(rprop)};)
 
 #endif /* OPTKERN_OPTIM_RPROP_H */

@@ -30,7 +30,7 @@ OK_GRAD_SCALING_FIRST(ok_schedulefree_coeffs, grad);
 
 /* The checks both make, written so that NaN fails: lr and weight_decay
  * >= 0, beta in (0, 1) (eval() divides by it), ckp1 in [0, 1], a known mode. */
-static inline ok_status ok_schedulefree_checked(double lr, double beta, double weight_decay, double ckp1,
+OK_FN ok_status ok_schedulefree_checked(double lr, double beta, double weight_decay, double ckp1,
                                                 int64_t mode) {
     if (!(lr >= 0) || !(weight_decay >= 0) || !(beta > 0 && beta < 1) || !(ckp1 >= 0 && ckp1 <= 1))
         return OK_ERR_HYPERPARAMETER;
@@ -40,7 +40,7 @@ static inline ok_status ok_schedulefree_checked(double lr, double beta, double w
 }
 
 /* The scalars in double, as the reference computes them in Python. */
-static inline void ok_schedulefree_prepare(ok_schedulefree_coeffs *c, double lr, double beta, double weight_decay,
+OK_FN void ok_schedulefree_prepare(ok_schedulefree_coeffs *c, double lr, double beta, double weight_decay,
                                            double ckp1, int first_step, int64_t mode) {
     double w = mode == OK_SCHEDULEFREE_TO_Y ? 1.0 - beta : mode == OK_SCHEDULEFREE_TO_X ? 1.0 - 1.0 / beta : ckp1;
     c->toward_z = ok_lerp_weight(w);
@@ -54,7 +54,7 @@ static inline void ok_schedulefree_prepare(ok_schedulefree_coeffs *c, double lr,
 
 /* A step needs `states` (its bits), a switch none: z comes in the
  * gradient's stream. */
-static inline unsigned ok_schedulefree_required(int64_t mode, unsigned states) {
+OK_FN unsigned ok_schedulefree_required(int64_t mode, unsigned states) {
     return mode == OK_SCHEDULEFREE_STEP ? states : 0u;
 }
 
@@ -64,18 +64,18 @@ typedef ok_schedulefree_coeffs ok_sgd_schedulefree_coeffs;
 
 enum { OK_SGD_SCHEDULEFREE_Z = OK_OPT_STATE };
 
-static inline ok_status ok_sgd_schedulefree_checked(const void *hparams) {
+OK_FN ok_status ok_sgd_schedulefree_checked(const void *hparams) {
     const ok_sgd_schedulefree_hparams *hp = (const ok_sgd_schedulefree_hparams *)hparams;
     return ok_schedulefree_checked(hp->lr, hp->momentum, hp->weight_decay, hp->ckp1, hp->mode);
 }
 
-static inline void ok_sgd_schedulefree_prepare(const void *hparams, void *coeffs) {
+OK_FN void ok_sgd_schedulefree_prepare(const void *hparams, void *coeffs) {
     const ok_sgd_schedulefree_hparams *hp = (const ok_sgd_schedulefree_hparams *)hparams;
     ok_schedulefree_prepare((ok_sgd_schedulefree_coeffs *)coeffs, hp->lr, hp->momentum, hp->weight_decay, hp->ckp1,
                             hp->first_step, hp->mode);
 }
 
-static inline unsigned ok_sgd_schedulefree_required(const void *hparams) {
+OK_FN unsigned ok_sgd_schedulefree_required(const void *hparams) {
     return ok_schedulefree_required(((const ok_sgd_schedulefree_hparams *)hparams)->mode, 1u);
 }
 
@@ -90,7 +90,7 @@ static const ok_field ok_sgd_schedulefree_fields[] = {
 
 static const char *const ok_sgd_schedulefree_states[] = {"z"};
 
-static const ok_optimizer ok_sgd_schedulefree_optimizer = {OK_DESCRIPTOR(sgd_schedulefree)};
+OK_HOST_ONLY(static const ok_optimizer ok_sgd_schedulefree_optimizer = {OK_DESCRIPTOR(sgd_schedulefree)};)
 
 /* ---------------------------------------------------------------- AdamW */
 
@@ -104,13 +104,13 @@ OK_GRAD_SCALING_FIRST(ok_adamw_schedulefree_coeffs, sf.grad);
 
 enum { OK_ADAMW_SCHEDULEFREE_Z = OK_OPT_STATE, OK_ADAMW_SCHEDULEFREE_EXP_AVG_SQ };
 
-static inline ok_status ok_adamw_schedulefree_checked(const void *hparams) {
+OK_FN ok_status ok_adamw_schedulefree_checked(const void *hparams) {
     const ok_adamw_schedulefree_hparams *hp = (const ok_adamw_schedulefree_hparams *)hparams;
     if (!(hp->beta2 >= 0 && hp->beta2 < 1) || !(hp->eps >= 0) || hp->step < 1) return OK_ERR_HYPERPARAMETER;
     return ok_schedulefree_checked(hp->lr, hp->beta1, hp->weight_decay, hp->ckp1, hp->mode);
 }
 
-static inline void ok_adamw_schedulefree_prepare(const void *hparams, void *coeffs) {
+OK_FN void ok_adamw_schedulefree_prepare(const void *hparams, void *coeffs) {
     const ok_adamw_schedulefree_hparams *hp = (const ok_adamw_schedulefree_hparams *)hparams;
     ok_adamw_schedulefree_coeffs *c = (ok_adamw_schedulefree_coeffs *)coeffs;
     ok_schedulefree_prepare(&c->sf, hp->lr, hp->beta1, hp->weight_decay, hp->ckp1, hp->first_step, hp->mode);
@@ -120,7 +120,7 @@ static inline void ok_adamw_schedulefree_prepare(const void *hparams, void *coef
     c->eps = hp->eps;
 }
 
-static inline unsigned ok_adamw_schedulefree_required(const void *hparams) {
+OK_FN unsigned ok_adamw_schedulefree_required(const void *hparams) {
     return ok_schedulefree_required(((const ok_adamw_schedulefree_hparams *)hparams)->mode, 3u);
 }
 
@@ -138,6 +138,6 @@ static const ok_field ok_adamw_schedulefree_fields[] = {
 
 static const char *const ok_adamw_schedulefree_states[] = {"z", "exp_avg_sq"};
 
-static const ok_optimizer ok_adamw_schedulefree_optimizer = {OK_DESCRIPTOR(adamw_schedulefree)};
+OK_HOST_ONLY(static const ok_optimizer ok_adamw_schedulefree_optimizer = {OK_DESCRIPTOR(adamw_schedulefree)};)
 
 #endif /* OPTKERN_OPTIM_SCHEDULEFREE_H */

@@ -18,7 +18,7 @@ OK_GRAD_SCALING_FIRST(ok_sgd_coeffs, grad);
 
 enum { OK_SGD_BUF = OK_OPT_STATE };
 
-static inline ok_status ok_sgd_checked(const void *hparams) {
+OK_FN ok_status ok_sgd_checked(const void *hparams) {
     const ok_sgd_hparams *hp = (const ok_sgd_hparams *)hparams;
     /* Written as !(x >= 0) so that NaN fails too. */
     if (!(hp->lr >= 0) || !(hp->momentum >= 0) || !(hp->weight_decay >= 0) || isnan(hp->dampening))
@@ -27,7 +27,7 @@ static inline ok_status ok_sgd_checked(const void *hparams) {
     return OK_SUCCESS;
 }
 
-static inline void ok_sgd_prepare(const void *hparams, void *coeffs) {
+OK_FN void ok_sgd_prepare(const void *hparams, void *coeffs) {
     const ok_sgd_hparams *hp = (const ok_sgd_hparams *)hparams;
     ok_sgd_coeffs *c = (ok_sgd_coeffs *)coeffs;
     c->lr = hp->lr;
@@ -42,7 +42,7 @@ static inline void ok_sgd_prepare(const void *hparams, void *coeffs) {
 }
 
 /* The momentum buffer exists only with momentum. */
-static inline unsigned ok_sgd_required(const void *hparams) {
+OK_FN unsigned ok_sgd_required(const void *hparams) {
     return ((const ok_sgd_hparams *)hparams)->momentum != 0 ? 1u : 0u;
 }
 
@@ -58,6 +58,6 @@ static const ok_field ok_sgd_fields[] = {
 
 static const char *const ok_sgd_states[] = {"momentum_buffer"};
 
-static const ok_optimizer ok_sgd_optimizer = {OK_DESCRIPTOR(sgd)};
+OK_HOST_ONLY(static const ok_optimizer ok_sgd_optimizer = {OK_DESCRIPTOR(sgd)};)
 
 #endif /* OPTKERN_OPTIM_SGD_H */

@@ -9,6 +9,8 @@
 
 #include <stddef.h>
 
+#include "portable.h"
+
 /* A reduction over the concatenation of x[0 .. count) (and of y, for a dot
  * product): the items of the reduction driver are its elements. */
 typedef struct ok_vec_task {
@@ -27,13 +29,13 @@ typedef struct ok_vec_walk {
     size_t i, off, left;
 } ok_vec_walk;
 
-static inline ok_vec_walk ok_vec_start(const ok_vec_task *t, size_t begin, size_t end) {
+OK_FN ok_vec_walk ok_vec_start(const ok_vec_task *t, size_t begin, size_t end) {
     ok_vec_walk w = {0, begin, end - begin};
     while (w.i < t->count && w.off >= t->numel[w.i]) w.off -= t->numel[w.i++];
     return w;
 }
 
-static inline size_t ok_vec_next(const ok_vec_task *t, ok_vec_walk *w, size_t *i, size_t *off) {
+OK_FN size_t ok_vec_next(const ok_vec_task *t, ok_vec_walk *w, size_t *i, size_t *off) {
     while (w->left) {
         size_t n = t->numel[w->i] - w->off < w->left ? t->numel[w->i] - w->off : w->left;
         *i = w->i++;

@@ -3,11 +3,11 @@ emulation of one.
 
 A device compiles the CUDA sources shipped in the package (optkern/kernels:
 kernels/cuda and the kernel-body headers of kernels/src, docs/gpu.md) at
-first use, once per source and kernel variant, caches the module, and
-launches its kernels by name. Everything above this module (the plans, the
+first use, once per source, kernel variant and GPU, keeps the module for
+the process, and launches its kernels by name. Everything above this module (the plans, the
 checks) is written once for both devices.
 
-  CupyDevice      cupy.ndarray memory; NVRTC through cupy.RawModule
+  CupyDevice      cupy.ndarray memory; NVRTC through CuPy's compiler
   EmulatedDevice  numpy.ndarray memory; the same sources compiled as C++
                   with OK_CUDA_EMULATE (kernels/cuda/launch.cuh) by the
                   host's C++ compiler, each block's threads run as real
@@ -30,9 +30,10 @@ __all__ = ["CupyDevice", "EmulatedDevice", "sources", "compile_options"]
 
 #: the options every compilation of a kernel source takes: no contraction
 #: into fused multiply-adds (the C kernels build with -ffp-contract=off),
-#: IEEE division and square root (CUDA's defaults, stated), the C++ whose
-#: designated initializers the descriptors use
-NVRTC_OPTIONS = ("-std=c++20", "--fmad=false", "--prec-div=true", "--prec-sqrt=true", "-default-device")
+#: IEEE division and square root and no flushing of subnormals (CUDA's
+#: defaults, stated: CuPy's own compilation would flush them), the C++
+#: whose designated initializers the descriptors use
+NVRTC_OPTIONS = ("-std=c++20", "--fmad=false", "--prec-div=true", "--prec-sqrt=true", "--ftz=false", "-default-device")
 
 
 def sources():
@@ -61,22 +62,21 @@ def compile_options(variant, nvrtc=True, block=256, parts=1024):
 
 
 class _Modules:
-    """A cache of compiled modules, by (source, variant), filled once each
-    under a lock."""
+    """A cache of compiled modules, by key (source, variant[, device]),
+    each built once, under a lock, by build(*key)."""
 
     def __init__(self, build):
         self._build = build
         self._modules = {}
         self._lock = threading.Lock()
 
-    def get(self, source, variant):
-        key = (source, variant)
+    def get(self, *key):
         module = self._modules.get(key)
         if module is None:
             with self._lock:
                 module = self._modules.get(key)
                 if module is None:
-                    module = self._modules[key] = self._build(source, variant)
+                    module = self._modules[key] = self._build(*key)
         return module
 
 
@@ -122,9 +122,21 @@ class CupyDevice:
             sms = self._sms[dev.id] = dev.attributes["MultiProcessorCount"]
         return max(1, min(chunks, 8 * sms))
 
-    def _compile(self, source, variant):
+    def _compile(self, source, variant, device):
+        """The module of `source` at `variant`, loaded on GPU `device`. It is
+        compiled with NVRTC through CuPy's compile_using_nvrtc, not through
+        RawModule: RawModule adds -ftz=true (flushing float32 subnormals,
+        which the CPU keeps), and its disk cache is keyed by the .cu file
+        alone, not by the headers it includes."""
+        from cupy.cuda import compiler, function
+
         code = (sources() / "cuda" / source).read_text()
-        return self.xp.RawModule(code=code, options=compile_options(variant, True, self.block, self.parts))
+        with self.xp.cuda.Device(device):
+            image = compiler.compile_using_nvrtc(code, compile_options(variant, True, self.block, self.parts),
+                                                 filename=source)
+            module = function.Module()
+            module.load(image if isinstance(image, bytes) else image.encode())
+        return module
 
     def upload(self, words):
         """The plan `words` (uint64), copied to the device; freed when the
@@ -137,10 +149,11 @@ class CupyDevice:
 
     def launch(self, source, variant, kernel, grid, block, plan):
         """kernel(plan), `plan` uploaded (upload) or host words."""
-        key = (source, variant, kernel, self.xp.cuda.Device().id)
+        device = self.xp.cuda.Device().id
+        key = (source, variant, kernel, device)
         fn = self._functions.get(key)
         if fn is None:
-            fn = self._functions[key] = self._modules.get(source, variant).get_function(kernel)
+            fn = self._functions[key] = self._modules.get(source, variant, device).get_function(kernel)
         if isinstance(plan, np.ndarray):
             plan = self.upload(plan)
         fn((grid,), (block,), (plan,))
