@@ -38,6 +38,10 @@ from optkern import cuda
 from optkern.benchmark import timing
 
 
+#: its section of bench/RESULTS.md
+GPU_SECTION = "GPU: copy bandwidth, Adam and cross_entropy against torch"
+
+
 def transformer_shapes(layers=12, d=768):
     """192 tensors for 12 layers: per layer two LayerNorms, q, k, v and the
     output projection (weight and bias each), and the MLP's two layers."""
@@ -149,7 +153,7 @@ def main():
         "(target 3)",
     ])
     benchutil.finish_report(
-        f"GPU: {gpu}", "python bench/gpu.py" + (" --record" if args.record else ""),
+        GPU_SECTION, "python bench/gpu.py" + (" --record" if args.record else ""),
         f"{gpu}, CuPy {cupy.__version__}, torch {torch.__version__}; median of {args.rounds} rounds of "
         f"{args.steps} calls; x torch: paired speed-up over torch fused Adam (or torch's cross_entropy).",
         table, targets, args.record)
