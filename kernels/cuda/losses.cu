@@ -146,6 +146,11 @@ OK_INLINE double ok_ce_weight(const uint64_t *plan, int64_t k) {
     return w ? (double)ld_data(w + k) : 1.0;
 }
 
+/* The factor of each sample's gradient: 1 / D for 'mean', else 1. */
+OK_INLINE double ok_row_scale(const uint64_t *plan) {
+    return plan[OK_LOSS_REDUCTION] == OK_REDUCTION_MEAN ? 1.0 / ok_word_double(plan, OK_LOSS_DEN) : 1.0;
+}
+
 /* parts[b] = the weight of part b's samples that are not ignored (the
  * mean's denominator D), parts[OK_CUDA_PARTS + b] = how many of them are
  * out of range. */
@@ -202,7 +207,7 @@ OK_KERNEL(ok_cuda_ce_loss, (const uint64_t *plan), (plan)) {
     const double z = ok_word_double(plan, OK_LOSS_Z);
     const real_t cap = (real_t)ok_word_double(plan, OK_LOSS_CAP);
     const int none = plan[OK_LOSS_REDUCTION] == OK_REDUCTION_NONE;
-    const double scale = plan[OK_LOSS_REDUCTION] == OK_REDUCTION_MEAN ? 1.0 / ok_word_double(plan, OK_LOSS_DEN) : 1.0;
+    const double scale = ok_row_scale(plan);
     const size_t b = blockIdx.x;
     double part = 0.0;
     for (size_t i = ok_part_begin(n, b); i < ok_part_begin(n, b + 1); i++) {
@@ -277,7 +282,7 @@ OK_KERNEL(ok_cuda_nll_loss, (const uint64_t *plan), (plan)) {
     data_t *g0 = (data_t *)plan[OK_LOSS_GRAD];
     const int64_t ignore = (int64_t)plan[OK_LOSS_IGNORE];
     const int none = plan[OK_LOSS_REDUCTION] == OK_REDUCTION_NONE;
-    const double scale = plan[OK_LOSS_REDUCTION] == OK_REDUCTION_MEAN ? 1.0 / ok_word_double(plan, OK_LOSS_DEN) : 1.0;
+    const double scale = ok_row_scale(plan);
     const size_t b = blockIdx.x;
     double part = 0.0;
     for (size_t i = ok_part_begin(n, b); i < ok_part_begin(n, b + 1); i++) {
