@@ -223,25 +223,32 @@ def test_emulated_16_bit_steps(emulated, scalar_isa, options):
             np.testing.assert_array_equal(a, b)
 
 
-def test_emulated_state_dict_loads_on_the_cpu_and_back(emulated, scalar_isa):
-    rng = rng_for("state dict")
+@pytest.mark.parametrize("cls, kwargs", [(optkern.Adam, {"amsgrad": True}), (optkern.NAdam, {})])
+def test_emulated_state_dict_loads_on_the_cpu_and_back(emulated, scalar_isa, cls, kwargs):
+    """Two steps on the GPU, saved, loaded on the CPU, two more there, saved,
+    loaded on the GPU, two more: the six steps of the CPU alone (NAdam's
+    scalar states included)."""
+    rng = rng_for("state dict", cls.__name__)
     start = arrays(rng, SHAPES, np.float32)
-    grads = [arrays(rng, SHAPES, np.float32) for _ in range(4)]
-    cpu_params = [p.copy() for p in start]
-    cpu = optkern.Adam(cpu_params, lr=0.01, amsgrad=True)
+    grads = [arrays(rng, SHAPES, np.float32) for _ in range(6)]
+    cpu = cls([p.copy() for p in start], lr=0.01, **kwargs)
     for g in grads:
         cpu.step(g)
-    gpu_params = [p.copy() for p in start]
     with _backend.emulating(emulated):
-        gpu = optkern.Adam(gpu_params, lr=0.01, amsgrad=True)
+        gpu = cls([p.copy() for p in start], lr=0.01, **kwargs)
         for g in grads[:2]:
             gpu.step(g)
         saved = gpu.state_dict()
-    moved = optkern.Adam([p.copy() for p in gpu_params], lr=0.01, amsgrad=True)
+    moved = cls([p.copy() for p in gpu._plan.params], lr=0.01, **kwargs)
     moved.load_state_dict(saved)
-    for g in grads[2:]:
+    for g in grads[2:4]:
         moved.step(g)
-    assert_same_state(cpu, moved)
+    with _backend.emulating(emulated):
+        back = cls([p.copy() for p in moved._plan.params], lr=0.01, **kwargs)
+        back.load_state_dict(moved.state_dict())
+        for g in grads[4:]:
+            back.step(g)
+    assert_same_state(cpu, back)
 
 
 def test_bad_input_raises_before_any_launch(emulated):

@@ -787,7 +787,7 @@ class Optimizer:
             raise ValueError(f"unexpected state {name!r} for parameter {saved_id}: a parameter of shape "
                              f"{p.shape} has none")
         dtype = np.float32 if scalar else _state_dtype(p.dtype, self.precision["state_dtype"])
-        array = np.array(value, dtype=dtype, copy=True, order="C") if scalar else _array_like(value, dtype, p)
+        array = _array_like(value, dtype, p)
         if array.shape != shape:
             rule = ("a scalar state has shape ()" if scalar else f"the parameter has shape {p.shape}"
                     + ("" if shape == p.shape else f" and needs one of shape {shape}"))
