@@ -87,8 +87,8 @@ def _grouped(grads, what, written, fn):
     gradients are fine but of several dtypes, fn runs on its groups, all
     checked first, so that nothing is written when one group's array is bad."""
     arrays = [g for g in grads if g is not None]
-    _backend.device_for(arrays, f"{what}: grads")  # TypeError for a mix of NumPy and CuPy arrays
-    if arrays and isinstance(arrays[0], np.ndarray) and _ops(arrays) is _core:
+    device = _backend.device_for(arrays, f"{what}: grads")  # TypeError for a mix of NumPy and CuPy arrays
+    if arrays and device is None and isinstance(arrays[0], np.ndarray):
         try:
             return fn({arrays[0].dtype: arrays})
         except (TypeError, ValueError):
