@@ -272,12 +272,24 @@ def test_bad_input_raises_before_any_launch(emulated):
         np.testing.assert_array_equal(p, b)
 
 
-def test_optimizers_without_a_gpu_kernel_say_so(emulated):
-    """Adafactor, LAMB and LARS run passes of their own (docs/gpu.md)."""
+@pytest.mark.parametrize("cls", [optkern.Adafactor, optkern.LAMB, optkern.LARS, optkern.Adam8bit])
+def test_optimizers_without_a_gpu_kernel_say_so(emulated, cls):
+    """Adafactor, LAMB and LARS run passes of their own, the 8-bit
+    optimizers their own step (docs/gpu.md): they refuse, changing nothing."""
+    p = np.ones((64, 80), np.float32)
     with _backend.emulating(emulated):
-        opt = optkern.Adafactor([np.ones((4, 3), np.float32)])
-        with pytest.raises(NotImplementedError, match="adafactor has no GPU kernel"):
-            opt.step([np.ones((4, 3), np.float32)])
+        opt = cls([p], lr=0.1) if cls is not optkern.Adafactor else cls([p])
+        with pytest.raises(NotImplementedError, match="no GPU kernel"):
+            opt.step([np.ones((64, 80), np.float32)])
+    assert (p == 1).all()
+
+
+def test_lbfgs_on_the_gpu_says_so(emulated):
+    p = np.ones(3)
+    with _backend.emulating(emulated):
+        opt = optkern.LBFGS([p])
+        with pytest.raises(NotImplementedError, match="LBFGS"):
+            opt.step(lambda: (float((p ** 2).sum()), [2 * p]))
 
 
 class FakeCupyArray:
@@ -423,10 +435,21 @@ def test_emulated_cross_entropy_bad_target_writes_nothing(emulated):
     assert (out == 7.0).all()
 
 
-def test_emulated_linear_cross_entropy_says_so(emulated):
-    with _backend.emulating(emulated), pytest.raises(NotImplementedError, match="linear_cross_entropy"):
-        optkern.losses.linear_cross_entropy(np.zeros((2, 3), np.float32), np.zeros((4, 3), np.float32),
-                                            np.array([0, 1]))
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+def test_emulated_linear_cross_entropy(emulated, reduction):
+    """Chunks of logits through the GPU's cross_entropy and matmul, ignored
+    rows and a bias included, against the CPU."""
+    from helpers import assert_close
+
+    rng = rng_for("linear ce", reduction)
+    h, w = rng.standard_normal((37, 16)), rng.standard_normal((50, 16)) * 0.3
+    b, t = rng.standard_normal(50), rng.integers(0, 50, 37)
+    t[::5] = -100
+    cpu = optkern.losses.linear_cross_entropy(h, w, t, b, reduction=reduction, chunk_size=8)
+    with _backend.emulating(emulated):
+        gpu = optkern.losses.linear_cross_entropy(h, w, t, b, reduction=reduction, chunk_size=8)
+    for a, e in zip(gpu, cpu):
+        assert_close(np.asarray(a), np.asarray(e), np.float64)
 
 
 # ------------------------------------------------ clipping, emulated GPU

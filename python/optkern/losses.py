@@ -61,6 +61,7 @@ import numpy as np
 
 from optkern import _backend, _core
 from optkern._checks import real
+from optkern.clip import _ops
 
 __all__ = [
     "mse_loss",
@@ -400,27 +401,42 @@ def _chunk_rows(chunk_size, vocabulary, itemsize):
     return int(chunk_size)
 
 
+def _read_operand(a, name, lead=None, lead_name="input"):
+    """An array a loss reads, checked (_core.read_operand; on the GPU, its
+    device's checks), of lead's dtype when given."""
+    device = _backend.device_for([a, lead])
+    if device is None:
+        return _core.read_operand(a, name, lead, lead_name) if lead is not None else _core.read_operand(a, name)
+    from optkern.cuda._optim import checked_array
+
+    checked_array(device, a, name)
+    if lead is not None and a.dtype != lead.dtype:
+        raise TypeError(f"{name} has dtype {a.dtype} but {lead_name} has dtype {lead.dtype}")
+    return a
+
+
 def _linear_operands(hidden, weight, bias):
     """hidden (..., H), weight (V, H) and bias (V,) or None, checked."""
-    h = _core.read_operand(hidden, "hidden")
+    h = _read_operand(hidden, "hidden")
     if h.dtype not in (np.float32, np.float64):
         raise TypeError(f"linear_cross_entropy takes float32 or float64 arrays (its logits are NumPy matmul "
                         f"products), got hidden of dtype {h.dtype}; pass hidden.astype(numpy.float32) "
                         "and weight.astype(numpy.float32)")
     if h.ndim == 0:
         raise ValueError("hidden must have at least one dimension (the features), got a 0-d array")
-    w = _core.read_operand(weight, "weight", h, "hidden")
+    w = _read_operand(weight, "weight", h, "hidden")
     if w.ndim != 2 or w.shape[1] != h.shape[-1]:
         raise ValueError(f"weight has shape {w.shape}; for hidden of shape {h.shape} it must be "
                          f"(vocabulary, {h.shape[-1]})")
-    if bias is not None and _core.read_operand(bias, "bias", h, "hidden").shape != w.shape[:1]:
+    if bias is not None and _read_operand(bias, "bias", h, "hidden").shape != w.shape[:1]:
         raise ValueError(f"bias has shape {bias.shape}; for weight of shape {w.shape} it must be {w.shape[:1]}")
     return h, w, bias
 
 
-def _add_product(acc, a, b, scratch):
+def _add_product(acc, a, b, scratch, xp, ops):
     """acc += a @ b, as many of acc's rows at a time as `scratch` (a flat
-    buffer) holds: NumPy's matmul cannot add to its output."""
+    buffer) holds: NumPy's matmul cannot add to its output. xp: the array
+    module, ops: the vector operations (clip._ops)."""
     if acc.size == 0:
         return
     width = acc.shape[1]
@@ -428,8 +444,8 @@ def _add_product(acc, a, b, scratch):
     for start in range(0, acc.shape[0], step):
         stop = min(start + step, acc.shape[0])
         part = scratch[:(stop - start) * width].reshape(stop - start, width)
-        np.matmul(a[start:stop], b, out=part)
-        _core.vec_axpby(1.0, [part], 1.0, [acc[start:stop]])
+        xp.matmul(a[start:stop], b, out=part)
+        ops.vec_axpby(1.0, [part], 1.0, [acc[start:stop]])
 
 
 def linear_cross_entropy(hidden, weight, target, bias=None, *, ignore_index=-100, reduction="mean",
@@ -458,10 +474,9 @@ def linear_cross_entropy(hidden, weight, target, bias=None, *, ignore_index=-100
     red = _reduction(reduction)
     label_smoothing, z_loss, cap = _softmax_options(label_smoothing, z_loss, softcap)
     ignore_index = _ignore_index(ignore_index, "linear_cross_entropy")
-    if _kernels(hidden, weight, target, bias) is not _core:
-        raise NotImplementedError("linear_cross_entropy has no GPU form yet (docs/gpu.md); on the GPU, "
-                                  "compute the logits and call cross_entropy")
+    kernels = _kernels(hidden, weight, target, bias)  # the C library's, or the GPU's
     h, w, bias = _linear_operands(hidden, weight, bias)
+    xp, ops = _backend.namespace(h), _ops([h])
     samples_shape = h.shape[:-1]
     if not np.issubdtype(_array(target, "target").dtype, np.integer):
         raise TypeError(f"target must hold class indices (an integer dtype), got {target.dtype}")
@@ -473,7 +488,7 @@ def linear_cross_entropy(hidden, weight, target, bias=None, *, ignore_index=-100
     # The rows that count, and their number (the denominator of 'mean'), before any chunk runs.
     labels = _index_array(target).reshape(-1)
     keep = labels != ignore_index
-    rows = None if keep.all() else np.flatnonzero(keep)
+    rows = None if keep.all() else xp.flatnonzero(keep)
     if rows is not None:
         labels = labels[rows]
     if labels.size and (labels.min() < 0 or labels.max() >= vocabulary):
@@ -481,17 +496,17 @@ def linear_cross_entropy(hidden, weight, target, bias=None, *, ignore_index=-100
     count = labels.size
 
     h = h.reshape(math.prod(samples_shape), h.shape[-1])
-    grad_hidden = np.zeros(h.shape, h.dtype)  # calloc: no pass over what the products overwrite
-    grad_weight = np.zeros(w.shape, w.dtype)
-    grad_bias = None if bias is None else np.zeros(bias.shape, bias.dtype)
-    losses = np.zeros(h.shape[0], h.dtype) if red == _core.REDUCTIONS["none"] else None
+    grad_hidden = xp.zeros(h.shape, h.dtype)  # calloc: no pass over what the products overwrite
+    grad_weight = xp.zeros(w.shape, w.dtype)
+    grad_bias = None if bias is None else xp.zeros(bias.shape, bias.dtype)
+    losses = xp.zeros(h.shape[0], h.dtype) if red == _core.REDUCTIONS["none"] else None
     chunk_reduction = _core.REDUCTIONS["none" if losses is not None else "sum"]
     total = 0.0
 
     chunk = max(1, min(chunk, count))
-    logits_buffer = np.empty((chunk, vocabulary), h.dtype)
-    hidden_t = np.empty((h.shape[1], chunk), h.dtype)  # a chunk's grad_hidden, transposed
-    ones = None if bias is None else np.ones((chunk, 1), h.dtype)
+    logits_buffer = xp.empty((chunk, vocabulary), h.dtype)
+    hidden_t = xp.empty((h.shape[1], chunk), h.dtype)  # a chunk's grad_hidden, transposed
+    ones = None if bias is None else xp.ones((chunk, 1), h.dtype)
     # The shortest chunk first: its products are written straight into
     # grad_weight and grad_bias; each later chunk's products are added.
     first = count - (count - 1) // chunk * chunk if count else 0
@@ -500,24 +515,24 @@ def linear_cross_entropy(hidden, weight, target, bias=None, *, ignore_index=-100
         m = stop - start
         at = slice(start, stop) if rows is None else rows[start:stop]
         h_chunk = h[at]  # a view; a copy of the chunk's rows when some rows are ignored
-        logits = np.matmul(h_chunk, w.T, out=logits_buffer[:m])
+        logits = xp.matmul(h_chunk, w.T, out=logits_buffer[:m])
         if bias is not None:
             logits += bias
-        loss, g = _core.cross_entropy(logits, labels[start:stop], m, vocabulary, 1, None, ignore_index,
+        loss, g = kernels.cross_entropy(logits, labels[start:stop], m, vocabulary, 1, None, ignore_index,
                                       label_smoothing, z_loss, cap, chunk_reduction, logits, (m,))
-        np.matmul(w.T, g.T, out=hidden_t[:, :m])  # faster than g @ w, which has few rows
+        xp.matmul(w.T, g.T, out=hidden_t[:, :m])  # faster than g @ w, which has few rows
         if start == 0:
-            np.matmul(g.T, h_chunk, out=grad_weight)
+            xp.matmul(g.T, h_chunk, out=grad_weight)
             if bias is not None:
-                np.matmul(g.T, ones[:m], out=grad_bias[:, None])
+                xp.matmul(g.T, ones[:m], out=grad_bias[:, None])
         else:
             # grad_hidden's rows from this chunk's first on are not written
             # yet (ignored ones are zeroed at the end): the products go
             # through them on their way into the sums.
             scratch = grad_hidden[at.start if rows is None else at[0]:].reshape(-1)
-            _add_product(grad_weight, g.T, h_chunk, scratch)
+            _add_product(grad_weight, g.T, h_chunk, scratch, xp, ops)
             if bias is not None:
-                _add_product(grad_bias[:, None], g.T, ones[:m], scratch)
+                _add_product(grad_bias[:, None], g.T, ones[:m], scratch, xp, ops)
         grad_hidden[at] = hidden_t[:, :m].T
         if losses is None:
             total += float(loss)
@@ -534,5 +549,5 @@ def linear_cross_entropy(hidden, weight, target, bias=None, *, ignore_index=-100
         loss = h.dtype.type(total / count if count else math.nan)
         if count:  # the chunks summed: the mean's gradients are 1 / count of theirs
             grads = [g for g in (grad_hidden, grad_weight, grad_bias) if g is not None]
-            _core.vec_axpby(1.0 / count, grads, 0.0, grads)
+            ops.vec_axpby(1.0 / count, grads, 0.0, grads)
     return loss, grad_hidden.reshape(hidden.shape), grad_weight, grad_bias

@@ -154,6 +154,9 @@ class _Optimizer8bit(Optimizer):
         return array
 
     def _update(self, plan, grads, present, hparams, scaling=None):
+        if plan.device is not None:
+            raise NotImplementedError(f"{type(self).__name__} has no GPU kernel yet (docs/gpu.md); run it on NumPy "
+                                      "arrays")
         kind = _engine.kind(self._kind)
         for hp in hparams:
             got = _engine.required_states(kind, hp, self._phase)

@@ -362,6 +362,8 @@ class LBFGS(Optimizer):
 
     def _run(self, closure):
         plan = self._sync()
+        if plan.device is not None:
+            raise NotImplementedError("LBFGS has no GPU form yet (docs/gpu.md); run it on NumPy arrays")
         group = self.param_groups[0]
         hp = self._hparams(group)
         # the parameters are written only after the closure has run and the
