@@ -125,7 +125,7 @@ class Prepared:
     writes into a copy. The Optimizer keeps one per set of state lists
     (its _Plan.prepare); a functional call makes its own."""
 
-    __slots__ = ("key", "tensors", "starts", "ends", "names", "plans")
+    __slots__ = ("key", "arrays", "tensors", "starts", "ends", "names", "plans")
 
     def __init__(self):
         self.key = None
@@ -195,12 +195,15 @@ def step(device, kind, params, grads, states, sets, hp_index=None, scaling=None,
             c[:16] = struct.pack("=dd", *scaling)  # the ok_grad_scaling every set begins with
     required = [kind.required_streams(s) for s in sets]  # bit k: (states + work)[k]
     lists = [None if lst is None else list(lst) for lst in tuple(states) + (work or (None,) * len(kind.work))]
-    prepared = Prepared() if prepared is None else prepared
+    # Kept while the very same arrays come back: the Prepared holds them, so
+    # that none is freed and its id() taken by another. Work arrays are new
+    # at each step (Muon's): such a step prepares afresh.
+    prepared = Prepared() if prepared is None or kind.work else prepared
     key = tuple(map(id, params)) + tuple(id(a) for lst in lists if lst is not None for a in lst) + \
         (() if master is None else tuple(map(id, master)))
     if prepared.key != key:
         prepared.tensors, prepared.starts, prepared.ends, prepared.names = _static(device, kind, params, lists, master)
-        prepared.key, prepared.plans = key, {}
+        prepared.key, prepared.arrays, prepared.plans = key, (list(params), lists, master), {}
     # the gradients: checked each step, against the parameters and the
     # written arrays' spans (a read-only gradient may not overlap them)
     groups = {}  # variant: [tensor numbers]
