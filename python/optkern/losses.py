@@ -61,7 +61,7 @@ import numpy as np
 
 from optkern import _backend, _core
 from optkern._checks import real
-from optkern.clip import _ops
+from optkern.clip import _is_array, _ops
 
 __all__ = [
     "mse_loss",
@@ -88,7 +88,7 @@ def _reduction(reduction, size_average=None, reduce=None, allowed=("none", "mean
 
 
 def _array(value, name):
-    if not isinstance(value, np.ndarray) and not _backend.is_device_array(value):
+    if not _is_array(value):
         raise TypeError(f"{name} must be a numpy.ndarray (or a cupy.ndarray), got {type(value).__name__}")
     return value
 

@@ -17,7 +17,7 @@ from optkern.cuda import _device, _optim
 
 __all__ = ["Losses"]
 
-_FLOAT = ("float32", "float64", "bfloat16", "float16")
+_FLOAT = tuple(_optim._DTYPES)  # the float dtypes the GPU kernels take
 _INDEX = {"int64": 0, "int32": 1}  # OK_LABELS_INT64, OK_LABELS_INT32 (loss/tasks.h)
 _PROBS = 2                          # OK_LABELS_PROBS
 
