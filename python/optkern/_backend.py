@@ -9,7 +9,7 @@ every CPU feature work without it.
 
 import threading
 
-__all__ = ["device_for", "emulating", "is_device_array", "namespace"]
+__all__ = ["device_for", "emulating", "is_device_array", "namespace", "vector_ops"]
 
 _local = threading.local()
 _cupy_device = None
@@ -57,6 +57,19 @@ def device_for(arrays, what="arrays"):
 
         _cupy_device = CupyDevice()
     return _cupy_device
+
+
+def vector_ops(device):
+    """The vector operations (vec_dot, vec_abs_sum, vec_abs_max, vec_axpby,
+    with optkern._core's names and results) on `device`: the C library's for
+    None, else the GPU's (optkern.cuda._vector)."""
+    if device is None:
+        from optkern import _core
+
+        return _core
+    from optkern.cuda._vector import Vectors
+
+    return Vectors(device)
 
 
 class emulating:

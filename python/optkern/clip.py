@@ -31,12 +31,7 @@ def _is_array(a):
 def _ops(arrays):
     """The vector operations for `arrays`: the C library's (optkern._core)
     or, for CuPy arrays, the GPU's (docs/gpu.md), with the same names."""
-    device = _backend.device_for(arrays, "grads")
-    if device is None:
-        return _core
-    from optkern.cuda._vector import Vectors
-
-    return Vectors(device)
+    return _backend.vector_ops(_backend.device_for(arrays, "grads"))
 
 
 def _as_list(grads, what):

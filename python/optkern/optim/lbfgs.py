@@ -4,7 +4,8 @@ torch's algorithm step for step: the same iterations, stopping tests, line
 search and state. The parameters are taken as one vector (their
 concatenation, as torch flattens them) and every vector operation on it (dot
 products, norms, y <- a x + b y, copies) is one multi-tensor C call
-(optkern/vector.h), not a loop over elements or a NumPy temporary. The
+(optkern/vector.h), or on CuPy arrays one GPU launch (docs/gpu.md), not a
+loop over elements or a temporary array. The
 history's vectors are reused once the history is full, so a step without a
 line search allocates nothing after its first iterations. The line search's
 bracketing and cubic interpolation are scalar logic, as torch's are.
@@ -20,9 +21,9 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from optkern import _core
+from optkern import _backend, _core
 from optkern._checks import real, require
-from optkern.optim.optimizer import Optimizer, _as_step
+from optkern.optim.optimizer import Optimizer, _array_like, _as_step
 
 __all__ = ["LBFGS"]
 
@@ -71,15 +72,16 @@ def _cubic_interpolate(x1, f1, g1, x2, f2, g2, bounds=None):
     return min(max(at, lo), hi)
 
 
-def _strong_wolfe(evaluate, t, d, f, g, gtd, c1=1e-4, c2=0.9, tolerance_change=1e-9, max_ls=25):
+def _strong_wolfe(ops, evaluate, t, d, f, g, gtd, c1=1e-4, c2=0.9, tolerance_change=1e-9, max_ls=25):
     """torch's strong-Wolfe line search along d from the current point (loss
     f, gradient g, slope gtd = g.d), first trying step t: bracketing, then
     zooming in by cubic interpolation. evaluate(t) -> (loss, flat gradient)
-    at the point + t d. Returns (loss, flat gradient, t, evaluations)."""
-    d_norm = _core.vec_abs_max([d])
+    at the point + t d; ops: the vector operations (optkern._backend
+    .vector_ops). Returns (loss, flat gradient, t, evaluations)."""
+    d_norm = ops.vec_abs_max([d])
     f_new, g_new = evaluate(t)
     evals = 1
-    gtd_new = _core.vec_dot([g_new], [d])
+    gtd_new = ops.vec_dot([g_new], [d])
     t_prev, f_prev, g_prev, gtd_prev = 0, f, g, gtd
     done = False
     ls_iter = 0
@@ -100,7 +102,7 @@ def _strong_wolfe(evaluate, t, d, f, g, gtd, c1=1e-4, c2=0.9, tolerance_change=1
         f_prev, g_prev, gtd_prev = f_new, g_new, gtd_new
         f_new, g_new = evaluate(t)
         evals += 1
-        gtd_new = _core.vec_dot([g_new], [d])
+        gtd_new = ops.vec_dot([g_new], [d])
         ls_iter += 1
     if ls_iter == max_ls:
         bracket, bracket_f, bracket_g = [0, t], [f, f_new], [g, g_new]
@@ -125,7 +127,7 @@ def _strong_wolfe(evaluate, t, d, f, g, gtd, c1=1e-4, c2=0.9, tolerance_change=1
             insufficient_progress = False
         f_new, g_new = evaluate(t)
         evals += 1
-        gtd_new = _core.vec_dot([g_new], [d])
+        gtd_new = ops.vec_dot([g_new], [d])
         ls_iter += 1
         if f_new > (f + c1 * t * gtd) or f_new >= bracket_f[low]:
             # not enough decrease: the new point is the high end
@@ -202,7 +204,7 @@ class LBFGS(Optimizer):
     def _hparams(self, group):
         hp = _hparams(group["lr"], group["max_iter"], group["max_eval"], group["tolerance_grad"],
                       group["tolerance_change"], group["history_size"], group["line_search_fn"])
-        dtypes = {p.dtype for p in group["params"] if isinstance(p, np.ndarray)}
+        dtypes = {p.dtype for p in group["params"] if hasattr(p, "dtype")}
         if len(dtypes) > 1:
             raise TypeError(f"LBFGS takes its parameters as one vector, of one dtype; got {sorted(map(str, dtypes))}")
         return hp
@@ -213,6 +215,7 @@ class LBFGS(Optimizer):
     def __getstate__(self):
         state = super().__getstate__()
         state["_spare"] = []  # scratch: a copy makes its own
+        state.pop("_ops", None), state.pop("_xp", None)  # modules, set again by each step's _layout
         return state
 
     def _load_state_dict(self, state_dict):
@@ -255,7 +258,7 @@ class LBFGS(Optimizer):
         numel, dtype = sum(p.size for p in params), params[0].dtype
 
         def vector(value, name):
-            array = np.array(value, dtype=dtype, copy=True, order="C")
+            array = _array_like(value, dtype, params[0])  # on the parameters' side: CPU or GPU
             if array.ndim != 1 or array.size != numel:
                 raise ValueError(f"LBFGS state {name} must be a flat vector of the parameters' {numel} elements, "
                                  f"got shape {array.shape}")
@@ -295,20 +298,25 @@ class LBFGS(Optimizer):
 
     # ------------------------------------------------------------- vectors
 
-    def _layout(self, params):
-        """The parameters as one vector: their total size, their dtype and
-        where each lies in it. Spare vectors of another size or dtype go."""
+    def _layout(self, params, device):
+        """The parameters as one vector: their total size, their dtype, where
+        each lies in it, and the vector operations and array module of the
+        side they live on (device: their GPU, or None). Spare vectors of
+        another size, dtype or side go."""
         ends = np.cumsum([p.size for p in params], dtype=np.int64).tolist()
+        self._ops = _backend.vector_ops(device)
+        self._xp = np if device is None else device.xp
         self._params = params
         self._bounds = list(zip([0] + ends[:-1], ends))
         self._numel = ends[-1]
         self._dtype = params[0].dtype
-        self._spare = [v for v in self._spare if v.size == self._numel and v.dtype == self._dtype]
+        self._spare = [v for v in self._spare if v.size == self._numel and v.dtype == self._dtype and
+                       isinstance(v, self._xp.ndarray)]
 
     def _vector(self):
         """A flat vector of the parameters' size and dtype (contents
         undefined): a spare one when there is one."""
-        return self._spare.pop() if self._spare else np.empty(self._numel, self._dtype)
+        return self._spare.pop() if self._spare else self._xp.empty(self._numel, self._dtype)
 
     def _views(self, flat):
         """The pieces of a flat vector, shaped like the parameters."""
@@ -321,7 +329,7 @@ class LBFGS(Optimizer):
         for i in range(len(grads)):
             if grads[i] is None:
                 views[i].fill(0)
-        _core.vec_axpby(1.0, [grads[i] for i in present], 0.0, [views[i] for i in present])
+        self._ops.vec_axpby(1.0, [grads[i] for i in present], 0.0, [views[i] for i in present])
         return flat
 
     def _evaluate(self, closure, flat):
@@ -332,7 +340,7 @@ class LBFGS(Optimizer):
             raise TypeError("the closure must return (loss, grads): the loss and one gradient array (or None) "
                             f"per parameter; got {type(result).__name__}")
         loss, grads = result
-        if isinstance(grads, np.ndarray) or not hasattr(grads, "__len__"):
+        if hasattr(grads, "dtype") or not hasattr(grads, "__len__"):
             raise TypeError("the closure's grads must be a sequence with one array per parameter")
         grads = list(grads)
         if len(grads) != len(self._params):
@@ -340,8 +348,9 @@ class LBFGS(Optimizer):
         for i, (g, p) in enumerate(zip(grads, self._params)):
             if g is None:
                 continue
-            if not isinstance(g, np.ndarray):
-                raise TypeError(f"grads[{i}] must be a numpy.ndarray, got {type(g).__name__}")
+            if not isinstance(g, self._xp.ndarray):
+                raise TypeError(f"grads[{i}] must be a {self._xp.__name__}.ndarray, like the parameters; got "
+                                f"{type(g).__name__}")
             if g.dtype != p.dtype:
                 raise TypeError(f"grads[{i}] has dtype {g.dtype} but params[{i}] has dtype {p.dtype}")
             if g.shape != p.shape:
@@ -350,7 +359,7 @@ class LBFGS(Optimizer):
 
     def _move(self, t, d):
         """params <- params + t d."""
-        _core.vec_axpby(t, self._views(d), 1.0, self._params)
+        self._ops.vec_axpby(t, self._views(d), 1.0, self._params)
 
     # ---------------------------------------------------------------- step
 
@@ -362,17 +371,17 @@ class LBFGS(Optimizer):
 
     def _run(self, closure):
         plan = self._sync()
-        if plan.device is not None:
-            raise NotImplementedError("LBFGS has no GPU form yet (docs/gpu.md); run it on NumPy arrays")
         group = self.param_groups[0]
         hp = self._hparams(group)
         # the parameters are written only after the closure has run and the
         # state has moved on: their checks (writeable, layout) come first
-        _core.WrittenIndex([("params", plan.params)])
+        if plan.device is None:  # (the GPU's were checked with the parameter list)
+            _core.WrittenIndex([("params", plan.params)])
         lr, max_iter, max_eval = hp["lr"], hp["max_iter"], hp["max_eval"]
         tolerance_grad, tolerance_change = hp["tolerance_grad"], hp["tolerance_change"]
         history_size = hp["history_size"]
-        self._layout(plan.params)
+        self._layout(plan.params, plan.device)
+        ops = self._ops
 
         state = self._lbfgs
         state.setdefault("func_evals", 0)
@@ -382,7 +391,7 @@ class LBFGS(Optimizer):
         orig_loss, loss, flat_grad = self._evaluate(closure, flat_grad)
         current_evals = 1
         state["func_evals"] += 1
-        opt_cond = _core.vec_abs_max([flat_grad]) <= tolerance_grad
+        opt_cond = ops.vec_abs_max([flat_grad]) <= tolerance_grad
         if opt_cond:
             self._spare.append(flat_grad)
             return orig_loss
@@ -400,16 +409,16 @@ class LBFGS(Optimizer):
             if state["n_iter"] == 1:
                 if d is None:
                     d = self._vector()
-                _core.vec_axpby(-1.0, [flat_grad], 0.0, [d])       # d = -g
+                ops.vec_axpby(-1.0, [flat_grad], 0.0, [d])       # d = -g
                 old_dirs, old_stps, ro = [], [], []
                 H_diag = 1
             else:
                 y = prev_flat_grad                                   # y = g - g_prev, in place
-                _core.vec_axpby(1.0, [flat_grad], -1.0, [y])
+                ops.vec_axpby(1.0, [flat_grad], -1.0, [y])
                 s = d                                                # s = t d, in place
-                _core.vec_axpby(t, [d], 0.0, [s])
+                ops.vec_axpby(t, [d], 0.0, [s])
                 prev_flat_grad = d = None
-                ys = _core.vec_dot([y], [s])
+                ys = ops.vec_dot([y], [s])
                 if ys > 1e-10:
                     if len(old_dirs) == history_size:  # drop the oldest pair
                         self._spare += [old_dirs.pop(0), old_stps.pop(0)]
@@ -417,7 +426,7 @@ class LBFGS(Optimizer):
                     old_dirs.append(y)
                     old_stps.append(s)
                     ro.append(1.0 / ys)
-                    H_diag = ys / _core.vec_dot([y], [y])
+                    H_diag = ys / ops.vec_dot([y], [y])
                 else:
                     self._spare += [y, s]
                 # the two-loop recursion: d = -H g
@@ -426,58 +435,58 @@ class LBFGS(Optimizer):
                     state["al"] = [None] * history_size
                 al = state["al"]
                 q = self._vector()
-                _core.vec_axpby(-1.0, [flat_grad], 0.0, [q])
+                ops.vec_axpby(-1.0, [flat_grad], 0.0, [q])
                 for i in range(num_old - 1, -1, -1):
-                    al[i] = _core.vec_dot([old_stps[i]], [q]) * ro[i]
-                    _core.vec_axpby(-al[i], [old_dirs[i]], 1.0, [q])
+                    al[i] = ops.vec_dot([old_stps[i]], [q]) * ro[i]
+                    ops.vec_axpby(-al[i], [old_dirs[i]], 1.0, [q])
                 d = r = q
-                _core.vec_axpby(H_diag, [q], 0.0, [r])
+                ops.vec_axpby(H_diag, [q], 0.0, [r])
                 for i in range(num_old):
-                    be_i = _core.vec_dot([old_dirs[i]], [r]) * ro[i]
-                    _core.vec_axpby(al[i] - be_i, [old_stps[i]], 1.0, [r])
+                    be_i = ops.vec_dot([old_dirs[i]], [r]) * ro[i]
+                    ops.vec_axpby(al[i] - be_i, [old_stps[i]], 1.0, [r])
 
             if prev_flat_grad is None:
                 prev_flat_grad = self._vector()
-            _core.vec_axpby(1.0, [flat_grad], 0.0, [prev_flat_grad])
+            ops.vec_axpby(1.0, [flat_grad], 0.0, [prev_flat_grad])
             prev_loss = loss
 
             # the step length
             if state["n_iter"] == 1:
-                l1 = _core.vec_abs_sum([flat_grad])
+                l1 = ops.vec_abs_sum([flat_grad])
                 t = min(1.0, 1.0 / l1 if l1 else math.inf) * lr
             else:
                 t = lr
-            gtd = _core.vec_dot([flat_grad], [d])
+            gtd = ops.vec_dot([flat_grad], [d])
             if gtd > -tolerance_change:
                 break
 
             ls_func_evals = 0
             if hp["line_search_fn"] is not None:
                 x_init = self._vector()
-                _core.vec_axpby(1.0, self._params, 0.0, self._views(x_init))
+                ops.vec_axpby(1.0, self._params, 0.0, self._views(x_init))
 
                 def evaluate(step_t, x=x_init, direction=d):
                     """(loss, flat gradient) at x + step_t d; the parameters go back to x."""
                     self._move(step_t, direction)
                     try:
-                        _, value, gradient = self._evaluate(closure, np.empty(self._numel, self._dtype))
+                        _, value, gradient = self._evaluate(closure, self._xp.empty(self._numel, self._dtype))
                     finally:
-                        _core.vec_axpby(1.0, self._views(x), 0.0, self._params)
+                        ops.vec_axpby(1.0, self._views(x), 0.0, self._params)
                     return value, gradient
 
                 # as torch: the search stops shrinking its bracket at its own
                 # tolerance_change of 1e-9, whatever the group's
-                loss, new_grad, t, ls_func_evals = _strong_wolfe(evaluate, t, d, loss, flat_grad, gtd,
+                loss, new_grad, t, ls_func_evals = _strong_wolfe(ops, evaluate, t, d, loss, flat_grad, gtd,
                                                                  max_ls=max_eval - current_evals)
                 self._spare.append(x_init)
                 flat_grad = new_grad
                 self._move(t, d)
-                opt_cond = _core.vec_abs_max([flat_grad]) <= tolerance_grad
+                opt_cond = ops.vec_abs_max([flat_grad]) <= tolerance_grad
             else:
                 self._move(t, d)
                 if n_iter != max_iter:
                     _, loss, flat_grad = self._evaluate(closure, flat_grad)
-                    opt_cond = _core.vec_abs_max([flat_grad]) <= tolerance_grad
+                    opt_cond = ops.vec_abs_max([flat_grad]) <= tolerance_grad
                     ls_func_evals = 1
 
             current_evals += ls_func_evals
@@ -486,7 +495,7 @@ class LBFGS(Optimizer):
             # the stopping tests
             if n_iter == max_iter or current_evals >= max_eval or opt_cond:
                 break
-            if _core.vec_abs_max([d]) * abs(t) <= tolerance_change:
+            if ops.vec_abs_max([d]) * abs(t) <= tolerance_change:
                 break
             if abs(loss - prev_loss) < tolerance_change:
                 break
