@@ -157,6 +157,13 @@ def emulated_case_ids(case):
 EMULATED_CASES = [(r, kw) for r in GPU_RECORDS for kw in [r.all_states] + r.configs[1:3]]
 
 
+def bitwise(record):
+    """Whether the GPU's step is bitwise the CPU's scalar target: one pass,
+    with no norm of a sum in it."""
+    kind = _core.kinds()[record.cls._kind]
+    return kind.elementwise and not kind.work
+
+
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("case", EMULATED_CASES, ids=emulated_case_ids)
 def test_emulated_step_is_the_scalar_target(emulated, scalar_isa, case, dtype):
@@ -168,10 +175,10 @@ def test_emulated_step_is_the_scalar_target(emulated, scalar_isa, case, dtype):
     grads[1][2 % len(shapes)] = None  # a parameter without a gradient on one step
     cpu = run_steps(record, [p.copy() for p in start], grads, kwargs)
     gpu = run_steps(record, [p.copy() for p in start], grads, kwargs, emulated)
-    # Muon's orthogonalisation divides by a norm, a sum in the GPU's order
-    # (docs/gpu.md#reductions): bitwise for the rest, not for it
-    work = _core.kinds()[record.cls._kind].work
-    assert_same_state(cpu, gpu, (1e-5 if dtype == np.float32 else 1e-12) if work else 0.0)
+    # Muon's orthogonalisation and LAMB's and LARS's trust ratios divide by
+    # norms, sums in the GPU's order (docs/gpu.md#reductions): bitwise for
+    # the rest, not for them
+    assert_same_state(cpu, gpu, 0.0 if bitwise(record) else 1e-5 if dtype == np.float32 else 1e-12)
 
 
 def test_emulated_param_groups_and_many_tensors(emulated, scalar_isa):
@@ -272,9 +279,40 @@ def test_bad_input_raises_before_any_launch(emulated):
         np.testing.assert_array_equal(p, b)
 
 
-@pytest.mark.parametrize("cls", [optkern.Adafactor, optkern.LAMB, optkern.LARS, optkern.Adam8bit])
+@pytest.mark.parametrize("cls, kwargs", [
+    (optkern.LAMB, {"lr": 0.1, "max_grad_norm": 1.0}),
+    (optkern.LAMB, {"lr": 0.1, "max_grad_norm": None, "weight_decay": 0.0}),
+    (optkern.LAMB, {"lr": 0.1, "use_nvlamb": True, "adam_w_mode": False}),
+    (optkern.LARS, {"lr": 0.1, "momentum": 0.9, "weight_decay": 1e-2}),
+])
+def test_emulated_norm_optimizers_over_dtypes_and_groups(emulated, scalar_isa, cls, kwargs):
+    """LAMB's global gradient norm spans the plans of every dtype signature
+    (float32 and float64 tensors in one call, clipping on), its groups'
+    trust ratios and LARS's excluded group: the CPU's numbers, to the
+    rounding of sums taken in another order."""
+    rng = rng_for("norms", cls.__name__, str(kwargs))
+    shapes, dtypes = [(3,), (130,), (0,), (7, 19), (300,)], [np.float32, np.float64] * 2 + [np.float32]
+    start = [rng.standard_normal(s).astype(d) for s, d in zip(shapes, dtypes)]
+    grads = [[(3 * rng.standard_normal(s)).astype(d) for s, d in zip(shapes, dtypes)] for _ in range(3)]
+    second = {"lr": 0.05} if cls is optkern.LAMB else {"lars_exclude": True}
+
+    def run(params):
+        opt = cls([{"params": params[:2]}, {"params": params[2:], **second}], **kwargs)
+        for g in grads:
+            opt.step(g)
+
+    cpu, gpu = [p.copy() for p in start], [p.copy() for p in start]
+    run(cpu)
+    with _backend.emulating(emulated):
+        run(gpu)
+    for p, q, s in zip(cpu, gpu, start):
+        np.testing.assert_allclose(q, p, rtol=1e-6, atol=1e-12)
+        assert p.size == 0 or not np.array_equal(p, s)
+
+
+@pytest.mark.parametrize("cls", [optkern.Adafactor, optkern.Adam8bit])
 def test_optimizers_without_a_gpu_kernel_say_so(emulated, cls):
-    """Adafactor, LAMB and LARS run passes of their own, the 8-bit
+    """Adafactor runs passes of its own over factored states, the 8-bit
     optimizers their own step (docs/gpu.md): they refuse, changing nothing."""
     p = np.ones((64, 80), np.float32)
     with _backend.emulating(emulated):
@@ -363,7 +401,7 @@ def _cupy():
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-@pytest.mark.parametrize("case", [c for c in EMULATED_CASES if not _core.kinds()[c[0].cls._kind].work],
+@pytest.mark.parametrize("case", [c for c in EMULATED_CASES if bitwise(c[0])],
                          ids=emulated_case_ids)
 def test_gpu_step_is_the_scalar_target_bitwise(scalar_isa, case, dtype):
     cupy = _cupy()

@@ -21,6 +21,13 @@
  *                        round to nearest)
  *   OK_PLAN_SCRATCH      1 + 2 * OK_CUDA_PARTS doubles a reduction writes:
  *                        its result, then its parts (reduce.cuh)
+ *   OK_PLAN_NORMS        an optimizer with per-tensor norms (LAMB, LARS:
+ *                        optim/norms.h): each tensor's ok_norm_tensor, its
+ *                        first chunk and chunk count filled in
+ *   OK_PLAN_SUMS         and the two sums each of its chunks leaves (doubles)
+ *   OK_PLAN_SHARED       not an offset: the device address of a double that
+ *                        the plans of one call share (LAMB's sum of g^2 over
+ *                        every dtype signature), 0 for none
  *   OK_PLAN_STREAM + s   stream s's pointer of each tensor (the parameter,
  *                        the gradient, then the states: optim/descriptor.h;
  *                        a vector operation's: vector.cu)
@@ -42,6 +49,9 @@ enum ok_plan_word {
     OK_PLAN_MASTER,
     OK_PLAN_ROUND_KEY,
     OK_PLAN_SCRATCH,
+    OK_PLAN_NORMS,
+    OK_PLAN_SUMS,
+    OK_PLAN_SHARED,
     OK_PLAN_STREAM,
     OK_PLAN_HEADER = OK_PLAN_STREAM + OK_MT_MAX_STREAMS
 };

@@ -90,27 +90,19 @@ ok_status ok_lamb_run(const ok_mt_task *mt) {
         task.tensors[i].adapt = c->adapt;
         clips |= c->max_grad_norm <= DBL_MAX;
     }
-    /* G, the norm of every gradient of the call; each tensor's gradients
-     * are divided by G / max_grad_norm where G exceeds it (not where G is
-     * NaN, as apex's comparison) */
+    /* G, the norm of every gradient of the call, for each tensor's clip */
     double norm = 0.0;
     if (clips) {
         ok_norm_pass(&task, task.kernels->norms.grad_sq, 0);
         for (size_t b = 0; b < task.n_blocks; b++) norm += task.blocks[b].sum[1];
         norm = sqrt(norm);
     }
-    for (size_t i = 0; i < mt->count; i++) {
-        const ok_lamb_coeffs *c = (const ok_lamb_coeffs *)ok_mt_coeffs(mt, i);
-        task.tensors[i].clip = norm > c->max_grad_norm ? norm / c->max_grad_norm : 1.0;
-    }
+    for (size_t i = 0; i < mt->count; i++)
+        task.tensors[i].clip = ok_lamb_clip((const ok_lamb_coeffs *)ok_mt_coeffs(mt, i), norm);
     ok_norm_pass(&task, task.kernels->norms.lamb_moments, 0);
-    /* the trust ratio |p| / |u|, 1 where either is 0 (NaN stays: apex's != 0) */
-    for (size_t i = 0; i < mt->count; i++) {
-        ok_norm_tensor *t = &task.tensors[i];
-        double lr = ((const ok_lamb_coeffs *)ok_mt_coeffs(mt, i))->lr;
-        double p_norm = sqrt(ok_norm_sum(&task, i, 0)), u_norm = sqrt(ok_norm_sum(&task, i, 1));
-        t->scale = p_norm != 0 && u_norm != 0 ? lr * (p_norm / u_norm) : lr;
-    }
+    for (size_t i = 0; i < mt->count; i++)
+        task.tensors[i].scale = ok_lamb_scale((const ok_lamb_coeffs *)ok_mt_coeffs(mt, i),
+                                              sqrt(ok_norm_sum(&task, i, 0)), sqrt(ok_norm_sum(&task, i, 1)));
     ok_norm_pass(&task, NULL, 1);
     ok_norm_end(&task);
     return OK_SUCCESS;
@@ -123,16 +115,10 @@ ok_status ok_lars_run(const ok_mt_task *mt) {
     if (ok_norm_start(&task, mt, OK_OPT_lars) != OK_SUCCESS) return OK_ERR_NO_MEMORY;
     for (size_t i = 0; i < mt->count; i++) task.tensors[i].adapt = ((const ok_lars_coeffs *)ok_mt_coeffs(mt, i))->adapt;
     ok_norm_pass(&task, task.kernels->norms.param_grad_sq, 1);
-    /* trust_coefficient |p| / (|g| + wd |p|), 1 unless |p| and that
-     * denominator are > 0 (NaN fails both, as torch.where's tests) */
-    for (size_t i = 0; i < mt->count; i++) {
-        ok_norm_tensor *t = &task.tensors[i];
-        if (!t->adapt) continue;
-        const ok_lars_coeffs *c = (const ok_lars_coeffs *)ok_mt_coeffs(mt, i);
-        double p_norm = sqrt(ok_norm_sum(&task, i, 0)), g_norm = sqrt(ok_norm_sum(&task, i, 1));
-        double denom = g_norm + c->weight_decay * p_norm;
-        t->scale = p_norm > 0 && denom > 0 ? c->trust_coefficient * p_norm / denom : 1.0;
-    }
+    for (size_t i = 0; i < mt->count; i++)
+        if (task.tensors[i].adapt)
+            task.tensors[i].scale = ok_lars_scale((const ok_lars_coeffs *)ok_mt_coeffs(mt, i),
+                                                  sqrt(ok_norm_sum(&task, i, 0)), sqrt(ok_norm_sum(&task, i, 1)));
     ok_mt_run(&task.mt, task.kernels->optimizer[OK_OPT_lars]);
     ok_norm_end(&task);
     return OK_SUCCESS;

@@ -64,6 +64,19 @@ OK_FN void ok_lamb_prepare(const void *hparams, void *coeffs) {
     c->adapt = hp->weight_decay != 0 || hp->use_nvlamb;
 }
 
+/* What a tensor's gradients are divided by, from G, the norm of every
+ * gradient of the call: G / max_grad_norm where G exceeds it (not where G
+ * is NaN, as apex's comparison), else 1. */
+OK_FN double ok_lamb_clip(const ok_lamb_coeffs *c, double norm) {
+    return norm > c->max_grad_norm ? norm / c->max_grad_norm : 1.0;
+}
+
+/* lr times the trust ratio |p| / |u|, the ratio 1 where either is 0 (NaN
+ * stays: apex's != 0). */
+OK_FN double ok_lamb_scale(const ok_lamb_coeffs *c, double p_norm, double u_norm) {
+    return p_norm != 0 && u_norm != 0 ? c->lr * (p_norm / u_norm) : c->lr;
+}
+
 OK_FN unsigned ok_lamb_required(const void *hparams) {
     (void)hparams;
     return 3u;

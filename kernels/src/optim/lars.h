@@ -48,6 +48,13 @@ OK_FN void ok_lars_prepare(const void *hparams, void *coeffs) {
     c->adapt = !hp->exclude;
 }
 
+/* The trust ratio trust_coefficient |p| / (|g| + wd |p|), 1 unless |p|
+ * and that denominator are > 0 (NaN fails both, as torch.where's tests). */
+OK_FN double ok_lars_scale(const ok_lars_coeffs *c, double p_norm, double g_norm) {
+    const double denom = g_norm + c->weight_decay * p_norm;
+    return p_norm > 0 && denom > 0 ? c->trust_coefficient * p_norm / denom : 1.0;
+}
+
 /* The momentum buffer exists only with momentum. */
 OK_FN unsigned ok_lars_required(const void *hparams) {
     return ((const ok_lars_hparams *)hparams)->momentum != 0 ? 1u : 0u;

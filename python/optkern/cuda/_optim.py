@@ -57,10 +57,26 @@ def _plan_layout():
     return layout
 
 
+# The launches of the optimizers with per-tensor norms (optim.cu, "per-tensor
+# norms"): first those that every plan of the call takes before any plan
+# goes on (LAMB's global gradient norm; skipped when no set clips), then
+# each plan's own, in order. Each kernel runs over the plan's chunks, over
+# its tensors with a thread each, over its tensors with a block each, or as
+# one block.
+_NORM_LAUNCHES = {
+    "lamb": ((("ok_cuda_norms_grad_sq", "chunks"), ("ok_cuda_lamb_total", "one")),
+             (("ok_cuda_lamb_start", "threads"), ("ok_cuda_lamb_moments", "chunks"),
+              ("ok_cuda_lamb_scale", "tensors"), ("ok_cuda_apply_lamb", "chunks"))),
+    "lars": ((),
+             (("ok_cuda_lars_start", "threads"), ("ok_cuda_norms_param_grad_sq", "chunks"),
+              ("ok_cuda_lars_scale", "tensors"), ("ok_cuda_apply_lars", "chunks"))),
+}
+
+
 def supports(kind):
-    """Whether optimizer `kind` has a GPU kernel: the elementwise ones (one
-    pass of their body; not those with passes of their own)."""
-    return kind.elementwise
+    """Whether optimizer `kind` has GPU kernels: the elementwise ones (one
+    pass of their body) and LAMB and LARS (passes with per-tensor norms)."""
+    return kind.elementwise or kind.name in _NORM_LAUNCHES
 
 
 @functools.lru_cache(maxsize=64)
@@ -235,7 +251,11 @@ def step(device, kind, params, grads, states, sets, hp_index=None, scaling=None,
         raise ValueError(f"grads[{i}] overlaps {prepared.names[at[i]]}; they must be separate arrays")
     keys = None if rounding is None else _core.rounding_keys(rounding[0], np.asarray(rounding[1], dtype=np.int64))
     L = _plan_layout()
-    for variant, members in groups.items():
+    norms = kind.name in _NORM_LAUNCHES
+    # a double the plans of a norm optimizer's call share (LAMB's sum of g^2)
+    shared = device.upload(np.zeros(1, dtype=np.uint64)) if norms else None
+    launches = []  # (variant, uploaded plan, chunks, tensors)
+    for variant, members in sorted(groups.items()):
         plan_key = (variant, tuple(members), len(coeffs), hp_index is not None and len(coeffs) > 1, keys is not None)
         base = prepared.plans.get(plan_key)
         if base is None:
@@ -245,7 +265,7 @@ def step(device, kind, params, grads, states, sets, hp_index=None, scaling=None,
                 [None if lst is None else [lst[i] for i in members] for lst in streams], coeffs,
                 np.zeros(len(members), np.uint32) if plan_key[3] else None,
                 None if master is None else [master[i] for i in members],
-                np.zeros(len(members), np.uint64) if keys is not None else None, grads=True)
+                np.zeros(len(members), np.uint64) if keys is not None else None, grads=True, norms=norms)
         words = base.copy()
         members = np.array(members)
         at = int(words[L["OK_PLAN_STREAM"] + 1])
@@ -259,23 +279,45 @@ def step(device, kind, params, grads, states, sets, hp_index=None, scaling=None,
         if keys is not None:
             at = int(words[L["OK_PLAN_ROUND_KEY"]])
             words[at:at + len(members)] = keys[members]
-        chunks = int(words[L["OK_PLAN_CHUNKS"]])
-        plan = device.upload(words)
+        if norms:
+            words[L["OK_PLAN_SHARED"]] = device.pointer(shared)
+        launches.append((variant, device.upload(words), int(words[L["OK_PLAN_CHUNKS"]]), len(members)))
+    if norms:
+        _norm_launches(device, kind, sets, launches)
+        return
+    for variant, plan, chunks, count in launches:
         if chunks:
             device.launch("optim.cu", variant, f"ok_cuda_step_{kind.name}", device.grid(chunks), device.block, plan)
         if kind.scalars:
-            grid = device.grid(-(-len(members) // device.block))
+            grid = device.grid(-(-count // device.block))
             device.launch("optim.cu", variant, f"ok_cuda_advance_{kind.name}", grid, device.block, plan)
 
 
+def _norm_launches(device, kind, sets, launches):
+    """The launches of LAMB's or LARS's step over the call's plans
+    (_NORM_LAUNCHES), a plan without elements skipped."""
+    launches = [launch for launch in launches if launch[2]]
+    shared, own = _NORM_LAUNCHES[kind.name]
+    if kind.name == "lamb" and all(s["max_grad_norm"] == np.inf for s in sets):
+        shared = ()  # no set clips: G is not needed
+    grids = {"chunks": lambda chunks, count: device.grid(chunks), "one": lambda chunks, count: 1,
+             "threads": lambda chunks, count: device.grid(-(-count // device.block)),
+             "tensors": lambda chunks, count: device.grid(count)}
+    for kernels in [[k] for k in shared] + ([own] if launches else []):
+        for variant, plan, chunks, count in launches:
+            for kernel, over in kernels:
+                device.launch("optim.cu", variant, kernel, grids[over](chunks, count), device.block, plan)
+
+
 def plan_words(device, numel, streams, coeffs=(), coeff_index=None, master=None, keys=None, scratch=False,
-               grads=False):
+               grads=False, norms=False):
     """The words of a plan (kernels/cuda/plan.cuh) over tensors of `numel`
     elements: streams, one list of arrays (None entries: absent) or None
     per stream; the coefficient sets (bytes each, of one size) and each
     tensor's set (None: set 0); the master copies and rounding keys (or
     None); scratch: room for a reduction's result and parts; grads: room
-    for stream 1's pointers (given as None), which the caller writes."""
+    for stream 1's pointers (given as None), which the caller writes; norms:
+    each tensor's ok_norm_tensor and each chunk's sums (LAMB, LARS)."""
     L = _plan_layout()
     count = len(numel)
     chunk_table = _chunks(tuple(numel), device.chunk_size)
@@ -293,6 +335,14 @@ def plan_words(device, numel, streams, coeffs=(), coeff_index=None, master=None,
         parts.append(("OK_PLAN_ROUND_KEY", np.asarray(keys, dtype=np.uint64)))
     if scratch:
         parts.append(("OK_PLAN_SCRATCH", np.zeros(1 + 2 * device.parts, dtype=np.uint64)))
+    if norms:  # ok_norm_tensor: first chunk, chunk count, adapt, clip 1.0, scale 1.0
+        tensors = np.zeros((count, 5), dtype=np.uint64)
+        counts = [-(-n // device.chunk_size) for n in numel]
+        tensors[:, 0] = np.cumsum([0] + counts[:-1])
+        tensors[:, 1] = counts
+        tensors[:, 3:] = np.array(1.0).view(np.uint64)
+        parts.append(("OK_PLAN_NORMS", tensors.ravel()))
+        parts.append(("OK_PLAN_SUMS", np.zeros(len(chunk_table), dtype=np.uint64)))
     for s, lst in enumerate(streams):
         if lst is not None:
             parts.append((L["OK_PLAN_STREAM"] + s, _pointers(device, lst)))
