@@ -91,11 +91,11 @@ OK_INLINE ok_norm_task ok_plan_norm_task(const uint64_t *plan) {
 
 OK_INLINE double *ok_plan_sums(const uint64_t *plan) { return OK_PLAN_AT(double *, plan, OK_PLAN_SUMS); }
 
-/* Sum k of the chunks of tensor i (one block; every thread gets it). */
-OK_INLINE double ok_tensor_sum(const uint64_t *plan, const ok_norm_tensor *t, int k) {
+/* Sum k of chunks [first, first + count) (one block; every thread gets it). */
+OK_INLINE double ok_chunks_sum(const uint64_t *plan, size_t first, size_t count, int k) {
     const double *sums = ok_plan_sums(plan);
     double v = 0.0;
-    for (size_t c = t->first + threadIdx.x; c < t->first + t->count; c += blockDim.x) v += sums[2 * c + k];
+    for (size_t c = first + threadIdx.x; c < first + count; c += blockDim.x) v += sums[2 * c + k];
     return ok_block_sum(v);
 }
 
@@ -124,23 +124,23 @@ OK_SUMS_KERNEL(ok_cuda_norms_grad_sq, norms_grad_sq, 0)
 OK_SUMS_KERNEL(ok_cuda_lamb_moments, lamb_moments, 0)
 OK_SUMS_KERNEL(ok_cuda_norms_param_grad_sq, norms_param_grad_sq, 1)
 
-/* The apply pass: the optimizer's span, on the norm task, over each element
- * of every tensor (adapt_only: of those with the trust ratio). */
-#define OK_APPLY_KERNEL(name, adapt_only)                                                                   \
+/* The apply pass: the optimizer's span, on its task (task_of(plan)), over
+ * each element of every tensor i but those for which `skip` holds. */
+#define OK_APPLY_KERNEL(name, task_of, skip)                                                                \
     OK_KERNEL(ok_cuda_apply_##name, (const uint64_t *plan), (plan)) {                                       \
-        const ok_norm_task task = ok_plan_norm_task(plan);                                                 \
+        const auto task = task_of(plan);                                                                    \
         const uint64_t *chunk = plan + plan[OK_PLAN_CHUNK_TABLE];                                          \
         const uint64_t chunks = plan[OK_PLAN_CHUNKS], size = plan[OK_PLAN_CHUNK_SIZE];                     \
         for (uint64_t c = blockIdx.x; c < chunks; c += gridDim.x) {                                        \
             const size_t i = (size_t)chunk[2 * c], begin = (size_t)chunk[2 * c + 1];                       \
             const size_t end = begin + size < task.mt.numel[i] ? begin + size : task.mt.numel[i];          \
-            if ((adapt_only) && !task.tensors[i].adapt) continue;                                           \
+            if (skip) continue;                                                                             \
             for (size_t e = begin + threadIdx.x; e < end; e += blockDim.x)                                 \
                 DT_NAME(name##_span)(&task.mt, i, e, e + 1);                                               \
         }                                                                                                   \
     }
-OK_APPLY_KERNEL(lamb, 1)
-OK_APPLY_KERNEL(lars, 0)
+OK_APPLY_KERNEL(lamb, ok_plan_norm_task, !task.tensors[i].adapt)
+OK_APPLY_KERNEL(lars, ok_plan_norm_task, 0)
 
 /* LAMB: this plan's sum of g^2 added to the call's (one block; the plans
  * take their turns on the stream, in a fixed order). */
@@ -177,10 +177,225 @@ OK_KERNEL(ok_cuda_lars_start, (const uint64_t *plan), (plan)) {
         for (size_t i = blockIdx.x; i < task.mt.count; i += gridDim.x) {                                   \
             ok_norm_tensor *t = &task.tensors[i];                                                           \
             if ((adapt_only) && !t->adapt) continue;                                                        \
-            const double p_norm = sqrt(ok_tensor_sum(plan, t, 0)), other = sqrt(ok_tensor_sum(plan, t, 1)); \
+            const double p_norm = sqrt(ok_chunks_sum(plan, t->first, t->count, 0));                         \
+            const double other = sqrt(ok_chunks_sum(plan, t->first, t->count, 1));                          \
             if (threadIdx.x == 0)                                                                           \
                 t->scale = ok_##name##_scale((const ok_##name##_coeffs *)ok_mt_coeffs(&task.mt, i), p_norm, other); \
         }                                                                                                   \
     }
 OK_SCALE_KERNEL(lamb, 0)
 OK_SCALE_KERNEL(lars, 1)
+
+/* ------------------------------------------------------------------ Adafactor
+ *
+ * Adafactor's passes (optim/adafactor.h) as launches over one plan, which
+ * also holds each tensor's ok_af_tensor (a matrix batch's as one part),
+ * its matrices' slots and two sums per chunk:
+ *
+ *   ok_cuda_af_start  each tensor's slots address, from its offset
+ *   ok_cuda_af_rows   a block per matrix row: the mean of g^2 over the row
+ *                     (a fixed tree), row_var <- lerp(row_var, it, w)
+ *   ok_cuda_af_cols   a thread per matrix column: the mean of g^2 down
+ *                     the column (in row order), col_var <- lerp(col_var, it, w)
+ *   ok_cuda_af_means  a block per matrix: the mean of its new row_var, into
+ *                     its first slot (what af_row_scale reads)
+ *   ok_cuda_af_sums   each chunk's sums of p^2 and U^2; a vector's through
+ *                     af_vector_stats (which also updates its variance),
+ *                     an element at a time; a matrix's through af_rms_lanes
+ *   ok_cuda_af_step   a block per tensor: its step from its chunks' sums
+ *                     (ok_adafactor_step)
+ *   ok_cuda_apply_adafactor   the CPU's span, an element at a time
+ *
+ * The sums are in a fixed order (bitwise the same on every run and GPU),
+ * not the CPU's: the GPU's numbers are the CPU's to rounding.
+ */
+OK_STATIC_ASSERT(sizeof(ok_af_tensor) == 56, "plan.cuh's OK_PLAN_FACTORS holds 7 words per tensor");
+
+OK_INLINE ok_af_task ok_plan_af_task(const uint64_t *plan) {
+    ok_af_task t = {};
+    t.mt = ok_plan_task(plan);
+    t.tensors = OK_PLAN_AT(ok_af_tensor *, plan, OK_PLAN_FACTORS);
+    return t;
+}
+
+OK_INLINE const ok_adafactor_coeffs *ok_af_coeffs(const ok_af_task *task, size_t i) {
+    return (const ok_adafactor_coeffs *)ok_mt_coeffs(&task->mt, i);
+}
+
+/* The chunks of tensor i: the first, and how many (the chunk table lists
+ * each tensor's in turn). */
+OK_INLINE size_t ok_chunks_of(const uint64_t *plan, size_t i, size_t *count) {
+    const size_t size = (size_t)plan[OK_PLAN_CHUNK_SIZE];
+    const size_t *numel = OK_PLAN_AT(const size_t *, plan, OK_PLAN_NUMEL);
+    size_t first = 0;
+    for (size_t k = 0; k < i; k++) first += (numel[k] + size - 1) / size;
+    *count = (numel[i] + size - 1) / size;
+    return first;
+}
+
+OK_KERNEL(ok_cuda_af_start, (const uint64_t *plan), (plan)) {
+    const ok_af_task task = ok_plan_af_task(plan);
+    double *slots = OK_PLAN_AT(double *, plan, OK_PLAN_SLOTS);
+    for (size_t i = blockIdx.x * blockDim.x + threadIdx.x; i < task.mt.count; i += gridDim.x * blockDim.x)
+        task.tensors[i].slots = slots + (size_t)task.tensors[i].slots;
+}
+
+/* g^2 of element e of tensor i, as the stats pass loads it. */
+OK_INLINE double DT_NAME(af_g2)(const ok_af_task *task, size_t i, size_t e) {
+    const vec_t g = DT_NAME(ok_vld_grad)(&ok_af_coeffs(task, i)->grad,
+                                         OK_MT_PTR(const grad_t, &task->mt, OK_OPT_GRAD, i, e), 1);
+    return (double)vmul(g, g);
+}
+
+/* s <- lerp(s, mean, w) at one element of a state. */
+OK_INLINE void DT_NAME(af_lerp_one)(const ok_adafactor_coeffs *c, state_t *s, double mean) {
+    real_t m[1] = {(real_t)mean};
+    vst_state(&ok_io_none, 0, OK_OPT_STATE, s, DT_NAME(ok_vlerp)(vld_state(s, 1), vld(m, 1), c->lerp), 1);
+}
+
+OK_KERNEL(ok_cuda_af_rows, (const uint64_t *plan), (plan)) {
+    const ok_af_task task = ok_plan_af_task(plan);
+    for (size_t i = 0; i < task.mt.count; i++) {
+        const ok_af_tensor *t = &task.tensors[i];
+        if (!t->matrix || !task.mt.numel[i]) continue;
+        state_t *row_var = OK_MT_PTR(state_t, &task.mt, OK_ADAFACTOR_ROW_VAR, i, 0);
+        for (size_t r = blockIdx.x; r < t->batch * t->rows; r += gridDim.x) {
+            double v = 0.0;
+            for (size_t j = threadIdx.x; j < t->cols; j += blockDim.x) v += DT_NAME(af_g2)(&task, i, r * t->cols + j);
+            v = ok_block_sum(v);
+            if (threadIdx.x == 0) DT_NAME(af_lerp_one)(ok_af_coeffs(&task, i), row_var + r, v / (double)t->cols);
+        }
+    }
+}
+
+OK_KERNEL(ok_cuda_af_cols, (const uint64_t *plan), (plan)) {
+    const ok_af_task task = ok_plan_af_task(plan);
+    for (size_t i = 0; i < task.mt.count; i++) {
+        const ok_af_tensor *t = &task.tensors[i];
+        if (!t->matrix || !task.mt.numel[i]) continue;
+        state_t *col_var = OK_MT_PTR(state_t, &task.mt, OK_ADAFACTOR_COL_VAR, i, 0);
+        for (size_t u = blockIdx.x * blockDim.x + threadIdx.x; u < t->batch * t->cols; u += gridDim.x * blockDim.x) {
+            const size_t m = u / t->cols, j = u % t->cols;
+            double v = 0.0;
+            for (size_t r = m * t->rows; r < (m + 1) * t->rows; r++) v += DT_NAME(af_g2)(&task, i, r * t->cols + j);
+            DT_NAME(af_lerp_one)(ok_af_coeffs(&task, i), col_var + u, v / (double)t->rows);
+        }
+    }
+}
+
+OK_KERNEL(ok_cuda_af_means, (const uint64_t *plan), (plan)) {
+    const ok_af_task task = ok_plan_af_task(plan);
+    for (size_t i = 0; i < task.mt.count; i++) {
+        const ok_af_tensor *t = &task.tensors[i];
+        if (!t->matrix || !task.mt.numel[i]) continue;
+        const state_t *row_var = OK_MT_PTR(const state_t, &task.mt, OK_ADAFACTOR_ROW_VAR, i, 0);
+        for (size_t m = blockIdx.x; m < t->batch; m += gridDim.x) {
+            double v = 0.0;
+            for (size_t r = threadIdx.x; r < t->rows; r += blockDim.x) v += (double)vld_state(row_var + m * t->rows + r, 1);
+            v = ok_block_sum(v);
+            if (threadIdx.x == 0) ok_af_slot(t, m, 0)[0] = v / (double)t->rows;
+        }
+    }
+}
+
+OK_KERNEL(ok_cuda_af_sums, (const uint64_t *plan), (plan)) {
+    const ok_af_task task = ok_plan_af_task(plan);
+    const uint64_t *chunk = plan + plan[OK_PLAN_CHUNK_TABLE];
+    const uint64_t chunks = plan[OK_PLAN_CHUNKS], size = plan[OK_PLAN_CHUNK_SIZE];
+    for (uint64_t c = blockIdx.x; c < chunks; c += gridDim.x) {
+        const size_t i = (size_t)chunk[2 * c], begin = (size_t)chunk[2 * c + 1];
+        const size_t end = begin + size < task.mt.numel[i] ? begin + size : task.mt.numel[i];
+        const ok_af_tensor *t = &task.tensors[i];
+        const ok_adafactor_coeffs *k = ok_af_coeffs(&task, i);
+        double p2 = 0.0, u2 = 0.0;
+        for (size_t e = begin + threadIdx.x; e < end; e += blockDim.x) {
+            if (!t->matrix) {
+                ok_af_block one = {i, e, e + 1, 0, 0.0, 0.0};
+                DT_NAME(af_vector_stats)(&task, &one, k);
+                p2 += one.sum_p2, u2 += one.sum_u2;
+                continue;
+            }
+            const size_t r = e / t->cols, j = e % t->cols;
+            const vec_t param = vld_param(&ok_io_none, 0, OK_MT_PTR(const param_t, &task.mt, OK_OPT_PARAM, i, e), 1);
+            p2 += vacc_sum(vacc_add(vacc_zero(), vmul(param, param)));
+            const state_t *row_var = OK_MT_PTR(const state_t, &task.mt, OK_ADAFACTOR_ROW_VAR, i, 0);
+            const state_t *col = OK_MT_PTR(const state_t, &task.mt, OK_ADAFACTOR_COL_VAR, i, r / t->rows * t->cols + j);
+            acc_t sum_u2 = vacc_zero();
+            DT_NAME(af_rms_lanes)(&k->grad, DT_NAME(af_eps1_sq)(k), DT_NAME(af_row_scale)(k, t, row_var, r),
+                                  OK_MT_PTR(const grad_t, &task.mt, OK_OPT_GRAD, i, e), col, 1, &sum_u2);
+            u2 += vacc_sum(sum_u2);
+        }
+        p2 = ok_block_sum(p2), u2 = ok_block_sum(u2);
+        if (threadIdx.x == 0) ok_plan_sums(plan)[2 * c] = p2, ok_plan_sums(plan)[2 * c + 1] = u2;
+    }
+}
+
+OK_KERNEL(ok_cuda_af_step, (const uint64_t *plan), (plan)) {
+    const ok_af_task task = ok_plan_af_task(plan);
+    for (size_t i = blockIdx.x; i < task.mt.count; i += gridDim.x) {
+        size_t count, first = ok_chunks_of(plan, i, &count);
+        const double p2 = ok_chunks_sum(plan, first, count, 0), u2 = ok_chunks_sum(plan, first, count, 1);
+        if (threadIdx.x == 0 && task.mt.numel[i])
+            task.tensors[i].step = ok_adafactor_step(ok_af_coeffs(&task, i), p2, u2, task.mt.numel[i]);
+    }
+}
+
+OK_APPLY_KERNEL(adafactor, ok_plan_af_task, 0)
+
+/* ------------------------------------------------------------- 8-bit states
+ *
+ * The 8-bit optimizers (optim/eightbit-inl.h; the variants with float32
+ * states only). The plan's streams are those of ok_optimizer_step_8bit
+ * (optim/eightbit.h) and its chunks whole quantisation blocks. A block of
+ * threads takes one quantisation block of OK_Q8_BLOCK elements at a time:
+ * its threads decode their elements' states into shared memory and run the
+ * optimizer's update on each, as the CPU's span does; then for each state
+ * the new scale is the largest |s| of the block (a tree, exact) and every
+ * element's code ok_q8_code's, as the CPU's encode finds it. Bitwise the
+ * CPU's scalar target.
+ */
+#include "optim/eightbit.h"
+#include "optim/eightbit-inl.h"
+#if OK_SPEC_STATE(OK_SPEC) == 0
+#define OK_Q8_KERNEL(NAME, STATES)                                                                          \
+    OK_KERNEL(ok_cuda_q8_##NAME, (const uint64_t *plan), (plan)) {                                          \
+        const ok_mt_task task = ok_plan_task(plan);                                                        \
+        __shared__ real_t s[2][OK_Q8_BLOCK];                                                                \
+        const uint64_t *chunk = plan + plan[OK_PLAN_CHUNK_TABLE];                                          \
+        const uint64_t chunks = plan[OK_PLAN_CHUNKS], size = plan[OK_PLAN_CHUNK_SIZE];                     \
+        for (uint64_t c = blockIdx.x; c < chunks; c += gridDim.x) {                                        \
+            const size_t i = (size_t)chunk[2 * c], begin = (size_t)chunk[2 * c + 1];                       \
+            const size_t end = begin + size < task.numel[i] ? begin + size : task.numel[i];                \
+            const ok_##NAME##_coeffs *k = (const ok_##NAME##_coeffs *)ok_mt_coeffs(&task, i);              \
+            for (size_t at = begin; at < end; at += OK_Q8_BLOCK) {                                         \
+                const size_t n = end - at < OK_Q8_BLOCK ? end - at : OK_Q8_BLOCK;                          \
+                const ok_io io = ok_io_of(&task, i, at);                                                    \
+                for (size_t j = threadIdx.x; j < n; j += blockDim.x) {                                     \
+                    for (int q = 0; q < STATES; q++)                                                        \
+                        DT_NAME(q8_decode)(OK_MT_PTR(const uint8_t, &task, OK_Q8_STATE1 + q, i, at + j),    \
+                                           OK_MT_PTR(const float, &task, OK_Q8_ABSMAX1 + q, i, at / OK_Q8_BLOCK)[0], \
+                                           ok_q8_codes(q), s[q] + j, 1);                                    \
+                    DT_NAME(q8_##NAME##_lanes)(k, &io, j, OK_MT_PTR(param_t, &task, OK_OPT_PARAM, i, at + j), \
+                                               OK_MT_PTR(const grad_t, &task, OK_OPT_GRAD, i, at + j), s[0] + j, \
+                                               s[1] + j, 1);                                                \
+                }                                                                                           \
+                __syncthreads();                                                                            \
+                for (int q = 0; q < STATES; q++) {                                                          \
+                    double m = 0.0;                                                                         \
+                    for (size_t j = threadIdx.x; j < n; j += blockDim.x) {                                 \
+                        const double x = fabs((double)s[q][j]);                                             \
+                        m = (m != m || m > x) ? m : x;                                                      \
+                    }                                                                                       \
+                    const real_t a = (real_t)ok_block_max(m);                                               \
+                    if (threadIdx.x == 0) OK_MT_PTR(float, &task, OK_Q8_ABSMAX1 + q, i, at / OK_Q8_BLOCK)[0] = a; \
+                    const ok_q8_table table = ok_q8_table_of(q);                                            \
+                    const real_t inv = a > 0 ? 1.0f / a : 0.0f;                                             \
+                    uint8_t *codes = OK_MT_PTR(uint8_t, &task, OK_Q8_STATE1 + q, i, at);                    \
+                    for (size_t j = threadIdx.x; j < n; j += blockDim.x) codes[j] = ok_q8_code(&table, s[q][j] * inv); \
+                }                                                                                           \
+                __syncthreads();                                                                            \
+            }                                                                                               \
+        }                                                                                                   \
+    }
+OK_Q8_OPTIMIZERS(OK_Q8_KERNEL)
+#endif

@@ -24,7 +24,13 @@
  *   OK_PLAN_NORMS        an optimizer with per-tensor norms (LAMB, LARS:
  *                        optim/norms.h): each tensor's ok_norm_tensor, its
  *                        first chunk and chunk count filled in
- *   OK_PLAN_SUMS         and the two sums each of its chunks leaves (doubles)
+ *   OK_PLAN_SUMS         the two sums each chunk leaves (doubles) in a
+ *                        pass of LAMB, LARS or Adafactor
+ *   OK_PLAN_FACTORS      Adafactor (optim/adafactor.h): each tensor's
+ *                        ok_af_tensor, its slots given as an offset into
+ *                        OK_PLAN_SLOTS (in doubles), which the first
+ *                        launch turns into the address
+ *   OK_PLAN_SLOTS        the slots of its matrices
  *   OK_PLAN_SHARED       not an offset: the device address of a double that
  *                        the plans of one call share (LAMB's sum of g^2 over
  *                        every dtype signature), 0 for none
@@ -51,6 +57,8 @@ enum ok_plan_word {
     OK_PLAN_SCRATCH,
     OK_PLAN_NORMS,
     OK_PLAN_SUMS,
+    OK_PLAN_FACTORS,
+    OK_PLAN_SLOTS,
     OK_PLAN_SHARED,
     OK_PLAN_STREAM,
     OK_PLAN_HEADER = OK_PLAN_STREAM + OK_MT_MAX_STREAMS

@@ -115,19 +115,16 @@ ok_status ok_adafactor_run(const ok_mt_task *mt) {
     }
     if (n_blocks && rms_ends[n_blocks - 1]) ok_blocks_run(&task, rms_block, n_blocks, rms_ends);
 
-    /* alpha = max(eps2, RMS(p)) rho and the clip max(1, RMS(U) / d), as
-     * torch's Python max (a NaN RMS loses to eps2 and to 1). */
+    /* each tensor's step, from its blocks' sums added in order */
     for (size_t i = 0, b = 0; i < mt->count; i++) {
         if (mt->numel[i] == 0) continue;
-        const ok_adafactor_coeffs *c = (const ok_adafactor_coeffs *)ok_mt_coeffs(mt, i);
-        double sum_p2 = 0.0, sum_u2 = 0.0, root_n = sqrt((double)mt->numel[i]);
+        double sum_p2 = 0.0, sum_u2 = 0.0;
         for (; b < n_blocks && task.blocks[b].tensor == i; b++) {
             sum_p2 += task.blocks[b].sum_p2;
             sum_u2 += task.blocks[b].sum_u2;
         }
-        double rms_p = sqrt(sum_p2) / root_n, clip = sqrt(sum_u2) / (root_n * c->d);
-        double alpha = (rms_p > c->eps2 ? rms_p : c->eps2) * c->rho;
-        task.tensors[i].step = -alpha / (clip > 1.0 ? clip : 1.0);
+        task.tensors[i].step = ok_adafactor_step((const ok_adafactor_coeffs *)ok_mt_coeffs(mt, i), sum_p2, sum_u2,
+                                                 mt->numel[i]);
     }
     ok_mt_run(&task.mt, task.kernels->optimizer[OK_OPT_adafactor]);
     free(memory);

@@ -51,7 +51,7 @@ typedef struct ok_q8_table {
 
 /* The table of state k of an 8-bit optimizer (0: state1, signed; 1:
  * state2, unsigned). */
-OK_FN ok_q8_table ok_q8_table_of(int unsigned_map) {
+OK_INLINE ok_q8_table ok_q8_table_of(int unsigned_map) {
     ok_q8_table t = {ok_q8_signed_buckets, -1.0f, OK_Q8_SIGNED_SHIFT, OK_Q8_SIGNED_HALF};
     ok_q8_table u = {ok_q8_unsigned_buckets, 0.0f, OK_Q8_UNSIGNED_SHIFT, OK_Q8_UNSIGNED_HALF};
     return unsigned_map ? u : t;
@@ -69,7 +69,7 @@ OK_FN uint8_t ok_q8_code(const ok_q8_table *t, float x) {
 }
 
 /* The map and the heap of state k of an 8-bit optimizer. */
-OK_FN const float *ok_q8_codes(int unsigned_map) { return unsigned_map ? ok_q8_unsigned_codes : ok_q8_signed_codes; }
-OK_FN const float *ok_q8_heap(int unsigned_map) { return unsigned_map ? ok_q8_unsigned_heap : ok_q8_signed_heap; }
+OK_INLINE const float *ok_q8_codes(int unsigned_map) { return unsigned_map ? ok_q8_unsigned_codes : ok_q8_signed_codes; }
+OK_INLINE const float *ok_q8_heap(int unsigned_map) { return unsigned_map ? ok_q8_unsigned_heap : ok_q8_signed_heap; }
 
 #endif /* OPTKERN_QUANT8_H */

@@ -6,8 +6,10 @@
 
 #include <stdint.h>
 
+#include "portable.h"
+
 #define OK_Q8_BUCKET_MIN 0x34000000u
-static const float ok_q8_signed_codes[256] = {
+OK_DEVICE_DATA const float ok_q8_signed_codes[256] = {
     -0x1.fc66660000000p-1f, -0x1.f533340000000p-1f, -0x1.ee00000000000p-1f, -0x1.e6cccc0000000p-1f,
     -0x1.df999a0000000p-1f, -0x1.d866660000000p-1f, -0x1.d133340000000p-1f, -0x1.ca00000000000p-1f,
     -0x1.c2cccc0000000p-1f, -0x1.bb999a0000000p-1f, -0x1.b466660000000p-1f, -0x1.ad33340000000p-1f,
@@ -73,7 +75,7 @@ static const float ok_q8_signed_codes[256] = {
     0x1.d133340000000p-1f, 0x1.d866660000000p-1f, 0x1.df999a0000000p-1f, 0x1.e6cccc0000000p-1f,
     0x1.ee00000000000p-1f, 0x1.f533340000000p-1f, 0x1.fc66660000000p-1f, 0x1.0000000000000p+0f,
 };
-static const float ok_q8_signed_heap[256] = {
+OK_DEVICE_DATA const float ok_q8_signed_heap[256] = {
     0.0f, 0x1.2747700000000p-22f, -0x1.a51eb80000000p-4f, 0x1.d333360000000p-4f,
     -0x1.1999980000000p-1f, -0x1.5a1caa0000000p-7f, 0x1.a3d70c0000000p-7f, 0x1.20ccd00000000p-1f,
     -0x1.8ccccc0000000p-1f, -0x1.4cccca0000000p-2f, -0x1.c28f5a0000000p-5f, -0x1.23a29c0000000p-10f,
@@ -141,7 +143,7 @@ static const float ok_q8_signed_heap[256] = {
 };
 #define OK_Q8_SIGNED_SHIFT 17
 #define OK_Q8_SIGNED_HALF 1473
-static const uint32_t ok_q8_signed_buckets[2946] = {
+OK_DEVICE_DATA const uint32_t ok_q8_signed_buckets[2946] = {
     0x4000080, 0x4000080, 0x4000080, 0x4000080, 0x4000080, 0x4000080, 0x4000080, 0x4000080,
     0x4000080, 0x4000080, 0x4000080, 0x4000080, 0x4000080, 0x4000080, 0x4000080, 0x4000080,
     0x4000080, 0x4000080, 0x4000080, 0x4000080, 0x4000080, 0x4000080, 0x4000080, 0x4000080,
@@ -512,7 +514,7 @@ static const uint32_t ok_q8_signed_buckets[2946] = {
     0x4000005, 0xcccc04, 0x4000004, 0x1999a03, 0x4000003, 0x2666602, 0x4000002, 0x3333201,
     0x4000001, 0x4000001,
 };
-static const float ok_q8_unsigned_codes[256] = {
+OK_DEVICE_DATA const float ok_q8_unsigned_codes[256] = {
     0.0f, 0x1.5cf7540000000p-22f, 0x1.a013300000000p-21f, 0x1.1d36700000000p-19f,
     0x1.2599ec0000000p-18f, 0x1.bc98a20000000p-18f, 0x1.29cbaa0000000p-17f, 0x1.0624dc0000000p-16f,
     0x1.c2e3400000000p-16f, 0x1.3fd0d00000000p-15f, 0x1.9e30000000000p-15f, 0x1.fc8f340000000p-15f,
@@ -578,7 +580,7 @@ static const float ok_q8_unsigned_codes[256] = {
     0x1.e899980000000p-1f, 0x1.ec33340000000p-1f, 0x1.efcccc0000000p-1f, 0x1.f366680000000p-1f,
     0x1.f700000000000p-1f, 0x1.fa99980000000p-1f, 0x1.fe33340000000p-1f, 0x1.0000000000000p+0f,
 };
-static const float ok_q8_unsigned_heap[256] = {
+OK_DEVICE_DATA const float ok_q8_unsigned_heap[256] = {
     0.0f, 0x1.b666680000000p-4f, 0x1.75c2920000000p-7f, 0x1.1d33360000000p-1f,
     0x1.4fdf3c0000000p-10f, 0x1.ce14800000000p-5f, 0x1.5400000000000p-2f, 0x1.9066680000000p-1f,
     0x1.47ae160000000p-13f, 0x1.7ae1480000000p-8f, 0x1.15c2900000000p-5f, 0x1.4333360000000p-4f,
@@ -646,7 +648,7 @@ static const float ok_q8_unsigned_heap[256] = {
 };
 #define OK_Q8_UNSIGNED_SHIFT 16
 #define OK_Q8_UNSIGNED_HALF 2945
-static const uint32_t ok_q8_unsigned_buckets[2945] = {
+OK_DEVICE_DATA const uint32_t ok_q8_unsigned_buckets[2945] = {
     0x2000001, 0x2000001, 0x2000001, 0x2000001, 0x2000001, 0x2000001, 0x2000001, 0x2000001,
     0x2000001, 0x2000001, 0x2000001, 0x2000001, 0x2000001, 0x2000001, 0x2000001, 0x2000001,
     0x2000001, 0x2000001, 0x2000001, 0x2000001, 0x2000001, 0x2000001, 0x2000001, 0x2000001,

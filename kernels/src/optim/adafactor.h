@@ -124,6 +124,15 @@ OK_FN double *ok_af_slot(const ok_af_tensor *t, size_t m, size_t part) {
     return t->slots + (m * t->parts + part) * (1 + t->cols);
 }
 
+/* A tensor's apply-pass step -alpha / max(1, RMS(U) / d), alpha =
+ * max(eps2, RMS(p)) rho, from its sums of p^2 and U^2 over its n elements;
+ * the maxima as torch's Python max (a NaN RMS loses to eps2 and to 1). */
+OK_FN double ok_adafactor_step(const ok_adafactor_coeffs *c, double sum_p2, double sum_u2, size_t n) {
+    const double root_n = sqrt((double)n), rms_p = sqrt(sum_p2) / root_n, clip = sqrt(sum_u2) / (root_n * c->d);
+    const double alpha = (rms_p > c->eps2 ? rms_p : c->eps2) * c->rho;
+    return -alpha / (clip > 1.0 ? clip : 1.0);
+}
+
 ok_status ok_adafactor_run(const ok_mt_task *task);
 
 OK_HOST_ONLY(static const ok_optimizer ok_adafactor_optimizer = {

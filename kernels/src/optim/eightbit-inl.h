@@ -82,6 +82,7 @@ OK_INLINE void DT_NAME(q8_adagrad_lanes)(const ok_adagrad_coeffs *c, const ok_io
     DT_NAME(adagrad_lanes)(c, io, j, p, g, s1, lanes);
 }
 
+#ifndef __CUDACC__ /* the CPU's entries (the GPU's kernels are kernels/cuda/optim.cu's) */
 /* The span of each: the blocks that start in [begin, end). */
 #define OK_Q8_SPAN(NAME, STATES)                                                                                   \
     static void DT_NAME(q8_##NAME##_span)(const ok_mt_task *task, size_t i, size_t begin, size_t end) {           \
@@ -125,5 +126,6 @@ static void q8_codes(int unsigned_map, size_t n, const float *x, uint8_t *q) {
     if (j < n) vf32_q8_encode_part(q + j, vload_part(x + j, n - j), t, n - j);
 }
 #endif
+#endif /* __CUDACC__ */
 
 #endif

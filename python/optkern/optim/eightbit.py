@@ -22,7 +22,7 @@ from optkern.optim import _engine
 from optkern.optim.adagrad import _hparams as _adagrad
 from optkern.optim.adam import _hparams as _adam
 from optkern.optim.lion import _hparams as _lion
-from optkern.optim.optimizer import Optimizer, _dequantized, scheduled_lr
+from optkern.optim.optimizer import Optimizer, _array_like, _dequantized, _on_host, scheduled_lr
 from optkern.optim.rmsprop import _hparams as _rmsprop
 from optkern.optim.sgd import _hparams as _sgd
 
@@ -129,7 +129,7 @@ class _Optimizer8bit(Optimizer):
             codes = entry.get(f"state{k}")
             if codes is None:
                 continue
-            codes = np.asarray(codes)
+            codes = np.asarray(_on_host(codes))
             if self._eightbit(p) and codes.dtype != np.uint8:
                 entry[f"state{k}"], entry[f"absmax{k}"] = _core.quantize_8bit(codes, k == 2)
             elif not self._eightbit(p) and codes.dtype == np.uint8:
@@ -148,15 +148,12 @@ class _Optimizer8bit(Optimizer):
             dtype, shape = np.float32, (-(-p.size // BLOCK),)
         else:
             dtype, shape = (np.uint8 if self._eightbit(p) else self._wide_dtype(p)), p.shape
-        array = np.array(value, dtype=dtype, copy=True, order="C")
+        array = _array_like(value, dtype, p)  # on the parameter's side: CPU or GPU
         if array.shape != shape:
             raise ValueError(f"state {name!r} of parameter {saved_id} has shape {array.shape}, but needs {shape}")
         return array
 
     def _update(self, plan, grads, present, hparams, scaling=None):
-        if plan.device is not None:
-            raise NotImplementedError(f"{type(self).__name__} has no GPU kernel yet (docs/gpu.md); run it on NumPy "
-                                      "arrays")
         kind = _engine.kind(self._kind)
         for hp in hparams:
             got = _engine.required_states(kind, hp, self._phase)
@@ -168,7 +165,7 @@ class _Optimizer8bit(Optimizer):
         for i, p in enumerate(plan.params):
             if states["state1"][i] is None and (present is None or present[i]):
                 for name, a in self._new_states(p).items():
-                    states[name][i] = a
+                    states[name][i] = a if plan.device is None else plan.device.xp.asarray(a)
                 created[i] = True
         if self._phase == "step":
             phase = plan.step_counts() + 1
@@ -197,10 +194,14 @@ class _Optimizer8bit(Optimizer):
                             rounding=(self.precision["seed"], steps[idx]) if rounding else None)
             else:
                 absmax = {k: [states[f"absmax{k}"][i] for i in idx] for k in range(1, self._states + 1)}
-                _core.step_8bit(kind, params, sub_grads,
-                                (lists["state1"], absmax[1], lists.get("state2"), absmax.get(2)),
-                                sets, sub_index, scaling, None,
-                                (self.precision["seed"], steps[idx]) if rounding else None)
+                args = (kind, params, sub_grads, (lists["state1"], absmax[1], lists.get("state2"), absmax.get(2)),
+                        sets, sub_index, scaling, None, (self.precision["seed"], steps[idx]) if rounding else None)
+                if plan.device is None:
+                    _core.step_8bit(*args)
+                else:
+                    from optkern.cuda import _optim
+
+                    _optim.step_8bit(plan.device, *args)
         plan.states.update(states)
         plan.needed = None
 

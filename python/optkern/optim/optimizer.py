@@ -825,9 +825,12 @@ def _array_like(value, dtype, like):
     device = _backend.device_for([like])
     if device is not None:
         return device.xp.array(value, dtype=dtype, copy=True, order="C")
-    if _backend.is_device_array(value):
-        value = value.get()
-    return np.array(value, dtype=dtype, copy=True, order="C")
+    return np.array(_on_host(value), dtype=dtype, copy=True, order="C")
+
+
+def _on_host(value):
+    """value, a CuPy array copied to the host (anything else as it is)."""
+    return value.get() if _backend.is_device_array(value) else value
 
 
 def _unwrapped(entry):
@@ -846,12 +849,12 @@ def _dequantized(codes, absmax, k, saved_id):
     """State k (1 or 2) of an 8-bit optimizer's entry as float32: its
     codes decoded with their block scales (docs/precision.md#8-bit-states),
     or the float32 array a small tensor keeps."""
-    codes = np.asarray(codes)
+    codes = np.asarray(_on_host(codes))
     if codes.dtype != np.uint8:
         return codes
     if absmax is None:
         raise ValueError(f"the 8-bit state{k} of parameter {saved_id} has no absmax{k} (its block scales)")
-    return _core.dequantize_8bit(codes, absmax, k == 2)
+    return _core.dequantize_8bit(codes, np.asarray(_on_host(absmax)), k == 2)
 
 
 def _as_count(value):
