@@ -37,11 +37,9 @@
 #define OK_STEP_KERNEL(name)                                                                                \
     OK_KERNEL(ok_cuda_step_##name, (const uint64_t *plan), (plan)) {                                            \
         const ok_mt_task task = ok_plan_task(plan);                                                        \
-        const uint64_t *chunk = plan + plan[OK_PLAN_CHUNK_TABLE];                                          \
-        const uint64_t chunks = plan[OK_PLAN_CHUNKS], size = plan[OK_PLAN_CHUNK_SIZE];                     \
-        for (uint64_t c = blockIdx.x; c < chunks; c += gridDim.x) {                                        \
-            const size_t i = (size_t)chunk[2 * c], begin = (size_t)chunk[2 * c + 1];                       \
-            const size_t end = begin + size < task.numel[i] ? begin + size : task.numel[i];                \
+        for (uint64_t c = blockIdx.x; c < plan[OK_PLAN_CHUNKS]; c += gridDim.x) {                           \
+            const ok_chunk chunk = ok_plan_chunk(plan, c);                                                  \
+            const size_t i = chunk.tensor, begin = chunk.begin, end = chunk.end;                            \
             for (size_t e = begin + threadIdx.x; e < end; e += blockDim.x)                                 \
                 DT_NAME(name##_span)(&task, i, e, e + 1);                                                  \
         }                                                                                                  \
@@ -82,11 +80,18 @@ OK_SCALAR_OPTIMIZERS(OK_ADVANCE_KERNEL)
  */
 OK_STATIC_ASSERT(sizeof(ok_norm_tensor) == 40, "plan.cuh's OK_PLAN_NORMS holds 5 words per tensor");
 
-OK_INLINE ok_norm_task ok_plan_norm_task(const uint64_t *plan) {
-    ok_norm_task t = {};
+/* The task of an optimizer with passes of its own (ok_norm_task,
+ * ok_af_task): the plan's multi-tensor task, and its per-tensor records at
+ * plan word w. */
+template <class Task> OK_INLINE Task ok_plan_pass_task(const uint64_t *plan, int w) {
+    Task t = {};
     t.mt = ok_plan_task(plan);
-    t.tensors = OK_PLAN_AT(ok_norm_tensor *, plan, OK_PLAN_NORMS);
+    t.tensors = OK_PLAN_AT(decltype(t.tensors), plan, w);
     return t;
+}
+
+OK_INLINE ok_norm_task ok_plan_norm_task(const uint64_t *plan) {
+    return ok_plan_pass_task<ok_norm_task>(plan, OK_PLAN_NORMS);
 }
 
 OK_INLINE double *ok_plan_sums(const uint64_t *plan) { return OK_PLAN_AT(double *, plan, OK_PLAN_SUMS); }
@@ -104,11 +109,9 @@ OK_INLINE double ok_chunks_sum(const uint64_t *plan, size_t first, size_t count,
         ok_norm_task task = ok_plan_norm_task(plan);                                                       \
         ok_norm_block one;                                                                                  \
         task.blocks = &one;                                                                                 \
-        const uint64_t *chunk = plan + plan[OK_PLAN_CHUNK_TABLE];                                          \
-        const uint64_t chunks = plan[OK_PLAN_CHUNKS], size = plan[OK_PLAN_CHUNK_SIZE];                     \
-        for (uint64_t c = blockIdx.x; c < chunks; c += gridDim.x) {                                        \
-            const size_t i = (size_t)chunk[2 * c], begin = (size_t)chunk[2 * c + 1];                       \
-            const size_t end = begin + size < task.mt.numel[i] ? begin + size : task.mt.numel[i];          \
+        for (uint64_t c = blockIdx.x; c < plan[OK_PLAN_CHUNKS]; c += gridDim.x) {                           \
+            const ok_chunk chunk = ok_plan_chunk(plan, c);                                                  \
+            const size_t i = chunk.tensor, begin = chunk.begin, end = chunk.end;                            \
             double v0 = 0.0, v1 = 0.0;                                                                      \
             if (!(adapt_only) || task.tensors[i].adapt)                                                     \
                 for (size_t e = begin + threadIdx.x; e < end; e += blockDim.x) {                           \
@@ -129,11 +132,9 @@ OK_SUMS_KERNEL(ok_cuda_norms_param_grad_sq, norms_param_grad_sq, 1)
 #define OK_APPLY_KERNEL(name, task_of, skip)                                                                \
     OK_KERNEL(ok_cuda_apply_##name, (const uint64_t *plan), (plan)) {                                       \
         const auto task = task_of(plan);                                                                    \
-        const uint64_t *chunk = plan + plan[OK_PLAN_CHUNK_TABLE];                                          \
-        const uint64_t chunks = plan[OK_PLAN_CHUNKS], size = plan[OK_PLAN_CHUNK_SIZE];                     \
-        for (uint64_t c = blockIdx.x; c < chunks; c += gridDim.x) {                                        \
-            const size_t i = (size_t)chunk[2 * c], begin = (size_t)chunk[2 * c + 1];                       \
-            const size_t end = begin + size < task.mt.numel[i] ? begin + size : task.mt.numel[i];          \
+        for (uint64_t c = blockIdx.x; c < plan[OK_PLAN_CHUNKS]; c += gridDim.x) {                           \
+            const ok_chunk chunk = ok_plan_chunk(plan, c);                                                  \
+            const size_t i = chunk.tensor, begin = chunk.begin, end = chunk.end;                            \
             if (skip) continue;                                                                             \
             for (size_t e = begin + threadIdx.x; e < end; e += blockDim.x)                                 \
                 DT_NAME(name##_span)(&task.mt, i, e, e + 1);                                               \
@@ -211,12 +212,7 @@ OK_SCALE_KERNEL(lars, 1)
  */
 OK_STATIC_ASSERT(sizeof(ok_af_tensor) == 56, "plan.cuh's OK_PLAN_FACTORS holds 7 words per tensor");
 
-OK_INLINE ok_af_task ok_plan_af_task(const uint64_t *plan) {
-    ok_af_task t = {};
-    t.mt = ok_plan_task(plan);
-    t.tensors = OK_PLAN_AT(ok_af_tensor *, plan, OK_PLAN_FACTORS);
-    return t;
-}
+OK_INLINE ok_af_task ok_plan_af_task(const uint64_t *plan) { return ok_plan_pass_task<ok_af_task>(plan, OK_PLAN_FACTORS); }
 
 OK_INLINE const ok_adafactor_coeffs *ok_af_coeffs(const ok_af_task *task, size_t i) {
     return (const ok_adafactor_coeffs *)ok_mt_coeffs(&task->mt, i);
@@ -300,11 +296,9 @@ OK_KERNEL(ok_cuda_af_means, (const uint64_t *plan), (plan)) {
 
 OK_KERNEL(ok_cuda_af_sums, (const uint64_t *plan), (plan)) {
     const ok_af_task task = ok_plan_af_task(plan);
-    const uint64_t *chunk = plan + plan[OK_PLAN_CHUNK_TABLE];
-    const uint64_t chunks = plan[OK_PLAN_CHUNKS], size = plan[OK_PLAN_CHUNK_SIZE];
-    for (uint64_t c = blockIdx.x; c < chunks; c += gridDim.x) {
-        const size_t i = (size_t)chunk[2 * c], begin = (size_t)chunk[2 * c + 1];
-        const size_t end = begin + size < task.mt.numel[i] ? begin + size : task.mt.numel[i];
+    for (uint64_t c = blockIdx.x; c < plan[OK_PLAN_CHUNKS]; c += gridDim.x) {
+        const ok_chunk chunk = ok_plan_chunk(plan, c);
+        const size_t i = chunk.tensor, begin = chunk.begin, end = chunk.end;
         const ok_af_tensor *t = &task.tensors[i];
         const ok_adafactor_coeffs *k = ok_af_coeffs(&task, i);
         double p2 = 0.0, u2 = 0.0;
@@ -361,11 +355,9 @@ OK_APPLY_KERNEL(adafactor, ok_plan_af_task, 0)
     OK_KERNEL(ok_cuda_q8_##NAME, (const uint64_t *plan), (plan)) {                                          \
         const ok_mt_task task = ok_plan_task(plan);                                                        \
         __shared__ real_t s[2][OK_Q8_BLOCK];                                                                \
-        const uint64_t *chunk = plan + plan[OK_PLAN_CHUNK_TABLE];                                          \
-        const uint64_t chunks = plan[OK_PLAN_CHUNKS], size = plan[OK_PLAN_CHUNK_SIZE];                     \
-        for (uint64_t c = blockIdx.x; c < chunks; c += gridDim.x) {                                        \
-            const size_t i = (size_t)chunk[2 * c], begin = (size_t)chunk[2 * c + 1];                       \
-            const size_t end = begin + size < task.numel[i] ? begin + size : task.numel[i];                \
+        for (uint64_t c = blockIdx.x; c < plan[OK_PLAN_CHUNKS]; c += gridDim.x) {                           \
+            const ok_chunk chunk = ok_plan_chunk(plan, c);                                                  \
+            const size_t i = chunk.tensor, begin = chunk.begin, end = chunk.end;                            \
             const ok_##NAME##_coeffs *k = (const ok_##NAME##_coeffs *)ok_mt_coeffs(&task, i);              \
             for (size_t at = begin; at < end; at += OK_Q8_BLOCK) {                                         \
                 const size_t n = end - at < OK_Q8_BLOCK ? end - at : OK_Q8_BLOCK;                          \

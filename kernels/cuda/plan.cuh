@@ -86,4 +86,23 @@ OK_FN ok_mt_task ok_plan_task(const uint64_t *plan) {
     return t;
 }
 
+/* Chunk c of a plan: its tensor and elements [begin, end). A kernel's
+ * blocks take the chunks in turn:
+ *     for (uint64_t c = blockIdx.x; c < plan[OK_PLAN_CHUNKS]; c += gridDim.x) {
+ *         const ok_chunk chunk = ok_plan_chunk(plan, c); ... */
+typedef struct ok_chunk {
+    size_t tensor, begin, end;
+} ok_chunk;
+
+OK_FN ok_chunk ok_plan_chunk(const uint64_t *plan, uint64_t c) {
+    const uint64_t *table = plan + plan[OK_PLAN_CHUNK_TABLE];
+    const size_t *numel = OK_PLAN_AT(const size_t *, plan, OK_PLAN_NUMEL);
+    ok_chunk chunk;
+    chunk.tensor = (size_t)table[2 * c];
+    chunk.begin = (size_t)table[2 * c + 1];
+    const size_t size = (size_t)plan[OK_PLAN_CHUNK_SIZE], n = numel[chunk.tensor];
+    chunk.end = n - chunk.begin < size ? n : chunk.begin + size;
+    return chunk;
+}
+
 #endif /* OPTKERN_CUDA_PLAN_CUH */

@@ -35,16 +35,12 @@
 #include "reduce.cuh"
 
 /* Element e of each chunk of block b's, in order: body(i, e) for tensor i. */
-#define OK_FOR_ELEMENTS(task, plan, first_chunk, chunk_step, body)                                        \
-    do {                                                                                                  \
-        const uint64_t *chunk_ = plan + plan[OK_PLAN_CHUNK_TABLE];                                       \
-        const uint64_t chunks_ = plan[OK_PLAN_CHUNKS], size_ = plan[OK_PLAN_CHUNK_SIZE];                 \
-        for (uint64_t c_ = (first_chunk); c_ < chunks_; c_ += (chunk_step)) {                            \
-            const size_t i = (size_t)chunk_[2 * c_], begin_ = (size_t)chunk_[2 * c_ + 1];                \
-            const size_t end_ = begin_ + size_ < (task).numel[i] ? begin_ + size_ : (task).numel[i];     \
-            for (size_t e = begin_ + threadIdx.x; e < end_; e += blockDim.x) body;                      \
-        }                                                                                                \
-    } while (0)
+#define OK_FOR_ELEMENTS(plan, first_chunk, chunk_step, body)                                              \
+    for (uint64_t c_ = (first_chunk); c_ < plan[OK_PLAN_CHUNKS]; c_ += (chunk_step)) {                   \
+        const ok_chunk chunk_ = ok_plan_chunk(plan, c_);                                                 \
+        const size_t i = chunk_.tensor;                                                                  \
+        for (size_t e = chunk_.begin + threadIdx.x; e < chunk_.end; e += blockDim.x) body;             \
+    }
 
 OK_INLINE double *ok_vec_scratch(const uint64_t *plan) { return (double *)(plan + plan[OK_PLAN_SCRATCH]); }
 
@@ -52,7 +48,7 @@ OK_KERNEL(ok_cuda_vec_sum, (const uint64_t *plan), (plan)) {
     const ok_mt_task task = ok_plan_task(plan);
     const int dot = task.stream[1] != 0;
     double v = 0.0;
-    OK_FOR_ELEMENTS(task, plan, blockIdx.x, OK_CUDA_PARTS, {
+    OK_FOR_ELEMENTS(plan, blockIdx.x, OK_CUDA_PARTS, {
         const real_t x = ld_data((const data_t *)task.stream[0][i] + e);
         v += dot ? (double)(x * ld_data((const data_t *)task.stream[1][i] + e)) : (double)fabs(x);
     });
@@ -68,7 +64,7 @@ OK_KERNEL(ok_cuda_vec_total, (const uint64_t *plan), (plan)) {
 OK_KERNEL(ok_cuda_vec_abs_max, (const uint64_t *plan), (plan)) {
     const ok_mt_task task = ok_plan_task(plan);
     double most = 0.0;
-    OK_FOR_ELEMENTS(task, plan, blockIdx.x, OK_CUDA_PARTS, {
+    OK_FOR_ELEMENTS(plan, blockIdx.x, OK_CUDA_PARTS, {
         const double a = (double)fabs(ld_data((const data_t *)task.stream[0][i] + e));
         most = (most != most || most > a) ? most : a;
     });
@@ -87,13 +83,13 @@ OK_KERNEL(ok_cuda_vec_most, (const uint64_t *plan), (plan)) {
 
 OK_KERNEL(ok_cuda_vec_axpby, (const uint64_t *plan), (plan)) {
     const ok_mt_task task = ok_plan_task(plan);
-    OK_FOR_ELEMENTS(task, plan, blockIdx.x, gridDim.x, DT_NAME(vec_axpby_span)(&task, i, e, e + 1));
+    OK_FOR_ELEMENTS(plan, blockIdx.x, gridDim.x, DT_NAME(vec_axpby_span)(&task, i, e, e + 1));
 }
 
 OK_KERNEL(ok_cuda_vec_clamp, (const uint64_t *plan), (plan)) {
     const ok_mt_task task = ok_plan_task(plan);
     const real_t v = (real_t)((const ok_axpby_coeffs *)task.coeffs)->alpha;
-    OK_FOR_ELEMENTS(task, plan, blockIdx.x, gridDim.x, {
+    OK_FOR_ELEMENTS(plan, blockIdx.x, gridDim.x, {
         data_t *x = (data_t *)task.stream[0][i] + e;
         real_t r = ld_data(x);
         r = r < -v ? -v : r; /* torch's clamp_min(-v), then clamp_max(v): NaN stays NaN */
