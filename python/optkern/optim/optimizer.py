@@ -449,11 +449,14 @@ class Optimizer:
         with self._lock:
             self._step(grads)
 
-    def _step(self, grads, unscale=None):
+    def _step(self, grads, unscale=None, factor=None):
         """step(grads), with the gradients multiplied by unscale (a
         GradScaler's 1/scale; None: not scaled) as they are read. With
         unscale, a step whose gradients hold an inf or NaN changes nothing
-        and returns True; else returns False."""
+        and returns True; else returns False. factor: a number the
+        gradients are multiplied by as they are read, unchecked (the mean
+        over ranks of optkern.distributed); only without max_grad_norm and
+        unscale."""
         if isinstance(grads, Mapping):
             raise TypeError(_NOT_A_DICT.format("grads", "one array per parameter, in the order of the param groups"))
         if isinstance(grads, np.ndarray) or not hasattr(grads, "__len__"):
@@ -467,7 +470,7 @@ class Optimizer:
         if present is not None and not present.any():
             self._count_group_steps()  # the references count such a step
             return False
-        scaling = None
+        scaling = None if factor is None else (factor, 1.0)
         if self._max_grad_norm is not None or unscale is not None:
             found_inf, norm, coef = step_factors(grads, self._max_grad_norm, unscale, self._clip_coefficient)
             if self._max_grad_norm is not None:
