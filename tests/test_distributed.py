@@ -27,12 +27,14 @@ def mpiexec():
     return path
 
 
-def launch(ranks, case, *args, timeout=120):
-    """(return code, rank 0's result or None, output, seconds)."""
+def launch(ranks, case, *args, timeout=120, runner=("-m", "mpi4py")):
+    """(return code, rank 0's result or None, output, seconds); runner: how
+    python runs the worker (under mpi4py's own guard, or () as a plain
+    script)."""
     env = {**os.environ, "UCX_NET_DEVICES": "lo", "OMP_NUM_THREADS": "1",
            "PYTHONPATH": os.pathsep.join([os.path.dirname(__file__), os.environ.get("PYTHONPATH", "")])}
     start = time.monotonic()
-    done = subprocess.run([mpiexec(), "-n", str(ranks), sys.executable, "-m", "mpi4py", WORKER, case, *map(str, args)],
+    done = subprocess.run([mpiexec(), "-n", str(ranks), sys.executable, *runner, WORKER, case, *map(str, args)],
                           capture_output=True, text=True, timeout=timeout, env=env)
     lines = [line for line in done.stdout.splitlines() if line.startswith("RESULT ")]
     result = json.loads(lines[-1][len("RESULT "):]) if lines else None
@@ -114,8 +116,11 @@ def test_bad_gradients_on_one_rank_raise_on_every_rank_and_change_nothing():
     assert result["unchanged"]
 
 
-def test_an_exception_on_one_rank_aborts_the_job_quickly():
-    rc, result, output, seconds = launch(2, "abort", timeout=60)
+@pytest.mark.parametrize("runner", [("-m", "mpi4py"), ()], ids=["python -m mpi4py", "plain python"])
+def test_an_exception_on_one_rank_aborts_the_job_quickly(runner):
+    """Under mpi4py's guard, and in a plain script under optkern's own
+    (install_abort_guard), which a plain MPI program lacks: it would hang."""
+    rc, result, output, seconds = launch(2, "abort", timeout=60, runner=runner)
     assert rc != 0 and result is None, output[-2000:]
     assert "a failure on one rank" in output
     assert seconds < 30
@@ -146,3 +151,19 @@ def test_importing_optkern_and_its_distributed_package_does_not_import_mpi4py():
     code = "import sys, optkern, optkern.distributed; print('mpi4py' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "False"
+
+
+def test_the_readme_demo_trains_on_two_ranks_and_resumes_on_one(tmp_path):
+    """The README's Distributed commands, as written but for the checkpoint's folder."""
+    env = {**os.environ, "UCX_NET_DEVICES": "lo"}
+    outputs = []
+    for ranks, extra in ((2, []), (1, ["--resume"])):
+        done = subprocess.run([mpiexec(), "-n", str(ranks), sys.executable, "-m", "mpi4py", "-m",
+                               "optkern.distributed.demo", "--checkpoint", str(tmp_path / "ckpt"), *extra],
+                              capture_output=True, text=True, timeout=120, env=env)
+        assert done.returncode == 0, done.stdout + done.stderr
+        outputs.append(done.stdout)
+    assert "from step 500" in outputs[1]
+    learned = [line for line in outputs[1].splitlines() if "learned" in line]
+    true = [line for line in outputs[1].splitlines() if " true " in line]
+    assert [line.split()[-10:] for line in learned[:1]] == [line.split()[-10:] for line in true[:1]]

@@ -136,7 +136,7 @@ _OPTIONAL = (
     ("cupy", "cupy-cuda12x", "the GPU kernels (or cupy-cuda13x, for CUDA 13)"),
     ("matplotlib", "matplotlib", "optkern demo --plot, optkern bench --plot"),
     ("ml_dtypes", "ml_dtypes", "bfloat16 arrays"),
-    ("mpi4py", "mpi4py", "distributed optimizers"),
+    ("mpi4py", "\"optkern[mpi]\" mpich", "optkern.distributed: sharded optimizers over MPI"),
     ("optax", "optax", "optkern bench's optax peer"),
     ("deepspeed", "deepspeed", "optkern bench's DeepSpeed CPU Adam peer"),
     ("bitsandbytes", "bitsandbytes", "the 8-bit optimizers' parity tests and benchmark peer"),

@@ -76,6 +76,7 @@ def wait(comm, requests, deadline, what):
             sys.stderr.write(f"optkern.distributed: rank {comm.rank} of {comm.size} waited more than {deadline} s "
                              f"for {what}; aborting the job\n")
             sys.stderr.flush()
+            time.sleep(0.5)  # for the launcher to forward the message before the abort tears the job down
             comm.Abort(1)
         time.sleep(0.0002)
 

@@ -173,6 +173,8 @@ class Reducer:
         if mode == "exact":
             self.fixed = [np.zeros(longest, np.int64) for _ in range(2)]
             self.received = [np.empty(widest, np.int64) for _ in range(2)]
+            self.scaled = np.empty(longest)  # a contribution times its scales, rounded
+            self.rounded = np.empty(longest, np.int64)
 
     def scales(self, maxima, total):
         """Exact mode: each parameter's scale, 2^(62 - e - ceil(log2 total))
@@ -216,11 +218,16 @@ class Reducer:
             mine = int(counts[rank])
             dst = store[int(at[k]):int(at[k]) + mine]
             if self.mode == "exact":
-                fixed = self.fixed[slot][:b - a]
-                fixed[:] = 0
+                fixed, scaled = self.fixed[slot][:b - a], self.scaled[:b - a]
                 scale = self._scale_vector(scales, a, b)
-                for c in range(count):
-                    fixed += np.rint(source(k, c, self.windows[slot][:b - a]) * scale).astype(np.int64)
+                for c in range(count):  # exact: each product is the contribution times a power of two
+                    np.multiply(source(k, c, self.windows[slot][:b - a]), scale, out=scaled)
+                    np.rint(scaled, out=scaled)
+                    if c == 0:
+                        np.copyto(fixed, scaled, casting="unsafe")
+                    else:
+                        np.copyto(self.rounded[:b - a], scaled, casting="unsafe")
+                        fixed += self.rounded[:b - a]
                 received = self.received[slot][:mine]
                 request = comm.Ireduce_scatter([fixed, MPI.INT64_T], [received, MPI.INT64_T], counts.tolist(),
                                                op=MPI.SUM)
