@@ -110,6 +110,11 @@ def test_a_shape_mismatch_on_one_rank_raises_on_every_rank():
     assert all(o.startswith("ValueError: ") and "different" in o for o in outcomes), outcomes
 
 
+def test_bad_options_raise_on_every_rank():
+    outcomes = run(2, "bad_options")["outcomes"]
+    assert outcomes[0] == outcomes[1] == ["ValueError"] * 4 + ["TypeError", "ValueError"], outcomes
+
+
 def test_bad_gradients_on_one_rank_raise_on_every_rank_and_change_nothing():
     result = run(2, "bad_grads")
     assert all(o.startswith("ValueError: rank 1") or o.startswith("ValueError: grads[1]") for o in result["outcomes"])

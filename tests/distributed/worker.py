@@ -184,6 +184,22 @@ def case_mismatch():
     report({"outcomes": comm.gather(outcome, root=0)})
 
 
+def case_bad_options():
+    """Each bad argument raises the same exception on every rank, before
+    any collective moves data (the last rank alone passes a bad lr)."""
+    bad = [({"deterministic": "sometimes"}, optkern.Adam), ({"stage": 3}, optkern.Adam),
+           ({"bucket_mb": 0}, optkern.Adam), ({"deadline": -1}, optkern.Adam), ({}, optkern.LBFGS),
+           ({"lr": -1.0} if comm.rank == comm.size - 1 else {}, optkern.Adam)]
+    outcomes = []
+    for kwargs, cls in bad:
+        try:
+            ZeroOptimizer([p.copy() for p in START], cls, comm=comm, **kwargs)
+            outcomes.append("made")
+        except (TypeError, ValueError) as e:
+            outcomes.append(type(e).__name__)
+    report({"outcomes": comm.gather(outcomes, root=0)})
+
+
 def case_bad_grads():
     """Rank 1's gradients have a wrong shape: every rank raises, no
     parameter changes."""

@@ -23,12 +23,13 @@ pieces one after another, in bucket order.
 
 import collections
 import math
+import numbers
 
 import numpy as np
 
 from optkern.distributed import _comm
 
-__all__ = ["Layout", "Reducer", "ALIGN", "MODES"]
+__all__ = ["Layout", "Reducer", "ALIGN", "MODES", "check_options"]
 
 #: the elements a rank's piece of an element-granular bucket is a multiple of
 #: (a cache line of float64 and the 8-bit optimizers' 256-element blocks)
@@ -36,6 +37,17 @@ ALIGN = 256
 
 #: the determinism modes (docs/distributed.md#determinism)
 MODES = ("library", "rank-order", "exact")
+
+
+def check_options(bucket_mb, deterministic, deadline):
+    """ValueError unless the options every distributed object takes are
+    valid: bucket_mb > 0, deterministic one of MODES, deadline None or > 0."""
+    if not isinstance(bucket_mb, numbers.Real) or not bucket_mb > 0:
+        raise ValueError(f"bucket_mb must be a number > 0, got {bucket_mb!r}")
+    if deterministic not in MODES:
+        raise ValueError(f"deterministic must be one of {MODES}, got {deterministic!r}")
+    if deadline is not None and not (isinstance(deadline, numbers.Real) and deadline > 0):
+        raise ValueError(f"deadline must be None or a number of seconds > 0, got {deadline!r}")
 
 
 class Layout:

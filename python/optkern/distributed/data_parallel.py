@@ -2,12 +2,11 @@
 whole optimizer state; the gradients are all-reduced (docs/distributed.md)."""
 
 import math
-import numbers
 
 import numpy as np
 
 from optkern.distributed import _comm
-from optkern.distributed._layout import MODES, Layout, Reducer
+from optkern.distributed._layout import Layout, Reducer, check_options
 from optkern.distributed.zero import broadcast_flat, check_same_everywhere
 from optkern.optim.optimizer import Optimizer
 
@@ -62,15 +61,6 @@ def _checked_arrays(arrays, what):
     return arrays
 
 
-def _checked_mode(bucket_mb, deterministic, deadline):
-    if not isinstance(bucket_mb, numbers.Real) or not bucket_mb > 0:
-        raise ValueError(f"bucket_mb must be a number > 0, got {bucket_mb!r}")
-    if deterministic not in MODES:
-        raise ValueError(f"deterministic must be one of {MODES}, got {deterministic!r}")
-    if deadline is not None and not (isinstance(deadline, numbers.Real) and deadline > 0):
-        raise ValueError(f"deadline must be None or a number of seconds > 0, got {deadline!r}")
-
-
 def all_reduce_grads(grads, comm=None, op="mean", *, bucket_mb=16, deterministic="rank-order", deadline=None):
     """All-reduce a list of gradient arrays in place: their sum (op="sum")
     or mean (op="mean") over the ranks of comm, for users who keep their own
@@ -83,7 +73,7 @@ def all_reduce_grads(grads, comm=None, op="mean", *, bucket_mb=16, deterministic
         arrays = _checked_arrays(grads, "grads")
         if op not in ("mean", "sum"):
             raise ValueError(f'op must be "mean" or "sum", got {op!r}')
-        _checked_mode(bucket_mb, deterministic, deadline)
+        check_options(bucket_mb, deterministic, deadline)
         return arrays
 
     arrays = _comm.checked(comm, checked)
@@ -119,7 +109,7 @@ class DataParallel:
                 raise ValueError("params is an empty list")
             if not isinstance(optimizer, Optimizer):
                 raise TypeError(f"optimizer must be an optkern optimizer, got {type(optimizer).__name__}")
-            _checked_mode(bucket_mb, deterministic, deadline)
+            check_options(bucket_mb, deterministic, deadline)
             return arrays
 
         self.params = _comm.checked(comm, checked)

@@ -10,7 +10,8 @@ import numbers
 import numpy as np
 
 from optkern.distributed import _comm
-from optkern.distributed.data_parallel import AllReduce, _checked_mode
+from optkern.distributed._layout import check_options
+from optkern.distributed.data_parallel import AllReduce
 from optkern.distributed.zero import broadcast_flat, check_same_everywhere
 from optkern.optim.optimizer import Optimizer
 from optkern.optim.sgd import SGD
@@ -43,7 +44,7 @@ class DiLoCo:
                 raise TypeError(f"inner_optimizer must be an optkern optimizer, got {type(inner_optimizer).__name__}")
             if isinstance(sync_every, bool) or not isinstance(sync_every, numbers.Integral) or sync_every < 1:
                 raise ValueError(f"sync_every must be an int >= 1, got {sync_every!r}")
-            _checked_mode(bucket_mb, deterministic, deadline)
+            check_options(bucket_mb, deterministic, deadline)
             params = [p for g in inner_optimizer.param_groups for p in g["params"]]
             dtypes = {p.dtype for p in params}
             if len(dtypes) != 1 or next(iter(dtypes)) not in (np.float32, np.float64):

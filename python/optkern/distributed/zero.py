@@ -12,7 +12,7 @@ import numpy as np
 from optkern import _core
 from optkern.clip import _coefficient
 from optkern.distributed import _checkpoint, _comm
-from optkern.distributed._layout import MODES, Layout, Reducer
+from optkern.distributed._layout import Layout, Reducer, check_options
 from optkern.optim import _engine
 from optkern.optim.eightbit import _Optimizer8bit
 from optkern.optim.lbfgs import LBFGS
@@ -173,12 +173,7 @@ class ZeroOptimizer:
                             "DataParallel or all_reduce_grads")
         if stage not in (1, 2):
             raise ValueError(f"stage must be 1 or 2, got {stage!r}")
-        if not isinstance(bucket_mb, numbers.Real) or not bucket_mb > 0:
-            raise ValueError(f"bucket_mb must be a number > 0, got {bucket_mb!r}")
-        if deterministic not in MODES:
-            raise ValueError(f"deterministic must be one of {MODES}, got {deterministic!r}")
-        if deadline is not None and not (isinstance(deadline, numbers.Real) and deadline > 0):
-            raise ValueError(f"deadline must be None or a number of seconds > 0, got {deadline!r}")
+        check_options(bucket_mb, deterministic, deadline)
         if max_grad_norm is not None and not (isinstance(max_grad_norm, numbers.Real) and max_grad_norm > 0):
             raise ValueError(f"max_grad_norm must be None or a number > 0, got {max_grad_norm!r}")
         groups = param_groups_of(params, "params")
