@@ -154,7 +154,9 @@ class ZeroOptimizer:
         self._template = optimizer_class([{"params": [np.zeros((1,) * g["params"][0].ndim, self.dtype)], **h}
                                           for g, h in zip(groups, hyper)], max_grad_norm=max_grad_norm,
                                          **optimizer_kwargs) if max_grad_norm is not None else None
-        self.inner = optimizer_class(inner_groups, **optimizer_kwargs) if inner_groups else None
+        # (checked on every rank: a parameter the optimizer refuses is on one rank only)
+        self.inner = _comm.checked(comm, lambda: optimizer_class(inner_groups, **optimizer_kwargs)
+                                   if inner_groups else None)
         #: the norm of the mean gradient before clipping, with max_grad_norm
         self.last_grad_norm = None
         #: the steps taken
