@@ -152,6 +152,18 @@ class Prepared:
         self.plans = {}
 
 
+def _checked_master(device, master, i, p, dp):
+    """[(name, array)] of params[i]'s master copy once checked (a float32
+    copy of a 16-bit parameter p of dtype number dp), or [] for none."""
+    m = None if master is None else master[i]
+    if m is None:
+        return []
+    checked_array(device, m, f"master[{i}]", p.shape)
+    if m.dtype != np.float32 or dp < 2:
+        raise TypeError(f"master[{i}] must be float32, the copy of a bfloat16 or float16 parameter")
+    return [(f"master[{i}]", m)]
+
+
 def _static(device, kind, params, lists, master):
     """Per tensor (param dtype, state dtype, numel, the states present and
     the states its shape has, each a bit set: Adafactor's matrices have no
@@ -180,12 +192,7 @@ def _static(device, kind, params, lists, master):
                     raise TypeError(f"the states of params[{i}] must share one dtype")
                 dstate = d
             written.append((what, s))
-        m = None if master is None else master[i]
-        if m is not None:
-            checked_array(device, m, f"master[{i}]", p.shape)
-            if m.dtype != np.float32 or dp < 2:
-                raise TypeError(f"master[{i}] must be float32, the copy of a bfloat16 or float16 parameter")
-            written.append((f"master[{i}]", m))
+        written += _checked_master(device, master, i, p, dp)
         written.append((f"params[{i}]", p))
         shaped = sum(1 << k for k, name in enumerate(kind.states)
                      if kind.shaped and kind.state_shape(name, p.shape) is None)
@@ -360,11 +367,7 @@ def step_8bit(device, kind, params, grads, states, sets, hp_index=None, scaling=
             if codes[i].dtype != np.uint8 or absmax[i].dtype != np.float32:
                 raise TypeError(f"state{k}[{i}] must be uint8 codes and absmax{k}[{i}] float32 scales")
             written += [(f"state{k}[{i}]", codes[i]), (f"absmax{k}[{i}]", absmax[i])]
-        if master is not None and master[i] is not None:
-            checked_array(device, master[i], f"master[{i}]", p.shape)
-            if master[i].dtype != np.float32 or dp < 2:
-                raise TypeError(f"master[{i}] must be float32, the copy of a bfloat16 or float16 parameter")
-            written.append((f"master[{i}]", master[i]))
+        written += _checked_master(device, master, i, p, dp)
         written.append((f"params[{i}]", p))
         read.append((f"grads[{i}]", g))
         groups.setdefault(variant, []).append(i)

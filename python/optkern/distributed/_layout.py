@@ -176,7 +176,7 @@ class Reducer:
     def __init__(self, comm, layout, dtype, mode, deadline=None):
         self.comm, self.layout, self.dtype, self.mode, self.deadline = comm, layout, np.dtype(dtype), mode, deadline
         self.type = _comm.mpi_type(dtype)
-        widest = int(max((layout.buckets[:, 1:] - layout.buckets[:, :-1]).max(initial=0), 0))
+        widest = int(np.diff(layout.buckets, axis=1).max(initial=0))
         longest = int(np.diff(layout.buckets[:, [0, -1]], axis=1).max(initial=0))
         p = layout.ranks
         self.windows = [np.zeros(longest, self.dtype) for _ in range(2)]

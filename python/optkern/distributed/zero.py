@@ -251,7 +251,7 @@ class ZeroOptimizer:
                              f"{-least} to {most}")
         total = count * comm.size
         if contributions is None:  # stage 1's flat buffer
-            contributions = [[self._grads_flat[a:b] for a, b in zip(layout.starts[:-1], layout.starts[1:])]]
+            contributions = [self.grads]
             source = lambda k, c, window: self._grads_flat[int(layout.buckets[k, 0]):int(layout.buckets[k, -1])]  # noqa: E731
         else:
             source = layout.source(contributions)
