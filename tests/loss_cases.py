@@ -145,6 +145,48 @@ def bce_data(shape, dtype, seed=0, weight=None, pos_weight=None, **kwargs):
     return x, y, kwargs
 
 
+def probability_data(shape, dtype, seed=0, weight=None, **kwargs):
+    """Probabilities x in (0, 1), targets y in [0, 1]; weight: its shape (None: absent)."""
+    rng = rng_for("probabilities", shape, weight, seed)
+    x = np.asarray(rng.uniform(0.02, 0.98, shape), dtype=dtype)
+    y = np.asarray(rng.uniform(0, 1, shape), dtype=dtype)
+    if weight is not None:
+        kwargs["weight"] = np.asarray(rng.uniform(0.2, 2.0, _operand_shape(weight, shape)), dtype=dtype)
+    return x, y, kwargs
+
+
+def poisson_data(shape, dtype, seed=0, **kwargs):
+    """Log-rates (or rates, log_input=False) and counts 0, 1, 2, ..."""
+    rng = rng_for("poisson", shape, seed)
+    x = rng.standard_normal(shape) if kwargs.get("log_input", True) else rng.uniform(0.1, 3.0, shape)
+    return np.asarray(x, dtype=dtype), np.asarray(rng.poisson(2.5, shape), dtype=dtype), kwargs
+
+
+def gaussian_data(shape, dtype, seed=0, var="full", **kwargs):
+    """Means, targets and variances: var "full" (the input's shape), "short"
+    (input.shape[:-1]), "last" or "first" (size 1 along that dimension)."""
+    rng = rng_for("gaussian", shape, var, seed)
+    x, y = (np.asarray(rng.standard_normal(shape), dtype=dtype) for _ in range(2))
+    vshape = {"full": shape, "short": shape[:-1], "last": shape[:-1] + (1,), "first": (1,) + shape[1:]}[var]
+    kwargs["var"] = np.asarray(rng.uniform(0.1, 2.0, vshape), dtype=dtype)
+    return x, y, kwargs
+
+
+def sign_data(shape, dtype, seed=0, others=False, **kwargs):
+    """Scores and labels 1 / -1 (others: some labels 0 and 0.5 too)."""
+    rng = rng_for("signs", shape, others, seed)
+    x = np.asarray(2 * rng.standard_normal(shape), dtype=dtype)
+    y = rng.choice([-1.0, 1.0] + ([0.0, 0.5] if others else []), shape)
+    return x, np.asarray(y, dtype=dtype), kwargs
+
+
+def ranking_data(shape, dtype, seed=0, **kwargs):
+    """Two scores per pair and labels 1 / -1; input2 in kwargs."""
+    x, y, kwargs = sign_data(shape, dtype, seed, **kwargs)
+    kwargs["input2"] = np.asarray(2 * rng_for("ranking", shape, seed).standard_normal(shape), dtype=dtype)
+    return x, y, kwargs
+
+
 def ce_data(shape, dtype, seed=0, probs=False, ignored=False, weight=False, **kwargs):
     """Logits of `shape`; class targets (with every third sample set to -100
     when `ignored`) or probabilities (probs); weight: per-class weights."""
@@ -216,6 +258,18 @@ def torch_cross_entropy(x, target, **kwargs):
     kwargs.pop("z_loss", None)
     kwargs.pop("softcap", None)
     return torch.nn.functional.cross_entropy(x, target, **kwargs)
+
+
+def torch_margin_ranking(x, target, input2, **kwargs):
+    return torch.nn.functional.margin_ranking_loss(x, input2, target, **kwargs)
+
+
+def margin_ranking(x, target, input2, **kwargs):
+    return L.margin_ranking_loss(x, input2, target, **kwargs)
+
+
+def margin_ranking_reference(x, target, input2, **kwargs):
+    return ref.margin_ranking_loss(x, input2, target, **kwargs)
 
 
 # ------------------------------------------------------------------- registry
@@ -308,6 +362,52 @@ LOSSES = [
         fd=grid([{}], FD_CE_SHAPES),
         examples=[{"weight": True}],
         rows=True, unit=gradient_unit),
+    LossCase(
+        "binary_cross_entropy", L.binary_cross_entropy, ref.binary_cross_entropy,
+        torch_function("binary_cross_entropy"), probability_data,
+        grid=grid([{}, {"weight": "full"}, {"weight": "last"}, {"weight": (1,)}], SIZES[:-1])
+        + grid([{"weight": (5, 1)}], [(5, 13)]),
+        torch_grid=grid([{}, {"weight": "full"}, {"weight": "last"}], TORCH_SHAPE),
+        fd=grid([{}, {"weight": "last", "reduction": "sum"}], FD_SHAPE),
+        examples=[{}, {"weight": "last"}],
+        gpu=False, any_values=False),
+    LossCase(
+        "poisson_nll_loss", L.poisson_nll_loss, ref.poisson_nll_loss, torch_function("poisson_nll_loss"),
+        poisson_data,
+        grid=grid(product(log_input=[True, False], full=[False, True], eps=[None, 0.25]), SIZES),
+        torch_grid=grid(product(log_input=[True, False], full=[False, True], eps=[None, 0.25]), TORCH_SHAPE),
+        fd=grid([{}, {"log_input": False, "full": True, "reduction": "sum"}], FD_SHAPE),
+        examples=[{}, {"log_input": False, "full": True}]),
+    LossCase(
+        "gaussian_nll_loss", L.gaussian_nll_loss, ref.gaussian_nll_loss, torch_function("gaussian_nll_loss"),
+        gaussian_data,
+        grid=grid(product(var=["full", "short", "last"], full=[False, True], eps=[None, 0.5]), SIZES[:-1])
+        + grid([{"var": "first"}], [(5, 13), (3, 4, 5)]),
+        torch_grid=grid(product(var=["full", "short", "last", "first"], full=[False, True], eps=[None, 0.5]),
+                        TORCH_SHAPE + [(2, 3, 4)]),
+        fd=grid([{}, {"var": "short", "full": True, "reduction": "sum"}, {"var": "first"}], FD_SHAPE),
+        examples=[{"var": "last", "full": True}, {}],  # the last: its var gradients sum within float16's range
+        reductions=tuple(REDUCTIONS), grads=("input", "var"), gpu=False, any_values=False),
+    LossCase(
+        "hinge_embedding_loss", L.hinge_embedding_loss, ref.hinge_embedding_loss,
+        torch_function("hinge_embedding_loss"), sign_data,
+        grid=grid(product(margin=[None, 0.5, -0.3], others=[False, True]), SIZES),
+        torch_grid=grid(product(margin=[None, 2.0], others=[False, True]), TORCH_SHAPE),
+        fd=grid([{"margin": 0.7}, {"others": True, "reduction": "sum"}], FD_SHAPE),
+        examples=[{}, {"margin": 0.5, "others": True}]),
+    LossCase(
+        "soft_margin_loss", L.soft_margin_loss, ref.soft_margin_loss, torch_function("soft_margin_loss"), sign_data,
+        grid=grid(product(others=[False, True]), SIZES),
+        torch_grid=grid(product(others=[False, True]), TORCH_SHAPE),
+        fd=grid([{}], FD_SHAPE),
+        examples=[{}]),
+    LossCase(
+        "margin_ranking_loss", margin_ranking, margin_ranking_reference, torch_margin_ranking, ranking_data,
+        grid=grid(product(margin=[None, 0.5, -0.2]), SIZES),
+        torch_grid=grid(product(margin=[None, 0.5]), TORCH_SHAPE),
+        fd=grid([{"margin": 0.3}], FD_SHAPE),
+        examples=[{}, {"margin": 0.5}],
+        grads=("input", "input2"), gpu=False, any_values=False),
 ]
 
 

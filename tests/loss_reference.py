@@ -183,3 +183,74 @@ def linear_cross_entropy(hidden, weight, target, bias=None, **kwargs):
     if kwargs.get("reduction") == "none":
         loss = loss.reshape(np.shape(target))
     return loss, (g @ w).reshape(np.shape(hidden)), g.T @ h, None if b is None else g.sum(axis=0)
+
+
+def binary_cross_entropy(x, y, weight=None, reduction="mean"):
+    x, y, w = _f64(x, y, weight)
+    w = np.ones_like(x) if w is None else np.broadcast_to(w, x.shape)
+    with np.errstate(divide="ignore"):
+        log_x = np.maximum(np.log(x), -100.0)
+        log_rest = np.maximum(np.log1p(-x), -100.0)
+    loss = w * ((y - 1) * log_rest - y * log_x)
+    grad = w * (x - y) / np.maximum((1 - x) * x, 1e-12)
+    return _reduce(loss, grad, reduction, x.size)
+
+
+def _stirling(y):
+    with np.errstate(divide="ignore", invalid="ignore"):
+        term = y * np.log(y) - y + 0.5 * np.log(2 * np.pi * y)
+    return np.where(y <= 1, 0.0, term)
+
+
+def poisson_nll_loss(x, y, log_input=True, full=False, eps=1e-8, reduction="mean"):
+    x, y = _f64(x, y)
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+        if log_input:
+            e = np.exp(x)
+            loss, grad = e - y * x, e - y
+        else:
+            loss, grad = x - y * np.log(x + eps), 1 - y / (x + eps)
+        if full:
+            loss = loss + _stirling(y)
+    return _reduce(loss, grad, reduction, x.size)
+
+
+def gaussian_nll_loss(x, y, var, full=False, eps=1e-6, reduction="mean"):
+    """var of x's shape, of x.shape[:-1], or broadcast along one dimension;
+    its gradient summed back to its shape."""
+    x, y, var = _f64(x, y, var)
+    shaped = var if var.shape == x.shape or var.ndim == x.ndim else var[..., None]  # torch's unsqueeze(-1)
+    v = np.maximum(np.broadcast_to(shaped, x.shape), eps)
+    d = x - y
+    loss = 0.5 * (np.log(v) + d * d / v) + (0.5 * np.log(2 * np.pi) if full else 0.0)
+    loss, grad = _reduce(loss, d / v, reduction, x.size)
+    _, grad_v = _reduce(loss, 0.5 * (1 / v - d * d / (v * v)), reduction, x.size)
+    shared = tuple(k for k in range(x.ndim) if shaped.shape[k] != x.shape[k])
+    return loss, (grad, grad_v.sum(axis=shared, keepdims=True).reshape(var.shape))
+
+
+def hinge_embedding_loss(x, y, margin=1.0, reduction="mean"):
+    x, y = _f64(x, y)
+    with np.errstate(invalid="ignore"):
+        v = margin - x
+        push = np.where(np.isnan(v), np.nan, np.maximum(v, 0.0))  # torch's clamp keeps NaN
+        loss = np.where(y == 1, 0.0, push) + np.where(y == -1, 0.0, x)
+        grad = np.where(y == -1, 0.0, 1.0) - np.where(y == 1, 0.0, (v >= 0).astype(np.float64))
+    return _reduce(loss, grad, reduction, x.size)
+
+
+def soft_margin_loss(x, y, reduction="mean"):
+    x, y = _f64(x, y)
+    with np.errstate(invalid="ignore", over="ignore"):
+        z = -y * x
+        loss = np.logaddexp(0.0, z)
+        grad = -y * 0.5 * (1 + np.tanh(0.5 * z))
+    return _reduce(loss, grad, reduction, x.size)
+
+
+def margin_ranking_loss(x1, x2, y, margin=0.0, reduction="mean"):
+    x1, x2, y = _f64(x1, x2, y)
+    v = margin - y * (x1 - x2)
+    grad = np.where(v >= 0, -y, 0.0)
+    loss, grad1 = _reduce(np.maximum(v, 0.0), grad, reduction, v.size)
+    return loss, (grad1, -grad1)

@@ -390,3 +390,112 @@ def test_legacy_reduction_arguments(isa):
     assert L.mse_loss(x, y, size_average=False)[0] == L.mse_loss(x, y, reduction="sum")[0]
     assert L.mse_loss(x, y, reduce=False)[0].shape == x.shape
     assert L.mse_loss(x, y, None, None, "sum")[0] == L.mse_loss(x, y, reduction="sum")[0]
+
+
+# ------------------------------------- probabilities, counts, variances, margins
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_binary_cross_entropy_at_zero_and_one(isa, dtype):
+    # log 0 is clamped at -100 and the gradient's denominator at 1e-12, as in torch
+    x = np.array([0.0, 1.0, 0.0, 1.0, 0.5], dtype)
+    y = np.array([0.0, 1.0, 1.0, 0.0, 0.5], dtype)
+    loss, grad = L.binary_cross_entropy(x, y, reduction="none")
+    np.testing.assert_array_equal(loss, np.array([0.0, 0.0, 100.0, 100.0, np.log(2)], dtype))
+    assert_close(grad, [0.0, 0.0, -1e12, 1e12, 0.0], dtype)
+
+
+@pytest.mark.parametrize("bad", ["input above 1", "input below 0", "input NaN", "target above 1", "target NaN"])
+def test_binary_cross_entropy_outside_its_domain_writes_nothing(isa, bad):
+    x = np.full((3, 17), 0.5, np.float32)
+    y = np.full_like(x, 0.25)
+    which, value = bad.split(" ", 1)
+    (x if which == "input" else y)[2, 16] = {"above 1": 1.0 + 2**-20, "below 0": -1e-30, "NaN": np.nan}[value]
+    out = np.full_like(x, 3.0)
+    for kw in ({"out": out}, {"out": x, "reduction": "none"}):
+        raises_unchanged(RuntimeError, lambda: L.binary_cross_entropy(x, y, **kw), x, y, out,
+                         match=f"all elements of {which} should be between 0 and 1")
+    with pytest.raises(ValueError):  # optkern's DomainError is both
+        L.binary_cross_entropy(x, y)
+
+
+def test_gaussian_nll_loss_variance_forms(isa):
+    rng = rng_for("gaussian forms")
+    x, y = rng.standard_normal((2, 4, 3)), rng.standard_normal((2, 4, 3))
+    # a number: no gradient for it; torch multiplies it into a full tensor
+    loss, (grad, grad_var) = L.gaussian_nll_loss(x, y, 0.5, full=True)
+    want = ref.gaussian_nll_loss(x, y, np.full(x.shape, 0.5), full=True)
+    assert grad_var is None
+    check((loss, grad), (want[0], want[1][0]), x, "var=0.5")
+    # below eps: clamped, with the clamped value's gradient
+    var = np.full((2, 4, 1), 1e-9)
+    check(L.gaussian_nll_loss(x, y, var), ref.gaussian_nll_loss(x, y, var), x, "var < eps", inputs=(x, var))
+    for bad in (np.ones((2, 4, 2)), np.ones((1, 1, 3)), np.ones(3), np.ones((2, 4, 3, 1))):
+        raises_unchanged(ValueError, lambda: L.gaussian_nll_loss(x, y, bad), x, match="var is of incorrect size")
+
+
+def test_gaussian_nll_loss_negative_var_writes_nothing(isa):
+    x = np.zeros((4, 17), np.float32)
+    var = np.ones_like(x)
+    var[3, 16] = -1e-30
+    outs = (np.full_like(x, 3.0), np.full_like(x, 3.0))
+    raises_unchanged(ValueError, lambda: L.gaussian_nll_loss(x, x, var, out=outs), x, var, *outs,
+                     match="var has negative entry/entries")
+    raises_unchanged(ValueError, lambda: L.gaussian_nll_loss(x, x, var[:, :1].copy(), out=outs), x, *outs)
+    raises_unchanged(ValueError, lambda: L.gaussian_nll_loss(x, x, -1.0), x, match="negative")
+    var[3, 16] = np.nan  # torch's check lets NaN through, and so does optkern
+    assert np.isnan(L.gaussian_nll_loss(x, x, var)[0])
+    raises_unchanged(ValueError, lambda: L.gaussian_nll_loss(x, x, 1.0, out=(None, outs[1])), *outs,
+                     match="number var has no gradient")
+    raises_unchanged(TypeError, lambda: L.gaussian_nll_loss(x, x, var, out=outs[0]), *outs, match="tuple")
+
+
+def test_hinges_at_exactly_zero_pass_the_gradient(isa):
+    # torch's clamp_min passes the gradient where its argument is >= 0
+    x = np.array([1.0, 0.5, 2.0, 1.0], np.float32)
+    y = np.array([-1.0, -1.0, -1.0, 1.0], np.float32)
+    loss, grad = L.hinge_embedding_loss(x, y, reduction="none")
+    np.testing.assert_array_equal(loss, [0.0, 0.5, 0.0, 1.0])
+    np.testing.assert_array_equal(grad, [-1.0, -1.0, 0.0, 1.0])
+    a, b = np.array([1.0, 2.0, 0.0]), np.array([1.0, 1.0, 1.0])
+    loss, (ga, gb) = L.margin_ranking_loss(a, b, np.array([1.0, -1.0, 1.0]), reduction="none")
+    np.testing.assert_array_equal(loss, [0.0, 1.0, 1.0])
+    np.testing.assert_array_equal(ga, [-1.0, 1.0, -1.0])
+    np.testing.assert_array_equal(gb, [1.0, -1.0, 1.0])
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_soft_margin_loss_is_finite_where_torch_overflows(isa, dtype):
+    # torch computes log1p(exp(-y x)): inf, and a NaN gradient, for -y x
+    # beyond the dtype's exp range; optkern's stable form does not
+    x = np.array([1e3, -1e3, 0.0, 30.0], dtype)
+    y = np.array([-1.0, 1.0, 1.0, 1.0], dtype)
+    loss, grad = L.soft_margin_loss(x, y, reduction="none")
+    assert_close(loss, [1e3, 1e3, np.log(2), np.log1p(np.exp(-30.0))], dtype)
+    assert_close(grad, [1.0, -1.0, -0.5, -1 / (1 + np.exp(30.0))], dtype)
+
+
+def test_poisson_nll_loss_stirling_term_only_above_one(isa):
+    x = np.zeros(4)
+    y = np.array([0.0, 1.0, 2.0, 10.0])
+    loss, _ = L.poisson_nll_loss(x, y, full=True, reduction="none")
+    stirling = y * np.log(np.where(y > 0, y, 1)) - y + 0.5 * np.log(2 * np.pi * np.where(y > 0, y, 1))
+    np.testing.assert_allclose(loss, 1 + np.where(y > 1, stirling, 0.0), rtol=1e-14)
+    loss, grad = L.poisson_nll_loss(x, y, log_input=False, eps=0.5, reduction="none")
+    np.testing.assert_allclose(loss, -y * np.log(0.5), rtol=1e-14)
+    np.testing.assert_allclose(grad, 1 - y / 0.5, rtol=1e-14)
+
+
+def test_losses_of_two_inputs_check_their_second(isa):
+    x = np.zeros((3, 5), np.float32)
+    y = np.ones_like(x)
+    outs = (np.full_like(x, 3.0), np.full_like(x, 3.0))
+    for bad, exc in ((np.zeros((3, 4), np.float32), ValueError), (np.zeros((3, 5)), TypeError)):
+        raises_unchanged(exc, lambda: L.margin_ranking_loss(x, bad, y, out=outs), x, *outs)
+        raises_unchanged(exc, lambda: L.gaussian_nll_loss(x, y, bad, out=outs), x, *outs)
+    # the second gradient may be its input, not another array read
+    raises_unchanged(ValueError, lambda: L.margin_ranking_loss(x, y.copy(), y, out=(outs[0], y)), y, *outs,
+                     match="overlaps")
+    raises_unchanged(ValueError, lambda: L.margin_ranking_loss(x, y.copy(), y, out=(outs[0], outs[0])), *outs,
+                     match="overlaps")
+    with pytest.raises(RuntimeError):  # the GPU's task: no form for a second input yet
+        optkern._core.elementwise_task("margin_ranking_loss", 4, None, None, 0.0, False, 0, 1)

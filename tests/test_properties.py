@@ -83,7 +83,7 @@ def test_losses_match_the_reference(call):
     kw = {k: v for k, v in kw.items() if k != "reduction"}
     what = f"{case.name} {options} {shape} {reduction}"
     check(case.fn(x, t, reduction=reduction, **kw), case.ref(x, t, reduction=reduction, **kw), x, what,
-          reduction, unit=case.unit_of(t, kw, reduction))
+          reduction, unit=case.unit_of(t, kw, reduction), inputs=case.inputs(x, t, kw))
 
 
 def malformed(kind, p, rng):

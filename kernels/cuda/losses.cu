@@ -41,6 +41,8 @@
 #include "loss/regression-inl.h"
 #include "loss/kl_div-inl.h"
 #include "loss/bce_with_logits-inl.h"
+#include "loss/probabilistic-inl.h"
+#include "loss/margins-inl.h"
 #include "loss/elementwise-inl.h"
 #include "reduce.cuh"
 

@@ -46,6 +46,7 @@ typedef struct ok_kernel_table {
      * (reduce.h) */
     ok_block_fn elementwise_loss[OK_VARIANT_COUNT];      /* an ok_ew_task */
     ok_block_fn sum[OK_VARIANT_COUNT];                   /* the sum of an array */
+    ok_block_fn domain[OK_VARIANT_COUNT];                /* an ok_domain_task's count */
     ok_block_fn labels[OK_VARIANT_COUNT];                /* an ok_rows_task's class-target scan */
     ok_block_fn rows_loss[OK_ROWS_COUNT][OK_VARIANT_COUNT]; /* an ok_rows_task, by row of OK_ROWS_KINDS */
     /* vector operations (vector.c): blocks of the reduction driver over an

@@ -82,11 +82,6 @@ static double sum_or_count(const ok_kernel_table *kernels, int v, const void *x,
 
 /* ------------------------------------------------------------ elementwise */
 
-/* Each kind's reduction properties (OK_EW_MEAN_BY_WEIGHT, OK_EW_BATCHMEAN). */
-#define OK_EW_FLAGS_ROW(NAME, formula, flags) [OK_EW_##NAME] = (flags),
-static const unsigned ew_flags[OK_EW_COUNT] = {OK_EW_KINDS(OK_EW_FLAGS_ROW)};
-#undef OK_EW_FLAGS_ROW
-
 /* The bytes a broadcast operand spans (its indices are [0, period)). */
 static size_t bcast_bytes(const ok_bcast *b, size_t elem) { return b->data ? b->period * elem : 0; }
 
@@ -95,12 +90,15 @@ static ok_bcast no_operand(void) {
     return b;
 }
 
-static ok_ew_task ew_task(const void *input, const void *target, ok_bcast weight, ok_bcast pos_weight) {
+static ok_ew_task ew_task(const void *input, const void *target, ok_bcast weight, ok_bcast pos_weight,
+                          const void *input2, void *grad2) {
     ok_ew_task t = {0};
     t.input = input;
     t.target = target;
     t.weight = weight;
     t.pos_weight = pos_weight;
+    t.input2 = input2;
+    t.grad2 = grad2;
     return t;
 }
 
@@ -112,12 +110,12 @@ static ok_ew_task ew_task(const void *input, const void *target, ok_bcast weight
 static ok_status ew_prepare(const ok_ew_task *t, size_t n, size_t batch, ok_reduction reduction,
                             double *denominator) {
     if ((unsigned)reduction > OK_REDUCTION_BATCHMEAN) return OK_ERR_HYPERPARAMETER;
-    if (reduction == OK_REDUCTION_BATCHMEAN && !(ew_flags[t->kind] & OK_EW_BATCHMEAN)) return OK_ERR_HYPERPARAMETER;
+    if (reduction == OK_REDUCTION_BATCHMEAN && !(ok_ew_flags(t->kind) & OK_EW_BATCHMEAN)) return OK_ERR_HYPERPARAMETER;
     const ok_bcast *ops[2] = {&t->weight, &t->pos_weight};
     for (int k = 0; k < 2; k++)
         if (ops[k]->data && (ops[k]->block == 0 || ops[k]->period == 0)) return OK_ERR_HYPERPARAMETER;
     /* MEAN may divide by the sum of the n weights: a full-shape weight only. */
-    if (ew_flags[t->kind] & OK_EW_MEAN_BY_WEIGHT && t->weight.data && n &&
+    if (ok_ew_flags(t->kind) & OK_EW_MEAN_BY_WEIGHT && t->weight.data && n &&
         (t->weight.block != 1 || t->weight.period != n))
         return OK_ERR_HYPERPARAMETER;
     *denominator = reduction == OK_REDUCTION_MEAN        ? (double)n
@@ -134,19 +132,52 @@ static ok_status ew_check(ok_dtype dtype, const ok_ew_task *t, size_t n, ok_redu
         (t->pos_weight.data && !ok_fits(t->pos_weight.period, 1, elem)))
         return OK_ERR_SIZE;
     if (reduction == OK_REDUCTION_NONE && n == 0) return OK_SUCCESS; /* no element: nothing to write */
-    if (!loss || (n > 0 && (!t->input || !t->target || !grad))) return OK_ERR_NULL_POINTER;
-    const size_t bytes = n * elem;
+    const int two = (ok_ew_flags(t->kind) & OK_EW_TWO_INPUTS) != 0;
+    if (!loss || (n > 0 && (!t->input || !t->target || !grad || (two && (!t->input2 || !t->grad2)))))
+        return OK_ERR_NULL_POINTER;
+    const size_t bytes = n * elem, loss_bytes = reduction == OK_REDUCTION_NONE ? n * loss_elem : loss_elem;
     read_set reads = {{t->target, t->weight.data, t->pos_weight.data},
                       {bytes, bcast_bytes(&t->weight, elem), bcast_bytes(&t->pos_weight, elem)}};
     if (!all_aligned(dtype, t->input, &reads, elem, grad, loss, elem)) return OK_ERR_ALIGNMENT;
-    return check_aliasing(t->input, bytes, &reads, grad, loss, reduction == OK_REDUCTION_NONE ? n * loss_elem : loss_elem);
+    ok_status st = check_aliasing(t->input, bytes, &reads, grad, loss, loss_bytes);
+    if (st != OK_SUCCESS || !two) return st;
+    /* the second input and its gradient: as input and grad are to each
+     * other, and apart from every other array */
+    if (!ok_aligned(t->input2, elem) || !ok_aligned(t->grad2, elem)) return OK_ERR_ALIGNMENT;
+    const read_set others = {{t->input, grad, loss}, {bytes, bytes, loss_bytes}};
+    st = check_aliasing(t->input2, bytes, &reads, t->grad2, NULL, 0);
+    if (st == OK_SUCCESS) st = check_aliasing(t->input2, bytes, &others, t->grad2, NULL, 0);
+    if (st == OK_SUCCESS && (overlaps(grad, bytes, t->input2, bytes) || overlaps(loss, loss_bytes, t->input2, bytes)))
+        st = OK_ERR_ALIASING;
+    return st;
 }
 
-static void ew_run(ok_dtype dtype, ok_ew_task *t, size_t n, ok_reduction reduction, double denominator, void *loss,
-                   void *grad) {
+/* The count of the n values at x outside [lo, hi] (NaN too, unless nan_ok). */
+static double outside(const ok_kernel_table *kernels, int v, const void *x, size_t n, double lo, double hi,
+                      int nan_ok) {
+    const ok_domain_task d = {x, lo, hi, nan_ok};
+    return ok_reduce_run(&d, kernels->domain[v], n, OK_LOSS_ALIGN, 1);
+}
+
+/* The values of a kind's domain (OK_EW_UNIT_INTERVAL, OK_EW_NONNEGATIVE_INPUT2)
+ * checked before anything is written: OK_ERR_DOMAIN for any outside it. */
+static ok_status ew_domain(const ok_kernel_table *kernels, int v, const ok_ew_task *t, size_t n) {
+    const unsigned flags = ok_ew_flags(t->kind);
+    if (flags & OK_EW_UNIT_INTERVAL &&
+        (outside(kernels, v, t->input, n, 0.0, 1.0, 0) > 0 || outside(kernels, v, t->target, n, 0.0, 1.0, 0) > 0))
+        return OK_ERR_DOMAIN;
+    if (flags & OK_EW_NONNEGATIVE_INPUT2 && outside(kernels, v, t->input2, n, 0.0, INFINITY, 1) > 0)
+        return OK_ERR_DOMAIN;
+    return OK_SUCCESS;
+}
+
+static ok_status ew_run(ok_dtype dtype, ok_ew_task *t, size_t n, ok_reduction reduction, double denominator,
+                        void *loss, void *grad) {
     const int v = ok_data_variant(dtype);
     const ok_kernel_table *kernels = ok_active_kernels();
-    if (reduction == OK_REDUCTION_MEAN && ew_flags[t->kind] & OK_EW_MEAN_BY_WEIGHT)
+    ok_status st = ew_domain(kernels, v, t, n);
+    if (st != OK_SUCCESS) return st;
+    if (reduction == OK_REDUCTION_MEAN && ok_ew_flags(t->kind) & OK_EW_MEAN_BY_WEIGHT)
         denominator = sum_or_count(kernels, v, t->weight.data, n);
     const double scale = 1.0 / denominator;
     t->quad_grad *= scale;
@@ -155,6 +186,7 @@ static void ew_run(ok_dtype dtype, ok_ew_task *t, size_t n, ok_reduction reducti
     t->grad = grad;
     double sum = ok_reduce_run(t, kernels->elementwise_loss[v], n, OK_LOSS_ALIGN, 1);
     if (reduction != OK_REDUCTION_NONE) store_value(dtype, loss, sum / denominator);
+    return OK_SUCCESS;
 }
 
 /* Prepare, check and run an elementwise task; `prepared`: the status of
@@ -165,7 +197,7 @@ static ok_status ew_loss(ok_status prepared, ok_dtype dtype, ok_ew_task *t, size
     ok_status st = prepared;
     if (st == OK_SUCCESS) st = ew_prepare(t, n, batch, reduction, &denominator);
     if (st == OK_SUCCESS) st = ew_check(dtype, t, n, reduction, loss, grad);
-    if (st == OK_SUCCESS) ew_run(dtype, t, n, reduction, denominator, loss, grad);
+    if (st == OK_SUCCESS) st = ew_run(dtype, t, n, reduction, denominator, loss, grad);
     return st;
 }
 
@@ -217,15 +249,68 @@ static ok_status kl_div_prepare(ok_ew_task *t, const ok_elementwise_options *o) 
     return OK_SUCCESS;
 }
 
-static ok_status bce_prepare(ok_ew_task *t, const ok_elementwise_options *o) {
-    (void)o;
-    t->kind = OK_EW_BCE_WITH_LOGITS;
+/* The losses whose gradient coefficient is the reduction's scale alone. */
+static ok_status scaled(ok_ew_task *t, int kind) {
+    t->kind = kind;
     t->lin_grad = 1.0;
     return OK_SUCCESS;
 }
 
+static ok_status bce_with_logits_prepare(ok_ew_task *t, const ok_elementwise_options *o) {
+    (void)o;
+    return scaled(t, OK_EW_BCE_WITH_LOGITS);
+}
+
+static ok_status bce_prepare(ok_ew_task *t, const ok_elementwise_options *o) {
+    (void)o;
+    return scaled(t, OK_EW_BCE);
+}
+
+static ok_status poisson_prepare(ok_ew_task *t, const ok_elementwise_options *o) {
+    if (!(fabs(o->eps) < INFINITY)) return OK_ERR_HYPERPARAMETER;
+    t->eps = o->eps;
+    t->full = o->full != 0;
+    return scaled(t, o->flag ? OK_EW_POISSON_LOG : OK_EW_POISSON);
+}
+
+static ok_status gaussian_prepare(ok_ew_task *t, const ok_elementwise_options *o) {
+    if (!(fabs(o->eps) < INFINITY)) return OK_ERR_HYPERPARAMETER;
+    t->eps = o->eps;
+    t->offset = o->full ? 0.5 * log(2.0 * 3.14159265358979323846) : 0.0;
+    return scaled(t, OK_EW_GAUSSIAN);
+}
+
+/* hinge_embedding_loss and margin_ranking_loss: the margin is param. */
+static ok_status margin_coefficients(ok_ew_task *t, const ok_elementwise_options *o, int kind) {
+    if (!(fabs(o->param) < INFINITY)) return OK_ERR_HYPERPARAMETER;
+    t->margin = o->param;
+    return scaled(t, kind);
+}
+
+static ok_status hinge_prepare(ok_ew_task *t, const ok_elementwise_options *o) {
+    return margin_coefficients(t, o, OK_EW_HINGE);
+}
+
+static ok_status margin_ranking_prepare(ok_ew_task *t, const ok_elementwise_options *o) {
+    return margin_coefficients(t, o, OK_EW_MARGIN_RANKING);
+}
+
+static ok_status soft_margin_prepare(ok_ew_task *t, const ok_elementwise_options *o) {
+    (void)o;
+    return scaled(t, OK_EW_SOFT_MARGIN);
+}
+
 /* The options an elementwise loss takes (an ew_loss_row's `takes`). */
-enum { EW_WEIGHT = 1u, EW_POS_WEIGHT = 2u, EW_PARAM = 4u, EW_FLAG = 8u, EW_BATCH = 16u };
+enum {
+    EW_WEIGHT = 1u,
+    EW_POS_WEIGHT = 2u,
+    EW_PARAM = 4u,
+    EW_FLAG = 8u,
+    EW_BATCH = 16u,
+    EW_EPS = 32u,
+    EW_FULL = 64u,
+    EW_INPUT2 = 128u
+};
 
 /* Every elementwise loss by its torch name: its prepare step and the
  * options it takes; ok_elementwise_loss refuses any other one given. */
@@ -241,7 +326,13 @@ static const ew_loss_row ew_losses[] = {
     {"huber_loss", huber_prepare, EW_WEIGHT | EW_PARAM},
     {"smooth_l1_loss", smooth_l1_prepare, EW_PARAM},
     {"kl_div", kl_div_prepare, EW_FLAG | EW_BATCH},
-    {"binary_cross_entropy_with_logits", bce_prepare, EW_WEIGHT | EW_POS_WEIGHT},
+    {"binary_cross_entropy_with_logits", bce_with_logits_prepare, EW_WEIGHT | EW_POS_WEIGHT},
+    {"binary_cross_entropy", bce_prepare, EW_WEIGHT},
+    {"poisson_nll_loss", poisson_prepare, EW_FLAG | EW_FULL | EW_EPS},
+    {"gaussian_nll_loss", gaussian_prepare, EW_FULL | EW_EPS | EW_INPUT2},
+    {"hinge_embedding_loss", hinge_prepare, EW_PARAM},
+    {"soft_margin_loss", soft_margin_prepare, 0},
+    {"margin_ranking_loss", margin_ranking_prepare, EW_PARAM | EW_INPUT2},
 };
 
 static const ew_loss_row *ew_loss_find(const char *name) {
@@ -255,7 +346,9 @@ static int given(const ok_bcast *b) { return b && b->data; }
 /* The options of o that `takes` leaves out: each must be absent or 0. */
 static ok_status ew_options_taken(const ok_elementwise_options *o, unsigned takes) {
     const unsigned set = (given(o->weight) ? EW_WEIGHT : 0u) | (given(o->pos_weight) ? EW_POS_WEIGHT : 0u) |
-                         (o->param != 0 ? EW_PARAM : 0u) | (o->flag ? EW_FLAG : 0u) | (o->batch ? EW_BATCH : 0u);
+                         (o->param != 0 ? EW_PARAM : 0u) | (o->flag ? EW_FLAG : 0u) | (o->batch ? EW_BATCH : 0u) |
+                         (o->eps != 0 ? EW_EPS : 0u) | (o->full ? EW_FULL : 0u) |
+                         (o->input2 || o->grad2 ? EW_INPUT2 : 0u);
     return set & ~takes ? OK_ERR_HYPERPARAMETER : OK_SUCCESS;
 }
 
@@ -269,7 +362,7 @@ static ok_status ew_named_task(const char *name, const void *input, const void *
     const ok_elementwise_options defaults = OK_ELEMENTWISE_DEFAULTS;
     const ok_elementwise_options *o = options ? options : &defaults;
     *t = ew_task(input, target, given(o->weight) ? *o->weight : no_operand(),
-                 given(o->pos_weight) ? *o->pos_weight : no_operand());
+                 given(o->pos_weight) ? *o->pos_weight : no_operand(), o->input2, o->grad2);
     *batch = o->batch;
     ok_status st = ew_options_taken(o, row->takes);
     return st == OK_SUCCESS ? row->prepare(t, o) : st;
@@ -295,7 +388,10 @@ ok_status ok_elementwise_task(const char *name, size_t n, const ok_elementwise_o
     ok_status st = ew_named_task(name, NULL, NULL, options, &t, &batch);
     if (st == OK_SUCCESS) st = ew_prepare(&t, n, batch, reduction, denominator);
     if (st != OK_SUCCESS) return st;
-    *by_weight = reduction == OK_REDUCTION_MEAN && ew_flags[t.kind] & OK_EW_MEAN_BY_WEIGHT && t.weight.data;
+    /* the GPU's loop has no second input and no domain scan */
+    if (ok_ew_flags(t.kind) & (OK_EW_TWO_INPUTS | OK_EW_UNIT_INTERVAL | OK_EW_NONNEGATIVE_INPUT2))
+        return OK_ERR_UNSUPPORTED;
+    *by_weight = reduction == OK_REDUCTION_MEAN && ok_ew_flags(t.kind) & OK_EW_MEAN_BY_WEIGHT && t.weight.data;
     memcpy(task, &t, sizeof t);
     *task_size = sizeof t;
     return OK_SUCCESS;

@@ -217,6 +217,7 @@ const char *ok_status_string(ok_status status) {
     case OK_ERR_NO_MEMORY: return "out of memory";
     case OK_ERR_ALIGNMENT: return "an array is not aligned to its element type";
     case OK_ERR_SIZE: return "a size is too large for any array";
+    case OK_ERR_DOMAIN: return "an array holds a value outside the function's domain";
     }
     return "unknown status";
 }

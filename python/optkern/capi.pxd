@@ -24,6 +24,7 @@ cdef extern from "optkern/optkern_capi.h" nogil:
         OK_ERR_NO_MEMORY
         OK_ERR_ALIGNMENT
         OK_ERR_SIZE
+        OK_ERR_DOMAIN
 
     ctypedef enum ok_dtype:
         OK_FLOAT32
@@ -427,6 +428,10 @@ cdef extern from "optkern/optkern_capi.h" nogil:
         double param
         int flag
         size_t batch
+        double eps
+        int full
+        const void *input2
+        void *grad2
 
     ok_status ok_elementwise_loss(const char *name, ok_dtype dtype, size_t n, const void *input, const void *target,
                                   const ok_elementwise_options *options, ok_reduction reduction, void *loss,

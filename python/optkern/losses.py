@@ -72,6 +72,12 @@ __all__ = [
     "nll_loss",
     "binary_cross_entropy_with_logits",
     "kl_div",
+    "binary_cross_entropy",
+    "poisson_nll_loss",
+    "gaussian_nll_loss",
+    "hinge_embedding_loss",
+    "soft_margin_loss",
+    "margin_ranking_loss",
     "linear_cross_entropy",
 ]
 
@@ -387,6 +393,199 @@ def kl_div(input, target, size_average=None, reduce=None, reduction="mean", log_
     batch = input.shape[0] if input.ndim else 1
     return _kernels(input, target, out).elementwise_loss("kl_div", input, target, None, 1, 1, None, 1, 1, 0.0,
                                                          log_target, batch, red, out)
+
+
+# ------------------------------------- probabilities, counts and variances
+
+def _bool(value, function, name):
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{function}(): argument '{name}' must be bool, not {type(value).__name__}")
+    return bool(value)
+
+
+def _outs(out, count, function):
+    """out= of a loss with `count` gradients: None, or a tuple of that many
+    arrays (None entries: new arrays)."""
+    if out is None:
+        return (None,) * count
+    if not isinstance(out, (tuple, list)) or len(out) != count:
+        raise TypeError(f"{function} returns {count} gradients: out must be a tuple of {count} arrays (or None)")
+    return tuple(out)
+
+
+def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=None, reduction="mean", *, out=None):
+    """Binary cross-entropy of probabilities x in [0, 1] with targets y in
+    [0, 1], and its gradient: -w [y log x + (1 - y) log(1 - x)], each log
+    clamped at -100 as torch does (docs/losses.md#binary_cross_entropy).
+
+    target: the input's shape. weight: broadcastable to it. A value of input
+    or target outside [0, 1] (or NaN) raises optkern's DomainError, a
+    ValueError and a RuntimeError (torch's), before anything is written.
+    Returns (loss, grad); see the module's docstring.
+    """
+    red = _reduction(reduction, size_average, reduce)
+    if _array(target, "target").shape != _array(input, "input").shape:
+        raise ValueError(f"Using a target size ({target.shape}) that is different to the input size "
+                         f"({input.shape}) is deprecated. Please ensure they have the same size.")
+    w, w_block, w_period = _broadcast_layout(weight, "weight", input.shape)
+    kernels = _cpu_kernels("binary_cross_entropy", input, target, w, out)
+    try:
+        return kernels.elementwise_loss("binary_cross_entropy", input, target, w, w_block, w_period, None, 1, 1, 0.0,
+                                        0, 0, red, out)
+    except _core.DomainError:
+        bad = "input" if not ((input >= 0) & (input <= 1)).all() else "target"
+        raise _core.DomainError(f"all elements of {bad} should be between 0 and 1") from None
+
+
+def poisson_nll_loss(input, target, log_input=True, full=False, size_average=None, eps=1e-8, reduce=None,
+                     reduction="mean", *, out=None):
+    """Poisson negative log-likelihood of counts y, and its gradient
+    (docs/losses.md#poisson_nll_loss): with log_input, e^x - y x (the rate
+    is e^x), else x - y log(x + eps); full adds Stirling's approximation of
+    log(y!) where y > 1.
+
+    target: the input's shape. Returns (loss, grad); see the module's docstring.
+    """
+    red = _reduction(reduction, size_average, reduce)
+    log_input = _bool(log_input, "poisson_nll_loss", "log_input")
+    full = _bool(full, "poisson_nll_loss", "full")
+    eps = real(eps, "eps")
+    _same_shape(input, target)
+    return _kernels(input, target, out).elementwise_loss("poisson_nll_loss", input, target, None, 1, 1, None, 1, 1,
+                                                         0.0, log_input, 0, red, out, eps=eps, full=full)
+
+
+def _variance(var, input):
+    """gaussian_nll_loss's var as an array of the input's shape, and the
+    axis its gradient is summed over (None: var has the input's shape; ()
+    for a number, which gets no gradient)."""
+    if isinstance(var, numbers.Real) and not isinstance(var, bool) and not _is_array(var):
+        if var < 0:
+            raise ValueError("var has negative entry/entries")
+        return _backend.namespace(input).full(input.shape, var, input.dtype), ()
+    shape, vshape = input.shape, _array(var, "var").shape
+    if vshape == shape:
+        return var, None
+    if vshape == shape[:-1]:
+        axis, var = len(shape) - 1, var[..., None]
+    elif len(vshape) == len(shape) and sum(v for d, v in zip(shape, vshape) if d != v) == 1:
+        axis = next(k for k, (d, v) in enumerate(zip(shape, vshape)) if d != v)
+    else:
+        raise ValueError("var is of incorrect size")
+    if var.dtype != input.dtype:
+        raise TypeError(f"var has dtype {var.dtype} but input has dtype {input.dtype}")
+    xp = _backend.namespace(var)
+    return xp.ascontiguousarray(xp.broadcast_to(var, shape)), axis
+
+
+def gaussian_nll_loss(input, target, var, full=False, eps=1e-6, reduction="mean", *, out=None):
+    """Gaussian negative log-likelihood of targets y under means x and
+    variances var, and its gradients with respect to input and var
+    (docs/losses.md#gaussian_nll_loss): (log v + (x - y)^2 / v) / 2, with
+    v = max(var, eps), plus log(2 pi) / 2 with full.
+
+    var: the input's shape, or one dimension short of it (input.shape[:-1]),
+    or the input's shape with one dimension of size 1 (one variance shared
+    along it), or a number, as torch takes it. A negative var raises
+    ValueError before anything is written. Returns (loss, (grad_input,
+    grad_var)): grad_var has var's shape (None for a number), summed over
+    the shared dimension. out: None or a tuple (for grad_input, for
+    grad_var), either may be None. Not on the GPU yet.
+    """
+    red = _reduction(reduction)
+    full = _bool(full, "gaussian_nll_loss", "full")
+    eps = real(eps, "eps")
+    _same_shape(input, target)
+    out_input, out_var = _outs(out, 2, "gaussian_nll_loss")
+    kernels = _cpu_kernels("gaussian_nll_loss", input, target, var if _is_array(var) else None, out_input, out_var)
+    full_var, axis = _variance(var, input)
+    if axis is not None and out_var is not None:  # written after the kernel: checked now
+        if axis == ():
+            raise ValueError("a number var has no gradient: out[1] must be None")
+        if _array(out_var, "out[1]").shape != var.shape or out_var.dtype != input.dtype:
+            raise ValueError(f"out[1] must be an array of var's shape {var.shape} and dtype {input.dtype}")
+        if not out_var.flags.writeable:
+            raise ValueError("out[1] is read-only")
+    if axis not in (None, ()) and input.dtype.itemsize == 2:
+        # 16 bits: float32's loss, and its gradients rounded once, var's
+        # summed before it is (docs/precision.md#losses-in-16-bits)
+        if out_input is not None and (_array(out_input, "out[0]").shape != input.shape
+                                      or out_input.dtype != input.dtype or not out_input.flags.writeable):
+            raise ValueError(f"out[0] must be a writeable array of the input's shape {input.shape} and dtype")
+        wide = [a.astype(np.float32) for a in (input, target, var)]
+        loss, grads = gaussian_nll_loss(*wide, full=full, eps=eps, reduction=reduction)
+        outs = [np.empty(a.shape, input.dtype) if o is None else o for a, o in zip((input, var), (out_input, out_var))]
+        for o, g in zip(outs, grads):
+            o[...] = g
+        return loss, tuple(outs)
+    try:
+        loss, (grad, grad_var) = kernels.elementwise_loss(
+            "gaussian_nll_loss", input, target, None, 1, 1, None, 1, 1, 0.0, 0, 0, red, out_input, eps=eps,
+            full=full, input2=full_var, out2=out_var if axis is None else None, input2_name="var")
+    except _core.DomainError:
+        raise ValueError("var has negative entry/entries") from None
+    if axis == ():
+        return loss, (grad, None)
+    if axis is not None:
+        summed = grad_var.sum(axis=axis, keepdims=True).reshape(var.shape)
+        if out_var is None:
+            grad_var = summed
+        else:
+            out_var[...] = summed
+            grad_var = out_var
+    return loss, (grad, grad_var)
+
+
+# ------------------------------------------------------------------ margins
+
+def hinge_embedding_loss(input, target, margin=1.0, size_average=None, reduce=None, reduction="mean", *,
+                         out=None):
+    """Hinge embedding loss of distances x with labels y (1: similar, -1:
+    dissimilar), and its gradient (docs/losses.md#hinge_embedding_loss):
+    x where y = 1, max(0, margin - x) where y = -1 (both terms for any
+    other y, as torch computes them).
+
+    target: the input's shape. Returns (loss, grad); see the module's docstring.
+    """
+    red = _reduction(reduction, size_average, reduce)
+    margin = real(margin, "margin")
+    _same_shape(input, target)
+    return _kernels(input, target, out).elementwise_loss("hinge_embedding_loss", input, target, None, 1, 1, None, 1,
+                                                         1, margin, 0, 0, red, out)
+
+
+def soft_margin_loss(input, target, size_average=None, reduce=None, reduction="mean", *, out=None):
+    """Two-class logistic loss log(1 + exp(-y x)) of scores x with labels y
+    (1 or -1), and its gradient (docs/losses.md#soft_margin_loss), computed
+    stably: finite where torch's exp(-y x) overflows to inf.
+
+    target: the input's shape. Returns (loss, grad); see the module's docstring.
+    """
+    red = _reduction(reduction, size_average, reduce)
+    _same_shape(input, target)
+    return _kernels(input, target, out).elementwise_loss("soft_margin_loss", input, target, None, 1, 1, None, 1, 1,
+                                                         0.0, 0, 0, red, out)
+
+
+def margin_ranking_loss(input1, input2, target, margin=0, size_average=None, reduce=None, reduction="mean", *,
+                        out=None):
+    """Ranking loss max(0, -y (x1 - x2) + margin) of pairs of scores x1, x2
+    with y = 1 where x1 should rank higher and -1 where x2 should, and its
+    gradients (docs/losses.md#margin_ranking_loss).
+
+    input1, input2 and target: one shape (optkern does not broadcast them).
+    Returns (loss, (grad_input1, grad_input2)). out: None or a tuple of two
+    arrays (either may be None; each may be its own input). Not on the GPU
+    yet.
+    """
+    red = _reduction(reduction, size_average, reduce)
+    margin = real(margin, "margin")
+    _same_shape(input1, input2, "input2")
+    _same_shape(input1, target)
+    out1, out2 = _outs(out, 2, "margin_ranking_loss")
+    kernels = _cpu_kernels("margin_ranking_loss", input1, input2, target, out1, out2)
+    return kernels.elementwise_loss("margin_ranking_loss", input1, target, None, 1, 1, None, 1, 1, margin, 0, 0, red,
+                                    out1, input2=input2, out2=out2)
 
 
 # ------------------------------------------------------ linear cross-entropy

@@ -227,10 +227,17 @@ cdef inline char *companion_data(object obj, cnp.ndarray lead, bint writable, in
     return <char *>cnp.PyArray_DATA(a)
 
 
+class DomainError(ValueError, RuntimeError):
+    """A value outside a function's domain (OK_ERR_DOMAIN): a ValueError,
+    and a RuntimeError as torch raises for some of them."""
+
+
 cdef raise_for(ok_status st):
     if st == OK_SUCCESS:
         return
     msg = ok_status_string(st).decode()
+    if st == OK_ERR_DOMAIN:
+        raise DomainError(msg)
     if st == OK_ERR_NO_MEMORY:
         raise MemoryError(msg)
     if st == OK_ERR_INDEX:

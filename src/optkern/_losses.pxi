@@ -62,7 +62,7 @@ cdef cnp.ndarray loss_output(cnp.ndarray input, int reduction, object per_sample
     return loss
 
 
-cdef tuple loss_and_grad(cnp.ndarray loss, cnp.ndarray grad, int reduction):
+cdef tuple loss_and_grad(cnp.ndarray loss, object grad, int reduction):
     return (loss if reduction == OK_REDUCTION_NONE else loss[()]), grad
 
 
@@ -97,13 +97,18 @@ cdef cnp.ndarray broadcast_operand(object obj, str name, cnp.ndarray x, size_t b
 
 
 def elementwise_loss(str name, input, target, weight, size_t w_block, size_t w_period, pos_weight,
-                     size_t p_block, size_t p_period, double param, bint flag, size_t batch, int reduction, out):
+                     size_t p_block, size_t p_period, double param, bint flag, size_t batch, int reduction, out,
+                     double eps=0.0, bint full=False, input2=None, out2=None, str input2_name="input2"):
     """The elementwise loss `name` (torch's: "mse_loss", ..., ok_elementwise_loss)
     and its gradient. weight and pos_weight (or None): contiguous arrays of
     *_period values, element i of the input using value (i / *_block) %
-    *_period (a full-shape weight: 1, its size). param: huber_loss's delta or
-    smooth_l1_loss's beta; flag: kl_div's log_target; batch: its 'batchmean'
-    divisor. What a loss does not take is None or 0."""
+    *_period (a full-shape weight: 1, its size). param: huber_loss's delta,
+    smooth_l1_loss's beta, a margin; flag: kl_div's log_target,
+    poisson_nll_loss's log_input; batch: kl_div's 'batchmean' divisor; eps
+    and full: poisson_nll_loss's and gaussian_nll_loss's. input2: the second
+    input of the losses that have one (the input's shape; input2_name in
+    messages), whose gradient goes to out2 (or a new array); the gradient is
+    then a tuple (input's, input2's). What a loss does not take is None or 0."""
     cdef const char *cn = PyUnicode_AsUTF8(name)  # kept by `name`, as long as it lives
     cdef cnp.ndarray x = as_param(input, "input", -1, False)
     same_dtype(target, "target", x)
@@ -111,7 +116,13 @@ def elementwise_loss(str name, input, target, weight, size_t w_block, size_t w_p
     cdef ok_bcast wb, pb
     cdef cnp.ndarray w = broadcast_operand(weight, "weight", x, w_block, w_period, &wb)
     cdef cnp.ndarray p = broadcast_operand(pos_weight, "pos_weight", x, p_block, p_period, &pb)
-    cdef cnp.ndarray g = gradient_output(out, x, (y, w, p), ("target", "weight", "pos_weight"))
+    cdef cnp.ndarray x2 = None, g2 = None
+    if input2 is not None:
+        same_dtype(input2, input2_name, x)
+        x2 = as_companion(input2, input2_name, -1, x, "input", False)
+    cdef cnp.ndarray g = gradient_output(out, x, (y, w, p, x2), ("target", "weight", "pos_weight", input2_name))
+    if x2 is not None:
+        g2 = gradient_output(out2, x2, (x, y, w, p, g), ("input", "target", "weight", "pos_weight", "out"))
     cdef size_t n = <size_t>cnp.PyArray_SIZE(x)
     cdef cnp.ndarray loss = loss_output(x, reduction, (<object>x).shape, n)
     cdef ok_elementwise_options opt
@@ -120,6 +131,10 @@ def elementwise_loss(str name, input, target, weight, size_t w_block, size_t w_p
     opt.param = param
     opt.flag = flag
     opt.batch = batch
+    opt.eps = eps
+    opt.full = full
+    opt.input2 = data_or_null(x2)
+    opt.grad2 = <void *>data_or_null(g2)
     cdef const void *xp = cnp.PyArray_DATA(x)
     cdef const void *yp = cnp.PyArray_DATA(y)
     cdef void *lp = cnp.PyArray_DATA(loss)
@@ -130,11 +145,11 @@ def elementwise_loss(str name, input, target, weight, size_t w_block, size_t w_p
     with nogil:
         st = ok_elementwise_loss(cn, dt, n, xp, yp, &opt, red, lp, gp)
     raise_for(st)
-    return loss_and_grad(loss, g, reduction)
+    return loss_and_grad(loss, g if x2 is None else (g, g2), reduction)
 
 
 def elementwise_task(str name, size_t n, tuple weight, tuple pos_weight, double param, bint flag, size_t batch,
-                     int reduction):
+                     int reduction, double eps=0.0, bint full=False):
     """The task ok_elementwise_loss would run (ok_elementwise_task,
     optkern/internal/gpu.h), for the GPU backend: (task bytes, the
     reduction's denominator, whether 'mean' divides by the sum of the
@@ -153,6 +168,9 @@ def elementwise_task(str name, size_t n, tuple weight, tuple pos_weight, double 
     opt.param = param
     opt.flag = flag
     opt.batch = batch
+    opt.eps = eps
+    opt.full = full
+    opt.input2 = opt.grad2 = NULL
     cdef uint64_t[OK_EW_TASK_WORDS] task
     cdef size_t size = 0
     cdef double denominator = 0

@@ -23,7 +23,8 @@ typedef enum ok_status {
     OK_ERR_UNSUPPORTED = 5,    /* the request is not available on this CPU or build */
     OK_ERR_NO_MEMORY = 6,      /* a small bookkeeping allocation failed */
     OK_ERR_ALIGNMENT = 7,      /* an array is not aligned to its element type */
-    OK_ERR_SIZE = 8            /* a size or shape whose byte count does not fit in a ptrdiff_t */
+    OK_ERR_SIZE = 8,           /* a size or shape whose byte count does not fit in a ptrdiff_t */
+    OK_ERR_DOMAIN = 9          /* an array holds a value outside the function's domain */
 } ok_status;
 
 /* Element types of the arrays a kernel works on. The 16-bit types are

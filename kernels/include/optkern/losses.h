@@ -149,37 +149,61 @@ ok_status ok_binary_cross_entropy_with_logits_f64(size_t n, const double *input,
                                                   ok_reduction reduction, double *loss, double *grad);
 
 /*
- * Every elementwise loss above through one entry point, by its torch name:
+ * Every elementwise loss through one entry point, by its torch name:
  * "mse_loss", "l1_loss", "huber_loss", "smooth_l1_loss", "kl_div",
- * "binary_cross_entropy_with_logits", with its arguments beyond the arrays
- * and the reduction as options (NULL: OK_ELEMENTWISE_DEFAULTS, none given).
- * ok_mse_loss, ... are this function with those options; the results are
- * the same bitwise. There are no _f32/_f64 variants.
+ * "binary_cross_entropy_with_logits" (each also an entry point above), and
+ * "binary_cross_entropy", "poisson_nll_loss", "gaussian_nll_loss",
+ * "hinge_embedding_loss", "soft_margin_loss", "margin_ranking_loss" (this
+ * one only), with its arguments beyond the arrays and the reduction as
+ * options (NULL: OK_ELEMENTWISE_DEFAULTS, none given). ok_mse_loss, ... are
+ * this function with those options; the results are the same bitwise. There
+ * are no _f32/_f64 variants. Formulas: docs/losses.md.
+ *
+ * gaussian_nll_loss (var) and margin_ranking_loss (input2) have a second
+ * input of n elements, with its gradient: options->input2 and grad2, which
+ * may be the same array (as grad may be input) and may not otherwise
+ * overlap any array. gaussian_nll_loss's var is of the input's shape (its
+ * broadcast forms are expanded by the caller).
  *
  * Errors, checked before the common ones above (nothing is written):
- *   OK_ERR_NULL_POINTER    name is NULL;
+ *   OK_ERR_NULL_POINTER    name is NULL; input2 or grad2 NULL for a loss
+ *                          that takes them (n > 0);
  *   OK_ERR_UNSUPPORTED     name is none of the names above;
  *   OK_ERR_HYPERPARAMETER  an option the loss does not take is given: a
- *                          weight or pos_weight with data, or a param, flag
- *                          or batch other than 0; a weight of mse_loss or
- *                          l1_loss other than {w, 1, n} (its 'mean' divides
- *                          by the sum of the n weights). Options a loss takes are
- *                          checked as its entry point checks them (so
- *                          huber_loss without param, delta = 0, is refused).
+ *                          weight or pos_weight with data, a param, flag,
+ *                          batch, eps or full other than 0, an input2 or
+ *                          grad2; a weight of mse_loss or l1_loss other than
+ *                          {w, 1, n} (its 'mean' divides by the sum of the n
+ *                          weights); a margin or eps that is not finite.
+ *                          Options a loss takes are checked as its entry
+ *                          point checks them (so huber_loss without param,
+ *                          delta = 0, is refused);
+ *   OK_ERR_DOMAIN          binary_cross_entropy: an input or target value
+ *                          outside [0, 1] (or NaN); gaussian_nll_loss: a
+ *                          negative var (NaN is allowed, as in torch).
  */
 typedef struct ok_elementwise_options {
     const ok_bcast *weight;     /* mse_loss, l1_loss (full-shape only:
                                    {w, 1, n}), huber_loss (any broadcast),
-                                   binary_cross_entropy_with_logits; NULL, or
-                                   NULL data: ones */
+                                   binary_cross_entropy(_with_logits); NULL,
+                                   or NULL data: ones */
     const ok_bcast *pos_weight; /* binary_cross_entropy_with_logits; NULL, or
                                    NULL data: ones */
-    double param;               /* huber_loss's delta, smooth_l1_loss's beta */
-    int flag;                   /* kl_div's log_target (nonzero: true) */
+    double param;               /* huber_loss's delta, smooth_l1_loss's beta,
+                                   hinge_embedding_loss's and
+                                   margin_ranking_loss's margin */
+    int flag;                   /* kl_div's log_target, poisson_nll_loss's
+                                   log_input (nonzero: true) */
     size_t batch;               /* kl_div's BATCHMEAN divisor */
+    double eps;                 /* poisson_nll_loss's and gaussian_nll_loss's eps */
+    int full;                   /* poisson_nll_loss's and gaussian_nll_loss's
+                                   full (nonzero: true) */
+    const void *input2;         /* gaussian_nll_loss's var, margin_ranking_loss's
+                                   input2: n elements of the dtype */
+    void *grad2;                /* input2's gradient: n elements */
 } ok_elementwise_options;
 
-#define OK_ELEMENTWISE_DEFAULTS {NULL, NULL, 0.0, 0, 0}
+#define OK_ELEMENTWISE_DEFAULTS {NULL, NULL, 0.0, 0, 0, 0.0, 0, NULL, NULL}
 
 ok_status ok_elementwise_loss(const char *name, ok_dtype dtype, size_t n, const void *input, const void *target,
                               const ok_elementwise_options *options, ok_reduction reduction, void *loss,

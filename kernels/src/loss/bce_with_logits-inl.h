@@ -8,7 +8,9 @@
  * e = exp(-|x|) (never overflows), softplus(-x) = max(-x, 0) + log1p(e) and
  * sigmoid(x) = (x >= 0 ? 1 : e) / (1 + e).
  */
-OK_INLINE vec_t DT_NAME(bce_with_logits_lanes)(const ok_ew_task *t, vec_t x, vec_t y, vec_t w, vec_t p, vec_t *g) {
+OK_INLINE vec_t DT_NAME(bce_with_logits_lanes)(const ok_ew_task *t, vec_t x, vec_t y, vec_t w, vec_t p, vec_t x2, vec_t *g,
+                                 vec_t *g2) {
+    (void)x2, (void)g2;
     const vec_t one = vset1((real_t)1);
     vec_t e = DT_NAME(vexp)(vneg(vabs(x)));
     vec_t softplus = vadd(vmaxb(vneg(x), vzero()), DT_NAME(vlog1p)(e));

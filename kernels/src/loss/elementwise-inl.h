@@ -15,11 +15,13 @@
  * data_t as it is stored, the per-element losses are real_t.
  */
 
-/* The loss lanes of `kind`; *g gets the gradient lanes. kind is a constant
- * wherever this is inlined, so the switch folds away. */
+/* The loss lanes of `kind`; *g gets the gradient lanes (and *g2 input2's,
+ * for a kind with OK_EW_TWO_INPUTS, whose x2 are input2's lanes). kind is a
+ * constant wherever this is inlined, so the switch folds away. */
 #define OK_EW_LANES_CASE(NAME, formula, flags) \
-    case OK_EW_##NAME: return DT_NAME(formula##_lanes)(t, x, y, w, p, g);
-OK_INLINE vec_t DT_NAME(ew_lanes)(const ok_ew_task *t, const int kind, vec_t x, vec_t y, vec_t w, vec_t p, vec_t *g) {
+    case OK_EW_##NAME: return DT_NAME(formula##_lanes)(t, x, y, w, p, x2, g, g2);
+OK_INLINE vec_t DT_NAME(ew_lanes)(const ok_ew_task *t, const int kind, vec_t x, vec_t y, vec_t w, vec_t p, vec_t x2,
+                                  vec_t *g, vec_t *g2) {
     switch (kind) { OK_EW_KINDS(OK_EW_LANES_CASE) }
     __builtin_unreachable(); /* the host runs only the kinds of OK_EW_KINDS */
 }
@@ -49,9 +51,12 @@ OK_INLINE acc_t DT_NAME(ew_step)(const ok_ew_task *t, const int kind, size_t at,
                               const data_t *pp, real_t pv, acc_t acc) {
     vec_t w = wp ? vld_data(wp, lanes) : vset1(wv);
     vec_t p = pp ? vld_data(pp, lanes) : vset1(pv);
-    vec_t g, loss = DT_NAME(ew_lanes)(t, kind, vld_data((const data_t *)t->input + at, lanes),
-                                  vld_data((const data_t *)t->target + at, lanes), w, p, &g);
+    const int two = (ok_ew_flags(kind) & OK_EW_TWO_INPUTS) != 0;
+    vec_t x2 = two ? vld_data((const data_t *)t->input2 + at, lanes) : vzero();
+    vec_t g, g2, loss = DT_NAME(ew_lanes)(t, kind, vld_data((const data_t *)t->input + at, lanes),
+                                          vld_data((const data_t *)t->target + at, lanes), w, p, x2, &g, &g2);
     vst_data((data_t *)t->grad + at, g, lanes);
+    if (two) vst_data((data_t *)t->grad2 + at, g2, lanes);
     if (t->loss) {
         vst((real_t *)t->loss + at, loss, lanes);
     } else {
@@ -91,6 +96,25 @@ OK_BODY double DT_NAME(ew_block)(const void *task, size_t begin, size_t end) {
     __builtin_unreachable();
 }
 #undef OK_EW_LOOP_CASE
+
+/* The count of x[begin, end) outside the domain of an ok_domain_task. */
+OK_BODY double DT_NAME(domain_block)(const void *task, size_t begin, size_t end) {
+    const ok_domain_task *t = (const ok_domain_task *)task;
+    const data_t *x = (const data_t *)t->x;
+    const vec_t lo = vset1((real_t)t->lo), hi = vset1((real_t)t->hi), one = vset1((real_t)1);
+    acc_t acc = vacc_zero();
+    for (size_t j = begin; j < end; j += LANES) {
+        const size_t lanes = end - j < (size_t)LANES ? end - j : (size_t)LANES;
+        vec_t v = vld_data(x + j, lanes);
+        /* outside: not lo <= v <= hi (so NaN is), unless nan_ok and v is NaN
+         * (v != v); a tail's missing lanes are kept out */
+        vec_t out = vselect(mand(vle(lo, v), vle(v, hi)), vzero(), one);
+        if (t->nan_ok) out = vselect(veq(v, v), out, vzero());
+        if (lanes < (size_t)LANES) out = vselect(mfirst(lanes), out, vzero());
+        acc = vacc_add(acc, out);
+    }
+    return vacc_sum(acc);
+}
 
 /* The sum of x[begin, end) in double: the mean denominator of weighted losses
  * and the class weights' sum of cross-entropy's label smoothing. */

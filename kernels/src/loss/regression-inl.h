@@ -8,8 +8,9 @@
  */
 
 /* mse_loss: loss w (x - y)^2, gradient 2 s w (x - y) (quad_grad = 2 s). */
-OK_INLINE vec_t DT_NAME(mse_lanes)(const ok_ew_task *t, vec_t x, vec_t y, vec_t w, vec_t p, vec_t *g) {
-    (void)p;
+OK_INLINE vec_t DT_NAME(mse_lanes)(const ok_ew_task *t, vec_t x, vec_t y, vec_t w, vec_t p, vec_t x2, vec_t *g,
+                                 vec_t *g2) {
+    (void)p, (void)x2, (void)g2;
     vec_t d = vsub(x, y);
     vec_t wd = vmul(w, d);
     *g = vmul(vset1((real_t)t->quad_grad), wd);
@@ -23,8 +24,9 @@ OK_INLINE vec_t DT_NAME(torch_sign)(vec_t d) {
 
 /* l1_loss: loss w |x - y|, gradient s w sign(x - y) (lin_grad = s): torch's
  * gradient is 0 where x - y is NaN. */
-OK_INLINE vec_t DT_NAME(l1_lanes)(const ok_ew_task *t, vec_t x, vec_t y, vec_t w, vec_t p, vec_t *g) {
-    (void)p;
+OK_INLINE vec_t DT_NAME(l1_lanes)(const ok_ew_task *t, vec_t x, vec_t y, vec_t w, vec_t p, vec_t x2, vec_t *g,
+                                 vec_t *g2) {
+    (void)p, (void)x2, (void)g2;
     vec_t d = vsub(x, y);
     *g = vmul(vmul(vset1((real_t)t->lin_grad), w), DT_NAME(torch_sign)(d));
     return vmul(w, vabs(d));
@@ -39,8 +41,9 @@ OK_INLINE vec_t DT_NAME(l1_lanes)(const ok_ew_task *t, vec_t x, vec_t y, vec_t w
  * torch splits at the same place, and its two gradient forms agree at
  * |d| = delta; a NaN d takes the quadratic side, so its gradient is NaN.
  */
-OK_INLINE vec_t DT_NAME(huber_lanes)(const ok_ew_task *t, vec_t x, vec_t y, vec_t w, vec_t p, vec_t *g) {
-    (void)p;
+OK_INLINE vec_t DT_NAME(huber_lanes)(const ok_ew_task *t, vec_t x, vec_t y, vec_t w, vec_t p, vec_t x2, vec_t *g,
+                                 vec_t *g2) {
+    (void)p, (void)x2, (void)g2;
     vec_t d = vsub(x, y), a = vabs(d);
     mask_t outside = vle(vset1((real_t)t->delta), a);
     vec_t loss = vselect(outside, vmul(vset1((real_t)t->lin), vsub(a, vset1((real_t)t->half_delta))),

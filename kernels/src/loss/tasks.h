@@ -26,16 +26,47 @@
     X(HUBER, huber, 0)                                          \
     X(KL_DIV, kl_div, OK_EW_BATCHMEAN)                          \
     X(KL_DIV_LOG_TARGET, kl_div_log_target, OK_EW_BATCHMEAN)    \
-    X(BCE_WITH_LOGITS, bce_with_logits, 0)
+    X(BCE_WITH_LOGITS, bce_with_logits, 0)                      \
+    X(BCE, bce, OK_EW_UNIT_INTERVAL)                            \
+    X(POISSON_LOG, poisson_log, 0)                              \
+    X(POISSON, poisson, 0)                                      \
+    X(GAUSSIAN, gaussian, OK_EW_TWO_INPUTS | OK_EW_NONNEGATIVE_INPUT2) \
+    X(HINGE, hinge, 0)                                          \
+    X(SOFT_MARGIN, soft_margin, 0)                              \
+    X(MARGIN_RANKING, margin_ranking, OK_EW_TWO_INPUTS)
 
 /* MEAN divides by the sum of the weights when there are any (else by n). */
 #define OK_EW_MEAN_BY_WEIGHT 1u
 /* BATCHMEAN is allowed: the sum divided by the batch size. */
 #define OK_EW_BATCHMEAN 2u
+/* A second input, input2, with its own gradient, grad2 (both of n elements). */
+#define OK_EW_TWO_INPUTS 4u
+/* Input and target must lie in [0, 1] (NaN does not): OK_ERR_DOMAIN otherwise. */
+#define OK_EW_UNIT_INTERVAL 8u
+/* input2 must not be negative (NaN may be): OK_ERR_DOMAIN otherwise. */
+#define OK_EW_NONNEGATIVE_INPUT2 16u
 
 #define OK_EW_ENUM(NAME, formula, flags) OK_EW_##NAME,
 enum { OK_EW_KINDS(OK_EW_ENUM) OK_EW_COUNT };
 #undef OK_EW_ENUM
+
+/* The flags of a kind (a constant where kind is one). */
+#define OK_EW_FLAGS_CASE(NAME, formula, flags) \
+    case OK_EW_##NAME: return (flags);
+OK_FN unsigned ok_ew_flags(int kind) {
+    switch (kind) { OK_EW_KINDS(OK_EW_FLAGS_CASE) }
+    return 0u;
+}
+#undef OK_EW_FLAGS_CASE
+
+/* The domain scan of an array of n values (OK_EW_UNIT_INTERVAL,
+ * OK_EW_NONNEGATIVE_INPUT2): the count of values outside [lo, hi], NaN
+ * counted unless nan_ok. */
+typedef struct ok_domain_task {
+    const void *x;
+    double lo, hi;
+    int nan_ok;
+} ok_domain_task;
 
 /*
  * An elementwise task. Every formula has the gradient coefficients it needs
@@ -49,13 +80,22 @@ typedef struct ok_ew_task {
     const void *input, *target;
     ok_bcast weight;     /* data NULL: all ones */
     ok_bcast pos_weight; /* BCE only; data NULL: all ones */
+    const void *input2;  /* OK_EW_TWO_INPUTS: the second input, else NULL */
     void *loss;          /* per-element losses (reduction 'none'), else NULL */
     void *grad;
+    void *grad2;         /* OK_EW_TWO_INPUTS: input2's gradient, else NULL */
     /* HUBER: loss quad d^2 where |d| < delta, else lin (|d| - delta/2);
      * gradient quad_grad d, else lin_grad sign(d). MSE's gradient is
      * quad_grad w d, L1's lin_grad w sign(d), KL_DIV's lin_grad y (e^y with
-     * log_target), BCE's lin_grad w [L sigmoid(x) - p y]. */
+     * log_target), BCE_WITH_LOGITS's lin_grad w [L sigmoid(x) - p y]; the
+     * others' are lin_grad times their derivative (their sections of
+     * docs/losses.md). */
     double delta, half_delta, quad, lin, quad_grad, lin_grad;
+    /* HINGE and MARGIN_RANKING: the margin; POISSON and GAUSSIAN: eps;
+     * GAUSSIAN: the constant added to each loss (full's log(2 pi) / 2);
+     * POISSON_LOG and POISSON: nonzero to add Stirling's term (full). */
+    double margin, eps, offset;
+    int full;
 } ok_ew_task;
 
 /* -------------------------------------------------------------- row-wise */

@@ -82,6 +82,7 @@ const ok_kernel_table OK_PASTE(ok_kernels, OK_TARGET_NAME) = {
     .quantize8 = q8_quantize,
     .dequantize8 = q8_dequantize,
     .elementwise_loss = OK_PER_DATA_VARIANT(ew_block),
+    .domain = OK_PER_DATA_VARIANT(domain_block),
     .sum = OK_PER_DATA_VARIANT(sum_block),
     .labels = OK_PER_DATA_VARIANT(labels_block),
     .rows_loss = {OK_ROWS_KINDS(OK_ROWS_ROW)},

@@ -93,8 +93,8 @@ class Losses:
     # ------------------------------------------------------------- losses
 
     def elementwise_loss(self, name, input, target, weight, w_block, w_period, pos_weight, p_block, p_period,
-                         param, flag, batch, reduction, out):
-        """optkern._core.elementwise_loss on the GPU."""
+                         param, flag, batch, reduction, out, eps=0.0, full=False):
+        """optkern._core.elementwise_loss on the GPU (the losses of one input)."""
         x = self._input(input)
         y = self._same(target, "target", x)
         n = x.size
@@ -111,7 +111,7 @@ class Losses:
                 raise ValueError(f"{label} of shape {a.shape} does not broadcast to {x.shape}")
             operands.append((a, (self._ptr(a), block, period) if n else None))
         task, den, by_weight = _core.elementwise_task(name, n, operands[0][1], operands[1][1], param, flag, batch,
-                                                      reduction)
+                                                      reduction, eps, full)
         g = self._grad(out, x, (y, operands[0][0], operands[1][0]), ("target", "weight", "pos_weight"))
         loss = self._loss(x, reduction, x.shape)
         L = _layout()
