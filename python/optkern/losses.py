@@ -11,13 +11,14 @@ What is returned
     loss  reduction 'mean' or 'sum' (and kl_div's 'batchmean'): a NumPy
           scalar, numpy.float64 for a float64 input, else numpy.float32.
           reduction 'none': an array of that dtype, one loss per
-          element (mse_loss, l1_loss, huber_loss, smooth_l1_loss,
-          binary_cross_entropy_with_logits, kl_div: the input's shape) or per
+          element (the elementwise losses: the input's shape) or per
           sample (cross_entropy, nll_loss: the shape of class targets,
           (N, d1, ...), or () for a single sample).
     grad  d loss / d input, as torch.autograd gives it (for 'none': the
           gradient of loss.sum()), an array of the input's shape and dtype:
-          ``out`` when it is given, else a new array.
+          ``out`` when it is given, else a new array. gaussian_nll_loss
+          and margin_ranking_loss differentiate two inputs: grad is a pair,
+          and out a pair of arrays.
 
 ``out`` (keyword-only, every loss): where to write the gradient, an array
 of the input's shape and dtype. It may be ``input`` itself: the input is
@@ -43,7 +44,10 @@ changed nothing, out included)
     ValueError  mismatched shapes, a non-contiguous array, a read-only or
                 overlapping out, an unknown reduction, an argument out of
                 its range;
-    IndexError  a class target outside [0, C) that is not ignore_index.
+    IndexError  a class target outside [0, C) that is not ignore_index;
+    DomainError (optkern._core.DomainError, a ValueError and a RuntimeError)
+                a value outside a loss's domain: binary_cross_entropy's
+                probabilities outside [0, 1].
 
 Differences from torch: inputs are not broadcast against targets (the
 shapes must match; torch warns and broadcasts); the deprecated

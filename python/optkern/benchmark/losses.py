@@ -32,8 +32,13 @@ __all__ = ["LOSSES", "ROW_LOSSES", "PEERS", "Case", "case", "shape_for", "all_ca
 
 # Every loss benchmarked; the row losses take (rows, classes) logits and class targets.
 LOSSES = ("cross_entropy", "nll_loss", "mse_loss", "l1_loss", "huber_loss", "smooth_l1_loss",
-          "binary_cross_entropy_with_logits", "kl_div")
+          "binary_cross_entropy_with_logits", "kl_div", "binary_cross_entropy", "poisson_nll_loss",
+          "gaussian_nll_loss", "hinge_embedding_loss", "soft_margin_loss", "margin_ranking_loss")
 ROW_LOSSES = ("cross_entropy", "nll_loss")
+# The losses of two differentiated inputs: the name of the second, and the
+# call's positional arguments (x, y and the second, z) in their order.
+SECOND_INPUT = {"gaussian_nll_loss": ("var", lambda x, y, z: (x, y, z)),
+                "margin_ranking_loss": ("input2", lambda x, y, z: (x, z, y))}
 PEERS = ("numpy", "torch", "optax")
 
 
@@ -130,18 +135,24 @@ NUMPY = {
 
 # -------------------------------------------------------------------- torch
 
-def _torch_call(loss, x, y, kwargs):
-    """Forward and backward through autograd, as a training step does."""
+def _torch_call(loss, x, y, kwargs, z=None):
+    """Forward and backward through autograd, as a training step does (z: a
+    second differentiated input, SECOND_INPUT)."""
     import torch
     import torch.nn.functional as F
 
     xt, yt = torch.from_numpy(x), torch.from_numpy(y)
+    zt = None if z is None else torch.from_numpy(z)
     fn = getattr(F, loss)
 
     def run():
         leaf = xt.detach().requires_grad_(True)
-        fn(leaf, yt, **kwargs).backward()
-        return leaf.grad
+        if zt is None:
+            fn(leaf, yt, **kwargs).backward()
+            return leaf.grad
+        second = zt.detach().requires_grad_(True)
+        fn(*SECOND_INPUT[loss][1](leaf, yt, second), **kwargs).backward()
+        return leaf.grad, second.grad
 
     return run
 
@@ -184,29 +195,44 @@ def _optax_call(loss, x, y):
 # -------------------------------------------------------------------- cases
 
 def _inputs(loss, shape, rng):
-    """The input x and the target y of `loss`, float32 (class indices for row losses)."""
+    """The input x and the target y of `loss`, float32 (class indices for row
+    losses), and its second input (SECOND_INPUT) or None."""
     x = rng.standard_normal(shape, dtype=np.float32)
+    z = None
     if loss in ROW_LOSSES:
         y = rng.integers(0, shape[1], shape[0])
-    elif loss == "binary_cross_entropy_with_logits":
+    elif loss in ("binary_cross_entropy_with_logits", "binary_cross_entropy"):
         y = rng.uniform(0, 1, shape).astype(np.float32)
+        if loss == "binary_cross_entropy":
+            x = rng.uniform(0.01, 0.99, shape).astype(np.float32)
     elif loss == "kl_div":
         y = rng.uniform(0, 2.0 / x.size, shape).astype(np.float32)
+    elif loss == "poisson_nll_loss":
+        y = rng.poisson(2.0, shape).astype(np.float32)
+    elif loss in ("hinge_embedding_loss", "soft_margin_loss", "margin_ranking_loss"):
+        y = np.where(rng.uniform(size=shape) < 0.5, -1.0, 1.0).astype(np.float32)
     else:
         y = rng.standard_normal(shape, dtype=np.float32)
-    return x, y
+    if loss == "gaussian_nll_loss":
+        z = rng.uniform(0.1, 2.0, shape).astype(np.float32)
+    elif loss == "margin_ranking_loss":
+        z = rng.standard_normal(shape, dtype=np.float32)
+    return x, y, z
 
 
 def case(loss, shape, peers=("numpy", "torch"), seed=0, **options):
     """The case of `loss` on inputs of `shape` with the given peers (of
     PEERS) and optkern `options` (cross_entropy's label_smoothing, z_loss:
     torch's peer gets those it has, optax's runs only without options)."""
-    x, y = _inputs(loss, shape, np.random.default_rng(seed))
+    x, y, z = _inputs(loss, shape, np.random.default_rng(seed))
     kwargs = {"reduction": "batchmean"} if loss == "kl_div" else {}
     ours = getattr(L, loss)
     out = np.empty_like(x)
-    fns = {"optkern": lambda: ours(x, y, **kwargs, **options),
-           "optkern out=": lambda: ours(x, y, **kwargs, **options, out=out)}
+    args, outs = (x, y), out
+    if z is not None:
+        args, outs = SECOND_INPUT[loss][1](x, y, z), (out, np.empty_like(z))
+    fns = {"optkern": lambda: ours(*args, **kwargs, **options),
+           "optkern out=": lambda: ours(*args, **kwargs, **options, out=outs)}
     if loss in ROW_LOSSES:
         # overwrites a copy of x with its gradient at every call (the values stay finite)
         own = x.copy()
@@ -214,15 +240,18 @@ def case(loss, shape, peers=("numpy", "torch"), seed=0, **options):
         fns["roofline in place"] = lambda: _core.roofline([[own]], 1, 0)
     if loss == "nll_loss":  # reads one logit per row: the gradient's write is its traffic
         nbytes, streams = x.nbytes + y.nbytes, [[out]]
+    elif z is not None:  # x, y and z read, both gradients written
+        nbytes, streams = 5 * x.nbytes, [[out], [outs[1]], [x], [y], [z]]
     else:  # x (and y, for the elementwise losses) read, the gradient written
         nbytes = (2 * x.nbytes + y.nbytes) if loss in ROW_LOSSES else 3 * x.nbytes
         streams = [[out], [x]] if loss in ROW_LOSSES else [[out], [x], [y]]
-    fns["roofline"] = lambda: _core.roofline(streams, 0, 1)
-    if "numpy" in peers:
+    written = 2 if z is not None else 1
+    fns["roofline"] = lambda: _core.roofline(streams, 0, written)
+    if "numpy" in peers and loss in NUMPY:
         fns["numpy"] = lambda: NUMPY[loss](x, y)
     if "torch" in peers:
         shared = {k: v for k, v in options.items() if k == "label_smoothing"}  # torch has no z-loss
-        fns["torch"] = _torch_call(loss, x, y, {**kwargs, **shared})
+        fns["torch"] = _torch_call(loss, x, y, {**kwargs, **shared}, z)
     if "optax" in peers and not options:
         fns["optax"] = _optax_call(loss, x, y)
     return Case(nbytes, shape, fns)
