@@ -42,7 +42,7 @@
 #include "loss/kl_div-inl.h"
 #include "loss/bce_with_logits-inl.h"
 #include "loss/probabilistic-inl.h"
-#include "loss/margins-inl.h"
+#include "loss/hinges-inl.h"
 #include "loss/elementwise-inl.h"
 #include "reduce.cuh"
 

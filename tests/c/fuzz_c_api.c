@@ -88,7 +88,7 @@ static void may_write(const void *p, size_t bytes) {
 
 static void check_after(ok_status st, const char *api) {
     calls++;
-    if ((unsigned)st > OK_ERR_SIZE) fail("an unknown status", api);
+    if ((unsigned)st > OK_ERR_DOMAIN) fail("an unknown status", api);
     if (st != OK_SUCCESS) {
         if (memcmp(arena, shadow, ARENA)) fail("a write by a call that failed", api);
         return;
@@ -183,7 +183,9 @@ static void fuzz_optimizer(void) {
 }
 
 static const char *const ew_names[] = {"mse_loss", "l1_loss", "huber_loss", "smooth_l1_loss", "kl_div",
-                                       "binary_cross_entropy_with_logits", "no_such_loss"};
+                                       "binary_cross_entropy_with_logits", "binary_cross_entropy",
+                                       "poisson_nll_loss", "gaussian_nll_loss", "hinge_embedding_loss",
+                                       "soft_margin_loss", "margin_ranking_loss", "no_such_loss"};
 
 static void fuzz_elementwise(void) {
     const char *name = ew_names[below(sizeof ew_names / sizeof ew_names[0])];
@@ -199,10 +201,17 @@ static void fuzz_elementwise(void) {
     ok_bcast pos = {chance(50) ? NULL : place(0, room, 64), 1 + below(3), 1 + below(3)};
     if (chance(5)) weight.block = 0;
     if (weight.data && chance(50)) weight.block = 1, weight.period = n ? n : 1;
-    ok_elementwise_options o = {chance(50) ? &weight : NULL, chance(30) ? &pos : NULL,
-                                chance(50) ? random_double() : 0.0, (int)below(2), chance(30) ? below(5) : 0};
+    ok_elementwise_options o = {.weight = chance(50) ? &weight : NULL,
+                                .pos_weight = chance(30) ? &pos : NULL,
+                                .param = chance(50) ? random_double() : 0.0,
+                                .flag = (int)below(2),
+                                .batch = chance(30) ? below(5) : 0,
+                                .eps = chance(50) ? random_double() : 0.0,
+                                .full = (int)below(2),
+                                .input2 = huge || chance(40) ? NULL : place(0, SPACE, bytes),
+                                .grad2 = huge || chance(40) ? NULL : chance(20) ? (void *)input : place(0, SPACE, bytes)};
     begin_call();
-    if (!huge) may_write(grad, bytes), may_write(loss, loss_bytes);
+    if (!huge) may_write(grad, bytes), may_write(loss, loss_bytes), may_write(o.grad2, bytes);
     ok_status st = ok_elementwise_loss(chance(2) ? NULL : name, d, n, input, target, chance(10) ? NULL : &o,
                                        (ok_reduction)below(5), loss, grad);
     check_after(st, name);

@@ -794,9 +794,9 @@ static void test_elementwise_by_name(void) {
 #undef SAME_AS
     }
     for (int i = 0; i < M; i++) loss[i] = grad[i] = -1.0;
-    const ok_elementwise_options pos_only = {NULL, &pos, 0.0, 0, 0}, param_only = {NULL, NULL, 2.0, 0, 0},
-                                 weight_only = {&full, NULL, 0.0, 0, 0}, class_weight = {&per_class, NULL, 0.0, 0, 0};
-    CHECK(ok_elementwise_loss("poisson_nll_loss", OK_FLOAT64, M, x, y, NULL, OK_REDUCTION_NONE, loss, grad) ==
+    const ok_elementwise_options pos_only = {.pos_weight = &pos}, param_only = {.param = 2.0},
+                                 weight_only = {.weight = &full}, class_weight = {.weight = &per_class};
+    CHECK(ok_elementwise_loss("no_such_loss", OK_FLOAT64, M, x, y, NULL, OK_REDUCTION_NONE, loss, grad) ==
           OK_ERR_UNSUPPORTED);
     CHECK(ok_elementwise_loss(NULL, OK_FLOAT64, M, x, y, NULL, OK_REDUCTION_NONE, loss, grad) == OK_ERR_NULL_POINTER);
     CHECK(ok_elementwise_loss("mse_loss", OK_FLOAT64, M, x, y, &pos_only, OK_REDUCTION_NONE, loss, grad) ==
@@ -808,6 +808,44 @@ static void test_elementwise_by_name(void) {
     CHECK(ok_elementwise_loss("l1_loss", OK_FLOAT64, M, x, y, &class_weight, OK_REDUCTION_NONE, loss, grad) ==
           OK_ERR_HYPERPARAMETER);
     for (int i = 0; i < M; i++) CHECK(loss[i] == -1.0 && grad[i] == -1.0);
+}
+
+/* margin_ranking_loss by name: a second input with its own gradient,
+ * max(0, v) with v = margin - y (a - b), gradients -y [v >= 0] and y [v >= 0];
+ * then a binary_cross_entropy probability outside [0, 1]: OK_ERR_DOMAIN,
+ * with nothing written. */
+static void test_second_input_and_domain(void) {
+    enum { M = 9 };
+    double a[M], b[M], y[M], g[M], g2[M], loss, want = 0.0;
+    for (int i = 0; i < M; i++) a[i] = 0.1 * i, b[i] = 0.2, y[i] = i % 2 ? 1.0 : -1.0;
+    ok_elementwise_options o = OK_ELEMENTWISE_DEFAULTS;
+    o.param = 0.5;
+    o.input2 = b;
+    o.grad2 = g2;
+    CHECK(ok_elementwise_loss("margin_ranking_loss", OK_FLOAT64, M, a, y, &o, OK_REDUCTION_SUM, &loss, g) ==
+          OK_SUCCESS);
+    for (int i = 0; i < M; i++) {
+        const double v = 0.5 - y[i] * (a[i] - b[i]);
+        want += v > 0 ? v : 0.0;
+        CHECK(g[i] == (v >= 0 ? -y[i] : 0.0) && g2[i] == -g[i]);
+    }
+    CHECK(close_to(loss, want, 1e-14));
+    o.grad2 = NULL;
+    CHECK(ok_elementwise_loss("margin_ranking_loss", OK_FLOAT64, M, a, y, &o, OK_REDUCTION_SUM, &loss, g) ==
+          OK_ERR_NULL_POINTER);
+    o.grad2 = y; /* over the target */
+    CHECK(ok_elementwise_loss("margin_ranking_loss", OK_FLOAT64, M, a, y, &o, OK_REDUCTION_SUM, &loss, g) ==
+          OK_ERR_ALIASING);
+
+    double p[M], t[M];
+    for (int i = 0; i < M; i++) p[i] = 0.5, t[i] = 0.25, g[i] = -1.0;
+    p[M - 1] = 1.5;
+    loss = -1.0;
+    CHECK(ok_elementwise_loss("binary_cross_entropy", OK_FLOAT64, M, p, t, NULL, OK_REDUCTION_MEAN, &loss, g) ==
+          OK_ERR_DOMAIN);
+    CHECK(loss == -1.0);
+    for (int i = 0; i < M; i++) CHECK(g[i] == -1.0);
+    CHECK(strcmp(ok_status_string(OK_ERR_DOMAIN), "unknown status") != 0);
 }
 
 /* log softmax of a row, in double. */
@@ -1225,6 +1263,7 @@ int main(void) {
     test_bce_broadcast_weight();
     test_kl_div_batchmean();
     test_elementwise_by_name();
+    test_second_input_and_domain();
     test_cross_entropy_classes();
     test_cross_entropy_probs();
     test_nll_loss();

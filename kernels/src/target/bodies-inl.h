@@ -16,7 +16,7 @@
 #include "loss/kl_div-inl.h"
 #include "loss/bce_with_logits-inl.h"
 #include "loss/probabilistic-inl.h"
-#include "loss/margins-inl.h"
+#include "loss/hinges-inl.h"
 #include "loss/elementwise-inl.h" /* the loop over the formulas above */
 #include "loss/rows-inl.h"        /* what the row losses share */
 #include "loss/labels-inl.h"      /* their class-target scan */
