@@ -82,7 +82,7 @@ def assert_same_for_thread_counts(num_threads, call):
         num_threads(n)
         with threaded() if n > 1 else nullcontext():
             loss, grad = call()
-        results.append((np.asarray(loss).tobytes(), grad.tobytes()))
+        results.append((np.asarray(loss).tobytes(), [g.tobytes() for g in as_gradients(grad)]))
     assert all(r == results[0] for r in results), "the result depends on the thread count"
 
 
@@ -105,19 +105,31 @@ def assert_close(actual, expected, dtype, what="", unit=0.0, tolerance=None):
     np.testing.assert_allclose(actual, expected, rtol=rtol, atol=atol, equal_nan=True, err_msg=what)
 
 
-def check(result, expected, x, what, reduction="mean", unit=0.0, tolerance=None):
+def as_gradients(grad):
+    """A loss's gradient as a tuple: one array, or the tuple of a loss with several."""
+    return grad if isinstance(grad, tuple) else (grad,)
+
+
+def check(result, expected, x, what, reduction="mean", unit=0.0, tolerance=None, inputs=None):
     """An optkern (loss, grad) against a reference one for input x: the
-    types, shapes and dtypes optkern promises, and the values."""
+    types, shapes and dtypes optkern promises, and the values. A loss with
+    several gradients: grad and the reference's are tuples, one per array
+    of `inputs` (x alone by default)."""
     loss, grad = result
     want_loss, want_grad = expected
     dtype = x.dtype.type
-    assert grad.shape == x.shape and grad.dtype == x.dtype, what
+    inputs = (x,) if inputs is None else inputs
+    grads, wants = as_gradients(grad), as_gradients(want_grad)
+    assert len(grads) == len(inputs) == len(wants), f"{what}: {len(grads)} gradients"
+    for g, a in zip(grads, inputs):
+        assert g.shape == a.shape and g.dtype == a.dtype, what
     if reduction == "none":
         assert isinstance(loss, np.ndarray) and loss.dtype == x.dtype, what
     else:
         assert isinstance(loss, dtype), f"{what}: loss is {type(loss)}, not a {dtype.__name__} scalar"
     assert_close(loss, want_loss, dtype, what + " loss", tolerance=tolerance)
-    assert_close(grad, want_grad, dtype, what + " grad", unit, tolerance=tolerance)
+    for k, (g, w) in enumerate(zip(grads, wants)):
+        assert_close(g, w, dtype, f"{what} grad {k}", unit, tolerance=tolerance)
 
 
 def raises_unchanged(exc, f, *arrays, match=None):

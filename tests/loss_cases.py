@@ -72,9 +72,39 @@ class LossCase:
     reductions: tuple = tuple(REDUCTIONS)
     rows: bool = False            # (N, C, d...) logits with class axis 1, not elementwise
     unit: Optional[Callable] = None  # unit(target, kwargs, reduction): see helpers.assert_close
+    grads: tuple = ("input",)  # what the gradient holds, in order: "input", "target" or a kwarg of make's
+    gpu: bool = True           # a GPU (CuPy) form; False: CuPy arrays raise NotImplementedError
+    half: bool = True          # bfloat16/float16 inputs; False: float32/float64 only (others: TypeError)
+    any_values: bool = True    # fn(x, y) of any floats (NaN, inf) is a valid call: the NaN suites apply
 
     def unit_of(self, target, kwargs, reduction):
         return 0.0 if self.unit is None else self.unit(target, kwargs, reduction)
+
+    # Several gradients: with more than one entry in `grads`, fn returns
+    # (loss, (grad of grads[0], grad of grads[1], ...)) and out= is a tuple
+    # of arrays in that order. These give every suite one form for both.
+
+    def inputs(self, x, t, kw):
+        """The arrays the gradients are of, in the order of `grads`."""
+        return tuple(x if g == "input" else t if g == "target" else kw[g] for g in self.grads)
+
+    def with_inputs(self, x, t, kw, arrays):
+        """(x, t, kw) with the differentiated arrays replaced by `arrays`."""
+        named = dict(zip(self.grads, arrays))
+        kw = {k: named.get(k, v) for k, v in kw.items()}
+        return named.get("input", x), named.get("target", t), kw
+
+    def gradients(self, grad):
+        """A call's gradient as a tuple, one array per entry of `grads`."""
+        return tuple(grad) if len(self.grads) > 1 else (grad,)
+
+    def out_of(self, arrays):
+        """The out= argument that writes the gradients into `arrays`."""
+        return tuple(arrays) if len(self.grads) > 1 else arrays[0]
+
+    def new_out(self, x, t, kw, fill):
+        """out= arrays for a call on (x, t, kw), filled with `fill`."""
+        return self.out_of([np.full_like(a, fill) for a in self.inputs(x, t, kw)])
 
 
 # ----------------------------------------------------------------- data makers
@@ -281,12 +311,34 @@ LOSSES = [
 ]
 
 
+# ------------------------------------------------------------ shared checks
+
+def written(case, got, out, want, bits=lambda a: a):
+    """got (a call's gradient) is the array(s) of out, holding want's values."""
+    outs = case.gradients(out)
+    return (all(g is o for g, o in zip(case.gradients(got), outs))
+            and all(np.array_equal(bits(o), bits(w)) for o, w in zip(outs, case.gradients(want))))
+
+
+def out_and_in_place(case, x, t, kw, bits=lambda a: a):
+    """out= arrays, then the inputs themselves as out=: the same loss and gradients."""
+    loss, grad = case.fn(x, t, **kw)
+    out = case.new_out(x, t, kw, 7.0)
+    loss_out, grad_out = case.fn(x, t, out=out, **kw)
+    assert loss_out == loss and written(case, grad_out, out, grad, bits)
+    buffers = [a.copy() for a in case.inputs(x, t, kw)]
+    bx, bt, bkw = case.with_inputs(x, t, kw, buffers)
+    loss_in, grad_in = case.fn(bx, bt, out=case.out_of(buffers), **bkw)
+    assert loss_in == loss and written(case, grad_in, case.out_of(buffers), grad, bits), "in place"
+
+
 # ---------------------------------------------------------- pytest parameters
 
-def variants(attribute, with_reductions=True):
-    """pytest.params (case, variant[, reduction]) of every loss's `attribute` grid."""
+def variants(attribute, with_reductions=True, where=lambda case: True):
+    """pytest.params (case, variant[, reduction]) of the `attribute` grid of
+    every loss `where` holds for."""
     out = []
-    for case in LOSSES:
+    for case in filter(where, LOSSES):
         for v in getattr(case, attribute):
             for r in case.reductions if with_reductions else [None]:
                 values = (case, v, r) if with_reductions else (case, v)

@@ -539,7 +539,7 @@ def loss_cases():
     import loss_cases as lc
 
     out = []
-    for case in lc.LOSSES:
+    for case in filter(lambda c: c.gpu, lc.LOSSES):
         for v in case.grid:
             for shape in v.shapes[::3]:
                 for r in case.reductions:
@@ -567,6 +567,24 @@ def test_emulated_loss_matches_the_cpu(emulated, case, options, shape, reduction
     unit = case.unit_of(target, kwargs, reduction)
     assert_close(np.asarray(gl), np.asarray(loss), dtype, "loss", unit)
     assert_close(gg, grad, dtype, "grad", unit)
+
+
+def cpu_only_losses():
+    import loss_cases as lc
+
+    return [pytest.param(case, id=case.name) for case in lc.LOSSES if not case.gpu]
+
+
+@pytest.mark.parametrize("case", cpu_only_losses())
+def test_emulated_losses_without_a_gpu_form_refuse(emulated, case):
+    """A loss with no GPU kernel yet raises NotImplementedError on CuPy
+    arrays, writing nothing."""
+    x, t, kw = case.make((4, 3), np.float32, 0, **case.examples[0])
+    outs = case.gradients(case.new_out(x, t, kw, 1.0))
+    with _backend.emulating(emulated):
+        with pytest.raises(NotImplementedError, match="no GPU form"):
+            case.fn(x, t, out=case.out_of(outs), **kw)
+    assert all((o == 1).all() for o in outs)
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])

@@ -21,7 +21,7 @@ import pytest
 
 from helpers import (TOLERANCE, assert_close, assert_same_for_thread_counts, raises_unchanged, require_module,
                      rng_for)
-from loss_cases import LOSSES, examples, variants
+from loss_cases import LOSSES, examples, out_and_in_place, variants
 from optkern import losses as L
 
 ml_dtypes = require_module("ml_dtypes", "ml_dtypes (bfloat16)")
@@ -34,6 +34,11 @@ EPS = {BF16: 2.0 ** -7, F16: 2.0 ** -10}
 # its rounding error up to half of this, whatever its size
 TINY = {BF16: 0.0, F16: 2.0 ** -24}
 SIZES = [0, 1, 7, 15, 16, 17, 1023, 65537]
+
+
+def takes_16_bits(case):
+    """The losses that take 16-bit inputs (the others: test_float32_float64_only_losses_refuse_16_bits)."""
+    return case.half
 
 
 def name(dtype):
@@ -67,22 +72,26 @@ def check_16bit(case, x, t, kw, reduction, what):
     loss, grad = case.fn(x, t, reduction=reduction, **kw)
     x32, t32, kw32 = widened(x, t, kw)
     loss32, grad32 = case.fn(x32, t32, reduction=reduction, **kw32)
-    assert grad.dtype == x.dtype and grad.shape == x.shape, what
+    grads = case.gradients(grad)
+    for g, a in zip(grads, case.inputs(x, t, kw)):
+        assert g.dtype == a.dtype and g.shape == a.shape, what
     if reduction == "none":
         assert isinstance(loss, np.ndarray) and loss.dtype == F32, what
     else:
         assert isinstance(loss, np.float32), f"{what}: loss is {type(loss)}"
     np.testing.assert_array_equal(np.asarray(loss).view(np.uint32), np.asarray(loss32).view(np.uint32), what)
-    assert_rounded_from(grad, grad32, what)
+    for g, g32 in zip(grads, case.gradients(grad32)):
+        assert_rounded_from(g, g32, what)
     x64, t64, kw64 = _as64(x, t, kw)
     want_loss, want_grad = case.ref(x64, t64, reduction=reduction, **kw64)
     assert_close(loss, want_loss, np.float32, what + " loss")
     rtol, floor = TOLERANCE[np.float32]
     unit = case.unit_of(t64, kw64, reduction)
-    finite = np.abs(want_grad[np.isfinite(want_grad)])
-    atol = floor * max(finite.max() if finite.size else 1.0, unit) + TINY[x.dtype] / 2
-    np.testing.assert_allclose(grad.astype(np.float64), want_grad, rtol=rtol + EPS[x.dtype] / 2, atol=atol,
-                               equal_nan=True, err_msg=what + " grad")
+    for g, want in zip(grads, case.gradients(want_grad)):
+        finite = np.abs(want[np.isfinite(want)])
+        atol = floor * max(finite.max() if finite.size else 1.0, unit) + TINY[x.dtype] / 2
+        np.testing.assert_allclose(g.astype(np.float64), want, rtol=rtol + EPS[x.dtype] / 2, atol=atol,
+                                   equal_nan=True, err_msg=what + " grad")
 
 
 def _as64(x, t, kw):
@@ -94,7 +103,7 @@ def _as64(x, t, kw):
 # ------------------------------------------------------------- generic suites
 
 @pytest.mark.parametrize("dtype", SIXTEEN, ids=name)
-@pytest.mark.parametrize("case,variant,reduction", variants("grid"))
+@pytest.mark.parametrize("case,variant,reduction", variants("grid", where=takes_16_bits))
 def test_16bit_is_the_float32_loss_rounded(isa, case, variant, reduction, dtype):
     for shape in variant.shapes:
         x, t, kw = narrowed(*case.make(shape, F32, **variant.options), dtype)
@@ -102,7 +111,7 @@ def test_16bit_is_the_float32_loss_rounded(isa, case, variant, reduction, dtype)
 
 
 @pytest.mark.parametrize("dtype", SIXTEEN, ids=name)
-@pytest.mark.parametrize("case", LOSSES, ids=lambda c: c.name)
+@pytest.mark.parametrize("case", [c for c in LOSSES if c.half], ids=lambda c: c.name)
 def test_awkward_sizes(isa, case, dtype):
     """Elementwise: n elements; row losses: 3 rows of n classes, and n
     columns of 3 classes (the (N, C, d) layout)."""
@@ -119,21 +128,15 @@ def test_awkward_sizes(isa, case, dtype):
 
 @pytest.mark.parametrize("shape", [(6, 37), (3, 7, 5)])
 @pytest.mark.parametrize("dtype", SIXTEEN, ids=name)
-@pytest.mark.parametrize("case,options", examples())
+@pytest.mark.parametrize("case,options", examples(lambda case, options: case.half))
 def test_out_and_in_place(isa, case, options, dtype, shape):
     x, t, kw = narrowed(*case.make(shape, F32, **options), dtype)
-    loss, grad = case.fn(x, t, **kw)
-    out = np.full_like(x, 7.0)
-    loss_out, grad_out = case.fn(x, t, out=out, **kw)
-    assert grad_out is out and loss_out == loss and np.array_equal(out.view(np.uint16), grad.view(np.uint16))
-    buffer = x.copy()
-    loss_in, grad_in = case.fn(buffer, t, out=buffer, **kw)
-    assert grad_in is buffer and loss_in == loss and np.array_equal(buffer.view(np.uint16), grad.view(np.uint16))
+    out_and_in_place(case, x, t, kw, bits=lambda a: a.view(np.uint16))
 
 
 @pytest.mark.parametrize("shape", [(300, 1000), (30, 100, 100)])
 @pytest.mark.parametrize("dtype", SIXTEEN, ids=name)
-@pytest.mark.parametrize("case,options", examples())
+@pytest.mark.parametrize("case,options", examples(lambda case, options: case.half))
 def test_threads_do_not_change_results(isa, num_threads, case, options, dtype, shape):
     x, t, kw = narrowed(*case.make(shape, F32, **options), dtype)
     assert_same_for_thread_counts(num_threads, lambda: case.fn(x, t, **kw))
@@ -153,15 +156,23 @@ def torch_result(case, x, t, kw, reduction):
             return torch.from_numpy(a.astype(np.int64))
         return torch.from_numpy(a.astype(np.float32)).to(tdtype)
 
-    xt = as_torch(x).requires_grad_(True)
-    loss = case.oracle(xt, as_torch(t), reduction=reduction, **{k: as_torch(v) for k, v in kw.items()})
+    leaves = {}
+
+    def tensor(name, value):
+        if name in case.grads:
+            leaves[name] = as_torch(value).requires_grad_(True)
+            return leaves[name]
+        return as_torch(value)
+
+    loss = case.oracle(tensor("input", x), tensor("target", t), reduction=reduction,
+                       **{k: tensor(k, v) for k, v in kw.items()})
     loss.sum().backward()
-    return loss.detach().double().numpy(), xt.grad.double().numpy()
+    return loss.detach().double().numpy(), case.out_of([leaves[name].grad.double().numpy() for name in case.grads])
 
 
 @pytest.mark.filterwarnings("ignore:reduction. 'mean' divides the total loss")
 @pytest.mark.parametrize("dtype", SIXTEEN, ids=name)
-@pytest.mark.parametrize("case,variant,reduction", variants("torch_grid"))
+@pytest.mark.parametrize("case,variant,reduction", variants("torch_grid", where=takes_16_bits))
 def test_matches_torch_in_16_bits(isa, case, variant, reduction, dtype):
     """torch computes in its 16-bit dtype and rounds its loss and gradient
     to it: both within a few of the dtype's eps, relative to the largest
@@ -178,7 +189,8 @@ def test_matches_torch_in_16_bits(isa, case, variant, reduction, dtype):
         sum_tolerance = tuple(v + EPS[dtype] / 2 * summed for v in tolerance)
         assert_close(loss, want_loss, None, what + " loss", tolerance=sum_tolerance)
         unit = case.unit_of(*_as64(x, t, kw)[1:], reduction)
-        assert_close(grad.astype(np.float64), want_grad, None, what + " grad", unit, tolerance=tolerance)
+        for g, want in zip(case.gradients(grad), case.gradients(want_grad)):
+            assert_close(g.astype(np.float64), want, None, what + " grad", unit, tolerance=tolerance)
 
 
 # ----------------------------------------------------------------- specifics
@@ -235,3 +247,13 @@ def test_linear_cross_entropy_refuses_16_bits(isa, dtype):
     hidden, weight = np.ones((3, 4), dtype), np.ones((5, 4), dtype)
     with pytest.raises(TypeError, match="float32 or float64"):
         L.linear_cross_entropy(hidden, weight, np.array([0, 1, 2]))
+
+
+@pytest.mark.parametrize("dtype", SIXTEEN, ids=name)
+@pytest.mark.parametrize("case", [c for c in LOSSES if not c.half], ids=lambda c: c.name)
+def test_float32_float64_only_losses_refuse_16_bits(isa, case, dtype):
+    x, t, kw = narrowed(*case.make((4, 3), F32, **case.examples[0]), dtype)
+    outs = case.gradients(case.new_out(x, t, kw, 1.0))
+    with pytest.raises(TypeError):
+        case.fn(x, t, out=case.out_of(outs), **kw)
+    assert all((o == 1).all() for o in outs)

@@ -107,6 +107,14 @@ def _kernels(*arrays):
     return Losses(device)
 
 
+def _cpu_kernels(function, *arrays):
+    """The C library's loss kernels, for a loss with no GPU form yet:
+    NotImplementedError for CuPy arrays (docs/gpu.md#losses)."""
+    if _backend.device_for(arrays, "a loss's arrays") is not None:
+        raise NotImplementedError(f"optkern.losses.{function} has no GPU form yet: call it on NumPy arrays")
+    return _core
+
+
 def _same_shape(input, target, name="target"):
     if _array(target, name).shape != _array(input, "input").shape:
         raise ValueError(f"{name} has shape {target.shape} but input has shape {input.shape}; "
