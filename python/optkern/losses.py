@@ -393,14 +393,6 @@ def kl_div(input, target, size_average=None, reduce=None, reduction="mean", log_
 
 # ---------------------------------------------------------------- pair losses
 
-def _host_kernels(name, *arrays):
-    """The C library's kernels for a loss with no GPU form: NotImplementedError
-    for CuPy arrays (TypeError for a mix)."""
-    if _backend.device_for(arrays, "a loss's arrays") is not None:
-        raise NotImplementedError(f"{name} has no GPU form yet; pass NumPy arrays (cupy.asnumpy)")
-    return _core
-
-
 def _out_arrays(out):
     """The arrays of a pair loss's out (a tuple), for the device check."""
     return tuple(out) if isinstance(out, (tuple, list)) else (out,)
@@ -426,7 +418,7 @@ def cosine_embedding_loss(input1, input2, target, margin=0.0, size_average=None,
     """
     red = _reduction(reduction, size_average, reduce)
     margin = real(margin, "margin")
-    kernels = _host_kernels("cosine_embedding_loss", input1, input2, target, *_out_arrays(out))
+    kernels = _cpu_kernels("cosine_embedding_loss", input1, input2, target, *_out_arrays(out))
     _array(input1, "input1")
     target = _array(target, "target")
     if target.ndim not in (0, 1):
@@ -476,7 +468,7 @@ def triplet_margin_loss(anchor, positive, negative, margin=1.0, p=2, eps=1e-06, 
         raise ValueError(f"margin must be greater than 0, got {margin}")
     if not 0 < p < math.inf:
         raise ValueError(f"p must be a finite number > 0, got {p} (optkern has no p-norm of p <= 0 or inf)")
-    kernels = _host_kernels("triplet_margin_loss", anchor, positive, negative, *_out_arrays(out))
+    kernels = _cpu_kernels("triplet_margin_loss", anchor, positive, negative, *_out_arrays(out))
     shapes = [_array(a, name).shape for a, name in ((anchor, "anchor"), (positive, "positive"),
                                                      (negative, "negative"))]
     if len({len(s) for s in shapes}) != 1:
