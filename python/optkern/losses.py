@@ -17,7 +17,11 @@ What is returned
           (N, d1, ...), or () for a single sample).
     grad  d loss / d input, as torch.autograd gives it (for 'none': the
           gradient of loss.sum()), an array of the input's shape and dtype:
-          ``out`` when it is given, else a new array.
+          ``out`` when it is given, else a new array. The pair losses,
+          cosine_embedding_loss and triplet_margin_loss (per sample losses
+          of the inputs' shape without its last dimension), return the
+          gradients of all their inputs as a tuple, and take ``out`` as a
+          tuple of arrays in that order, each of which may be its own input.
 
 ``out`` (keyword-only, every loss): where to write the gradient, an array
 of the input's shape and dtype. It may be ``input`` itself: the input is
@@ -46,7 +50,8 @@ changed nothing, out included)
     IndexError  a class target outside [0, C) that is not ignore_index.
 
 Differences from torch: inputs are not broadcast against targets (the
-shapes must match; torch warns and broadcasts); the deprecated
+shapes must match; torch warns and broadcasts; the pair losses' inputs
+likewise); triplet_margin_loss takes finite p > 0 only; the deprecated
 size_average and reduce arguments work as in torch, without the warning.
 Beyond torch: cross_entropy's z_loss (PaLM) and softcap (Gemma 2), and out;
 and linear_cross_entropy, with no torch namesake: the cross-entropy of a
