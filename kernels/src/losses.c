@@ -527,8 +527,8 @@ static ok_status pairs_check(ok_dtype dtype, const ok_pairs_task *t, int arrays,
     return OK_SUCCESS;
 }
 
-/* Check and run the pair loss of row `kind` (OK_ROWS_COSINE_EMBEDDING, with
- * `arrays` inputs and a target, OK_ROWS_TRIPLET_MARGIN, without);
+/* Check and run the pair loss of row `kind` over its `arrays` inputs
+ * (OK_ROWS_COSINE_EMBEDDING: 2 and a target; OK_ROWS_TRIPLET_MARGIN: 3);
  * `prepared`: the status of its hyperparameters' checks. */
 static ok_status pairs_loss(ok_status prepared, int kind, ok_dtype dtype, ok_pairs_task *t, int arrays,
                             ok_reduction reduction, void *loss) {
