@@ -207,6 +207,68 @@ def ce_data(shape, dtype, seed=0, probs=False, ignored=False, weight=False, **kw
     return x, t, kwargs
 
 
+def _pair_shape(shape):
+    """A pair loss's input shape for a suite's `shape`: (D,) stays one
+    sample (a 0-d target), () is one sample of one feature, and more
+    dimensions are (N, D) rows, N the product of all but the last."""
+    if len(shape) <= 1:
+        return shape or (1,)
+    return (int(np.prod(shape[:-1])), shape[-1])
+
+
+def _row_norms(x, norms):
+    """x with each row scaled to the given norm (a zero row stays zero)."""
+    lengths = np.sqrt((x * x).sum(axis=-1, keepdims=True))
+    return x * np.where(lengths > 0, norms / np.where(lengths > 0, lengths, 1.0), 0.0)
+
+
+def cosine_unit(target, kwargs, reduction):
+    """r / min |x1|, the size of the terms of a cosine gradient: cosine_data's
+    rows have norms in [0.5, 2], so |x1| >= |x2| / 4."""
+    x2 = np.asarray(kwargs["input2"], np.float64)
+    least = np.sqrt((x2 * x2).sum(axis=-1)).min() / 4 if x2.size else 1.0
+    return (1 / max(target.size, 1) if reduction == "mean" else 1.0) / least
+
+
+def triplet_unit(target, kwargs, reduction):
+    """r: every element of a p-norm's gradient is at most 1 in size."""
+    samples = int(np.prod(target.shape[:-1])) if target.ndim else 1
+    return 1 / max(samples, 1) if reduction == "mean" else 1.0
+
+
+def cosine_data(shape, dtype, seed=0, other=False, **kwargs):
+    """input1, the targets (1 / -1; with `other`, also 0 and 2, which count
+    for nothing) and input2 in kwargs: rows more or less aligned with
+    input1's, so that both sides of cos = margin occur, of norms in [0.5, 2]
+    (cosine_unit)."""
+    rng = rng_for("cosine", shape, other, seed)
+    shape = _pair_shape(shape)
+    x1 = rng.standard_normal(shape)
+    x2 = rng.uniform(-1, 1, shape[:-1] + (1,)) * x1 + rng.standard_normal(shape)
+    x1, x2 = (_row_norms(x, rng.uniform(0.5, 2.0, shape[:-1] + (1,))) for x in (x1, x2))
+    t = rng.choice([1.0, -1.0, 0.0, 2.0] if other else [1.0, -1.0], size=shape[:-1])
+    if shape[-1] == 1:  # cos = +-1: not a pair of cos = 1 and target 1, whose loss 1 - cos is all rounding
+        x2 = np.where((t == 1)[..., None] & (x1 * x2 > 0), -x2, x2)
+    kwargs["input2"] = np.asarray(x2, dtype=dtype)
+    return np.asarray(x1, dtype=dtype), np.asarray(t, dtype=dtype), kwargs
+
+
+def triplet_data(shape, dtype, seed=0, **kwargs):
+    """anchor, positive (the target) and negative in kwargs: positives near
+    their anchors, negatives at a random scale from the anchor (even rows)
+    or from the positive (odd rows, where the swap picks d(p, n)), so that
+    the hinge is active for some samples and not for others."""
+    rng = rng_for("triplet", shape, seed)
+    shape = _pair_shape(shape)
+    a = rng.standard_normal(shape)
+    q = a + rng.standard_normal(shape)
+    rows = shape[:-1] + (1,)
+    base = np.where(np.arange(int(np.prod(rows))).reshape(rows) % 2 == 0, a, q) if len(shape) > 1 else a
+    n = base + rng.uniform(0.6, 1.5, rows) * rng.standard_normal(shape)
+    kwargs["negative"] = np.asarray(n, dtype=dtype)
+    return np.asarray(a, dtype=dtype), np.asarray(q, dtype=dtype), kwargs
+
+
 def gradient_unit(target, kwargs, reduction):
     """r max(w): the size of the terms of a cross-entropy gradient."""
     w = kwargs.get("weight")
@@ -249,6 +311,14 @@ def torch_z_loss_softcap(x, target, weight=None, ignore_index=-100, reduction="m
     if reduction == "none":
         return total
     return total.sum() if reduction == "sum" else total.sum() / denominator
+
+
+def torch_cosine_embedding_loss(x, target, input2, **kwargs):
+    return torch.nn.functional.cosine_embedding_loss(x, input2, target, **kwargs)
+
+
+def torch_triplet_margin_loss(x, target, negative, **kwargs):
+    return torch.nn.functional.triplet_margin_loss(x, target, negative, **kwargs)
 
 
 def torch_cross_entropy(x, target, **kwargs):
@@ -408,6 +478,28 @@ LOSSES = [
         fd=grid([{"margin": 0.3}], FD_SHAPE),
         examples=[{}, {"margin": 0.5}],
         grads=("input", "input2"), gpu=False, any_values=False),
+    # Pair losses (make: the first array as x; cosine's targets as the
+    # target, input2 in kwargs; triplet's positive as the target, negative
+    # in kwargs), each with the gradients of all its arrays.
+    LossCase(
+        "cosine_embedding_loss", lambda x, t, input2, **kw: L.cosine_embedding_loss(x, input2, t, **kw),
+        lambda x, t, input2, **kw: ref.cosine_embedding_loss(x, input2, t, **kw), torch_cosine_embedding_loss,
+        cosine_data,
+        grid=grid(product(margin=[None, 0.3, -0.2], other=[False, True]), SIZES),
+        torch_grid=grid(product(margin=[None, 0.25, -0.5], other=[False, True]), [(6, 9), (9,)]),
+        fd=grid([{}, {"margin": 0.2, "other": True, "reduction": "sum"}], FD_SHAPE + [(5,)]),
+        examples=[{}, {"margin": 0.3, "other": True}],
+        grads=("input", "input2"), gpu=False, any_values=False, unit=cosine_unit),
+    LossCase(
+        "triplet_margin_loss", lambda x, t, negative, **kw: L.triplet_margin_loss(x, t, negative, **kw),
+        lambda x, t, negative, **kw: ref.triplet_margin_loss(x, t, negative, **kw), torch_triplet_margin_loss,
+        triplet_data,
+        grid=grid(product(p=[None, 1, 1.5, 3.0, 0.5], swap=[False, True]), SIZES),
+        torch_grid=grid(product(p=[None, 1, 1.5, 3.0, 0.5], swap=[False, True]) + [
+            {"margin": 0.5, "eps": 0.0}, {"margin": 3.0, "eps": 1e-3, "swap": True}], [(6, 9), (2, 3, 5), (9,)]),
+        fd=grid([{}, {"p": 1.5, "swap": True, "reduction": "sum"}, {"p": 3.0, "margin": 2.0}], FD_SHAPE + [(5,)]),
+        examples=[{}, {"p": 1.5, "swap": True, "margin": 0.5}],
+        grads=("input", "target", "negative"), gpu=False, any_values=False, unit=triplet_unit),
 ]
 
 

@@ -254,3 +254,55 @@ def margin_ranking_loss(x1, x2, y, margin=0.0, reduction="mean"):
     grad = np.where(v >= 0, -y, 0.0)
     loss, grad1 = _reduce(np.maximum(v, 0.0), grad, reduction, v.size)
     return loss, (grad1, -grad1)
+def _reduce_pair(loss, grads, reduction):
+    """A pair loss's _reduce: every gradient scaled like the loss ('mean': by the sample count)."""
+    reduced = [_reduce(loss, g, reduction, max(loss.size, 1) if loss.size else np.nan) for g in grads]
+    return reduced[0][0], tuple(g for _, g in reduced)
+
+
+COSINE_EPSILON = float(np.float32(1e-12))  # torch's EPSILON, a float
+
+
+def cosine_embedding_loss(input1, input2, target, margin=0.0, reduction="mean"):
+    """docs/losses.md#cosine_embedding_loss: rows of (N, D), or one (D,)."""
+    x1, x2, y = _f64(input1, input2, target)
+    m1 = (x1 * x1).sum(axis=-1) + COSINE_EPSILON
+    m2 = (x2 * x2).sum(axis=-1) + COSINE_EPSILON
+    denom = np.sqrt(m1 * m2)
+    cos = (x1 * x2).sum(axis=-1) / denom
+    h = cos - margin
+    loss = np.where(y == 1, 1 - cos, np.where(y == -1, np.maximum(h, 0.0), 0.0))
+    dcos = np.where(y == 1, -1.0, np.where((y == -1) & (h >= 0), 1.0, 0.0))[..., None]
+    g1 = dcos * (x2 / denom[..., None] - (cos / m1)[..., None] * x1)
+    g2 = dcos * (x1 / denom[..., None] - (cos / m2)[..., None] * x2)
+    return _reduce_pair(loss, (g1, g2), reduction)
+
+
+def _pnorm(v, p):
+    """|v|_p over the last axis, and d/dv of it: sign(v) |v|^(p-1) / d^(p-1), 0 where d = 0."""
+    a = np.abs(v)
+    d = (a ** p).sum(axis=-1) ** (1 / p)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        slope = np.where(v == 0, 0.0, np.sign(v) * a ** (p - 1))
+        scale = np.where(d == 0, 0.0, d ** (1 - p))
+    return d, slope * scale[..., None]
+
+
+def triplet_margin_loss(anchor, positive, negative, margin=1.0, p=2, eps=1e-6, swap=False, reduction="mean"):
+    """docs/losses.md#triplet_margin_loss: rows along the last axis."""
+    a, q, n = _f64(anchor, positive, negative)
+    d_ap, s_ap = _pnorm(a - q + eps, p)
+    d_an, s_an = _pnorm(a - n + eps, p)
+    w_an, w_pn, d_neg = np.ones_like(d_an), np.zeros_like(d_an), d_an
+    s_pn = np.zeros_like(s_an)
+    if swap:
+        d_pn, s_pn = _pnorm(q - n + eps, p)
+        d_neg = np.minimum(d_an, d_pn)
+        w_an = np.where(d_an < d_pn, 1.0, np.where(d_an == d_pn, 0.5, 0.0))
+        w_pn = 1 - w_an
+    h = margin + d_ap - d_neg
+    loss = np.maximum(h, 0.0)
+    r = (h >= 0).astype(np.float64)[..., None]
+    k_an, k_pn = (r * w_an[..., None]), (r * w_pn[..., None])
+    grads = (r * s_ap - k_an * s_an, -r * s_ap - k_pn * s_pn, k_an * s_an + k_pn * s_pn)
+    return _reduce_pair(loss, grads, reduction)

@@ -589,6 +589,78 @@ ok_status ok_nll_loss(ok_dtype dtype, size_t n, size_t c, size_t inner, const vo
     return rows_loss(rows_prepare(&t, reduction, 0.0), dtype, &t, reduction, loss, grad);
 }
 
+/* ------------------------------------------------------------ pair losses */
+
+/* The reduction valid, then the pair task's arrays checked: `arrays` inputs
+ * x[k] of n * d elements, each with its gradient grad[k] (the input itself
+ * or apart from every array), the target when the loss has one, the loss. */
+static ok_status pairs_check(ok_dtype dtype, const ok_pairs_task *t, int arrays, int with_target,
+                             ok_reduction reduction, const void *loss) {
+    if ((unsigned)reduction > OK_REDUCTION_SUM) return OK_ERR_HYPERPARAMETER;
+    if (ok_data_variant(dtype) < 0) return OK_ERR_UNSUPPORTED;
+    const size_t elem = ok_dtype_size(dtype), loss_elem = ok_dtype_size(loss_dtype(dtype));
+    if (!ok_fits(t->n, t->d, elem) || !ok_fits(t->n, 1, loss_elem)) return OK_ERR_SIZE;
+    if (reduction == OK_REDUCTION_NONE && t->n == 0) return OK_SUCCESS; /* no sample: nothing to write */
+    const size_t bytes = t->n * t->d * elem, target_bytes = t->target ? t->n * elem : 0;
+    const size_t loss_bytes = reduction == OK_REDUCTION_NONE ? t->n * loss_elem : loss_elem;
+    if (!loss || (with_target && t->n && !t->target)) return OK_ERR_NULL_POINTER;
+    for (int k = 0; k < arrays; k++)
+        if (bytes && (!t->x[k] || !t->grad[k])) return OK_ERR_NULL_POINTER;
+    if (!ok_aligned(loss, loss_elem) || !ok_aligned(t->target, elem)) return OK_ERR_ALIGNMENT;
+    for (int k = 0; k < arrays; k++)
+        if (!ok_aligned(t->x[k], elem) || !ok_aligned(t->grad[k], elem)) return OK_ERR_ALIGNMENT;
+    if (overlaps(loss, loss_bytes, t->target, target_bytes)) return OK_ERR_ALIASING;
+    for (int k = 0; k < arrays; k++) {
+        if (overlaps(loss, loss_bytes, t->x[k], bytes) || overlaps(loss, loss_bytes, t->grad[k], bytes) ||
+            overlaps(t->grad[k], bytes, t->target, target_bytes))
+            return OK_ERR_ALIASING;
+        for (int m = 0; m < arrays; m++)
+            if ((m != k || t->grad[k] != t->x[k]) && overlaps(t->grad[k], bytes, t->x[m], bytes))
+                return OK_ERR_ALIASING;
+        for (int m = 0; m < k; m++)
+            if (overlaps(t->grad[k], bytes, t->grad[m], bytes)) return OK_ERR_ALIASING;
+    }
+    return OK_SUCCESS;
+}
+
+/* Check and run the pair loss of row `kind` over its `arrays` inputs
+ * (OK_ROWS_COSINE_EMBEDDING: 2 and a target; OK_ROWS_TRIPLET_MARGIN: 3);
+ * `prepared`: the status of its hyperparameters' checks. */
+static ok_status pairs_loss(ok_status prepared, int kind, ok_dtype dtype, ok_pairs_task *t, int arrays,
+                            ok_reduction reduction, void *loss) {
+    ok_status st = prepared;
+    if (st == OK_SUCCESS) st = pairs_check(dtype, t, arrays, kind == OK_ROWS_COSINE_EMBEDDING, reduction, loss);
+    if (st != OK_SUCCESS || (reduction == OK_REDUCTION_NONE && t->n == 0)) return st;
+    const ok_kernel_table *kernels = ok_active_kernels();
+    t->scale = reduction == OK_REDUCTION_MEAN ? 1.0 / (double)t->n : 1.0;
+    t->loss = reduction == OK_REDUCTION_NONE ? loss : NULL;
+    double sum = ok_reduce_run(t, kernels->rows_loss[kind][ok_data_variant(dtype)], t->n, 1,
+                               t->d ? (size_t)arrays * t->d : 1);
+    if (reduction != OK_REDUCTION_NONE)
+        store_value(dtype, loss, reduction == OK_REDUCTION_MEAN ? sum / (double)t->n : sum);
+    return OK_SUCCESS;
+}
+
+ok_status ok_cosine_embedding_loss(ok_dtype dtype, size_t n, size_t d, const void *input1, const void *input2,
+                                   const void *target, double margin, ok_reduction reduction, void *loss,
+                                   void *grad1, void *grad2) {
+    ok_pairs_task t = {.n = n, .d = d, .x = {input1, input2}, .target = target, .margin = margin,
+                       .grad = {grad1, grad2}};
+    return pairs_loss(OK_SUCCESS, OK_ROWS_COSINE_EMBEDDING, dtype, &t, 2, reduction, loss);
+}
+
+ok_status ok_triplet_margin_loss(ok_dtype dtype, size_t n, size_t d, const void *anchor, const void *positive,
+                                 const void *negative, double margin, double p, double eps, int swap,
+                                 ok_reduction reduction, void *loss, void *grad_anchor, void *grad_positive,
+                                 void *grad_negative) {
+    ok_pairs_task t = {.n = n, .d = d, .x = {anchor, positive, negative}, .margin = margin, .p = p, .eps = eps,
+                       .norm = p == 1.0 ? OK_PNORM_1 : p == 2.0 ? OK_PNORM_2 : OK_PNORM_P, .swap = swap != 0,
+                       .grad = {grad_anchor, grad_positive, grad_negative}};
+    /* torch's margin > 0; optkern's finite p > 0 (torch also takes p <= 0 and inf) */
+    ok_status st = margin > 0 && p > 0 && p < INFINITY ? OK_SUCCESS : OK_ERR_HYPERPARAMETER;
+    return pairs_loss(st, OK_ROWS_TRIPLET_MARGIN, dtype, &t, 3, reduction, loss);
+}
+
 /* ------------------------------------------------- the typed entry points */
 
 /* The entry points of one dtype: each the generic one with dtype DT. */
@@ -633,6 +705,17 @@ ok_status ok_nll_loss(ok_dtype dtype, size_t n, size_t c, size_t inner, const vo
                               ok_reduction reduction, T *loss, T *grad) {                                      \
         return ok_nll_loss(DT, n, c, inner, input, target, target_type, weight, ignore_index, reduction, loss, \
                            grad);                                                                              \
+    }                                                                                                          \
+    ok_status ok_cosine_embedding_loss_##S(size_t n, size_t d, const T *input1, const T *input2, const T *target, \
+                                           double margin, ok_reduction reduction, T *loss, T *grad1, T *grad2) { \
+        return ok_cosine_embedding_loss(DT, n, d, input1, input2, target, margin, reduction, loss, grad1, grad2); \
+    }                                                                                                          \
+    ok_status ok_triplet_margin_loss_##S(size_t n, size_t d, const T *anchor, const T *positive,               \
+                                         const T *negative, double margin, double p, double eps, int swap,     \
+                                         ok_reduction reduction, T *loss, T *grad_anchor, T *grad_positive,    \
+                                         T *grad_negative) {                                                   \
+        return ok_triplet_margin_loss(DT, n, d, anchor, positive, negative, margin, p, eps, swap, reduction,   \
+                                      loss, grad_anchor, grad_positive, grad_negative);                        \
     }
 
 OK_LOSS_TYPED(float, f32, OK_FLOAT32)

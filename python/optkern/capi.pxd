@@ -476,6 +476,27 @@ cdef extern from "optkern/optkern_capi.h" nogil:
     ok_status ok_nll_loss_f64(size_t n, size_t c, size_t inner, const double *input, const void *target,
                               ok_index_type target_type, const double *weight, int64_t ignore_index,
                               ok_reduction reduction, double *loss, double *grad)
+    ok_status ok_cosine_embedding_loss(ok_dtype dtype, size_t n, size_t d, const void *input1, const void *input2,
+                                       const void *target, double margin, ok_reduction reduction, void *loss,
+                                       void *grad1, void *grad2)
+    ok_status ok_cosine_embedding_loss_f32(size_t n, size_t d, const float *input1, const float *input2,
+                                           const float *target, double margin, ok_reduction reduction, float *loss,
+                                           float *grad1, float *grad2)
+    ok_status ok_cosine_embedding_loss_f64(size_t n, size_t d, const double *input1, const double *input2,
+                                           const double *target, double margin, ok_reduction reduction,
+                                           double *loss, double *grad1, double *grad2)
+    ok_status ok_triplet_margin_loss(ok_dtype dtype, size_t n, size_t d, const void *anchor, const void *positive,
+                                     const void *negative, double margin, double p, double eps, int swap,
+                                     ok_reduction reduction, void *loss, void *grad_anchor, void *grad_positive,
+                                     void *grad_negative)
+    ok_status ok_triplet_margin_loss_f32(size_t n, size_t d, const float *anchor, const float *positive,
+                                         const float *negative, double margin, double p, double eps, int swap,
+                                         ok_reduction reduction, float *loss, float *grad_anchor,
+                                         float *grad_positive, float *grad_negative)
+    ok_status ok_triplet_margin_loss_f64(size_t n, size_t d, const double *anchor, const double *positive,
+                                         const double *negative, double margin, double p, double eps, int swap,
+                                         ok_reduction reduction, double *loss, double *grad_anchor,
+                                         double *grad_positive, double *grad_negative)
 
     # optkern/vector.h
     ok_status ok_vec_dot(ok_dtype dtype, size_t count, const size_t *numel, const void **x, const void **y,

@@ -16,9 +16,12 @@ What is returned
           (N, d1, ...), or () for a single sample).
     grad  d loss / d input, as torch.autograd gives it (for 'none': the
           gradient of loss.sum()), an array of the input's shape and dtype:
-          ``out`` when it is given, else a new array. gaussian_nll_loss
-          and margin_ranking_loss differentiate two inputs: grad is a pair,
-          and out a pair of arrays.
+          ``out`` when it is given, else a new array. gaussian_nll_loss,
+          margin_ranking_loss and the pair losses, cosine_embedding_loss and
+          triplet_margin_loss (per sample losses of the inputs' shape
+          without its last dimension), return the gradients of all their
+          inputs as a tuple, and take ``out`` as a tuple of arrays in that
+          order, each of which may be its own input.
 
 ``out`` (keyword-only, every loss): where to write the gradient, an array
 of the input's shape and dtype. It may be ``input`` itself: the input is
@@ -50,7 +53,8 @@ changed nothing, out included)
                 probabilities outside [0, 1].
 
 Differences from torch: inputs are not broadcast against targets (the
-shapes must match; torch warns and broadcasts); the deprecated
+shapes must match; torch warns and broadcasts; the pair losses' inputs
+likewise); triplet_margin_loss takes finite p > 0 only; the deprecated
 size_average and reduce arguments work as in torch, without the warning.
 Beyond torch: cross_entropy's z_loss (PaLM) and softcap (Gemma 2), and out;
 and linear_cross_entropy, with no torch namesake: the cross-entropy of a
@@ -82,6 +86,8 @@ __all__ = [
     "hinge_embedding_loss",
     "soft_margin_loss",
     "margin_ranking_loss",
+    "cosine_embedding_loss",
+    "triplet_margin_loss",
     "linear_cross_entropy",
 ]
 
@@ -590,6 +596,98 @@ def margin_ranking_loss(input1, input2, target, margin=0, size_average=None, red
     kernels = _cpu_kernels("margin_ranking_loss", input1, input2, target, out1, out2)
     return kernels.elementwise_loss("margin_ranking_loss", input1, target, None, 1, 1, None, 1, 1, margin, 0, 0, red,
                                     out1, input2=input2, out2=out2)
+
+
+# ---------------------------------------------------------------- pair losses
+
+def _out_arrays(out):
+    """The arrays of a pair loss's out (a tuple), for the device check."""
+    return tuple(out) if isinstance(out, (tuple, list)) else (out,)
+
+
+def cosine_embedding_loss(input1, input2, target, margin=0.0, size_average=None, reduce=None, reduction="mean", *,
+                          out=None):
+    """Cosine embedding loss of pairs of rows, and the gradients of both.
+
+    input1, input2: (N, D) with target (N,), or (D,) with a 0-d target; the
+    two inputs have one shape (optkern does not broadcast them). target:
+    1 (similar) or -1 (dissimilar); a sample with any other target counts
+    for nothing (loss and gradient 0, as torch). Floating targets have the
+    inputs' dtype; integer (and bool) targets are converted.
+    With cos = x1.x2 / sqrt((|x1|^2 + eps)(|x2|^2 + eps)), eps torch's 1e-12
+    (a float), the loss is 1 - cos where y = 1 and max(0, cos - margin)
+    where y = -1; 'mean' divides by N. docs/losses.md#cosine_embedding_loss.
+
+    Returns (loss, (grad_input1, grad_input2)); 'none' gives one loss per
+    sample, (N,) or (). out (keyword-only): a tuple of the two gradients'
+    arrays, either of which may be its own input (out=(input1, input2)
+    overwrites both). No GPU form yet: CuPy arrays raise NotImplementedError.
+    """
+    red = _reduction(reduction, size_average, reduce)
+    margin = real(margin, "margin")
+    kernels = _cpu_kernels("cosine_embedding_loss", input1, input2, target, *_out_arrays(out))
+    _array(input1, "input1")
+    target = _array(target, "target")
+    if target.ndim not in (0, 1):
+        raise ValueError("0D or 1D target tensor expected, multi-target not supported")
+    if input1.ndim != target.ndim + 1:
+        raise ValueError(f"{target.ndim}D target tensor expects {target.ndim + 1}D input tensors, but found "
+                         f"inputs with sizes {list(input1.shape)} and {list(_array(input2, 'input2').shape)}.")
+    _same_shape(input1, input2, "input2")
+    if target.shape != input1.shape[:-1]:
+        raise ValueError(f"target has shape {target.shape} but the inputs have {input1.shape[:-1]} samples "
+                         f"(shape {input1.shape})")
+    if not _is_float(target.dtype):
+        if not (np.issubdtype(target.dtype, np.integer) or target.dtype == np.bool_):
+            raise TypeError(f"target must hold numbers, got {target.dtype}")
+        if _is_float(input1.dtype):
+            target = target.astype(input1.dtype)  # 1 and -1 stay exact in every float dtype
+    n = input1.shape[0] if input1.ndim == 2 else 1
+    return kernels.cosine_embedding_loss(input1, input2, target, n, input1.shape[-1], margin, red, out,
+                                         target.shape)
+
+
+def triplet_margin_loss(anchor, positive, negative, margin=1.0, p=2, eps=1e-06, swap=False, size_average=None,
+                        reduce=None, reduction="mean", *, out=None):
+    """Triplet margin loss of anchors, positives and negatives, and the
+    gradients of all three.
+
+    anchor, positive, negative: one shape (optkern does not broadcast
+    them), samples along every dimension but the last, the features (a 0-d
+    input is one sample of one feature). With d(x, y) = |x - y + eps|_p over
+    the last dimension, the loss of a sample is max(0, margin + d(a, p) -
+    d(a, n)); swap replaces d(a, n) by min(d(a, n), d(p, n)) (at a tie each
+    distance takes half the gradient, as torch). margin > 0; p > 0 finite
+    (torch also takes p <= 0 and inf: a ValueError here). 'mean' divides by
+    the number of samples. docs/losses.md#triplet_margin_loss.
+
+    Returns (loss, (grad_anchor, grad_positive, grad_negative)); 'none'
+    gives one loss per sample, of shape anchor.shape[:-1]. out
+    (keyword-only): a tuple of the three gradients' arrays, each of which
+    may be its own input. No GPU form yet: CuPy arrays raise
+    NotImplementedError.
+    """
+    red = _reduction(reduction, size_average, reduce)
+    margin, p, eps = real(margin, "margin"), real(p, "p"), real(eps, "eps")
+    if not isinstance(swap, (bool, np.bool_)):
+        raise TypeError(f"triplet_margin_loss(): argument 'swap' must be bool, not {type(swap).__name__}")
+    if not margin > 0:
+        raise ValueError(f"margin must be greater than 0, got {margin}")
+    if not 0 < p < math.inf:
+        raise ValueError(f"p must be a finite number > 0, got {p} (optkern has no p-norm of p <= 0 or inf)")
+    kernels = _cpu_kernels("triplet_margin_loss", anchor, positive, negative, *_out_arrays(out))
+    shapes = [_array(a, name).shape for a, name in ((anchor, "anchor"), (positive, "positive"),
+                                                     (negative, "negative"))]
+    if len({len(s) for s in shapes}) != 1:
+        raise ValueError("The anchor, positive, and negative tensors are expected to have the same number of "
+                         f"dimensions, but got: anchor {len(shapes[0])}D, positive {len(shapes[1])}D, and "
+                         f"negative {len(shapes[2])}D inputs")
+    _same_shape(anchor, positive, "positive")
+    _same_shape(anchor, negative, "negative")
+    d = anchor.shape[-1] if anchor.ndim else 1
+    samples_shape = anchor.shape[:-1]
+    return kernels.triplet_margin_loss(anchor, positive, negative, math.prod(samples_shape), d, margin, p, eps,
+                                       bool(swap), red, out, samples_shape)
 
 
 # ------------------------------------------------------ linear cross-entropy

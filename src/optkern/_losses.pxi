@@ -286,3 +286,85 @@ def nll_loss(input, target, size_t n, size_t c, size_t inner, weight, int64_t ig
         raise IndexError("a class target is out of range (neither in [0, C) nor ignore_index)")
     raise_for(st)
     return loss_and_grad(loss, g, reduction)
+
+
+cdef tuple gradient_outputs(object out, tuple inputs, tuple names, cnp.ndarray target):
+    """The arrays the gradients of `inputs` (a pair loss's) go to: new ones,
+    or the arrays of the tuple `out`, one per input, each checked as
+    gradient_output checks it against the other inputs, the target and the
+    outputs before it."""
+    cdef Py_ssize_t k, m, count = len(inputs)
+    if out is None:
+        return tuple(np.empty_like(x) for x in inputs)
+    if not isinstance(out, tuple) or len(out) != count:
+        raise TypeError(f"out must be a tuple of {count} arrays, the gradients of {', '.join(names)}; "
+                        f"got {type(out).__name__}" + (f" of {len(out)}" if isinstance(out, tuple) else ""))
+    grads = []
+    for k in range(count):
+        reads = [inputs[m] for m in range(count) if m != k] + [target] + grads
+        labels = [names[m] for m in range(count) if m != k] + ["target"] + [f"out[{m}]" for m in range(k)]
+        try:
+            grads.append(gradient_output(out[k], inputs[k], tuple(reads), tuple(labels)))
+        except (TypeError, ValueError) as e:
+            raise type(e)(f"out[{k}] (the gradient of {names[k]}): {e}") from None
+    return tuple(grads)
+
+
+cdef cnp.ndarray pair_input(object obj, str name, cnp.ndarray lead, str lead_name):
+    """Another input of a pair loss: lead's dtype and shape."""
+    same_dtype(obj, name, lead)
+    return as_companion(obj, name, -1, lead, lead_name, False)
+
+
+def cosine_embedding_loss(input1, input2, target, size_t n, size_t d, double margin, int reduction, out,
+                          loss_shape):
+    """cosine_embedding_loss and the gradients of input1 and input2, n rows
+    of d; target: n values of the inputs' dtype."""
+    cdef cnp.ndarray x1 = as_param(input1, "input1", -1, False)
+    check_rows_shape(x1, n, d, 1)
+    cdef cnp.ndarray x2 = pair_input(input2, "input2", x1, "input1")
+    same_dtype(target, "target", x1)
+    cdef cnp.ndarray t = read_operand(target, "target", x1)
+    if <size_t>cnp.PyArray_SIZE(t) != n:
+        raise ValueError(f"target has {cnp.PyArray_SIZE(t)} entries for {n} samples")
+    cdef tuple grads = gradient_outputs(out, (x1, x2), ("input1", "input2"), t)
+    cdef cnp.ndarray loss = loss_output(x1, reduction, loss_shape, n)
+    cdef const void *p1 = cnp.PyArray_DATA(x1)
+    cdef const void *p2 = cnp.PyArray_DATA(x2)
+    cdef const void *tp = cnp.PyArray_DATA(t)
+    cdef void *lp = cnp.PyArray_DATA(loss)
+    cdef void *g1 = cnp.PyArray_DATA(<cnp.ndarray>grads[0])
+    cdef void *g2 = cnp.PyArray_DATA(<cnp.ndarray>grads[1])
+    cdef ok_reduction red = <ok_reduction>reduction
+    cdef ok_dtype dt = <ok_dtype>dtype_of(x1)
+    cdef ok_status st
+    with nogil:
+        st = ok_cosine_embedding_loss(dt, n, d, p1, p2, tp, margin, red, lp, g1, g2)
+    raise_for(st)
+    return (loss if reduction == OK_REDUCTION_NONE else loss[()]), grads
+
+
+def triplet_margin_loss(anchor, positive, negative, size_t n, size_t d, double margin, double p, double eps,
+                        bint swap, int reduction, out, loss_shape):
+    """triplet_margin_loss and the gradients of anchor, positive and
+    negative, n rows of d."""
+    cdef cnp.ndarray a = as_param(anchor, "anchor", -1, False)
+    check_rows_shape(a, n, d, 1)
+    cdef cnp.ndarray pos = pair_input(positive, "positive", a, "anchor")
+    cdef cnp.ndarray neg = pair_input(negative, "negative", a, "anchor")
+    cdef tuple grads = gradient_outputs(out, (a, pos, neg), ("anchor", "positive", "negative"), None)
+    cdef cnp.ndarray loss = loss_output(a, reduction, loss_shape, n)
+    cdef const void *ap = cnp.PyArray_DATA(a)
+    cdef const void *pp = cnp.PyArray_DATA(pos)
+    cdef const void *np_ = cnp.PyArray_DATA(neg)
+    cdef void *lp = cnp.PyArray_DATA(loss)
+    cdef void *ga = cnp.PyArray_DATA(<cnp.ndarray>grads[0])
+    cdef void *gp = cnp.PyArray_DATA(<cnp.ndarray>grads[1])
+    cdef void *gn = cnp.PyArray_DATA(<cnp.ndarray>grads[2])
+    cdef ok_reduction red = <ok_reduction>reduction
+    cdef ok_dtype dt = <ok_dtype>dtype_of(a)
+    cdef ok_status st
+    with nogil:
+        st = ok_triplet_margin_loss(dt, n, d, ap, pp, np_, margin, p, eps, swap, red, lp, ga, gp, gn)
+    raise_for(st)
+    return (loss if reduction == OK_REDUCTION_NONE else loss[()]), grads

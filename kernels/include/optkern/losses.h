@@ -289,6 +289,51 @@ ok_status ok_nll_loss_f64(size_t n, size_t c, size_t inner, const double *input,
                           ok_index_type target_type, const double *weight, int64_t ignore_index,
                           ok_reduction reduction, double *loss, double *grad);
 
+/* ------------------------------------------------------------ pair losses */
+/*
+ * Losses of n samples, each a row of d features of every input (torch's
+ * (N, D) inputs; a (D,) input is n = 1), with the gradient of each input
+ * (grad1, grad2, ...: shaped like it; each may be its own input, none may
+ * overlap another array). Reductions NONE (one loss per sample), MEAN
+ * (divided by n; NaN for n = 0), SUM.
+ */
+
+/*
+ * cosine_embedding_loss (docs/losses.md#cosine_embedding_loss), target of n
+ * values in the inputs' dtype: with cos the cosine of the two rows, each
+ * squared norm plus torch's EPSILON (a float 1e-12), loss 1 - cos where the
+ * target is 1, max(0, cos - margin) where it is -1, 0 for any other target.
+ */
+ok_status ok_cosine_embedding_loss(ok_dtype dtype, size_t n, size_t d, const void *input1, const void *input2,
+                                   const void *target, double margin, ok_reduction reduction, void *loss,
+                                   void *grad1, void *grad2);
+ok_status ok_cosine_embedding_loss_f32(size_t n, size_t d, const float *input1, const float *input2,
+                                       const float *target, double margin, ok_reduction reduction, float *loss,
+                                       float *grad1, float *grad2);
+ok_status ok_cosine_embedding_loss_f64(size_t n, size_t d, const double *input1, const double *input2,
+                                       const double *target, double margin, ok_reduction reduction, double *loss,
+                                       double *grad1, double *grad2);
+
+/*
+ * triplet_margin_loss (docs/losses.md#triplet_margin_loss): max(0, margin +
+ * d(a, p) - d(a, n)) with d(x, y) = |x - y + eps|_p over a row, and with
+ * swap d(a, n) replaced by min(d(a, n), d(p, n)). margin > 0 (torch's) and
+ * p > 0 finite (optkern's: torch also takes p <= 0 and inf), else
+ * OK_ERR_HYPERPARAMETER.
+ */
+ok_status ok_triplet_margin_loss(ok_dtype dtype, size_t n, size_t d, const void *anchor, const void *positive,
+                                 const void *negative, double margin, double p, double eps, int swap,
+                                 ok_reduction reduction, void *loss, void *grad_anchor, void *grad_positive,
+                                 void *grad_negative);
+ok_status ok_triplet_margin_loss_f32(size_t n, size_t d, const float *anchor, const float *positive,
+                                     const float *negative, double margin, double p, double eps, int swap,
+                                     ok_reduction reduction, float *loss, float *grad_anchor, float *grad_positive,
+                                     float *grad_negative);
+ok_status ok_triplet_margin_loss_f64(size_t n, size_t d, const double *anchor, const double *positive,
+                                     const double *negative, double margin, double p, double eps, int swap,
+                                     ok_reduction reduction, double *loss, double *grad_anchor,
+                                     double *grad_positive, double *grad_negative);
+
 #ifdef __cplusplus
 }
 #endif

@@ -210,7 +210,25 @@ extern "C" {
     X(const float *, ok_q8_map, (int unsigned_map)) \
     X(ok_status, ok_quantize_8bit, (int unsigned_map, size_t n, const float *x, uint8_t *q, float *absmax)) \
     X(ok_status, ok_dequantize_8bit, (int unsigned_map, size_t n, const uint8_t *q, const float *absmax, float *x)) \
-    X(int, ok_optimizer_is_elementwise, (const ok_optimizer *opt))
+    X(int, ok_optimizer_is_elementwise, (const ok_optimizer *opt)) \
+    X(ok_status, ok_cosine_embedding_loss, (ok_dtype dtype, size_t n, size_t d, const void *input1, \
+      const void *input2, const void *target, double margin, ok_reduction reduction, void *loss, void *grad1, \
+      void *grad2)) \
+    X(ok_status, ok_cosine_embedding_loss_f32, (size_t n, size_t d, const float *input1, const float *input2, \
+      const float *target, double margin, ok_reduction reduction, float *loss, float *grad1, float *grad2)) \
+    X(ok_status, ok_cosine_embedding_loss_f64, (size_t n, size_t d, const double *input1, \
+      const double *input2, const double *target, double margin, ok_reduction reduction, double *loss, \
+      double *grad1, double *grad2)) \
+    X(ok_status, ok_triplet_margin_loss, (ok_dtype dtype, size_t n, size_t d, const void *anchor, \
+      const void *positive, const void *negative, double margin, double p, double eps, int swap, \
+      ok_reduction reduction, void *loss, void *grad_anchor, void *grad_positive, void *grad_negative)) \
+    X(ok_status, ok_triplet_margin_loss_f32, (size_t n, size_t d, const float *anchor, const float *positive, \
+      const float *negative, double margin, double p, double eps, int swap, ok_reduction reduction, \
+      float *loss, float *grad_anchor, float *grad_positive, float *grad_negative)) \
+    X(ok_status, ok_triplet_margin_loss_f64, (size_t n, size_t d, const double *anchor, \
+      const double *positive, const double *negative, double margin, double p, double eps, int swap, \
+      ok_reduction reduction, double *loss, double *grad_anchor, double *grad_positive, \
+      double *grad_negative))
 
 /*
  * The table. Its first three members never change, whatever the ABI version
@@ -387,6 +405,12 @@ static inline int import_optkern(void) {
 #define ok_quantize_8bit OPTKERN_CAPI_ENTRY_(ok_quantize_8bit)
 #define ok_dequantize_8bit OPTKERN_CAPI_ENTRY_(ok_dequantize_8bit)
 #define ok_optimizer_is_elementwise OPTKERN_CAPI_ENTRY_(ok_optimizer_is_elementwise)
+#define ok_cosine_embedding_loss OPTKERN_CAPI_ENTRY_(ok_cosine_embedding_loss)
+#define ok_cosine_embedding_loss_f32 OPTKERN_CAPI_ENTRY_(ok_cosine_embedding_loss_f32)
+#define ok_cosine_embedding_loss_f64 OPTKERN_CAPI_ENTRY_(ok_cosine_embedding_loss_f64)
+#define ok_triplet_margin_loss OPTKERN_CAPI_ENTRY_(ok_triplet_margin_loss)
+#define ok_triplet_margin_loss_f32 OPTKERN_CAPI_ENTRY_(ok_triplet_margin_loss_f32)
+#define ok_triplet_margin_loss_f64 OPTKERN_CAPI_ENTRY_(ok_triplet_margin_loss_f64)
 
 #endif /* OPTKERN_LINKED */
 

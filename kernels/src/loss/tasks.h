@@ -101,8 +101,14 @@ typedef struct ok_ew_task {
 /* -------------------------------------------------------------- row-wise */
 
 /* The row kinds, one row each: X(NAME, body). OK_ROWS_<NAME> runs the
- * kernel body DT_NAME(<body>), its column of the kernel tables' rows_loss. */
-#define OK_ROWS_KINDS(X) X(CROSS_ENTROPY, cross_entropy_block) X(NLL, nll_block)
+ * kernel body DT_NAME(<body>), its column of the kernel tables' rows_loss,
+ * over its family's task: an ok_rows_task (cross-entropy, nll), an
+ * ok_pairs_task (the pair losses, below). */
+#define OK_ROWS_KINDS(X)                                \
+    X(CROSS_ENTROPY, cross_entropy_block)               \
+    X(NLL, nll_block)                                   \
+    X(COSINE_EMBEDDING, cosine_embedding_block)         \
+    X(TRIPLET_MARGIN, triplet_margin_block)
 
 #define OK_ROWS_ENUM(NAME, body) OK_ROWS_##NAME,
 enum { OK_ROWS_KINDS(OK_ROWS_ENUM) OK_ROWS_COUNT };
@@ -161,5 +167,34 @@ OK_FN ok_ce_row ok_ce_row_stats(const ok_rows_task *t, double m, double s, doubl
     r.alpha = t->scale * (mass + z_grad) / s;
     return r;
 }
+
+/* ------------------------------------------------------------ pair losses */
+
+/* cosine_embedding_loss's EPSILON: torch's, a float 1e-12 (as a double,
+ * 9.999999960041972e-13), added to each squared norm
+ * (docs/losses.md#cosine_embedding_loss). */
+#define OK_COSINE_EPSILON ((double)1e-12f)
+
+/* The norm of triplet_margin_loss's distances: p = 1, p = 2, any other p > 0. */
+enum { OK_PNORM_1, OK_PNORM_2, OK_PNORM_P };
+
+/*
+ * A pair loss (pairs-inl.h): n samples, each a row of d features of every
+ * array x[k] (cosine_embedding_loss: input1, input2; triplet_margin_loss:
+ * anchor, positive, negative), and grad[k] the gradient of x[k] (it may be
+ * x[k] itself).
+ */
+typedef struct ok_pairs_task {
+    size_t n, d;
+    const void *x[3];
+    const void *target; /* cosine_embedding_loss: n targets, 1 / -1 (others count for nothing) */
+    double margin;
+    double p, eps;      /* triplet_margin_loss's norm and the eps added to each difference */
+    int norm;           /* OK_PNORM_* of p */
+    int swap;           /* triplet_margin_loss: the distance swap */
+    double scale;       /* the reduction's factor on each sample's gradient */
+    void *loss;         /* per-sample losses (reduction 'none'), else NULL */
+    void *grad[3];
+} ok_pairs_task;
 
 #endif /* OPTKERN_LOSS_TASKS_H */

@@ -28,7 +28,7 @@ from optkern import _core
 from optkern import losses as L
 from optkern.benchmark.peers import missing
 
-__all__ = ["LOSSES", "ROW_LOSSES", "PEERS", "Case", "case", "shape_for", "all_cases"]
+__all__ = ["LOSSES", "ROW_LOSSES", "PEERS", "Case", "case", "pair_case", "shape_for", "all_cases"]
 
 # Every loss benchmarked; the row losses take (rows, classes) logits and class targets.
 LOSSES = ("cross_entropy", "nll_loss", "mse_loss", "l1_loss", "huber_loss", "smooth_l1_loss",
@@ -257,6 +257,80 @@ def case(loss, shape, peers=("numpy", "torch"), seed=0, **options):
     return Case(nbytes, shape, fns)
 
 
+# --------------------------------------------------------------- pair losses
+
+def numpy_cosine(x1, x2, y, eps=1e-12):
+    """cosine_embedding_loss, margin 0, mean: loss and both gradients."""
+    dot = np.einsum("ij,ij->i", x1, x2)
+    m1 = np.einsum("ij,ij->i", x1, x1) + eps
+    m2 = np.einsum("ij,ij->i", x2, x2) + eps
+    denom = np.sqrt(m1 * m2)
+    cos = dot / denom
+    loss = np.where(y == 1, 1 - cos, np.maximum(cos, 0))
+    r = np.where(y == 1, -1.0, (cos >= 0).astype(cos.dtype)) / len(y)
+    c, k = (r / denom)[:, None], (r * cos)[:, None]
+    return float(loss.mean()), (c * x2 - k / m1[:, None] * x1, c * x1 - k / m2[:, None] * x2)
+
+
+def numpy_triplet(a, q, n, margin=1.0, eps=1e-6):
+    """triplet_margin_loss, p = 2, mean: loss and the three gradients."""
+    ap, an = a - q + eps, a - n + eps
+    d_ap, d_an = np.linalg.norm(ap, axis=1), np.linalg.norm(an, axis=1)
+    h = margin + d_ap - d_an
+    r = (h >= 0) / len(h)
+    u = ap * (r / np.where(d_ap > 0, d_ap, np.inf))[:, None]
+    w = an * (r / np.where(d_an > 0, d_an, np.inf))[:, None]
+    return float(np.maximum(h, 0).mean()), (u - w, -u, w)
+
+
+def _torch_pair_call(loss, arrays):
+    """Forward and backward through autograd with every array a leaf."""
+    import torch
+    import torch.nn.functional as F
+
+    tensors = [torch.from_numpy(a) for a in arrays]
+    fn = getattr(F, loss)
+
+    def run():
+        if loss == "cosine_embedding_loss":
+            leaves = [t.detach().requires_grad_(True) for t in tensors[:2]]
+            fn(*leaves, tensors[2]).backward()
+        else:
+            leaves = [t.detach().requires_grad_(True) for t in tensors]
+            fn(*leaves).backward()
+        return [t.grad for t in leaves]
+
+    return run
+
+
+def pair_case(loss, shape, peers=("numpy", "torch"), seed=0):
+    """The case of a pair loss (cosine_embedding_loss: input1, input2 and
+    targets of 1 / -1; triplet_margin_loss: anchor, positive, negative), all
+    float32 (N, D): every input read, every gradient written."""
+    rng = np.random.default_rng(seed)
+    inputs = [rng.standard_normal(shape, dtype=np.float32) for _ in range(2 if loss == "cosine_embedding_loss" else 3)]
+    if loss == "cosine_embedding_loss":
+        y = rng.choice(np.array([1.0, -1.0], np.float32), shape[0])
+        call, numpy_fn, args = L.cosine_embedding_loss, numpy_cosine, (*inputs, y)
+    else:
+        inputs[1] = inputs[0] + inputs[1]  # positives nearer than negatives: both sides of the hinge
+        inputs[2] = inputs[0] + 1.2 * inputs[2]
+        call, numpy_fn, args = L.triplet_margin_loss, numpy_triplet, tuple(inputs)
+    outs = tuple(np.empty_like(x) for x in inputs)
+    own = [x.copy() for x in inputs]  # overwritten with their gradients at every call (they stay finite)
+    own_args = (*own, *args[len(own):])
+    fns = {"optkern": lambda: call(*args),
+           "optkern out=": lambda: call(*args, out=outs),
+           "optkern out=input": lambda: call(*own_args, out=tuple(own)),
+           "roofline": lambda: _core.roofline([[o] for o in outs] + [[x] for x in inputs], 0, len(outs)),
+           "roofline in place": lambda: _core.roofline([[x] for x in own], len(own), 0)}
+    if "numpy" in peers:
+        fns["numpy"] = lambda: numpy_fn(*args)
+    if "torch" in peers:
+        fns["torch"] = _torch_pair_call(loss, args)
+    return Case(2 * sum(x.nbytes for x in inputs), shape, fns)
+
+
 def all_cases(peers=None):
     """(name, factory) of bench/'s cases: the headline cases of the speed
     targets first, then one of every other loss. The factory builds the
@@ -274,4 +348,6 @@ def all_cases(peers=None):
         ("nll_loss 4096x32000", lambda: case("nll_loss", ce, peers)),
         *[(f"{loss} 16M", lambda loss=loss: case(loss, (16 * mb,), peers))
           for loss in LOSSES if loss not in ROW_LOSSES and loss != "mse_loss"],
+        *[(f"{loss} 4096x1024", lambda loss=loss: pair_case(loss, (4096, 1024), peers))
+          for loss in ("cosine_embedding_loss", "triplet_margin_loss")],
     ]
