@@ -210,7 +210,22 @@ extern "C" {
     X(const float *, ok_q8_map, (int unsigned_map)) \
     X(ok_status, ok_quantize_8bit, (int unsigned_map, size_t n, const float *x, uint8_t *q, float *absmax)) \
     X(ok_status, ok_dequantize_8bit, (int unsigned_map, size_t n, const uint8_t *q, const float *absmax, float *x)) \
-    X(int, ok_optimizer_is_elementwise, (const ok_optimizer *opt))
+    X(int, ok_optimizer_is_elementwise, (const ok_optimizer *opt)) \
+    X(ok_status, ok_multi_margin_loss, (ok_dtype dtype, size_t n, size_t c, const void *input, \
+      const void *target, ok_index_type target_type, int p, double margin, const void *weight, \
+      ok_reduction reduction, void *loss, void *grad)) \
+    X(ok_status, ok_multi_margin_loss_f32, (size_t n, size_t c, const float *input, const void *target, \
+      ok_index_type target_type, int p, double margin, const float *weight, ok_reduction reduction, \
+      float *loss, float *grad)) \
+    X(ok_status, ok_multi_margin_loss_f64, (size_t n, size_t c, const double *input, const void *target, \
+      ok_index_type target_type, int p, double margin, const double *weight, ok_reduction reduction, \
+      double *loss, double *grad)) \
+    X(ok_status, ok_multilabel_soft_margin_loss, (ok_dtype dtype, size_t n, size_t c, const void *input, \
+      const void *target, const void *weight, ok_reduction reduction, void *loss, void *grad)) \
+    X(ok_status, ok_multilabel_soft_margin_loss_f32, (size_t n, size_t c, const float *input, \
+      const float *target, const float *weight, ok_reduction reduction, float *loss, float *grad)) \
+    X(ok_status, ok_multilabel_soft_margin_loss_f64, (size_t n, size_t c, const double *input, \
+      const double *target, const double *weight, ok_reduction reduction, double *loss, double *grad))
 
 /*
  * The table. Its first three members never change, whatever the ABI version
@@ -387,6 +402,12 @@ static inline int import_optkern(void) {
 #define ok_quantize_8bit OPTKERN_CAPI_ENTRY_(ok_quantize_8bit)
 #define ok_dequantize_8bit OPTKERN_CAPI_ENTRY_(ok_dequantize_8bit)
 #define ok_optimizer_is_elementwise OPTKERN_CAPI_ENTRY_(ok_optimizer_is_elementwise)
+#define ok_multi_margin_loss OPTKERN_CAPI_ENTRY_(ok_multi_margin_loss)
+#define ok_multi_margin_loss_f32 OPTKERN_CAPI_ENTRY_(ok_multi_margin_loss_f32)
+#define ok_multi_margin_loss_f64 OPTKERN_CAPI_ENTRY_(ok_multi_margin_loss_f64)
+#define ok_multilabel_soft_margin_loss OPTKERN_CAPI_ENTRY_(ok_multilabel_soft_margin_loss)
+#define ok_multilabel_soft_margin_loss_f32 OPTKERN_CAPI_ENTRY_(ok_multilabel_soft_margin_loss_f32)
+#define ok_multilabel_soft_margin_loss_f64 OPTKERN_CAPI_ENTRY_(ok_multilabel_soft_margin_loss_f64)
 
 #endif /* OPTKERN_LINKED */
 

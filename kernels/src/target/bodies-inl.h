@@ -20,6 +20,7 @@
 #include "loss/labels-inl.h"      /* their class-target scan */
 #include "loss/cross_entropy-inl.h"
 #include "loss/nll-inl.h"
+#include "loss/margins-inl.h"
 #include "vector/vector-inl.h" /* optkern/vector.h */
 #endif
 
