@@ -125,7 +125,7 @@ def test_bad_inputs_raise(isa, case, options):
     out = np.ones_like(x)
     raises_unchanged(TypeError, lambda: case.fn(x.astype(np.int32), t, out=out, **kw), x, t, out)
     raises_unchanged(TypeError, lambda: case.fn(x.tolist(), t, out=out, **kw), x, t, out)
-    if case.rows:
+    if case.rows and case.name != "multi_margin_loss":  # that takes one sample of one class, as torch
         raises_unchanged(ValueError, lambda: case.fn(np.ones((), np.float32), np.zeros((), np.int64), out=out),
                          out, match="at least one dimension")
 

@@ -57,7 +57,7 @@ OK_INLINE double DT_NAME(mm_rows)(const ok_rows_task *t, const int p, size_t beg
         acc_t loss = vacc_zero(), dsum = vacc_zero();
         DT_NAME(mm_range)(x, g, y, p, base, coef, &loss, &dsum);
         DT_NAME(mm_range)(x + y + 1, g + y + 1, c - y - 1, p, base, coef, &loss, &dsum);
-        st_data(g + y, -(t->scale * p * wy / (double)c) * vacc_sum(dsum));
+        st_data(g + y, 0.0 - t->scale * p * wy / (double)c * vacc_sum(dsum)); /* +0 without hinge, as torch */
         double row = wy * vacc_sum(loss) / (double)c;
         if (t->loss)
             ((real_t *)t->loss)[i] = (real_t)row;
