@@ -282,6 +282,41 @@ def gradient_unit(target, kwargs, reduction):
     return wmax / max(float(live.size if w is None else np.asarray(w, np.float64)[live].sum()), 1e-300)
 
 
+def multilabel_data(shape, dtype, seed=0, weight=None, soft=False, **kwargs):
+    """Logits of `shape` (classes last) and 0/1 labels (soft: in [0, 1]);
+    weight: the class weights' shape, "C" for (C,), "1C" for (1, C) (for an
+    input of two dimensions or more; (C,) for one)."""
+    rng = rng_for("multilabel", shape, soft, seed)
+    x = np.asarray(3 * rng.standard_normal(shape), dtype=dtype)
+    y = rng.uniform(0, 1, shape) if soft else (rng.uniform(0, 1, shape) < 0.4).astype(np.float64)
+    c = shape[-1] if shape else 1
+    if weight is not None:
+        kwargs["weight"] = np.asarray(rng_for("w", c).uniform(0.2, 2, {"C": (c,), "1C": (1, c)[-len(shape):]}[weight]), dtype=dtype)
+    return x, np.asarray(y, dtype=dtype), kwargs
+
+
+def margin_data(shape, dtype, seed=0, weight=False, **kwargs):
+    """Scores (N, C), (C,) or () and class targets; these losses have no
+    (N, C, d1, ...) layout: such a shape of the generic suites is taken as
+    (N, C * d1 * ...). weight: (C,) class weights."""
+    if len(shape) > 2:
+        shape = (shape[0], int(np.prod(shape[1:])))
+    rng = rng_for("margin", shape, seed)
+    x = np.asarray(rng.standard_normal(shape), dtype=dtype)
+    c = shape[-1] if shape else 1
+    t = np.asarray(rng.integers(0, c, shape[:1] if len(shape) == 2 else ()), dtype=np.int64)
+    if weight:
+        kwargs["weight"] = np.asarray(rng_for("w", c).uniform(0.2, 2, c), dtype=dtype)
+    return x, t, kwargs
+
+
+def margin_unit(target, kwargs, reduction):
+    """r max(w): the size of a margin loss's gradient terms."""
+    w = kwargs.get("weight")
+    wmax = 1.0 if w is None else float(np.max(w))
+    return wmax / max(target.size, 1) if reduction == "mean" else wmax
+
+
 # ---------------------------------------------------------------- torch oracles
 
 def torch_function(name):
@@ -343,6 +378,9 @@ def margin_ranking_reference(x, target, input2, **kwargs):
 
 
 # ------------------------------------------------------------------- registry
+
+MARGIN_SHAPES = [(4, 1), (5, 7), (3, 16), (6, 17), (2, 1023), (9,), (1,), ()]
+MULTILABEL_SHAPES = [(4, 1), (5, 7), (3, 16), (6, 17), (2, 1023), (9,), (1,), (2, 3, 5)]
 
 SIZES = [(1,), (7,), (16,), (17,), (1023,), (5, 13), ()]
 TORCH_SHAPE = [(6, 9)]
@@ -500,6 +538,22 @@ LOSSES = [
         fd=grid([{}, {"p": 1.5, "swap": True, "reduction": "sum"}, {"p": 3.0, "margin": 2.0}], FD_SHAPE + [(5,)]),
         examples=[{}, {"p": 1.5, "swap": True, "margin": 0.5}],
         grads=("input", "target", "negative"), gpu=False, any_values=False, unit=triplet_unit),
+    LossCase(
+        "multi_margin_loss", L.multi_margin_loss, ref.multi_margin_loss, torch_function("multi_margin_loss"),
+        margin_data,
+        grid=grid(product(p=[1, 2], margin=[None, 0.4, 2.5], weight=[False, True]), MARGIN_SHAPES),
+        torch_grid=grid(product(p=[1, 2], margin=[None, 0.3], weight=[False, True]), [(6, 5), (4, 37), (7,), ()]),
+        fd=grid([{}, {"p": 2, "margin": 0.7, "weight": True}, {"reduction": "sum", "p": 2}], [(4, 3), (5,)]),
+        examples=[{}, {"p": 2, "margin": 0.5, "weight": True}],
+        rows=True, unit=margin_unit, gpu=False),
+    LossCase(
+        "multilabel_soft_margin_loss", L.multilabel_soft_margin_loss, ref.multilabel_soft_margin_loss,
+        torch_function("multilabel_soft_margin_loss"), multilabel_data,
+        grid=grid(product(weight=[None, "C", "1C"], soft=[False, True]), MULTILABEL_SHAPES),
+        torch_grid=grid(product(weight=[None, "C"], soft=[False, True]), [(6, 5), (4, 37), (7,), (2, 3, 4)]),
+        fd=grid([{}, {"weight": "C", "soft": True}, {"reduction": "sum"}], [(4, 3), (2, 2, 3)]),
+        examples=[{}, {"weight": "C", "soft": True}],
+        gpu=False),
 ]
 
 

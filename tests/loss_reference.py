@@ -306,3 +306,39 @@ def triplet_margin_loss(anchor, positive, negative, margin=1.0, p=2, eps=1e-6, s
     k_an, k_pn = (r * w_an[..., None]), (r * w_pn[..., None])
     grads = (r * s_ap - k_an * s_an, -r * s_ap - k_pn * s_pn, k_an * s_an + k_pn * s_pn)
     return _reduce_pair(loss, grads, reduction)
+
+
+def multilabel_soft_margin_loss(x, y, reduction="mean", weight=None):
+    """docs/losses.md#multilabel_soft_margin_loss: per sample (all axes but
+    the last), the mean over the C classes of w [(1 - y) x + softplus(-x)];
+    gradient w (sigmoid(x) - y) / C."""
+    x, y, w = _f64(x, y, weight)
+    c = x.shape[-1]
+    w = np.ones(c) if w is None else w.reshape(-1) * np.ones(c)
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+        softplus = np.logaddexp(0.0, -x)
+        sigmoid = np.where(x >= 0, 1 / (1 + np.exp(-np.abs(x))), np.exp(-np.abs(x)) / (1 + np.exp(-np.abs(x))))
+        loss = (w * ((1 - y) * x + softplus)).sum(axis=-1) / c
+        grad = w * (sigmoid - y) / c
+    return _reduce(loss, grad, reduction, loss.size)
+
+
+def multi_margin_loss(x, y, reduction="mean", p=1, margin=1.0, weight=None):
+    """docs/losses.md#multi_margin_loss: per sample, with z_k = margin -
+    x_y + x_k, w_y sum_{k != y} max(0, z_k)^p / C; gradient w_y p
+    max(0, z_k)^(p-1) [z_k > 0] / C at k != y, minus their sum at y."""
+    x, w = _f64(x, weight)
+    y = np.asarray(y)
+    rows = x.reshape(-1, x.shape[-1] if x.ndim else 1)
+    labels = y.reshape(-1)
+    n, c = rows.shape
+    at = np.arange(n)
+    z = margin - rows[at, labels][:, None] + rows
+    live = (z > 0) & (np.arange(c)[None, :] != labels[:, None])
+    h = np.where(live, z, 0.0)
+    wy = (np.ones(n) if w is None else w[labels])[:, None]
+    loss = (wy * h ** p).sum(axis=1) / c
+    grad = wy * p * (h if p == 2 else live.astype(np.float64)) / c
+    grad[at, labels] = -grad.sum(axis=1)
+    shape = y.shape if x.ndim < 2 else (n,)
+    return _reduce(loss.reshape(shape), grad.reshape(x.shape), reduction, n)

@@ -125,7 +125,7 @@ def test_bad_inputs_raise(isa, case, options):
     out = case.out_of(outs)
     raises_unchanged(TypeError, lambda: case.fn(x.astype(np.int32), t, out=out, **kw), x, t, *outs)
     raises_unchanged(TypeError, lambda: case.fn(x.tolist(), t, out=out, **kw), x, t, *outs)
-    if case.rows:
+    if case.rows and case.name != "multi_margin_loss":  # that takes one sample of one class, as torch
         raises_unchanged(ValueError, lambda: case.fn(np.ones((), np.float32), np.zeros((), np.int64), out=out),
                          *outs, match="at least one dimension")
 
@@ -499,3 +499,79 @@ def test_losses_of_two_inputs_check_their_second(isa):
                      match="overlaps")
     with pytest.raises(RuntimeError):  # the GPU's task: no form for a second input yet
         optkern._core.elementwise_task("margin_ranking_loss", 4, None, None, 0.0, False, 0, 1)
+
+
+# ------------------------------------------------------------ margin losses
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_multi_margin_hinge_exactly_at_zero_has_no_gradient(isa, dtype):
+    # z = 1 - (1 - 0) = 0 for class 1: no loss and no gradient (torch's z > 0);
+    # class 2's z = 0.5 is the only hinge. Values are torch 2.13's.
+    x = np.array([[1.0, 0.0, 0.5]], dtype=dtype)
+    for p, loss in ((1, 0.5 / 3), (2, 0.25 / 3)):
+        got, grad = L.multi_margin_loss(x, np.array([0]), p=p, reduction="sum")
+        assert_close(got, loss, dtype, f"p={p}")
+        assert grad[0, 1] == 0 and not np.signbit(grad[0, 1])
+        assert_close(grad, [[-1 / 3, 0.0, 1 / 3]], dtype, f"p={p}")
+    loss, grad = L.multi_margin_loss(np.zeros((), dtype), np.array(0), reduction="none")
+    assert loss == 0 and grad == 0 and not np.signbit(grad), "one class: no other class, +0 as torch"
+
+
+def test_multi_margin_out_of_range_targets_raise_index_error(isa):
+    x = np.random.default_rng(0).standard_normal((5, 4)).astype(np.float32)
+    out = np.full_like(x, 3.0)
+    for bad in ([0, 1, 4, 2, 0], [0, -1, 1, 1, 1], [0, 1, 2, -100, 3]):
+        t = np.array(bad)
+        raises_unchanged(IndexError, lambda: L.multi_margin_loss(x, t, out=out), x, out, match="out of range")
+        raises_unchanged(IndexError, lambda: L.multi_margin_loss(x, t, out=x), x, match="out of range")
+
+
+def test_margin_losses_bad_arguments_raise(isa):
+    x = np.zeros((4, 3), np.float32)
+    t = np.zeros(4, np.int64)
+    out = np.ones_like(x)
+    for kw, match in (({"p": 3}, "only p == 1 and p == 2"), ({"p": 0}, "only p"),
+                      ({"weight": np.ones((1, 3), np.float32)}, "one-dimensional"),
+                      ({"weight": np.ones(4, np.float32)}, "inconsistent weight size"),
+                      ({"reduction": "batchmean"}, "not a valid")):
+        raises_unchanged(ValueError, lambda: L.multi_margin_loss(x, t, out=out, **kw), out, match=match)
+    raises_unchanged(ValueError, lambda: L.multi_margin_loss(np.zeros((2, 3, 4), np.float32), t[:2]), match="vector")
+    raises_unchanged(ValueError, lambda: L.multi_margin_loss(np.zeros((2, 0), np.float32), t[:2]), match="non-empty")
+    raises_unchanged(ValueError, lambda: L.multi_margin_loss(x, np.zeros(3, np.int64), out=out), out, match="target")
+    raises_unchanged(TypeError, lambda: L.multi_margin_loss(x, t.astype(np.float32), out=out), out)
+    raises_unchanged(ValueError, lambda: L.multilabel_soft_margin_loss(x, x.copy(), weight=np.ones((4, 3), np.float32),
+                                                                        out=out), out, match="per-class")
+    raises_unchanged(ValueError, lambda: L.multilabel_soft_margin_loss(np.zeros((), np.float32),
+                                                                        np.zeros((), np.float32)), match="dimension")
+
+
+def test_multilabel_soft_margin_weight_forms_and_empty_inputs(isa):
+    x = np.random.default_rng(0).standard_normal((5, 4))
+    y = (np.arange(20).reshape(5, 4) % 3 == 0).astype(np.float64)
+    want = L.multilabel_soft_margin_loss(x, y, weight=np.full(4, 0.5))
+    for w in (np.array(0.5), np.array([0.5]), np.full((1, 4), 0.5)):
+        got = L.multilabel_soft_margin_loss(x, y, weight=w)
+        assert got[0] == want[0] and np.array_equal(got[1], want[1]), w.shape
+    loss, grad = L.multilabel_soft_margin_loss(np.zeros((2, 0)), np.zeros((2, 0)), reduction="none")
+    assert loss.shape == (2,) and np.all(np.isnan(loss)) and grad.shape == (2, 0), "0 / C with C = 0, as torch"
+    assert np.isnan(L.multilabel_soft_margin_loss(np.zeros((0, 3)), np.zeros((0, 3)))[0])
+    assert L.multilabel_soft_margin_loss(np.zeros((0, 3)), np.zeros((0, 3)), reduction="sum")[0] == 0
+
+
+@pytest.mark.parametrize("case", [c for c in LOSSES if not c.gpu], ids=lambda c: c.name)
+def test_losses_without_a_gpu_form_refuse_device_arrays(isa, case):
+    """A loss with gpu=False raises NotImplementedError for arrays on a GPU
+    (here: an emulated device, which it must never reach), with nothing written."""
+    from optkern import _backend
+
+    x, t, kw = case.make((4, 3), np.float32, **case.examples[0])
+    out = np.ones_like(x)
+    with _backend.emulating(object()):
+        raises_unchanged(NotImplementedError, lambda: case.fn(x, t, out=out, **kw), x, out, match="no GPU form")
+
+
+@pytest.mark.parametrize("case", [c for c in LOSSES if not c.half], ids=lambda c: c.name)
+def test_losses_without_16_bits_refuse_float16(isa, case):
+    x, t, kw = case.make((4, 3), np.float32, **case.examples[0])
+    with pytest.raises(TypeError):
+        case.fn(x.astype(np.float16), t, **kw)

@@ -513,13 +513,14 @@ static void no_elements(ok_dtype dtype, const ok_rows_task *t, size_t samples, o
 }
 
 /* The class targets scanned first (an out-of-range one: OK_ERR_INDEX, with
- * nothing written), then the kernel of t's kind. */
+ * nothing written), then the kernel of t's kind. MEAN divides by the
+ * scan's count with OK_ROWS_IGNORE_INDEX, else by the sample count. */
 static ok_status rows_run(ok_dtype dtype, ok_rows_task *t, ok_reduction reduction, void *loss, void *grad) {
     const int v = ok_data_variant(dtype);
     const ok_kernel_table *kernels = ok_active_kernels();
     const size_t samples = t->n * t->inner;
     const int probs = t->target_kind == OK_LABELS_PROBS;
-    if (probs && samples * t->c == 0) {
+    if (t->kind == OK_ROWS_CROSS_ENTROPY && probs && samples * t->c == 0) {
         no_elements(dtype, t, samples, reduction, loss);
         return OK_SUCCESS;
     }
@@ -527,8 +528,9 @@ static ok_status rows_run(ok_dtype dtype, ok_rows_task *t, ok_reduction reductio
     if (!probs) {
         int out_of_range = 0;
         t->out_of_range = &out_of_range;
-        denominator = ok_reduce_run(t, kernels->labels[v], samples, 1, 1);
+        double counted = ok_reduce_run(t, kernels->labels[v], samples, 1, 1);
         if (out_of_range) return OK_ERR_INDEX;
+        if (ok_rows_flags(t->kind) & OK_ROWS_IGNORE_INDEX) denominator = counted;
     }
     t->weight_sum = sum_or_count(kernels, v, t->weight, t->c);
     t->scale = reduction == OK_REDUCTION_MEAN ? 1.0 / denominator : 1.0;
@@ -661,6 +663,22 @@ ok_status ok_triplet_margin_loss(ok_dtype dtype, size_t n, size_t d, const void 
     return pairs_loss(st, OK_ROWS_TRIPLET_MARGIN, dtype, &t, 3, reduction, loss);
 }
 
+ok_status ok_multi_margin_loss(ok_dtype dtype, size_t n, size_t c, const void *input, const void *target,
+                               ok_index_type target_type, int p, double margin, const void *weight,
+                               ok_reduction reduction, void *loss, void *grad) {
+    ok_rows_task t = rows_task(OK_ROWS_MULTI_MARGIN, n, c, 1, input, target, class_kind(target_type), weight, 0);
+    t.p = p;
+    t.margin = margin;
+    ok_status st = p == 1 || p == 2 ? rows_prepare(&t, reduction, 0.0) : OK_ERR_HYPERPARAMETER;
+    return rows_loss(st, dtype, &t, reduction, loss, grad);
+}
+
+ok_status ok_multilabel_soft_margin_loss(ok_dtype dtype, size_t n, size_t c, const void *input, const void *target,
+                                         const void *weight, ok_reduction reduction, void *loss, void *grad) {
+    ok_rows_task t = rows_task(OK_ROWS_MULTILABEL_SOFT_MARGIN, n, c, 1, input, target, OK_LABELS_PROBS, weight, 0);
+    return rows_loss(rows_prepare(&t, reduction, 0.0), dtype, &t, reduction, loss, grad);
+}
+
 /* ------------------------------------------------- the typed entry points */
 
 /* The entry points of one dtype: each the generic one with dtype DT. */
@@ -716,6 +734,16 @@ ok_status ok_triplet_margin_loss(ok_dtype dtype, size_t n, size_t d, const void 
                                          T *grad_negative) {                                                   \
         return ok_triplet_margin_loss(DT, n, d, anchor, positive, negative, margin, p, eps, swap, reduction,   \
                                       loss, grad_anchor, grad_positive, grad_negative);                        \
+    }                                                                                                          \
+    ok_status ok_multi_margin_loss_##S(size_t n, size_t c, const T *input, const void *target,                 \
+                                       ok_index_type target_type, int p, double margin, const T *weight,       \
+                                       ok_reduction reduction, T *loss, T *grad) {                             \
+        return ok_multi_margin_loss(DT, n, c, input, target, target_type, p, margin, weight, reduction, loss,  \
+                                    grad);                                                                     \
+    }                                                                                                          \
+    ok_status ok_multilabel_soft_margin_loss_##S(size_t n, size_t c, const T *input, const T *target,          \
+                                                 const T *weight, ok_reduction reduction, T *loss, T *grad) {  \
+        return ok_multilabel_soft_margin_loss(DT, n, c, input, target, weight, reduction, loss, grad);         \
     }
 
 OK_LOSS_TYPED(float, f32, OK_FLOAT32)

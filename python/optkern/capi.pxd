@@ -497,6 +497,24 @@ cdef extern from "optkern/optkern_capi.h" nogil:
                                          const double *negative, double margin, double p, double eps, int swap,
                                          ok_reduction reduction, double *loss, double *grad_anchor,
                                          double *grad_positive, double *grad_negative)
+    ok_status ok_multi_margin_loss(ok_dtype dtype, size_t n, size_t c, const void *input, const void *target,
+                                   ok_index_type target_type, int p, double margin, const void *weight,
+                                   ok_reduction reduction, void *loss, void *grad)
+    ok_status ok_multi_margin_loss_f32(size_t n, size_t c, const float *input, const void *target,
+                                       ok_index_type target_type, int p, double margin, const float *weight,
+                                       ok_reduction reduction, float *loss, float *grad)
+    ok_status ok_multi_margin_loss_f64(size_t n, size_t c, const double *input, const void *target,
+                                       ok_index_type target_type, int p, double margin, const double *weight,
+                                       ok_reduction reduction, double *loss, double *grad)
+    ok_status ok_multilabel_soft_margin_loss(ok_dtype dtype, size_t n, size_t c, const void *input,
+                                             const void *target, const void *weight, ok_reduction reduction,
+                                             void *loss, void *grad)
+    ok_status ok_multilabel_soft_margin_loss_f32(size_t n, size_t c, const float *input, const float *target,
+                                                 const float *weight, ok_reduction reduction, float *loss,
+                                                 float *grad)
+    ok_status ok_multilabel_soft_margin_loss_f64(size_t n, size_t c, const double *input, const double *target,
+                                                 const double *weight, ok_reduction reduction, double *loss,
+                                                 double *grad)
 
     # optkern/vector.h
     ok_status ok_vec_dot(ok_dtype dtype, size_t count, const size_t *numel, const void **x, const void **y,

@@ -12,8 +12,9 @@ What is returned
           scalar, numpy.float64 for a float64 input, else numpy.float32.
           reduction 'none': an array of that dtype, one loss per
           element (the elementwise losses: the input's shape) or per
-          sample (cross_entropy, nll_loss: the shape of class targets,
-          (N, d1, ...), or () for a single sample).
+          sample (cross_entropy, nll_loss, multi_margin_loss: the shape of
+          class targets, (N, d1, ...), or () for a single sample;
+          multilabel_soft_margin_loss: input.shape[:-1]).
     grad  d loss / d input, as torch.autograd gives it (for 'none': the
           gradient of loss.sum()), an array of the input's shape and dtype:
           ``out`` when it is given, else a new array. gaussian_nll_loss,
@@ -88,6 +89,8 @@ __all__ = [
     "margin_ranking_loss",
     "cosine_embedding_loss",
     "triplet_margin_loss",
+    "multi_margin_loss",
+    "multilabel_soft_margin_loss",
     "linear_cross_entropy",
 ]
 
@@ -688,6 +691,93 @@ def triplet_margin_loss(anchor, positive, negative, margin=1.0, p=2, eps=1e-06, 
     samples_shape = anchor.shape[:-1]
     return kernels.triplet_margin_loss(anchor, positive, negative, math.prod(samples_shape), d, margin, p, eps,
                                        bool(swap), red, out, samples_shape)
+# ------------------------------------------------------------ margin losses
+
+def _per_class_weight(weight, c, ndim):
+    """multilabel_soft_margin_loss's weight as (C,) class weights: shape
+    (C,) or (1, ..., 1, C), or one value for every class, of at most the
+    input's ndim dimensions (the broadcasts that keep the loss's shape)."""
+    if weight is None:
+        return None
+    w = _array(weight, "weight")
+    if w.ndim <= ndim and all(d == 1 for d in w.shape[:-1]):
+        if w.ndim and w.shape[-1] == c:
+            return w.reshape(c)
+        if w.size == 1:
+            return _backend.namespace(w).full(c, w.reshape(()), dtype=w.dtype)
+    raise ValueError(f"weight of shape {w.shape} is not per-class for input with {c} classes: optkern takes "
+                     f"(C,) = ({c},) class weights (or one value)")
+
+
+def multilabel_soft_margin_loss(input, target, weight=None, size_average=None, reduce=None, reduction="mean", *,
+                                out=None):
+    """Multi-label one-versus-all loss of logits x with labels y (floats,
+    usually 0 or 1), and its gradient: per sample, the mean over the C
+    classes (the last axis) of -w [y log sigmoid(x) + (1 - y) log sigmoid(-x)],
+    computed stably; gradient w (sigmoid(x) - y) / C times the reduction's scale.
+
+    input: (C,), (N, C) or (..., C); target: the input's shape and dtype.
+    weight: (C,) class weights (or (1, C), or one value). 'none' gives one
+    loss per sample (input.shape[:-1]); 'mean' divides their sum by their
+    number. Returns (loss, grad); see the module's docstring.
+    """
+    red = _reduction(reduction, size_average, reduce)
+    shape = _array(input, "input").shape
+    if len(shape) == 0:
+        raise ValueError("input must have at least one dimension (the classes), got a 0-d array")
+    _same_shape(input, target)
+    c, samples_shape = shape[-1], shape[:-1]
+    weight = _per_class_weight(weight, c, len(shape))
+    kernels = _cpu_kernels("multilabel_soft_margin_loss", input, target, weight, out)
+    return kernels.multilabel_soft_margin_loss(input, target, math.prod(samples_shape), c, weight, red, out,
+                                               samples_shape)
+
+
+def _margin_layout(input, name):
+    """(n, c) of scores of shape (N, C), (C,) or () (one sample of one class),
+    C > 0, torch's rule for the class-target margin losses."""
+    shape = _array(input, "input").shape
+    if len(shape) > 2 or (len(shape) and shape[-1] == 0):
+        raise ValueError(f"{name}: expected a non-empty vector or matrix with optional 0-dim batch size, "
+                         f"but got input of shape {shape}")
+    return (shape[0] if len(shape) == 2 else 1), (shape[-1] if shape else 1)
+
+
+def multi_margin_loss(input, target, p=1, margin=1.0, weight=None, size_average=None, reduce=None,
+                      reduction="mean", *, out=None):
+    """Multi-class hinge loss of scores x with class targets y, and its
+    gradient: per sample, w[y] sum over the classes i != y of
+    max(0, margin - x[y] + x[i])^p / C, p 1 or 2.
+
+    input: (N, C), (C,) or () scores; target: (N,) class indices ((), or
+    (1,), for a single sample; any integer dtype), each in [0, C).
+    weight: (C,) class weights. 'none' gives one loss per sample (the
+    target's shape); 'mean' divides their sum by N. Returns (loss, grad);
+    see the module's docstring.
+    """
+    red = _reduction(reduction, size_average, reduce)
+    n, c = _margin_layout(input, "multi_margin_loss")
+    if isinstance(p, bool) or not isinstance(p, numbers.Real) or p not in (1, 2):
+        raise ValueError("only p == 1 and p == 2 supported")
+    margin = real(margin, "margin")
+    if weight is not None and _array(weight, "weight").ndim != 1:
+        raise ValueError("weight must be one-dimensional")
+    if weight is not None and weight.shape != (c,):
+        raise ValueError(f"inconsistent weight size, expected {c} but got {list(weight.shape)}")
+    if not np.issubdtype(_array(target, "target").dtype, np.integer):
+        raise TypeError(f"class targets must have an integer dtype, got {target.dtype}")
+    if (target.shape != (n,) if input.ndim == 2 else target.ndim > 1 or target.size != 1):
+        raise ValueError(f"multi_margin_loss: target tensor should be 1-D with size equal to the number of input "
+                         f"samples (batch size). Expected target size [{n}], but got {list(target.shape)}")
+    target = _index_array(target)
+    try:
+        kernels = _cpu_kernels("multi_margin_loss", input, target, weight, out)
+        return kernels.multi_margin_loss(input, target, n, c, int(p), margin, weight, red, out,
+                                         target.shape if input.ndim < 2 else (n,))
+    except IndexError:
+        flat = target.ravel()
+        bad = flat[(flat < 0) | (flat >= c)]
+        raise IndexError(f"target out of range: {bad[0] if bad.size else '?'} is not in [0, {c})") from None
 
 
 # ------------------------------------------------------ linear cross-entropy

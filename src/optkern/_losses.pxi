@@ -368,3 +368,54 @@ def triplet_margin_loss(anchor, positive, negative, size_t n, size_t d, double m
         st = ok_triplet_margin_loss(dt, n, d, ap, pp, np_, margin, p, eps, swap, red, lp, ga, gp, gn)
     raise_for(st)
     return (loss if reduction == OK_REDUCTION_NONE else loss[()]), grads
+
+
+def multi_margin_loss(input, target, size_t n, size_t c, int p, double margin, weight, int reduction, out,
+                      loss_shape):
+    """multi_margin_loss and gradient over scores laid out n x c, class targets
+    (int64/int32, n of them)."""
+    cdef cnp.ndarray x = as_param(input, "input", -1, False)
+    check_rows_shape(x, n, c, 1)
+    cdef ok_index_type kind = OK_INDEX_INT64
+    cdef cnp.ndarray t = class_targets(target, n, &kind)
+    cdef cnp.ndarray w = class_weights(weight, x, c)
+    cdef cnp.ndarray g = gradient_output(out, x, (t, w), ("target", "weight"))
+    cdef cnp.ndarray loss = loss_output(x, reduction, loss_shape, n)
+    cdef const void *xp = cnp.PyArray_DATA(x)
+    cdef const void *tp = cnp.PyArray_DATA(t)
+    cdef const void *wp = data_or_null(w)
+    cdef void *lp = cnp.PyArray_DATA(loss)
+    cdef void *gp = cnp.PyArray_DATA(g)
+    cdef ok_reduction red = <ok_reduction>reduction
+    cdef ok_dtype dt = <ok_dtype>dtype_of(x)
+    cdef ok_status st
+    with nogil:
+        st = ok_multi_margin_loss(dt, n, c, xp, tp, kind, p, margin, wp, red, lp, gp)
+    if st == OK_ERR_INDEX:
+        raise IndexError("a class target is out of range (not in [0, C))")
+    raise_for(st)
+    return loss_and_grad(loss, g, reduction)
+
+
+def multilabel_soft_margin_loss(input, target, size_t n, size_t c, weight, int reduction, out, loss_shape):
+    """multilabel_soft_margin_loss and gradient over logits laid out n x c;
+    target: labels of the input's shape and dtype."""
+    cdef cnp.ndarray x = as_param(input, "input", -1, False)
+    check_rows_shape(x, n, c, 1)
+    same_dtype(target, "target", x)
+    cdef cnp.ndarray t = as_companion(target, "target", -1, x, "input", False)
+    cdef cnp.ndarray w = class_weights(weight, x, c)
+    cdef cnp.ndarray g = gradient_output(out, x, (t, w), ("target", "weight"))
+    cdef cnp.ndarray loss = loss_output(x, reduction, loss_shape, n)
+    cdef const void *xp = cnp.PyArray_DATA(x)
+    cdef const void *tp = cnp.PyArray_DATA(t)
+    cdef const void *wp = data_or_null(w)
+    cdef void *lp = cnp.PyArray_DATA(loss)
+    cdef void *gp = cnp.PyArray_DATA(g)
+    cdef ok_reduction red = <ok_reduction>reduction
+    cdef ok_dtype dt = <ok_dtype>dtype_of(x)
+    cdef ok_status st
+    with nogil:
+        st = ok_multilabel_soft_margin_loss(dt, n, c, xp, tp, wp, red, lp, gp)
+    raise_for(st)
+    return loss_and_grad(loss, g, reduction)

@@ -334,6 +334,43 @@ ok_status ok_triplet_margin_loss_f64(size_t n, size_t d, const double *anchor, c
                                      ok_reduction reduction, double *loss, double *grad_anchor,
                                      double *grad_positive, double *grad_negative);
 
+/*
+ * multi_margin_loss (docs/losses.md#multi_margin_loss;
+ * torch.nn.functional.multi_margin_loss): scores of shape n x c, one class
+ * target per sample (n int64 or int32 indices, as target_type says),
+ *   loss_i = w_{y_i} sum_{k != y_i} max(0, margin - x_{i,y_i} + x_{i,k})^p / c
+ * with p 1 or 2 (else OK_ERR_HYPERPARAMETER) and weight c class weights
+ * (NULL: ones). MEAN divides by n (NaN for n = 0). A target outside
+ * [0, c): OK_ERR_INDEX. grad may be the input itself.
+ */
+ok_status ok_multi_margin_loss(ok_dtype dtype, size_t n, size_t c, const void *input, const void *target,
+                               ok_index_type target_type, int p, double margin, const void *weight,
+                               ok_reduction reduction, void *loss, void *grad);
+ok_status ok_multi_margin_loss_f32(size_t n, size_t c, const float *input, const void *target,
+                                   ok_index_type target_type, int p, double margin, const float *weight,
+                                   ok_reduction reduction, float *loss, float *grad);
+ok_status ok_multi_margin_loss_f64(size_t n, size_t c, const double *input, const void *target,
+                                   ok_index_type target_type, int p, double margin, const double *weight,
+                                   ok_reduction reduction, double *loss, double *grad);
+
+/*
+ * multilabel_soft_margin_loss (docs/losses.md#multilabel_soft_margin_loss;
+ * torch.nn.functional.multilabel_soft_margin_loss): logits and labels
+ * (floats, usually 0 or 1) of shape n x c, in the input's dtype,
+ *   loss_i = -sum_k w_k [y_{i,k} log sigmoid(x_{i,k})
+ *                        + (1 - y_{i,k}) log sigmoid(-x_{i,k})] / c,
+ * in its stable form; weight c class weights (NULL: ones). MEAN divides
+ * by n (NaN for n = 0); c = 0 makes each loss 0 / 0 = NaN, as torch.
+ * grad may be the input itself.
+ */
+ok_status ok_multilabel_soft_margin_loss(ok_dtype dtype, size_t n, size_t c, const void *input, const void *target,
+                                         const void *weight, ok_reduction reduction, void *loss, void *grad);
+ok_status ok_multilabel_soft_margin_loss_f32(size_t n, size_t c, const float *input, const float *target,
+                                             const float *weight, ok_reduction reduction, float *loss, float *grad);
+ok_status ok_multilabel_soft_margin_loss_f64(size_t n, size_t c, const double *input, const double *target,
+                                             const double *weight, ok_reduction reduction, double *loss,
+                                             double *grad);
+
 #ifdef __cplusplus
 }
 #endif

@@ -228,7 +228,22 @@ extern "C" {
     X(ok_status, ok_triplet_margin_loss_f64, (size_t n, size_t d, const double *anchor, \
       const double *positive, const double *negative, double margin, double p, double eps, int swap, \
       ok_reduction reduction, double *loss, double *grad_anchor, double *grad_positive, \
-      double *grad_negative))
+      double *grad_negative)) \
+    X(ok_status, ok_multi_margin_loss, (ok_dtype dtype, size_t n, size_t c, const void *input, \
+      const void *target, ok_index_type target_type, int p, double margin, const void *weight, \
+      ok_reduction reduction, void *loss, void *grad)) \
+    X(ok_status, ok_multi_margin_loss_f32, (size_t n, size_t c, const float *input, const void *target, \
+      ok_index_type target_type, int p, double margin, const float *weight, ok_reduction reduction, \
+      float *loss, float *grad)) \
+    X(ok_status, ok_multi_margin_loss_f64, (size_t n, size_t c, const double *input, const void *target, \
+      ok_index_type target_type, int p, double margin, const double *weight, ok_reduction reduction, \
+      double *loss, double *grad)) \
+    X(ok_status, ok_multilabel_soft_margin_loss, (ok_dtype dtype, size_t n, size_t c, const void *input, \
+      const void *target, const void *weight, ok_reduction reduction, void *loss, void *grad)) \
+    X(ok_status, ok_multilabel_soft_margin_loss_f32, (size_t n, size_t c, const float *input, \
+      const float *target, const float *weight, ok_reduction reduction, float *loss, float *grad)) \
+    X(ok_status, ok_multilabel_soft_margin_loss_f64, (size_t n, size_t c, const double *input, \
+      const double *target, const double *weight, ok_reduction reduction, double *loss, double *grad))
 
 /*
  * The table. Its first three members never change, whatever the ABI version
@@ -411,6 +426,12 @@ static inline int import_optkern(void) {
 #define ok_triplet_margin_loss OPTKERN_CAPI_ENTRY_(ok_triplet_margin_loss)
 #define ok_triplet_margin_loss_f32 OPTKERN_CAPI_ENTRY_(ok_triplet_margin_loss_f32)
 #define ok_triplet_margin_loss_f64 OPTKERN_CAPI_ENTRY_(ok_triplet_margin_loss_f64)
+#define ok_multi_margin_loss OPTKERN_CAPI_ENTRY_(ok_multi_margin_loss)
+#define ok_multi_margin_loss_f32 OPTKERN_CAPI_ENTRY_(ok_multi_margin_loss_f32)
+#define ok_multi_margin_loss_f64 OPTKERN_CAPI_ENTRY_(ok_multi_margin_loss_f64)
+#define ok_multilabel_soft_margin_loss OPTKERN_CAPI_ENTRY_(ok_multilabel_soft_margin_loss)
+#define ok_multilabel_soft_margin_loss_f32 OPTKERN_CAPI_ENTRY_(ok_multilabel_soft_margin_loss_f32)
+#define ok_multilabel_soft_margin_loss_f64 OPTKERN_CAPI_ENTRY_(ok_multilabel_soft_margin_loss_f64)
 
 #endif /* OPTKERN_LINKED */
 

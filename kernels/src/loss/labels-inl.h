@@ -4,17 +4,19 @@
  * kernel so that an out-of-range target is found before anything is
  * written: samples [begin, end) of an ok_rows_task with class targets,
  * returning the sum of the row weights w_y (1 without weights) of the
- * samples not ignored, the denominator of 'mean' (docs/losses.md#cross_entropy).
- * A target neither in [0, C) nor ignore_index sets *t->out_of_range.
+ * samples not ignored, the denominator of 'mean' (docs/losses.md#cross_entropy)
+ * of the kinds with OK_ROWS_IGNORE_INDEX. A target neither in [0, C) nor
+ * (with that flag) ignore_index sets *t->out_of_range.
  */
 OK_BODY double DT_NAME(labels_block)(const void *task, size_t begin, size_t end) {
     const ok_rows_task *t = (const ok_rows_task *)task;
     const data_t *w = (const data_t *)t->weight;
+    const int ignores = (ok_rows_flags(t->kind) & OK_ROWS_IGNORE_INDEX) != 0;
     double sum = 0.0;
     int bad = 0;
     for (size_t i = begin; i < end; i++) {
         int64_t y = ok_target_at(t, i);
-        if (y == t->ignore_index) continue;
+        if (ignores && y == t->ignore_index) continue;
         if (y < 0 || (uint64_t)y >= (uint64_t)t->c) {
             bad = 1;
             continue;

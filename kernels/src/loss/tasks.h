@@ -100,20 +100,39 @@ typedef struct ok_ew_task {
 
 /* -------------------------------------------------------------- row-wise */
 
-/* The row kinds, one row each: X(NAME, body). OK_ROWS_<NAME> runs the
- * kernel body DT_NAME(<body>), its column of the kernel tables' rows_loss,
- * over its family's task: an ok_rows_task (cross-entropy, nll), an
- * ok_pairs_task (the pair losses, below). */
-#define OK_ROWS_KINDS(X)                                \
-    X(CROSS_ENTROPY, cross_entropy_block)               \
-    X(NLL, nll_block)                                   \
-    X(COSINE_EMBEDDING, cosine_embedding_block)         \
-    X(TRIPLET_MARGIN, triplet_margin_block)
+/* The row kinds, one row each: X(NAME, body, flags). OK_ROWS_<NAME> runs
+ * the kernel body DT_NAME(<body>), its column of the kernel tables'
+ * rows_loss, over its family's task: an ok_rows_task (cross-entropy, nll,
+ * the margin losses), an ok_pairs_task (the pair losses, below); flags are
+ * its targets' properties (OK_ROWS_IGNORE_INDEX). */
+#define OK_ROWS_KINDS(X)                                                  \
+    X(CROSS_ENTROPY, cross_entropy_block, OK_ROWS_IGNORE_INDEX)           \
+    X(NLL, nll_block, OK_ROWS_IGNORE_INDEX)                               \
+    X(MULTI_MARGIN, multi_margin_block, 0)                                \
+    X(MULTILABEL_SOFT_MARGIN, multilabel_soft_margin_block, 0)            \
+    X(COSINE_EMBEDDING, cosine_embedding_block, 0)                        \
+    X(TRIPLET_MARGIN, triplet_margin_block, 0)
 
-#define OK_ROWS_ENUM(NAME, body) OK_ROWS_##NAME,
+/* Class targets equal to ignore_index count for nothing, and MEAN divides
+ * by the summed row weight w_y of the others; without it every class target
+ * must be in [0, C) and MEAN divides by the sample count. */
+#define OK_ROWS_IGNORE_INDEX 1u
+
+#define OK_ROWS_ENUM(NAME, body, flags) OK_ROWS_##NAME,
 enum { OK_ROWS_KINDS(OK_ROWS_ENUM) OK_ROWS_COUNT };
 #undef OK_ROWS_ENUM
 
+/* The flags of a row kind. */
+#define OK_ROWS_FLAGS_CASE(NAME, body, flags) \
+    case OK_ROWS_##NAME: return (flags);
+OK_FN unsigned ok_rows_flags(int kind) {
+    switch (kind) { OK_ROWS_KINDS(OK_ROWS_FLAGS_CASE) }
+    return 0;
+}
+#undef OK_ROWS_FLAGS_CASE
+
+/* A row task's targets: class indices, or floats of the input's shape
+ * (cross-entropy's probabilities, multilabel_soft_margin_loss's labels). */
 enum { OK_LABELS_INT64, OK_LABELS_INT32, OK_LABELS_PROBS };
 
 /* The three ways cross-entropy weighs its targets (cross_entropy-inl.h). */
@@ -133,6 +152,8 @@ typedef struct ok_rows_task {
     double z_loss;
     double softcap;       /* 0: none */
     double scale;         /* the reduction's factor on each sample's gradient */
+    int p;                /* multi_margin_loss: the hinge's power, 1 or 2 */
+    double margin;        /* multi_margin_loss: the margin */
     void *loss;           /* per-sample losses (reduction 'none'), else NULL */
     void *grad;
     int *out_of_range;    /* the class-target scan (labels-inl.h) sets it */

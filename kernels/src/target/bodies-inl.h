@@ -22,6 +22,7 @@
 #include "loss/labels-inl.h"      /* their class-target scan */
 #include "loss/cross_entropy-inl.h"
 #include "loss/nll-inl.h"
+#include "loss/margins-inl.h"
 #include "loss/pairs-inl.h"         /* cosine_embedding_loss, triplet_margin_loss */
 #include "vector/vector-inl.h" /* optkern/vector.h */
 #endif

@@ -64,7 +64,7 @@
 #define OK_Q8_FN_2(f, k) NULL,
 #define OK_Q8_FN_3(f, k) NULL,
 #define OK_Q8_ROW(name, states) [OK_Q8_##name] = {OK_FOR_VARIANTS(OK_Q8_FN, q8_##name##_span)},
-#define OK_ROWS_ROW(NAME, body) [OK_ROWS_##NAME] = OK_PER_DATA_VARIANT(body),
+#define OK_ROWS_ROW(NAME, body, flags) [OK_ROWS_##NAME] = OK_PER_DATA_VARIANT(body),
 
 const ok_kernel_table OK_PASTE(ok_kernels, OK_TARGET_NAME) = {
     .optimizer = {OK_OPTIMIZERS(OK_OPTIMIZER_ROW)},

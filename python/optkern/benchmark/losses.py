@@ -33,8 +33,11 @@ __all__ = ["LOSSES", "ROW_LOSSES", "PEERS", "Case", "case", "pair_case", "shape_
 # Every loss benchmarked; the row losses take (rows, classes) logits and class targets.
 LOSSES = ("cross_entropy", "nll_loss", "mse_loss", "l1_loss", "huber_loss", "smooth_l1_loss",
           "binary_cross_entropy_with_logits", "kl_div", "binary_cross_entropy", "poisson_nll_loss",
-          "gaussian_nll_loss", "hinge_embedding_loss", "soft_margin_loss", "margin_ranking_loss")
-ROW_LOSSES = ("cross_entropy", "nll_loss")
+          "gaussian_nll_loss", "hinge_embedding_loss", "soft_margin_loss", "margin_ranking_loss",
+          "multi_margin_loss", "multilabel_soft_margin_loss")
+ROW_LOSSES = ("cross_entropy", "nll_loss", "multi_margin_loss", "multilabel_soft_margin_loss")
+# the row losses whose target is not class indices but labels of the input's shape
+LABEL_ROW_LOSSES = ("multilabel_soft_margin_loss",)
 # The losses of two differentiated inputs: the name of the second, and the
 # call's positional arguments (x, y and the second, z) in their order.
 SECOND_INPUT = {"gaussian_nll_loss": ("var", lambda x, y, z: (x, y, z)),
@@ -121,6 +124,24 @@ def numpy_kl(x, y):
     return loss, np.negative(y) / x.shape[0]
 
 
+def numpy_multi_margin(x, y):
+    n, c = x.shape
+    rows = np.arange(n)
+    z = x - (x[rows, y] - 1.0)[:, None]  # margin 1, p 1; the one full-size array: becomes the gradient
+    z[rows, y] = 0.0
+    np.maximum(z, 0.0, out=z)
+    loss = float(z.sum()) / (n * c)
+    np.greater(z, 0.0, out=z)  # z's own memory: 1 where the hinge is active
+    z /= n * c
+    z[rows, y] = -z.sum(axis=1)
+    return loss, z
+
+
+def numpy_multilabel_soft_margin(x, y):
+    loss, g = numpy_bce(x, y)  # the mean over every element is the mean over rows of the mean over classes
+    return loss, g
+
+
 NUMPY = {
     "cross_entropy": numpy_cross_entropy,
     "nll_loss": numpy_nll,
@@ -130,6 +151,8 @@ NUMPY = {
     "smooth_l1_loss": numpy_huber,  # beta = delta = 1: the same function
     "binary_cross_entropy_with_logits": numpy_bce,
     "kl_div": numpy_kl,
+    "multi_margin_loss": numpy_multi_margin,
+    "multilabel_soft_margin_loss": numpy_multilabel_soft_margin,
 }
 
 
@@ -167,6 +190,10 @@ def _optax_losses():
     def nll(x, y):
         return -jnp.mean(jnp.take_along_axis(x, y[:, None], axis=1))
 
+    def multi_margin(x, y):
+        h = jnp.maximum(0.0, 1.0 - jnp.take_along_axis(x, y[:, None], axis=1) + x)
+        return (jnp.sum(h) - x.shape[0]) / x.size  # less the target's own term, max(0, 1) = 1 per row
+
     return {
         "cross_entropy": lambda x, y: jnp.mean(optax.losses.softmax_cross_entropy_with_integer_labels(x, y)),
         "nll_loss": nll,
@@ -176,6 +203,8 @@ def _optax_losses():
         "smooth_l1_loss": lambda x, y: jnp.mean(optax.losses.huber_loss(x, y, delta=1.0)),
         "binary_cross_entropy_with_logits": lambda x, y: jnp.mean(optax.losses.sigmoid_binary_cross_entropy(x, y)),
         "kl_div": lambda x, y: jnp.sum(optax.losses.kl_divergence(x, y)) / x.shape[0],  # batchmean
+        "multi_margin_loss": multi_margin,
+        "multilabel_soft_margin_loss": lambda x, y: jnp.mean(optax.losses.sigmoid_binary_cross_entropy(x, y)),
     }
 
 
@@ -199,7 +228,9 @@ def _inputs(loss, shape, rng):
     losses), and its second input (SECOND_INPUT) or None."""
     x = rng.standard_normal(shape, dtype=np.float32)
     z = None
-    if loss in ROW_LOSSES:
+    if loss in LABEL_ROW_LOSSES:
+        y = (rng.uniform(0, 1, shape) < 0.1).astype(np.float32)
+    elif loss in ROW_LOSSES:
         y = rng.integers(0, shape[1], shape[0])
     elif loss in ("binary_cross_entropy_with_logits", "binary_cross_entropy"):
         y = rng.uniform(0, 1, shape).astype(np.float32)
@@ -242,9 +273,10 @@ def case(loss, shape, peers=("numpy", "torch"), seed=0, **options):
         nbytes, streams = x.nbytes + y.nbytes, [[out]]
     elif z is not None:  # x, y and z read, both gradients written
         nbytes, streams = 5 * x.nbytes, [[out], [outs[1]], [x], [y], [z]]
-    else:  # x (and y, for the elementwise losses) read, the gradient written
-        nbytes = (2 * x.nbytes + y.nbytes) if loss in ROW_LOSSES else 3 * x.nbytes
-        streams = [[out], [x]] if loss in ROW_LOSSES else [[out], [x], [y]]
+    else:  # x (and y, for the elementwise losses and labels) read, the gradient written
+        labels = loss not in ROW_LOSSES or loss in LABEL_ROW_LOSSES
+        nbytes = 3 * x.nbytes if labels else 2 * x.nbytes + y.nbytes
+        streams = [[out], [x], [y]] if labels else [[out], [x]]
     written = 2 if z is not None else 1
     fns["roofline"] = lambda: _core.roofline(streams, 0, written)
     if "numpy" in peers and loss in NUMPY:
@@ -346,6 +378,8 @@ def all_cases(peers=None):
         ("cross_entropy 4096x32000 smoothed, z-loss",
          lambda: case("cross_entropy", ce, peers, label_smoothing=0.1, z_loss=1e-4)),
         ("nll_loss 4096x32000", lambda: case("nll_loss", ce, peers)),
+        ("multi_margin_loss 4096x1000", lambda: case("multi_margin_loss", (4096, 1000), peers)),
+        ("multilabel_soft_margin_loss 4096x1000", lambda: case("multilabel_soft_margin_loss", (4096, 1000), peers)),
         *[(f"{loss} 16M", lambda loss=loss: case(loss, (16 * mb,), peers))
           for loss in LOSSES if loss not in ROW_LOSSES and loss != "mse_loss"],
         *[(f"{loss} 4096x1024", lambda loss=loss: pair_case(loss, (4096, 1024), peers))
