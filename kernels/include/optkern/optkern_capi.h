@@ -210,7 +210,19 @@ extern "C" {
     X(const float *, ok_q8_map, (int unsigned_map)) \
     X(ok_status, ok_quantize_8bit, (int unsigned_map, size_t n, const float *x, uint8_t *q, float *absmax)) \
     X(ok_status, ok_dequantize_8bit, (int unsigned_map, size_t n, const uint8_t *q, const float *absmax, float *x)) \
-    X(int, ok_optimizer_is_elementwise, (const ok_optimizer *opt))
+    X(int, ok_optimizer_is_elementwise, (const ok_optimizer *opt)) \
+    X(ok_status, ok_ctc_loss, (ok_dtype dtype, size_t t_max, size_t n, size_t c, const void *log_probs, \
+      const int64_t *targets, size_t n_targets, size_t width, const int64_t *input_lengths, \
+      const int64_t *target_lengths, int64_t blank, int zero_infinity, ok_reduction reduction, void *loss, \
+      void *grad)) \
+    X(ok_status, ok_ctc_loss_f32, (size_t t_max, size_t n, size_t c, const float *log_probs, \
+      const int64_t *targets, size_t n_targets, size_t width, const int64_t *input_lengths, \
+      const int64_t *target_lengths, int64_t blank, int zero_infinity, ok_reduction reduction, float *loss, \
+      float *grad)) \
+    X(ok_status, ok_ctc_loss_f64, (size_t t_max, size_t n, size_t c, const double *log_probs, \
+      const int64_t *targets, size_t n_targets, size_t width, const int64_t *input_lengths, \
+      const int64_t *target_lengths, int64_t blank, int zero_infinity, ok_reduction reduction, double *loss, \
+      double *grad))
 
 /*
  * The table. Its first three members never change, whatever the ABI version
@@ -387,6 +399,9 @@ static inline int import_optkern(void) {
 #define ok_quantize_8bit OPTKERN_CAPI_ENTRY_(ok_quantize_8bit)
 #define ok_dequantize_8bit OPTKERN_CAPI_ENTRY_(ok_dequantize_8bit)
 #define ok_optimizer_is_elementwise OPTKERN_CAPI_ENTRY_(ok_optimizer_is_elementwise)
+#define ok_ctc_loss OPTKERN_CAPI_ENTRY_(ok_ctc_loss)
+#define ok_ctc_loss_f32 OPTKERN_CAPI_ENTRY_(ok_ctc_loss_f32)
+#define ok_ctc_loss_f64 OPTKERN_CAPI_ENTRY_(ok_ctc_loss_f64)
 
 #endif /* OPTKERN_LINKED */
 
