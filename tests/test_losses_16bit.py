@@ -34,6 +34,7 @@ EPS = {BF16: 2.0 ** -7, F16: 2.0 ** -10}
 # its rounding error up to half of this, whatever its size
 TINY = {BF16: 0.0, F16: 2.0 ** -24}
 SIZES = [0, 1, 7, 15, 16, 17, 1023, 65537]
+HALF = lambda case: case.half  # noqa: E731  the losses with 16-bit forms (LossCase.half)
 
 
 def name(dtype):
@@ -94,7 +95,7 @@ def _as64(x, t, kw):
 # ------------------------------------------------------------- generic suites
 
 @pytest.mark.parametrize("dtype", SIXTEEN, ids=name)
-@pytest.mark.parametrize("case,variant,reduction", variants("grid"))
+@pytest.mark.parametrize("case,variant,reduction", variants("grid", where=HALF))
 def test_16bit_is_the_float32_loss_rounded(isa, case, variant, reduction, dtype):
     for shape in variant.shapes:
         x, t, kw = narrowed(*case.make(shape, F32, **variant.options), dtype)
@@ -102,7 +103,7 @@ def test_16bit_is_the_float32_loss_rounded(isa, case, variant, reduction, dtype)
 
 
 @pytest.mark.parametrize("dtype", SIXTEEN, ids=name)
-@pytest.mark.parametrize("case", LOSSES, ids=lambda c: c.name)
+@pytest.mark.parametrize("case", [c for c in LOSSES if c.half], ids=lambda c: c.name)
 def test_awkward_sizes(isa, case, dtype):
     """Elementwise: n elements; row losses: 3 rows of n classes, and n
     columns of 3 classes (the (N, C, d) layout)."""
@@ -119,7 +120,7 @@ def test_awkward_sizes(isa, case, dtype):
 
 @pytest.mark.parametrize("shape", [(6, 37), (3, 7, 5)])
 @pytest.mark.parametrize("dtype", SIXTEEN, ids=name)
-@pytest.mark.parametrize("case,options", examples())
+@pytest.mark.parametrize("case,options", examples(lambda case, options: case.half))
 def test_out_and_in_place(isa, case, options, dtype, shape):
     x, t, kw = narrowed(*case.make(shape, F32, **options), dtype)
     loss, grad = case.fn(x, t, **kw)
@@ -133,7 +134,7 @@ def test_out_and_in_place(isa, case, options, dtype, shape):
 
 @pytest.mark.parametrize("shape", [(300, 1000), (30, 100, 100)])
 @pytest.mark.parametrize("dtype", SIXTEEN, ids=name)
-@pytest.mark.parametrize("case,options", examples())
+@pytest.mark.parametrize("case,options", examples(lambda case, options: case.half))
 def test_threads_do_not_change_results(isa, num_threads, case, options, dtype, shape):
     x, t, kw = narrowed(*case.make(shape, F32, **options), dtype)
     assert_same_for_thread_counts(num_threads, lambda: case.fn(x, t, **kw))
@@ -161,7 +162,7 @@ def torch_result(case, x, t, kw, reduction):
 
 @pytest.mark.filterwarnings("ignore:reduction. 'mean' divides the total loss")
 @pytest.mark.parametrize("dtype", SIXTEEN, ids=name)
-@pytest.mark.parametrize("case,variant,reduction", variants("torch_grid"))
+@pytest.mark.parametrize("case,variant,reduction", variants("torch_grid", where=HALF))
 def test_matches_torch_in_16_bits(isa, case, variant, reduction, dtype):
     """torch computes in its 16-bit dtype and rounds its loss and gradient
     to it: both within a few of the dtype's eps, relative to the largest
@@ -235,3 +236,12 @@ def test_linear_cross_entropy_refuses_16_bits(isa, dtype):
     hidden, weight = np.ones((3, 4), dtype), np.ones((5, 4), dtype)
     with pytest.raises(TypeError, match="float32 or float64"):
         L.linear_cross_entropy(hidden, weight, np.array([0, 1, 2]))
+
+
+@pytest.mark.parametrize("dtype", SIXTEEN, ids=name)
+@pytest.mark.parametrize("case,options", examples(lambda case, options: not case.half and options is case.examples[0]))
+def test_losses_without_16_bits_refuse_them(isa, case, options, dtype):
+    """A loss with half=False raises TypeError for 16-bit inputs, nothing written."""
+    x, t, kw = narrowed(*case.make((6, 5), F32, **options), dtype)
+    out = np.zeros_like(x)
+    raises_unchanged(TypeError, lambda: case.fn(x, t, out=out, **kw), x, out)
