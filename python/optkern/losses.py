@@ -392,6 +392,8 @@ def _ctc_lengths(value, name, n, batched):
     if isinstance(value, (bool, np.bool_)):
         raise TypeError(f"ctc_loss(): {name} must hold integers, got {type(value).__name__}")
     lengths = value if _is_array(value) else np.asarray(value)
+    if not _is_array(value) and lengths.size == 0:
+        lengths = lengths.astype(np.int64)  # an empty sequence, of no dtype of its own
     if not np.issubdtype(lengths.dtype, np.integer):
         raise TypeError(f"ctc_loss(): {name} must hold integers, got dtype {lengths.dtype}")
     if lengths.shape != ((n,) if batched else ()) and not (not batched and lengths.shape == (1,)):
