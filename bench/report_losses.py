@@ -108,6 +108,7 @@ TARGETS = [
     *[(f"{loss} 16M", column, goal) for loss in ("binary_cross_entropy", "poisson_nll_loss", "gaussian_nll_loss",
                                                  "hinge_embedding_loss", "soft_margin_loss", "margin_ranking_loss")
       for column, goal in (("vs torch", 5.0), ("of roofline", 1 / 1.15))],
+    ("ctc_loss 500x32x64 S=100", "vs torch", 2.0),
 ]
 
 

@@ -317,6 +317,62 @@ def margin_unit(target, kwargs, reduction):
     return wmax / max(target.size, 1) if reduction == "mean" else wmax
 
 
+def ctc_data(shape, dtype, seed=0, batch=None, concatenated=False, blank=0, short=False, repeats=False,
+             impossible=False, raw=False, **kwargs):
+    """ctc_loss's data for `shape`: (T, N, C) as it is; (T, C) and (C,) (T =
+    6) unbatched, or batched with N = `batch` when given. Log-softmax
+    log_probs (raw: standard normal values, not normalised); the blank
+    min(blank, C - 1); target lengths up to T // 2 (every alignment fits),
+    sequence 0's the longest, the padded width; padding entries -1 (never
+    read). short: input lengths below T; repeats: runs of a repeated label
+    (which need a blank between them); impossible: sequence 0's input
+    length below its target length (an infinite loss)."""
+    rng = rng_for("ctc", shape, batch, concatenated, blank, short, repeats, impossible, seed)
+    dims = tuple(shape) if len(shape) == 3 else (((shape[0] if len(shape) == 2 else 6),) + ((batch,) if batch else ())
+                                                 + (shape[-1],))
+    batched = len(dims) == 3
+    t, n, c = dims if batched else (dims[0], 1, dims[1])
+    blank = min(blank, c - 1)
+    x = 2 * rng.standard_normal((t, n, c))
+    if not raw:
+        x = x - np.log(np.exp(x).sum(axis=2, keepdims=True))
+    labels = [k for k in range(c) if k != blank]
+    width = t // 2 if labels else 0
+    lengths = rng.integers(0, width + 1, n)
+    if n:
+        lengths[0] = width
+    targets = np.full((n, width), -1, np.int64)
+    for b in range(n):
+        row = rng.choice(labels, lengths[b]) if lengths[b] else np.zeros(0, np.int64)
+        if repeats and lengths[b] > 1:
+            row[1::3] = row[0::3][:len(row[1::3])]
+        targets[b, :lengths[b]] = row
+    steps = np.full(n, t, np.int64)
+    if short:
+        steps = np.array([rng.integers(min(2 * k, t), t + 1) for k in lengths], np.int64)
+    if impossible and n and width:
+        steps[0] = width - 1
+    if concatenated and batched:
+        target = np.concatenate([targets[b, :lengths[b]] for b in range(n)] or [np.zeros(0, np.int64)])
+    else:
+        target = targets if batched else targets[0]
+    if batched:
+        kwargs["input_lengths"], kwargs["target_lengths"] = steps, lengths
+    else:
+        kwargs["input_lengths"], kwargs["target_lengths"] = int(steps[0]), int(lengths[0])
+    kwargs["blank"] = blank
+    return np.asarray(x if batched else x[:, 0], dtype=dtype), target, kwargs
+
+
+def ctc_unit(target, kwargs, reduction):
+    """The largest reduction factor r_b: each gradient entry is r_b times
+    terms of size at most 1 (a probability and a posterior sum)."""
+    if reduction != "mean":
+        return 1.0
+    lengths = np.atleast_1d(kwargs["target_lengths"])
+    return float(np.max(1.0 / (lengths.size * np.maximum(lengths, 1)))) if lengths.size else 1.0
+
+
 # ---------------------------------------------------------------- torch oracles
 
 def torch_function(name):
@@ -377,6 +433,12 @@ def margin_ranking_reference(x, target, input2, **kwargs):
     return ref.margin_ranking_loss(x, input2, target, **kwargs)
 
 
+def torch_ctc_loss(x, target, input_lengths, target_lengths, **kwargs):
+    """torch's ctc_loss; its lengths as tensors (an unbatched int: 0-d)."""
+    return torch.nn.functional.ctc_loss(x, target, torch.as_tensor(input_lengths), torch.as_tensor(target_lengths),
+                                        **kwargs)
+
+
 # ------------------------------------------------------------------- registry
 
 MARGIN_SHAPES = [(4, 1), (5, 7), (3, 16), (6, 17), (2, 1023), (9,), (1,), ()]
@@ -390,6 +452,9 @@ TORCH_CE_SHAPES = [(6, 5), (4, 37), (7,), (3, 4, 5), (2, 3, 4, 5)]
 FD_CE_SHAPES = [(3, 5), (2, 5, 3)]
 # torch's ignore_index cases: none given, -100 with ignored samples, a class
 IGNORE = [{}, {"ignored": True, "ignore_index": -100}, {"ignore_index": 1}]
+# ctc_loss: (T, N, C) batched, (T, C) unbatched
+CTC_SHAPES = [(12, 3, 6), (9, 17), (20, 1, 2), (7, 5, 1), (16, 7, 33), (1, 2, 4), (0, 2, 3)]
+TORCH_CTC_SHAPES = [(14, 4, 7), (11, 9)]
 CE_EXTENSIONS = [{"z_loss": 1e-2}, {"softcap": 2.0}, {"z_loss": 1e-2, "softcap": 2.0}]
 
 
@@ -554,6 +619,18 @@ LOSSES = [
         fd=grid([{}, {"weight": "C", "soft": True}, {"reduction": "sum"}], [(4, 3), (2, 2, 3)]),
         examples=[{}, {"weight": "C", "soft": True}],
         gpu=False),
+        "ctc_loss", L.ctc_loss, ref.ctc_loss, torch_ctc_loss, ctc_data,
+        grid=grid(product(blank=[None, 3], concatenated=[False, True], short=[False, True], repeats=[True]),
+                  CTC_SHAPES)
+             + grid([{"impossible": True, "short": True}, {"impossible": True, "zero_infinity": True},
+                     {"raw": True, "short": True}], CTC_SHAPES[:3]),
+        torch_grid=grid(product(blank=[None, 4], concatenated=[False, True], short=[False, True], repeats=[True])
+                        + [{"impossible": True, "short": True}, {"impossible": True, "zero_infinity": True},
+                           {"zero_infinity": True, "short": True}, {"raw": True, "short": True}],
+                        TORCH_CTC_SHAPES),
+        fd=[],  # torch's gradient is not the loss's: tests/test_ctc.py differentiates through log_softmax
+        examples=[{"batch": 3}, {"batch": 4, "concatenated": True, "blank": 2, "short": True, "repeats": True}],
+        unit=ctc_unit, gpu=False, half=False, any_values=False),
 ]
 
 
@@ -583,6 +660,8 @@ def out_and_in_place(case, x, t, kw, bits=lambda a: a):
 def variants(attribute, with_reductions=True, where=lambda case: True):
     """pytest.params (case, variant[, reduction]) of the `attribute` grid of
     every loss `where` holds for."""
+    """pytest.params (case, variant[, reduction]) of every loss's `attribute`
+    grid, of the losses `where` holds for (e.g. lambda case: case.half)."""
     out = []
     for case in filter(where, LOSSES):
         for v in getattr(case, attribute):

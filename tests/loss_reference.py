@@ -342,3 +342,92 @@ def multi_margin_loss(x, y, reduction="mean", p=1, margin=1.0, weight=None):
     grad[at, labels] = -grad.sum(axis=1)
     shape = y.shape if x.ndim < 2 else (n,)
     return _reduce(loss.reshape(shape), grad.reshape(x.shape), reduction, n)
+
+
+def _logsumexp(values):
+    """log sum exp of a list of float64 arrays, -inf where every one is -inf."""
+    stacked = np.stack(values)
+    m = np.max(stacked, axis=0)
+    m = np.where(m == -np.inf, 0.0, m)
+    with np.errstate(divide="ignore"):
+        return np.log(np.exp(stacked - m).sum(axis=0)) + m
+
+
+def _shifted(v, k, fill=-np.inf):
+    """v moved k places right (k < 0: left), `fill` in the places left empty."""
+    out = np.full_like(v, fill)
+    if abs(k) < v.size:
+        if k >= 0:
+            out[k:] = v[:v.size - k]
+        else:
+            out[:k] = v[-k:]
+    return out
+
+
+def ctc_loss(log_probs, targets, input_lengths, target_lengths, blank=0, reduction="mean", zero_infinity=False):
+    """docs/losses.md#ctc_loss: alpha and beta over the extended target
+    l' = (blank, l_1, blank, ..., l_S, blank), beta without the step's own
+    log-probability; the gradient torch's, (exp(lp) - posteriors) r_b."""
+    lp = np.asarray(log_probs, dtype=np.float64)
+    batched = lp.ndim == 3
+    if not batched:
+        lp = lp[:, None]
+    steps_all = np.atleast_1d(np.asarray(input_lengths)).astype(np.int64)
+    lengths = np.atleast_1d(np.asarray(target_lengths)).astype(np.int64)
+    targets = np.asarray(targets)
+    rows = targets.reshape(1, -1) if not batched else targets
+    starts = np.concatenate([[0], np.cumsum(lengths)])
+    t_max, n, c = lp.shape
+    losses = np.zeros(n)
+    grad = np.zeros_like(lp)
+    rate = np.ones(n)
+    if reduction == "mean":
+        rate = 1.0 / (n * np.maximum(lengths, 1))
+    for b in range(n):
+        steps, length = int(steps_all[b]), int(lengths[b])
+        labels = rows[b, :length] if rows.ndim == 2 else rows[starts[b]:starts[b] + length]
+        ext = np.full(2 * length + 1, blank, dtype=np.int64)
+        ext[1::2] = labels
+        states = ext.size
+        # s - 2 -> s is allowed where l'_s is not blank and differs from l'_{s-2}
+        jump = np.zeros(states, bool)
+        jump[2:] = ext[2:] != ext[:-2]
+        x = lp[:steps, b]
+        if steps == 0:
+            nll = -0.0 if length == 0 else np.inf
+        else:
+            alpha = np.full((steps, states), -np.inf)
+            alpha[0, :min(2, states)] = x[0, ext[:2]]
+            for t in range(1, steps):
+                prev = alpha[t - 1]
+                one, two = _shifted(prev, 1), np.where(jump, _shifted(prev, 2), -np.inf)
+                alpha[t] = _logsumexp([prev, one, two]) + x[t, ext]
+            nll = -_logsumexp([alpha[-1, -1], alpha[-1, -2] if states > 1 else np.float64(-np.inf)])
+        if zero_infinity and nll == np.inf:
+            losses[b] = 0.0
+            continue  # and a zero gradient
+        losses[b] = nll
+        if steps == 0:
+            continue
+        if not np.isfinite(nll):
+            grad[:steps, b] = np.nan
+            continue
+        beta = np.full((steps, states), -np.inf)
+        beta[-1, -min(2, states):] = 0.0
+        for t in range(steps - 2, -1, -1):
+            after = beta[t + 1] + x[t + 1, ext]
+            one, two = _shifted(after, -1), np.where(_shifted(jump, -2, False), _shifted(after, -2), -np.inf)
+            beta[t] = _logsumexp([after, one, two])
+        posterior = np.exp(alpha + beta + nll)
+        collected = np.zeros((steps, c))
+        for s in range(states):
+            collected[:, ext[s]] += posterior[:, s]
+        grad[:steps, b] = rate[b] * (np.exp(x) - collected)
+    if not batched:
+        losses, grad = losses.reshape(()), grad[:, 0]
+    if reduction == "none":
+        return losses, grad
+    if reduction == "sum":
+        return losses.sum(), grad
+    with np.errstate(invalid="ignore"):
+        return (losses / np.maximum(lengths, 1)).mean() if n else np.float64(np.nan), grad

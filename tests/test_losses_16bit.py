@@ -34,6 +34,7 @@ EPS = {BF16: 2.0 ** -7, F16: 2.0 ** -10}
 # its rounding error up to half of this, whatever its size
 TINY = {BF16: 0.0, F16: 2.0 ** -24}
 SIZES = [0, 1, 7, 15, 16, 17, 1023, 65537]
+HALF = lambda case: case.half  # noqa: E731  the losses with 16-bit forms (LossCase.half)
 
 
 def takes_16_bits(case):

@@ -49,6 +49,7 @@ typedef struct ok_kernel_table {
     ok_block_fn domain[OK_VARIANT_COUNT];                /* an ok_domain_task's count */
     ok_block_fn labels[OK_VARIANT_COUNT];                /* an ok_rows_task's class-target scan */
     ok_block_fn rows_loss[OK_ROWS_COUNT][OK_VARIANT_COUNT]; /* by row of OK_ROWS_KINDS, over its task */
+    ok_block_fn ctc_loss; /* an ok_ctc_task's sequences, float32 or float64 (its recursion runs in double) */
     /* vector operations (vector.c): blocks of the reduction driver over an
      * ok_vec_task, spans of the multi-tensor driver for axpby */
     ok_block_fn vec_sum[OK_VARIANT_COUNT];     /* dot product, or sum of |x| when y is NULL */

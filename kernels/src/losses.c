@@ -16,6 +16,7 @@
  */
 #include <math.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "kernel_table.h"
@@ -679,6 +680,89 @@ ok_status ok_multilabel_soft_margin_loss(ok_dtype dtype, size_t n, size_t c, con
     return rows_loss(rows_prepare(&t, reduction, 0.0), dtype, &t, reduction, loss, grad);
 }
 
+/* -------------------------------------------------------------------- CTC */
+
+/* Sequence b's target offset (padded: b width; concatenated: the lengths
+ * before it) and every length and target checked: OK_ERR_INDEX for an
+ * input length outside [0, t_max], a target length below 0 or past the
+ * padded width, concatenated lengths that do not sum to n_targets, or a
+ * target (within its length) outside [0, c) or equal to blank. */
+static ok_status ctc_scan(const ok_ctc_task *t, size_t n_targets, size_t width, size_t *target_at) {
+    size_t next = 0;
+    for (size_t b = 0; b < t->n; b++) {
+        const int64_t steps = t->input_lengths[b], length = t->target_lengths[b];
+        if (steps < 0 || (uint64_t)steps > t->t_max || length < 0) return OK_ERR_INDEX;
+        if (width ? (uint64_t)length > width : (uint64_t)length > n_targets - next) return OK_ERR_INDEX;
+        target_at[b] = width ? b * width : next;
+        next += (size_t)length;
+        for (int64_t k = 0; k < length; k++) {
+            const int64_t label = t->targets[target_at[b] + (size_t)k];
+            if (label < 0 || (uint64_t)label >= t->c || label == t->blank) return OK_ERR_INDEX;
+        }
+    }
+    return width || next == n_targets ? OK_SUCCESS : OK_ERR_INDEX;
+}
+
+ok_status ok_ctc_loss(ok_dtype dtype, size_t t_max, size_t n, size_t c, const void *log_probs,
+                      const int64_t *targets, size_t n_targets, size_t width, const int64_t *input_lengths,
+                      const int64_t *target_lengths, int64_t blank, int zero_infinity, ok_reduction reduction,
+                      void *loss, void *grad) {
+    /* prepare */
+    if ((unsigned)reduction > OK_REDUCTION_SUM || blank < 0 || (uint64_t)blank >= c) return OK_ERR_HYPERPARAMETER;
+    /* check */
+    if (dtype != OK_FLOAT32 && dtype != OK_FLOAT64) return OK_ERR_UNSUPPORTED;
+    const size_t elem = ok_dtype_size(dtype);
+    if (!ok_fits(t_max, n, 1) || !ok_fits(t_max * n, c, elem) || !ok_fits(n_targets, 1, 8) || !ok_fits(n, 1, 8) ||
+        (width && n_targets != n * width))
+        return OK_ERR_SIZE;
+    const size_t elements = t_max * n * c, loss_bytes = (reduction == OK_REDUCTION_NONE ? n : 1) * elem;
+    if (reduction == OK_REDUCTION_NONE && n == 0) return OK_SUCCESS; /* no sequence: nothing to write */
+    if (!loss || (elements && (!log_probs || !grad)) || (n && (!input_lengths || !target_lengths)) ||
+        (n_targets && !targets))
+        return OK_ERR_NULL_POINTER;
+    read_set reads = {{targets, input_lengths, target_lengths}, {n_targets * 8, n * 8, n * 8}};
+    if (!ok_aligned(log_probs, elem) || !ok_aligned(grad, elem) || !ok_aligned(loss, elem) ||
+        !ok_aligned(targets, 8) || !ok_aligned(input_lengths, 8) || !ok_aligned(target_lengths, 8))
+        return OK_ERR_ALIGNMENT;
+    ok_status st = check_aliasing(log_probs, elements * elem, &reads, grad, loss, loss_bytes);
+    if (st != OK_SUCCESS) return st;
+    /* run: the scan (nothing written yet), the scratch, the sequences */
+    ok_ctc_task t = {0};
+    t.f64 = dtype == OK_FLOAT64;
+    t.t_max = t_max, t.n = n, t.c = c;
+    t.lp = log_probs;
+    t.targets = targets;
+    t.input_lengths = input_lengths, t.target_lengths = target_lengths;
+    t.blank = blank;
+    t.zero_infinity = zero_infinity != 0;
+    t.mean = reduction == OK_REDUCTION_MEAN;
+    t.scale = t.mean ? 1.0 / (double)n : 1.0;
+    t.loss = reduction == OK_REDUCTION_NONE ? loss : NULL;
+    t.grad = grad;
+    size_t *offsets = (size_t *)malloc((2 * n + 1) * sizeof(size_t));
+    if (!offsets) return OK_ERR_NO_MEMORY;
+    st = ctc_scan(&t, n_targets, width, offsets);
+    size_t total = 0;
+    for (size_t b = 0; st == OK_SUCCESS && b < n; b++) {
+        const size_t need = ok_ctc_work((size_t)input_lengths[b], (size_t)target_lengths[b], c);
+        if (need > (SIZE_MAX / sizeof(double) - total)) st = OK_ERR_NO_MEMORY;
+        offsets[n + b] = total;
+        total += need;
+    }
+    double *work = st == OK_SUCCESS ? (double *)malloc((total ? total : 1) * sizeof(double)) : NULL;
+    if (st == OK_SUCCESS && !work) st = OK_ERR_NO_MEMORY;
+    if (st == OK_SUCCESS) {
+        t.target_at = offsets, t.work = work, t.work_at = offsets + n;
+        const ok_kernel_table *kernels = ok_active_kernels();
+        const size_t per_sequence = n ? total / n + t_max * c : 1;
+        double sum = ok_reduce_run(&t, kernels->ctc_loss, n, 1, per_sequence ? per_sequence : 1);
+        if (reduction != OK_REDUCTION_NONE) store_value(dtype, loss, t.mean ? sum / (double)n : sum);
+    }
+    free(work);
+    free(offsets);
+    return st;
+}
+
 /* ------------------------------------------------- the typed entry points */
 
 /* The entry points of one dtype: each the generic one with dtype DT. */
@@ -744,6 +828,13 @@ ok_status ok_multilabel_soft_margin_loss(ok_dtype dtype, size_t n, size_t c, con
     ok_status ok_multilabel_soft_margin_loss_##S(size_t n, size_t c, const T *input, const T *target,          \
                                                  const T *weight, ok_reduction reduction, T *loss, T *grad) {  \
         return ok_multilabel_soft_margin_loss(DT, n, c, input, target, weight, reduction, loss, grad);         \
+    }                                                                                                          \
+    ok_status ok_ctc_loss_##S(size_t t_max, size_t n, size_t c, const T *log_probs, const int64_t *targets,    \
+                              size_t n_targets, size_t width, const int64_t *input_lengths,                    \
+                              const int64_t *target_lengths, int64_t blank, int zero_infinity,                 \
+                              ok_reduction reduction, T *loss, T *grad) {                                      \
+        return ok_ctc_loss(DT, t_max, n, c, log_probs, targets, n_targets, width, input_lengths, target_lengths, \
+                           blank, zero_infinity, reduction, loss, grad);                                       \
     }
 
 OK_LOSS_TYPED(float, f32, OK_FLOAT32)

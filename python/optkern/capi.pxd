@@ -515,6 +515,18 @@ cdef extern from "optkern/optkern_capi.h" nogil:
     ok_status ok_multilabel_soft_margin_loss_f64(size_t n, size_t c, const double *input, const double *target,
                                                  const double *weight, ok_reduction reduction, double *loss,
                                                  double *grad)
+    ok_status ok_ctc_loss(ok_dtype dtype, size_t t_max, size_t n, size_t c, const void *log_probs,
+                          const int64_t *targets, size_t n_targets, size_t width, const int64_t *input_lengths,
+                          const int64_t *target_lengths, int64_t blank, int zero_infinity, ok_reduction reduction,
+                          void *loss, void *grad)
+    ok_status ok_ctc_loss_f32(size_t t_max, size_t n, size_t c, const float *log_probs, const int64_t *targets,
+                              size_t n_targets, size_t width, const int64_t *input_lengths,
+                              const int64_t *target_lengths, int64_t blank, int zero_infinity,
+                              ok_reduction reduction, float *loss, float *grad)
+    ok_status ok_ctc_loss_f64(size_t t_max, size_t n, size_t c, const double *log_probs, const int64_t *targets,
+                              size_t n_targets, size_t width, const int64_t *input_lengths,
+                              const int64_t *target_lengths, int64_t blank, int zero_infinity,
+                              ok_reduction reduction, double *loss, double *grad)
 
     # optkern/vector.h
     ok_status ok_vec_dot(ok_dtype dtype, size_t count, const size_t *numel, const void **x, const void **y,

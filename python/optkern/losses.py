@@ -14,7 +14,8 @@ What is returned
           element (the elementwise losses: the input's shape) or per
           sample (cross_entropy, nll_loss, multi_margin_loss: the shape of
           class targets, (N, d1, ...), or () for a single sample;
-          multilabel_soft_margin_loss: input.shape[:-1]).
+          multilabel_soft_margin_loss: input.shape[:-1]; ctc_loss: (N,),
+          or () unbatched).
     grad  d loss / d input, as torch.autograd gives it (for 'none': the
           gradient of loss.sum()), an array of the input's shape and dtype:
           ``out`` when it is given, else a new array. gaussian_nll_loss,
@@ -39,8 +40,9 @@ results are the same bitwise for any number of threads.
 
 bfloat16 and float16 (docs/precision.md#losses-in-16-bits): the arithmetic
 is float32's, the loss is float32, and the gradient is rounded once to the
-input's dtype (to nearest even). linear_cross_entropy takes float32 and
-float64 only.
+input's dtype (to nearest even). linear_cross_entropy and ctc_loss take
+float32 and float64 only (ctc_loss has no GPU form either: CuPy arrays
+raise NotImplementedError).
 
 Errors (each raised before anything is written: a call that raises has
 changed nothing, out included)
@@ -91,6 +93,7 @@ __all__ = [
     "triplet_margin_loss",
     "multi_margin_loss",
     "multilabel_soft_margin_loss",
+    "ctc_loss",
     "linear_cross_entropy",
 ]
 
@@ -778,6 +781,113 @@ def multi_margin_loss(input, target, p=1, margin=1.0, weight=None, size_average=
         flat = target.ravel()
         bad = flat[(flat < 0) | (flat >= c)]
         raise IndexError(f"target out of range: {bad[0] if bad.size else '?'} is not in [0, {c})") from None
+
+
+# ---------------------------------------------------------------- CTC loss
+
+def _ctc_lengths(value, name, n, batched):
+    """input_lengths or target_lengths as int64 of n entries: a sequence of
+    ints or an integer array (batched), an int or one entry (unbatched)."""
+    if isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"ctc_loss(): {name} must hold integers, got {type(value).__name__}")
+    lengths = value if _is_array(value) else np.asarray(value)
+    if not _is_array(value) and lengths.size == 0:
+        lengths = lengths.astype(np.int64)  # an empty sequence, of no dtype of its own
+    if not np.issubdtype(lengths.dtype, np.integer):
+        raise TypeError(f"ctc_loss(): {name} must hold integers, got dtype {lengths.dtype}")
+    if lengths.shape != ((n,) if batched else ()) and not (not batched and lengths.shape == (1,)):
+        raise ValueError(f"{name} must be of size batch_size" if batched or lengths.ndim else
+                         f"{name} must be a scalar for unbatched log_probs")
+    return np.ascontiguousarray(lengths, dtype=np.int64).reshape(n)
+
+
+def ctc_loss(log_probs, targets, input_lengths, target_lengths, blank=0, reduction="mean", zero_infinity=False, *,
+             out=None):
+    """Connectionist temporal classification loss and its gradient
+    (docs/losses.md#ctc_loss), torch's forward-backward recursion in log
+    space, in double.
+
+    log_probs: (T, N, C) log-probabilities (time, batch, classes), or (T, C)
+    unbatched; float32 or float64. targets: integer class indices, padded
+    (N, S) (or (S,) unbatched; row b's first target_lengths[b] entries
+    count, the rest is never read) or concatenated (sum(target_lengths),),
+    none equal to blank. input_lengths, target_lengths: N integers (a
+    sequence or an integer array; an int unbatched), with
+    0 <= input_lengths <= T and target_lengths <= S (padded). blank: the
+    blank class, in [0, C). reduction 'mean': the batch mean of each loss
+    divided by its target length (at least 1); 'sum'; 'none': N losses.
+    zero_infinity: an infinite loss (no alignment fits: the input is
+    shorter than the target and its repeats need) becomes 0, with gradient 0.
+
+    The gradient is torch's: (exp(lp) - the posteriors of each class) times
+    the reduction's factor, in the first input_lengths[b] rows of sequence
+    b, 0 after. Its exp(lp) term is the gradient through a log_softmax (the
+    posteriors of a step sum to 1): torch's formula, which optkern keeps
+    also for log_probs that are not normalised. An infinite loss without
+    zero_infinity has a NaN gradient in its rows, as in torch.
+
+    Differences from torch: the lengths and targets must be integers
+    (torch casts floats); a target outside [0, C) is an IndexError and one
+    equal to blank a ValueError (torch's CPU kernel checks neither, reading
+    out of bounds or computing a meaningless value). Returns (loss, grad);
+    see the module's docstring. out=log_probs overwrites the
+    log-probabilities with their gradient.
+    """
+    red = _reduction(reduction)
+    lp = _array(log_probs, "log_probs")
+    if _backend.device_for([lp, targets, out], "ctc_loss's arrays") is not None:
+        raise NotImplementedError("ctc_loss has no GPU kernel: pass NumPy arrays (cupy.asnumpy)")
+    if lp.dtype not in (np.float32, np.float64):
+        raise TypeError(f"ctc_loss takes float32 or float64 log_probs, got {lp.dtype}")
+    if lp.ndim not in (2, 3):
+        raise ValueError(f"Expected 3-dimensional tensor, but got {lp.ndim}-dimensional tensor for argument #1 "
+                         "'log_probs'")
+    batched = lp.ndim == 3
+    t_max, n, c = lp.shape if batched else (lp.shape[0], 1, lp.shape[1])
+    if isinstance(blank, bool) or not isinstance(blank, numbers.Integral):
+        raise TypeError(f"ctc_loss(): argument 'blank' must be int, not {type(blank).__name__}")
+    if not 0 <= blank < c:
+        raise ValueError("blank must be in label range")
+    if not isinstance(zero_infinity, (bool, np.bool_)):
+        raise TypeError(f"ctc_loss(): argument 'zero_infinity' must be bool, not {type(zero_infinity).__name__}")
+    input_lengths = _ctc_lengths(input_lengths, "input_lengths", n, batched)
+    target_lengths = _ctc_lengths(target_lengths, "target_lengths", n, batched)
+    if not np.issubdtype(_array(targets, "targets").dtype, np.integer):
+        raise TypeError(f"ctc_loss(): targets must hold class indices (an integer dtype), got {targets.dtype}")
+    for name, lengths in (("input_lengths", input_lengths), ("target_lengths", target_lengths)):
+        if n and lengths.min() < 0:
+            raise ValueError(f"Expected {name} to have value at least 0, but got value {lengths.min()}")
+    if n and input_lengths.max() > t_max:
+        raise ValueError(f"Expected input_lengths to have value at most {t_max}, but got value "
+                         f"{input_lengths.max()}")
+    padded = targets.ndim == 2 or not batched
+    rows = targets.reshape(1, -1) if not batched and targets.ndim == 1 else targets
+    if rows.ndim != (2 if padded else 1):
+        raise ValueError(f"targets must have 1 dimension (concatenated) or 2 (padded, N x S), got {targets.ndim}"
+                         if batched else f"unbatched targets have 1 dimension, got {targets.ndim}")
+    total = int(target_lengths.sum())
+    if padded:
+        if rows.shape[0] != n:
+            raise ValueError(f"Expected tensor to have size {n} at dimension 0, but got size {rows.shape[0]} for "
+                             "argument #2 'targets'")
+        longest = int(target_lengths.max()) if n else 0
+        if rows.shape[1] < longest:
+            raise ValueError(f"Expected tensor to have size at least {longest} at dimension 1, but got size "
+                             f"{rows.shape[1]} for argument #2 'targets'")
+        used = rows[:, :longest][np.arange(longest) < target_lengths[:, None]]
+    else:
+        if rows.shape[0] != total:
+            raise ValueError(f"Expected tensor to have size {total} at dimension 0, but got size {rows.shape[0]} "
+                             "for argument #2 'targets'")
+        used = rows
+    if used.size and (used.min() < 0 or used.max() >= c):
+        raise IndexError(f"Target {used[(used < 0) | (used >= c)][0]} is out of bounds.")
+    if used.size and (used == blank).any():
+        raise ValueError(f"targets hold the blank class {blank}; CTC targets are labels other than blank")
+    width = rows.shape[1] if padded else 0  # 0: concatenated (padded of width 0 is the same: no target)
+    tg = np.ascontiguousarray(rows, dtype=np.int64).reshape(-1)
+    return _core.ctc_loss(lp, tg, t_max, n, c, width, input_lengths, target_lengths, blank, bool(zero_infinity),
+                          red, out, (n,) if batched else ())
 
 
 # ------------------------------------------------------ linear cross-entropy

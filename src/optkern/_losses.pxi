@@ -419,3 +419,51 @@ def multilabel_soft_margin_loss(input, target, size_t n, size_t c, weight, int r
         st = ok_multilabel_soft_margin_loss(dt, n, c, xp, tp, wp, red, lp, gp)
     raise_for(st)
     return loss_and_grad(loss, g, reduction)
+
+
+cdef cnp.ndarray int64_array(object obj, str name, size_t size):
+    """An int64 array of `size` entries that C reads (C-contiguous, aligned)."""
+    if not cnp.PyArray_Check(obj) or cnp.PyArray_TYPE(<cnp.ndarray>obj) != cnp.NPY_INT64:
+        raise TypeError(f"{name} must be an int64 numpy.ndarray")
+    cdef cnp.ndarray a = <cnp.ndarray>obj
+    check_layout(a, name, -1, False)
+    if <size_t>cnp.PyArray_SIZE(a) != size:
+        raise ValueError(f"{name} has {cnp.PyArray_SIZE(a)} entries, not {size}")
+    return a
+
+
+def ctc_loss(input, targets, size_t t_max, size_t n, size_t c, size_t width, input_lengths, target_lengths,
+             int64_t blank, bint zero_infinity, int reduction, out, loss_shape):
+    """ctc_loss and its gradient over float32 or float64 log-probabilities
+    laid out t_max x n x c; int64 targets padded (n rows of `width`) or
+    concatenated (width 0), int64 lengths of n entries. loss_shape: the
+    shape of 'none' losses."""
+    cdef cnp.ndarray x = as_param(input, "log_probs", -1, False)
+    if cnp.PyArray_TYPE(x) != cnp.NPY_FLOAT32 and cnp.PyArray_TYPE(x) != cnp.NPY_FLOAT64:
+        raise TypeError(f"ctc_loss takes float32 or float64 log_probs, got {x.dtype}")
+    if <size_t>cnp.PyArray_SIZE(x) != t_max * n * c:
+        raise ValueError(f"log_probs of shape {(<object>x).shape} is not {t_max} x {n} x {c}")
+    cdef cnp.ndarray tg = int64_array(targets, "targets", cnp.PyArray_SIZE(<cnp.ndarray>targets)
+                                      if cnp.PyArray_Check(targets) else 0)
+    if width and <size_t>cnp.PyArray_SIZE(tg) != n * width:
+        raise ValueError(f"padded targets hold {cnp.PyArray_SIZE(tg)} entries, not {n} x {width}")
+    cdef cnp.ndarray il = int64_array(input_lengths, "input_lengths", n)
+    cdef cnp.ndarray tl = int64_array(target_lengths, "target_lengths", n)
+    cdef cnp.ndarray g = gradient_output(out, x, (tg, il, tl), ("targets", "input_lengths", "target_lengths"))
+    cdef cnp.ndarray loss = loss_output(x, reduction, loss_shape, n)
+    cdef const void *xp = cnp.PyArray_DATA(x)
+    cdef const int64_t *tp = <const int64_t *>cnp.PyArray_DATA(tg)
+    cdef size_t n_targets = <size_t>cnp.PyArray_SIZE(tg)
+    cdef const int64_t *ip = <const int64_t *>cnp.PyArray_DATA(il)
+    cdef const int64_t *lp_ = <const int64_t *>cnp.PyArray_DATA(tl)
+    cdef void *lossp = cnp.PyArray_DATA(loss)
+    cdef void *gp = cnp.PyArray_DATA(g)
+    cdef ok_reduction red = <ok_reduction>reduction
+    cdef ok_dtype dt = <ok_dtype>dtype_of(x)
+    cdef ok_status st
+    with nogil:
+        st = ok_ctc_loss(dt, t_max, n, c, xp, tp, n_targets, width, ip, lp_, blank, zero_infinity, red, lossp, gp)
+    if st == OK_ERR_INDEX:
+        raise IndexError("a length or a target of ctc_loss is out of range")
+    raise_for(st)
+    return loss_and_grad(loss, g, reduction)

@@ -1233,6 +1233,34 @@ static void test_capi_table(void) {
 #undef CHECK_ENTRY
 }
 
+/* ctc_loss through its three entry points: two steps of two classes, the
+ * target {1} of one sequence, whose one alignment of two steps is (1, 1),
+ * (blank, 1) or (1, blank) (docs/losses.md#ctc_loss); then a target equal
+ * to blank, OK_ERR_INDEX with nothing written. */
+static void test_ctc_loss(void) {
+    const double lp[4] = {-0.5, -1.0, -2.0, -0.25}; /* t = 0: blank, 1; t = 1: blank, 1 */
+    const int64_t target[1] = {1}, steps[1] = {2}, length[1] = {1};
+    double loss = 0.0, grad[4];
+    CHECK(ok_ctc_loss_f64(2, 1, 2, lp, target, 1, 1, steps, length, 0, 0, OK_REDUCTION_SUM, &loss, grad) ==
+          OK_SUCCESS);
+    const double want = -log(exp(-1.0 - 0.25) + exp(-0.5 - 0.25) + exp(-1.0 - 2.0));
+    CHECK(fabs(loss - want) < 1e-14);
+    double again = 0.0, grad2[4];
+    CHECK(ok_ctc_loss(OK_FLOAT64, 2, 1, 2, lp, target, 1, 0, steps, length, 0, 0, OK_REDUCTION_SUM, &again,
+                      grad2) == OK_SUCCESS);
+    CHECK(memcmp(&loss, &again, sizeof loss) == 0 && memcmp(grad, grad2, sizeof grad) == 0);
+    float lp32[4], loss32 = 0.0f, grad32[4];
+    for (int i = 0; i < 4; i++) lp32[i] = (float)lp[i];
+    CHECK(ok_ctc_loss_f32(2, 1, 2, lp32, target, 1, 1, steps, length, 0, 0, OK_REDUCTION_SUM, &loss32, grad32) ==
+          OK_SUCCESS);
+    CHECK(fabs(loss32 - want) < 1e-6);
+    const int64_t blank_target[1] = {0};
+    float untouched = 7.0f, grad_untouched[4] = {7.0f, 7.0f, 7.0f, 7.0f};
+    CHECK(ok_ctc_loss_f32(2, 1, 2, lp32, blank_target, 1, 1, steps, length, 0, 0, OK_REDUCTION_SUM, &untouched,
+                          grad_untouched) == OK_ERR_INDEX);
+    CHECK(untouched == 7.0f && grad_untouched[0] == 7.0f && grad_untouched[3] == 7.0f);
+}
+
 int main(void) {
     printf("optkern %s, isa %s, %d threads\n", ok_version(), ok_isa_name(ok_get_isa()), ok_get_num_threads());
     ok_set_num_threads(2);
@@ -1259,6 +1287,7 @@ int main(void) {
     test_mse_loss();
     test_generic_entry_point();
     test_loss_aliasing();
+    test_ctc_loss();
     test_misaligned_arrays();
     test_bce_broadcast_weight();
     test_kl_div_batchmean();

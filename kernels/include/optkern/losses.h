@@ -371,6 +371,48 @@ ok_status ok_multilabel_soft_margin_loss_f64(size_t n, size_t c, const double *i
                                              const double *weight, ok_reduction reduction, double *loss,
                                              double *grad);
 
+/* ------------------------------------------------------------------- CTC */
+/*
+ * ctc_loss (docs/losses.md#ctc_loss; torch.nn.functional.ctc_loss): the
+ * connectionist temporal classification loss of log-probabilities
+ * log_probs of t_max x n x c (time, batch, classes; float32 or float64
+ * only, else OK_ERR_UNSUPPORTED) for n target sequences, and its gradient
+ * with respect to log_probs, as torch's CPU backward gives it:
+ *   loss_b = -log sum over the alignments of targets_b of prod_t p_t,
+ *   grad[t][b][c] = r_b (exp(lp) - sum_{s: l'_s = c} exp(alpha_t(s) + beta_t(s) + loss_b))
+ * for t < input_lengths[b], 0 after (the exp(lp) term assumes lp is a
+ * log-softmax, as torch's formula does). Targets are int64: padded, n rows
+ * of `width` (width > 0; n_targets = n width; row b's first
+ * target_lengths[b] entries count), or concatenated (width = 0; the
+ * lengths sum to n_targets). blank in [0, c). zero_infinity (nonzero):
+ * an infinite loss (no alignment of the target fits the input) becomes 0
+ * and its gradient 0; without it the loss is +inf and the gradient of its
+ * first input_lengths[b] rows NaN (torch's). Reductions NONE (n losses),
+ * SUM, and MEAN: the mean over b of loss_b / max(target_lengths[b], 1);
+ * r_b is that factor (1 for NONE and SUM). The recursion runs in double,
+ * each sequence in one thread; scratch of about
+ * 8 (input length + 5) (2 target length + 18) bytes per sequence is
+ * allocated per call (OK_ERR_NO_MEMORY when it cannot be).
+ * Besides the common errors (OK_ERR_HYPERPARAMETER: blank outside [0, c);
+ * OK_ERR_SIZE also when a padded n_targets is not n width), OK_ERR_INDEX
+ * for an input length outside [0, t_max], a target length below 0 or past
+ * width, concatenated lengths that do not sum to n_targets, or a target
+ * outside [0, c) or equal to blank; all found before anything is written.
+ * grad may be log_probs itself.
+ */
+ok_status ok_ctc_loss(ok_dtype dtype, size_t t_max, size_t n, size_t c, const void *log_probs,
+                      const int64_t *targets, size_t n_targets, size_t width, const int64_t *input_lengths,
+                      const int64_t *target_lengths, int64_t blank, int zero_infinity, ok_reduction reduction,
+                      void *loss, void *grad);
+ok_status ok_ctc_loss_f32(size_t t_max, size_t n, size_t c, const float *log_probs, const int64_t *targets,
+                          size_t n_targets, size_t width, const int64_t *input_lengths,
+                          const int64_t *target_lengths, int64_t blank, int zero_infinity, ok_reduction reduction,
+                          float *loss, float *grad);
+ok_status ok_ctc_loss_f64(size_t t_max, size_t n, size_t c, const double *log_probs, const int64_t *targets,
+                          size_t n_targets, size_t width, const int64_t *input_lengths,
+                          const int64_t *target_lengths, int64_t blank, int zero_infinity, ok_reduction reduction,
+                          double *loss, double *grad);
+
 #ifdef __cplusplus
 }
 #endif

@@ -218,4 +218,45 @@ typedef struct ok_pairs_task {
     void *grad[3];
 } ok_pairs_task;
 
+/* ------------------------------------------------------------------- CTC */
+
+/*
+ * A ctc_loss task (ctc-inl.h, docs/losses.md#ctc_loss): log-probabilities
+ * lp[t][n][c] of t_max x n x c, float32 or float64 (f64 says which; the
+ * recursion runs in double for both); sequence b's targets at
+ * targets + target_at[b], its input and target lengths checked by the host
+ * (0 <= input_lengths[b] <= t_max, the targets in [0, c) and not blank).
+ * Its scratch, host-allocated: work + work_at[b] doubles (ok_ctc_work).
+ */
+typedef struct ok_ctc_task {
+    int f64;              /* the arrays are float64 (else float32) */
+    size_t t_max, n, c;
+    const void *lp;
+    const int64_t *targets;
+    const int64_t *input_lengths, *target_lengths;
+    const size_t *target_at; /* n offsets into targets */
+    double *work;
+    const size_t *work_at;   /* n offsets into work */
+    int64_t blank;
+    int zero_infinity;
+    int mean;             /* each loss divided by max(target length, 1) (reduction 'mean') */
+    double scale;         /* the reduction's factor on each gradient (1 / n for 'mean') */
+    void *loss;           /* per-sequence losses (reduction 'none'), else NULL */
+    void *grad;
+} ok_ctc_task;
+
+/* The width of a row of alpha (and beta) for 2 s + 1 states: two padding
+ * entries on the side the recursion reads past, and room for whole vectors
+ * of up to 8 lanes past the last state, rounded up to 64-byte lines. */
+OK_FN size_t ok_ctc_row(size_t states) { return (states + 2 + 8 + 7) / 8 * 8; }
+
+/* The doubles of scratch a sequence of t steps needs: t rows of alpha;
+ * beta, its sums with lp, the skip mask, the gathered log-probabilities and
+ * the posteriors (a row each); and two rows of c (the posteriors' sums per
+ * label, a converted row of lp or of the gradient). */
+OK_FN size_t ok_ctc_work(size_t t, size_t target_length, size_t c) {
+    const size_t row = ok_ctc_row(2 * target_length + 1);
+    return (t + 5) * row + 2 * ((c + 7) / 8 * 8);
+}
+
 #endif /* OPTKERN_LOSS_TASKS_H */

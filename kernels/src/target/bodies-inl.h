@@ -25,6 +25,9 @@
 #include "loss/margins-inl.h"
 #include "loss/pairs-inl.h"         /* cosine_embedding_loss, triplet_margin_loss */
 #include "vector/vector-inl.h" /* optkern/vector.h */
+#if OK_VARIANT == OK_VARIANT_F64
+#include "loss/ctc-inl.h" /* in double, for float32 and float64 arrays alike */
+#endif
 #endif
 
 #if OK_VARIANT < OK_ARRAY_VARIANT_COUNT /* the rest stores arrays as real_t */

@@ -86,6 +86,7 @@ const ok_kernel_table OK_PASTE(ok_kernels, OK_TARGET_NAME) = {
     .sum = OK_PER_DATA_VARIANT(sum_block),
     .labels = OK_PER_DATA_VARIANT(labels_block),
     .rows_loss = {OK_ROWS_KINDS(OK_ROWS_ROW)},
+    .ctc_loss = ctc_block_f64,
     .vec_sum = OK_PER_DATA_VARIANT(vec_sum_block),
     .vec_abs_max = OK_PER_DATA_VARIANT(vec_abs_max_block),
     .vec_axpby = OK_PER_DATA_VARIANT(vec_axpby_span),

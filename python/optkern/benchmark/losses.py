@@ -28,7 +28,7 @@ from optkern import _core
 from optkern import losses as L
 from optkern.benchmark.peers import missing
 
-__all__ = ["LOSSES", "ROW_LOSSES", "PEERS", "Case", "case", "pair_case", "shape_for", "all_cases"]
+__all__ = ["LOSSES", "ROW_LOSSES", "PEERS", "Case", "case", "pair_case", "ctc_case", "shape_for", "all_cases"]
 
 # Every loss benchmarked; the row losses take (rows, classes) logits and class targets.
 LOSSES = ("cross_entropy", "nll_loss", "mse_loss", "l1_loss", "huber_loss", "smooth_l1_loss",
@@ -363,6 +363,37 @@ def pair_case(loss, shape, peers=("numpy", "torch"), seed=0):
     return Case(2 * sum(x.nbytes for x in inputs), shape, fns)
 
 
+def ctc_case(t=500, n=32, c=64, s=100, peers=("torch",), seed=0):
+    """ctc_loss on float32 log-probabilities (t, n, c) (log_softmax of
+    normal logits) and padded targets of length s, every input t steps
+    long; torch's peer is F.ctc_loss forward + backward through autograd
+    (no NumPy peer: a NumPy recursion is a Python loop over the steps).
+    nbytes: the log-probabilities read and the gradient written."""
+    rng = np.random.default_rng(seed)
+    z = rng.standard_normal((t, n, c))
+    x = (z - np.log(np.exp(z).sum(axis=2, keepdims=True))).astype(np.float32)
+    y = rng.integers(1, c, (n, s))
+    steps, lengths = np.full(n, t, np.int64), np.full(n, s, np.int64)
+    out = np.empty_like(x)
+    fns = {"optkern": lambda: L.ctc_loss(x, y, steps, lengths),
+           "optkern out=": lambda: L.ctc_loss(x, y, steps, lengths, out=out),
+           "roofline": lambda: _core.roofline([[out], [x]], 0, 1)}
+    if "torch" in peers:
+        import torch
+        import torch.nn.functional as F
+
+        xt, yt = torch.from_numpy(x), torch.from_numpy(y)
+        st, lt = torch.from_numpy(steps), torch.from_numpy(lengths)
+
+        def run():
+            leaf = xt.detach().requires_grad_(True)
+            F.ctc_loss(leaf, yt, st, lt).backward()
+            return leaf.grad
+
+        fns["torch"] = run
+    return Case(2 * x.nbytes, x.shape, fns)
+
+
 def all_cases(peers=None):
     """(name, factory) of bench/'s cases: the headline cases of the speed
     targets first, then one of every other loss. The factory builds the
@@ -384,4 +415,5 @@ def all_cases(peers=None):
           for loss in LOSSES if loss not in ROW_LOSSES and loss != "mse_loss"],
         *[(f"{loss} 4096x1024", lambda loss=loss: pair_case(loss, (4096, 1024), peers))
           for loss in ("cosine_embedding_loss", "triplet_margin_loss")],
+        ("ctc_loss 500x32x64 S=100", lambda: ctc_case(peers=[p for p in peers if p != "numpy"])),
     ]
