@@ -619,6 +619,7 @@ LOSSES = [
         fd=grid([{}, {"weight": "C", "soft": True}, {"reduction": "sum"}], [(4, 3), (2, 2, 3)]),
         examples=[{}, {"weight": "C", "soft": True}],
         gpu=False),
+    LossCase(
         "ctc_loss", L.ctc_loss, ref.ctc_loss, torch_ctc_loss, ctc_data,
         grid=grid(product(blank=[None, 3], concatenated=[False, True], short=[False, True], repeats=[True]),
                   CTC_SHAPES)
