@@ -556,22 +556,3 @@ def test_multilabel_soft_margin_weight_forms_and_empty_inputs(isa):
     assert loss.shape == (2,) and np.all(np.isnan(loss)) and grad.shape == (2, 0), "0 / C with C = 0, as torch"
     assert np.isnan(L.multilabel_soft_margin_loss(np.zeros((0, 3)), np.zeros((0, 3)))[0])
     assert L.multilabel_soft_margin_loss(np.zeros((0, 3)), np.zeros((0, 3)), reduction="sum")[0] == 0
-
-
-@pytest.mark.parametrize("case", [c for c in LOSSES if not c.gpu], ids=lambda c: c.name)
-def test_losses_without_a_gpu_form_refuse_device_arrays(isa, case):
-    """A loss with gpu=False raises NotImplementedError for arrays on a GPU
-    (here: an emulated device, which it must never reach), with nothing written."""
-    from optkern import _backend
-
-    x, t, kw = case.make((4, 3), np.float32, **case.examples[0])
-    out = np.ones_like(x)
-    with _backend.emulating(object()):
-        raises_unchanged(NotImplementedError, lambda: case.fn(x, t, out=out, **kw), x, out, match="no GPU form")
-
-
-@pytest.mark.parametrize("case", [c for c in LOSSES if not c.half], ids=lambda c: c.name)
-def test_losses_without_16_bits_refuse_float16(isa, case):
-    x, t, kw = case.make((4, 3), np.float32, **case.examples[0])
-    with pytest.raises(TypeError):
-        case.fn(x.astype(np.float16), t, **kw)
