@@ -15,6 +15,7 @@ the tuned allocator too).
     python bench/report_losses.py                 # print the table
     python bench/report_losses.py --record        # and write it into bench/RESULTS.md
     python bench/report_losses.py --only cross_entropy --rounds 9
+    python bench/report_losses.py --only ctc,triplet --section "Losses: ..." --record
 """
 
 import argparse
@@ -132,8 +133,9 @@ def targets_summary(rows):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rounds", type=int, default=15)
-    parser.add_argument("--only", help="only the cases whose name contains this")
+    parser.add_argument("--only", help="only the cases whose name contains one of these (comma-separated)")
     parser.add_argument("--record", action="store_true", help="write the table into bench/RESULTS.md")
+    parser.add_argument("--section", default="Losses", help="bench/RESULTS.md's section to write (--record)")
     parser.add_argument("--tuned-worker", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.tuned_worker is not None:
@@ -143,13 +145,15 @@ def main():
     peers.set_threads(optkern.get_num_threads())  # torch's as optkern's
     rows = []
     for index, (name, make) in enumerate(cases):
-        if args.only and args.only not in name:
+        if args.only and not any(part in name for part in args.only.split(",")):
             continue
         case_rows = measure(index, name, make, args.rounds)
         rows += case_rows
         for row in case_rows:
             print("  ".join(cell for cell in row if cell), flush=True)
-    benchutil.finish_report("Losses", f"python bench/report_losses.py --rounds {args.rounds}",
+    options = "".join(f" --{k} '{v}'" for k, v in (("only", args.only), ("section", args.section)) if v and
+                      (k != "section" or v != "Losses"))
+    benchutil.finish_report(args.section, f"python bench/report_losses.py --rounds {args.rounds}{options}",
                      f"{args.rounds} interleaved rounds per case. " + EXPLANATION.format(tuned=TUNED_ALLOCATOR),
                      timing.markdown_table(HEADER, rows), targets_summary(rows), args.record)
 

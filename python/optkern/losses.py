@@ -835,8 +835,7 @@ def ctc_loss(log_probs, targets, input_lengths, target_lengths, blank=0, reducti
     """
     red = _reduction(reduction)
     lp = _array(log_probs, "log_probs")
-    if _backend.device_for([lp, targets, out], "ctc_loss's arrays") is not None:
-        raise NotImplementedError("ctc_loss has no GPU kernel: pass NumPy arrays (cupy.asnumpy)")
+    _cpu_kernels("ctc_loss", lp, targets, out)
     if lp.dtype not in (np.float32, np.float64):
         raise TypeError(f"ctc_loss takes float32 or float64 log_probs, got {lp.dtype}")
     if lp.ndim not in (2, 3):

@@ -32,13 +32,18 @@ OK_INLINE double ctc_lp(const ok_ctc_task *t, size_t i) {
     return t->f64 ? ((const double *)t->lp)[i] : (double)((const float *)t->lp)[i];
 }
 
-/* log(e^x + e^y + e^z) lane by lane: -inf where all three are -inf. */
+/* log(e^x + e^y + e^z) lane by lane: -inf where all three are -inf. With
+ * m the largest, the others are min(max(x, y), z) and min(x, y), and the
+ * sum is 1 + e^(others - m): two exponentials, not three (the recursion's
+ * cost is its exponentials). NaN propagates (vmaxn). */
 OK_INLINE vec_t DT_NAME(ctc_lse3)(vec_t x, vec_t y, vec_t z) {
-    vec_t m = vmaxn(vmaxn(x, y), z);
-    m = vselect(veq(m, vset1(-INFINITY)), vzero(), m);
-    vec_t s = vadd(vadd(DT_NAME(vexp_flush)(vsub(x, m)), DT_NAME(vexp_flush)(vsub(y, m))),
-                   DT_NAME(vexp_flush)(vsub(z, m)));
-    return vadd(DT_NAME(vlog)(s), m);
+    const vec_t minus_inf = vset1(-INFINITY);
+    vec_t high = vmaxn(x, y), low = vselect(vlt(x, y), x, y);
+    vec_t m = vmaxn(high, z), mid = vselect(vlt(high, z), high, z);
+    const mask_t none = veq(m, minus_inf);
+    m = vselect(none, vzero(), m);
+    vec_t s = vadd(vadd(vset1(1.0), DT_NAME(vexp_flush)(vsub(mid, m))), DT_NAME(vexp_flush)(vsub(low, m)));
+    return vselect(none, minus_inf, vadd(DT_NAME(vlog)(s), m));
 }
 
 /* Fill n doubles at p with v. */
