@@ -317,6 +317,36 @@ def margin_unit(target, kwargs, reduction):
     return wmax / max(target.size, 1) if reduction == "mean" else wmax
 
 
+def multilabel_margin_data(shape, dtype, seed=0, end=None, dups=False, **kwargs):
+    """Scores (N, C), (C,) or () (a shape of more axes taken as (N, C * d1 *
+    ...), as margin_data) and class targets of their shape: per row a target
+    list (dups: drawn with repeats; else distinct classes) ended by -1 after
+    at most 12 targets (the cost is C per target), or end="early" (after at
+    most one target), "late" (at the last entry), "absent" (no -1: C
+    targets, repeats allowed); the entries past the -1 hold any value of
+    [-1, C)."""
+    if len(shape) > 2:
+        shape = (shape[0], int(np.prod(shape[1:])))
+    rng = rng_for("multilabel_margin", shape, end, dups, seed)
+    x = np.asarray(rng.standard_normal(shape), dtype=dtype)
+    c = shape[-1] if shape else 1
+    rows = np.empty((shape[0] if len(shape) == 2 else 1, c), dtype=np.int64)
+    for row in rows:
+        length = {"early": min(int(rng.integers(0, 2)), c - 1), "late": c - 1, "absent": c}.get(
+            end, int(rng.integers(0, min(c, 12) + 1)) if c > 1 else 0)
+        listed = rng.integers(0, c, length) if dups or end == "absent" else rng.permutation(c)[:length]
+        row[:] = rng.integers(-1, c, c)
+        row[:length] = listed
+        if length < c:
+            row[length] = -1
+    return x, np.ascontiguousarray(rows.reshape(shape)), kwargs
+
+
+def multilabel_margin_unit(target, kwargs, reduction):
+    """r: the size of the gradient's terms (counts of hinges over C)."""
+    return 1.0 / target.shape[0] if reduction == "mean" and target.ndim == 2 and target.shape[0] else 1.0
+
+
 def ctc_data(shape, dtype, seed=0, batch=None, concatenated=False, blank=0, short=False, repeats=False,
              impossible=False, raw=False, **kwargs):
     """ctc_loss's data for `shape`: (T, N, C) as it is; (T, C) and (C,) (T =
@@ -619,6 +649,16 @@ LOSSES = [
         fd=grid([{}, {"weight": "C", "soft": True}, {"reduction": "sum"}], [(4, 3), (2, 2, 3)]),
         examples=[{}, {"weight": "C", "soft": True}],
         gpu=False),
+    LossCase(
+        "multilabel_margin_loss", L.multilabel_margin_loss, ref.multilabel_margin_loss,
+        torch_function("multilabel_margin_loss"), multilabel_margin_data,
+        grid=grid(product(end=[None, "early", "late", "absent"], dups=[False, True]),
+                  [(4, 1), (5, 7), (3, 17), (6, 100), (2, 1023), (9,), (1,), ()]),
+        torch_grid=grid(product(end=[None, "early", "late", "absent"], dups=[False, True]),
+                        [(6, 5), (4, 17), (3, 100), (7,), (1,), ()]),
+        fd=grid([{}, {"dups": True}, {"end": "absent", "reduction": "sum"}], [(4, 3), (5,)]),
+        examples=[{}, {"dups": True}],
+        rows=True, unit=multilabel_margin_unit, gpu=False),
     LossCase(
         "ctc_loss", L.ctc_loss, ref.ctc_loss, torch_ctc_loss, ctc_data,
         grid=grid(product(blank=[None, 3], concatenated=[False, True], short=[False, True], repeats=[True]),

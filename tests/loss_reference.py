@@ -431,3 +431,27 @@ def ctc_loss(log_probs, targets, input_lengths, target_lengths, blank=0, reducti
         return losses.sum(), grad
     with np.errstate(invalid="ignore"):
         return (losses / np.maximum(lengths, 1)).mean() if n else np.float64(np.nan), grad
+
+
+def multilabel_margin_loss(x, y, reduction="mean"):
+    """docs/losses.md#multilabel_margin_loss: per sample, its targets j (the
+    entries of its target row before the first -1, a duplicate counted each
+    time) and its non-target classes k, sum_j sum_k max(0, 1 - x_j + x_k) / C;
+    gradient [z_jk > 0] / C added at k and subtracted at j for each pair."""
+    x, = _f64(x)
+    y = np.asarray(y)
+    rows = x.reshape(-1, x.shape[-1] if x.ndim else 1)
+    n, c = rows.shape
+    labels = y.reshape(n, c)
+    loss, grad = np.zeros(n), np.zeros((n, c))
+    for i in range(n):
+        ends = np.flatnonzero(labels[i] == -1)
+        targets = labels[i, :ends[0] if ends.size else c]
+        others = np.setdiff1d(np.arange(c), targets)
+        for j in targets:
+            z = 1 - rows[i, j] + rows[i, others]
+            live = z > 0
+            loss[i] += z[live].sum() / c
+            grad[i, others] += live / c
+            grad[i, j] -= live.sum() / c
+    return _reduce(loss.reshape((n,) if x.ndim == 2 else ()), grad.reshape(x.shape), reduction, n)

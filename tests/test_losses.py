@@ -125,7 +125,8 @@ def test_bad_inputs_raise(isa, case, options):
     out = case.out_of(outs)
     raises_unchanged(TypeError, lambda: case.fn(x.astype(np.int32), t, out=out, **kw), x, t, *outs)
     raises_unchanged(TypeError, lambda: case.fn(x.tolist(), t, out=out, **kw), x, t, *outs)
-    if case.rows and case.name != "multi_margin_loss":  # that takes one sample of one class, as torch
+    # the margin losses take one sample of one class, as torch
+    if case.rows and case.name not in ("multi_margin_loss", "multilabel_margin_loss"):
         raises_unchanged(ValueError, lambda: case.fn(np.ones((), np.float32), np.zeros((), np.int64), out=out),
                          *outs, match="at least one dimension")
 
@@ -550,3 +551,85 @@ def test_multilabel_soft_margin_weight_forms_and_empty_inputs(isa):
     assert loss.shape == (2,) and np.all(np.isnan(loss)) and grad.shape == (2, 0), "0 / C with C = 0, as torch"
     assert np.isnan(L.multilabel_soft_margin_loss(np.zeros((0, 3)), np.zeros((0, 3)))[0])
     assert L.multilabel_soft_margin_loss(np.zeros((0, 3)), np.zeros((0, 3)), reduction="sum")[0] == 0
+
+
+# multilabel_margin_loss: values of torch 2.13 (docs/losses.md#multilabel_margin_loss)
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_multilabel_margin_target_list_ends_at_the_first_minus_one(isa, dtype):
+    x = np.array([0.1, 0.2, 0.4, 0.8], dtype=dtype)
+    for t in ([3, 0, -1, 1], [3, 0, -1, 2], [3, 0, -1, -1]):  # entries past the -1 are not used
+        loss, grad = L.multilabel_margin_loss(x, np.array(t))
+        assert loss.shape == () and grad.dtype == dtype
+        assert_close(loss, 0.85, dtype, str(t))
+        assert_close(grad, [-0.5, 0.5, 0.5, -0.5], dtype, str(t))
+    for t in ([-1, 0, 1, 2], [0, 1, 2, 3], [2, 1, 3, 0]):  # no target; every class a target
+        loss, grad = L.multilabel_margin_loss(x, np.array(t), reduction="none")
+        assert loss == 0 and np.all(grad == 0) and not np.any(np.signbit(grad)), t
+    rows = np.stack([x, x])
+    loss, grad = L.multilabel_margin_loss(rows, np.array([[3, 0, -1, 1], [1, -1, 0, 0]]), reduction="none")
+    assert_close(loss, [0.85, 0.925], dtype)
+    assert_close(grad, [[-0.5, 0.5, 0.5, -0.5], [0.25, -0.75, 0.25, 0.25]], dtype)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_multilabel_margin_duplicate_targets_count_each_time(isa, dtype):
+    x = np.array([0.1, 0.2, 0.4, 0.8], dtype=dtype)
+    loss, grad = L.multilabel_margin_loss(x, np.array([3, 3, -1, 1]))
+    assert_close(loss, 0.65, dtype)
+    assert_close(grad, [0.5, 0.5, 0.5, -1.5], dtype)
+    loss, grad = L.multilabel_margin_loss(x, np.array([3, 0, 3, 3]), reduction="sum")  # no -1: every entry
+    assert_close(loss, 1.35, dtype)
+    assert_close(grad, [-0.5, 1.0, 1.0, -1.5], dtype)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_multilabel_margin_hinge_exactly_at_zero_has_no_gradient(isa, dtype):
+    # z = 1 - x_1 + x_0 = 0 exactly: no loss and no gradient at class 0 (torch's z > 0)
+    loss, grad = L.multilabel_margin_loss(np.array([0.0, 1.0, 0.4, 0.8], dtype=dtype), np.array([1, -1, -1, -1]))
+    assert_close(loss, 0.3, dtype)
+    assert grad[0] == 0 and not np.signbit(grad[0])
+    assert_close(grad, [0.0, -0.5, 0.25, 0.25], dtype)
+    # NaN scores are no hinge (loss and gradient 0 for their pairs)
+    nan = np.array([0.1, 0.2, 0.4, np.nan], dtype=dtype)
+    loss, grad = L.multilabel_margin_loss(nan, np.array([3, 0, 1, -1]))
+    assert_close(loss, 0.625, dtype)
+    assert_close(grad, [-0.25, -0.25, 0.5, 0.0], dtype)
+    loss, grad = L.multilabel_margin_loss(np.zeros((), dtype), np.array(0), reduction="none")
+    assert loss == 0 and grad == 0 and not np.signbit(grad), "one class, its own target: +0 as torch"
+
+
+def test_multilabel_margin_out_of_range_targets_raise_index_error(isa):
+    x = np.random.default_rng(0).standard_normal((3, 4)).astype(np.float32)
+    good = np.array([[3, 0, -1, 1], [1, -1, 0, 0], [2, 2, 0, -1]])
+    for row, col, bad in ((0, 3, 4), (2, 3, 7), (1, 3, -2), (2, 0, 4), (2, 0, -5)):  # past the -1 too
+        for dtype in (np.int64, np.int32, np.int16):
+            t = good.copy()
+            t[row, col] = bad
+            t = t.astype(dtype)
+            out = np.ones_like(x)
+            raises_unchanged(IndexError, lambda: L.multilabel_margin_loss(x, t, out=out), x, out, t,
+                             match=f"{bad} is not in \\[-1, 4\\)")
+            raises_unchanged(IndexError, lambda: L.multilabel_margin_loss(x, t, out=x, reduction="none"), x, t)
+    raises_unchanged(IndexError, lambda: L.multilabel_margin_loss(np.zeros(()), np.array(1)))
+
+
+def test_multilabel_margin_bad_arguments_and_empty_inputs(isa):
+    x = np.zeros((4, 3), np.float32)
+    t = np.zeros((4, 3), np.int64)
+    out = np.ones_like(x)
+    raises_unchanged(ValueError, lambda: L.multilabel_margin_loss(x, t[:, :2], out=out), out, match="inconsistent")
+    raises_unchanged(ValueError, lambda: L.multilabel_margin_loss(x, t.T.copy(), out=out), out, match="inconsistent")
+    raises_unchanged(ValueError, lambda: L.multilabel_margin_loss(x[0], t[:1], out=out[0]), out, match="inconsistent")
+    raises_unchanged(ValueError, lambda: L.multilabel_margin_loss(np.zeros((2, 3, 4)), np.zeros((2, 3, 4), int)),
+                     match="vector")
+    raises_unchanged(ValueError, lambda: L.multilabel_margin_loss(np.zeros((2, 0)), np.zeros((2, 0), int)),
+                     match="non-empty")
+    raises_unchanged(TypeError, lambda: L.multilabel_margin_loss(x, t.astype(np.float32), out=out), out)
+    raises_unchanged(ValueError, lambda: L.multilabel_margin_loss(x, t, reduction="batchmean", out=out), out)
+    loss, grad = L.multilabel_margin_loss(np.zeros((0, 3)), np.zeros((0, 3), np.int64), reduction="none")
+    assert loss.shape == (0,) and grad.shape == (0, 3)
+    assert np.isnan(L.multilabel_margin_loss(np.zeros((0, 3)), np.zeros((0, 3), np.int64))[0])
+    assert L.multilabel_margin_loss(np.zeros((0, 3)), np.zeros((0, 3), np.int64), reduction="sum")[0] == 0
+    loss, grad = L.multilabel_margin_loss(np.zeros((), np.float32), np.array([0]))  # (1,) target for () input
+    assert loss == 0 and grad.shape == ()

@@ -487,7 +487,8 @@ static ok_status rows_check(ok_dtype dtype, const ok_rows_task *t, ok_reduction 
     if (!loss || (elements > 0 && (!t->logits || !grad)) || (samples > 0 && !t->target))
         return OK_ERR_NULL_POINTER;
     const size_t target_elem = probs ? elem : t->target_kind == OK_LABELS_INT32 ? 4 : 8;
-    size_t target_bytes = probs ? elements * elem : samples * target_elem;
+    const int multilabel = (ok_rows_flags(t->kind) & OK_ROWS_MULTILABEL) != 0;
+    size_t target_bytes = probs ? elements * elem : (multilabel ? elements : samples) * target_elem;
     read_set reads = {{t->target, t->weight, NULL}, {target_bytes, t->weight ? t->c * elem : 0, 0}};
     if (!all_aligned(dtype, t->logits, &reads, target_elem, grad, loss, elem)) return OK_ERR_ALIGNMENT;
     return check_aliasing(t->logits, elements * elem, &reads, grad, loss,
@@ -529,7 +530,8 @@ static ok_status rows_run(ok_dtype dtype, ok_rows_task *t, ok_reduction reductio
     if (!probs) {
         int out_of_range = 0;
         t->out_of_range = &out_of_range;
-        double counted = ok_reduce_run(t, kernels->labels[v], samples, 1, 1);
+        const size_t per_sample = ok_rows_flags(t->kind) & OK_ROWS_MULTILABEL ? t->c : 1;
+        double counted = ok_reduce_run(t, kernels->labels[v], samples, 1, per_sample ? per_sample : 1);
         if (out_of_range) return OK_ERR_INDEX;
         if (ok_rows_flags(t->kind) & OK_ROWS_IGNORE_INDEX) denominator = counted;
     }
@@ -680,6 +682,31 @@ ok_status ok_multilabel_soft_margin_loss(ok_dtype dtype, size_t n, size_t c, con
     return rows_loss(rows_prepare(&t, reduction, 0.0), dtype, &t, reduction, loss, grad);
 }
 
+/* The target mask (n * c zeroed bytes) and, where the gradient is the input
+ * itself, a copy of the input for the kernel to read: host scratch,
+ * allocated after the checks and freed before returning. */
+ok_status ok_multilabel_margin_loss(ok_dtype dtype, size_t n, size_t c, const void *input, const void *target,
+                                    ok_index_type target_type, ok_reduction reduction, void *loss, void *grad) {
+    ok_rows_task t = rows_task(OK_ROWS_MULTILABEL_MARGIN, n, c, 1, input, target, class_kind(target_type), NULL, 0);
+    ok_status st = rows_prepare(&t, reduction, 0.0);
+    if (st == OK_SUCCESS) st = rows_check(dtype, &t, reduction, loss, grad);
+    if (st != OK_SUCCESS || (reduction == OK_REDUCTION_NONE && n == 0)) return st;
+    const size_t bytes = n * c * ok_dtype_size(dtype);
+    unsigned char *mask = calloc(n * c ? n * c : 1, 1);
+    void *copy = grad == input && bytes ? malloc(bytes) : NULL;
+    if (!mask || (grad == input && bytes && !copy)) {
+        free(mask);
+        free(copy);
+        return OK_ERR_NO_MEMORY;
+    }
+    if (copy) t.logits = memcpy(copy, input, bytes);
+    t.mask = mask;
+    st = rows_run(dtype, &t, reduction, loss, grad);
+    free(copy);
+    free(mask);
+    return st;
+}
+
 /* -------------------------------------------------------------------- CTC */
 
 /* Sequence b's target offset (padded: b width; concatenated: the lengths
@@ -828,6 +855,11 @@ ok_status ok_ctc_loss(ok_dtype dtype, size_t t_max, size_t n, size_t c, const vo
     ok_status ok_multilabel_soft_margin_loss_##S(size_t n, size_t c, const T *input, const T *target,          \
                                                  const T *weight, ok_reduction reduction, T *loss, T *grad) {  \
         return ok_multilabel_soft_margin_loss(DT, n, c, input, target, weight, reduction, loss, grad);         \
+    }                                                                                                          \
+    ok_status ok_multilabel_margin_loss_##S(size_t n, size_t c, const T *input, const void *target,            \
+                                            ok_index_type target_type, ok_reduction reduction, T *loss,       \
+                                            T *grad) {                                                         \
+        return ok_multilabel_margin_loss(DT, n, c, input, target, target_type, reduction, loss, grad);         \
     }                                                                                                          \
     ok_status ok_ctc_loss_##S(size_t t_max, size_t n, size_t c, const T *log_probs, const int64_t *targets,    \
                               size_t n_targets, size_t width, const int64_t *input_lengths,                    \

@@ -527,6 +527,14 @@ cdef extern from "optkern/optkern_capi.h" nogil:
                               size_t n_targets, size_t width, const int64_t *input_lengths,
                               const int64_t *target_lengths, int64_t blank, int zero_infinity,
                               ok_reduction reduction, double *loss, double *grad)
+    ok_status ok_multilabel_margin_loss(ok_dtype dtype, size_t n, size_t c, const void *input, const void *target,
+                                        ok_index_type target_type, ok_reduction reduction, void *loss, void *grad)
+    ok_status ok_multilabel_margin_loss_f32(size_t n, size_t c, const float *input, const void *target,
+                                            ok_index_type target_type, ok_reduction reduction, float *loss,
+                                            float *grad)
+    ok_status ok_multilabel_margin_loss_f64(size_t n, size_t c, const double *input, const void *target,
+                                            ok_index_type target_type, ok_reduction reduction, double *loss,
+                                            double *grad)
 
     # optkern/vector.h
     ok_status ok_vec_dot(ok_dtype dtype, size_t count, const size_t *numel, const void **x, const void **y,

@@ -14,8 +14,9 @@ What is returned
           element (the elementwise losses: the input's shape) or per
           sample (cross_entropy, nll_loss, multi_margin_loss: the shape of
           class targets, (N, d1, ...), or () for a single sample;
-          multilabel_soft_margin_loss: input.shape[:-1]; ctc_loss: (N,),
-          or () unbatched).
+          multilabel_soft_margin_loss: input.shape[:-1];
+          multilabel_margin_loss: (N,), or () for one sample; ctc_loss:
+          (N,), or () unbatched).
     grad  d loss / d input, as torch.autograd gives it (for 'none': the
           gradient of loss.sum()), an array of the input's shape and dtype:
           ``out`` when it is given, else a new array. gaussian_nll_loss,
@@ -50,7 +51,8 @@ changed nothing, out included)
     ValueError  mismatched shapes, a non-contiguous array, a read-only or
                 overlapping out, an unknown reduction, an argument out of
                 its range;
-    IndexError  a class target outside [0, C) that is not ignore_index;
+    IndexError  a class target outside [0, C) that is not ignore_index
+                (multilabel_margin_loss: outside [-1, C));
     DomainError (optkern._core.DomainError, a ValueError and a RuntimeError)
                 a value outside a loss's domain: binary_cross_entropy's
                 probabilities outside [0, 1].
@@ -93,6 +95,7 @@ __all__ = [
     "triplet_margin_loss",
     "multi_margin_loss",
     "multilabel_soft_margin_loss",
+    "multilabel_margin_loss",
     "ctc_loss",
     "linear_cross_entropy",
 ]
@@ -781,6 +784,36 @@ def multi_margin_loss(input, target, p=1, margin=1.0, weight=None, size_average=
         flat = target.ravel()
         bad = flat[(flat < 0) | (flat >= c)]
         raise IndexError(f"target out of range: {bad[0] if bad.size else '?'} is not in [0, {c})") from None
+
+
+def multilabel_margin_loss(input, target, size_average=None, reduce=None, reduction="mean", *, out=None):
+    """Multi-class multi-label hinge loss of scores x with class-index
+    targets, and its gradient: per sample, with its targets j (the entries
+    of its target row before the first -1; a duplicate counted each time)
+    and its non-target classes i, the sum of max(0, 1 - (x[j] - x[i])) / C.
+    A hinge of exactly 0 gets no gradient, as torch.
+
+    input: (N, C), (C,) or () scores; target: integers (any integer dtype)
+    of the input's shape (one entry for a () input), every entry in
+    [-1, C), those after the first -1 included. 'none' gives one loss per
+    sample ((N,), or () for a single one); 'mean' divides their sum by N.
+    Returns (loss, grad); see the module's docstring.
+    """
+    red = _reduction(reduction, size_average, reduce)
+    n, c = _margin_layout(input, "multilabel_margin_loss")
+    if not np.issubdtype(_array(target, "target").dtype, np.integer):
+        raise TypeError(f"class targets must have an integer dtype, got {target.dtype}")
+    if (target.shape != input.shape if input.ndim == 2 else target.ndim > 1 or target.size != c):
+        raise ValueError(f"multilabel_margin_loss: inconsistent target size: {list(target.shape)} for input of "
+                         f"size: {list(input.shape)}")
+    target = _index_array(target)
+    try:
+        kernels = _cpu_kernels("multilabel_margin_loss", input, target, out)
+        return kernels.multilabel_margin_loss(input, target, n, c, red, out, (n,) if input.ndim == 2 else ())
+    except IndexError:
+        flat = target.ravel()
+        bad = flat[(flat < -1) | (flat >= c)]
+        raise IndexError(f"target out of range: {bad[0] if bad.size else '?'} is not in [-1, {c})") from None
 
 
 # ---------------------------------------------------------------- CTC loss

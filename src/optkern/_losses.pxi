@@ -397,6 +397,30 @@ def multi_margin_loss(input, target, size_t n, size_t c, int p, double margin, w
     return loss_and_grad(loss, g, reduction)
 
 
+def multilabel_margin_loss(input, target, size_t n, size_t c, int reduction, out, loss_shape):
+    """multilabel_margin_loss and gradient over scores laid out n x c, class
+    targets (int64/int32) of the same layout, each row's list ended by -1."""
+    cdef cnp.ndarray x = as_param(input, "input", -1, False)
+    check_rows_shape(x, n, c, 1)
+    cdef ok_index_type kind = OK_INDEX_INT64
+    cdef cnp.ndarray t = class_targets(target, n * c, &kind)
+    cdef cnp.ndarray g = gradient_output(out, x, (t,), ("target",))
+    cdef cnp.ndarray loss = loss_output(x, reduction, loss_shape, n)
+    cdef const void *xp = cnp.PyArray_DATA(x)
+    cdef const void *tp = cnp.PyArray_DATA(t)
+    cdef void *lp = cnp.PyArray_DATA(loss)
+    cdef void *gp = cnp.PyArray_DATA(g)
+    cdef ok_reduction red = <ok_reduction>reduction
+    cdef ok_dtype dt = <ok_dtype>dtype_of(x)
+    cdef ok_status st
+    with nogil:
+        st = ok_multilabel_margin_loss(dt, n, c, xp, tp, kind, red, lp, gp)
+    if st == OK_ERR_INDEX:
+        raise IndexError("a class target is out of range (not in [-1, C))")
+    raise_for(st)
+    return loss_and_grad(loss, g, reduction)
+
+
 def multilabel_soft_margin_loss(input, target, size_t n, size_t c, weight, int reduction, out, loss_shape):
     """multilabel_soft_margin_loss and gradient over logits laid out n x c;
     target: labels of the input's shape and dtype."""

@@ -371,6 +371,26 @@ ok_status ok_multilabel_soft_margin_loss_f64(size_t n, size_t c, const double *i
                                              const double *weight, ok_reduction reduction, double *loss,
                                              double *grad);
 
+/*
+ * multilabel_margin_loss (docs/losses.md#multilabel_margin_loss;
+ * torch.nn.functional.multilabel_margin_loss): scores of shape n x c and
+ * class targets of the same shape (int64 or int32, as target_type says),
+ * each row's targets the entries before its first -1,
+ *   loss_i = sum_{targets j} sum_{non-targets k} max(0, 1 - x_{i,j} + x_{i,k}) / c
+ * (a duplicated target counted each time). Every target entry must be in
+ * [-1, c), also past the first -1: OK_ERR_INDEX otherwise, nothing written.
+ * MEAN divides by n (NaN for n = 0). grad may be the input itself (then
+ * the input is copied to host scratch: OK_ERR_NO_MEMORY if that fails).
+ */
+ok_status ok_multilabel_margin_loss(ok_dtype dtype, size_t n, size_t c, const void *input, const void *target,
+                                    ok_index_type target_type, ok_reduction reduction, void *loss, void *grad);
+ok_status ok_multilabel_margin_loss_f32(size_t n, size_t c, const float *input, const void *target,
+                                        ok_index_type target_type, ok_reduction reduction, float *loss,
+                                        float *grad);
+ok_status ok_multilabel_margin_loss_f64(size_t n, size_t c, const double *input, const void *target,
+                                        ok_index_type target_type, ok_reduction reduction, double *loss,
+                                        double *grad);
+
 /* ------------------------------------------------------------------- CTC */
 /*
  * ctc_loss (docs/losses.md#ctc_loss; torch.nn.functional.ctc_loss): the

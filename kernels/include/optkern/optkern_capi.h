@@ -255,7 +255,13 @@ extern "C" {
     X(ok_status, ok_ctc_loss_f64, (size_t t_max, size_t n, size_t c, const double *log_probs, \
       const int64_t *targets, size_t n_targets, size_t width, const int64_t *input_lengths, \
       const int64_t *target_lengths, int64_t blank, int zero_infinity, ok_reduction reduction, double *loss, \
-      double *grad))
+      double *grad)) \
+    X(ok_status, ok_multilabel_margin_loss, (ok_dtype dtype, size_t n, size_t c, const void *input, \
+      const void *target, ok_index_type target_type, ok_reduction reduction, void *loss, void *grad)) \
+    X(ok_status, ok_multilabel_margin_loss_f32, (size_t n, size_t c, const float *input, const void *target, \
+      ok_index_type target_type, ok_reduction reduction, float *loss, float *grad)) \
+    X(ok_status, ok_multilabel_margin_loss_f64, (size_t n, size_t c, const double *input, const void *target, \
+      ok_index_type target_type, ok_reduction reduction, double *loss, double *grad))
 
 /*
  * The table. Its first three members never change, whatever the ABI version
@@ -447,6 +453,9 @@ static inline int import_optkern(void) {
 #define ok_ctc_loss OPTKERN_CAPI_ENTRY_(ok_ctc_loss)
 #define ok_ctc_loss_f32 OPTKERN_CAPI_ENTRY_(ok_ctc_loss_f32)
 #define ok_ctc_loss_f64 OPTKERN_CAPI_ENTRY_(ok_ctc_loss_f64)
+#define ok_multilabel_margin_loss OPTKERN_CAPI_ENTRY_(ok_multilabel_margin_loss)
+#define ok_multilabel_margin_loss_f32 OPTKERN_CAPI_ENTRY_(ok_multilabel_margin_loss_f32)
+#define ok_multilabel_margin_loss_f64 OPTKERN_CAPI_ENTRY_(ok_multilabel_margin_loss_f64)
 
 #endif /* OPTKERN_LINKED */
 

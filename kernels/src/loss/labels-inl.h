@@ -14,6 +14,23 @@ OK_BODY double DT_NAME(labels_block)(const void *task, size_t begin, size_t end)
     const int ignores = (ok_rows_flags(t->kind) & OK_ROWS_IGNORE_INDEX) != 0;
     double sum = 0.0;
     int bad = 0;
+    if (ok_rows_flags(t->kind) & OK_ROWS_MULTILABEL) {
+        const size_t c = t->c;
+        for (size_t i = begin; i < end; i++) {
+            int listed = 1;
+            for (size_t k = 0; k < c; k++) {
+                const int64_t y = ok_target_at(t, i * c + k);
+                if (y < -1 || y >= (int64_t)c)
+                    bad = 1;
+                else if (y == -1)
+                    listed = 0;
+                else if (listed)
+                    t->mask[i * c + (size_t)y] = 1;
+            }
+        }
+        if (bad) __atomic_store_n(t->out_of_range, 1, __ATOMIC_RELAXED);
+        return 0.0;
+    }
     for (size_t i = begin; i < end; i++) {
         int64_t y = ok_target_at(t, i);
         if (ignores && y == t->ignore_index) continue;

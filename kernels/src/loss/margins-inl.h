@@ -115,3 +115,56 @@ OK_BODY double DT_NAME(multilabel_soft_margin_block)(const void *task, size_t be
     }
     return sum;
 }
+
+/* ------------------------------------------------- multilabel_margin_loss */
+
+/*
+ * docs/losses.md#multilabel_margin_loss: row i's target list y_1 .. y_T
+ * (its targets before the first -1, duplicates counted each time), its
+ * non-target classes k (not in the list; t->mask marks the others), and
+ * z_jk = 1 - x_{y_j} + x_k in real_t, as torch:
+ *   loss = sum_j sum_k max(0, z_jk) / c (0 where z_jk is NaN),
+ *   g_k  = r #{j : z_jk > 0} / c,   g_y = -r sum_{j : y_j = y} #{k : z_jk > 0} / c,
+ * r the reduction's scale; a hinge of exactly 0 gets no gradient. The row
+ * is read from t->logits, apart from the gradient (the host copies an input
+ * that is its own gradient).
+ */
+OK_BODY double DT_NAME(multilabel_margin_block)(const void *task, size_t begin, size_t end) {
+    const ok_rows_task k = *(const ok_rows_task *)task, *t = &k;
+    const size_t c = t->c;
+    const double s = t->scale / (double)c;
+    double sum = 0.0;
+    for (size_t i = begin; i < end; i++) {
+        const data_t *x = (const data_t *)t->logits + i * c;
+        data_t *g = (data_t *)t->grad + i * c;
+        const unsigned char *listed = t->mask + i * c;
+        size_t targets = 0;
+        while (targets < c && ok_target_at(t, i * c + targets) >= 0) targets++;
+        double row = 0.0;
+        for (size_t m = 0; m < c; m++) {
+            if (listed[m]) continue;
+            const real_t xm = ld_data(x + m);
+            double hinged = 0.0;
+            for (size_t j = 0; j < targets; j++) {
+                const real_t z = (real_t)1 - ld_data(x + ok_target_at(t, i * c + j)) + xm;
+                if (z > 0) row += (double)z, hinged += 1.0;
+            }
+            st_data(g + m, s * hinged);
+        }
+        for (size_t m = 0; m < c; m++) {
+            if (!listed[m]) continue;
+            double times = 0.0, hinged = 0.0;
+            for (size_t j = 0; j < targets; j++) times += ok_target_at(t, i * c + j) == (int64_t)m;
+            const real_t base = (real_t)1 - ld_data(x + m);
+            for (size_t q = 0; q < c; q++)
+                if (!listed[q] && base + ld_data(x + q) > 0) hinged += 1.0;
+            st_data(g + m, 0.0 - s * times * hinged); /* +0 without hinge, as torch */
+        }
+        row /= (double)c;
+        if (t->loss)
+            ((real_t *)t->loss)[i] = (real_t)row;
+        else
+            sum += row;
+    }
+    return sum;
+}

@@ -110,6 +110,7 @@ typedef struct ok_ew_task {
     X(NLL, nll_block, OK_ROWS_IGNORE_INDEX)                               \
     X(MULTI_MARGIN, multi_margin_block, 0)                                \
     X(MULTILABEL_SOFT_MARGIN, multilabel_soft_margin_block, 0)            \
+    X(MULTILABEL_MARGIN, multilabel_margin_block, OK_ROWS_MULTILABEL)     \
     X(COSINE_EMBEDDING, cosine_embedding_block, 0)                        \
     X(TRIPLET_MARGIN, triplet_margin_block, 0)
 
@@ -117,6 +118,9 @@ typedef struct ok_ew_task {
  * by the summed row weight w_y of the others; without it every class target
  * must be in [0, C) and MEAN divides by the sample count. */
 #define OK_ROWS_IGNORE_INDEX 1u
+/* c class targets per sample, the first -1 ending its list (every entry
+ * must be in [-1, C)); the scan marks each sample's targets in t->mask. */
+#define OK_ROWS_MULTILABEL 2u
 
 #define OK_ROWS_ENUM(NAME, body, flags) OK_ROWS_##NAME,
 enum { OK_ROWS_KINDS(OK_ROWS_ENUM) OK_ROWS_COUNT };
@@ -157,6 +161,7 @@ typedef struct ok_rows_task {
     void *loss;           /* per-sample losses (reduction 'none'), else NULL */
     void *grad;
     int *out_of_range;    /* the class-target scan (labels-inl.h) sets it */
+    unsigned char *mask;  /* OK_ROWS_MULTILABEL: n * c zeroed bytes, the scan's target marks */
 } ok_rows_task;
 
 /* The class target of sample i. */

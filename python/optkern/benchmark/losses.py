@@ -28,7 +28,8 @@ from optkern import _core
 from optkern import losses as L
 from optkern.benchmark.peers import missing
 
-__all__ = ["LOSSES", "ROW_LOSSES", "PEERS", "Case", "case", "pair_case", "ctc_case", "shape_for", "all_cases"]
+__all__ = ["LOSSES", "ROW_LOSSES", "PEERS", "Case", "case", "pair_case", "ctc_case", "multilabel_margin_case",
+           "shape_for", "all_cases"]
 
 # Every loss benchmarked; the row losses take (rows, classes) logits and class targets.
 LOSSES = ("cross_entropy", "nll_loss", "mse_loss", "l1_loss", "huber_loss", "smooth_l1_loss",
@@ -394,6 +395,27 @@ def ctc_case(t=500, n=32, c=64, s=100, peers=("torch",), seed=0):
     return Case(2 * x.nbytes, x.shape, fns)
 
 
+def multilabel_margin_case(shape=(1024, 100), targets=10, peers=("torch",), seed=0):
+    """multilabel_margin_loss on float32 scores `shape` (N, C), each row's
+    target list `targets` distinct classes ended by -1; torch's peer is
+    F.multilabel_margin_loss forward + backward through autograd (no NumPy
+    peer: its pairs of target and non-target are a loop). nbytes: the
+    scores read and the gradient written (the targets besides)."""
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal(shape, dtype=np.float32)
+    y = np.full(shape, -1, np.int64)
+    y[:, :targets] = np.argsort(rng.uniform(size=shape), axis=1)[:, :targets]
+    out, own = np.empty_like(x), x.copy()  # own: overwritten with its gradient at every call (it stays finite)
+    fns = {"optkern": lambda: L.multilabel_margin_loss(x, y),
+           "optkern out=": lambda: L.multilabel_margin_loss(x, y, out=out),
+           "optkern out=input": lambda: L.multilabel_margin_loss(own, y, out=own),
+           "roofline": lambda: _core.roofline([[out], [x]], 0, 1),
+           "roofline in place": lambda: _core.roofline([[own]], 1, 0)}
+    if "torch" in peers:
+        fns["torch"] = _torch_call("multilabel_margin_loss", x, y, {})
+    return Case(2 * x.nbytes, x.shape, fns)
+
+
 def all_cases(peers=None):
     """(name, factory) of bench/'s cases: the headline cases of the speed
     targets first, then one of every other loss. The factory builds the
@@ -416,4 +438,6 @@ def all_cases(peers=None):
         *[(f"{loss} 4096x1024", lambda loss=loss: pair_case(loss, (4096, 1024), peers))
           for loss in ("cosine_embedding_loss", "triplet_margin_loss")],
         ("ctc_loss 500x32x64 S=100", lambda: ctc_case(peers=[p for p in peers if p != "numpy"])),
+        ("multilabel_margin_loss 1024x100 10 targets",
+         lambda: multilabel_margin_case(peers=[p for p in peers if p != "numpy"])),
     ]
