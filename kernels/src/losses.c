@@ -692,7 +692,7 @@ ok_status ok_multilabel_margin_loss(ok_dtype dtype, size_t n, size_t c, const vo
     if (st == OK_SUCCESS) st = rows_check(dtype, &t, reduction, loss, grad);
     if (st != OK_SUCCESS || (reduction == OK_REDUCTION_NONE && n == 0)) return st;
     const size_t bytes = n * c * ok_dtype_size(dtype);
-    unsigned char *mask = calloc(n * c ? n * c : 1, 1);
+    unsigned char *mask = calloc(n * c > 0 ? n * c : 1, 1);
     void *copy = grad == input && bytes ? malloc(bytes) : NULL;
     if (!mask || (grad == input && bytes && !copy)) {
         free(mask);
