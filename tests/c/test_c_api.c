@@ -848,6 +848,83 @@ static void test_second_input_and_domain(void) {
     CHECK(strcmp(ok_status_string(OK_ERR_DOMAIN), "unknown status") != 0);
 }
 
+/* multilabel_margin_loss of one sample: targets {3, 0} (the -1 ends them),
+ * each against the non-targets {1, 2}: sum of max(0, 1 - (x_j - x_i)) / C,
+ * gradient -(active pairs of j) / C at a target and +(active pairs of i) / C
+ * elsewhere; a target past the -1 out of range: OK_ERR_INDEX, nothing
+ * written. */
+static void test_multilabel_margin(void) {
+    const double x[4] = {0.1, 0.2, 0.4, 0.8};
+    const float xf[4] = {0.1f, 0.2f, 0.4f, 0.8f};
+    int64_t y[4] = {3, 0, -1, 1};
+    double loss, grad[4];
+    float lossf, gradf[4];
+    CHECK(ok_multilabel_margin_loss_f64(1, 4, x, y, OK_INDEX_INT64, OK_REDUCTION_MEAN, &loss, grad) == OK_SUCCESS);
+    CHECK(close_to(loss, (0.4 + 0.6 + 1.1 + 1.3) / 4, 1e-14));
+    CHECK(close_to(grad[0], -0.5, 1e-14) && close_to(grad[1], 0.5, 1e-14) && close_to(grad[2], 0.5, 1e-14) &&
+          close_to(grad[3], -0.5, 1e-14));
+    CHECK(ok_multilabel_margin_loss_f32(1, 4, xf, y, OK_INDEX_INT64, OK_REDUCTION_SUM, &lossf, gradf) == OK_SUCCESS);
+    CHECK(fabs(lossf - 0.85f) < 1e-6f && gradf[3] == -0.5f);
+    y[3] = 4; /* after the -1, still checked */
+    loss = grad[0] = -7.0;
+    CHECK(ok_multilabel_margin_loss(OK_FLOAT64, 1, 4, x, y, OK_INDEX_INT64, OK_REDUCTION_MEAN, &loss, grad) ==
+          OK_ERR_INDEX);
+    CHECK(loss == -7.0 && grad[0] == -7.0);
+}
+
+/* The pair and margin row losses on cases worked by hand (docs/losses.md),
+ * each through its three entry points, and a refused hyperparameter. */
+static void test_pair_and_margin_rows(void) {
+    /* cosine_embedding_loss: orthogonal unit rows, target 1: loss 1 - cos = 1,
+     * gradients -x2 and -x1 */
+    const double u[2] = {1.0, 0.0}, v[2] = {0.0, 1.0}, one = 1.0;
+    const float uf[2] = {1.0f, 0.0f}, vf[2] = {0.0f, 1.0f}, onef = 1.0f;
+    double loss, g1[2], g2[2], g3[2];
+    float lossf, f1[2], f2[2], f3[2];
+    CHECK(ok_cosine_embedding_loss_f64(1, 2, u, v, &one, 0.0, OK_REDUCTION_MEAN, &loss, g1, g2) == OK_SUCCESS);
+    CHECK(close_to(loss, 1.0, 1e-9) && close_to(g1[1], -1.0, 1e-9) && close_to(g2[0], -1.0, 1e-9));
+    CHECK(ok_cosine_embedding_loss_f32(1, 2, uf, vf, &onef, 0.0, OK_REDUCTION_SUM, &lossf, f1, f2) == OK_SUCCESS);
+    CHECK(fabsf(lossf - 1.0f) < 1e-6f);
+    CHECK(ok_cosine_embedding_loss(OK_FLOAT64, 1, 2, u, v, &one, 0.0, (ok_reduction)9, &loss, g1, g2) ==
+          OK_ERR_HYPERPARAMETER);
+    /* triplet_margin_loss, d = 1, eps = 0: max(0, 1 + |0 - 1| - |0 - 1.5|) = 0.5,
+     * gradients sign(a - p) - sign(a - n) = 0, -sign(a - p) = 1, sign(a - n) = -1 */
+    const double a = 0.0, q = 1.0, n = 1.5;
+    const float af = 0.0f, qf = 1.0f, nf = 1.5f;
+    CHECK(ok_triplet_margin_loss_f64(1, 1, &a, &q, &n, 1.0, 2.0, 0.0, 0, OK_REDUCTION_MEAN, &loss, g1, g2, g3) ==
+          OK_SUCCESS);
+    CHECK(close_to(loss, 0.5, 1e-14) && g1[0] == 0.0 && close_to(g2[0], 1.0, 1e-14) && close_to(g3[0], -1.0, 1e-14));
+    CHECK(ok_triplet_margin_loss_f32(1, 1, &af, &qf, &nf, 1.0, 2.0, 0.0, 1, OK_REDUCTION_SUM, &lossf, f1, f2, f3) ==
+          OK_SUCCESS);
+    CHECK(fabsf(lossf - 1.5f) < 1e-6f); /* swap: d(p, n) = 0.5 < d(a, n) */
+    CHECK(ok_triplet_margin_loss(OK_FLOAT64, 1, 1, &a, &q, &n, 0.0, 2.0, 0.0, 0, OK_REDUCTION_MEAN, &loss, g1, g2,
+                                 g3) == OK_ERR_HYPERPARAMETER); /* margin > 0 */
+    /* multi_margin_loss, p = 1, margin 1, target 1: (0.6 + 0.7) / 3, gradient
+     * 1/3 at each other class, -2/3 at the target */
+    const double x[3] = {0.1, 0.5, 0.2};
+    const float xf[3] = {0.1f, 0.5f, 0.2f};
+    const int64_t y = 1;
+    double g[3];
+    float gf[3];
+    CHECK(ok_multi_margin_loss_f64(1, 3, x, &y, OK_INDEX_INT64, 1, 1.0, NULL, OK_REDUCTION_MEAN, &loss, g) ==
+          OK_SUCCESS);
+    CHECK(close_to(loss, 1.3 / 3, 1e-14) && close_to(g[0], 1.0 / 3, 1e-14) && close_to(g[1], -2.0 / 3, 1e-14));
+    CHECK(ok_multi_margin_loss_f32(1, 3, xf, &y, OK_INDEX_INT64, 2, 1.0, NULL, OK_REDUCTION_SUM, &lossf, gf) ==
+          OK_SUCCESS);
+    CHECK(fabsf(lossf - (0.36f + 0.49f) / 3) < 1e-6f);
+    CHECK(ok_multi_margin_loss(OK_FLOAT64, 1, 3, x, &y, OK_INDEX_INT64, 3, 1.0, NULL, OK_REDUCTION_MEAN, &loss, g) ==
+          OK_ERR_HYPERPARAMETER); /* p is 1 or 2 */
+    /* multilabel_soft_margin_loss of one logit 0 with label 1: log 2, gradient -1/2 */
+    const double zero = 0.0;
+    const float zerof = 0.0f;
+    CHECK(ok_multilabel_soft_margin_loss_f64(1, 1, &zero, &one, NULL, OK_REDUCTION_MEAN, &loss, g) == OK_SUCCESS);
+    CHECK(close_to(loss, log(2.0), 1e-14) && close_to(g[0], -0.5, 1e-14));
+    CHECK(ok_multilabel_soft_margin_loss_f32(1, 1, &zerof, &onef, NULL, OK_REDUCTION_SUM, &lossf, gf) == OK_SUCCESS);
+    CHECK(fabsf(lossf - logf(2.0f)) < 1e-6f);
+    CHECK(ok_multilabel_soft_margin_loss(OK_FLOAT64, 1, 1, &zero, &one, NULL, (ok_reduction)9, &loss, g) ==
+          OK_ERR_HYPERPARAMETER);
+}
+
 /* log softmax of a row, in double. */
 static void log_softmax(const double *x, double *out) {
     double m = x[0], s = 0.0;
@@ -1293,6 +1370,8 @@ int main(void) {
     test_kl_div_batchmean();
     test_elementwise_by_name();
     test_second_input_and_domain();
+    test_multilabel_margin();
+    test_pair_and_margin_rows();
     test_cross_entropy_classes();
     test_cross_entropy_probs();
     test_nll_loss();
